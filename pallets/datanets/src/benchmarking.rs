@@ -1,0 +1,239 @@
+//! Benchmarks of every call, at their worst case.
+
+use super::*;
+use crate::Pallet as Datanets;
+use frame_benchmarking::v2::*;
+use frame_support::{
+	traits::{fungible::Mutate, Get},
+	BoundedVec,
+};
+use frame_system::RawOrigin;
+use frame_support::traits::fungible::Inspect;
+use sp_runtime::traits::Zero;
+
+const SEED: u32 = 0;
+
+fn funded<T: Config>(name: &'static str, i: u32) -> T::AccountId {
+	let who: T::AccountId = account(name, i, SEED);
+	// Plenty for deposits and fees, far from overflowing total issuance.
+	T::Currency::set_balance(&who, T::Currency::minimum_balance() * 1_000_000_000u32.into());
+	who
+}
+
+fn bounded<L: Get<u32>>(len: u32, byte: u8) -> BoundedVec<u8, L> {
+	alloc::vec![byte; len.min(L::get()) as usize].try_into().expect("within bound")
+}
+
+fn text_formats<T: Config>(n: u32) -> FormatsOf<T> {
+	Modality::Text
+		.known_formats()
+		.iter()
+		.take(n as usize)
+		.map(|f| f.as_bytes().to_vec().try_into().expect("known formats fit MaxFormatLen"))
+		.collect::<Vec<_>>()
+		.try_into()
+		.expect("n <= MaxFormats")
+}
+
+fn rules<T: Config>(quorum: u32) -> RulesOf<T> {
+	Rules {
+		approval_quorum: quorum,
+		rejection_quorum: quorum,
+		contribution_deposit: 1000u32.into(),
+		curator_fee: 1u32.into(),
+		..Rules::with_defaults()
+	}
+}
+
+/// A datanet with `c` curators (quorum 1), its owner and curators.
+fn datanet<T: Config>(c: u32) -> (DatanetId, T::AccountId, Vec<T::AccountId>) {
+	let owner = funded::<T>("owner", 0);
+	let curators: Vec<T::AccountId> = (0..c.max(1)).map(|i| funded::<T>("curator", i)).collect();
+	let id = Datanets::<T>::do_create_datanet(
+		owner.clone(),
+		bounded(T::MaxNameLen::get(), b'n'),
+		bounded(T::MaxDescriptionLen::get(), b'd'),
+		Modality::Text,
+		text_formats::<T>(T::MaxFormats::get()),
+		rules::<T>(1),
+		curators.clone().try_into().expect("c <= MaxCurators"),
+		T::DatanetDeposit::get(),
+	)
+	.expect("valid datanet");
+	(id, owner, curators)
+}
+
+fn format<T: Config>() -> FormatOf<T> {
+	b"txt".to_vec().try_into().expect("fits")
+}
+
+#[benchmarks]
+mod benchmarks {
+	use super::*;
+
+	#[benchmark]
+	fn create_datanet(
+		c: Linear<1, { T::MaxCurators::get() }>,
+		f: Linear<1, 8>,
+	) -> Result<(), BenchmarkError> {
+		let owner = funded::<T>("owner", 0);
+		let curators: CuratorsOf<T> = (0..c)
+			.map(|i| account::<T::AccountId>("curator", i, SEED))
+			.collect::<Vec<_>>()
+			.try_into()
+			.map_err(|_| BenchmarkError::Stop("MaxCurators"))?;
+		let formats = text_formats::<T>(f.min(T::MaxFormats::get()));
+		#[extrinsic_call]
+		_(
+			RawOrigin::Signed(owner),
+			bounded(T::MaxNameLen::get(), b'n'),
+			bounded(T::MaxDescriptionLen::get(), b'd'),
+			Modality::Text,
+			formats,
+			rules::<T>(1),
+			curators,
+		);
+		assert_eq!(NextDatanetId::<T>::get(), 1);
+		Ok(())
+	}
+
+	#[benchmark]
+	fn update_rules() {
+		let (id, owner, _) = datanet::<T>(T::MaxCurators::get());
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), id, rules::<T>(2));
+		assert_eq!(DatanetInfo::<T>::get(id).map(|d| d.rules.approval_quorum), Some(2));
+	}
+
+	#[benchmark]
+	fn add_curator(c: Linear<1, { T::MaxCurators::get() - 1 }>) {
+		let (id, owner, _) = datanet::<T>(c);
+		let new: T::AccountId = account("new-curator", 0, SEED);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), id, new.clone());
+		assert!(Curators::<T>::get(id).contains(&new));
+	}
+
+	#[benchmark]
+	fn remove_curator(c: Linear<2, { T::MaxCurators::get() }>) {
+		let (id, owner, curators) = datanet::<T>(c);
+		let last = curators.last().cloned().expect("c >= 2");
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), id, last.clone());
+		assert!(!Curators::<T>::get(id).contains(&last));
+	}
+
+	#[benchmark]
+	fn close_datanet() {
+		let (id, owner, _) = datanet::<T>(1);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), id);
+		assert_eq!(DatanetInfo::<T>::get(id).map(|d| d.status), Some(DatanetStatus::Closed));
+	}
+
+	#[benchmark]
+	fn submit_contribution() {
+		let (id, _, _) = datanet::<T>(1);
+		let who = funded::<T>("contributor", 0);
+		// Usage already recorded today: the caps are read, checked and rewritten.
+		Datanets::<T>::submit_contribution(
+			RawOrigin::Signed(who.clone()).into(),
+			id,
+			[1u8; 32],
+			1,
+			format::<T>(),
+			BoundedVec::new(),
+		)
+		.expect("first submission");
+		#[extrinsic_call]
+		_(
+			RawOrigin::Signed(who),
+			id,
+			[2u8; 32],
+			1024,
+			format::<T>(),
+			bounded(T::MaxMetadataLen::get(), b'm'),
+		);
+		assert_eq!(NextContributionId::<T>::get(), 2);
+	}
+
+	#[benchmark]
+	fn vote() {
+		let (id, _, curators) = datanet::<T>(T::MaxCurators::get());
+		let who = funded::<T>("contributor", 0);
+		Datanets::<T>::submit_contribution(
+			RawOrigin::Signed(who).into(),
+			id,
+			[1u8; 32],
+			1024,
+			format::<T>(),
+			BoundedVec::new(),
+		)
+		.expect("submission");
+		// Worst case: the deciding vote, whose MMR append merges 32 peaks, and a paid curator fee.
+		let peaks: BoundedVec<MmrHash, MaxPeaks> =
+			alloc::vec![[7u8; 32]; 32].try_into().expect("32 <= 64");
+		MmrPeaks::<T>::insert(id, peaks);
+		DatanetInfo::<T>::mutate(id, |d| {
+			if let Some(d) = d {
+				d.accepted = (1u64 << 32) - 1;
+			}
+		});
+		T::Currency::set_balance(&Datanets::<T>::curation_pot(id), 1_000_000u32.into());
+		let curator = curators.last().cloned().expect("curators");
+		#[block]
+		{
+			Datanets::<T>::vote(RawOrigin::Signed(curator).into(), 0, Vote::Approve)
+				.expect("deciding vote");
+		}
+		assert!(matches!(
+			Contributions::<T>::get(0).map(|c| c.status),
+			Some(ContributionStatus::Accepted { .. })
+		));
+		// Undo the fabricated history so try_state holds.
+		DatanetInfo::<T>::mutate(id, |d| {
+			if let Some(d) = d {
+				d.accepted = 1;
+			}
+		});
+		MmrPeaks::<T>::insert(id, BoundedVec::truncate_from(alloc::vec![[7u8; 32]]));
+		AcceptedList::<T>::remove(id, (1u64 << 32) - 1);
+		AcceptedList::<T>::insert(id, 0, 0);
+		Contributions::<T>::mutate(0, |c| {
+			if let Some(c) = c {
+				c.status = ContributionStatus::Accepted { index: 0 };
+			}
+		});
+	}
+
+	#[benchmark]
+	fn publish_version() {
+		let (id, owner, curators) = datanet::<T>(1);
+		let who = funded::<T>("contributor", 0);
+		Datanets::<T>::submit_contribution(
+			RawOrigin::Signed(who).into(),
+			id,
+			[1u8; 32],
+			1024,
+			format::<T>(),
+			BoundedVec::new(),
+		)
+		.expect("submission");
+		Datanets::<T>::vote(RawOrigin::Signed(curators[0].clone()).into(), 0, Vote::Approve)
+			.expect("vote");
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), id);
+		assert_eq!(LatestVersion::<T>::get(id), 1);
+	}
+
+	#[benchmark]
+	fn fund_curation_pot() {
+		let (id, _, _) = datanet::<T>(1);
+		let who = funded::<T>("funder", 0);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who), id, 1_000_000u32.into());
+		assert!(!T::Currency::balance(&Datanets::<T>::curation_pot(id)).is_zero());
+	}
+
+	impl_benchmark_test_suite!(Datanets, crate::mock::new_test_ext(), crate::mock::Test);
+}

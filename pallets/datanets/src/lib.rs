@@ -1,0 +1,1015 @@
+//! # Datanets pallet
+//!
+//! Datanets are datasets with rules. An owner creates one with a single modality (text, image or
+//! audio), the formats it allows, size and daily caps, a curator set and the votes needed to decide.
+//! Contributors submit the BLAKE3 hash, size and format of a file, signed with their key; the chain
+//! refuses a submission that breaks a rule before it is stored, and holds a deposit while it is pending.
+//! Curators vote once each; at the approval quorum the contribution is accepted and appended to the
+//! datanet's Merkle mountain range ([`mmr`]), at the rejection quorum it is rejected. The deposit comes
+//! back either way: an honest rejection costs nothing and never lowers anyone's rank. The owner
+//! publishes versions, `(count, root)` snapshots that training jobs name to pin an exact dataset.
+//!
+//! Leaderboard: per datanet and globally, contributors rank by accepted contributions, then accepted
+//! bytes, then the earliest first acceptance (see [`types::ContributorStats`]). The runtime API
+//! [`DatanetsApi`] serves it paged and sorted.
+//!
+//! Curation pot (optional): anyone may fund a datanet's pot; while it can pay, each curator vote earns
+//! the datanet's `curator_fee` from it. An empty pot never blocks voting.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub use pallet::*;
+
+pub mod mmr;
+pub mod types;
+pub mod weights;
+
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+
+pub use types::*;
+pub use weights::WeightInfo;
+
+use alloc::vec::Vec;
+
+#[frame_support::pallet]
+pub mod pallet {
+	use super::*;
+	use frame_support::{
+		pallet_prelude::*,
+		traits::{
+			fungible::{Inspect, Mutate, MutateHold},
+			tokens::{Precision, Preservation},
+			UnixTime,
+		},
+		PalletId,
+	};
+	use frame_system::pallet_prelude::*;
+	use sp_runtime::traits::{AccountIdConversion, Zero};
+
+	pub type BalanceOf<T> =
+		<<T as Config>::Currency as Inspect<<T as frame_system::Config>::AccountId>>::Balance;
+	pub type DatanetOf<T> = Datanet<
+		<T as frame_system::Config>::AccountId,
+		BalanceOf<T>,
+		<T as Config>::MaxNameLen,
+		<T as Config>::MaxDescriptionLen,
+		<T as Config>::MaxFormats,
+		<T as Config>::MaxFormatLen,
+	>;
+	pub type ContributionOf<T> = Contribution<
+		<T as frame_system::Config>::AccountId,
+		BalanceOf<T>,
+		BlockNumberFor<T>,
+		<T as Config>::MaxFormatLen,
+		<T as Config>::MaxMetadataLen,
+	>;
+	pub type RulesOf<T> = Rules<BalanceOf<T>>;
+	pub type FormatOf<T> = BoundedVec<u8, <T as Config>::MaxFormatLen>;
+	pub type FormatsOf<T> = BoundedVec<FormatOf<T>, <T as Config>::MaxFormats>;
+	pub type CuratorsOf<T> =
+		BoundedVec<<T as frame_system::Config>::AccountId, <T as Config>::MaxCurators>;
+
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+
+	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
+	pub struct Pallet<T>(_);
+
+	#[pallet::config]
+	pub trait Config: frame_system::Config {
+		/// The currency deposits are held in and curator fees are paid in.
+		type Currency: Inspect<Self::AccountId>
+			+ Mutate<Self::AccountId>
+			+ MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
+		/// The overarching hold reason.
+		type RuntimeHoldReason: From<HoldReason>;
+		/// Wall-clock time; daily caps count UTC days of it.
+		type Time: UnixTime;
+		/// Derives each datanet's curation pot account.
+		#[pallet::constant]
+		type PalletId: Get<PalletId>;
+		/// Held from the owner while a datanet is open.
+		#[pallet::constant]
+		type DatanetDeposit: Get<BalanceOf<Self>>;
+		/// Longest datanet name, in bytes.
+		#[pallet::constant]
+		type MaxNameLen: Get<u32>;
+		/// Longest datanet description, in bytes.
+		#[pallet::constant]
+		type MaxDescriptionLen: Get<u32>;
+		/// Most formats one datanet allows.
+		#[pallet::constant]
+		type MaxFormats: Get<u32>;
+		/// Longest format name, in bytes.
+		#[pallet::constant]
+		type MaxFormatLen: Get<u32>;
+		/// Most curators of one datanet.
+		#[pallet::constant]
+		type MaxCurators: Get<u32>;
+		/// Longest contribution metadata, in bytes.
+		#[pallet::constant]
+		type MaxMetadataLen: Get<u32>;
+		/// Weights of this pallet's calls.
+		type WeightInfo: WeightInfo;
+	}
+
+	/// Reasons this pallet holds funds.
+	#[pallet::composite_enum]
+	pub enum HoldReason {
+		/// A datanet's creation deposit.
+		DatanetDeposit,
+		/// A pending contribution's deposit.
+		ContributionDeposit,
+	}
+
+	/// The id the next datanet gets.
+	#[pallet::storage]
+	pub type NextDatanetId<T> = StorageValue<_, DatanetId, ValueQuery>;
+
+	/// Datanets by id.
+	#[pallet::storage]
+	pub type DatanetInfo<T: Config> = StorageMap<_, Twox64Concat, DatanetId, DatanetOf<T>>;
+
+	/// The curators of each datanet.
+	#[pallet::storage]
+	pub type Curators<T: Config> = StorageMap<_, Twox64Concat, DatanetId, CuratorsOf<T>, ValueQuery>;
+
+	/// The id the next contribution gets.
+	#[pallet::storage]
+	pub type NextContributionId<T> = StorageValue<_, ContributionId, ValueQuery>;
+
+	/// Contributions by id.
+	#[pallet::storage]
+	pub type Contributions<T: Config> =
+		StorageMap<_, Twox64Concat, ContributionId, ContributionOf<T>>;
+
+	/// Content hash to contribution, per datanet: a hash enters a datanet once.
+	#[pallet::storage]
+	pub type ContributionByHash<T> = StorageDoubleMap<
+		_,
+		Twox64Concat,
+		DatanetId,
+		Identity,
+		ContentHash,
+		ContributionId,
+	>;
+
+	/// Votes cast, by contribution and curator.
+	#[pallet::storage]
+	pub type Votes<T: Config> = StorageDoubleMap<
+		_,
+		Twox64Concat,
+		ContributionId,
+		Blake2_128Concat,
+		T::AccountId,
+		Vote,
+	>;
+
+	/// The accepted list of each datanet, append-only: position -> contribution.
+	#[pallet::storage]
+	pub type AcceptedList<T> =
+		StorageDoubleMap<_, Twox64Concat, DatanetId, Twox64Concat, u64, ContributionId>;
+
+	/// Peaks of each datanet's MMR over its accepted list (highest first); the leaf count is the
+	/// datanet's `accepted`.
+	#[pallet::storage]
+	pub type MmrPeaks<T> =
+		StorageMap<_, Twox64Concat, DatanetId, BoundedVec<MmrHash, MaxPeaks>, ValueQuery>;
+
+	/// Published versions of each datanet, numbered from 1.
+	#[pallet::storage]
+	pub type Versions<T: Config> = StorageDoubleMap<
+		_,
+		Twox64Concat,
+		DatanetId,
+		Twox64Concat,
+		u32,
+		DatasetVersion<BlockNumberFor<T>>,
+	>;
+
+	/// The latest published version number of each datanet (0: none yet).
+	#[pallet::storage]
+	pub type LatestVersion<T> = StorageMap<_, Twox64Concat, DatanetId, u32, ValueQuery>;
+
+	/// Per contributor and datanet: what was submitted on the current UTC day.
+	#[pallet::storage]
+	pub type ContributorDaily<T: Config> = StorageDoubleMap<
+		_,
+		Twox64Concat,
+		DatanetId,
+		Blake2_128Concat,
+		T::AccountId,
+		DailyUsage,
+		ValueQuery,
+	>;
+
+	/// Per datanet: what all contributors submitted on the current UTC day.
+	#[pallet::storage]
+	pub type DatanetDaily<T> = StorageMap<_, Twox64Concat, DatanetId, DailyUsage, ValueQuery>;
+
+	/// Leaderboard records per datanet and contributor.
+	#[pallet::storage]
+	pub type Stats<T: Config> = StorageDoubleMap<
+		_,
+		Twox64Concat,
+		DatanetId,
+		Blake2_128Concat,
+		T::AccountId,
+		ContributorStats,
+		ValueQuery,
+	>;
+
+	/// Leaderboard records across all datanets.
+	#[pallet::storage]
+	pub type GlobalStats<T: Config> =
+		StorageMap<_, Blake2_128Concat, T::AccountId, ContributorStats, ValueQuery>;
+
+	/// A datanet created at genesis (no deposit is held for it).
+	#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+	#[serde(bound(serialize = "T::AccountId: serde::Serialize, BalanceOf<T>: serde::Serialize"))]
+	#[serde(bound(
+		deserialize = "T::AccountId: serde::Deserialize<'de>, BalanceOf<T>: serde::Deserialize<'de>"
+	))]
+	#[serde(rename_all = "camelCase")]
+	pub struct GenesisDatanet<T: Config> {
+		pub owner: T::AccountId,
+		pub name: alloc::string::String,
+		pub description: alloc::string::String,
+		pub modality: Modality,
+		pub formats: Vec<alloc::string::String>,
+		pub curators: Vec<T::AccountId>,
+		pub rules: RulesOf<T>,
+	}
+
+	#[pallet::genesis_config]
+	#[derive(frame_support::DefaultNoBound)]
+	pub struct GenesisConfig<T: Config> {
+		pub datanets: Vec<GenesisDatanet<T>>,
+	}
+
+	#[pallet::genesis_build]
+	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
+		fn build(&self) {
+			for d in &self.datanets {
+				let name = d.name.as_bytes().to_vec().try_into().expect("genesis name too long");
+				let description = d
+					.description
+					.as_bytes()
+					.to_vec()
+					.try_into()
+					.expect("genesis description too long");
+				let formats: Vec<FormatOf<T>> = d
+					.formats
+					.iter()
+					.map(|f| f.as_bytes().to_vec().try_into().expect("genesis format too long"))
+					.collect();
+				let formats = formats.try_into().expect("too many genesis formats");
+				let curators = d.curators.clone().try_into().expect("too many genesis curators");
+				Pallet::<T>::do_create_datanet(
+					d.owner.clone(),
+					name,
+					description,
+					d.modality,
+					formats,
+					d.rules.clone(),
+					curators,
+					Zero::zero(),
+				)
+				.expect("invalid genesis datanet");
+			}
+		}
+	}
+
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// A datanet was created.
+		DatanetCreated { datanet: DatanetId, owner: T::AccountId, modality: Modality },
+		/// A datanet's rules were updated.
+		RulesUpdated { datanet: DatanetId },
+		/// A curator was added to a datanet.
+		CuratorAdded { datanet: DatanetId, curator: T::AccountId },
+		/// A curator was removed from a datanet.
+		CuratorRemoved { datanet: DatanetId, curator: T::AccountId },
+		/// A datanet was closed to new submissions.
+		DatanetClosed { datanet: DatanetId },
+		/// A contribution was submitted and awaits votes.
+		ContributionSubmitted {
+			contribution: ContributionId,
+			datanet: DatanetId,
+			contributor: T::AccountId,
+			content_hash: ContentHash,
+			bytes: u64,
+		},
+		/// A curator voted.
+		Voted { contribution: ContributionId, curator: T::AccountId, vote: Vote },
+		/// A contribution reached the approval quorum and joined the accepted list at `index`.
+		ContributionAccepted {
+			contribution: ContributionId,
+			datanet: DatanetId,
+			contributor: T::AccountId,
+			index: u64,
+		},
+		/// A contribution reached the rejection quorum.
+		ContributionRejected {
+			contribution: ContributionId,
+			datanet: DatanetId,
+			contributor: T::AccountId,
+			reason: RejectReason,
+		},
+		/// A dataset version was published.
+		VersionPublished { datanet: DatanetId, version: u32, count: u64, root: MmrHash },
+		/// A datanet's curation pot was funded.
+		CurationPotFunded { datanet: DatanetId, from: T::AccountId, amount: BalanceOf<T> },
+		/// A curator was paid the curator fee for a vote.
+		CuratorPaid { datanet: DatanetId, curator: T::AccountId, amount: BalanceOf<T> },
+	}
+
+	#[pallet::error]
+	pub enum Error<T> {
+		/// No datanet has this id.
+		UnknownDatanet,
+		/// Only the datanet's owner may do this.
+		NotOwner,
+		/// The datanet is closed to new submissions.
+		DatanetClosed,
+		/// The datanet is already closed.
+		AlreadyClosed,
+		/// The datanet name is empty.
+		EmptyName,
+		/// A datanet must allow at least one format.
+		NoFormats,
+		/// A format is listed twice.
+		DuplicateFormat,
+		/// A format is not one of the datanet modality's known formats.
+		FormatNotForModality,
+		/// The datanet does not allow this format.
+		FormatNotAllowed,
+		/// A quorum is zero.
+		ZeroQuorum,
+		/// A quorum is larger than the number of curators.
+		QuorumExceedsCurators,
+		/// A cap is zero, or the item cap exceeds a daily byte cap.
+		InvalidCaps,
+		/// This account is already a curator of the datanet.
+		AlreadyCurator,
+		/// This account is not a curator of the datanet.
+		NotCurator,
+		/// The datanet has the maximum number of curators.
+		TooManyCurators,
+		/// The item is larger than the datanet's per-item limit.
+		ItemTooLarge,
+		/// The item is empty.
+		EmptyItem,
+		/// This submission would exceed the contributor's daily byte cap.
+		ContributorDailyBytesExceeded,
+		/// This submission would exceed the contributor's daily item cap.
+		ContributorDailyItemsExceeded,
+		/// This submission would exceed the datanet's daily byte cap.
+		DatanetDailyBytesExceeded,
+		/// This content hash is already in the datanet.
+		DuplicateContent,
+		/// No contribution has this id.
+		UnknownContribution,
+		/// The contribution is already decided.
+		NotPending,
+		/// This curator already voted on the contribution.
+		AlreadyVoted,
+		/// A curator may not vote on their own contribution.
+		OwnContribution,
+		/// No contribution was accepted since the last published version.
+		NothingToPublish,
+		/// The amount is zero.
+		ZeroAmount,
+		/// A counter reached its maximum.
+		Overflow,
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
+		}
+	}
+
+	#[pallet::call]
+	impl<T: Config> Pallet<T> {
+		/// Create a datanet owned by the caller, holding `DatanetDeposit` until it is closed.
+		///
+		/// `formats` must be lower-case extensions known for `modality`; quorums must be at least one
+		/// and at most the number of `curators`.
+		///
+		/// Emits `DatanetCreated`.
+		///
+		/// Weight: `O(c + f)` in curators and formats.
+		#[pallet::call_index(0)]
+		#[pallet::weight(T::WeightInfo::create_datanet(curators.len() as u32, formats.len() as u32))]
+		pub fn create_datanet(
+			origin: OriginFor<T>,
+			name: BoundedBytes<T::MaxNameLen>,
+			description: BoundedBytes<T::MaxDescriptionLen>,
+			modality: Modality,
+			formats: FormatsOf<T>,
+			rules: RulesOf<T>,
+			curators: CuratorsOf<T>,
+		) -> DispatchResult {
+			let owner = ensure_signed(origin)?;
+			Self::do_create_datanet(
+				owner,
+				name,
+				description,
+				modality,
+				formats,
+				rules,
+				curators,
+				T::DatanetDeposit::get(),
+			)
+			.map(|_| ())
+		}
+
+		/// Replace a datanet's rules. Owner only. Pending contributions keep the deposit they were
+		/// charged and are decided by the new quorums.
+		///
+		/// Emits `RulesUpdated`.
+		///
+		/// Weight: `O(1)`
+		#[pallet::call_index(1)]
+		#[pallet::weight(T::WeightInfo::update_rules())]
+		pub fn update_rules(
+			origin: OriginFor<T>,
+			datanet: DatanetId,
+			rules: RulesOf<T>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			DatanetInfo::<T>::try_mutate(datanet, |d| {
+				let d = d.as_mut().ok_or(Error::<T>::UnknownDatanet)?;
+				ensure!(d.owner == who, Error::<T>::NotOwner);
+				Self::check_rules(&rules, Curators::<T>::get(datanet).len())?;
+				d.rules = rules;
+				Ok::<_, DispatchError>(())
+			})?;
+			Self::deposit_event(Event::RulesUpdated { datanet });
+			Ok(())
+		}
+
+		/// Add a curator. Owner only.
+		///
+		/// Emits `CuratorAdded`.
+		///
+		/// Weight: `O(c)` in curators.
+		#[pallet::call_index(2)]
+		#[pallet::weight(T::WeightInfo::add_curator(T::MaxCurators::get()))]
+		pub fn add_curator(
+			origin: OriginFor<T>,
+			datanet: DatanetId,
+			curator: T::AccountId,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::ensure_owner(datanet, &who)?;
+			Curators::<T>::try_mutate(datanet, |cs| {
+				ensure!(!cs.contains(&curator), Error::<T>::AlreadyCurator);
+				cs.try_push(curator.clone()).map_err(|_| Error::<T>::TooManyCurators)
+			})?;
+			Self::deposit_event(Event::CuratorAdded { datanet, curator });
+			Ok(())
+		}
+
+		/// Remove a curator. Owner only. Refused if the quorums would exceed the curators left.
+		/// Votes already cast stand.
+		///
+		/// Emits `CuratorRemoved`.
+		///
+		/// Weight: `O(c)` in curators.
+		#[pallet::call_index(3)]
+		#[pallet::weight(T::WeightInfo::remove_curator(T::MaxCurators::get()))]
+		pub fn remove_curator(
+			origin: OriginFor<T>,
+			datanet: DatanetId,
+			curator: T::AccountId,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let d = Self::ensure_owner(datanet, &who)?;
+			Curators::<T>::try_mutate(datanet, |cs| {
+				let pos = cs.iter().position(|c| c == &curator).ok_or(Error::<T>::NotCurator)?;
+				cs.remove(pos);
+				Self::check_rules(&d.rules, cs.len())
+			})?;
+			Self::deposit_event(Event::CuratorRemoved { datanet, curator });
+			Ok(())
+		}
+
+		/// Close a datanet to new submissions and release the owner's deposit. Owner only. Pending
+		/// contributions can still be voted on; published versions stay.
+		///
+		/// Emits `DatanetClosed`.
+		///
+		/// Weight: `O(1)`
+		#[pallet::call_index(4)]
+		#[pallet::weight(T::WeightInfo::close_datanet())]
+		pub fn close_datanet(origin: OriginFor<T>, datanet: DatanetId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			DatanetInfo::<T>::try_mutate(datanet, |d| {
+				let d = d.as_mut().ok_or(Error::<T>::UnknownDatanet)?;
+				ensure!(d.owner == who, Error::<T>::NotOwner);
+				ensure!(d.status == DatanetStatus::Open, Error::<T>::AlreadyClosed);
+				T::Currency::release(
+					&HoldReason::DatanetDeposit.into(),
+					&who,
+					d.deposit,
+					Precision::BestEffort,
+				)?;
+				d.deposit = Zero::zero();
+				d.status = DatanetStatus::Closed;
+				Ok::<_, DispatchError>(())
+			})?;
+			Self::deposit_event(Event::DatanetClosed { datanet });
+			Ok(())
+		}
+
+		/// Submit a contribution: the BLAKE3 `content_hash`, size in `bytes` and `format` of a file.
+		/// Refused if the datanet is closed, the format is not allowed, the item is empty or too large,
+		/// a daily cap would be exceeded, or the hash is already in the datanet. Holds the datanet's
+		/// contribution deposit until the contribution is decided.
+		///
+		/// Emits `ContributionSubmitted`.
+		///
+		/// Weight: `O(f)` in the datanet's formats (bounded).
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::submit_contribution())]
+		pub fn submit_contribution(
+			origin: OriginFor<T>,
+			datanet: DatanetId,
+			content_hash: ContentHash,
+			bytes: u64,
+			format: FormatOf<T>,
+			metadata: BoundedBytes<T::MaxMetadataLen>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let mut d = DatanetInfo::<T>::get(datanet).ok_or(Error::<T>::UnknownDatanet)?;
+			ensure!(d.status == DatanetStatus::Open, Error::<T>::DatanetClosed);
+			ensure!(d.formats.contains(&format), Error::<T>::FormatNotAllowed);
+			ensure!(bytes > 0, Error::<T>::EmptyItem);
+			ensure!(bytes <= d.rules.max_item_bytes, Error::<T>::ItemTooLarge);
+			ensure!(
+				!ContributionByHash::<T>::contains_key(datanet, content_hash),
+				Error::<T>::DuplicateContent
+			);
+
+			let day = T::Time::now().as_millis() as u64 / DAY_MS;
+			let mut mine = ContributorDaily::<T>::get(datanet, &who);
+			if mine.day != day {
+				mine = DailyUsage { day, bytes: 0, items: 0 };
+			}
+			let mut all = DatanetDaily::<T>::get(datanet);
+			if all.day != day {
+				all = DailyUsage { day, bytes: 0, items: 0 };
+			}
+			mine.items = mine.items.saturating_add(1);
+			mine.bytes = mine.bytes.saturating_add(bytes);
+			all.items = all.items.saturating_add(1);
+			all.bytes = all.bytes.saturating_add(bytes);
+			ensure!(
+				mine.items <= d.rules.contributor_daily_items,
+				Error::<T>::ContributorDailyItemsExceeded
+			);
+			ensure!(
+				mine.bytes <= d.rules.contributor_daily_bytes,
+				Error::<T>::ContributorDailyBytesExceeded
+			);
+			ensure!(all.bytes <= d.rules.datanet_daily_bytes, Error::<T>::DatanetDailyBytesExceeded);
+
+			let deposit = d.rules.contribution_deposit;
+			T::Currency::hold(&HoldReason::ContributionDeposit.into(), &who, deposit)?;
+
+			let id = NextContributionId::<T>::get();
+			NextContributionId::<T>::put(id.checked_add(1).ok_or(Error::<T>::Overflow)?);
+			d.submitted = d.submitted.saturating_add(1);
+			DatanetInfo::<T>::insert(datanet, d);
+			ContributorDaily::<T>::insert(datanet, &who, mine);
+			DatanetDaily::<T>::insert(datanet, all);
+			ContributionByHash::<T>::insert(datanet, content_hash, id);
+			Stats::<T>::mutate(datanet, &who, |s| s.submitted = s.submitted.saturating_add(1));
+			GlobalStats::<T>::mutate(&who, |s| s.submitted = s.submitted.saturating_add(1));
+			Contributions::<T>::insert(
+				id,
+				Contribution {
+					datanet,
+					contributor: who.clone(),
+					content_hash,
+					bytes,
+					format,
+					metadata,
+					submitted_at: frame_system::Pallet::<T>::block_number(),
+					approvals: 0,
+					rejections: 0,
+					deposit,
+					status: ContributionStatus::Pending,
+				},
+			);
+			Self::deposit_event(Event::ContributionSubmitted {
+				contribution: id,
+				datanet,
+				contributor: who,
+				content_hash,
+				bytes,
+			});
+			Ok(())
+		}
+
+		/// Vote on a pending contribution as a curator of its datanet, once. The vote that reaches
+		/// a quorum decides it: accepted contributions join the accepted list and MMR; either way the
+		/// deposit is released. Pays the curator fee from the curation pot when the pot can afford it.
+		///
+		/// Emits `Voted`, then `ContributionAccepted` or `ContributionRejected` at a quorum, and
+		/// `CuratorPaid` when a fee is paid.
+		///
+		/// Weight: `O(c + log n)` in curators and accepted items (both bounded).
+		#[pallet::call_index(6)]
+		#[pallet::weight(T::WeightInfo::vote())]
+		pub fn vote(origin: OriginFor<T>, contribution: ContributionId, vote: Vote) -> DispatchResult {
+			let curator = ensure_signed(origin)?;
+			let mut c = Contributions::<T>::get(contribution).ok_or(Error::<T>::UnknownContribution)?;
+			ensure!(c.status == ContributionStatus::Pending, Error::<T>::NotPending);
+			ensure!(Curators::<T>::get(c.datanet).contains(&curator), Error::<T>::NotCurator);
+			ensure!(c.contributor != curator, Error::<T>::OwnContribution);
+			ensure!(
+				!Votes::<T>::contains_key(contribution, &curator),
+				Error::<T>::AlreadyVoted
+			);
+			let mut d = DatanetInfo::<T>::get(c.datanet).ok_or(Error::<T>::UnknownDatanet)?;
+
+			Votes::<T>::insert(contribution, &curator, vote);
+			match vote {
+				Vote::Approve => c.approvals = c.approvals.saturating_add(1),
+				Vote::Reject(_) => c.rejections = c.rejections.saturating_add(1),
+			}
+			Self::deposit_event(Event::Voted { contribution, curator: curator.clone(), vote });
+
+			let decided = match vote {
+				Vote::Approve if c.approvals >= d.rules.approval_quorum => {
+					Some(Self::accept(contribution, &mut c, &mut d)?)
+				},
+				Vote::Reject(reason) if c.rejections >= d.rules.rejection_quorum => {
+					Some(Self::reject(contribution, &mut c, &mut d, reason))
+				},
+				_ => None,
+			};
+			if let Some(event) = decided {
+				T::Currency::release(
+					&HoldReason::ContributionDeposit.into(),
+					&c.contributor,
+					c.deposit,
+					Precision::BestEffort,
+				)?;
+				DatanetInfo::<T>::insert(c.datanet, &d);
+				Self::deposit_event(event);
+			}
+			Self::pay_curator(c.datanet, &curator, d.rules.curator_fee);
+			Contributions::<T>::insert(contribution, c);
+			Ok(())
+		}
+
+		/// Publish the datanet's accepted list as it stands as a new version `(count, root)`. Owner
+		/// only; refused when nothing was accepted since the last version.
+		///
+		/// Emits `VersionPublished`.
+		///
+		/// Weight: `O(log n)` in accepted items.
+		#[pallet::call_index(7)]
+		#[pallet::weight(T::WeightInfo::publish_version())]
+		pub fn publish_version(origin: OriginFor<T>, datanet: DatanetId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let d = Self::ensure_owner(datanet, &who)?;
+			let latest = LatestVersion::<T>::get(datanet);
+			let published = match latest {
+				0 => 0,
+				v => Versions::<T>::get(datanet, v).map(|v| v.count).unwrap_or(0),
+			};
+			ensure!(d.accepted > published, Error::<T>::NothingToPublish);
+			let version = latest.checked_add(1).ok_or(Error::<T>::Overflow)?;
+			let root = mmr::root(&MmrPeaks::<T>::get(datanet));
+			Versions::<T>::insert(
+				datanet,
+				version,
+				DatasetVersion {
+					count: d.accepted,
+					root,
+					published_at: frame_system::Pallet::<T>::block_number(),
+				},
+			);
+			LatestVersion::<T>::insert(datanet, version);
+			Self::deposit_event(Event::VersionPublished {
+				datanet,
+				version,
+				count: d.accepted,
+				root,
+			});
+			Ok(())
+		}
+
+		/// Move `amount` from the caller into a datanet's curation pot, which pays curator fees.
+		///
+		/// Emits `CurationPotFunded`.
+		///
+		/// Weight: `O(1)`
+		#[pallet::call_index(8)]
+		#[pallet::weight(T::WeightInfo::fund_curation_pot())]
+		pub fn fund_curation_pot(
+			origin: OriginFor<T>,
+			datanet: DatanetId,
+			amount: BalanceOf<T>,
+		) -> DispatchResult {
+			let from = ensure_signed(origin)?;
+			ensure!(DatanetInfo::<T>::contains_key(datanet), Error::<T>::UnknownDatanet);
+			ensure!(!amount.is_zero(), Error::<T>::ZeroAmount);
+			T::Currency::transfer(
+				&from,
+				&Self::curation_pot(datanet),
+				amount,
+				Preservation::Preserve,
+			)?;
+			Self::deposit_event(Event::CurationPotFunded { datanet, from, amount });
+			Ok(())
+		}
+	}
+
+	impl<T: Config> Pallet<T> {
+		/// The account holding a datanet's curation pot.
+		pub fn curation_pot(datanet: DatanetId) -> T::AccountId {
+			T::PalletId::get().into_sub_account_truncating(datanet)
+		}
+
+		/// The root committing the datanet's accepted list as it stands.
+		pub fn current_root(datanet: DatanetId) -> MmrHash {
+			mmr::root(&MmrPeaks::<T>::get(datanet))
+		}
+
+		fn ensure_owner(datanet: DatanetId, who: &T::AccountId) -> Result<DatanetOf<T>, DispatchError> {
+			let d = DatanetInfo::<T>::get(datanet).ok_or(Error::<T>::UnknownDatanet)?;
+			ensure!(&d.owner == who, Error::<T>::NotOwner);
+			Ok(d)
+		}
+
+		fn check_rules(rules: &RulesOf<T>, curators: usize) -> DispatchResult {
+			ensure!(
+				rules.approval_quorum > 0 && rules.rejection_quorum > 0,
+				Error::<T>::ZeroQuorum
+			);
+			ensure!(
+				rules.approval_quorum as usize <= curators &&
+					rules.rejection_quorum as usize <= curators,
+				Error::<T>::QuorumExceedsCurators
+			);
+			ensure!(
+				rules.max_item_bytes > 0 &&
+					rules.contributor_daily_items > 0 &&
+					rules.max_item_bytes <= rules.contributor_daily_bytes &&
+					rules.max_item_bytes <= rules.datanet_daily_bytes,
+				Error::<T>::InvalidCaps
+			);
+			Ok(())
+		}
+
+		#[allow(clippy::too_many_arguments)]
+		pub(crate) fn do_create_datanet(
+			owner: T::AccountId,
+			name: BoundedBytes<T::MaxNameLen>,
+			description: BoundedBytes<T::MaxDescriptionLen>,
+			modality: Modality,
+			formats: FormatsOf<T>,
+			rules: RulesOf<T>,
+			curators: CuratorsOf<T>,
+			deposit: BalanceOf<T>,
+		) -> Result<DatanetId, DispatchError> {
+			ensure!(!name.is_empty(), Error::<T>::EmptyName);
+			ensure!(!formats.is_empty(), Error::<T>::NoFormats);
+			for (i, f) in formats.iter().enumerate() {
+				ensure!(modality.knows(f), Error::<T>::FormatNotForModality);
+				ensure!(!formats[..i].contains(f), Error::<T>::DuplicateFormat);
+			}
+			for (i, c) in curators.iter().enumerate() {
+				ensure!(!curators[..i].contains(c), Error::<T>::AlreadyCurator);
+			}
+			Self::check_rules(&rules, curators.len())?;
+
+			let id = NextDatanetId::<T>::get();
+			NextDatanetId::<T>::put(id.checked_add(1).ok_or(Error::<T>::Overflow)?);
+			if !deposit.is_zero() {
+				T::Currency::hold(&HoldReason::DatanetDeposit.into(), &owner, deposit)?;
+			}
+			DatanetInfo::<T>::insert(
+				id,
+				Datanet {
+					owner: owner.clone(),
+					name,
+					description,
+					modality,
+					formats,
+					rules,
+					status: DatanetStatus::Open,
+					deposit,
+					submitted: 0,
+					accepted: 0,
+					rejected: 0,
+				},
+			);
+			Curators::<T>::insert(id, curators);
+			Self::deposit_event(Event::DatanetCreated { datanet: id, owner, modality });
+			Ok(id)
+		}
+
+		/// Appends an approved contribution to the accepted list and MMR, and credits its contributor.
+		fn accept(
+			id: ContributionId,
+			c: &mut ContributionOf<T>,
+			d: &mut DatanetOf<T>,
+		) -> Result<Event<T>, DispatchError> {
+			let index = d.accepted;
+			let mut peaks = MmrPeaks::<T>::get(c.datanet).into_inner();
+			mmr::append(&mut peaks, index, mmr::leaf_hash(id, &c.content_hash));
+			let peaks: BoundedVec<_, MaxPeaks> =
+				peaks.try_into().map_err(|_| Error::<T>::Overflow)?;
+			MmrPeaks::<T>::insert(c.datanet, peaks);
+			AcceptedList::<T>::insert(c.datanet, index, id);
+			d.accepted = index.checked_add(1).ok_or(Error::<T>::Overflow)?;
+			c.status = ContributionStatus::Accepted { index };
+			let credit = |s: &mut ContributorStats| {
+				s.accepted = s.accepted.saturating_add(1);
+				s.accepted_bytes = s.accepted_bytes.saturating_add(c.bytes);
+				s.first_accepted.get_or_insert(id);
+			};
+			Stats::<T>::mutate(c.datanet, &c.contributor, credit);
+			GlobalStats::<T>::mutate(&c.contributor, credit);
+			Ok(Event::ContributionAccepted {
+				contribution: id,
+				datanet: c.datanet,
+				contributor: c.contributor.clone(),
+				index,
+			})
+		}
+
+		/// Marks a contribution rejected. Only the `rejected` counter moves: rank ignores it.
+		fn reject(
+			id: ContributionId,
+			c: &mut ContributionOf<T>,
+			d: &mut DatanetOf<T>,
+			reason: RejectReason,
+		) -> Event<T> {
+			d.rejected = d.rejected.saturating_add(1);
+			c.status = ContributionStatus::Rejected { reason };
+			Stats::<T>::mutate(c.datanet, &c.contributor, |s| {
+				s.rejected = s.rejected.saturating_add(1)
+			});
+			GlobalStats::<T>::mutate(&c.contributor, |s| s.rejected = s.rejected.saturating_add(1));
+			Event::ContributionRejected {
+				contribution: id,
+				datanet: c.datanet,
+				contributor: c.contributor.clone(),
+				reason,
+			}
+		}
+
+		/// Pays `fee` from the curation pot if it can afford it; a short pot pays nothing.
+		fn pay_curator(datanet: DatanetId, curator: &T::AccountId, fee: BalanceOf<T>) {
+			if fee.is_zero() {
+				return;
+			}
+			let pot = Self::curation_pot(datanet);
+			if T::Currency::transfer(&pot, curator, fee, Preservation::Expendable).is_ok() {
+				Self::deposit_event(Event::CuratorPaid {
+					datanet,
+					curator: curator.clone(),
+					amount: fee,
+				});
+			}
+		}
+
+		/// Sorted leaderboard of one datanet (`Some`) or of all datanets (`None`), `limit` rows from
+		/// `offset` (0-based). Reads every record of the board: meant for runtime API calls, not for
+		/// dispatchables.
+		pub fn leaderboard(
+			datanet: Option<DatanetId>,
+			offset: u32,
+			limit: u32,
+		) -> Vec<LeaderboardEntry<T::AccountId>> {
+			let mut rows: Vec<(T::AccountId, ContributorStats)> = match datanet {
+				Some(d) => Stats::<T>::iter_prefix(d).collect(),
+				None => GlobalStats::<T>::iter().collect(),
+			};
+			rows.sort_by(|(a, x), (b, y)| x.rank_key().cmp(&y.rank_key()).then_with(|| a.cmp(b)));
+			rows.into_iter()
+				.enumerate()
+				.skip(offset as usize)
+				.take(limit as usize)
+				.map(|(i, (account, stats))| LeaderboardEntry {
+					rank: (i as u32).saturating_add(1),
+					account,
+					acceptance_rate_ppm: stats.acceptance_rate_ppm(),
+					stats,
+				})
+				.collect()
+		}
+
+		/// A contributor's record in one datanet (`Some`) or across all (`None`).
+		pub fn contributor_stats(
+			who: &T::AccountId,
+			datanet: Option<DatanetId>,
+		) -> ContributorStats {
+			match datanet {
+				Some(d) => Stats::<T>::get(d, who),
+				None => GlobalStats::<T>::get(who),
+			}
+		}
+
+		/// Checks the pallet's invariants.
+		#[cfg(any(feature = "try-runtime", test))]
+		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+			let next_datanet = NextDatanetId::<T>::get();
+			let next_contribution = NextContributionId::<T>::get();
+			let mut per_datanet: alloc::collections::BTreeMap<DatanetId, (u64, u64, u64)> =
+				Default::default();
+			for (id, c) in Contributions::<T>::iter() {
+				ensure!(id < next_contribution, "contribution id at or above NextContributionId");
+				ensure!(
+					ContributionByHash::<T>::get(c.datanet, c.content_hash) == Some(id),
+					"contribution missing from its hash index"
+				);
+				let e = per_datanet.entry(c.datanet).or_default();
+				e.0 += 1;
+				match c.status {
+					ContributionStatus::Accepted { index } => {
+						e.1 += 1;
+						ensure!(
+							AcceptedList::<T>::get(c.datanet, index) == Some(id),
+							"accepted contribution not at its index"
+						);
+					},
+					ContributionStatus::Rejected { .. } => e.2 += 1,
+					ContributionStatus::Pending => {},
+				}
+			}
+			for (id, d) in DatanetInfo::<T>::iter() {
+				ensure!(id < next_datanet, "datanet id at or above NextDatanetId");
+				let (s, a, r) = per_datanet.get(&id).copied().unwrap_or_default();
+				ensure!(
+					(d.submitted, d.accepted, d.rejected) == (s, a, r),
+					"datanet counters disagree with its contributions"
+				);
+				let peaks = MmrPeaks::<T>::get(id);
+				ensure!(
+					peaks.len() as u32 == d.accepted.count_ones(),
+					"MMR peaks do not match the accepted count"
+				);
+				let curators = Curators::<T>::get(id);
+				ensure!(
+					d.rules.approval_quorum as usize <= curators.len() &&
+						d.rules.rejection_quorum as usize <= curators.len(),
+					"quorum above the number of curators"
+				);
+				let stats_sum = Stats::<T>::iter_prefix(id).try_fold(
+					ContributorStats::default(),
+					|acc, (_, s)| {
+						Some(ContributorStats {
+							submitted: acc.submitted.checked_add(s.submitted)?,
+							accepted: acc.accepted.checked_add(s.accepted)?,
+							rejected: acc.rejected.checked_add(s.rejected)?,
+							..acc
+						})
+					},
+				);
+				let stats_sum = stats_sum.ok_or("leaderboard counters overflow")?;
+				ensure!(
+					(stats_sum.submitted, stats_sum.accepted, stats_sum.rejected) == (s, a, r),
+					"leaderboard disagrees with the datanet's counters"
+				);
+				let latest = LatestVersion::<T>::get(id);
+				if latest > 0 {
+					let v = Versions::<T>::get(id, latest).ok_or("latest version missing")?;
+					ensure!(v.count <= d.accepted, "version counts more than accepted");
+				}
+			}
+			Ok(())
+		}
+	}
+}
+
+sp_api::decl_runtime_apis! {
+	/// Queries over datanets for UIs and CLIs.
+	pub trait DatanetsApi<AccountId> where AccountId: codec::Codec {
+		/// Leaderboard of `datanet` (or of all datanets when `None`), sorted by rank, `limit` rows
+		/// from `offset`.
+		fn leaderboard(datanet: Option<DatanetId>, offset: u32, limit: u32) -> Vec<LeaderboardEntry<AccountId>>;
+		/// A contributor's record in `datanet` (or across all datanets when `None`).
+		fn contributor_stats(who: AccountId, datanet: Option<DatanetId>) -> ContributorStats;
+		/// The root of the datanet's accepted list as it stands, and its leaf count.
+		fn current_commitment(datanet: DatanetId) -> Option<(u64, MmrHash)>;
+	}
+}

@@ -1,0 +1,888 @@
+//! Unit tests of the datanets pallet against the mock runtime. Every test ends with `try_state`.
+
+use crate::{mock::*, mmr, *};
+use frame_support::{
+	assert_noop, assert_ok,
+	traits::fungible::{Inspect, InspectHold},
+	BoundedVec,
+};
+use sp_runtime::{BuildStorage, DispatchError, TokenError};
+
+type E = Error<Test>;
+
+fn bytes<L: frame_support::traits::Get<u32>>(s: &str) -> BoundedVec<u8, L> {
+	s.as_bytes().to_vec().try_into().unwrap()
+}
+
+fn formats(fs: &[&str]) -> FormatsOf<Test> {
+	fs.iter().map(|f| bytes(f)).collect::<Vec<_>>().try_into().unwrap()
+}
+
+fn curators(cs: &[AccountId]) -> CuratorsOf<Test> {
+	cs.to_vec().try_into().unwrap()
+}
+
+/// Defaults with a deposit of 5 and quorums of 2 out of 3 curators.
+fn rules() -> RulesOf<Test> {
+	Rules {
+		approval_quorum: 2,
+		rejection_quorum: 2,
+		contribution_deposit: 5,
+		..Rules::with_defaults()
+	}
+}
+
+fn create_with(modality: Modality, fs: &[&str], cs: &[AccountId], r: RulesOf<Test>) -> DatanetId {
+	let id = NextDatanetId::<Test>::get();
+	assert_ok!(Datanets::create_datanet(
+		RuntimeOrigin::signed(OWNER),
+		bytes("instructions"),
+		bytes("instruction pairs"),
+		modality,
+		formats(fs),
+		r,
+		curators(cs),
+	));
+	id
+}
+
+fn create() -> DatanetId {
+	create_with(Modality::Text, &["txt", "jsonl"], &[CUR1, CUR2, CUR3], rules())
+}
+
+fn h(n: u32) -> ContentHash {
+	let mut out = [0u8; 32];
+	out[..4].copy_from_slice(&n.to_le_bytes());
+	out[31] = 0xAA;
+	out
+}
+
+fn submit_as(who: AccountId, d: DatanetId, hash: ContentHash, size: u64) -> ContributionId {
+	let id = NextContributionId::<Test>::get();
+	assert_ok!(Datanets::submit_contribution(
+		RuntimeOrigin::signed(who),
+		d,
+		hash,
+		size,
+		bytes("txt"),
+		bytes("{\"lang\":\"en\"}"),
+	));
+	id
+}
+
+fn submit(who: AccountId, d: DatanetId, n: u32) -> ContributionId {
+	submit_as(who, d, h(n), 1000)
+}
+
+fn approve(c: ContributionId, curators: &[AccountId]) {
+	for cur in curators {
+		assert_ok!(Datanets::vote(RuntimeOrigin::signed(*cur), c, Vote::Approve));
+	}
+}
+
+fn reject(c: ContributionId, curators: &[AccountId], reason: RejectReason) {
+	for cur in curators {
+		assert_ok!(Datanets::vote(RuntimeOrigin::signed(*cur), c, Vote::Reject(reason)));
+	}
+}
+
+fn held(who: AccountId) -> Balance {
+	Balances::total_balance_on_hold(&who)
+}
+
+fn status(c: ContributionId) -> ContributionStatus {
+	Contributions::<Test>::get(c).unwrap().status
+}
+
+fn set_time(ms: u64) {
+	pallet_timestamp::Now::<Test>::put(ms);
+}
+
+// ---------------------------------------------------------------- datanets
+
+#[test]
+fn create_datanet_stores_rules_holds_deposit_and_emits() {
+	run_test(|| {
+		let d = create();
+		let dn = DatanetInfo::<Test>::get(d).unwrap();
+		assert_eq!(dn.owner, OWNER);
+		assert_eq!(dn.modality, Modality::Text);
+		assert_eq!(dn.rules, rules());
+		assert_eq!(dn.status, DatanetStatus::Open);
+		assert_eq!(dn.deposit, DATANET_DEPOSIT);
+		assert_eq!(Curators::<Test>::get(d).into_inner(), vec![CUR1, CUR2, CUR3]);
+		assert_eq!(held(OWNER), DATANET_DEPOSIT);
+		System::assert_last_event(
+			Event::DatanetCreated { datanet: d, owner: OWNER, modality: Modality::Text }.into(),
+		);
+		assert_eq!(create(), d + 1);
+	});
+}
+
+#[test]
+fn defaults_follow_the_public_numbers() {
+	let r = Rules::<u128>::with_defaults();
+	assert_eq!(r.contributor_daily_bytes, 10 * 1024 * 1024);
+	assert_eq!(r.contributor_daily_items, 20);
+	assert_eq!(r.datanet_daily_bytes, 10 * 1024 * 1024);
+}
+
+#[test]
+fn create_datanet_refuses_bad_definitions() {
+	run_test(|| {
+		let o = || RuntimeOrigin::signed(OWNER);
+		let c3 = || curators(&[CUR1, CUR2, CUR3]);
+		let text = Modality::Text;
+		assert_noop!(
+			Datanets::create_datanet(o(), bytes(""), bytes(""), text, formats(&["txt"]), rules(), c3()),
+			E::EmptyName
+		);
+		assert_noop!(
+			Datanets::create_datanet(o(), bytes("n"), bytes(""), text, formats(&[]), rules(), c3()),
+			E::NoFormats
+		);
+		assert_noop!(
+			Datanets::create_datanet(o(), bytes("n"), bytes(""), text, formats(&["txt", "txt"]), rules(), c3()),
+			E::DuplicateFormat
+		);
+		assert_noop!(
+			Datanets::create_datanet(o(), bytes("n"), bytes(""), text, formats(&["png"]), rules(), c3()),
+			E::FormatNotForModality
+		);
+		assert_noop!(
+			Datanets::create_datanet(o(), bytes("n"), bytes(""), Modality::Audio, formats(&["TXT"]), rules(), c3()),
+			E::FormatNotForModality
+		);
+		let zero = Rules { approval_quorum: 0, ..rules() };
+		assert_noop!(
+			Datanets::create_datanet(o(), bytes("n"), bytes(""), text, formats(&["txt"]), zero, c3()),
+			E::ZeroQuorum
+		);
+		let big = Rules { rejection_quorum: 4, ..rules() };
+		assert_noop!(
+			Datanets::create_datanet(o(), bytes("n"), bytes(""), text, formats(&["txt"]), big, c3()),
+			E::QuorumExceedsCurators
+		);
+		let caps = Rules { max_item_bytes: rules().contributor_daily_bytes + 1, ..rules() };
+		assert_noop!(
+			Datanets::create_datanet(o(), bytes("n"), bytes(""), text, formats(&["txt"]), caps, c3()),
+			E::InvalidCaps
+		);
+		let no_items = Rules { contributor_daily_items: 0, ..rules() };
+		assert_noop!(
+			Datanets::create_datanet(o(), bytes("n"), bytes(""), text, formats(&["txt"]), no_items, c3()),
+			E::InvalidCaps
+		);
+		assert_noop!(
+			Datanets::create_datanet(
+				o(),
+				bytes("n"),
+				bytes(""),
+				text,
+				formats(&["txt"]),
+				rules(),
+				curators(&[CUR1, CUR1, CUR2])
+			),
+			E::AlreadyCurator
+		);
+		// An owner who cannot afford the deposit.
+		assert_noop!(
+			Datanets::create_datanet(
+				RuntimeOrigin::signed(1234),
+				bytes("n"),
+				bytes(""),
+				text,
+				formats(&["txt"]),
+				rules(),
+				c3()
+			),
+			TokenError::FundsUnavailable
+		);
+	});
+}
+
+#[test]
+fn owner_updates_rules_and_others_cannot() {
+	run_test(|| {
+		let d = create();
+		let new = Rules { approval_quorum: 3, max_item_bytes: 500, ..rules() };
+		assert_noop!(
+			Datanets::update_rules(RuntimeOrigin::signed(ALICE), d, new.clone()),
+			E::NotOwner
+		);
+		assert_noop!(
+			Datanets::update_rules(RuntimeOrigin::signed(OWNER), 77, new.clone()),
+			E::UnknownDatanet
+		);
+		assert_noop!(
+			Datanets::update_rules(
+				RuntimeOrigin::signed(OWNER),
+				d,
+				Rules { approval_quorum: 4, ..rules() }
+			),
+			E::QuorumExceedsCurators
+		);
+		assert_ok!(Datanets::update_rules(RuntimeOrigin::signed(OWNER), d, new.clone()));
+		assert_eq!(DatanetInfo::<Test>::get(d).unwrap().rules, new);
+		System::assert_last_event(Event::RulesUpdated { datanet: d }.into());
+		assert_noop!(
+			Datanets::submit_contribution(
+				RuntimeOrigin::signed(ALICE),
+				d,
+				h(1),
+				501,
+				bytes("txt"),
+				bytes("")
+			),
+			E::ItemTooLarge
+		);
+	});
+}
+
+#[test]
+fn curators_are_added_and_removed_by_the_owner() {
+	run_test(|| {
+		let d = create_with(Modality::Text, &["txt"], &[CUR1, CUR2], Rules {
+			approval_quorum: 1,
+			rejection_quorum: 2,
+			..rules()
+		});
+		assert_noop!(
+			Datanets::add_curator(RuntimeOrigin::signed(ALICE), d, CUR3),
+			E::NotOwner
+		);
+		assert_noop!(
+			Datanets::add_curator(RuntimeOrigin::signed(OWNER), d, CUR1),
+			E::AlreadyCurator
+		);
+		assert_ok!(Datanets::add_curator(RuntimeOrigin::signed(OWNER), d, CUR3));
+		System::assert_last_event(Event::CuratorAdded { datanet: d, curator: CUR3 }.into());
+		for extra in 30..35 {
+			assert_ok!(Datanets::add_curator(RuntimeOrigin::signed(OWNER), d, extra));
+		}
+		assert_noop!(
+			Datanets::add_curator(RuntimeOrigin::signed(OWNER), d, 40),
+			E::TooManyCurators
+		);
+		assert_noop!(
+			Datanets::remove_curator(RuntimeOrigin::signed(ALICE), d, CUR3),
+			E::NotOwner
+		);
+		assert_noop!(
+			Datanets::remove_curator(RuntimeOrigin::signed(OWNER), d, OUTSIDER),
+			E::NotCurator
+		);
+		for extra in 30..35 {
+			assert_ok!(Datanets::remove_curator(RuntimeOrigin::signed(OWNER), d, extra));
+		}
+		assert_ok!(Datanets::remove_curator(RuntimeOrigin::signed(OWNER), d, CUR3));
+		System::assert_last_event(Event::CuratorRemoved { datanet: d, curator: CUR3 }.into());
+		// Two curators left and a rejection quorum of two: neither may go.
+		assert_noop!(
+			Datanets::remove_curator(RuntimeOrigin::signed(OWNER), d, CUR2),
+			E::QuorumExceedsCurators
+		);
+	});
+}
+
+#[test]
+fn closing_refuses_submissions_releases_the_deposit_and_lets_pending_finish() {
+	run_test(|| {
+		let d = create();
+		let c = submit(ALICE, d, 1);
+		assert_noop!(Datanets::close_datanet(RuntimeOrigin::signed(ALICE), d), E::NotOwner);
+		assert_ok!(Datanets::close_datanet(RuntimeOrigin::signed(OWNER), d));
+		System::assert_last_event(Event::DatanetClosed { datanet: d }.into());
+		assert_eq!(held(OWNER), 0);
+		assert_eq!(DatanetInfo::<Test>::get(d).unwrap().status, DatanetStatus::Closed);
+		assert_noop!(Datanets::close_datanet(RuntimeOrigin::signed(OWNER), d), E::AlreadyClosed);
+		assert_noop!(
+			Datanets::submit_contribution(
+				RuntimeOrigin::signed(ALICE),
+				d,
+				h(2),
+				10,
+				bytes("txt"),
+				bytes("")
+			),
+			E::DatanetClosed
+		);
+		approve(c, &[CUR1, CUR2]);
+		assert_eq!(status(c), ContributionStatus::Accepted { index: 0 });
+		assert_eq!(held(ALICE), 0);
+	});
+}
+
+// ---------------------------------------------------------------- submissions
+
+#[test]
+fn submit_records_pending_holds_deposit_and_emits() {
+	run_test(|| {
+		let d = create();
+		let before = Balances::balance(&ALICE);
+		let c = submit_as(ALICE, d, h(7), 4096);
+		let rec = Contributions::<Test>::get(c).unwrap();
+		assert_eq!(rec.contributor, ALICE);
+		assert_eq!(rec.content_hash, h(7));
+		assert_eq!(rec.bytes, 4096);
+		assert_eq!(rec.format.to_vec(), b"txt".to_vec());
+		assert_eq!(rec.status, ContributionStatus::Pending);
+		assert_eq!(rec.deposit, 5);
+		assert_eq!(held(ALICE), 5);
+		assert_eq!(Balances::balance(&ALICE), before - 5);
+		assert_eq!(ContributionByHash::<Test>::get(d, h(7)), Some(c));
+		assert_eq!(Stats::<Test>::get(d, ALICE).submitted, 1);
+		System::assert_last_event(
+			Event::ContributionSubmitted {
+				contribution: c,
+				datanet: d,
+				contributor: ALICE,
+				content_hash: h(7),
+				bytes: 4096,
+			}
+			.into(),
+		);
+	});
+}
+
+#[test]
+fn submit_refuses_rule_breakers_and_stores_nothing() {
+	run_test(|| {
+		let d = create();
+		let o = || RuntimeOrigin::signed(ALICE);
+		assert_noop!(
+			Datanets::submit_contribution(o(), 9, h(1), 10, bytes("txt"), bytes("")),
+			E::UnknownDatanet
+		);
+		assert_noop!(
+			Datanets::submit_contribution(o(), d, h(1), 10, bytes("md"), bytes("")),
+			E::FormatNotAllowed
+		);
+		assert_noop!(
+			Datanets::submit_contribution(o(), d, h(1), 0, bytes("txt"), bytes("")),
+			E::EmptyItem
+		);
+		let max = rules().max_item_bytes;
+		assert_noop!(
+			Datanets::submit_contribution(o(), d, h(1), max + 1, bytes("txt"), bytes("")),
+			E::ItemTooLarge
+		);
+		assert_ok!(Datanets::submit_contribution(o(), d, h(1), max, bytes("txt"), bytes("")));
+		set_time(DAY0_MS + DAY_MS);
+		// The same bytes again, by anyone, on any day.
+		assert_noop!(
+			Datanets::submit_contribution(
+				RuntimeOrigin::signed(BOB),
+				d,
+				h(1),
+				10,
+				bytes("txt"),
+				bytes("")
+			),
+			E::DuplicateContent
+		);
+		// A contributor who cannot pay the deposit.
+		assert_noop!(
+			Datanets::submit_contribution(
+				RuntimeOrigin::signed(4321),
+				d,
+				h(2),
+				10,
+				bytes("txt"),
+				bytes("")
+			),
+			TokenError::FundsUnavailable
+		);
+	});
+}
+
+#[test]
+fn the_same_hash_may_enter_different_datanets() {
+	run_test(|| {
+		let a = create();
+		let b = create();
+		submit(ALICE, a, 1);
+		submit(ALICE, b, 1);
+		assert_eq!(DatanetInfo::<Test>::get(b).unwrap().submitted, 1);
+	});
+}
+
+#[test]
+fn contributor_item_cap_holds_until_the_day_ends() {
+	run_test(|| {
+		let d = create_with(Modality::Text, &["txt"], &[CUR1, CUR2], Rules {
+			contributor_daily_items: 3,
+			..rules()
+		});
+		// Late in the day: three items fit, the fourth does not.
+		set_time(DAY0_MS + DAY_MS - 10);
+		for n in 0..3 {
+			submit(ALICE, d, n);
+		}
+		assert_noop!(
+			Datanets::submit_contribution(
+				RuntimeOrigin::signed(ALICE),
+				d,
+				h(3),
+				10,
+				bytes("txt"),
+				bytes("")
+			),
+			E::ContributorDailyItemsExceeded
+		);
+		// Another contributor has a cap of their own.
+		submit(BOB, d, 100);
+		// One millisecond before midnight: still the same day.
+		set_time(DAY0_MS + DAY_MS - 1);
+		assert_noop!(
+			Datanets::submit_contribution(
+				RuntimeOrigin::signed(ALICE),
+				d,
+				h(3),
+				10,
+				bytes("txt"),
+				bytes("")
+			),
+			E::ContributorDailyItemsExceeded
+		);
+		// Midnight UTC: a new day, a new allowance.
+		set_time(DAY0_MS + DAY_MS);
+		for n in 3..6 {
+			submit(ALICE, d, n);
+		}
+		assert_eq!(ContributorDaily::<Test>::get(d, ALICE).items, 3);
+	});
+}
+
+#[test]
+fn contributor_byte_cap_counts_every_submission_of_the_day() {
+	run_test(|| {
+		let d = create_with(Modality::Text, &["txt"], &[CUR1, CUR2], Rules {
+			max_item_bytes: 600,
+			contributor_daily_bytes: 1000,
+			datanet_daily_bytes: 10_000,
+			..rules()
+		});
+		submit_as(ALICE, d, h(1), 600);
+		submit_as(ALICE, d, h(2), 400);
+		assert_noop!(
+			Datanets::submit_contribution(
+				RuntimeOrigin::signed(ALICE),
+				d,
+				h(3),
+				1,
+				bytes("txt"),
+				bytes("")
+			),
+			E::ContributorDailyBytesExceeded
+		);
+		set_time(DAY0_MS + 2 * DAY_MS + 5);
+		submit_as(ALICE, d, h(3), 600);
+	});
+}
+
+#[test]
+fn datanet_byte_cap_is_shared_by_all_contributors() {
+	run_test(|| {
+		let d = create_with(Modality::Text, &["txt"], &[CUR1, CUR2], Rules {
+			max_item_bytes: 600,
+			contributor_daily_bytes: 1000,
+			datanet_daily_bytes: 1500,
+			..rules()
+		});
+		submit_as(ALICE, d, h(1), 600);
+		submit_as(BOB, d, h(2), 600);
+		assert_noop!(
+			Datanets::submit_contribution(
+				RuntimeOrigin::signed(CAROL),
+				d,
+				h(3),
+				301,
+				bytes("txt"),
+				bytes("")
+			),
+			E::DatanetDailyBytesExceeded
+		);
+		submit_as(CAROL, d, h(3), 300);
+		set_time(DAY0_MS + DAY_MS);
+		submit_as(CAROL, d, h(4), 600);
+		assert_eq!(DatanetDaily::<Test>::get(d).bytes, 600);
+	});
+}
+
+// ---------------------------------------------------------------- votes
+
+#[test]
+fn approval_quorum_accepts_and_returns_the_deposit() {
+	run_test(|| {
+		let d = create();
+		let c = submit(ALICE, d, 1);
+		approve(c, &[CUR1]);
+		assert_eq!(status(c), ContributionStatus::Pending);
+		assert_eq!(held(ALICE), 5);
+		approve(c, &[CUR2]);
+		assert_eq!(status(c), ContributionStatus::Accepted { index: 0 });
+		assert_eq!(held(ALICE), 0);
+		assert_eq!(Balances::balance(&ALICE), START_BALANCE);
+		assert_eq!(AcceptedList::<Test>::get(d, 0), Some(c));
+		System::assert_has_event(
+			Event::ContributionAccepted { contribution: c, datanet: d, contributor: ALICE, index: 0 }
+				.into(),
+		);
+		let s = Stats::<Test>::get(d, ALICE);
+		assert_eq!((s.submitted, s.accepted, s.rejected, s.accepted_bytes), (1, 1, 0, 1000));
+		assert_eq!(s.first_accepted, Some(c));
+		assert_eq!(GlobalStats::<Test>::get(ALICE), s);
+	});
+}
+
+#[test]
+fn rejection_quorum_rejects_returns_the_deposit_and_records_the_reason() {
+	run_test(|| {
+		let d = create();
+		let c = submit(ALICE, d, 1);
+		reject(c, &[CUR1], RejectReason::LowQuality);
+		assert_eq!(status(c), ContributionStatus::Pending);
+		reject(c, &[CUR3], RejectReason::Malformed);
+		assert_eq!(status(c), ContributionStatus::Rejected { reason: RejectReason::Malformed });
+		assert_eq!(held(ALICE), 0);
+		assert_eq!(Balances::balance(&ALICE), START_BALANCE);
+		System::assert_has_event(
+			Event::ContributionRejected {
+				contribution: c,
+				datanet: d,
+				contributor: ALICE,
+				reason: RejectReason::Malformed,
+			}
+			.into(),
+		);
+		assert_eq!(DatanetInfo::<Test>::get(d).unwrap().accepted, 0);
+		assert!(MmrPeaks::<Test>::get(d).is_empty());
+	});
+}
+
+#[test]
+fn split_votes_wait_for_a_quorum() {
+	run_test(|| {
+		let d = create();
+		let c = submit(ALICE, d, 1);
+		reject(c, &[CUR1], RejectReason::OffTopic);
+		approve(c, &[CUR2]);
+		assert_eq!(status(c), ContributionStatus::Pending);
+		approve(c, &[CUR3]);
+		assert_eq!(status(c), ContributionStatus::Accepted { index: 0 });
+		let rec = Contributions::<Test>::get(c).unwrap();
+		assert_eq!((rec.approvals, rec.rejections), (2, 1));
+	});
+}
+
+#[test]
+fn quorum_equal_to_all_curators_needs_every_vote() {
+	run_test(|| {
+		let d = create_with(Modality::Text, &["txt"], &[CUR1, CUR2, CUR3], Rules {
+			approval_quorum: 3,
+			rejection_quorum: 1,
+			..rules()
+		});
+		let c = submit(ALICE, d, 1);
+		approve(c, &[CUR1, CUR2]);
+		assert_eq!(status(c), ContributionStatus::Pending);
+		approve(c, &[CUR3]);
+		assert!(matches!(status(c), ContributionStatus::Accepted { .. }));
+		// A single rejection decides with a rejection quorum of one.
+		let c2 = submit(ALICE, d, 2);
+		reject(c2, &[CUR2], RejectReason::Duplicate);
+		assert!(matches!(status(c2), ContributionStatus::Rejected { .. }));
+	});
+}
+
+#[test]
+fn a_lowered_quorum_applies_at_the_next_vote() {
+	run_test(|| {
+		let d = create_with(Modality::Text, &["txt"], &[CUR1, CUR2, CUR3], Rules {
+			approval_quorum: 3,
+			..rules()
+		});
+		let c = submit(ALICE, d, 1);
+		approve(c, &[CUR1]);
+		assert_ok!(Datanets::update_rules(RuntimeOrigin::signed(OWNER), d, Rules {
+			approval_quorum: 2,
+			..rules()
+		}));
+		assert_eq!(status(c), ContributionStatus::Pending);
+		approve(c, &[CUR2]);
+		assert!(matches!(status(c), ContributionStatus::Accepted { .. }));
+	});
+}
+
+#[test]
+fn votes_are_refused_from_outsiders_twice_own_and_after_decision() {
+	run_test(|| {
+		let d = create_with(Modality::Text, &["txt"], &[CUR1, CUR2, ALICE], rules());
+		let c = submit(ALICE, d, 1);
+		assert_noop!(
+			Datanets::vote(RuntimeOrigin::signed(OUTSIDER), c, Vote::Approve),
+			E::NotCurator
+		);
+		assert_noop!(Datanets::vote(RuntimeOrigin::signed(ALICE), c, Vote::Approve), E::OwnContribution);
+		assert_noop!(
+			Datanets::vote(RuntimeOrigin::signed(CUR1), 999, Vote::Approve),
+			E::UnknownContribution
+		);
+		approve(c, &[CUR1]);
+		assert_noop!(
+			Datanets::vote(RuntimeOrigin::signed(CUR1), c, Vote::Reject(RejectReason::Other(7))),
+			E::AlreadyVoted
+		);
+		approve(c, &[CUR2]);
+		assert_ok!(Datanets::add_curator(RuntimeOrigin::signed(OWNER), d, CUR3));
+		assert_noop!(Datanets::vote(RuntimeOrigin::signed(CUR3), c, Vote::Approve), E::NotPending);
+		// A removed curator's vote stands, but they vote no more.
+		let c2 = submit(BOB, d, 2);
+		approve(c2, &[CUR3]);
+		assert_ok!(Datanets::remove_curator(RuntimeOrigin::signed(OWNER), d, CUR3));
+		assert_eq!(Contributions::<Test>::get(c2).unwrap().approvals, 1);
+		let c3 = submit(BOB, d, 3);
+		assert_noop!(Datanets::vote(RuntimeOrigin::signed(CUR3), c3, Vote::Approve), E::NotCurator);
+	});
+}
+
+// ---------------------------------------------------------------- leaderboard
+
+fn board(d: Option<DatanetId>) -> Vec<(AccountId, u32)> {
+	Datanets::leaderboard(d, 0, 100).into_iter().map(|e| (e.account, e.rank)).collect()
+}
+
+#[test]
+fn leaderboard_ranks_by_accepted_then_bytes_then_earliest() {
+	run_test(|| {
+		let d = create();
+		// ALICE: 2 accepted x 1000 bytes. BOB: 2 accepted, 1000 + 2000 bytes. CAROL: 1 accepted
+		// before anyone else with 3000 bytes.
+		let c = submit_as(CAROL, d, h(1), 3000);
+		approve(c, &[CUR1, CUR2]);
+		for n in 2..4 {
+			let c = submit(ALICE, d, n);
+			approve(c, &[CUR1, CUR2]);
+		}
+		let c = submit(BOB, d, 10);
+		approve(c, &[CUR1, CUR2]);
+		let c = submit_as(BOB, d, h(11), 2000);
+		approve(c, &[CUR1, CUR2]);
+		assert_eq!(board(Some(d)), vec![(BOB, 1), (ALICE, 2), (CAROL, 3)]);
+
+		// Equal accepted count and bytes: the earlier first acceptance ranks higher.
+		let c = submit_as(CAROL, d, h(20), 1000);
+		approve(c, &[CUR1, CUR2]);
+		assert_eq!(board(Some(d)), vec![(CAROL, 1), (BOB, 2), (ALICE, 3)]);
+
+		// Paging keeps the ranks.
+		let page = Datanets::leaderboard(Some(d), 1, 1);
+		assert_eq!(page.len(), 1);
+		assert_eq!((page[0].account, page[0].rank), (BOB, 2));
+		assert!(Datanets::leaderboard(Some(d), 3, 10).is_empty());
+	});
+}
+
+#[test]
+fn a_rejection_never_lowers_rank_or_score() {
+	run_test(|| {
+		let d = create();
+		for (who, n) in [(ALICE, 1), (BOB, 2), (BOB, 3)] {
+			let c = submit(who, d, n);
+			approve(c, &[CUR1, CUR2]);
+		}
+		let before = Datanets::leaderboard(Some(d), 0, 10);
+		for n in 10..15 {
+			let c = submit(ALICE, d, n);
+			reject(c, &[CUR1, CUR2], RejectReason::LowQuality);
+		}
+		let after = Datanets::leaderboard(Some(d), 0, 10);
+		assert_eq!(before.len(), after.len());
+		for (b, a) in before.iter().zip(after.iter()) {
+			assert_eq!((b.account, b.rank), (a.account, a.rank));
+			assert_eq!(b.stats.accepted, a.stats.accepted);
+			assert_eq!(b.stats.accepted_bytes, a.stats.accepted_bytes);
+		}
+		let alice = after.iter().find(|e| e.account == ALICE).unwrap();
+		assert_eq!(alice.stats.rejected, 5);
+		// One accepted out of six decided.
+		assert_eq!(alice.acceptance_rate_ppm, Some(166_666));
+		// Rejected-only contributors still sit below anyone with an acceptance, never above.
+		let c = submit(CAROL, d, 50);
+		reject(c, &[CUR1, CUR2], RejectReason::Malformed);
+		assert_eq!(board(Some(d)).last(), Some(&(CAROL, 3)));
+	});
+}
+
+#[test]
+fn global_leaderboard_adds_up_all_datanets() {
+	run_test(|| {
+		let a = create();
+		let b = create();
+		let c = submit(ALICE, a, 1);
+		approve(c, &[CUR1, CUR2]);
+		for n in 2..4 {
+			let c = submit(BOB, b, n);
+			approve(c, &[CUR1, CUR2]);
+		}
+		let c = submit(ALICE, b, 9);
+		approve(c, &[CUR1, CUR2]);
+		let c = submit(ALICE, a, 10);
+		approve(c, &[CUR1, CUR2]);
+		assert_eq!(board(None), vec![(ALICE, 1), (BOB, 2)]);
+		assert_eq!(Datanets::contributor_stats(&ALICE, None).accepted, 3);
+		assert_eq!(Datanets::contributor_stats(&ALICE, Some(b)).accepted, 1);
+		assert_eq!(board(Some(b)), vec![(BOB, 1), (ALICE, 2)]);
+	});
+}
+
+// ---------------------------------------------------------------- MMR and versions
+
+#[test]
+fn mmr_matches_hand_computed_small_trees() {
+	let l: Vec<MmrHash> = (0..3u64).map(|i| mmr::leaf_hash(i, &h(i as u32))).collect();
+	let blake = |tag: u8, a: &MmrHash, b: &MmrHash| {
+		let mut v = vec![tag];
+		v.extend_from_slice(a);
+		v.extend_from_slice(b);
+		sp_io::hashing::blake2_256(&v)
+	};
+	let mut leaf0 = vec![0u8];
+	leaf0.extend_from_slice(&0u64.to_le_bytes());
+	leaf0.extend_from_slice(&h(0));
+	assert_eq!(l[0], sp_io::hashing::blake2_256(&leaf0));
+	assert_eq!(mmr::root(&[]), [0u8; 32]);
+	assert_eq!(mmr::root_from_leaves(&l[..1]), l[0]);
+	assert_eq!(mmr::root_from_leaves(&l[..2]), blake(1, &l[0], &l[1]));
+	assert_eq!(mmr::root_from_leaves(&l[..3]), blake(2, &blake(1, &l[0], &l[1]), &l[2]));
+}
+
+#[test]
+fn mmr_root_after_each_acceptance_matches_an_independent_rebuild() {
+	run_test(|| {
+		let d = create();
+		let mut leaves = Vec::new();
+		for n in 0..40u32 {
+			// Some contributions are rejected in between: they never enter the MMR.
+			if n % 7 == 3 {
+				let c = submit(BOB, d, 1000 + n);
+				reject(c, &[CUR1, CUR2], RejectReason::Duplicate);
+			}
+			let c = submit(if n % 2 == 0 { ALICE } else { CAROL }, d, n);
+			approve(c, &[CUR1, CUR2]);
+			leaves.push(mmr::leaf_hash(c, &h(n)));
+			assert_eq!(Datanets::current_root(d), mmr::root_from_leaves(&leaves), "{} leaves", n + 1);
+			assert_eq!(MmrPeaks::<Test>::get(d).len() as u32, (n + 1).count_ones());
+			// The accepted list is what a worker reads to rebuild the root.
+			let listed: Vec<MmrHash> = (0..leaves.len() as u64)
+				.map(|i| {
+					let id = AcceptedList::<Test>::get(d, i).unwrap();
+					mmr::leaf_hash(id, &Contributions::<Test>::get(id).unwrap().content_hash)
+				})
+				.collect();
+			assert_eq!(listed, leaves);
+		}
+	});
+}
+
+#[test]
+fn versions_snapshot_count_and_root() {
+	run_test(|| {
+		let d = create();
+		assert_noop!(
+			Datanets::publish_version(RuntimeOrigin::signed(OWNER), d),
+			E::NothingToPublish
+		);
+		let c = submit(ALICE, d, 1);
+		approve(c, &[CUR1, CUR2]);
+		assert_noop!(Datanets::publish_version(RuntimeOrigin::signed(ALICE), d), E::NotOwner);
+		assert_ok!(Datanets::publish_version(RuntimeOrigin::signed(OWNER), d));
+		let v1 = Versions::<Test>::get(d, 1).unwrap();
+		assert_eq!(v1.count, 1);
+		assert_eq!(v1.root, mmr::root_from_leaves(&[mmr::leaf_hash(c, &h(1))]));
+		System::assert_last_event(
+			Event::VersionPublished { datanet: d, version: 1, count: 1, root: v1.root }.into(),
+		);
+		assert_noop!(
+			Datanets::publish_version(RuntimeOrigin::signed(OWNER), d),
+			E::NothingToPublish
+		);
+		let c2 = submit(BOB, d, 2);
+		approve(c2, &[CUR1, CUR2]);
+		assert_ok!(Datanets::publish_version(RuntimeOrigin::signed(OWNER), d));
+		let v2 = Versions::<Test>::get(d, 2).unwrap();
+		assert_eq!(v2.count, 2);
+		assert_ne!(v2.root, v1.root);
+		assert_eq!(LatestVersion::<Test>::get(d), 2);
+		// Version 1 is unchanged by later acceptances.
+		assert_eq!(Versions::<Test>::get(d, 1), Some(v1));
+	});
+}
+
+// ---------------------------------------------------------------- curation pot
+
+#[test]
+fn curators_are_paid_from_the_pot_while_it_lasts() {
+	run_test(|| {
+		let d = create_with(Modality::Text, &["txt"], &[CUR1, CUR2, CUR3], Rules {
+			curator_fee: 3,
+			..rules()
+		});
+		assert_noop!(
+			Datanets::fund_curation_pot(RuntimeOrigin::signed(OWNER), d, 0),
+			E::ZeroAmount
+		);
+		assert_noop!(
+			Datanets::fund_curation_pot(RuntimeOrigin::signed(OWNER), 9, 5),
+			E::UnknownDatanet
+		);
+		assert_ok!(Datanets::fund_curation_pot(RuntimeOrigin::signed(OWNER), d, 7));
+		let pot = Datanets::curation_pot(d);
+		assert_eq!(Balances::balance(&pot), 7);
+		let c = submit(ALICE, d, 1);
+		approve(c, &[CUR1, CUR2]);
+		assert_eq!(Balances::balance(&CUR1), START_BALANCE + 3);
+		assert_eq!(Balances::balance(&CUR2), START_BALANCE + 3);
+		// One left in the pot: the next vote is unpaid but counts.
+		let c2 = submit(ALICE, d, 2);
+		approve(c2, &[CUR3]);
+		assert_eq!(Balances::balance(&CUR3), START_BALANCE);
+		assert_eq!(Contributions::<Test>::get(c2).unwrap().approvals, 1);
+	});
+}
+
+// ---------------------------------------------------------------- genesis
+
+#[test]
+fn genesis_creates_datanets_without_deposits() {
+	let mut t = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
+	crate::GenesisConfig::<Test> {
+		datanets: vec![GenesisDatanet {
+			owner: OWNER,
+			name: "spoken-digits".into(),
+			description: "digits".into(),
+			modality: Modality::Audio,
+			formats: vec!["wav".into(), "flac".into()],
+			curators: vec![CUR1],
+			rules: Rules::with_defaults(),
+		}],
+	}
+	.assimilate_storage(&mut t)
+	.unwrap();
+	sp_io::TestExternalities::new(t).execute_with(|| {
+		let d = DatanetInfo::<Test>::get(0).unwrap();
+		assert_eq!(d.modality, Modality::Audio);
+		assert_eq!(d.deposit, 0);
+		assert_eq!(d.formats.len(), 2);
+		assert_eq!(NextDatanetId::<Test>::get(), 1);
+		Datanets::do_try_state().unwrap();
+	});
+}
+
+#[test]
+fn unknown_errors_are_dispatch_errors() {
+	// Keeps the error type in the public API stable for clients matching on names.
+	let e: DispatchError = E::DuplicateContent.into();
+	assert!(matches!(e, DispatchError::Module(_)));
+}

@@ -1,0 +1,299 @@
+//! Types stored by the datanets pallet and shared with the runtime API and off-chain code.
+
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use frame_support::{pallet_prelude::ConstU32, BoundedVec};
+use scale_info::TypeInfo;
+use serde::{Deserialize, Serialize};
+
+/// Identifier of a datanet (sequential, starting at 0).
+pub type DatanetId = u32;
+/// Identifier of a contribution (sequential across all datanets, starting at 0).
+pub type ContributionId = u64;
+/// BLAKE3 hash of a contribution's bytes.
+pub type ContentHash = [u8; 32];
+/// A node of a datanet's Merkle mountain range (BLAKE2-256, see [`crate::mmr`]).
+pub type MmrHash = [u8; 32];
+/// Upper bound on MMR peaks: one per set bit of a 64-bit leaf count.
+pub type MaxPeaks = ConstU32<64>;
+
+/// Milliseconds in one UTC day; daily caps reset when `timestamp / DAY_MS` changes.
+pub const DAY_MS: u64 = 86_400_000;
+
+/// The single kind of data a datanet holds.
+#[derive(
+	Clone,
+	Copy,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Eq,
+	PartialEq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+	Serialize,
+	Deserialize,
+)]
+pub enum Modality {
+	Text,
+	Image,
+	Audio,
+}
+
+impl Modality {
+	/// File formats (lower-case extensions) a datanet of this modality may allow.
+	pub fn known_formats(self) -> &'static [&'static str] {
+		match self {
+			Modality::Text => &["txt", "md", "jsonl", "json", "csv", "pdf", "docx", "html"],
+			Modality::Image => &["png", "jpeg", "webp", "gif", "bmp", "tiff"],
+			Modality::Audio => &["wav", "flac", "mp3", "ogg", "opus", "m4a"],
+		}
+	}
+
+	/// Whether `format` is one of [`Self::known_formats`].
+	pub fn knows(self, format: &[u8]) -> bool {
+		self.known_formats().iter().any(|f| f.as_bytes() == format)
+	}
+}
+
+/// Whether a datanet still takes submissions.
+#[derive(
+	Clone, Copy, Encode, Decode, DecodeWithMemTracking, Eq, PartialEq, Debug, TypeInfo, MaxEncodedLen,
+)]
+pub enum DatanetStatus {
+	Open,
+	/// No new submissions; pending contributions can still be decided.
+	Closed,
+}
+
+/// The rules a datanet owner sets and may later update.
+#[derive(
+	Clone,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Eq,
+	PartialEq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+	Serialize,
+	Deserialize,
+)]
+pub struct Rules<Balance> {
+	/// Largest accepted item, in bytes.
+	pub max_item_bytes: u64,
+	/// Bytes one contributor may submit to this datanet per UTC day.
+	pub contributor_daily_bytes: u64,
+	/// Items one contributor may submit to this datanet per UTC day.
+	pub contributor_daily_items: u32,
+	/// Bytes all contributors together may submit to this datanet per UTC day.
+	pub datanet_daily_bytes: u64,
+	/// Approve votes that accept a contribution.
+	pub approval_quorum: u32,
+	/// Reject votes that reject a contribution.
+	pub rejection_quorum: u32,
+	/// Held from the contributor while a contribution is pending; released when it is decided.
+	pub contribution_deposit: Balance,
+	/// Paid to a curator per vote from the datanet's curation pot while the pot can afford it.
+	pub curator_fee: Balance,
+}
+
+/// 10 MB, the public per-user and per-datanet daily figure this project's defaults follow.
+pub const DEFAULT_DAILY_BYTES: u64 = 10 * 1024 * 1024;
+/// 20 files per user per day.
+pub const DEFAULT_DAILY_ITEMS: u32 = 20;
+
+impl<Balance: Default> Rules<Balance> {
+	/// Defaults: 10 MB and 20 items per contributor per day, 10 MB per datanet per day, items up to
+	/// 10 MB, one vote each way decides, no deposit and no curator fee.
+	pub fn with_defaults() -> Self {
+		Rules {
+			max_item_bytes: DEFAULT_DAILY_BYTES,
+			contributor_daily_bytes: DEFAULT_DAILY_BYTES,
+			contributor_daily_items: DEFAULT_DAILY_ITEMS,
+			datanet_daily_bytes: DEFAULT_DAILY_BYTES,
+			approval_quorum: 1,
+			rejection_quorum: 1,
+			contribution_deposit: Balance::default(),
+			curator_fee: Balance::default(),
+		}
+	}
+}
+
+/// A datanet: its owner, metadata, modality, formats and rules. Curators are stored beside it.
+#[derive(Clone, Encode, Decode, Eq, PartialEq, Debug, TypeInfo, MaxEncodedLen)]
+#[scale_info(skip_type_params(NameLen, DescLen, MaxFormats, FormatLen))]
+pub struct Datanet<AccountId, Balance, NameLen, DescLen, MaxFormats, FormatLen>
+where
+	NameLen: frame_support::traits::Get<u32>,
+	DescLen: frame_support::traits::Get<u32>,
+	MaxFormats: frame_support::traits::Get<u32>,
+	FormatLen: frame_support::traits::Get<u32>,
+{
+	pub owner: AccountId,
+	pub name: BoundedVec<u8, NameLen>,
+	pub description: BoundedVec<u8, DescLen>,
+	pub modality: Modality,
+	pub formats: BoundedVec<BoundedVec<u8, FormatLen>, MaxFormats>,
+	pub rules: Rules<Balance>,
+	pub status: DatanetStatus,
+	/// Creation deposit held from the owner (zero for genesis datanets); released on close.
+	pub deposit: Balance,
+	/// Contributions submitted / accepted / rejected so far.
+	pub submitted: u64,
+	pub accepted: u64,
+	pub rejected: u64,
+}
+
+/// Where a contribution stands.
+#[derive(
+	Clone, Copy, Encode, Decode, DecodeWithMemTracking, Eq, PartialEq, Debug, TypeInfo, MaxEncodedLen,
+)]
+pub enum ContributionStatus {
+	Pending,
+	/// Accepted; `index` is its position in the datanet's accepted list and MMR.
+	Accepted { index: u64 },
+	/// Rejected for the reason given by the vote that reached the rejection quorum.
+	Rejected { reason: RejectReason },
+}
+
+/// Why a curator rejects a contribution. Codes are stable: off-chain validators map their findings to them.
+#[derive(
+	Clone, Copy, Encode, Decode, DecodeWithMemTracking, Eq, PartialEq, Debug, TypeInfo, MaxEncodedLen,
+)]
+pub enum RejectReason {
+	/// The bytes are not in the declared format, or cannot be decoded.
+	Malformed,
+	/// The bytes do not match the declared hash or size.
+	HashMismatch,
+	/// The content is not of the datanet's modality or topic.
+	OffTopic,
+	/// The same or nearly the same content is already in the datanet.
+	Duplicate,
+	/// Too short, too noisy or otherwise of too little value.
+	LowQuality,
+	/// Breaks the datanet's content policy (illegal, abusive, private data, ...).
+	PolicyViolation,
+	/// Any other datanet-specific code.
+	Other(u16),
+}
+
+/// A curator's vote.
+#[derive(
+	Clone, Copy, Encode, Decode, DecodeWithMemTracking, Eq, PartialEq, Debug, TypeInfo, MaxEncodedLen,
+)]
+pub enum Vote {
+	Approve,
+	Reject(RejectReason),
+}
+
+/// A contribution as recorded on chain: who submitted what, to which datanet, and its state.
+#[derive(Clone, Encode, Decode, Eq, PartialEq, Debug, TypeInfo, MaxEncodedLen)]
+#[scale_info(skip_type_params(FormatLen, MetaLen))]
+pub struct Contribution<AccountId, Balance, BlockNumber, FormatLen, MetaLen>
+where
+	FormatLen: frame_support::traits::Get<u32>,
+	MetaLen: frame_support::traits::Get<u32>,
+{
+	pub datanet: DatanetId,
+	pub contributor: AccountId,
+	pub content_hash: ContentHash,
+	pub bytes: u64,
+	pub format: BoundedVec<u8, FormatLen>,
+	pub metadata: BoundedVec<u8, MetaLen>,
+	pub submitted_at: BlockNumber,
+	pub approvals: u32,
+	pub rejections: u32,
+	pub deposit: Balance,
+	pub status: ContributionStatus,
+}
+
+/// Usage counted against a daily cap, for the UTC day `day`.
+#[derive(
+	Clone, Copy, Default, Encode, Decode, Eq, PartialEq, Debug, TypeInfo, MaxEncodedLen,
+)]
+pub struct DailyUsage {
+	pub day: u64,
+	pub bytes: u64,
+	pub items: u32,
+}
+
+/// A contributor's record, per datanet and globally. Rank is by `accepted`, then `accepted_bytes`, then
+/// the earliest first acceptance; `rejected` is shown but never enters the rank.
+#[derive(
+	Clone,
+	Copy,
+	Default,
+	Encode,
+	Decode,
+	Eq,
+	PartialEq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+	Serialize,
+	Deserialize,
+)]
+pub struct ContributorStats {
+	pub submitted: u64,
+	pub accepted: u64,
+	pub rejected: u64,
+	pub accepted_bytes: u64,
+	/// Id of the contributor's first accepted contribution: the tie-breaker "earliest".
+	pub first_accepted: Option<ContributionId>,
+}
+
+impl ContributorStats {
+	/// Accepted over decided (accepted + rejected), in parts per million; `None` before any decision.
+	pub fn acceptance_rate_ppm(&self) -> Option<u32> {
+		let decided = self.accepted.saturating_add(self.rejected);
+		if decided == 0 {
+			return None;
+		}
+		Some((self.accepted.saturating_mul(1_000_000) / decided) as u32)
+	}
+
+	/// Sort key: smaller sorts first (better rank).
+	pub fn rank_key(&self) -> (core::cmp::Reverse<u64>, core::cmp::Reverse<u64>, u64) {
+		(
+			core::cmp::Reverse(self.accepted),
+			core::cmp::Reverse(self.accepted_bytes),
+			self.first_accepted.unwrap_or(u64::MAX),
+		)
+	}
+}
+
+/// One row of a leaderboard, as the runtime API returns it.
+#[derive(Clone, Encode, Decode, Eq, PartialEq, Debug, TypeInfo, Serialize, Deserialize)]
+pub struct LeaderboardEntry<AccountId> {
+	/// 1-based rank.
+	pub rank: u32,
+	pub account: AccountId,
+	pub stats: ContributorStats,
+	/// See [`ContributorStats::acceptance_rate_ppm`].
+	pub acceptance_rate_ppm: Option<u32>,
+}
+
+/// A published dataset version: the first `count` accepted contributions, committed by `root`.
+#[derive(
+	Clone,
+	Copy,
+	Encode,
+	Decode,
+	Eq,
+	PartialEq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+	Serialize,
+	Deserialize,
+)]
+pub struct DatasetVersion<BlockNumber> {
+	pub count: u64,
+	pub root: MmrHash,
+	pub published_at: BlockNumber,
+}
+
+/// A format or name given in a call: bounded raw bytes.
+pub type BoundedBytes<L> = BoundedVec<u8, L>;

@@ -1,0 +1,9 @@
+//! The pallets benchmarked by `node benchmark pallet` (see scripts/bench-weights.sh).
+
+frame_benchmarking::define_benchmarks!(
+	[frame_system, SystemBench::<Runtime>]
+	[pallet_balances, Balances]
+	[pallet_timestamp, Timestamp]
+	[pallet_sudo, Sudo]
+	[pallet_datanets, Datanets]
+);
