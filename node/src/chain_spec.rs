@@ -14,7 +14,8 @@ fn properties() -> sc_chain_spec::Properties {
 }
 
 fn wasm() -> Result<&'static [u8], String> {
-	WASM_BINARY.ok_or_else(|| "the runtime wasm was not built; build without SKIP_WASM_BUILD".into())
+	WASM_BINARY
+		.ok_or_else(|| "the runtime wasm was not built; build without SKIP_WASM_BUILD".into())
 }
 
 /// One validator (Alice), for `--dev`.

@@ -22,14 +22,11 @@ impl FromStr for Sealing {
 			"aura" => Ok(Sealing::Aura),
 			"instant" => Ok(Sealing::Instant),
 			"manual" => Ok(Sealing::Manual),
-			ms => ms
-				.parse::<u64>()
-				.ok()
-				.filter(|ms| *ms > 0)
-				.map(Sealing::Interval)
-				.ok_or_else(|| {
+			ms => ms.parse::<u64>().ok().filter(|ms| *ms > 0).map(Sealing::Interval).ok_or_else(
+				|| {
 					format!("unknown sealing `{s}`: use aura, instant, manual or a block interval in ms")
-				}),
+				},
+			),
 		}
 	}
 }
@@ -72,7 +69,8 @@ pub enum Subcommand {
 	PurgeChain(sc_cli::PurgeChainCmd),
 	/// Revert the chain to a previous state.
 	Revert(sc_cli::RevertCmd),
-	/// Runtime benchmarks (build with `--features runtime-benchmarks` for `benchmark pallet`).
+	/// Runtime benchmarks (in builds with `--features runtime-benchmarks`).
+	#[cfg(feature = "runtime-benchmarks")]
 	#[command(subcommand)]
 	Benchmark(frame_benchmarking_cli::BenchmarkCmd),
 	/// Database metadata.

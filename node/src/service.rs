@@ -107,8 +107,10 @@ pub fn new_partial(config: &Configuration, sealing: Sealing) -> Result<Service, 
 			create_inherent_data_providers: move |parent_hash, _| {
 				let cidp_client = cidp_client.clone();
 				async move {
-					let slot_duration =
-						sc_consensus_aura::standalone::slot_duration_at(&*cidp_client, parent_hash)?;
+					let slot_duration = sc_consensus_aura::standalone::slot_duration_at(
+						&*cidp_client,
+						parent_hash,
+					)?;
 					let timestamp = sp_timestamp::InherentDataProvider::from_system_time();
 					let slot = sp_consensus_aura::inherents::InherentDataProvider::from_timestamp_and_slot_duration(
 						*timestamp,
@@ -182,7 +184,7 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, BlockHash>>(
 		Vec::default(),
 	));
 
-	let (network, system_rpc_tx, tx_handler_controller, sync_service) =
+	let (network, system_rpc_tx, tx_handler_controller, sync_service, _bitswap) =
 		sc_service::build_network(sc_service::BuildNetworkParams {
 			config: &config,
 			net_config,
@@ -195,6 +197,7 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, BlockHash>>(
 			warp_sync_config: Some(WarpSyncConfig::WithProvider(warp_sync)),
 			block_relay: None,
 			metrics,
+			gap_sync_body_policy: None,
 		})?;
 
 	if config.offchain_worker.enabled {
@@ -225,7 +228,8 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, BlockHash>>(
 	let prometheus_registry = config.prometheus_registry().cloned();
 
 	// The dev sealing modes take commands from the `engine_*` RPCs too.
-	let (seal_sink, seal_rpc_commands) = futures::channel::mpsc::channel::<EngineCommand<BlockHash>>(64);
+	let (seal_sink, seal_rpc_commands) =
+		futures::channel::mpsc::channel::<EngineCommand<BlockHash>>(64);
 	let manual_seal_rpc = (sealing != Sealing::Aura).then_some(seal_sink);
 
 	let rpc_builder = {
@@ -306,9 +310,7 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, BlockHash>>(
 				compatibility_mode: Default::default(),
 			},
 		)?;
-		task_manager
-			.spawn_essential_handle()
-			.spawn_blocking("aura", Some("block-authoring"), aura);
+		task_manager.spawn_essential_handle().spawn_blocking("aura", Some("block-authoring"), aura);
 	}
 
 	if enable_grandpa {
@@ -374,7 +376,7 @@ impl DevClock {
 fn best_timestamp(client: &FullClient) -> Result<u64, ServiceError> {
 	use codec::Decode;
 	use sp_blockchain::HeaderBackend;
-	let key = [sp_core::hashing::twox_128(b"Timestamp"), sp_core::hashing::twox_128(b"Now")].concat();
+	let key = [sp_io::hashing::twox_128(b"Timestamp"), sp_io::hashing::twox_128(b"Now")].concat();
 	let best = client.info().best_hash;
 	let raw = client
 		.storage(best, &sc_client_api::StorageKey(key))
@@ -401,18 +403,21 @@ fn start_dev_sealing(
 	};
 	let triggers: Box<dyn futures::Stream<Item = EngineCommand<BlockHash>> + Send + Unpin> =
 		match sealing {
-			Sealing::Instant => Box::new(pool.import_notification_stream().map(move |_| seal(false))),
-			Sealing::Interval(ms) => Box::new(Box::pin(futures::stream::unfold((), move |()| async move {
-				futures_timer_sleep(ms).await;
-				Some((seal(true), ()))
-			}))),
+			Sealing::Instant => {
+				Box::new(pool.import_notification_stream().map(move |_| seal(false)))
+			}
+			Sealing::Interval(ms) => {
+				Box::new(Box::pin(futures::stream::unfold((), move |()| async move {
+					futures_timer_sleep(ms).await;
+					Some((seal(true), ()))
+				})))
+			}
 			Sealing::Manual | Sealing::Aura => Box::new(futures::stream::pending()),
 		};
 	let commands_stream = Box::new(futures::stream::select(triggers, rpc_commands));
 
-	let aura_data = sc_consensus_manual_seal::consensus::aura::AuraConsensusDataProvider::new(
-		client.clone(),
-	);
+	let aura_data =
+		sc_consensus_manual_seal::consensus::aura::AuraConsensusDataProvider::new(client.clone());
 	let params = ManualSealParams {
 		block_import: client.clone(),
 		env: proposer_factory,

@@ -16,17 +16,19 @@ pub const ENDOWMENT: u128 = 1_000_000 * UNIT;
 
 fn example_datanets() -> Vec<GenesisDatanet<crate::Runtime>> {
 	let owner = Sr25519Keyring::Alice.to_account_id();
-	let curators = vec![Sr25519Keyring::Bob.to_account_id(), Sr25519Keyring::Charlie.to_account_id()];
+	let curators =
+		vec![Sr25519Keyring::Bob.to_account_id(), Sr25519Keyring::Charlie.to_account_id()];
 	let rules = Rules { contribution_deposit: UNIT, ..Rules::with_defaults() };
-	let make = |name: &str, description: &str, modality: Modality, formats: &[&str]| GenesisDatanet {
-		owner: owner.clone(),
-		name: name.to_string(),
-		description: description.to_string(),
-		modality,
-		formats: formats.iter().map(|f| f.to_string()).collect(),
-		curators: curators.clone(),
-		rules: rules.clone(),
-	};
+	let make =
+		|name: &str, description: &str, modality: Modality, formats: &[&str]| GenesisDatanet {
+			owner: owner.clone(),
+			name: name.to_string(),
+			description: description.to_string(),
+			modality,
+			formats: formats.iter().map(|f| f.to_string()).collect(),
+			curators: curators.clone(),
+			rules: rules.clone(),
+		};
 	vec![
 		make(
 			"open-instructions",

@@ -13,6 +13,8 @@ include!(concat!(env!("OUT_DIR"), "/wasm_binary.rs"));
 
 extern crate alloc;
 
+use alloc::vec::Vec;
+
 pub mod apis;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarks;
@@ -138,4 +140,49 @@ mod runtime {
 	pub type Sudo = pallet_sudo;
 	#[runtime::pallet_index(10)]
 	pub type Datanets = pallet_datanets;
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	/// The client crate generates its typed API from `client/metadata/tributary.scale`. This fails
+	/// when that file is not this runtime's metadata; `scripts/gen-metadata.sh` rewrites it (by
+	/// running this test with `TRIBUTARY_WRITE_METADATA=1`).
+	#[test]
+	fn client_metadata_is_current() {
+		let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../client/metadata/tributary.scale");
+		let fresh: Vec<u8> =
+			Runtime::metadata_at_version(15).expect("metadata v15 is supported").to_vec();
+		if std::env::var_os("TRIBUTARY_WRITE_METADATA").is_some() {
+			std::fs::write(path, &fresh).expect("writing the client metadata");
+			return;
+		}
+		let stored = std::fs::read(path).expect("client/metadata/tributary.scale exists");
+		assert!(
+			stored == fresh,
+			"client/metadata/tributary.scale is stale: run scripts/gen-metadata.sh and commit it"
+		);
+	}
+
+	#[test]
+	fn presets_build_and_hold_one_datanet_per_modality() {
+		use sp_runtime::BuildStorage;
+		for preset in genesis_config_presets::preset_names() {
+			let json = genesis_config_presets::get_preset(&preset).expect("listed preset exists");
+			let config: RuntimeGenesisConfig =
+				serde_json::from_slice(&json).expect("preset is a full genesis config");
+			let storage = config.build_storage().expect("genesis builds");
+			sp_io::TestExternalities::new(storage).execute_with(|| {
+				let modalities: Vec<_> = (0..3)
+					.map(|id| {
+						pallet_datanets::DatanetInfo::<Runtime>::get(id).expect("datanet").modality
+					})
+					.collect();
+				use pallet_datanets::Modality::*;
+				assert_eq!(modalities, vec![Text, Image, Audio]);
+				Datanets::do_try_state().expect("invariants hold at genesis");
+			});
+		}
+	}
 }

@@ -3,12 +3,12 @@
 use super::*;
 use crate::Pallet as Datanets;
 use frame_benchmarking::v2::*;
+use frame_support::traits::fungible::Inspect;
 use frame_support::{
 	traits::{fungible::Mutate, Get},
 	BoundedVec,
 };
 use frame_system::RawOrigin;
-use frame_support::traits::fungible::Inspect;
 use sp_runtime::traits::Zero;
 
 const SEED: u32 = 0;
@@ -83,6 +83,7 @@ mod benchmarks {
 			.try_into()
 			.map_err(|_| BenchmarkError::Stop("MaxCurators"))?;
 		let formats = text_formats::<T>(f.min(T::MaxFormats::get()));
+		let next = NextDatanetId::<T>::get();
 		#[extrinsic_call]
 		_(
 			RawOrigin::Signed(owner),
@@ -93,7 +94,7 @@ mod benchmarks {
 			rules::<T>(1),
 			curators,
 		);
-		assert_eq!(NextDatanetId::<T>::get(), 1);
+		assert_eq!(NextDatanetId::<T>::get(), next + 1);
 		Ok(())
 	}
 
@@ -145,6 +146,7 @@ mod benchmarks {
 			BoundedVec::new(),
 		)
 		.expect("first submission");
+		let next = NextContributionId::<T>::get();
 		#[extrinsic_call]
 		_(
 			RawOrigin::Signed(who),
@@ -154,13 +156,14 @@ mod benchmarks {
 			format::<T>(),
 			bounded(T::MaxMetadataLen::get(), b'm'),
 		);
-		assert_eq!(NextContributionId::<T>::get(), 2);
+		assert_eq!(NextContributionId::<T>::get(), next + 1);
 	}
 
 	#[benchmark]
 	fn vote() {
 		let (id, _, curators) = datanet::<T>(T::MaxCurators::get());
 		let who = funded::<T>("contributor", 0);
+		let cid = NextContributionId::<T>::get();
 		Datanets::<T>::submit_contribution(
 			RawOrigin::Signed(who).into(),
 			id,
@@ -183,11 +186,11 @@ mod benchmarks {
 		let curator = curators.last().cloned().expect("curators");
 		#[block]
 		{
-			Datanets::<T>::vote(RawOrigin::Signed(curator).into(), 0, Vote::Approve)
+			Datanets::<T>::vote(RawOrigin::Signed(curator).into(), cid, Vote::Approve)
 				.expect("deciding vote");
 		}
 		assert!(matches!(
-			Contributions::<T>::get(0).map(|c| c.status),
+			Contributions::<T>::get(cid).map(|c| c.status),
 			Some(ContributionStatus::Accepted { .. })
 		));
 		// Undo the fabricated history so try_state holds.
@@ -198,8 +201,8 @@ mod benchmarks {
 		});
 		MmrPeaks::<T>::insert(id, BoundedVec::truncate_from(alloc::vec![[7u8; 32]]));
 		AcceptedList::<T>::remove(id, (1u64 << 32) - 1);
-		AcceptedList::<T>::insert(id, 0, 0);
-		Contributions::<T>::mutate(0, |c| {
+		AcceptedList::<T>::insert(id, 0, cid);
+		Contributions::<T>::mutate(cid, |c| {
 			if let Some(c) = c {
 				c.status = ContributionStatus::Accepted { index: 0 };
 			}
@@ -210,6 +213,7 @@ mod benchmarks {
 	fn publish_version() {
 		let (id, owner, curators) = datanet::<T>(1);
 		let who = funded::<T>("contributor", 0);
+		let cid = NextContributionId::<T>::get();
 		Datanets::<T>::submit_contribution(
 			RawOrigin::Signed(who).into(),
 			id,
@@ -219,7 +223,7 @@ mod benchmarks {
 			BoundedVec::new(),
 		)
 		.expect("submission");
-		Datanets::<T>::vote(RawOrigin::Signed(curators[0].clone()).into(), 0, Vote::Approve)
+		Datanets::<T>::vote(RawOrigin::Signed(curators[0].clone()).into(), cid, Vote::Approve)
 			.expect("vote");
 		#[extrinsic_call]
 		_(RawOrigin::Signed(owner), id);

@@ -139,7 +139,8 @@ pub mod pallet {
 
 	/// The curators of each datanet.
 	#[pallet::storage]
-	pub type Curators<T: Config> = StorageMap<_, Twox64Concat, DatanetId, CuratorsOf<T>, ValueQuery>;
+	pub type Curators<T: Config> =
+		StorageMap<_, Twox64Concat, DatanetId, CuratorsOf<T>, ValueQuery>;
 
 	/// The id the next contribution gets.
 	#[pallet::storage]
@@ -152,25 +153,13 @@ pub mod pallet {
 
 	/// Content hash to contribution, per datanet: a hash enters a datanet once.
 	#[pallet::storage]
-	pub type ContributionByHash<T> = StorageDoubleMap<
-		_,
-		Twox64Concat,
-		DatanetId,
-		Identity,
-		ContentHash,
-		ContributionId,
-	>;
+	pub type ContributionByHash<T> =
+		StorageDoubleMap<_, Twox64Concat, DatanetId, Identity, ContentHash, ContributionId>;
 
 	/// Votes cast, by contribution and curator.
 	#[pallet::storage]
-	pub type Votes<T: Config> = StorageDoubleMap<
-		_,
-		Twox64Concat,
-		ContributionId,
-		Blake2_128Concat,
-		T::AccountId,
-		Vote,
-	>;
+	pub type Votes<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, ContributionId, Blake2_128Concat, T::AccountId, Vote>;
 
 	/// The accepted list of each datanet, append-only: position -> contribution.
 	#[pallet::storage]
@@ -584,7 +573,10 @@ pub mod pallet {
 				mine.bytes <= d.rules.contributor_daily_bytes,
 				Error::<T>::ContributorDailyBytesExceeded
 			);
-			ensure!(all.bytes <= d.rules.datanet_daily_bytes, Error::<T>::DatanetDailyBytesExceeded);
+			ensure!(
+				all.bytes <= d.rules.datanet_daily_bytes,
+				Error::<T>::DatanetDailyBytesExceeded
+			);
 
 			let deposit = d.rules.contribution_deposit;
 			T::Currency::hold(&HoldReason::ContributionDeposit.into(), &who, deposit)?;
@@ -634,16 +626,18 @@ pub mod pallet {
 		/// Weight: `O(c + log n)` in curators and accepted items (both bounded).
 		#[pallet::call_index(6)]
 		#[pallet::weight(T::WeightInfo::vote())]
-		pub fn vote(origin: OriginFor<T>, contribution: ContributionId, vote: Vote) -> DispatchResult {
+		pub fn vote(
+			origin: OriginFor<T>,
+			contribution: ContributionId,
+			vote: Vote,
+		) -> DispatchResult {
 			let curator = ensure_signed(origin)?;
-			let mut c = Contributions::<T>::get(contribution).ok_or(Error::<T>::UnknownContribution)?;
+			let mut c =
+				Contributions::<T>::get(contribution).ok_or(Error::<T>::UnknownContribution)?;
 			ensure!(c.status == ContributionStatus::Pending, Error::<T>::NotPending);
 			ensure!(Curators::<T>::get(c.datanet).contains(&curator), Error::<T>::NotCurator);
 			ensure!(c.contributor != curator, Error::<T>::OwnContribution);
-			ensure!(
-				!Votes::<T>::contains_key(contribution, &curator),
-				Error::<T>::AlreadyVoted
-			);
+			ensure!(!Votes::<T>::contains_key(contribution, &curator), Error::<T>::AlreadyVoted);
 			let mut d = DatanetInfo::<T>::get(c.datanet).ok_or(Error::<T>::UnknownDatanet)?;
 
 			Votes::<T>::insert(contribution, &curator, vote);
@@ -656,10 +650,10 @@ pub mod pallet {
 			let decided = match vote {
 				Vote::Approve if c.approvals >= d.rules.approval_quorum => {
 					Some(Self::accept(contribution, &mut c, &mut d)?)
-				},
+				}
 				Vote::Reject(reason) if c.rejections >= d.rules.rejection_quorum => {
 					Some(Self::reject(contribution, &mut c, &mut d, reason))
-				},
+				}
 				_ => None,
 			};
 			if let Some(event) = decided {
@@ -752,7 +746,10 @@ pub mod pallet {
 			mmr::root(&MmrPeaks::<T>::get(datanet))
 		}
 
-		fn ensure_owner(datanet: DatanetId, who: &T::AccountId) -> Result<DatanetOf<T>, DispatchError> {
+		fn ensure_owner(
+			datanet: DatanetId,
+			who: &T::AccountId,
+		) -> Result<DatanetOf<T>, DispatchError> {
 			let d = DatanetInfo::<T>::get(datanet).ok_or(Error::<T>::UnknownDatanet)?;
 			ensure!(&d.owner == who, Error::<T>::NotOwner);
 			Ok(d)
@@ -764,15 +761,15 @@ pub mod pallet {
 				Error::<T>::ZeroQuorum
 			);
 			ensure!(
-				rules.approval_quorum as usize <= curators &&
-					rules.rejection_quorum as usize <= curators,
+				rules.approval_quorum as usize <= curators
+					&& rules.rejection_quorum as usize <= curators,
 				Error::<T>::QuorumExceedsCurators
 			);
 			ensure!(
-				rules.max_item_bytes > 0 &&
-					rules.contributor_daily_items > 0 &&
-					rules.max_item_bytes <= rules.contributor_daily_bytes &&
-					rules.max_item_bytes <= rules.datanet_daily_bytes,
+				rules.max_item_bytes > 0
+					&& rules.contributor_daily_items > 0
+					&& rules.max_item_bytes <= rules.contributor_daily_bytes
+					&& rules.max_item_bytes <= rules.datanet_daily_bytes,
 				Error::<T>::InvalidCaps
 			);
 			Ok(())
@@ -929,8 +926,7 @@ pub mod pallet {
 			}
 		}
 
-		/// Checks the pallet's invariants.
-		#[cfg(any(feature = "try-runtime", test))]
+		/// Checks the pallet's invariants (the `try_state` hook; also called by tests).
 		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 			let next_datanet = NextDatanetId::<T>::get();
 			let next_contribution = NextContributionId::<T>::get();
@@ -951,9 +947,9 @@ pub mod pallet {
 							AcceptedList::<T>::get(c.datanet, index) == Some(id),
 							"accepted contribution not at its index"
 						);
-					},
+					}
 					ContributionStatus::Rejected { .. } => e.2 += 1,
-					ContributionStatus::Pending => {},
+					ContributionStatus::Pending => {}
 				}
 			}
 			for (id, d) in DatanetInfo::<T>::iter() {
@@ -970,8 +966,8 @@ pub mod pallet {
 				);
 				let curators = Curators::<T>::get(id);
 				ensure!(
-					d.rules.approval_quorum as usize <= curators.len() &&
-						d.rules.rejection_quorum as usize <= curators.len(),
+					d.rules.approval_quorum as usize <= curators.len()
+						&& d.rules.rejection_quorum as usize <= curators.len(),
 					"quorum above the number of curators"
 				);
 				let stats_sum = Stats::<T>::iter_prefix(id).try_fold(

@@ -1,6 +1,6 @@
 //! Unit tests of the datanets pallet against the mock runtime. Every test ends with `try_state`.
 
-use crate::{mock::*, mmr, *};
+use crate::{mmr, mock::*, *};
 use frame_support::{
 	assert_noop, assert_ok,
 	traits::fungible::{Inspect, InspectHold},
@@ -134,7 +134,15 @@ fn create_datanet_refuses_bad_definitions() {
 		let c3 = || curators(&[CUR1, CUR2, CUR3]);
 		let text = Modality::Text;
 		assert_noop!(
-			Datanets::create_datanet(o(), bytes(""), bytes(""), text, formats(&["txt"]), rules(), c3()),
+			Datanets::create_datanet(
+				o(),
+				bytes(""),
+				bytes(""),
+				text,
+				formats(&["txt"]),
+				rules(),
+				c3()
+			),
 			E::EmptyName
 		);
 		assert_noop!(
@@ -142,35 +150,91 @@ fn create_datanet_refuses_bad_definitions() {
 			E::NoFormats
 		);
 		assert_noop!(
-			Datanets::create_datanet(o(), bytes("n"), bytes(""), text, formats(&["txt", "txt"]), rules(), c3()),
+			Datanets::create_datanet(
+				o(),
+				bytes("n"),
+				bytes(""),
+				text,
+				formats(&["txt", "txt"]),
+				rules(),
+				c3()
+			),
 			E::DuplicateFormat
 		);
 		assert_noop!(
-			Datanets::create_datanet(o(), bytes("n"), bytes(""), text, formats(&["png"]), rules(), c3()),
+			Datanets::create_datanet(
+				o(),
+				bytes("n"),
+				bytes(""),
+				text,
+				formats(&["png"]),
+				rules(),
+				c3()
+			),
 			E::FormatNotForModality
 		);
 		assert_noop!(
-			Datanets::create_datanet(o(), bytes("n"), bytes(""), Modality::Audio, formats(&["TXT"]), rules(), c3()),
+			Datanets::create_datanet(
+				o(),
+				bytes("n"),
+				bytes(""),
+				Modality::Audio,
+				formats(&["TXT"]),
+				rules(),
+				c3()
+			),
 			E::FormatNotForModality
 		);
 		let zero = Rules { approval_quorum: 0, ..rules() };
 		assert_noop!(
-			Datanets::create_datanet(o(), bytes("n"), bytes(""), text, formats(&["txt"]), zero, c3()),
+			Datanets::create_datanet(
+				o(),
+				bytes("n"),
+				bytes(""),
+				text,
+				formats(&["txt"]),
+				zero,
+				c3()
+			),
 			E::ZeroQuorum
 		);
 		let big = Rules { rejection_quorum: 4, ..rules() };
 		assert_noop!(
-			Datanets::create_datanet(o(), bytes("n"), bytes(""), text, formats(&["txt"]), big, c3()),
+			Datanets::create_datanet(
+				o(),
+				bytes("n"),
+				bytes(""),
+				text,
+				formats(&["txt"]),
+				big,
+				c3()
+			),
 			E::QuorumExceedsCurators
 		);
 		let caps = Rules { max_item_bytes: rules().contributor_daily_bytes + 1, ..rules() };
 		assert_noop!(
-			Datanets::create_datanet(o(), bytes("n"), bytes(""), text, formats(&["txt"]), caps, c3()),
+			Datanets::create_datanet(
+				o(),
+				bytes("n"),
+				bytes(""),
+				text,
+				formats(&["txt"]),
+				caps,
+				c3()
+			),
 			E::InvalidCaps
 		);
 		let no_items = Rules { contributor_daily_items: 0, ..rules() };
 		assert_noop!(
-			Datanets::create_datanet(o(), bytes("n"), bytes(""), text, formats(&["txt"]), no_items, c3()),
+			Datanets::create_datanet(
+				o(),
+				bytes("n"),
+				bytes(""),
+				text,
+				formats(&["txt"]),
+				no_items,
+				c3()
+			),
 			E::InvalidCaps
 		);
 		assert_noop!(
@@ -242,15 +306,13 @@ fn owner_updates_rules_and_others_cannot() {
 #[test]
 fn curators_are_added_and_removed_by_the_owner() {
 	run_test(|| {
-		let d = create_with(Modality::Text, &["txt"], &[CUR1, CUR2], Rules {
-			approval_quorum: 1,
-			rejection_quorum: 2,
-			..rules()
-		});
-		assert_noop!(
-			Datanets::add_curator(RuntimeOrigin::signed(ALICE), d, CUR3),
-			E::NotOwner
+		let d = create_with(
+			Modality::Text,
+			&["txt"],
+			&[CUR1, CUR2],
+			Rules { approval_quorum: 1, rejection_quorum: 2, ..rules() },
 		);
+		assert_noop!(Datanets::add_curator(RuntimeOrigin::signed(ALICE), d, CUR3), E::NotOwner);
 		assert_noop!(
 			Datanets::add_curator(RuntimeOrigin::signed(OWNER), d, CUR1),
 			E::AlreadyCurator
@@ -264,10 +326,7 @@ fn curators_are_added_and_removed_by_the_owner() {
 			Datanets::add_curator(RuntimeOrigin::signed(OWNER), d, 40),
 			E::TooManyCurators
 		);
-		assert_noop!(
-			Datanets::remove_curator(RuntimeOrigin::signed(ALICE), d, CUR3),
-			E::NotOwner
-		);
+		assert_noop!(Datanets::remove_curator(RuntimeOrigin::signed(ALICE), d, CUR3), E::NotOwner);
 		assert_noop!(
 			Datanets::remove_curator(RuntimeOrigin::signed(OWNER), d, OUTSIDER),
 			E::NotCurator
@@ -410,10 +469,12 @@ fn the_same_hash_may_enter_different_datanets() {
 #[test]
 fn contributor_item_cap_holds_until_the_day_ends() {
 	run_test(|| {
-		let d = create_with(Modality::Text, &["txt"], &[CUR1, CUR2], Rules {
-			contributor_daily_items: 3,
-			..rules()
-		});
+		let d = create_with(
+			Modality::Text,
+			&["txt"],
+			&[CUR1, CUR2],
+			Rules { contributor_daily_items: 3, ..rules() },
+		);
 		// Late in the day: three items fit, the fourth does not.
 		set_time(DAY0_MS + DAY_MS - 10);
 		for n in 0..3 {
@@ -457,12 +518,17 @@ fn contributor_item_cap_holds_until_the_day_ends() {
 #[test]
 fn contributor_byte_cap_counts_every_submission_of_the_day() {
 	run_test(|| {
-		let d = create_with(Modality::Text, &["txt"], &[CUR1, CUR2], Rules {
-			max_item_bytes: 600,
-			contributor_daily_bytes: 1000,
-			datanet_daily_bytes: 10_000,
-			..rules()
-		});
+		let d = create_with(
+			Modality::Text,
+			&["txt"],
+			&[CUR1, CUR2],
+			Rules {
+				max_item_bytes: 600,
+				contributor_daily_bytes: 1000,
+				datanet_daily_bytes: 10_000,
+				..rules()
+			},
+		);
 		submit_as(ALICE, d, h(1), 600);
 		submit_as(ALICE, d, h(2), 400);
 		assert_noop!(
@@ -484,12 +550,17 @@ fn contributor_byte_cap_counts_every_submission_of_the_day() {
 #[test]
 fn datanet_byte_cap_is_shared_by_all_contributors() {
 	run_test(|| {
-		let d = create_with(Modality::Text, &["txt"], &[CUR1, CUR2], Rules {
-			max_item_bytes: 600,
-			contributor_daily_bytes: 1000,
-			datanet_daily_bytes: 1500,
-			..rules()
-		});
+		let d = create_with(
+			Modality::Text,
+			&["txt"],
+			&[CUR1, CUR2],
+			Rules {
+				max_item_bytes: 600,
+				contributor_daily_bytes: 1000,
+				datanet_daily_bytes: 1500,
+				..rules()
+			},
+		);
 		submit_as(ALICE, d, h(1), 600);
 		submit_as(BOB, d, h(2), 600);
 		assert_noop!(
@@ -526,8 +597,13 @@ fn approval_quorum_accepts_and_returns_the_deposit() {
 		assert_eq!(Balances::balance(&ALICE), START_BALANCE);
 		assert_eq!(AcceptedList::<Test>::get(d, 0), Some(c));
 		System::assert_has_event(
-			Event::ContributionAccepted { contribution: c, datanet: d, contributor: ALICE, index: 0 }
-				.into(),
+			Event::ContributionAccepted {
+				contribution: c,
+				datanet: d,
+				contributor: ALICE,
+				index: 0,
+			}
+			.into(),
 		);
 		let s = Stats::<Test>::get(d, ALICE);
 		assert_eq!((s.submitted, s.accepted, s.rejected, s.accepted_bytes), (1, 1, 0, 1000));
@@ -579,11 +655,12 @@ fn split_votes_wait_for_a_quorum() {
 #[test]
 fn quorum_equal_to_all_curators_needs_every_vote() {
 	run_test(|| {
-		let d = create_with(Modality::Text, &["txt"], &[CUR1, CUR2, CUR3], Rules {
-			approval_quorum: 3,
-			rejection_quorum: 1,
-			..rules()
-		});
+		let d = create_with(
+			Modality::Text,
+			&["txt"],
+			&[CUR1, CUR2, CUR3],
+			Rules { approval_quorum: 3, rejection_quorum: 1, ..rules() },
+		);
 		let c = submit(ALICE, d, 1);
 		approve(c, &[CUR1, CUR2]);
 		assert_eq!(status(c), ContributionStatus::Pending);
@@ -599,16 +676,19 @@ fn quorum_equal_to_all_curators_needs_every_vote() {
 #[test]
 fn a_lowered_quorum_applies_at_the_next_vote() {
 	run_test(|| {
-		let d = create_with(Modality::Text, &["txt"], &[CUR1, CUR2, CUR3], Rules {
-			approval_quorum: 3,
-			..rules()
-		});
+		let d = create_with(
+			Modality::Text,
+			&["txt"],
+			&[CUR1, CUR2, CUR3],
+			Rules { approval_quorum: 3, ..rules() },
+		);
 		let c = submit(ALICE, d, 1);
 		approve(c, &[CUR1]);
-		assert_ok!(Datanets::update_rules(RuntimeOrigin::signed(OWNER), d, Rules {
-			approval_quorum: 2,
-			..rules()
-		}));
+		assert_ok!(Datanets::update_rules(
+			RuntimeOrigin::signed(OWNER),
+			d,
+			Rules { approval_quorum: 2, ..rules() }
+		));
 		assert_eq!(status(c), ContributionStatus::Pending);
 		approve(c, &[CUR2]);
 		assert!(matches!(status(c), ContributionStatus::Accepted { .. }));
@@ -624,7 +704,10 @@ fn votes_are_refused_from_outsiders_twice_own_and_after_decision() {
 			Datanets::vote(RuntimeOrigin::signed(OUTSIDER), c, Vote::Approve),
 			E::NotCurator
 		);
-		assert_noop!(Datanets::vote(RuntimeOrigin::signed(ALICE), c, Vote::Approve), E::OwnContribution);
+		assert_noop!(
+			Datanets::vote(RuntimeOrigin::signed(ALICE), c, Vote::Approve),
+			E::OwnContribution
+		);
 		assert_noop!(
 			Datanets::vote(RuntimeOrigin::signed(CUR1), 999, Vote::Approve),
 			E::UnknownContribution
@@ -772,7 +855,12 @@ fn mmr_root_after_each_acceptance_matches_an_independent_rebuild() {
 			let c = submit(if n % 2 == 0 { ALICE } else { CAROL }, d, n);
 			approve(c, &[CUR1, CUR2]);
 			leaves.push(mmr::leaf_hash(c, &h(n)));
-			assert_eq!(Datanets::current_root(d), mmr::root_from_leaves(&leaves), "{} leaves", n + 1);
+			assert_eq!(
+				Datanets::current_root(d),
+				mmr::root_from_leaves(&leaves),
+				"{} leaves",
+				n + 1
+			);
 			assert_eq!(MmrPeaks::<Test>::get(d).len() as u32, (n + 1).count_ones());
 			// The accepted list is what a worker reads to rebuild the root.
 			let listed: Vec<MmrHash> = (0..leaves.len() as u64)
@@ -825,10 +913,12 @@ fn versions_snapshot_count_and_root() {
 #[test]
 fn curators_are_paid_from_the_pot_while_it_lasts() {
 	run_test(|| {
-		let d = create_with(Modality::Text, &["txt"], &[CUR1, CUR2, CUR3], Rules {
-			curator_fee: 3,
-			..rules()
-		});
+		let d = create_with(
+			Modality::Text,
+			&["txt"],
+			&[CUR1, CUR2, CUR3],
+			Rules { curator_fee: 3, ..rules() },
+		);
 		assert_noop!(
 			Datanets::fund_curation_pot(RuntimeOrigin::signed(OWNER), d, 0),
 			E::ZeroAmount

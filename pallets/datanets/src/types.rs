@@ -58,7 +58,16 @@ impl Modality {
 
 /// Whether a datanet still takes submissions.
 #[derive(
-	Clone, Copy, Encode, Decode, DecodeWithMemTracking, Eq, PartialEq, Debug, TypeInfo, MaxEncodedLen,
+	Clone,
+	Copy,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Eq,
+	PartialEq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
 )]
 pub enum DatanetStatus {
 	Open,
@@ -148,19 +157,41 @@ where
 
 /// Where a contribution stands.
 #[derive(
-	Clone, Copy, Encode, Decode, DecodeWithMemTracking, Eq, PartialEq, Debug, TypeInfo, MaxEncodedLen,
+	Clone,
+	Copy,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Eq,
+	PartialEq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
 )]
 pub enum ContributionStatus {
 	Pending,
 	/// Accepted; `index` is its position in the datanet's accepted list and MMR.
-	Accepted { index: u64 },
+	Accepted {
+		index: u64,
+	},
 	/// Rejected for the reason given by the vote that reached the rejection quorum.
-	Rejected { reason: RejectReason },
+	Rejected {
+		reason: RejectReason,
+	},
 }
 
 /// Why a curator rejects a contribution. Codes are stable: off-chain validators map their findings to them.
 #[derive(
-	Clone, Copy, Encode, Decode, DecodeWithMemTracking, Eq, PartialEq, Debug, TypeInfo, MaxEncodedLen,
+	Clone,
+	Copy,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Eq,
+	PartialEq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
 )]
 pub enum RejectReason {
 	/// The bytes are not in the declared format, or cannot be decoded.
@@ -181,7 +212,16 @@ pub enum RejectReason {
 
 /// A curator's vote.
 #[derive(
-	Clone, Copy, Encode, Decode, DecodeWithMemTracking, Eq, PartialEq, Debug, TypeInfo, MaxEncodedLen,
+	Clone,
+	Copy,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Eq,
+	PartialEq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
 )]
 pub enum Vote {
 	Approve,
@@ -210,9 +250,7 @@ where
 }
 
 /// Usage counted against a daily cap, for the UTC day `day`.
-#[derive(
-	Clone, Copy, Default, Encode, Decode, Eq, PartialEq, Debug, TypeInfo, MaxEncodedLen,
-)]
+#[derive(Clone, Copy, Default, Encode, Decode, Eq, PartialEq, Debug, TypeInfo, MaxEncodedLen)]
 pub struct DailyUsage {
 	pub day: u64,
 	pub bytes: u64,

@@ -1,0 +1,650 @@
+//! A connection to a Tributary node: signed calls, storage reads and the `datanets_*` RPCs.
+
+use crate::{
+	chain::{
+		self,
+		runtime_types::{
+			bounded_collections::bounded_vec::BoundedVec,
+			pallet_datanets::types::{
+				ContributionStatus, DatanetStatus, Modality, RejectReason, Rules, Vote,
+			},
+		},
+	},
+	content::FileDeclaration,
+	keys::Key,
+};
+use serde::{Deserialize, Serialize};
+use subxt::{
+	backend::{legacy::LegacyRpcMethods, rpc::RpcClient},
+	blocks::ExtrinsicEvents,
+	error::DispatchError,
+	ext::subxt_rpcs::rpc_params,
+	utils::AccountId32,
+	OnlineClient, SubstrateConfig,
+};
+
+pub type DatanetId = u32;
+pub type ContributionId = u64;
+
+/// Every way a client call fails, each with a sentence that says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+	#[error("cannot reach a Tributary node at {url} ({reason}): is it running? `./scripts/up.sh` starts one, or pass --url")]
+	Unreachable { url: String, reason: String },
+	#[error("the chain refused the call: {pallet}.{error}: {sentence}")]
+	Refused { pallet: String, error: String, sentence: String },
+	#[error("the transaction was not accepted: {0}")]
+	Invalid(String),
+	#[error("no {what} {id} on chain")]
+	NotFound { what: &'static str, id: u64 },
+	#[error("{0}")]
+	Other(String),
+}
+
+impl ClientError {
+	/// The `Pallet.Error` name of a chain refusal, for callers that branch on it.
+	pub fn chain_error(&self) -> Option<&str> {
+		match self {
+			ClientError::Refused { error, .. } => Some(error),
+			_ => None,
+		}
+	}
+}
+
+impl From<subxt::Error> for ClientError {
+	fn from(e: subxt::Error) -> Self {
+		match e {
+			subxt::Error::Runtime(DispatchError::Module(m)) => match m.details() {
+				Ok(d) => ClientError::Refused {
+					pallet: d.pallet.name().to_string(),
+					error: d.variant.name.clone(),
+					sentence: d.variant.docs.join(" ").trim().to_string(),
+				},
+				Err(_) => ClientError::Other(format!("the chain refused the call: {m}")),
+			},
+			subxt::Error::Runtime(DispatchError::Token(t)) => ClientError::Refused {
+				pallet: "Balances".into(),
+				error: format!("{t:?}"),
+				sentence: "the account has too little free balance for this (deposit or transfer): fund it first".into(),
+			},
+			subxt::Error::Runtime(other) => ClientError::Other(format!("the chain refused the call: {other}")),
+			subxt::Error::Rpc(r) => {
+				let text = r.to_string();
+				if text.contains("Inability to pay some fees") {
+					ClientError::Invalid("the account cannot pay the transaction fee: fund it first".into())
+				} else if text.contains("Could not decode") || text.contains("decode") {
+					ClientError::Invalid(format!(
+						"the node could not decode the call ({text}): a value is longer than the chain allows, or the client's metadata is stale"
+					))
+				} else if text.contains("Invalid Transaction") || text.contains("1010") {
+					ClientError::Invalid(text)
+				} else {
+					ClientError::Other(format!("RPC error: {text}"))
+				}
+			},
+			other => ClientError::Other(other.to_string()),
+		}
+	}
+}
+
+/// A datanet as the CLI shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DatanetView {
+	pub id: DatanetId,
+	pub owner: String,
+	pub name: String,
+	pub description: String,
+	pub modality: String,
+	pub formats: Vec<String>,
+	pub status: String,
+	pub max_item_bytes: u64,
+	pub contributor_daily_bytes: u64,
+	pub contributor_daily_items: u32,
+	pub datanet_daily_bytes: u64,
+	pub approval_quorum: u32,
+	pub rejection_quorum: u32,
+	pub contribution_deposit: u128,
+	pub curator_fee: u128,
+	pub curators: Vec<String>,
+	pub submitted: u64,
+	pub accepted: u64,
+	pub rejected: u64,
+	pub latest_version: u32,
+}
+
+/// A new datanet's definition.
+#[derive(Debug, Clone)]
+pub struct NewDatanet {
+	pub name: String,
+	pub description: String,
+	pub modality: ModalityArg,
+	pub formats: Vec<String>,
+	pub curators: Vec<AccountId32>,
+	pub rules: RulesArg,
+}
+
+/// The three modalities, as plain Rust for callers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+pub enum ModalityArg {
+	Text,
+	Image,
+	Audio,
+}
+
+/// Datanet rules, as plain Rust for callers; defaults follow the chain's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RulesArg {
+	pub max_item_bytes: u64,
+	pub contributor_daily_bytes: u64,
+	pub contributor_daily_items: u32,
+	pub datanet_daily_bytes: u64,
+	pub approval_quorum: u32,
+	pub rejection_quorum: u32,
+	pub contribution_deposit: u128,
+	pub curator_fee: u128,
+}
+
+/// A curator's verdict, as plain Rust for callers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VoteArg {
+	Approve,
+	Reject(RejectArg),
+}
+
+/// Rejection reasons; the names match the chain's `RejectReason`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RejectArg {
+	Malformed,
+	HashMismatch,
+	OffTopic,
+	Duplicate,
+	LowQuality,
+	PolicyViolation,
+	Other(u16),
+}
+
+impl std::str::FromStr for RejectArg {
+	type Err = String;
+	fn from_str(s: &str) -> Result<Self, String> {
+		Ok(match s {
+			"malformed" => RejectArg::Malformed,
+			"hash-mismatch" => RejectArg::HashMismatch,
+			"off-topic" => RejectArg::OffTopic,
+			"duplicate" => RejectArg::Duplicate,
+			"low-quality" => RejectArg::LowQuality,
+			"policy" | "policy-violation" => RejectArg::PolicyViolation,
+			other => match other.strip_prefix("other:").and_then(|n| n.parse().ok()) {
+				Some(n) => RejectArg::Other(n),
+				None => {
+					return Err(format!(
+						"unknown reason `{s}`: use malformed, hash-mismatch, off-topic, duplicate, \
+						 low-quality, policy or other:<code>"
+					))
+				}
+			},
+		})
+	}
+}
+
+impl From<RejectArg> for RejectReason {
+	fn from(r: RejectArg) -> Self {
+		match r {
+			RejectArg::Malformed => RejectReason::Malformed,
+			RejectArg::HashMismatch => RejectReason::HashMismatch,
+			RejectArg::OffTopic => RejectReason::OffTopic,
+			RejectArg::Duplicate => RejectReason::Duplicate,
+			RejectArg::LowQuality => RejectReason::LowQuality,
+			RejectArg::PolicyViolation => RejectReason::PolicyViolation,
+			RejectArg::Other(n) => RejectReason::Other(n),
+		}
+	}
+}
+
+impl From<&RejectReason> for RejectArg {
+	fn from(r: &RejectReason) -> Self {
+		match r {
+			RejectReason::Malformed => RejectArg::Malformed,
+			RejectReason::HashMismatch => RejectArg::HashMismatch,
+			RejectReason::OffTopic => RejectArg::OffTopic,
+			RejectReason::Duplicate => RejectArg::Duplicate,
+			RejectReason::LowQuality => RejectArg::LowQuality,
+			RejectReason::PolicyViolation => RejectArg::PolicyViolation,
+			RejectReason::Other(n) => RejectArg::Other(*n),
+		}
+	}
+}
+
+/// Where a contribution stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Decision {
+	Pending,
+	Accepted { index: u64 },
+	Rejected { reason: RejectArg },
+}
+
+impl From<&ContributionStatus> for Decision {
+	fn from(s: &ContributionStatus) -> Self {
+		match s {
+			ContributionStatus::Pending => Decision::Pending,
+			ContributionStatus::Accepted { index } => Decision::Accepted { index: *index },
+			ContributionStatus::Rejected { reason } => Decision::Rejected { reason: reason.into() },
+		}
+	}
+}
+
+/// A contribution as the CLI shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContributionView {
+	pub id: ContributionId,
+	pub datanet: DatanetId,
+	pub contributor: String,
+	pub content_hash: String,
+	pub bytes: u64,
+	pub format: String,
+	pub approvals: u32,
+	pub rejections: u32,
+	pub decision: Decision,
+}
+
+/// A contributor's record, as the `datanets_*` RPCs return it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+	pub submitted: u64,
+	pub accepted: u64,
+	pub rejected: u64,
+	pub accepted_bytes: u64,
+	pub first_accepted: Option<u64>,
+}
+
+/// One leaderboard row, as `datanets_leaderboard` returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaderboardRow {
+	pub rank: u32,
+	pub account: String,
+	pub stats: Stats,
+	pub acceptance_rate_ppm: Option<u32>,
+}
+
+/// The node and chain at a glance.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeStatus {
+	pub url: String,
+	pub chain: String,
+	pub node: String,
+	pub version: String,
+	pub peers: u64,
+	pub syncing: bool,
+	pub best: u64,
+	pub finalized: u64,
+	pub spec_version: u32,
+}
+
+/// How long to wait for a submitted transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+	/// Until the block holding it is finalized (the default: the result cannot be reverted).
+	Finalized,
+	/// Until it is in a best block (faster; could still be reorganised away).
+	InBlock,
+}
+
+/// A connected client.
+pub struct Client {
+	url: String,
+	api: OnlineClient<SubstrateConfig>,
+	rpc: RpcClient,
+	legacy: LegacyRpcMethods<SubstrateConfig>,
+	wait: Wait,
+}
+
+fn text(b: &BoundedVec<u8>) -> String {
+	String::from_utf8_lossy(&b.0).into_owned()
+}
+
+fn bounded(s: &str) -> BoundedVec<u8> {
+	BoundedVec(s.as_bytes().to_vec())
+}
+
+impl Client {
+	/// Connects to the node at `url` (ws:// or wss://).
+	pub async fn connect(url: &str) -> Result<Self, ClientError> {
+		let unreachable = |e: &dyn std::fmt::Display| ClientError::Unreachable {
+			url: url.to_string(),
+			reason: e.to_string(),
+		};
+		let rpc = RpcClient::from_insecure_url(url).await.map_err(|e| unreachable(&e))?;
+		let api = OnlineClient::<SubstrateConfig>::from_rpc_client(rpc.clone())
+			.await
+			.map_err(|e| unreachable(&e))?;
+		let legacy = LegacyRpcMethods::new(rpc.clone());
+		Ok(Client { url: url.to_string(), api, rpc, legacy, wait: Wait::Finalized })
+	}
+
+	/// Sets how long submissions wait.
+	pub fn with_wait(mut self, wait: Wait) -> Self {
+		self.wait = wait;
+		self
+	}
+
+	pub fn api(&self) -> &OnlineClient<SubstrateConfig> {
+		&self.api
+	}
+
+	/// Signs `call` with `key`, submits it, waits per [`Wait`] and returns its events, or the
+	/// chain's refusal as a sentence.
+	pub async fn submit<Call: subxt::tx::Payload>(
+		&self,
+		call: &Call,
+		key: &Key,
+	) -> Result<ExtrinsicEvents<SubstrateConfig>, ClientError> {
+		let progress = self.api.tx().sign_and_submit_then_watch_default(call, key).await?;
+		let events = match self.wait {
+			Wait::Finalized => progress.wait_for_finalized_success().await?,
+			Wait::InBlock => {
+				use subxt::tx::TxStatus;
+				let mut progress = progress;
+				loop {
+					match progress.next().await {
+						Some(Ok(TxStatus::InBestBlock(b) | TxStatus::InFinalizedBlock(b))) => {
+							break b.wait_for_success().await?;
+						}
+						Some(Ok(
+							TxStatus::Error { message }
+							| TxStatus::Invalid { message }
+							| TxStatus::Dropped { message },
+						)) => return Err(ClientError::Invalid(message)),
+						Some(Ok(_)) => continue,
+						Some(Err(e)) => return Err(e.into()),
+						None => {
+							return Err(ClientError::Other(
+								"the node stopped reporting on the transaction".into(),
+							))
+						}
+					}
+				}
+			}
+		};
+		Ok(events)
+	}
+
+	/// Creates a datanet owned by `key`; returns its id.
+	pub async fn create_datanet(
+		&self,
+		key: &Key,
+		d: &NewDatanet,
+	) -> Result<DatanetId, ClientError> {
+		let r = &d.rules;
+		let rules = Rules {
+			max_item_bytes: r.max_item_bytes,
+			contributor_daily_bytes: r.contributor_daily_bytes,
+			contributor_daily_items: r.contributor_daily_items,
+			datanet_daily_bytes: r.datanet_daily_bytes,
+			approval_quorum: r.approval_quorum,
+			rejection_quorum: r.rejection_quorum,
+			contribution_deposit: r.contribution_deposit,
+			curator_fee: r.curator_fee,
+		};
+		let modality = match d.modality {
+			ModalityArg::Text => Modality::Text,
+			ModalityArg::Image => Modality::Image,
+			ModalityArg::Audio => Modality::Audio,
+		};
+		let call = chain::tx().datanets().create_datanet(
+			bounded(&d.name),
+			bounded(&d.description),
+			modality,
+			BoundedVec(d.formats.iter().map(|f| bounded(f)).collect()),
+			rules,
+			BoundedVec(d.curators.clone()),
+		);
+		let events = self.submit(&call, key).await?;
+		let created = events
+			.find_first::<chain::datanets::events::DatanetCreated>()?
+			.ok_or_else(|| ClientError::Other("no DatanetCreated event".into()))?;
+		Ok(created.datanet)
+	}
+
+	/// Submits a contribution declaration signed by `key`; returns the contribution id.
+	pub async fn submit_contribution(
+		&self,
+		key: &Key,
+		datanet: DatanetId,
+		file: &FileDeclaration,
+		metadata: &str,
+	) -> Result<ContributionId, ClientError> {
+		let call = chain::tx().datanets().submit_contribution(
+			datanet,
+			file.hash,
+			file.bytes,
+			bounded(&file.format),
+			bounded(metadata),
+		);
+		let events = self.submit(&call, key).await?;
+		let submitted = events
+			.find_first::<chain::datanets::events::ContributionSubmitted>()?
+			.ok_or_else(|| ClientError::Other("no ContributionSubmitted event".into()))?;
+		Ok(submitted.contribution)
+	}
+
+	/// Votes as curator `key`; returns where the contribution stands after the vote.
+	pub async fn vote(
+		&self,
+		key: &Key,
+		contribution: ContributionId,
+		vote: VoteArg,
+	) -> Result<Decision, ClientError> {
+		let v = match vote {
+			VoteArg::Approve => Vote::Approve,
+			VoteArg::Reject(r) => Vote::Reject(r.into()),
+		};
+		let events = self.submit(&chain::tx().datanets().vote(contribution, v), key).await?;
+		if let Some(a) = events.find_first::<chain::datanets::events::ContributionAccepted>()? {
+			return Ok(Decision::Accepted { index: a.index });
+		}
+		if let Some(r) = events.find_first::<chain::datanets::events::ContributionRejected>()? {
+			return Ok(Decision::Rejected { reason: (&r.reason).into() });
+		}
+		Ok(Decision::Pending)
+	}
+
+	/// Publishes the datanet's accepted list as a new version; returns (version, count, root).
+	pub async fn publish_version(
+		&self,
+		key: &Key,
+		datanet: DatanetId,
+	) -> Result<(u32, u64, [u8; 32]), ClientError> {
+		let events = self.submit(&chain::tx().datanets().publish_version(datanet), key).await?;
+		let v = events
+			.find_first::<chain::datanets::events::VersionPublished>()?
+			.ok_or_else(|| ClientError::Other("no VersionPublished event".into()))?;
+		Ok((v.version, v.count, v.root))
+	}
+
+	/// One datanet with its curators, or `None`.
+	pub async fn datanet(&self, id: DatanetId) -> Result<Option<DatanetView>, ClientError> {
+		let at = self.api.storage().at_latest().await?;
+		let q = chain::storage().datanets();
+		let Some(d) = at.fetch(&q.datanet_info(id)).await? else { return Ok(None) };
+		let curators = at.fetch(&q.curators(id)).await?.map(|c| c.0).unwrap_or_default();
+		let latest_version = at.fetch(&q.latest_version(id)).await?.unwrap_or(0);
+		Ok(Some(DatanetView {
+			id,
+			owner: d.owner.to_string(),
+			name: text(&d.name),
+			description: text(&d.description),
+			modality: format!("{:?}", d.modality).to_lowercase(),
+			formats: d.formats.0.iter().map(text).collect(),
+			status: match d.status {
+				DatanetStatus::Open => "open".into(),
+				DatanetStatus::Closed => "closed".into(),
+			},
+			max_item_bytes: d.rules.max_item_bytes,
+			contributor_daily_bytes: d.rules.contributor_daily_bytes,
+			contributor_daily_items: d.rules.contributor_daily_items,
+			datanet_daily_bytes: d.rules.datanet_daily_bytes,
+			approval_quorum: d.rules.approval_quorum,
+			rejection_quorum: d.rules.rejection_quorum,
+			contribution_deposit: d.rules.contribution_deposit,
+			curator_fee: d.rules.curator_fee,
+			curators: curators.iter().map(|c| c.to_string()).collect(),
+			submitted: d.submitted,
+			accepted: d.accepted,
+			rejected: d.rejected,
+			latest_version,
+		}))
+	}
+
+	/// All datanets, by id.
+	pub async fn datanets(&self) -> Result<Vec<DatanetView>, ClientError> {
+		let at = self.api.storage().at_latest().await?;
+		let next = at.fetch(&chain::storage().datanets().next_datanet_id()).await?.unwrap_or(0);
+		let mut out = Vec::with_capacity(next as usize);
+		for id in 0..next {
+			if let Some(d) = self.datanet(id).await? {
+				out.push(d);
+			}
+		}
+		Ok(out)
+	}
+
+	/// One contribution.
+	pub async fn contribution(&self, id: ContributionId) -> Result<ContributionView, ClientError> {
+		let at = self.api.storage().at_latest().await?;
+		let c = at
+			.fetch(&chain::storage().datanets().contributions(id))
+			.await?
+			.ok_or(ClientError::NotFound { what: "contribution", id })?;
+		Ok(ContributionView {
+			id,
+			datanet: c.datanet,
+			contributor: c.contributor.to_string(),
+			content_hash: format!("0x{}", hex::encode(c.content_hash)),
+			bytes: c.bytes,
+			format: text(&c.format),
+			approvals: c.approvals,
+			rejections: c.rejections,
+			decision: (&c.status).into(),
+		})
+	}
+
+	/// The leaderboard of a datanet, or of all datanets, from the node's `datanets_leaderboard` RPC.
+	pub async fn leaderboard(
+		&self,
+		datanet: Option<DatanetId>,
+		offset: u32,
+		limit: u32,
+	) -> Result<Vec<LeaderboardRow>, ClientError> {
+		self.rpc
+			.request("datanets_leaderboard", rpc_params![datanet, offset, limit])
+			.await
+			.map_err(|e| ClientError::Other(format!("datanets_leaderboard: {e}")))
+	}
+
+	/// A contributor's record from the node's `datanets_contributorStats` RPC.
+	pub async fn contributor_stats(
+		&self,
+		who: &AccountId32,
+		datanet: Option<DatanetId>,
+	) -> Result<Stats, ClientError> {
+		self.rpc
+			.request("datanets_contributorStats", rpc_params![who.to_string(), datanet])
+			.await
+			.map_err(|e| ClientError::Other(format!("datanets_contributorStats: {e}")))
+	}
+
+	/// Free balance of `who`, in plancks.
+	pub async fn free_balance(&self, who: &AccountId32) -> Result<u128, ClientError> {
+		let at = self.api.storage().at_latest().await?;
+		Ok(at
+			.fetch(&chain::storage().system().account(who.clone()))
+			.await?
+			.map(|a| a.data.free)
+			.unwrap_or(0))
+	}
+
+	/// Node name, chain, peers, best and finalized heights.
+	pub async fn status(&self) -> Result<NodeStatus, ClientError> {
+		let err = |e: subxt::Error| ClientError::from(e);
+		let chain = self.legacy.system_chain().await.map_err(|e| err(e.into()))?;
+		let node = self.legacy.system_name().await.map_err(|e| err(e.into()))?;
+		let version = self.legacy.system_version().await.map_err(|e| err(e.into()))?;
+		let health = self.legacy.system_health().await.map_err(|e| err(e.into()))?;
+		let best = self
+			.legacy
+			.chain_get_header(None)
+			.await
+			.map_err(|e| err(e.into()))?
+			.map(|h| h.number as u64)
+			.unwrap_or(0);
+		let fin_hash = self.legacy.chain_get_finalized_head().await.map_err(|e| err(e.into()))?;
+		let finalized = self
+			.legacy
+			.chain_get_header(Some(fin_hash))
+			.await
+			.map_err(|e| err(e.into()))?
+			.map(|h| h.number as u64)
+			.unwrap_or(0);
+		Ok(NodeStatus {
+			url: self.url.clone(),
+			chain,
+			node,
+			version,
+			peers: health.peers as u64,
+			syncing: health.is_syncing,
+			best,
+			finalized,
+			spec_version: self.api.runtime_version().spec_version,
+		})
+	}
+}
+
+impl Default for RulesArg {
+	/// The chain's defaults: 10 MB and 20 items per contributor per day, 10 MB per datanet per day,
+	/// items up to 10 MB, one vote decides, no deposit, no curator fee.
+	fn default() -> Self {
+		RulesArg {
+			max_item_bytes: 10 * 1024 * 1024,
+			contributor_daily_bytes: 10 * 1024 * 1024,
+			contributor_daily_items: 20,
+			datanet_daily_bytes: 10 * 1024 * 1024,
+			approval_quorum: 1,
+			rejection_quorum: 1,
+			contribution_deposit: 0,
+			curator_fee: 0,
+		}
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn reject_reasons_parse_and_round_trip() {
+		for (s, r) in [
+			("malformed", RejectArg::Malformed),
+			("hash-mismatch", RejectArg::HashMismatch),
+			("off-topic", RejectArg::OffTopic),
+			("duplicate", RejectArg::Duplicate),
+			("low-quality", RejectArg::LowQuality),
+			("policy", RejectArg::PolicyViolation),
+			("other:42", RejectArg::Other(42)),
+		] {
+			let parsed: RejectArg = s.parse().unwrap();
+			assert_eq!(parsed, r);
+			let chain: RejectReason = parsed.into();
+			assert_eq!(RejectArg::from(&chain), r);
+		}
+		assert!("nonsense".parse::<RejectArg>().unwrap_err().contains("unknown reason"));
+		assert!("other:x".parse::<RejectArg>().is_err());
+	}
+
+	#[tokio::test]
+	async fn an_unreachable_node_is_reported_as_such() {
+		// Port 9 (discard) on loopback: nothing listens there.
+		let err = Client::connect("ws://127.0.0.1:9").await.err().expect("no node there");
+		let msg = err.to_string();
+		assert!(msg.contains("cannot reach a Tributary node at ws://127.0.0.1:9"), "{msg}");
+		assert!(msg.contains("scripts/up.sh"));
+	}
+}

@@ -1,0 +1,527 @@
+//! `tributary`: the command line for contributors, curators, datanet owners and token holders.
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use tributary_client::{
+	client::{ModalityArg, NewDatanet, RejectArg, RulesArg, VoteArg, Wait},
+	content,
+	keys::{Key, Keystore},
+	Client, DEFAULT_URL,
+};
+
+/// Tributary: contribute data to datanets, curate it, and follow the leaderboard.
+#[derive(Parser)]
+#[command(name = "tributary", version, about)]
+struct Cli {
+	/// Node RPC endpoint.
+	#[arg(long, global = true, env = "TRIBUTARY_URL", default_value = DEFAULT_URL)]
+	url: String,
+	/// Signing key: a name in the keystore, or a secret URI (phrase, 0x seed, //Dev path).
+	#[arg(long, global = true, env = "TRIBUTARY_KEY")]
+	key: Option<String>,
+	/// Keystore directory (default: $TRIBUTARY_HOME/keys or ~/.tributary/keys).
+	#[arg(long, global = true, env = "TRIBUTARY_KEYSTORE")]
+	keystore: Option<PathBuf>,
+	/// Return once a transaction is in a block instead of waiting for finality.
+	#[arg(long, global = true)]
+	no_wait_finality: bool,
+	/// Print results as JSON.
+	#[arg(long, global = true)]
+	json: bool,
+	#[command(subcommand)]
+	command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+	/// Create, import and inspect sr25519 keys.
+	#[command(subcommand)]
+	Key(KeyCmd),
+	/// Create and read datanets.
+	#[command(subcommand)]
+	Datanet(DatanetCmd),
+	/// Declare a file as a contribution to a datanet (BLAKE3 hash, size, format), signed with --key.
+	Contribute {
+		/// The file to contribute.
+		file: PathBuf,
+		#[arg(long)]
+		datanet: u32,
+		/// Format to declare instead of the file's extension.
+		#[arg(long)]
+		format: Option<String>,
+		/// Free-form metadata stored with the contribution (e.g. JSON: language, source, licence).
+		#[arg(long, default_value = "")]
+		metadata: String,
+	},
+	/// Vote on a pending contribution as a curator (signed with --key).
+	Vote {
+		contribution: u64,
+		#[arg(value_parser = ["approve", "reject"])]
+		verdict: String,
+		/// Why, when rejecting: malformed, hash-mismatch, off-topic, duplicate, low-quality,
+		/// policy, or other:<code>.
+		#[arg(long)]
+		reason: Option<RejectArg>,
+	},
+	/// Show one contribution and where it stands.
+	Contribution { id: u64 },
+	/// Leaderboard of a datanet (or of all datanets): rank by accepted contributions.
+	Leaderboard {
+		#[arg(long)]
+		datanet: Option<u32>,
+		#[arg(long, default_value_t = 20)]
+		limit: u32,
+		#[arg(long, default_value_t = 0)]
+		offset: u32,
+	},
+	/// Node, chain and (with --key) account status.
+	Status,
+}
+
+#[derive(Subcommand)]
+enum KeyCmd {
+	/// Generate a new key; --name stores it in the keystore.
+	Generate {
+		#[arg(long)]
+		name: Option<String>,
+		#[arg(long, default_value_t = 12)]
+		words: usize,
+	},
+	/// Show the public facts of a secret URI or a stored key.
+	Inspect {
+		/// Secret URI or stored key name.
+		key: String,
+	},
+	/// Store an existing secret URI or phrase under a name (read from stdin when not given).
+	Import {
+		#[arg(long)]
+		name: String,
+		suri: Option<String>,
+	},
+	/// List stored keys.
+	List,
+}
+
+#[derive(Subcommand)]
+enum DatanetCmd {
+	/// Create a datanet owned by --key.
+	Create {
+		#[arg(long)]
+		name: String,
+		#[arg(long, default_value = "")]
+		description: String,
+		#[arg(long, value_enum)]
+		modality: ModalityArg,
+		/// Allowed formats, comma separated (e.g. txt,md,jsonl).
+		#[arg(long, value_delimiter = ',', required = true)]
+		formats: Vec<String>,
+		/// A curator's SS58 address; repeat for more.
+		#[arg(long = "curator")]
+		curators: Vec<String>,
+		#[arg(long, default_value_t = 1)]
+		approval_quorum: u32,
+		#[arg(long, default_value_t = 1)]
+		rejection_quorum: u32,
+		#[arg(long)]
+		max_item_bytes: Option<u64>,
+		#[arg(long)]
+		contributor_daily_bytes: Option<u64>,
+		#[arg(long)]
+		contributor_daily_items: Option<u32>,
+		#[arg(long)]
+		datanet_daily_bytes: Option<u64>,
+		/// Deposit held per pending contribution, in plancks.
+		#[arg(long, default_value_t = 0)]
+		deposit: u128,
+		/// Paid per curator vote from the datanet's curation pot, in plancks.
+		#[arg(long, default_value_t = 0)]
+		curator_fee: u128,
+	},
+	/// List all datanets.
+	List,
+	/// Show one datanet, its rules and curators.
+	Show { id: u32 },
+	/// Publish the accepted list as a new dataset version (owner only).
+	Publish { id: u32 },
+}
+
+#[tokio::main]
+async fn main() {
+	let cli = Cli::parse();
+	if let Err(e) = run(cli).await {
+		eprintln!("error: {e:#}");
+		std::process::exit(1);
+	}
+}
+
+fn keystore(cli: &Cli) -> Keystore {
+	Keystore::open(cli.keystore.clone().unwrap_or_else(Keystore::default_dir))
+}
+
+fn signer(cli: &Cli) -> Result<Key> {
+	let name = cli
+		.key
+		.as_deref()
+		.context("this command signs a transaction: pass --key NAME|SURI or set TRIBUTARY_KEY")?;
+	Ok(keystore(cli).resolve(name)?)
+}
+
+async fn connect(cli: &Cli) -> Result<Client> {
+	let wait = if cli.no_wait_finality { Wait::InBlock } else { Wait::Finalized };
+	Ok(Client::connect(&cli.url).await?.with_wait(wait))
+}
+
+fn print_json(v: &impl serde::Serialize) {
+	println!("{}", serde_json::to_string_pretty(v).expect("serializable"));
+}
+
+/// Plancks as TRIB with 12 decimals, trailing zeros trimmed.
+fn trib(plancks: u128) -> String {
+	let whole = plancks / 1_000_000_000_000;
+	let frac = plancks % 1_000_000_000_000;
+	if frac == 0 {
+		return format!("{whole} TRIB");
+	}
+	let frac = format!("{frac:012}");
+	format!("{whole}.{} TRIB", frac.trim_end_matches('0'))
+}
+
+fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+	let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+	for r in rows {
+		for (w, c) in widths.iter_mut().zip(r) {
+			*w = (*w).max(c.chars().count());
+		}
+	}
+	let line = |cells: Vec<String>| {
+		cells
+			.iter()
+			.zip(&widths)
+			.map(|(c, w)| format!("{c:<w$}"))
+			.collect::<Vec<_>>()
+			.join("  ")
+			.trim_end()
+			.to_string()
+	};
+	let mut out = vec![line(header.iter().map(|h| h.to_string()).collect())];
+	out.push(widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  "));
+	out.extend(rows.iter().map(|r| line(r.clone())));
+	out.join("\n")
+}
+
+async fn run(cli: Cli) -> Result<()> {
+	match &cli.command {
+		Command::Key(cmd) => run_key(&cli, cmd),
+		Command::Datanet(cmd) => run_datanet(&cli, cmd).await,
+		Command::Contribute { file, datanet, format, metadata } => {
+			let key = signer(&cli)?;
+			let decl = content::declare(file, format.as_deref())?;
+			let client = connect(&cli).await?;
+			let id = client.submit_contribution(&key, *datanet, &decl, metadata).await?;
+			if cli.json {
+				print_json(&serde_json::json!({
+					"contribution": id,
+					"datanet": datanet,
+					"hash": format!("0x{}", hex::encode(decl.hash)),
+					"bytes": decl.bytes,
+					"format": decl.format,
+				}));
+			} else {
+				println!("contribution {id} submitted to datanet {datanet}: pending curator votes");
+				println!("  hash    0x{}", hex::encode(decl.hash));
+				println!("  bytes   {}", decl.bytes);
+				println!("  format  {}", decl.format);
+			}
+			Ok(())
+		}
+		Command::Vote { contribution, verdict, reason } => {
+			let vote = match (verdict.as_str(), reason) {
+				("approve", None) => VoteArg::Approve,
+				("approve", Some(_)) => bail!("--reason goes with reject, not approve"),
+				(_, Some(r)) => VoteArg::Reject(*r),
+				(_, None) => bail!("rejecting needs --reason (e.g. --reason malformed)"),
+			};
+			let key = signer(&cli)?;
+			let client = connect(&cli).await?;
+			let decision = client.vote(&key, *contribution, vote).await?;
+			if cli.json {
+				print_json(&decision);
+			} else {
+				println!("voted on contribution {contribution}: now {decision:?}");
+			}
+			Ok(())
+		}
+		Command::Contribution { id } => {
+			let c = connect(&cli).await?.contribution(*id).await?;
+			if cli.json {
+				print_json(&c);
+			} else {
+				println!("contribution {} in datanet {}", c.id, c.datanet);
+				println!("  contributor  {}", c.contributor);
+				println!("  hash         {}", c.content_hash);
+				println!("  bytes        {}  format {}", c.bytes, c.format);
+				println!("  votes        {} approve / {} reject", c.approvals, c.rejections);
+				println!("  status       {:?}", c.decision);
+			}
+			Ok(())
+		}
+		Command::Leaderboard { datanet, limit, offset } => {
+			let rows = connect(&cli).await?.leaderboard(*datanet, *offset, *limit).await?;
+			if cli.json {
+				print_json(&rows);
+				return Ok(());
+			}
+			let title = match datanet {
+				Some(d) => format!("Leaderboard of datanet {d}"),
+				None => "Leaderboard of all datanets".to_string(),
+			};
+			println!("{title}");
+			if rows.is_empty() {
+				println!("(no contributors yet)");
+				return Ok(());
+			}
+			let body: Vec<Vec<String>> = rows
+				.iter()
+				.map(|r| {
+					vec![
+						r.rank.to_string(),
+						r.account.clone(),
+						r.stats.accepted.to_string(),
+						r.stats.accepted_bytes.to_string(),
+						r.stats.submitted.to_string(),
+						r.stats.rejected.to_string(),
+						r.acceptance_rate_ppm
+							.map(|p| format!("{:.1}%", p as f64 / 10_000.0))
+							.unwrap_or_else(|| "-".into()),
+					]
+				})
+				.collect();
+			println!(
+				"{}",
+				table(
+					&["RANK", "ACCOUNT", "ACCEPTED", "BYTES", "SUBMITTED", "REJECTED", "RATE"],
+					&body
+				)
+			);
+			Ok(())
+		}
+		Command::Status => {
+			let client = connect(&cli).await?;
+			let s = client.status().await?;
+			let account = match &cli.key {
+				Some(_) => {
+					let key = signer(&cli)?;
+					let free = client.free_balance(&key.account_id()).await?;
+					let stats = client.contributor_stats(&key.account_id(), None).await?;
+					Some((key.ss58(), free, stats))
+				}
+				None => None,
+			};
+			if cli.json {
+				print_json(
+					&serde_json::json!({ "node": s, "account": account.as_ref().map(|(a, f, st)| serde_json::json!({"address": a, "free": f.to_string(), "stats": st})) }),
+				);
+				return Ok(());
+			}
+			println!("node      {} {} at {}", s.node, s.version, s.url);
+			println!("chain     {} (runtime spec {})", s.chain, s.spec_version);
+			println!("blocks    best #{}  finalized #{}", s.best, s.finalized);
+			println!("peers     {}{}", s.peers, if s.syncing { "  (syncing)" } else { "" });
+			if let Some((address, free, st)) = account {
+				println!("account   {address}");
+				println!("balance   {}", trib(free));
+				println!(
+					"record    {} submitted, {} accepted ({} bytes), {} rejected",
+					st.submitted, st.accepted, st.accepted_bytes, st.rejected
+				);
+			}
+			Ok(())
+		}
+	}
+}
+
+fn run_key(cli: &Cli, cmd: &KeyCmd) -> Result<()> {
+	let ks = keystore(cli);
+	match cmd {
+		KeyCmd::Generate { name, words } => {
+			let (key, phrase) = Key::generate(*words)?;
+			println!("{}", key.report(Some(&phrase)));
+			if let Some(name) = name {
+				let path = ks.save(name, &key)?;
+				eprintln!("stored as `{name}` in {}", path.display());
+			}
+			Ok(())
+		}
+		KeyCmd::Inspect { key } => {
+			let key = ks.resolve(key)?;
+			println!("{}", key.report(None));
+			Ok(())
+		}
+		KeyCmd::Import { name, suri } => {
+			let suri = match suri {
+				Some(s) => s.clone(),
+				None => {
+					let mut s = String::new();
+					std::io::stdin().read_line(&mut s).context("reading the secret from stdin")?;
+					s
+				}
+			};
+			let key = Key::from_suri(&suri)?;
+			let path = ks.save(name, &key)?;
+			println!("stored `{name}` ({}) in {}", key.ss58(), path.display());
+			Ok(())
+		}
+		KeyCmd::List => {
+			let keys = ks.list()?;
+			if keys.is_empty() {
+				println!("no keys in {}", ks.dir().display());
+			}
+			for (name, address) in keys {
+				println!("{name:<20} {address}");
+			}
+			Ok(())
+		}
+	}
+}
+
+async fn run_datanet(cli: &Cli, cmd: &DatanetCmd) -> Result<()> {
+	match cmd {
+		DatanetCmd::Create {
+			name,
+			description,
+			modality,
+			formats,
+			curators,
+			approval_quorum,
+			rejection_quorum,
+			max_item_bytes,
+			contributor_daily_bytes,
+			contributor_daily_items,
+			datanet_daily_bytes,
+			deposit,
+			curator_fee,
+		} => {
+			let key = signer(cli)?;
+			let defaults = RulesArg::default();
+			let rules = RulesArg {
+				max_item_bytes: max_item_bytes.unwrap_or(defaults.max_item_bytes),
+				contributor_daily_bytes: contributor_daily_bytes
+					.unwrap_or(defaults.contributor_daily_bytes),
+				contributor_daily_items: contributor_daily_items
+					.unwrap_or(defaults.contributor_daily_items),
+				datanet_daily_bytes: datanet_daily_bytes.unwrap_or(defaults.datanet_daily_bytes),
+				approval_quorum: *approval_quorum,
+				rejection_quorum: *rejection_quorum,
+				contribution_deposit: *deposit,
+				curator_fee: *curator_fee,
+			};
+			let curators = curators
+				.iter()
+				.map(|c| {
+					c.parse::<subxt::utils::AccountId32>()
+						.map_err(|_| anyhow::anyhow!("`{c}` is not an SS58 address"))
+				})
+				.collect::<Result<Vec<_>>>()?;
+			let def = NewDatanet {
+				name: name.clone(),
+				description: description.clone(),
+				modality: *modality,
+				formats: formats.iter().map(|f| content::canonical_format(f)).collect(),
+				curators,
+				rules,
+			};
+			let id = connect(cli).await?.create_datanet(&key, &def).await?;
+			if cli.json {
+				print_json(&serde_json::json!({ "datanet": id }));
+			} else {
+				println!("datanet {id} created: {name}");
+			}
+			Ok(())
+		}
+		DatanetCmd::List => {
+			let all = connect(cli).await?.datanets().await?;
+			if cli.json {
+				print_json(&all);
+				return Ok(());
+			}
+			let rows: Vec<Vec<String>> = all
+				.iter()
+				.map(|d| {
+					vec![
+						d.id.to_string(),
+						d.name.clone(),
+						d.modality.clone(),
+						d.formats.join(","),
+						d.status.clone(),
+						d.accepted.to_string(),
+						d.submitted.to_string(),
+					]
+				})
+				.collect();
+			println!(
+				"{}",
+				table(
+					&["ID", "NAME", "MODALITY", "FORMATS", "STATUS", "ACCEPTED", "SUBMITTED"],
+					&rows
+				)
+			);
+			Ok(())
+		}
+		DatanetCmd::Show { id } => {
+			let d = connect(cli).await?.datanet(*id).await?.with_context(|| {
+				format!("no datanet {id} on chain: `tributary datanet list` shows them")
+			})?;
+			if cli.json {
+				print_json(&d);
+				return Ok(());
+			}
+			println!("datanet {} — {} ({}, {})", d.id, d.name, d.modality, d.status);
+			if !d.description.is_empty() {
+				println!("  {}", d.description);
+			}
+			println!("  owner            {}", d.owner);
+			println!("  formats          {}", d.formats.join(", "));
+			println!("  item limit       {} bytes", d.max_item_bytes);
+			println!(
+				"  per contributor  {} bytes, {} items per day",
+				d.contributor_daily_bytes, d.contributor_daily_items
+			);
+			println!("  per datanet      {} bytes per day", d.datanet_daily_bytes);
+			println!(
+				"  quorum           {} to accept, {} to reject, of {} curators",
+				d.approval_quorum,
+				d.rejection_quorum,
+				d.curators.len()
+			);
+			println!(
+				"  deposit          {}  curator fee {}",
+				trib(d.contribution_deposit),
+				trib(d.curator_fee)
+			);
+			println!(
+				"  contributions    {} submitted, {} accepted, {} rejected; latest version {}",
+				d.submitted, d.accepted, d.rejected, d.latest_version
+			);
+			for c in &d.curators {
+				println!("  curator          {c}");
+			}
+			Ok(())
+		}
+		DatanetCmd::Publish { id } => {
+			let key = signer(cli)?;
+			let (version, count, root) = connect(cli).await?.publish_version(&key, *id).await?;
+			if cli.json {
+				print_json(
+					&serde_json::json!({"version": version, "count": count, "root": format!("0x{}", hex::encode(root))}),
+				);
+			} else {
+				println!(
+					"datanet {id} version {version}: {count} contributions, root 0x{}",
+					hex::encode(root)
+				);
+			}
+			Ok(())
+		}
+	}
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what a fresh machine lacks to build and test Tributary. Idempotent: re-running it
+# changes nothing once everything is there.
+set -euo pipefail
+
+need_apt=()
+command -v protoc >/dev/null 2>&1 || need_apt+=(protobuf-compiler)
+command -v clang >/dev/null 2>&1 || true # not needed: no RocksDB, no bindgen
+if [ ${#need_apt[@]} -gt 0 ]; then
+	echo "bootstrap: installing ${need_apt[*]}"
+	SUDO=""
+	[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+	$SUDO apt-get install -y "${need_apt[@]}" >/dev/null 2>&1 ||
+		{ $SUDO apt-get update >/dev/null && $SUDO apt-get install -y "${need_apt[@]}" >/dev/null; }
+fi
+
+command -v cargo >/dev/null 2>&1 || { echo "bootstrap: cargo not found: install Rust with rustup first" >&2; exit 1; }
+# The runtime is also built to wasm (wasm32v1-none), which needs rust-src.
+installed_targets=$(rustup target list --installed)
+echo "$installed_targets" | grep -qx wasm32v1-none || rustup target add wasm32v1-none
+echo "$installed_targets" | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+rustup component list --installed | grep -q '^rust-src' || rustup component add rust-src
+exit 0

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every test: installs what is missing, builds, then unit, runtime, client and end-to-end
+# tests (real node processes on loopback). `.ci/run` runs exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/bootstrap.sh
+source scripts/env.sh
+start=$(date +%s)
+step() { echo "== $* ($(( $(date +%s) - start ))s)"; }
+
+step "format check"
+cargo fmt --all --check
+
+# Build the whole workspace in one invocation, so the node and CLI binaries the end-to-end tests
+# run share one feature set with the test builds (a per-package build would compile everything
+# again with different features).
+step "build: every crate and binary"
+cargo build --locked --workspace
+
+step "runtime, client and end-to-end tests"
+cargo test --locked --workspace --exclude pallet-datanets
+
+step "pallet unit tests and benchmarks in test mode"
+cargo test --locked -p pallet-datanets --features runtime-benchmarks
+
+step "all tests passed"

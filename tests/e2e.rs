@@ -1,0 +1,251 @@
+//! End to end against real node processes on loopback:
+//! (a) one `--dev` node: create a datanet, submit, vote to acceptance and rejection, read the
+//!     leaderboard through the RPC and the CLI, publish a version and verify its root;
+//! (b) two validators (`--chain local`, Alice and Bob): a contribution submitted to one node is
+//!     finalized by GRANDPA and visible on the other, and a vote sent to the other decides it.
+
+use pallet_datanets::mmr;
+use std::time::{Duration, Instant};
+use tributary_client::{
+	client::{Decision, RejectArg, VoteArg},
+	content,
+	keys::Key,
+	Client,
+};
+use tributary_e2e::{cli, Node};
+
+fn key(suri: &str) -> Key {
+	Key::from_suri(suri).expect("dev key")
+}
+
+fn json(out: &tributary_e2e::CliOutput) -> serde_json::Value {
+	assert!(out.ok, "CLI failed:\nstdout: {}\nstderr: {}", out.stdout, out.stderr);
+	serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("bad JSON ({e}): {}", out.stdout))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dev_node_create_submit_vote_and_rank() {
+	let mut node = Node::start("dev", &["--dev", "--sealing", "instant"]).expect("node starts");
+	node.wait_rpc().expect("rpc up");
+	let url = node.url();
+	let home = tempfile::tempdir().unwrap();
+	let ks = home.path().join("keys");
+	let files = tempfile::tempdir().unwrap();
+	let (bob, charlie, dave, eve) = (key("//Bob"), key("//Charlie"), key("//Dave"), key("//Eve"));
+
+	// The owner creates a text datanet through the CLI: two approvals accept, one rejection rejects.
+	let created = json(
+		&cli(
+			&url,
+			&ks,
+			&[
+				"--json",
+				"datanet",
+				"create",
+				"--key",
+				"//Alice",
+				"--name",
+				"e2e-instructions",
+				"--description",
+				"end-to-end test data",
+				"--modality",
+				"text",
+				"--formats",
+				"txt,md",
+				"--curator",
+				&bob.ss58(),
+				"--curator",
+				&charlie.ss58(),
+				"--approval-quorum",
+				"2",
+				"--rejection-quorum",
+				"1",
+				"--deposit",
+				"1000000000000",
+			],
+		)
+		.unwrap(),
+	);
+	let datanet = created["datanet"].as_u64().unwrap() as u32;
+	assert_eq!(datanet, 3, "three genesis datanets come first");
+	let shown =
+		json(&cli(&url, &ks, &["--json", "datanet", "show", &datanet.to_string()]).unwrap());
+	assert_eq!(shown["formats"], serde_json::json!(["txt", "md"]));
+	assert_eq!(shown["approval_quorum"], 2);
+
+	// A contributor declares a file through the CLI.
+	let good = files.path().join("pair.txt");
+	std::fs::write(&good, "Q: What is a datanet?\nA: A dataset with rules and curators.\n")
+		.unwrap();
+	let d = datanet.to_string();
+	let submitted = json(
+		&cli(
+			&url,
+			&ks,
+			&["--json", "contribute", good.to_str().unwrap(), "--datanet", &d, "--key", "//Dave"],
+		)
+		.unwrap(),
+	);
+	let c1 = submitted["contribution"].as_u64().unwrap();
+	let decl = content::declare(&good, None).unwrap();
+	assert_eq!(submitted["hash"], format!("0x{}", hex::encode(decl.hash)));
+
+	// Rule breakers are refused on chain with a sentence, and the CLI exits non-zero.
+	let png = files.path().join("photo.png");
+	std::fs::write(&png, [0x89, b'P', b'N', b'G']).unwrap();
+	let refused =
+		cli(&url, &ks, &["contribute", png.to_str().unwrap(), "--datanet", &d, "--key", "//Dave"])
+			.unwrap();
+	assert!(!refused.ok);
+	assert!(refused.stderr.contains("Datanets.FormatNotAllowed"), "{}", refused.stderr);
+	assert!(refused.stderr.contains("does not allow this format"), "{}", refused.stderr);
+	let dup =
+		cli(&url, &ks, &["contribute", good.to_str().unwrap(), "--datanet", &d, "--key", "//Eve"])
+			.unwrap();
+	assert!(dup.stderr.contains("DuplicateContent"), "{}", dup.stderr);
+	let unsigned =
+		cli(&url, &ks, &["contribute", good.to_str().unwrap(), "--datanet", &d]).unwrap();
+	assert!(unsigned.stderr.contains("pass --key"), "{}", unsigned.stderr);
+
+	// Votes: a non-curator and a double vote are refused; the second approval accepts.
+	let v =
+		cli(&url, &ks, &["--json", "vote", &c1.to_string(), "approve", "--key", "//Bob"]).unwrap();
+	assert_eq!(json(&v), serde_json::json!("Pending"));
+	let again = cli(&url, &ks, &["vote", &c1.to_string(), "approve", "--key", "//Bob"]).unwrap();
+	assert!(again.stderr.contains("AlreadyVoted"), "{}", again.stderr);
+	let outsider =
+		cli(&url, &ks, &["vote", &c1.to_string(), "approve", "--key", "//Dave"]).unwrap();
+	assert!(outsider.stderr.contains("NotCurator"), "{}", outsider.stderr);
+	let v = cli(&url, &ks, &["--json", "vote", &c1.to_string(), "approve", "--key", "//Charlie"])
+		.unwrap();
+	assert_eq!(json(&v), serde_json::json!({"Accepted": {"index": 0}}));
+
+	// Through the library: Eve's contribution is rejected with a reason.
+	let client = Client::connect(&url).await.expect("connect");
+	let md = files.path().join("notes.md");
+	std::fs::write(&md, "# half a thought").unwrap();
+	let c2 = client
+		.submit_contribution(&eve, datanet, &content::declare(&md, None).unwrap(), "{}")
+		.await
+		.unwrap();
+	let decision = client.vote(&bob, c2, VoteArg::Reject(RejectArg::LowQuality)).await.unwrap();
+	assert_eq!(decision, Decision::Rejected { reason: RejectArg::LowQuality });
+	let err = client.vote(&charlie, c2, VoteArg::Approve).await.unwrap_err();
+	assert_eq!(err.chain_error(), Some("NotPending"), "{err}");
+
+	// The leaderboard through the node's RPC.
+	let board = client.leaderboard(Some(datanet), 0, 10).await.unwrap();
+	assert_eq!(board.len(), 2);
+	assert_eq!((board[0].rank, board[0].account.as_str()), (1, dave.ss58().as_str()));
+	assert_eq!(board[0].stats.accepted, 1);
+	assert_eq!(board[0].stats.accepted_bytes, decl.bytes);
+	assert_eq!(board[0].acceptance_rate_ppm, Some(1_000_000));
+	assert_eq!((board[1].rank, board[1].account.as_str()), (2, eve.ss58().as_str()));
+	assert_eq!((board[1].stats.accepted, board[1].stats.rejected), (0, 1));
+	let global = client.leaderboard(None, 0, 10).await.unwrap();
+	assert_eq!(global[0].account, dave.ss58());
+	let stats = client.contributor_stats(&eve.account_id(), Some(datanet)).await.unwrap();
+	assert_eq!((stats.submitted, stats.rejected), (1, 1));
+
+	// ... and through the CLI, as a table.
+	let table = cli(&url, &ks, &["leaderboard", "--datanet", &d]).unwrap();
+	assert!(table.ok, "{}", table.stderr);
+	let first = table.stdout.lines().nth(3).expect("first row");
+	assert!(first.starts_with('1') && first.contains(&dave.ss58()), "{}", table.stdout);
+	assert!(first.contains("100.0%"), "{}", table.stdout);
+
+	// A published version commits exactly the accepted list; rebuild its root independently.
+	let published =
+		json(&cli(&url, &ks, &["--json", "datanet", "publish", &d, "--key", "//Alice"]).unwrap());
+	let expected = mmr::root_from_leaves(&[mmr::leaf_hash(c1, &decl.hash)]);
+	assert_eq!(published["count"], 1);
+	assert_eq!(published["root"], format!("0x{}", hex::encode(expected)));
+
+	let status = cli(&url, &ks, &["status", "--key", "//Dave"]).unwrap();
+	assert!(
+		status.ok && status.stdout.contains("1 accepted"),
+		"{}{}",
+		status.stdout,
+		status.stderr
+	);
+}
+
+async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut f: F) -> T
+where
+	F: FnMut() -> Fut,
+	Fut: std::future::Future<Output = Option<T>>,
+{
+	let start = Instant::now();
+	loop {
+		if let Some(v) = f().await {
+			return v;
+		}
+		assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	}
+}
+
+/// Fixed libp2p keys for the test validators (validators refuse to invent one silently).
+const ALICE_NODE_KEY: &str = "0000000000000000000000000000000000000000000000000000000000000001";
+const BOB_NODE_KEY: &str = "0000000000000000000000000000000000000000000000000000000000000002";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_validators_finalize_and_share_contributions() {
+	let mut alice = Node::start(
+		"alice",
+		&["--chain", "local", "--alice", "--validator", "--node-key", ALICE_NODE_KEY],
+	)
+	.expect("alice starts");
+	let peer = alice.peer_id().expect("alice peer id");
+	let boot = format!("/ip4/127.0.0.1/tcp/{}/p2p/{peer}", alice.p2p_port);
+	let mut bob = Node::start(
+		"bob",
+		&[
+			"--chain",
+			"local",
+			"--bob",
+			"--validator",
+			"--node-key",
+			BOB_NODE_KEY,
+			"--bootnodes",
+			&boot,
+		],
+	)
+	.expect("bob starts");
+	alice.wait_rpc().unwrap();
+	bob.wait_rpc().unwrap();
+
+	let on_alice = Client::connect(&alice.url()).await.unwrap();
+	let on_bob = Client::connect(&bob.url()).await.unwrap();
+	let bob_status = on_bob.status().await.unwrap();
+	assert_eq!(bob_status.chain, "Tributary Local Testnet");
+
+	// Submitted to Alice's node; returns once GRANDPA (needing both validators) finalizes it.
+	let decl = content::FileDeclaration {
+		hash: *blake3::hash(b"two validators, one truth").as_bytes(),
+		bytes: 25,
+		format: "txt".into(),
+	};
+	let id = on_alice.submit_contribution(&key("//Dave"), 0, &decl, "").await.unwrap();
+
+	// Bob's node serves it from its own finalized state.
+	let seen = wait_for("the contribution on bob's node", Duration::from_secs(90), || async {
+		on_bob.contribution(id).await.ok()
+	})
+	.await;
+	assert_eq!(seen.content_hash, format!("0x{}", hex::encode(decl.hash)));
+	assert_eq!(seen.decision, Decision::Pending);
+
+	// A curator's vote sent to Bob's node decides it; Alice's node sees the result.
+	let decision = on_bob.vote(&key("//Charlie"), id, VoteArg::Approve).await.unwrap();
+	assert_eq!(decision, Decision::Accepted { index: 0 });
+	let on_alice_now =
+		wait_for("the decision on alice's node", Duration::from_secs(90), || async {
+			on_alice.contribution(id).await.ok().filter(|c| c.decision != Decision::Pending)
+		})
+		.await;
+	assert_eq!(on_alice_now.decision, Decision::Accepted { index: 0 });
+
+	let s = on_alice.status().await.unwrap();
+	assert!(s.finalized >= 2 && s.peers >= 1, "{s:?}");
+}
