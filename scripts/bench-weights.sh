@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 steps=${1:-20}
 repeat=${2:-10}
-cargo build -p tributary-node --features runtime-benchmarks
+# frame-benchmarking-cli carries a test runtime for `benchmark storage` only; skip its wasm build.
+SKIP_FRAME_STORAGE_ACCESS_TEST_RUNTIME_WASM_BUILD=1 cargo build -p tributary-node --features runtime-benchmarks
 "$CARGO_TARGET_DIR/debug/tributary-node" benchmark pallet \
 	--chain dev --pallet pallet_datanets --extrinsic '*' \
 	--steps "$steps" --repeat "$repeat" --wasm-execution compiled \

@@ -5,7 +5,6 @@ set -euo pipefail
 
 need_apt=()
 command -v protoc >/dev/null 2>&1 || need_apt+=(protobuf-compiler)
-command -v clang >/dev/null 2>&1 || true # not needed: no RocksDB, no bindgen
 if [ ${#need_apt[@]} -gt 0 ]; then
 	echo "bootstrap: installing ${need_apt[*]}"
 	SUDO=""
@@ -19,5 +18,7 @@ command -v cargo >/dev/null 2>&1 || { echo "bootstrap: cargo not found: install 
 installed_targets=$(rustup target list --installed)
 echo "$installed_targets" | grep -qx wasm32v1-none || rustup target add wasm32v1-none
 echo "$installed_targets" | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
-rustup component list --installed | grep -q '^rust-src' || rustup component add rust-src
+installed_components=$(rustup component list --installed)
+echo "$installed_components" | grep -q '^rust-src' || rustup component add rust-src
+echo "$installed_components" | grep -q '^rustfmt' || rustup component add rustfmt
 exit 0

@@ -367,6 +367,17 @@ impl Client {
 		Ok(events)
 	}
 
+	/// [`Self::submit`], then the first event `E` the extrinsic emitted (its success event).
+	async fn submit_for<E: subxt::events::StaticEvent, Call: subxt::tx::Payload>(
+		&self,
+		call: &Call,
+		key: &Key,
+	) -> Result<E, ClientError> {
+		self.submit(call, key).await?.find_first::<E>()?.ok_or_else(|| {
+			ClientError::Other(format!("the extrinsic succeeded without a {} event", E::EVENT))
+		})
+	}
+
 	/// Creates a datanet owned by `key`; returns its id.
 	pub async fn create_datanet(
 		&self,
@@ -397,10 +408,7 @@ impl Client {
 			rules,
 			BoundedVec(d.curators.clone()),
 		);
-		let events = self.submit(&call, key).await?;
-		let created = events
-			.find_first::<chain::datanets::events::DatanetCreated>()?
-			.ok_or_else(|| ClientError::Other("no DatanetCreated event".into()))?;
+		let created: chain::datanets::events::DatanetCreated = self.submit_for(&call, key).await?;
 		Ok(created.datanet)
 	}
 
@@ -419,10 +427,8 @@ impl Client {
 			bounded(&file.format),
 			bounded(metadata),
 		);
-		let events = self.submit(&call, key).await?;
-		let submitted = events
-			.find_first::<chain::datanets::events::ContributionSubmitted>()?
-			.ok_or_else(|| ClientError::Other("no ContributionSubmitted event".into()))?;
+		let submitted: chain::datanets::events::ContributionSubmitted =
+			self.submit_for(&call, key).await?;
 		Ok(submitted.contribution)
 	}
 
@@ -453,10 +459,8 @@ impl Client {
 		key: &Key,
 		datanet: DatanetId,
 	) -> Result<(u32, u64, [u8; 32]), ClientError> {
-		let events = self.submit(&chain::tx().datanets().publish_version(datanet), key).await?;
-		let v = events
-			.find_first::<chain::datanets::events::VersionPublished>()?
-			.ok_or_else(|| ClientError::Other("no VersionPublished event".into()))?;
+		let v: chain::datanets::events::VersionPublished =
+			self.submit_for(&chain::tx().datanets().publish_version(datanet), key).await?;
 		Ok((v.version, v.count, v.root))
 	}
 

@@ -182,7 +182,10 @@ mod benchmarks {
 				d.accepted = (1u64 << 32) - 1;
 			}
 		});
-		T::Currency::set_balance(&Datanets::<T>::curation_pot(id), 1_000_000u32.into());
+		T::Currency::set_balance(
+			&Datanets::<T>::curation_pot(id),
+			T::Currency::minimum_balance() * 1000u32.into(),
+		);
 		let curator = curators.last().cloned().expect("curators");
 		#[block]
 		{
@@ -235,7 +238,7 @@ mod benchmarks {
 		let (id, _, _) = datanet::<T>(1);
 		let who = funded::<T>("funder", 0);
 		#[extrinsic_call]
-		_(RawOrigin::Signed(who), id, 1_000_000u32.into());
+		_(RawOrigin::Signed(who), id, T::Currency::minimum_balance() * 10u32.into());
 		assert!(!T::Currency::balance(&Datanets::<T>::curation_pot(id)).is_zero());
 	}
 

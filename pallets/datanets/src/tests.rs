@@ -976,3 +976,17 @@ fn unknown_errors_are_dispatch_errors() {
 	let e: DispatchError = E::DuplicateContent.into();
 	assert!(matches!(e, DispatchError::Module(_)));
 }
+
+#[test]
+fn datanets_without_deposits_work_end_to_end() {
+	run_test(|| {
+		// The defaults: no contribution deposit.
+		let d = create_with(Modality::Text, &["txt"], &[CUR1], Rules::with_defaults());
+		let c = submit(ALICE, d, 1);
+		assert_eq!(held(ALICE), 0);
+		approve(c, &[CUR1]);
+		assert_eq!(status(c), ContributionStatus::Accepted { index: 0 });
+		assert_eq!(Balances::balance(&ALICE), START_BALANCE);
+		assert_ok!(Datanets::close_datanet(RuntimeOrigin::signed(OWNER), d));
+	});
+}

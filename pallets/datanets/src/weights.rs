@@ -1,17 +1,21 @@
-//! Weights for pallet_datanets. Placeholder until `scripts/bench-weights.sh` regenerates this file.
-#![allow(unused_parens, unused_imports, missing_docs)]
+//! Weights for `pallet_datanets`, measured by `scripts/bench-weights.sh` (do not edit by hand).
+//!
+//! Benchmark CLI 64.0.0, 2026-11-22; steps 20, repeat 10; host `vm`, CPU `AMD EPYC`.
+//! Each weight is the measured base plus its per-component slopes; storage reads and writes are
+//! priced by the runtime's database weights (`SubstrateWeight`) or ParityDB's (`()`).
+
+#![cfg_attr(rustfmt, rustfmt_skip)]
+#![allow(unused_parens, unused_imports, missing_docs, clippy::unnecessary_cast)]
 
 use core::marker::PhantomData;
-use frame_support::{
-	traits::Get,
-	weights::{constants::RocksDbWeight, Weight},
-};
+use frame_support::{traits::Get, weights::{constants::ParityDbWeight, Weight}};
 
+/// Weight functions of `pallet_datanets`'s calls.
 pub trait WeightInfo {
-	fn create_datanet(c: u32, f: u32) -> Weight;
+	fn create_datanet(c: u32, f: u32, ) -> Weight;
 	fn update_rules() -> Weight;
-	fn add_curator(c: u32) -> Weight;
-	fn remove_curator(c: u32) -> Weight;
+	fn add_curator(c: u32, ) -> Weight;
+	fn remove_curator(c: u32, ) -> Weight;
 	fn close_datanet() -> Weight;
 	fn submit_contribution() -> Weight;
 	fn vote() -> Weight;
@@ -19,67 +23,113 @@ pub trait WeightInfo {
 	fn fund_curation_pot() -> Weight;
 }
 
+/// Measured weights, with storage priced by the runtime's `DbWeight`.
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
-	fn create_datanet(c: u32, f: u32) -> Weight {
-		Weight::from_parts(50_000_000, 4000)
-			.saturating_add(Weight::from_parts(100_000, 0).saturating_mul(c.into()))
-			.saturating_add(Weight::from_parts(100_000, 0).saturating_mul(f.into()))
-			.saturating_add(T::DbWeight::get().reads_writes(2, 4))
+	/// `c` in `[1, 64]`.
+	/// `f` in `[1, 8]`.
+	fn create_datanet(c: u32, f: u32, ) -> Weight {
+		Weight::from_parts(175_577_631, 3593)
+			.saturating_add(Weight::from_parts(92_084, 0).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(505_798, 0).saturating_mul(f.into()))
+			.saturating_add(T::DbWeight::get().reads(3 as u64))
+			.saturating_add(T::DbWeight::get().writes(5 as u64))
 	}
 	fn update_rules() -> Weight {
-		Weight::from_parts(30_000_000, 4000).saturating_add(T::DbWeight::get().reads_writes(2, 1))
+		Weight::from_parts(93_019_000, 5527)
+			.saturating_add(T::DbWeight::get().reads(2 as u64))
+			.saturating_add(T::DbWeight::get().writes(1 as u64))
 	}
-	fn add_curator(_c: u32) -> Weight {
-		Weight::from_parts(30_000_000, 4000).saturating_add(T::DbWeight::get().reads_writes(2, 1))
+	/// `c` in `[1, 63]`.
+	fn add_curator(c: u32, ) -> Weight {
+		Weight::from_parts(53_777_207, 5527)
+			.saturating_add(Weight::from_parts(685_403, 0).saturating_mul(c.into()))
+			.saturating_add(T::DbWeight::get().reads(2 as u64))
+			.saturating_add(T::DbWeight::get().writes(1 as u64))
 	}
-	fn remove_curator(_c: u32) -> Weight {
-		Weight::from_parts(30_000_000, 4000).saturating_add(T::DbWeight::get().reads_writes(2, 1))
+	/// `c` in `[2, 64]`.
+	fn remove_curator(c: u32, ) -> Weight {
+		Weight::from_parts(52_194_301, 5527)
+			.saturating_add(Weight::from_parts(441_383, 0).saturating_mul(c.into()))
+			.saturating_add(T::DbWeight::get().reads(2 as u64))
+			.saturating_add(T::DbWeight::get().writes(1 as u64))
 	}
 	fn close_datanet() -> Weight {
-		Weight::from_parts(40_000_000, 4000).saturating_add(T::DbWeight::get().reads_writes(3, 2))
+		Weight::from_parts(150_675_000, 4984)
+			.saturating_add(T::DbWeight::get().reads(3 as u64))
+			.saturating_add(T::DbWeight::get().writes(3 as u64))
 	}
 	fn submit_contribution() -> Weight {
-		Weight::from_parts(80_000_000, 8000).saturating_add(T::DbWeight::get().reads_writes(8, 9))
+		Weight::from_parts(278_166_000, 4984)
+			.saturating_add(T::DbWeight::get().reads(10 as u64))
+			.saturating_add(T::DbWeight::get().writes(10 as u64))
 	}
 	fn vote() -> Weight {
-		Weight::from_parts(120_000_000, 8000)
-			.saturating_add(T::DbWeight::get().reads_writes(10, 10))
+		Weight::from_parts(458_925_000, 8799)
+			.saturating_add(T::DbWeight::get().reads(11 as u64))
+			.saturating_add(T::DbWeight::get().writes(11 as u64))
 	}
 	fn publish_version() -> Weight {
-		Weight::from_parts(40_000_000, 4000).saturating_add(T::DbWeight::get().reads_writes(4, 2))
+		Weight::from_parts(88_582_000, 5527)
+			.saturating_add(T::DbWeight::get().reads(3 as u64))
+			.saturating_add(T::DbWeight::get().writes(2 as u64))
 	}
 	fn fund_curation_pot() -> Weight {
-		Weight::from_parts(50_000_000, 4000).saturating_add(T::DbWeight::get().reads_writes(3, 2))
+		Weight::from_parts(173_178_000, 6196)
+			.saturating_add(T::DbWeight::get().reads(3 as u64))
+			.saturating_add(T::DbWeight::get().writes(2 as u64))
 	}
 }
 
+/// The same measurements priced with ParityDB's weights, for tests and mocks.
 impl WeightInfo for () {
-	fn create_datanet(_c: u32, _f: u32) -> Weight {
-		Weight::from_parts(50_000_000, 4000)
+	fn create_datanet(c: u32, f: u32, ) -> Weight {
+		Weight::from_parts(175_577_631, 3593)
+			.saturating_add(Weight::from_parts(92_084, 0).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(505_798, 0).saturating_mul(f.into()))
+			.saturating_add(ParityDbWeight::get().reads(3 as u64))
+			.saturating_add(ParityDbWeight::get().writes(5 as u64))
 	}
 	fn update_rules() -> Weight {
-		Weight::from_parts(30_000_000, 4000)
+		Weight::from_parts(93_019_000, 5527)
+			.saturating_add(ParityDbWeight::get().reads(2 as u64))
+			.saturating_add(ParityDbWeight::get().writes(1 as u64))
 	}
-	fn add_curator(_c: u32) -> Weight {
-		Weight::from_parts(30_000_000, 4000)
+	fn add_curator(c: u32, ) -> Weight {
+		Weight::from_parts(53_777_207, 5527)
+			.saturating_add(Weight::from_parts(685_403, 0).saturating_mul(c.into()))
+			.saturating_add(ParityDbWeight::get().reads(2 as u64))
+			.saturating_add(ParityDbWeight::get().writes(1 as u64))
 	}
-	fn remove_curator(_c: u32) -> Weight {
-		Weight::from_parts(30_000_000, 4000)
+	fn remove_curator(c: u32, ) -> Weight {
+		Weight::from_parts(52_194_301, 5527)
+			.saturating_add(Weight::from_parts(441_383, 0).saturating_mul(c.into()))
+			.saturating_add(ParityDbWeight::get().reads(2 as u64))
+			.saturating_add(ParityDbWeight::get().writes(1 as u64))
 	}
 	fn close_datanet() -> Weight {
-		Weight::from_parts(40_000_000, 4000)
+		Weight::from_parts(150_675_000, 4984)
+			.saturating_add(ParityDbWeight::get().reads(3 as u64))
+			.saturating_add(ParityDbWeight::get().writes(3 as u64))
 	}
 	fn submit_contribution() -> Weight {
-		Weight::from_parts(80_000_000, 8000)
+		Weight::from_parts(278_166_000, 4984)
+			.saturating_add(ParityDbWeight::get().reads(10 as u64))
+			.saturating_add(ParityDbWeight::get().writes(10 as u64))
 	}
 	fn vote() -> Weight {
-		Weight::from_parts(120_000_000, 8000)
+		Weight::from_parts(458_925_000, 8799)
+			.saturating_add(ParityDbWeight::get().reads(11 as u64))
+			.saturating_add(ParityDbWeight::get().writes(11 as u64))
 	}
 	fn publish_version() -> Weight {
-		Weight::from_parts(40_000_000, 4000)
+		Weight::from_parts(88_582_000, 5527)
+			.saturating_add(ParityDbWeight::get().reads(3 as u64))
+			.saturating_add(ParityDbWeight::get().writes(2 as u64))
 	}
 	fn fund_curation_pot() -> Weight {
-		Weight::from_parts(50_000_000, 4000)
+		Weight::from_parts(173_178_000, 6196)
+			.saturating_add(ParityDbWeight::get().reads(3 as u64))
+			.saturating_add(ParityDbWeight::get().writes(2 as u64))
 	}
 }
