@@ -71,7 +71,7 @@ async fn dev_node_create_submit_vote_and_rank() {
 	let shown =
 		json(&cli(&url, &ks, &["--json", "datanet", "show", &datanet.to_string()]).unwrap());
 	assert_eq!(shown["formats"], serde_json::json!(["txt", "md"]));
-	assert_eq!(shown["approval_quorum"], 2);
+	assert_eq!(shown["rules"]["approval_quorum"], 2);
 
 	// A contributor declares a file through the CLI.
 	let good = files.path().join("pair.txt");

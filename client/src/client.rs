@@ -97,14 +97,7 @@ pub struct DatanetView {
 	pub modality: String,
 	pub formats: Vec<String>,
 	pub status: String,
-	pub max_item_bytes: u64,
-	pub contributor_daily_bytes: u64,
-	pub contributor_daily_items: u32,
-	pub datanet_daily_bytes: u64,
-	pub approval_quorum: u32,
-	pub rejection_quorum: u32,
-	pub contribution_deposit: u128,
-	pub curator_fee: u128,
+	pub rules: RulesArg,
 	pub curators: Vec<String>,
 	pub submitted: u64,
 	pub accepted: u64,
@@ -132,7 +125,7 @@ pub enum ModalityArg {
 }
 
 /// Datanet rules, as plain Rust for callers; defaults follow the chain's.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RulesArg {
 	pub max_item_bytes: u64,
 	pub contributor_daily_bytes: u64,
@@ -142,6 +135,36 @@ pub struct RulesArg {
 	pub rejection_quorum: u32,
 	pub contribution_deposit: u128,
 	pub curator_fee: u128,
+}
+
+impl From<&RulesArg> for Rules<u128> {
+	fn from(r: &RulesArg) -> Self {
+		Rules {
+			max_item_bytes: r.max_item_bytes,
+			contributor_daily_bytes: r.contributor_daily_bytes,
+			contributor_daily_items: r.contributor_daily_items,
+			datanet_daily_bytes: r.datanet_daily_bytes,
+			approval_quorum: r.approval_quorum,
+			rejection_quorum: r.rejection_quorum,
+			contribution_deposit: r.contribution_deposit,
+			curator_fee: r.curator_fee,
+		}
+	}
+}
+
+impl From<&Rules<u128>> for RulesArg {
+	fn from(r: &Rules<u128>) -> Self {
+		RulesArg {
+			max_item_bytes: r.max_item_bytes,
+			contributor_daily_bytes: r.contributor_daily_bytes,
+			contributor_daily_items: r.contributor_daily_items,
+			datanet_daily_bytes: r.datanet_daily_bytes,
+			approval_quorum: r.approval_quorum,
+			rejection_quorum: r.rejection_quorum,
+			contribution_deposit: r.contribution_deposit,
+			curator_fee: r.curator_fee,
+		}
+	}
 }
 
 /// A curator's verdict, as plain Rust for callers.
@@ -384,17 +407,6 @@ impl Client {
 		key: &Key,
 		d: &NewDatanet,
 	) -> Result<DatanetId, ClientError> {
-		let r = &d.rules;
-		let rules = Rules {
-			max_item_bytes: r.max_item_bytes,
-			contributor_daily_bytes: r.contributor_daily_bytes,
-			contributor_daily_items: r.contributor_daily_items,
-			datanet_daily_bytes: r.datanet_daily_bytes,
-			approval_quorum: r.approval_quorum,
-			rejection_quorum: r.rejection_quorum,
-			contribution_deposit: r.contribution_deposit,
-			curator_fee: r.curator_fee,
-		};
 		let modality = match d.modality {
 			ModalityArg::Text => Modality::Text,
 			ModalityArg::Image => Modality::Image,
@@ -405,7 +417,7 @@ impl Client {
 			bounded(&d.description),
 			modality,
 			BoundedVec(d.formats.iter().map(|f| bounded(f)).collect()),
-			rules,
+			(&d.rules).into(),
 			BoundedVec(d.curators.clone()),
 		);
 		let created: chain::datanets::events::DatanetCreated = self.submit_for(&call, key).await?;
@@ -482,14 +494,7 @@ impl Client {
 				DatanetStatus::Open => "open".into(),
 				DatanetStatus::Closed => "closed".into(),
 			},
-			max_item_bytes: d.rules.max_item_bytes,
-			contributor_daily_bytes: d.rules.contributor_daily_bytes,
-			contributor_daily_items: d.rules.contributor_daily_items,
-			datanet_daily_bytes: d.rules.datanet_daily_bytes,
-			approval_quorum: d.rules.approval_quorum,
-			rejection_quorum: d.rules.rejection_quorum,
-			contribution_deposit: d.rules.contribution_deposit,
-			curator_fee: d.rules.curator_fee,
+			rules: (&d.rules).into(),
 			curators: curators.iter().map(|c| c.to_string()).collect(),
 			submitted: d.submitted,
 			accepted: d.accepted,

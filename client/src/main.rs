@@ -482,22 +482,22 @@ async fn run_datanet(cli: &Cli, cmd: &DatanetCmd) -> Result<()> {
 			}
 			println!("  owner            {}", d.owner);
 			println!("  formats          {}", d.formats.join(", "));
-			println!("  item limit       {} bytes", d.max_item_bytes);
+			println!("  item limit       {} bytes", d.rules.max_item_bytes);
 			println!(
 				"  per contributor  {} bytes, {} items per day",
-				d.contributor_daily_bytes, d.contributor_daily_items
+				d.rules.contributor_daily_bytes, d.rules.contributor_daily_items
 			);
-			println!("  per datanet      {} bytes per day", d.datanet_daily_bytes);
+			println!("  per datanet      {} bytes per day", d.rules.datanet_daily_bytes);
 			println!(
 				"  quorum           {} to accept, {} to reject, of {} curators",
-				d.approval_quorum,
-				d.rejection_quorum,
+				d.rules.approval_quorum,
+				d.rules.rejection_quorum,
 				d.curators.len()
 			);
 			println!(
 				"  deposit          {}  curator fee {}",
-				trib(d.contribution_deposit),
-				trib(d.curator_fee)
+				trib(d.rules.contribution_deposit),
+				trib(d.rules.curator_fee)
 			);
 			println!(
 				"  contributions    {} submitted, {} accepted, {} rejected; latest version {}",
