@@ -185,6 +185,19 @@ where
 	}
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn dev_interval_sealing_makes_and_finalizes_blocks_on_its_own() {
+	let mut node = Node::start("interval", &["--dev", "--sealing", "300"]).expect("node starts");
+	node.wait_rpc().expect("rpc up");
+	let client = Client::connect(&node.url()).await.unwrap();
+	// No transactions: empty blocks every 300 ms, each finalized at once.
+	let status = wait_for("five sealed blocks", Duration::from_secs(60), || async {
+		client.status().await.ok().filter(|s| s.finalized >= 5)
+	})
+	.await;
+	assert!(status.best >= status.finalized, "{status:?}");
+}
+
 /// Fixed libp2p keys for the test validators (validators refuse to invent one silently).
 const ALICE_NODE_KEY: &str = "0000000000000000000000000000000000000000000000000000000000000001";
 const BOB_NODE_KEY: &str = "0000000000000000000000000000000000000000000000000000000000000002";

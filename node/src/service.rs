@@ -408,7 +408,7 @@ fn start_dev_sealing(
 			}
 			Sealing::Interval(ms) => {
 				Box::new(Box::pin(futures::stream::unfold((), move |()| async move {
-					futures_timer_sleep(ms).await;
+					tokio::time::sleep(Duration::from_millis(ms)).await;
 					Some((seal(true), ()))
 				})))
 			}
@@ -437,8 +437,4 @@ fn start_dev_sealing(
 		sc_consensus_manual_seal::run_manual_seal(params),
 	);
 	Ok(())
-}
-
-async fn futures_timer_sleep(ms: u64) {
-	tokio::time::sleep(Duration::from_millis(ms)).await;
 }
