@@ -57,6 +57,24 @@ fn h(n: u32) -> ContentHash {
 	out
 }
 
+/// Submits with empty metadata; returns the call's result (for refusals).
+fn try_submit(
+	who: AccountId,
+	d: DatanetId,
+	hash: ContentHash,
+	size: u64,
+	format: &str,
+) -> sp_runtime::DispatchResult {
+	Datanets::submit_contribution(
+		RuntimeOrigin::signed(who),
+		d,
+		hash,
+		size,
+		bytes(format),
+		bytes(""),
+	)
+}
+
 fn submit_as(who: AccountId, d: DatanetId, hash: ContentHash, size: u64) -> ContributionId {
 	let id = NextContributionId::<Test>::get();
 	assert_ok!(Datanets::submit_contribution(
@@ -289,17 +307,7 @@ fn owner_updates_rules_and_others_cannot() {
 		assert_ok!(Datanets::update_rules(RuntimeOrigin::signed(OWNER), d, new.clone()));
 		assert_eq!(DatanetInfo::<Test>::get(d).unwrap().rules, new);
 		System::assert_last_event(Event::RulesUpdated { datanet: d }.into());
-		assert_noop!(
-			Datanets::submit_contribution(
-				RuntimeOrigin::signed(ALICE),
-				d,
-				h(1),
-				501,
-				bytes("txt"),
-				bytes("")
-			),
-			E::ItemTooLarge
-		);
+		assert_noop!(try_submit(ALICE, d, h(1), 501, "txt"), E::ItemTooLarge);
 	});
 }
 
@@ -355,17 +363,7 @@ fn closing_refuses_submissions_releases_the_deposit_and_lets_pending_finish() {
 		assert_eq!(held(OWNER), 0);
 		assert_eq!(DatanetInfo::<Test>::get(d).unwrap().status, DatanetStatus::Closed);
 		assert_noop!(Datanets::close_datanet(RuntimeOrigin::signed(OWNER), d), E::AlreadyClosed);
-		assert_noop!(
-			Datanets::submit_contribution(
-				RuntimeOrigin::signed(ALICE),
-				d,
-				h(2),
-				10,
-				bytes("txt"),
-				bytes("")
-			),
-			E::DatanetClosed
-		);
+		assert_noop!(try_submit(ALICE, d, h(2), 10, "txt"), E::DatanetClosed);
 		approve(c, &[CUR1, CUR2]);
 		assert_eq!(status(c), ContributionStatus::Accepted { index: 0 });
 		assert_eq!(held(ALICE), 0);
@@ -408,50 +406,17 @@ fn submit_records_pending_holds_deposit_and_emits() {
 fn submit_refuses_rule_breakers_and_stores_nothing() {
 	run_test(|| {
 		let d = create();
-		let o = || RuntimeOrigin::signed(ALICE);
-		assert_noop!(
-			Datanets::submit_contribution(o(), 9, h(1), 10, bytes("txt"), bytes("")),
-			E::UnknownDatanet
-		);
-		assert_noop!(
-			Datanets::submit_contribution(o(), d, h(1), 10, bytes("md"), bytes("")),
-			E::FormatNotAllowed
-		);
-		assert_noop!(
-			Datanets::submit_contribution(o(), d, h(1), 0, bytes("txt"), bytes("")),
-			E::EmptyItem
-		);
+		assert_noop!(try_submit(ALICE, 9, h(1), 10, "txt"), E::UnknownDatanet);
+		assert_noop!(try_submit(ALICE, d, h(1), 10, "md"), E::FormatNotAllowed);
+		assert_noop!(try_submit(ALICE, d, h(1), 0, "txt"), E::EmptyItem);
 		let max = rules().max_item_bytes;
-		assert_noop!(
-			Datanets::submit_contribution(o(), d, h(1), max + 1, bytes("txt"), bytes("")),
-			E::ItemTooLarge
-		);
-		assert_ok!(Datanets::submit_contribution(o(), d, h(1), max, bytes("txt"), bytes("")));
+		assert_noop!(try_submit(ALICE, d, h(1), max + 1, "txt"), E::ItemTooLarge);
+		assert_ok!(try_submit(ALICE, d, h(1), max, "txt"));
 		set_time(DAY0_MS + DAY_MS);
 		// The same bytes again, by anyone, on any day.
-		assert_noop!(
-			Datanets::submit_contribution(
-				RuntimeOrigin::signed(BOB),
-				d,
-				h(1),
-				10,
-				bytes("txt"),
-				bytes("")
-			),
-			E::DuplicateContent
-		);
+		assert_noop!(try_submit(BOB, d, h(1), 10, "txt"), E::DuplicateContent);
 		// A contributor who cannot pay the deposit.
-		assert_noop!(
-			Datanets::submit_contribution(
-				RuntimeOrigin::signed(4321),
-				d,
-				h(2),
-				10,
-				bytes("txt"),
-				bytes("")
-			),
-			TokenError::FundsUnavailable
-		);
+		assert_noop!(try_submit(4321, d, h(2), 10, "txt"), TokenError::FundsUnavailable);
 	});
 }
 
@@ -480,32 +445,12 @@ fn contributor_item_cap_holds_until_the_day_ends() {
 		for n in 0..3 {
 			submit(ALICE, d, n);
 		}
-		assert_noop!(
-			Datanets::submit_contribution(
-				RuntimeOrigin::signed(ALICE),
-				d,
-				h(3),
-				10,
-				bytes("txt"),
-				bytes("")
-			),
-			E::ContributorDailyItemsExceeded
-		);
+		assert_noop!(try_submit(ALICE, d, h(3), 10, "txt"), E::ContributorDailyItemsExceeded);
 		// Another contributor has a cap of their own.
 		submit(BOB, d, 100);
 		// One millisecond before midnight: still the same day.
 		set_time(DAY0_MS + DAY_MS - 1);
-		assert_noop!(
-			Datanets::submit_contribution(
-				RuntimeOrigin::signed(ALICE),
-				d,
-				h(3),
-				10,
-				bytes("txt"),
-				bytes("")
-			),
-			E::ContributorDailyItemsExceeded
-		);
+		assert_noop!(try_submit(ALICE, d, h(3), 10, "txt"), E::ContributorDailyItemsExceeded);
 		// Midnight UTC: a new day, a new allowance.
 		set_time(DAY0_MS + DAY_MS);
 		for n in 3..6 {
@@ -531,17 +476,7 @@ fn contributor_byte_cap_counts_every_submission_of_the_day() {
 		);
 		submit_as(ALICE, d, h(1), 600);
 		submit_as(ALICE, d, h(2), 400);
-		assert_noop!(
-			Datanets::submit_contribution(
-				RuntimeOrigin::signed(ALICE),
-				d,
-				h(3),
-				1,
-				bytes("txt"),
-				bytes("")
-			),
-			E::ContributorDailyBytesExceeded
-		);
+		assert_noop!(try_submit(ALICE, d, h(3), 1, "txt"), E::ContributorDailyBytesExceeded);
 		set_time(DAY0_MS + 2 * DAY_MS + 5);
 		submit_as(ALICE, d, h(3), 600);
 	});
@@ -563,17 +498,7 @@ fn datanet_byte_cap_is_shared_by_all_contributors() {
 		);
 		submit_as(ALICE, d, h(1), 600);
 		submit_as(BOB, d, h(2), 600);
-		assert_noop!(
-			Datanets::submit_contribution(
-				RuntimeOrigin::signed(CAROL),
-				d,
-				h(3),
-				301,
-				bytes("txt"),
-				bytes("")
-			),
-			E::DatanetDailyBytesExceeded
-		);
+		assert_noop!(try_submit(CAROL, d, h(3), 301, "txt"), E::DatanetDailyBytesExceeded);
 		submit_as(CAROL, d, h(3), 300);
 		set_time(DAY0_MS + DAY_MS);
 		submit_as(CAROL, d, h(4), 600);
