@@ -1,0 +1,485 @@
+//! Fetching a blob from the network, verified as it arrives, and pushing one to a peer.
+//!
+//! [`fetch`] asks a provider for the outboard (checked against the wanted hash), then keeps a window of
+//! group requests in flight spread over every provider it knows. Each group is verified before it is
+//! written. A provider that fails, times out, disconnects or sends bad bytes is dropped and its groups go
+//! back in the queue for the others; when no provider is left it asks the DHT and gossip again, and gives
+//! up only after [`FetchOptions::give_up_after`] without progress. Whatever was received stays in the
+//! store's partial file, so a later fetch (even after a restart) resumes where this one stopped.
+
+use crate::net::{DataNode, RequestError};
+use crate::protocol::{BlobRequest, BlobResponse};
+use crate::store::{ContentStore, StoreError};
+use crate::tree::{Hash, Outboard};
+use futures::stream::{FuturesUnordered, StreamExt};
+use libp2p::PeerId;
+use std::collections::{HashMap, VecDeque};
+use std::path::Path;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+#[derive(Debug, Clone)]
+pub struct FetchOptions {
+	/// Peers to try first (e.g. the uploader); others are found through the DHT and gossip.
+	pub providers: Vec<PeerId>,
+	/// The size the chain declares, when known; an outboard of another size is refused.
+	pub expected_size: Option<u64>,
+	/// Group requests in flight at once, in total and per provider.
+	pub window: usize,
+	pub per_provider: usize,
+	/// Give up after this long without receiving a verified group (or an outboard).
+	pub give_up_after: Duration,
+	/// Stop after receiving this many groups in this call, leaving a resumable partial transfer.
+	pub stop_after: Option<u64>,
+	/// Progress after each verified group.
+	pub progress: Option<mpsc::UnboundedSender<Progress>>,
+}
+
+impl Default for FetchOptions {
+	fn default() -> Self {
+		Self {
+			providers: vec![],
+			expected_size: None,
+			window: 32,
+			per_provider: 16,
+			give_up_after: Duration::from_secs(60),
+			stop_after: None,
+			progress: None,
+		}
+	}
+}
+
+#[derive(Debug, Clone)]
+pub struct Progress {
+	pub have: u64,
+	pub groups: u64,
+	pub from: PeerId,
+}
+
+#[derive(Debug, Clone)]
+pub struct FetchReport {
+	pub hash: Hash,
+	pub size: u64,
+	pub groups: u64,
+	/// Groups already present from an earlier, interrupted fetch.
+	pub resumed: u64,
+	/// Groups received by this call, per provider.
+	pub received: HashMap<PeerId, u64>,
+	pub elapsed: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+	#[error(
+		"no peer could provide {} within {:?} (none found, or all failed)",
+		hex::encode(.hash),
+		.waited
+	)]
+	Unavailable { hash: Hash, waited: Duration },
+	#[error("stopped after {have} of {groups} groups as asked; fetch again to resume")]
+	Paused { have: u64, groups: u64 },
+	#[error(transparent)]
+	Store(#[from] StoreError),
+}
+
+/// Fetches `hash` into the node's store (no-op if it is already there) and then provides it.
+pub async fn fetch(
+	node: &DataNode,
+	hash: Hash,
+	opts: FetchOptions,
+) -> Result<FetchReport, FetchError> {
+	let started = Instant::now();
+	let store = node.store().clone();
+	if store.has(&hash) {
+		let size = store.size(&hash)?;
+		let groups = crate::tree::group_count(size);
+		return Ok(FetchReport {
+			hash,
+			size,
+			groups,
+			resumed: groups,
+			received: HashMap::new(),
+			elapsed: started.elapsed(),
+		});
+	}
+	let mut peers = Providers::new(node, hash, opts.providers.clone());
+	let mut last_progress = Instant::now();
+
+	let ob = loop {
+		let Some(p) = peers.next(&mut last_progress, opts.give_up_after).await? else { continue };
+		match node.request(p, BlobRequest::Outboard(hash)).await {
+			Ok(BlobResponse::Outboard(ob)) if outboard_ok(&ob, &hash, opts.expected_size) => {
+				peers.keep(p);
+				last_progress = Instant::now();
+				break ob;
+			}
+			other => peers.drop(p, &format!("{:?}", other.map(kind))),
+		}
+	};
+	let partial = store.begin(&hash, ob)?;
+	let groups = partial.outboard().groups();
+	let mut missing: VecDeque<u64> = partial.missing().into();
+	let resumed = groups - missing.len() as u64;
+	let mut have = resumed;
+	let mut received: HashMap<PeerId, u64> = HashMap::new();
+	let mut load: HashMap<PeerId, usize> = HashMap::new();
+	let mut in_flight = FuturesUnordered::new();
+	let mut this_call = 0u64;
+	let paused = |n: u64| opts.stop_after.is_some_and(|s| n >= s);
+
+	loop {
+		while in_flight.len() < opts.window && !paused(this_call) {
+			let Some(&index) = missing.front() else { break };
+			let Some(p) = peers.least_loaded(&load, opts.per_provider) else { break };
+			missing.pop_front();
+			*load.entry(p).or_default() += 1;
+			let node = node.clone();
+			in_flight.push(async move {
+				(p, index, node.request(p, BlobRequest::Group { hash, index }).await)
+			});
+		}
+		if in_flight.is_empty() {
+			if missing.is_empty() {
+				break;
+			}
+			if paused(this_call) {
+				return Err(FetchError::Paused { have, groups });
+			}
+			// Nobody left to ask: look for providers again (waits and gives up inside).
+			if let Some(p) = peers.next(&mut last_progress, opts.give_up_after).await? {
+				peers.keep(p);
+			}
+			continue;
+		}
+		let (p, index, res) = in_flight.next().await.expect("not empty");
+		if let Some(l) = load.get_mut(&p) {
+			*l = l.saturating_sub(1);
+		}
+		match res {
+			Ok(BlobResponse::Group(bytes)) => match partial.write_group(index, &bytes) {
+				Ok(()) => {
+					have += 1;
+					this_call += 1;
+					*received.entry(p).or_default() += 1;
+					last_progress = Instant::now();
+					if let Some(tx) = &opts.progress {
+						let _ = tx.send(Progress { have, groups, from: p });
+					}
+				}
+				Err(StoreError::Verify(e)) => {
+					peers.drop(p, &format!("sent bad bytes: {e}"));
+					missing.push_front(index);
+				}
+				Err(e) => return Err(e.into()),
+			},
+			other => {
+				peers.drop(p, &format!("{:?}", other.map(kind)));
+				missing.push_front(index);
+			}
+		}
+	}
+	let size = partial.outboard().size;
+	partial.finish()?;
+	node.provide(hash, size);
+	Ok(FetchReport { hash, size, groups, resumed, received, elapsed: started.elapsed() })
+}
+
+fn outboard_ok(ob: &Outboard, hash: &Hash, expected: Option<u64>) -> bool {
+	ob.verify(hash).is_ok() && expected.is_none_or(|s| s == ob.size)
+}
+
+fn kind(r: BlobResponse) -> &'static str {
+	match r {
+		BlobResponse::Outboard(_) => "unexpected or invalid outboard",
+		BlobResponse::Group(_) => "unexpected group",
+		BlobResponse::NotFound => "not found",
+		BlobResponse::PushAccepted | BlobResponse::Have { .. } => "unexpected answer",
+		BlobResponse::Refused(_) => "refused",
+	}
+}
+
+/// The providers a fetch is using, the ones it dropped, and rediscovery with backoff.
+struct Providers<'a> {
+	node: &'a DataNode,
+	hash: Hash,
+	active: Vec<PeerId>,
+	queue: VecDeque<PeerId>,
+	dropped: HashMap<PeerId, Instant>,
+	backoff: Duration,
+}
+
+/// A dropped provider is not asked again for this long (a restarted peer may come back).
+const RETRY_DROPPED_AFTER: Duration = Duration::from_secs(10);
+
+impl<'a> Providers<'a> {
+	fn new(node: &'a DataNode, hash: Hash, hints: Vec<PeerId>) -> Self {
+		Self {
+			node,
+			hash,
+			active: vec![],
+			queue: hints.into(),
+			dropped: HashMap::new(),
+			backoff: Duration::from_millis(100),
+		}
+	}
+
+	/// The next untried provider, discovering more when none is queued. `Ok(None)` means "waited, try
+	/// again"; an error means nothing turned up within `give_up` of the last progress.
+	async fn next(
+		&mut self,
+		last_progress: &mut Instant,
+		give_up: Duration,
+	) -> Result<Option<PeerId>, FetchError> {
+		if let Some(p) = self.queue.pop_front() {
+			return Ok(Some(p));
+		}
+		let now = Instant::now();
+		self.dropped.retain(|_, t| now.duration_since(*t) < RETRY_DROPPED_AFTER);
+		for p in self.node.find_providers(self.hash).await {
+			if !self.dropped.contains_key(&p)
+				&& !self.active.contains(&p)
+				&& !self.queue.contains(&p)
+			{
+				self.queue.push_back(p);
+			}
+		}
+		if let Some(p) = self.queue.pop_front() {
+			self.backoff = Duration::from_millis(100);
+			return Ok(Some(p));
+		}
+		if last_progress.elapsed() >= give_up {
+			return Err(FetchError::Unavailable {
+				hash: self.hash,
+				waited: last_progress.elapsed(),
+			});
+		}
+		tokio::time::sleep(self.backoff).await;
+		self.backoff = (self.backoff * 2).min(Duration::from_secs(2));
+		Ok(None)
+	}
+
+	fn keep(&mut self, p: PeerId) {
+		if !self.active.contains(&p) {
+			self.active.push(p);
+		}
+		// Everyone else queued is worth using too: spread the load.
+		self.active.extend(self.queue.drain(..));
+	}
+
+	fn drop(&mut self, p: PeerId, why: &str) {
+		if self.active.contains(&p) || !self.dropped.contains_key(&p) {
+			tracing::info!(peer = %p, hash = %hex::encode(self.hash), "dropping provider: {why}");
+		}
+		self.active.retain(|x| *x != p);
+		self.dropped.insert(p, Instant::now());
+	}
+
+	fn least_loaded(&self, load: &HashMap<PeerId, usize>, cap: usize) -> Option<PeerId> {
+		self.active
+			.iter()
+			.map(|p| (load.get(p).copied().unwrap_or(0), *p))
+			.filter(|(l, _)| *l < cap)
+			.min_by_key(|(l, _)| *l)
+			.map(|(_, p)| p)
+	}
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+	#[error("peer {peer} refused the upload: {reason}")]
+	Refused { peer: PeerId, reason: String },
+	#[error("peer {peer} did not confirm it holds the blob within {waited:?}")]
+	NotStored { peer: PeerId, waited: Duration },
+	#[error(transparent)]
+	Request(#[from] RequestError),
+	#[error("peer {peer} answered the upload with {answer}")]
+	Unexpected { peer: PeerId, answer: &'static str },
+}
+
+/// Asks `peer` to fetch `hash` from us and keep it, then waits (serving it meanwhile) until the peer
+/// holds the complete, verified blob, or `timeout` passes without that.
+pub async fn push(
+	node: &DataNode,
+	peer: PeerId,
+	hash: Hash,
+	size: u64,
+	timeout: Duration,
+) -> Result<(), PushError> {
+	match node.request(peer, BlobRequest::Push { hash, size }).await? {
+		BlobResponse::PushAccepted => {}
+		BlobResponse::Refused(reason) => return Err(PushError::Refused { peer, reason }),
+		other => return Err(PushError::Unexpected { peer, answer: kind(other) }),
+	}
+	let start = Instant::now();
+	loop {
+		match node.request(peer, BlobRequest::Has(hash)).await? {
+			BlobResponse::Have { complete: true, .. } => return Ok(()),
+			BlobResponse::Have { .. } => {}
+			other => return Err(PushError::Unexpected { peer, answer: kind(other) }),
+		}
+		if start.elapsed() > timeout {
+			return Err(PushError::NotStored { peer, waited: start.elapsed() });
+		}
+		tokio::time::sleep(Duration::from_millis(200)).await;
+	}
+}
+
+/// Imports `path` into the node's store and pushes it to each of `peers`. Succeeds when at least one
+/// peer holds it; returns the hash and, per peer, the outcome.
+pub async fn upload(
+	node: &DataNode,
+	path: &Path,
+	peers: &[PeerId],
+	timeout: Duration,
+) -> anyhow::Result<(Hash, Vec<(PeerId, Result<(), PushError>)>)> {
+	let store: &ContentStore = node.store();
+	let (hash, ob) = store.import_file(path)?;
+	node.provide(hash, ob.size);
+	let results = futures::future::join_all(
+		peers.iter().map(|p| async move { (*p, push(node, *p, hash, ob.size, timeout).await) }),
+	)
+	.await;
+	if !peers.is_empty() && results.iter().all(|(_, r)| r.is_err()) {
+		let why: Vec<String> =
+			results.iter().map(|(_, r)| r.as_ref().unwrap_err().to_string()).collect();
+		anyhow::bail!("no data peer took {}: {}", path.display(), why.join("; "));
+	}
+	Ok((hash, results))
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::net::NetConfig;
+	use crate::store::now_secs;
+	use crate::tree::GROUP_LEN;
+	use libp2p::multiaddr::Protocol;
+	use libp2p::Multiaddr;
+	use rand::{Rng, SeedableRng};
+	use std::sync::Arc;
+
+	struct Peer {
+		node: DataNode,
+		_dir: tempfile::TempDir,
+	}
+
+	async fn peer(cfg: NetConfig) -> Peer {
+		let dir = tempfile::tempdir().unwrap();
+		let store = Arc::new(ContentStore::open(dir.path().join("store"), 1 << 30).unwrap());
+		let key = crate::net::load_or_create_identity(&dir.path().join("key")).unwrap();
+		let node = DataNode::start(key, store, cfg).await.unwrap();
+		Peer { node, _dir: dir }
+	}
+
+	fn data(len: usize, seed: u64) -> Vec<u8> {
+		let mut v = vec![0u8; len];
+		rand::rngs::StdRng::seed_from_u64(seed).fill(&mut v[..]);
+		v
+	}
+
+	async fn addr(p: &Peer, quic: bool) -> Multiaddr {
+		p.node
+			.listen_addrs()
+			.await
+			.into_iter()
+			.find(|a| a.iter().any(|x| matches!(x, Protocol::QuicV1)) == quic)
+			.unwrap()
+	}
+
+	#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+	async fn a_fetch_resumes_and_switches_provider_when_one_goes_away() {
+		let d = data(8 * GROUP_LEN as usize + 333, 1);
+		let (a, b, c) = (
+			peer(NetConfig::default()).await,
+			peer(NetConfig::default()).await,
+			peer(NetConfig::default()).await,
+		);
+		let h = a.node.store().put_bytes(&d).unwrap();
+		b.node.store().put_bytes(&d).unwrap();
+		let pa = c.node.dial(addr(&a, false).await).await.unwrap();
+		let pb = c.node.dial(addr(&b, false).await).await.unwrap();
+
+		// First attempt: only A, stopped after 3 groups (as if the process had been interrupted).
+		let opts = FetchOptions {
+			providers: vec![pa],
+			stop_after: Some(3),
+			window: 1,
+			..Default::default()
+		};
+		let err = fetch(&c.node, h, opts).await.unwrap_err();
+		assert!(matches!(err, FetchError::Paused { have: 3, groups: 9 }), "{err}");
+		assert!(!c.node.store().has(&h));
+
+		// A goes away. The next fetch is pointed at A first, resumes from group 3, and finishes from B.
+		a.node.shutdown();
+		let opts = FetchOptions {
+			providers: vec![pa, pb],
+			expected_size: Some(d.len() as u64),
+			..Default::default()
+		};
+		let r = fetch(&c.node, h, opts).await.unwrap();
+		assert_eq!(r.resumed, 3);
+		assert_eq!(r.received.get(&pb), Some(&6));
+		assert_eq!(r.received.get(&pa), None);
+		assert_eq!(c.node.store().read_all(&h).unwrap(), d);
+	}
+
+	#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+	async fn providers_are_found_through_the_dht_over_quic_and_a_corrupt_provider_is_skipped() {
+		let d = data(3 * GROUP_LEN as usize, 2);
+		let (a, b, c) = (
+			peer(NetConfig::default()).await,
+			peer(NetConfig::default()).await,
+			peer(NetConfig::default()).await,
+		);
+		let h = a.node.store().put_bytes(&d).unwrap();
+		b.node.store().put_bytes(&d).unwrap();
+		// B and C only know A (over QUIC); A's DHT tells C that B provides too.
+		b.node.dial(addr(&a, true).await).await.unwrap();
+		c.node.dial(addr(&a, true).await).await.unwrap();
+		a.node.provide(h, d.len() as u64);
+		b.node.provide(h, d.len() as u64);
+		// A's copy rots on disk: it must not serve it, and C must still complete (from B).
+		let blob = a.node.store().root().join("blobs").join(hex::encode(h));
+		let f = std::fs::OpenOptions::new().write(true).open(&blob).unwrap();
+		std::os::unix::fs::FileExt::write_all_at(&f, &[1, 2, 3], 2 * GROUP_LEN + 9).unwrap();
+		drop(f);
+		let mut found = vec![];
+		for _ in 0..50 {
+			found = c.node.find_providers(h).await;
+			if found.contains(&b.node.peer_id()) {
+				break;
+			}
+			tokio::time::sleep(Duration::from_millis(100)).await;
+		}
+		assert!(found.contains(&b.node.peer_id()), "B not found: {found:?}");
+		let r = fetch(&c.node, h, FetchOptions::default()).await.unwrap();
+		assert_eq!(r.groups, 3);
+		assert_eq!(c.node.store().read_all(&h).unwrap(), d);
+		assert!(!a.node.store().has(&h), "A should have dropped its corrupt copy");
+	}
+
+	#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+	async fn an_upload_is_pushed_to_a_data_peer_which_pins_it() {
+		let worker = peer(NetConfig { accept_pushes: true, ..Default::default() }).await;
+		let refuser = peer(NetConfig::default()).await;
+		let client = peer(NetConfig { listen: vec![], ..Default::default() }).await;
+		let d = data(2 * GROUP_LEN as usize + 1, 3);
+		let file = client._dir.path().join("contribution.bin");
+		std::fs::write(&file, &d).unwrap();
+		let w = client.node.dial(addr(&worker, false).await).await.unwrap();
+		let r = client.node.dial(addr(&refuser, false).await).await.unwrap();
+		let (h, results) =
+			upload(&client.node, &file, &[w, r], Duration::from_secs(30)).await.unwrap();
+		assert!(results[0].1.is_ok(), "{:?}", results[0].1);
+		assert!(
+			matches!(&results[1].1, Err(PushError::Refused { reason, .. }) if reason.contains("uploads"))
+		);
+		assert_eq!(worker.node.store().read_all(&h).unwrap(), d);
+		let pin = worker.node.store().pin_of(&h);
+		assert!(pin.live(now_secs()) && !pin.chain);
+		// Only refusers: the upload fails with their reasons.
+		let err = upload(&client.node, &file, &[r], Duration::from_secs(5)).await.unwrap_err();
+		assert!(err.to_string().contains("no data peer took"), "{err}");
+	}
+}

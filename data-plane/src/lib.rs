@@ -1,0 +1,18 @@
+//! Tributary's data plane.
+//!
+//! - [`tree`]: BLAKE3 verified chunking; every 1 MiB group checks against the blob's plain BLAKE3 hash.
+//! - [`store`]: the content-addressed store on disk (atomic, verified, resumable, budgeted, pinned).
+//! - [`protocol`]: the blob exchange wire format and gossip announcements.
+//! - [`net`]: a libp2p data peer (TCP/QUIC, noise, yamux, identify, Kademlia, gossipsub).
+//! - [`fetch`]: verified, resumable, multi-provider download, and the upload (push) path.
+
+pub mod fetch;
+pub mod net;
+pub mod protocol;
+pub mod store;
+pub mod tree;
+
+pub use fetch::{fetch, push, upload, FetchError, FetchOptions, FetchReport};
+pub use net::{load_or_create_identity, DataNode, NetConfig, NodeEvent};
+pub use store::{ContentStore, Pin, StoreError};
+pub use tree::{Hash, Outboard, GROUP_LEN};

@@ -1,0 +1,605 @@
+//! A data peer on the libp2p network: TCP and QUIC, noise, yamux; identify; Kademlia provider records
+//! (content hash -> peers); gossipsub for small announcements; and the blob exchange of
+//! [`crate::protocol`], serving what the local [`ContentStore`] holds.
+//!
+//! [`DataNode::start`] spawns the swarm on the current tokio runtime and returns a cheap, cloneable
+//! handle. Fetching (with verification, resume and provider switching) is in [`crate::fetch`].
+
+use crate::protocol::{
+	Announcement, BlobCodec, BlobRequest, BlobResponse, ANNOUNCE_TOPIC, PROTOCOL,
+};
+use crate::store::{now_secs, ContentStore, Pin};
+use crate::tree::{Hash, Outboard};
+use codec::{Decode, Encode};
+use futures::StreamExt;
+use libp2p::core::ConnectedPoint;
+use libp2p::multiaddr::Protocol;
+use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
+use libp2p::swarm::{dial_opts::DialOpts, ConnectionId, NetworkBehaviour, SwarmEvent};
+use libp2p::{gossipsub, identify, identity, kad, noise, tcp, yamux, Multiaddr, PeerId, Swarm};
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+/// Settings of a data peer.
+#[derive(Debug, Clone)]
+pub struct NetConfig {
+	/// Addresses to listen on, e.g. `/ip4/127.0.0.1/tcp/0` and `/ip4/127.0.0.1/udp/0/quic-v1`.
+	pub listen: Vec<Multiaddr>,
+	/// Peers to dial at start (each ending in `/p2p/<peer id>`).
+	pub bootstrap: Vec<Multiaddr>,
+	/// How long others keep our provider records (the libp2p spec's default is 48 h).
+	pub provider_ttl: Duration,
+	/// How often we re-announce what we provide (the spec's default is 22 h).
+	pub provider_republish: Duration,
+	/// Whether to fetch and keep blobs that other peers push to us (the upload path).
+	pub accept_pushes: bool,
+	/// How long a pushed blob stays pinned while it waits for its on-chain submission.
+	pub push_pin: Duration,
+	/// Time limit of one request (one group, at most 1 MiB).
+	pub request_timeout: Duration,
+}
+
+impl Default for NetConfig {
+	fn default() -> Self {
+		Self {
+			listen: vec![
+				"/ip4/127.0.0.1/tcp/0".parse().unwrap(),
+				"/ip4/127.0.0.1/udp/0/quic-v1".parse().unwrap(),
+			],
+			bootstrap: vec![],
+			provider_ttl: Duration::from_secs(48 * 3600),
+			provider_republish: Duration::from_secs(22 * 3600),
+			accept_pushes: false,
+			push_pin: Duration::from_secs(24 * 3600),
+			request_timeout: Duration::from_secs(30),
+		}
+	}
+}
+
+/// Loads the node's ed25519 identity from `path`, creating it (mode 0600) the first time.
+pub fn load_or_create_identity(path: &Path) -> anyhow::Result<identity::Keypair> {
+	use std::os::unix::fs::OpenOptionsExt;
+	if path.exists() {
+		let bytes = std::fs::read(path)?;
+		return identity::Keypair::from_protobuf_encoding(&bytes).map_err(|e| {
+			anyhow::anyhow!(
+				"{} is not a libp2p identity key ({e}); move it away to make a new one",
+				path.display()
+			)
+		});
+	}
+	if let Some(dir) = path.parent() {
+		std::fs::create_dir_all(dir)?;
+	}
+	let kp = identity::Keypair::generate_ed25519();
+	let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+	std::io::Write::write_all(&mut f, &kp.to_protobuf_encoding()?)?;
+	f.sync_all()?;
+	Ok(kp)
+}
+
+/// Something the node saw that its users may care about.
+#[derive(Debug, Clone)]
+pub enum NodeEvent {
+	Connected(PeerId),
+	Disconnected(PeerId),
+	Announced {
+		peer: PeerId,
+		hash: Hash,
+		size: u64,
+	},
+	/// A peer pushed a blob to us and we now hold it.
+	PushStored {
+		from: PeerId,
+		hash: Hash,
+	},
+}
+
+/// Why a request to a peer failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RequestError {
+	#[error("peer {peer} failed: {reason}")]
+	Failed { peer: PeerId, reason: String },
+	#[error("the data node has stopped")]
+	Stopped,
+}
+
+#[derive(NetworkBehaviour)]
+struct Behaviour {
+	identify: identify::Behaviour,
+	kad: kad::Behaviour<kad::store::MemoryStore>,
+	gossip: gossipsub::Behaviour,
+	blob: request_response::Behaviour<BlobCodec>,
+}
+
+enum Command {
+	Dial(Multiaddr, oneshot::Sender<Result<PeerId, String>>),
+	Request(PeerId, BlobRequest, oneshot::Sender<Result<BlobResponse, RequestError>>),
+	Provide(Hash, u64),
+	FindProviders(Hash, oneshot::Sender<Vec<PeerId>>),
+	ListenAddrs(oneshot::Sender<Vec<Multiaddr>>),
+	Connected(oneshot::Sender<Vec<PeerId>>),
+}
+
+struct Inner {
+	peer_id: PeerId,
+	store: Arc<ContentStore>,
+	cmd: mpsc::UnboundedSender<Command>,
+	events: broadcast::Sender<NodeEvent>,
+	task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// Handle to a running data peer. Clones share the node; [`DataNode::shutdown`] stops it.
+#[derive(Clone)]
+pub struct DataNode(Arc<Inner>);
+
+impl DataNode {
+	/// Starts a node with identity `key`, serving `store`.
+	pub async fn start(
+		key: identity::Keypair,
+		store: Arc<ContentStore>,
+		cfg: NetConfig,
+	) -> anyhow::Result<Self> {
+		let peer_id = key.public().to_peer_id();
+		let mut swarm = build_swarm(key, &cfg)?;
+		for a in &cfg.listen {
+			swarm.listen_on(a.clone()).map_err(|e| anyhow::anyhow!("cannot listen on {a}: {e}"))?;
+		}
+		let (cmd, cmd_rx) = mpsc::unbounded_channel();
+		let (events, _) = broadcast::channel(1024);
+		let node = DataNode(Arc::new(Inner {
+			peer_id,
+			store: store.clone(),
+			cmd,
+			events: events.clone(),
+			task: Mutex::new(None),
+		}));
+		// Wait for the listeners so `listen_addrs` is meaningful as soon as `start` returns.
+		let mut pending = cfg.listen.len();
+		let mut listen_addrs = Vec::new();
+		while pending > 0 {
+			match tokio::time::timeout(Duration::from_secs(10), swarm.select_next_some()).await {
+				Ok(SwarmEvent::NewListenAddr { address, .. }) => {
+					listen_addrs.push(address);
+					pending -= 1;
+				}
+				Ok(SwarmEvent::ListenerError { error, .. }) => {
+					anyhow::bail!("listener failed: {error}")
+				}
+				Ok(_) => {}
+				Err(_) => anyhow::bail!("listeners did not start within 10 s"),
+			}
+		}
+		for (hash, size) in store.list() {
+			provide(&mut swarm, hash, size, false);
+		}
+		let mut state = Loop {
+			node: Arc::downgrade(&node.0),
+			store,
+			cfg: cfg.clone(),
+			events,
+			listen_addrs,
+			dials: HashMap::new(),
+			requests: HashMap::new(),
+			queries: HashMap::new(),
+			announced: HashMap::new(),
+			outboards: Arc::new(Mutex::new(HashMap::new())),
+		};
+		for a in &cfg.bootstrap {
+			if let Err(e) = swarm.dial(a.clone()) {
+				tracing::warn!(addr = %a, "cannot dial bootstrap peer: {e}");
+			}
+		}
+		let task = tokio::spawn(async move { state.run(swarm, cmd_rx).await });
+		*node.0.task.lock().unwrap() = Some(task);
+		Ok(node)
+	}
+
+	pub fn peer_id(&self) -> PeerId {
+		self.0.peer_id
+	}
+
+	pub fn store(&self) -> &Arc<ContentStore> {
+		&self.0.store
+	}
+
+	pub fn events(&self) -> broadcast::Receiver<NodeEvent> {
+		self.0.events.subscribe()
+	}
+
+	/// Listen addresses, each with our `/p2p/<id>` appended so others can dial them as given.
+	pub async fn listen_addrs(&self) -> Vec<Multiaddr> {
+		let (tx, rx) = oneshot::channel();
+		let _ = self.0.cmd.send(Command::ListenAddrs(tx));
+		let id = self.0.peer_id;
+		rx.await.unwrap_or_default().into_iter().map(|a| a.with(Protocol::P2p(id))).collect()
+	}
+
+	/// Dials `addr` and waits for the connection.
+	pub async fn dial(&self, addr: Multiaddr) -> anyhow::Result<PeerId> {
+		let (tx, rx) = oneshot::channel();
+		self.0.cmd.send(Command::Dial(addr.clone(), tx)).map_err(|_| RequestError::Stopped)?;
+		rx.await
+			.map_err(|_| RequestError::Stopped)?
+			.map_err(|e| anyhow::anyhow!("cannot connect to {addr}: {e}"))
+	}
+
+	pub async fn connected_peers(&self) -> Vec<PeerId> {
+		let (tx, rx) = oneshot::channel();
+		let _ = self.0.cmd.send(Command::Connected(tx));
+		rx.await.unwrap_or_default()
+	}
+
+	/// Sends one request and waits for its response.
+	pub async fn request(
+		&self,
+		peer: PeerId,
+		req: BlobRequest,
+	) -> Result<BlobResponse, RequestError> {
+		let (tx, rx) = oneshot::channel();
+		self.0.cmd.send(Command::Request(peer, req, tx)).map_err(|_| RequestError::Stopped)?;
+		rx.await.map_err(|_| RequestError::Stopped)?
+	}
+
+	/// Announces that we hold `hash` (a Kademlia provider record and a gossip message).
+	pub fn provide(&self, hash: Hash, size: u64) {
+		let _ = self.0.cmd.send(Command::Provide(hash, size));
+	}
+
+	/// Peers known to hold `hash`: Kademlia providers and gossip announcements (never ourselves).
+	pub async fn find_providers(&self, hash: Hash) -> Vec<PeerId> {
+		let (tx, rx) = oneshot::channel();
+		let _ = self.0.cmd.send(Command::FindProviders(hash, tx));
+		rx.await.unwrap_or_default()
+	}
+
+	/// Stops the node: its connections close and pending requests fail.
+	pub fn shutdown(&self) {
+		if let Some(t) = self.0.task.lock().unwrap().take() {
+			t.abort();
+		}
+	}
+}
+
+fn build_swarm(key: identity::Keypair, cfg: &NetConfig) -> anyhow::Result<Swarm<Behaviour>> {
+	let cfg = cfg.clone();
+	let swarm = libp2p::SwarmBuilder::with_existing_identity(key)
+		.with_tokio()
+		.with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)?
+		.with_quic()
+		.with_behaviour(move |key| {
+			let peer_id = key.public().to_peer_id();
+			let mut kcfg = kad::Config::new(kad::PROTOCOL_NAME);
+			kcfg.set_provider_record_ttl(Some(cfg.provider_ttl));
+			kcfg.set_provider_publication_interval(Some(cfg.provider_republish));
+			// A fetch waits on provider lookups; do not let one dead peer hold it for the default 60 s.
+			kcfg.set_query_timeout(Duration::from_secs(10));
+			let mut kad =
+				kad::Behaviour::with_config(peer_id, kad::store::MemoryStore::new(peer_id), kcfg);
+			// Serve the DHT even without a confirmed public address (loopback and LAN networks).
+			kad.set_mode(Some(kad::Mode::Server));
+			let gcfg = gossipsub::ConfigBuilder::default()
+				.max_transmit_size(64 * 1024)
+				.validation_mode(gossipsub::ValidationMode::Strict)
+				.build()
+				.map_err(|e| e.to_string())?;
+			let mut gossip = gossipsub::Behaviour::new(
+				gossipsub::MessageAuthenticity::Signed(key.clone()),
+				gcfg,
+			)?;
+			gossip.subscribe(&gossipsub::IdentTopic::new(ANNOUNCE_TOPIC))?;
+			let blob = request_response::Behaviour::with_codec(
+				BlobCodec,
+				[(PROTOCOL, ProtocolSupport::Full)],
+				request_response::Config::default()
+					.with_request_timeout(cfg.request_timeout)
+					.with_max_concurrent_streams(256),
+			);
+			let identify = identify::Behaviour::new(identify::Config::new(
+				"/tributary/1.0.0".into(),
+				key.public(),
+			));
+			Ok(Behaviour { identify, kad, gossip, blob })
+		})?
+		.with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
+		.build();
+	Ok(swarm)
+}
+
+fn provide(swarm: &mut Swarm<Behaviour>, hash: Hash, size: u64, announce: bool) {
+	if let Err(e) = swarm.behaviour_mut().kad.start_providing(kad::RecordKey::new(&hash)) {
+		tracing::warn!("cannot record provider entry: {e}");
+	}
+	if announce {
+		let msg = Announcement::Have { hash, size }.encode();
+		// With no subscribed peer yet there is nobody to tell; the DHT record still stands.
+		let _ =
+			swarm.behaviour_mut().gossip.publish(gossipsub::IdentTopic::new(ANNOUNCE_TOPIC), msg);
+	}
+}
+
+type Reply = (ResponseChannel<BlobResponse>, BlobResponse);
+
+/// A `find_providers` in progress: what was found so far and who waits for it.
+struct ProviderQuery {
+	found: HashSet<PeerId>,
+	reply: oneshot::Sender<Vec<PeerId>>,
+}
+
+struct Loop {
+	node: std::sync::Weak<Inner>,
+	store: Arc<ContentStore>,
+	cfg: NetConfig,
+	events: broadcast::Sender<NodeEvent>,
+	listen_addrs: Vec<Multiaddr>,
+	dials: HashMap<ConnectionId, oneshot::Sender<Result<PeerId, String>>>,
+	requests: HashMap<OutboundRequestId, oneshot::Sender<Result<BlobResponse, RequestError>>>,
+	queries: HashMap<kad::QueryId, ProviderQuery>,
+	announced: HashMap<Hash, HashSet<PeerId>>,
+	outboards: Arc<Mutex<HashMap<Hash, Arc<Outboard>>>>,
+}
+
+impl Loop {
+	async fn run(
+		&mut self,
+		mut swarm: Swarm<Behaviour>,
+		mut cmds: mpsc::UnboundedReceiver<Command>,
+	) {
+		let (reply_tx, mut reply_rx) = mpsc::unbounded_channel::<Reply>();
+		loop {
+			tokio::select! {
+				ev = swarm.select_next_some() => self.on_event(&mut swarm, ev, &reply_tx),
+				cmd = cmds.recv() => match cmd {
+					Some(c) => self.on_command(&mut swarm, c),
+					None => return,
+				},
+				Some((ch, resp)) = reply_rx.recv() => {
+					let _ = swarm.behaviour_mut().blob.send_response(ch, resp);
+				}
+			}
+		}
+	}
+
+	fn on_command(&mut self, swarm: &mut Swarm<Behaviour>, cmd: Command) {
+		match cmd {
+			Command::Dial(addr, tx) => {
+				let opts: DialOpts = addr.into();
+				let id = opts.connection_id();
+				match swarm.dial(opts) {
+					Ok(()) => {
+						self.dials.insert(id, tx);
+					}
+					Err(e) => {
+						let _ = tx.send(Err(e.to_string()));
+					}
+				}
+			}
+			Command::Request(peer, req, tx) => {
+				let id = swarm.behaviour_mut().blob.send_request(&peer, req);
+				self.requests.insert(id, tx);
+			}
+			Command::Provide(hash, size) => provide(swarm, hash, size, true),
+			Command::FindProviders(hash, tx) => {
+				let mut found: HashSet<PeerId> =
+					self.announced.get(&hash).cloned().unwrap_or_default();
+				found.remove(swarm.local_peer_id());
+				let id = swarm.behaviour_mut().kad.get_providers(kad::RecordKey::new(&hash));
+				self.queries.insert(id, ProviderQuery { found, reply: tx });
+			}
+			Command::ListenAddrs(tx) => {
+				let _ = tx.send(self.listen_addrs.clone());
+			}
+			Command::Connected(tx) => {
+				let _ = tx.send(swarm.connected_peers().copied().collect());
+			}
+		}
+	}
+
+	fn on_event(
+		&mut self,
+		swarm: &mut Swarm<Behaviour>,
+		ev: SwarmEvent<BehaviourEvent>,
+		reply_tx: &mpsc::UnboundedSender<Reply>,
+	) {
+		match ev {
+			SwarmEvent::NewListenAddr { address, .. } => self.listen_addrs.push(address),
+			SwarmEvent::ConnectionEstablished { peer_id, connection_id, endpoint, .. } => {
+				if let Some(tx) = self.dials.remove(&connection_id) {
+					let _ = tx.send(Ok(peer_id));
+				}
+				if let ConnectedPoint::Dialer { address, .. } = endpoint {
+					swarm.behaviour_mut().kad.add_address(&peer_id, address);
+				}
+				let _ = self.events.send(NodeEvent::Connected(peer_id));
+			}
+			SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
+				let _ = self.events.send(NodeEvent::Disconnected(peer_id));
+			}
+			SwarmEvent::OutgoingConnectionError { connection_id, error, .. } => {
+				if let Some(tx) = self.dials.remove(&connection_id) {
+					let _ = tx.send(Err(error.to_string()));
+				}
+			}
+			SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
+				peer_id,
+				info,
+				..
+			})) => {
+				for a in info.listen_addrs {
+					swarm.behaviour_mut().kad.add_address(&peer_id, a);
+				}
+			}
+			SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {
+				id,
+				result: kad::QueryResult::GetProviders(res),
+				step,
+				..
+			})) => {
+				let Some(q) = self.queries.get_mut(&id) else { return };
+				if let Ok(kad::GetProvidersOk::FoundProviders { providers, .. }) = res {
+					q.found.extend(providers);
+				}
+				q.found.remove(swarm.local_peer_id());
+				if step.last {
+					let q = self.queries.remove(&id).expect("present");
+					let _ = q.reply.send(q.found.into_iter().collect());
+				}
+			}
+			SwarmEvent::Behaviour(BehaviourEvent::Gossip(gossipsub::Event::Message {
+				message,
+				..
+			})) => {
+				if let (Some(peer), Ok(Announcement::Have { hash, size })) =
+					(message.source, Announcement::decode(&mut &message.data[..]))
+				{
+					self.announced.entry(hash).or_default().insert(peer);
+					let _ = self.events.send(NodeEvent::Announced { peer, hash, size });
+				}
+			}
+			SwarmEvent::Behaviour(BehaviourEvent::Blob(ev)) => self.on_blob(ev, reply_tx),
+			_ => {}
+		}
+	}
+
+	fn on_blob(
+		&mut self,
+		ev: request_response::Event<BlobRequest, BlobResponse>,
+		reply_tx: &mpsc::UnboundedSender<Reply>,
+	) {
+		use request_response::{Event, Message};
+		match ev {
+			Event::Message { peer, message: Message::Request { request, channel, .. } } => {
+				self.serve(peer, request, channel, reply_tx)
+			}
+			Event::Message { message: Message::Response { request_id, response }, .. } => {
+				if let Some(tx) = self.requests.remove(&request_id) {
+					let _ = tx.send(Ok(response));
+				}
+			}
+			Event::OutboundFailure { peer, request_id, error } => {
+				if let Some(tx) = self.requests.remove(&request_id) {
+					let _ = tx.send(Err(RequestError::Failed { peer, reason: error.to_string() }));
+				}
+			}
+			Event::InboundFailure { peer, error, .. } => {
+				tracing::debug!(%peer, "inbound blob request failed: {error}");
+			}
+			Event::ResponseSent { .. } => {}
+		}
+	}
+
+	/// Answers a request off the swarm task (disk reads and hashing must not stall the network).
+	fn serve(
+		&mut self,
+		peer: PeerId,
+		req: BlobRequest,
+		channel: ResponseChannel<BlobResponse>,
+		reply_tx: &mpsc::UnboundedSender<Reply>,
+	) {
+		let store = self.store.clone();
+		let outboards = self.outboards.clone();
+		let reply_tx = reply_tx.clone();
+		match req {
+			BlobRequest::Outboard(hash) => {
+				tokio::task::spawn_blocking(move || {
+					let resp = match cached_outboard(&store, &outboards, &hash) {
+						Some(ob) => BlobResponse::Outboard((*ob).clone()),
+						None => BlobResponse::NotFound,
+					};
+					let _ = reply_tx.send((channel, resp));
+				});
+			}
+			BlobRequest::Group { hash, index } => {
+				tokio::task::spawn_blocking(move || {
+					let resp = match cached_outboard(&store, &outboards, &hash) {
+						Some(ob) if index < ob.groups() => {
+							match store.read_group(&hash, &ob, index) {
+								Ok(bytes) => BlobResponse::Group(bytes),
+								Err(e) => {
+									outboards.lock().unwrap().remove(&hash);
+									tracing::warn!("cannot serve group {index}: {e}");
+									BlobResponse::NotFound
+								}
+							}
+						}
+						_ => BlobResponse::NotFound,
+					};
+					let _ = reply_tx.send((channel, resp));
+				});
+			}
+			BlobRequest::Has(hash) => {
+				let resp = BlobResponse::Have {
+					complete: store.has(&hash),
+					pinned: store.pin_of(&hash).live(now_secs()),
+				};
+				let _ = reply_tx.send((channel, resp));
+			}
+			BlobRequest::Push { hash, size } => {
+				let resp = self.accept_push(peer, hash, size);
+				let _ = reply_tx.send((channel, resp));
+			}
+		}
+	}
+
+	fn accept_push(&mut self, from: PeerId, hash: Hash, size: u64) -> BlobResponse {
+		if !self.cfg.accept_pushes {
+			return BlobResponse::Refused("this peer does not take uploads".into());
+		}
+		if size > self.store.budget() {
+			return BlobResponse::Refused(format!(
+				"{size} bytes exceed this peer's {}-byte store",
+				self.store.budget()
+			));
+		}
+		let pin = Pin { chain: false, until: Some(now_secs() + self.cfg.push_pin.as_secs()) };
+		if self.store.has(&hash) {
+			let _ = self.store.pin(&hash, pin);
+			return BlobResponse::PushAccepted;
+		}
+		let Some(inner) = self.node.upgrade() else {
+			return BlobResponse::Refused("shutting down".into());
+		};
+		let node = DataNode(inner);
+		let events = self.events.clone();
+		// Pinned before the first byte arrives, so eviction cannot take it between fetch and pin.
+		if let Err(e) = self.store.pin(&hash, pin) {
+			return BlobResponse::Refused(format!("cannot pin: {e}"));
+		}
+		tokio::spawn(async move {
+			let opts = crate::fetch::FetchOptions {
+				providers: vec![from],
+				expected_size: Some(size),
+				..Default::default()
+			};
+			match crate::fetch::fetch(&node, hash, opts).await {
+				Ok(_) => {
+					let _ = events.send(NodeEvent::PushStored { from, hash });
+				}
+				Err(e) => {
+					tracing::warn!(%from, hash = %hex::encode(hash), "pushed blob not stored: {e}")
+				}
+			}
+		});
+		BlobResponse::PushAccepted
+	}
+}
+
+fn cached_outboard(
+	store: &ContentStore,
+	cache: &Mutex<HashMap<Hash, Arc<Outboard>>>,
+	hash: &Hash,
+) -> Option<Arc<Outboard>> {
+	if let Some(ob) = cache.lock().unwrap().get(hash) {
+		return Some(ob.clone());
+	}
+	let ob = Arc::new(store.outboard(hash).ok()?);
+	let mut c = cache.lock().unwrap();
+	if c.len() >= 64 {
+		c.clear();
+	}
+	c.insert(*hash, ob.clone());
+	Some(ob)
+}

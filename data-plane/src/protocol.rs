@@ -1,0 +1,161 @@
+//! The blob exchange wire protocol, `/tributary/blob/1`: one request and one response per substream,
+//! each a big-endian u32 length followed by the SCALE encoding of the message.
+//!
+//! Large blobs never travel as one message: a fetcher asks for the outboard, then for each 1 MiB group
+//! (see [`crate::tree`]), so message sizes stay bounded whatever the blob's size.
+
+use crate::tree::{Hash, Outboard, GROUP_LEN};
+use async_trait::async_trait;
+use codec::{Decode, Encode};
+use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use libp2p::StreamProtocol;
+use std::io;
+
+pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/tributary/blob/1");
+/// Largest request accepted (requests are a hash and a few integers).
+pub const MAX_REQUEST: usize = 1024;
+/// Largest response accepted: a whole group, or an outboard of up to 256 GiB of content.
+pub const MAX_RESPONSE: usize = 8 << 20 | 4096;
+const _: () = assert!(GROUP_LEN as usize + 64 <= MAX_RESPONSE);
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub enum BlobRequest {
+	/// The blob's outboard (size and group hashes).
+	Outboard(Hash),
+	/// One group's bytes.
+	Group { hash: Hash, index: u64 },
+	/// "Please fetch this blob from me and keep it": the upload path. Answered at once with
+	/// [`BlobResponse::PushAccepted`]; the pusher then polls with [`BlobRequest::Has`].
+	Push { hash: Hash, size: u64 },
+	/// Whether the peer holds the complete blob.
+	Has(Hash),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub enum BlobResponse {
+	Outboard(Outboard),
+	Group(Vec<u8>),
+	NotFound,
+	PushAccepted,
+	Have {
+		complete: bool,
+		pinned: bool,
+	},
+	/// The peer will not do what was asked; the text says why.
+	Refused(String),
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BlobCodec;
+
+async fn read_frame<T: AsyncRead + Unpin + Send, M: Decode>(
+	io: &mut T,
+	max: usize,
+) -> io::Result<M> {
+	let mut len = [0u8; 4];
+	io.read_exact(&mut len).await?;
+	let len = u32::from_be_bytes(len) as usize;
+	if len > max {
+		return Err(io::Error::new(
+			io::ErrorKind::InvalidData,
+			format!("message of {len} bytes exceeds the {max}-byte limit"),
+		));
+	}
+	let mut buf = vec![0u8; len];
+	io.read_exact(&mut buf).await?;
+	M::decode(&mut &buf[..]).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))
+}
+
+async fn write_frame<T: AsyncWrite + Unpin + Send, M: Encode>(
+	io: &mut T,
+	msg: &M,
+) -> io::Result<()> {
+	let body = msg.encode();
+	io.write_all(&(body.len() as u32).to_be_bytes()).await?;
+	io.write_all(&body).await
+	// The request-response handler closes the stream after this.
+}
+
+#[async_trait]
+impl libp2p::request_response::Codec for BlobCodec {
+	type Protocol = StreamProtocol;
+	type Request = BlobRequest;
+	type Response = BlobResponse;
+
+	async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<BlobRequest>
+	where
+		T: AsyncRead + Unpin + Send,
+	{
+		read_frame(io, MAX_REQUEST).await
+	}
+
+	async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<BlobResponse>
+	where
+		T: AsyncRead + Unpin + Send,
+	{
+		read_frame(io, MAX_RESPONSE).await
+	}
+
+	async fn write_request<T>(
+		&mut self,
+		_: &StreamProtocol,
+		io: &mut T,
+		r: BlobRequest,
+	) -> io::Result<()>
+	where
+		T: AsyncWrite + Unpin + Send,
+	{
+		write_frame(io, &r).await
+	}
+
+	async fn write_response<T>(
+		&mut self,
+		_: &StreamProtocol,
+		io: &mut T,
+		r: BlobResponse,
+	) -> io::Result<()>
+	where
+		T: AsyncWrite + Unpin + Send,
+	{
+		write_frame(io, &r).await
+	}
+}
+
+/// Small messages on the gossipsub topic [`ANNOUNCE_TOPIC`]. Never content.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub enum Announcement {
+	/// The sender now holds (and provides) this blob.
+	Have { hash: Hash, size: u64 },
+}
+
+pub const ANNOUNCE_TOPIC: &str = "tributary/announce/1";
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use libp2p::request_response::Codec;
+
+	#[test]
+	fn frames_round_trip_and_oversized_frames_are_refused() {
+		futures::executor::block_on(async {
+			let mut c = BlobCodec;
+			let mut buf = Vec::new();
+			let resp = BlobResponse::Group(vec![7u8; 1000]);
+			c.write_response(&PROTOCOL, &mut buf, resp.clone()).await.unwrap();
+			let got = c.read_response(&PROTOCOL, &mut &buf[..]).await.unwrap();
+			assert_eq!(got, resp);
+
+			// A request frame claiming more than MAX_REQUEST bytes is refused before allocation.
+			let mut big = ((MAX_REQUEST + 1) as u32).to_be_bytes().to_vec();
+			big.extend(vec![0u8; MAX_REQUEST + 1]);
+			let err = c.read_request(&PROTOCOL, &mut &big[..]).await.unwrap_err();
+			assert!(err.to_string().contains("exceeds"), "{err}");
+
+			// A truncated frame is an error, not a short message.
+			let mut cut = Vec::new();
+			c.write_request(&PROTOCOL, &mut cut, BlobRequest::Has([1; 32])).await.unwrap();
+			cut.pop();
+			assert!(c.read_request(&PROTOCOL, &mut &cut[..]).await.is_err());
+		});
+	}
+}

@@ -1,0 +1,603 @@
+//! The content store: blobs on disk, addressed by their BLAKE3 hash.
+//!
+//! Layout under the store's directory:
+//! - `blobs/<hex>` the complete, verified bytes; `blobs/<hex>.ob` their outboard (group hashes).
+//! - `partial/<hex>` and `partial/<hex>.ob` a transfer in progress (a sparse file of the final size).
+//! - `tmp/` files being imported; anything here after a crash is garbage and is removed on open.
+//! - `pins/<hex>` why a blob must be kept (JSON [`Pin`]).
+//!
+//! Guarantees: a blob appears under `blobs/` only by `rename` after every group verified and the bytes
+//! were synced, so a crash never leaves a partial blob looking complete. Reads verify each group against
+//! the outboard, and a blob found corrupt is removed instead of served. Partial transfers resume: on reopen
+//! each group of the partial file is checked against its hash, and those that verify are kept.
+//! The store keeps total bytes under a budget by evicting unpinned blobs, least recently used first.
+
+use crate::tree::{
+	group_count, group_len, read_full, Hash, Outboard, OutboardBuilder, VerifyError, GROUP_LEN,
+};
+use codec::{Decode, Encode};
+use serde::{Deserialize, Serialize};
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+#[cfg(test)]
+use std::time::Duration;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+	#[error("content store I/O error at {path}: {source}")]
+	Io { path: PathBuf, source: std::io::Error },
+	#[error("blob {} is not in the store", hex::encode(.0))]
+	NotFound(Hash),
+	#[error("blob {} was corrupt on disk and has been removed: {reason}", hex::encode(.hash))]
+	Corrupt { hash: Hash, reason: VerifyError },
+	#[error(transparent)]
+	Verify(#[from] VerifyError),
+	#[error(
+		"the store is full: {need} more bytes do not fit in the {budget}-byte budget ({pinned} bytes \
+		 are pinned); raise the budget or unpin content"
+	)]
+	Full { need: u64, budget: u64, pinned: u64 },
+	#[error("blob {} is still missing {missing} of its {groups} groups", hex::encode(.hash))]
+	Incomplete { hash: Hash, missing: u64, groups: u64 },
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+fn io<T>(path: &Path, r: std::io::Result<T>) -> Result<T> {
+	r.map_err(|source| StoreError::Io { path: path.to_path_buf(), source })
+}
+
+/// Why a blob is kept. A blob with no live pin may be evicted when space is needed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pin {
+	/// The chain still needs it (a pending or accepted contribution).
+	pub chain: bool,
+	/// Kept until this Unix time (seconds), e.g. an upload waiting for its on-chain submission.
+	pub until: Option<u64>,
+}
+
+impl Pin {
+	pub fn live(&self, now: u64) -> bool {
+		self.chain || self.until.is_some_and(|t| t > now)
+	}
+}
+
+pub fn now_secs() -> u64 {
+	SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+pub struct ContentStore {
+	root: PathBuf,
+	budget: u64,
+	/// Serialises space accounting, eviction and the final rename.
+	lock: Mutex<()>,
+}
+
+impl ContentStore {
+	/// Opens (creating if needed) a store at `root` holding at most `budget` bytes.
+	pub fn open(root: impl Into<PathBuf>, budget: u64) -> Result<Self> {
+		let root = root.into();
+		for d in ["blobs", "partial", "pins"] {
+			let p = root.join(d);
+			io(&p, fs::create_dir_all(&p))?;
+		}
+		let tmp = root.join("tmp");
+		if tmp.exists() {
+			io(&tmp, fs::remove_dir_all(&tmp))?;
+		}
+		io(&tmp, fs::create_dir_all(&tmp))?;
+		Ok(Self { root, budget, lock: Mutex::new(()) })
+	}
+
+	pub fn root(&self) -> &Path {
+		&self.root
+	}
+
+	pub fn budget(&self) -> u64 {
+		self.budget
+	}
+
+	fn blob_path(&self, hash: &Hash) -> PathBuf {
+		self.root.join("blobs").join(hex::encode(hash))
+	}
+	fn ob_path(&self, hash: &Hash) -> PathBuf {
+		self.root.join("blobs").join(format!("{}.ob", hex::encode(hash)))
+	}
+	fn partial_path(&self, hash: &Hash) -> PathBuf {
+		self.root.join("partial").join(hex::encode(hash))
+	}
+	fn pin_path(&self, hash: &Hash) -> PathBuf {
+		self.root.join("pins").join(hex::encode(hash))
+	}
+
+	/// Whether the complete blob is here.
+	pub fn has(&self, hash: &Hash) -> bool {
+		self.blob_path(hash).is_file()
+	}
+
+	/// Size of a complete blob.
+	pub fn size(&self, hash: &Hash) -> Result<u64> {
+		let p = self.blob_path(hash);
+		match fs::metadata(&p) {
+			Ok(m) => Ok(m.len()),
+			Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(StoreError::NotFound(*hash)),
+			Err(e) => io(&p, Err(e)),
+		}
+	}
+
+	/// The outboard of a complete blob, recomputed (and rewritten) if its file is missing or damaged.
+	pub fn outboard(&self, hash: &Hash) -> Result<Outboard> {
+		let size = self.size(hash)?;
+		let p = self.ob_path(hash);
+		if let Ok(bytes) = fs::read(&p) {
+			if let Ok(ob) = Outboard::decode(&mut &bytes[..]) {
+				if ob.size == size && ob.verify(hash).is_ok() {
+					return Ok(ob);
+				}
+			}
+		}
+		let bp = self.blob_path(hash);
+		let ob = io(&bp, File::open(&bp).and_then(Outboard::of_reader))?;
+		if let Err(reason) = ob.verify(hash) {
+			self.quarantine(hash);
+			return Err(StoreError::Corrupt { hash: *hash, reason });
+		}
+		write_atomic(&self.root.join("tmp"), &p, &ob.encode())?;
+		Ok(ob)
+	}
+
+	/// Reads group `index` of a complete blob and verifies it; a blob that fails is removed.
+	pub fn read_group(&self, hash: &Hash, ob: &Outboard, index: u64) -> Result<Vec<u8>> {
+		let p = self.blob_path(hash);
+		let f = match File::open(&p) {
+			Ok(f) => f,
+			Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+				return Err(StoreError::NotFound(*hash))
+			}
+			Err(e) => return io(&p, Err(e)),
+		};
+		let mut buf = vec![0u8; group_len(ob.size, index) as usize];
+		io(&p, f.read_exact_at(&mut buf, index * GROUP_LEN))?;
+		if let Err(reason) = ob.verify_group(index, &buf) {
+			self.quarantine(hash);
+			return Err(StoreError::Corrupt { hash: *hash, reason });
+		}
+		Ok(buf)
+	}
+
+	/// Reads a whole blob, verified. Meant for content checks of contributions (bounded by the datanet's
+	/// item size cap), not for streaming.
+	pub fn read_all(&self, hash: &Hash) -> Result<Vec<u8>> {
+		let ob = self.outboard(hash)?;
+		let mut out = Vec::with_capacity(ob.size as usize);
+		for i in 0..ob.groups() {
+			out.extend_from_slice(&self.read_group(hash, &ob, i)?);
+		}
+		self.touch(hash);
+		Ok(out)
+	}
+
+	/// Copies a file into the store (hashing as it goes) and returns its hash and outboard.
+	pub fn import_file(&self, path: &Path) -> Result<(Hash, Outboard)> {
+		let src = io(path, File::open(path))?;
+		self.make_room(io(path, src.metadata())?.len())?;
+		let tmp_dir = self.root.join("tmp");
+		let mut tmp = io(&tmp_dir, tempfile_in(&tmp_dir))?;
+		// One pass: copy each group while hashing it.
+		let mut reader = std::io::BufReader::with_capacity(1 << 16, src);
+		let mut buf = vec![0u8; GROUP_LEN as usize];
+		let mut builder = OutboardBuilder::default();
+		loop {
+			let n = io(path, read_full(&mut reader, &mut buf))?;
+			io(&tmp.1, tmp.0.write_all(&buf[..n]))?;
+			builder.push_group(&buf[..n]);
+			if n < buf.len() {
+				break;
+			}
+		}
+		io(&tmp.1, tmp.0.sync_all())?;
+		let ob = builder.finish();
+		let hash = ob.root().expect("outboard made here has the right shape");
+		self.commit(&hash, &ob, &tmp.1)?;
+		Ok((hash, ob))
+	}
+
+	/// Stores bytes held in memory.
+	pub fn put_bytes(&self, bytes: &[u8]) -> Result<Hash> {
+		let tmp_dir = self.root.join("tmp");
+		let mut tmp = io(&tmp_dir, tempfile_in(&tmp_dir))?;
+		self.make_room(bytes.len() as u64)?;
+		io(&tmp.1, tmp.0.write_all(bytes).and_then(|_| tmp.0.sync_all()))?;
+		let ob = Outboard::of_bytes(bytes);
+		let hash = ob.root().expect("outboard made here has the right shape");
+		self.commit(&hash, &ob, &tmp.1)?;
+		Ok(hash)
+	}
+
+	/// Moves verified, synced bytes at `from` into place as blob `hash`.
+	fn commit(&self, hash: &Hash, ob: &Outboard, from: &Path) -> Result<()> {
+		let _g = self.lock.lock().unwrap();
+		write_atomic(&self.root.join("tmp"), &self.ob_path(hash), &ob.encode())?;
+		let to = self.blob_path(hash);
+		io(&to, fs::rename(from, &to))?;
+		sync_dir(&self.root.join("blobs"));
+		Ok(())
+	}
+
+	/// Starts (or resumes) receiving blob `hash` described by `ob`, which must reproduce the hash.
+	pub fn begin(&self, hash: &Hash, ob: Outboard) -> Result<Partial<'_>> {
+		ob.verify(hash)?;
+		let path = self.partial_path(hash);
+		let resuming = path.is_file();
+		if !resuming {
+			self.make_room(ob.size)?;
+		}
+		let file = io(
+			&path,
+			OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path),
+		)?;
+		let len = io(&path, file.metadata())?.len();
+		if len != ob.size {
+			io(&path, file.set_len(ob.size))?;
+		}
+		let mut have = vec![false; ob.groups() as usize];
+		if resuming {
+			// The partial file is its own bitmap: a group is present exactly when its bytes verify.
+			let mut buf = vec![0u8; GROUP_LEN as usize];
+			for (i, h) in have.iter_mut().enumerate() {
+				let n = group_len(ob.size, i as u64) as usize;
+				if file.read_exact_at(&mut buf[..n], i as u64 * GROUP_LEN).is_ok() {
+					*h = ob.verify_group(i as u64, &buf[..n]).is_ok();
+				}
+			}
+		}
+		Ok(Partial { store: self, hash: *hash, ob, file, path, have: Mutex::new(have) })
+	}
+
+	/// Removes a partial transfer.
+	pub fn abandon(&self, hash: &Hash) {
+		let _ = fs::remove_file(self.partial_path(hash));
+	}
+
+	/// Records why `hash` must be kept; merges with any existing pin.
+	pub fn pin(&self, hash: &Hash, pin: Pin) -> Result<()> {
+		let _g = self.lock.lock().unwrap();
+		let mut cur = self.pin_of(hash);
+		cur.chain |= pin.chain;
+		cur.until = cur.until.max(pin.until);
+		write_atomic(
+			&self.root.join("tmp"),
+			&self.pin_path(hash),
+			&serde_json::to_vec(&cur).unwrap(),
+		)
+	}
+
+	/// Drops the chain's claim on `hash` (a time pin stays until it lapses).
+	pub fn unpin_chain(&self, hash: &Hash) -> Result<()> {
+		let _g = self.lock.lock().unwrap();
+		let mut cur = self.pin_of(hash);
+		cur.chain = false;
+		write_atomic(
+			&self.root.join("tmp"),
+			&self.pin_path(hash),
+			&serde_json::to_vec(&cur).unwrap(),
+		)
+	}
+
+	pub fn pin_of(&self, hash: &Hash) -> Pin {
+		fs::read(self.pin_path(hash))
+			.ok()
+			.and_then(|b| serde_json::from_slice(&b).ok())
+			.unwrap_or_default()
+	}
+
+	/// Complete blobs: (hash, size).
+	pub fn list(&self) -> Vec<(Hash, u64)> {
+		let mut out = Vec::new();
+		let Ok(rd) = fs::read_dir(self.root.join("blobs")) else { return out };
+		for e in rd.flatten() {
+			let name = e.file_name();
+			let Some(name) = name.to_str() else { continue };
+			let Ok(bytes) = hex::decode(name) else { continue };
+			let Ok(hash) = <Hash>::try_from(bytes) else { continue };
+			if let Ok(m) = e.metadata() {
+				out.push((hash, m.len()));
+			}
+		}
+		out
+	}
+
+	/// Bytes held: complete blobs plus space reserved by partial transfers.
+	pub fn used(&self) -> u64 {
+		let partial: u64 = fs::read_dir(self.root.join("partial"))
+			.map(|rd| rd.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum())
+			.unwrap_or(0);
+		self.list().iter().map(|(_, s)| s).sum::<u64>() + partial
+	}
+
+	/// Deletes a blob, its outboard and its pin.
+	pub fn remove(&self, hash: &Hash) {
+		let _ = fs::remove_file(self.blob_path(hash));
+		let _ = fs::remove_file(self.ob_path(hash));
+		let _ = fs::remove_file(self.pin_path(hash));
+	}
+
+	fn quarantine(&self, hash: &Hash) {
+		tracing::warn!(hash = %hex::encode(hash), "removing a blob that failed verification on disk");
+		self.remove(hash);
+	}
+
+	/// Marks a blob as recently used (for eviction order).
+	fn touch(&self, hash: &Hash) {
+		if let Ok(f) = File::options().write(true).open(self.blob_path(hash)) {
+			let _ = f.set_modified(SystemTime::now());
+		}
+	}
+
+	/// Evicts unpinned blobs, least recently used first, until `need` more bytes fit in the budget.
+	fn make_room(&self, need: u64) -> Result<()> {
+		let _g = self.lock.lock().unwrap();
+		let mut used = self.used();
+		if used.saturating_add(need) <= self.budget {
+			return Ok(());
+		}
+		let now = now_secs();
+		let mut evictable: Vec<(SystemTime, Hash, u64)> = self
+			.list()
+			.into_iter()
+			.filter(|(h, _)| !self.pin_of(h).live(now))
+			.map(|(h, s)| {
+				let t = fs::metadata(self.blob_path(&h))
+					.and_then(|m| m.modified())
+					.unwrap_or(UNIX_EPOCH);
+				(t, h, s)
+			})
+			.collect();
+		evictable.sort();
+		let evictable_bytes: u64 = evictable.iter().map(|e| e.2).sum();
+		if used.saturating_sub(evictable_bytes).saturating_add(need) > self.budget {
+			return Err(StoreError::Full {
+				need,
+				budget: self.budget,
+				pinned: used - evictable_bytes,
+			});
+		}
+		for (_, h, s) in evictable {
+			if used.saturating_add(need) <= self.budget {
+				break;
+			}
+			tracing::info!(hash = %hex::encode(h), bytes = s, "evicting to stay within the store budget");
+			self.remove(&h);
+			used -= s;
+		}
+		Ok(())
+	}
+}
+
+/// A blob being received: groups arrive in any order, each verified before it is written.
+pub struct Partial<'a> {
+	store: &'a ContentStore,
+	hash: Hash,
+	ob: Outboard,
+	file: File,
+	path: PathBuf,
+	have: Mutex<Vec<bool>>,
+}
+
+impl Partial<'_> {
+	pub fn outboard(&self) -> &Outboard {
+		&self.ob
+	}
+
+	/// Groups still to fetch, in order.
+	pub fn missing(&self) -> Vec<u64> {
+		let have = self.have.lock().unwrap();
+		(0..have.len() as u64).filter(|i| !have[*i as usize]).collect()
+	}
+
+	/// Verifies group `index` and writes it in place. Bad bytes are refused and nothing is written.
+	pub fn write_group(&self, index: u64, bytes: &[u8]) -> Result<()> {
+		self.ob.verify_group(index, bytes)?;
+		io(&self.path, self.file.write_all_at(bytes, index * GROUP_LEN))?;
+		self.have.lock().unwrap()[index as usize] = true;
+		Ok(())
+	}
+
+	/// Syncs and moves the blob into place once every group is present.
+	pub fn finish(self) -> Result<Hash> {
+		let missing = self.missing().len() as u64;
+		if missing > 0 {
+			return Err(StoreError::Incomplete {
+				hash: self.hash,
+				missing,
+				groups: group_count(self.ob.size),
+			});
+		}
+		io(&self.path, self.file.sync_all())?;
+		self.store.commit(&self.hash, &self.ob, &self.path)?;
+		Ok(self.hash)
+	}
+}
+
+/// Writes `bytes` to `to` through a synced temporary file in `tmp_dir` and a rename.
+fn write_atomic(tmp_dir: &Path, to: &Path, bytes: &[u8]) -> Result<()> {
+	let (mut f, p) = io(tmp_dir, tempfile_in(tmp_dir))?;
+	io(&p, f.write_all(bytes).and_then(|_| f.sync_all()))?;
+	io(to, fs::rename(&p, to))
+}
+
+fn tempfile_in(dir: &Path) -> std::io::Result<(File, PathBuf)> {
+	loop {
+		let p = dir.join(format!("{:016x}", rand::random::<u64>()));
+		match OpenOptions::new().write(true).create_new(true).open(&p) {
+			Ok(f) => return Ok((f, p)),
+			Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+			Err(e) => return Err(e),
+		}
+	}
+}
+
+fn sync_dir(dir: &Path) {
+	if let Ok(d) = File::open(dir) {
+		let _ = d.sync_all();
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use rand::{Rng, SeedableRng};
+
+	const G: usize = GROUP_LEN as usize;
+
+	fn data(len: usize, seed: u64) -> Vec<u8> {
+		let mut v = vec![0u8; len];
+		rand::rngs::StdRng::seed_from_u64(seed).fill(&mut v[..]);
+		v
+	}
+
+	fn store(dir: &Path, budget: u64) -> ContentStore {
+		ContentStore::open(dir, budget).unwrap()
+	}
+
+	#[test]
+	fn import_and_put_store_verified_blobs() {
+		let dir = tempfile::tempdir().unwrap();
+		let s = store(dir.path(), 1 << 30);
+		let d = data(2 * G + 99, 1);
+		let f = dir.path().join("in.bin");
+		fs::write(&f, &d).unwrap();
+		let (h, ob) = s.import_file(&f).unwrap();
+		assert_eq!(h, *blake3::hash(&d).as_bytes());
+		assert_eq!(ob.groups(), 3);
+		assert_eq!(s.read_all(&h).unwrap(), d);
+		let small = s.put_bytes(b"hello").unwrap();
+		assert_eq!(s.read_all(&small).unwrap(), b"hello");
+		let mut listed = s.list();
+		listed.sort();
+		let mut want = vec![(h, d.len() as u64), (small, 5)];
+		want.sort();
+		assert_eq!(listed, want);
+		assert_eq!(s.used(), d.len() as u64 + 5);
+		// The outboard file is optional: it is rebuilt from the bytes when missing.
+		fs::remove_file(s.ob_path(&h)).unwrap();
+		assert_eq!(s.outboard(&h).unwrap(), ob);
+	}
+
+	#[test]
+	fn a_crash_before_the_rename_never_leaves_a_complete_looking_blob() {
+		let dir = tempfile::tempdir().unwrap();
+		let d = data(3 * G + 5, 2);
+		let h = *blake3::hash(&d).as_bytes();
+		{
+			let s = store(dir.path(), 1 << 30);
+			let p = s.begin(&h, Outboard::of_bytes(&d)).unwrap();
+			for i in 0..4u64 {
+				let (a, b) = (i as usize * G, ((i as usize + 1) * G).min(d.len()));
+				p.write_group(i, &d[a..b]).unwrap();
+			}
+			// Every byte is written and synced-or-not, but `finish` (the rename) never ran: the
+			// process "crashes" here.
+			assert!(!s.has(&h));
+			assert!(s.list().is_empty());
+			assert!(matches!(s.read_all(&h), Err(StoreError::NotFound(_))));
+			// A half-written import left in tmp/ is garbage.
+			fs::write(dir.path().join("tmp").join("leftover"), b"half").unwrap();
+		}
+		let s = store(dir.path(), 1 << 30);
+		assert_eq!(fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+		assert!(!s.has(&h));
+		// Resuming finds every group already verified on disk and only renames.
+		let p = s.begin(&h, Outboard::of_bytes(&d)).unwrap();
+		assert!(p.missing().is_empty());
+		p.finish().unwrap();
+		assert_eq!(s.read_all(&h).unwrap(), d);
+	}
+
+	#[test]
+	fn resume_keeps_only_groups_that_verify() {
+		let dir = tempfile::tempdir().unwrap();
+		let d = data(5 * G + 17, 3);
+		let h = *blake3::hash(&d).as_bytes();
+		let ob = Outboard::of_bytes(&d);
+		let group = |i: u64| &d[i as usize * G..((i as usize + 1) * G).min(d.len())];
+		{
+			let s = store(dir.path(), 1 << 30);
+			let p = s.begin(&h, ob.clone()).unwrap();
+			for i in [0u64, 2, 3, 5] {
+				p.write_group(i, group(i)).unwrap();
+			}
+			// Bad bytes are refused and not written.
+			assert!(matches!(p.write_group(1, group(4)), Err(StoreError::Verify(_))));
+			assert_eq!(p.missing(), vec![1, 4]);
+			assert!(matches!(
+				p.finish(),
+				Err(StoreError::Incomplete { missing: 2, groups: 6, .. })
+			));
+		}
+		// A torn write: group 3 on disk is damaged while the process was down.
+		let part = dir.path().join("partial").join(hex::encode(h));
+		let f = OpenOptions::new().write(true).open(&part).unwrap();
+		f.write_all_at(&[0xff; 10], 3 * GROUP_LEN + 100).unwrap();
+		drop(f);
+		let s = store(dir.path(), 1 << 30);
+		let p = s.begin(&h, ob.clone()).unwrap();
+		assert_eq!(p.missing(), vec![1, 3, 4]);
+		for i in p.missing() {
+			p.write_group(i, group(i)).unwrap();
+		}
+		p.finish().unwrap();
+		assert_eq!(s.read_all(&h).unwrap(), d);
+		// An outboard that does not reproduce the hash cannot start a transfer.
+		let mut bad = ob.clone();
+		bad.cvs[2][0] ^= 1;
+		assert!(matches!(s.begin(&[9; 32], ob), Err(StoreError::Verify(_))));
+		assert!(matches!(s.begin(&h, bad), Err(StoreError::Verify(_))));
+	}
+
+	#[test]
+	fn corrupt_blobs_are_removed_not_served() {
+		let dir = tempfile::tempdir().unwrap();
+		let s = store(dir.path(), 1 << 30);
+		let d = data(2 * G, 4);
+		let h = s.put_bytes(&d).unwrap();
+		let f = OpenOptions::new().write(true).open(s.blob_path(&h)).unwrap();
+		f.write_all_at(&[0], G as u64 + 7).unwrap();
+		drop(f);
+		let ob = s.outboard(&h).unwrap(); // the outboard file itself is intact
+		s.read_group(&h, &ob, 0).unwrap();
+		assert!(matches!(s.read_group(&h, &ob, 1), Err(StoreError::Corrupt { .. })));
+		assert!(!s.has(&h));
+	}
+
+	#[test]
+	fn the_budget_evicts_unpinned_blobs_oldest_first_and_never_pinned_ones() {
+		let dir = tempfile::tempdir().unwrap();
+		let s = store(dir.path(), 3 * GROUP_LEN);
+		let old = s.put_bytes(&data(G, 10)).unwrap();
+		let chain = s.put_bytes(&data(G, 11)).unwrap();
+		let lapsed = s.put_bytes(&data(G, 12)).unwrap();
+		s.pin(&chain, Pin { chain: true, until: None }).unwrap();
+		s.pin(&lapsed, Pin { chain: false, until: Some(now_secs() - 1) }).unwrap();
+		let past = SystemTime::now() - Duration::from_secs(3600);
+		File::options().write(true).open(s.blob_path(&old)).unwrap().set_modified(past).unwrap();
+		// One more MiB: the least recently used unpinned blob goes.
+		let new = s.put_bytes(&data(G, 13)).unwrap();
+		assert!(!s.has(&old) && s.has(&chain) && s.has(&lapsed) && s.has(&new));
+		// Pin everything: nothing fits and nothing stored is lost.
+		s.pin(&lapsed, Pin { chain: false, until: Some(now_secs() + 3600) }).unwrap();
+		s.pin(&new, Pin { chain: true, until: None }).unwrap();
+		let err = s.put_bytes(&data(G, 14)).unwrap_err();
+		assert!(matches!(err, StoreError::Full { .. }), "{err}");
+		assert!(err.to_string().contains("raise the budget"));
+		assert_eq!(s.list().len(), 3);
+		// Unpinning from the chain makes it evictable again.
+		s.unpin_chain(&chain).unwrap();
+		s.put_bytes(&data(G, 14)).unwrap();
+		assert!(!s.has(&chain));
+	}
+}
