@@ -14,6 +14,8 @@ use tributary_client::{
 };
 use tributary_e2e::{cli, Node};
 
+mod data_plane;
+
 fn key(suri: &str) -> Key {
 	Key::from_suri(suri).expect("dev key")
 }

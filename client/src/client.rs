@@ -536,6 +536,25 @@ impl Client {
 		})
 	}
 
+	/// The id the next contribution will get (every id below it exists).
+	pub async fn next_contribution_id(&self) -> Result<ContributionId, ClientError> {
+		let at = self.api.storage().at_latest().await?;
+		Ok(at.fetch(&chain::storage().datanets().next_contribution_id()).await?.unwrap_or(0))
+	}
+
+	/// Whether `curator` has voted on `contribution`.
+	pub async fn has_voted(
+		&self,
+		contribution: ContributionId,
+		curator: &AccountId32,
+	) -> Result<bool, ClientError> {
+		let at = self.api.storage().at_latest().await?;
+		Ok(at
+			.fetch(&chain::storage().datanets().votes(contribution, curator.clone()))
+			.await?
+			.is_some())
+	}
+
 	/// The leaderboard of a datanet, or of all datanets, from the node's `datanets_leaderboard` RPC.
 	pub async fn leaderboard(
 		&self,

@@ -3,6 +3,7 @@
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
+use std::time::Duration;
 use tributary_client::{
 	client::{ModalityArg, NewDatanet, RejectArg, RulesArg, VoteArg, Wait},
 	content,
@@ -53,6 +54,13 @@ enum Command {
 		/// Free-form metadata stored with the contribution (e.g. JSON: language, source, licence).
 		#[arg(long, default_value = "")]
 		metadata: String,
+		/// Data peer to upload the bytes to before submitting, ending in /p2p/<peer id> (repeatable, or
+		/// comma-separated in TRIBUTARY_PEERS). The submission waits until at least one peer holds them.
+		#[arg(long = "peer", env = "TRIBUTARY_PEERS", value_delimiter = ',')]
+		peers: Vec<libp2p::Multiaddr>,
+		/// Seconds to wait for the peers to confirm the upload.
+		#[arg(long, default_value_t = 600)]
+		upload_timeout: u64,
 	},
 	/// Vote on a pending contribution as a curator (signed with --key).
 	Vote {
@@ -172,6 +180,44 @@ async fn connect(cli: &Cli) -> Result<Client> {
 	Ok(Client::connect(&cli.url).await?.with_wait(wait))
 }
 
+/// Pushes `file` to the data peers and waits until at least one holds it (verified); returns how many
+/// do. The CLI serves the bytes itself, from a temporary store, only while the peers fetch them.
+async fn upload(
+	file: &std::path::Path,
+	decl: &content::FileDeclaration,
+	peers: &[libp2p::Multiaddr],
+	timeout: Duration,
+) -> Result<usize> {
+	let dir = tempfile::tempdir()?;
+	let store =
+		std::sync::Arc::new(data_plane::ContentStore::open(dir.path(), decl.bytes + (1 << 20))?);
+	let cfg = data_plane::NetConfig { listen: vec![], ..Default::default() };
+	let node =
+		data_plane::DataNode::start(libp2p::identity::Keypair::generate_ed25519(), store, cfg)
+			.await?;
+	let mut ids = Vec::new();
+	for p in peers {
+		match node.dial(p.clone()).await {
+			Ok(id) => ids.push(id),
+			Err(e) => eprintln!("warning: {e}"),
+		}
+	}
+	if ids.is_empty() {
+		bail!("none of the {} data peer(s) could be reached; nothing was submitted", peers.len());
+	}
+	let (hash, results) = data_plane::upload(&node, file, &ids, timeout).await?;
+	if hash != decl.hash {
+		bail!("{} changed while it was being uploaded; nothing was submitted", file.display());
+	}
+	for (peer, r) in &results {
+		if let Err(e) = r {
+			eprintln!("warning: upload to {peer} failed: {e}");
+		}
+	}
+	node.shutdown();
+	Ok(results.iter().filter(|(_, r)| r.is_ok()).count())
+}
+
 fn print_json(v: &impl serde::Serialize) {
 	println!("{}", serde_json::to_string_pretty(v).expect("serializable"));
 }
@@ -214,10 +260,19 @@ async fn run(cli: Cli) -> Result<()> {
 	match &cli.command {
 		Command::Key(cmd) => run_key(&cli, cmd),
 		Command::Datanet(cmd) => run_datanet(&cli, cmd).await,
-		Command::Contribute { file, datanet, format, metadata } => {
+		Command::Contribute { file, datanet, format, metadata, peers, upload_timeout } => {
 			let key = signer(&cli)?;
 			let decl = content::declare(file, format.as_deref())?;
 			let client = connect(&cli).await?;
+			let uploaded = if peers.is_empty() {
+				eprintln!(
+					"note: no --peer given, so the bytes stay here; curators need them from a data \
+					 peer (see `tributary contribute --help`)"
+				);
+				0
+			} else {
+				upload(file, &decl, peers, Duration::from_secs(*upload_timeout)).await?
+			};
 			let id = client.submit_contribution(&key, *datanet, &decl, metadata).await?;
 			if cli.json {
 				print_json(&serde_json::json!({
@@ -226,12 +281,16 @@ async fn run(cli: Cli) -> Result<()> {
 					"hash": format!("0x{}", hex::encode(decl.hash)),
 					"bytes": decl.bytes,
 					"format": decl.format,
+					"uploaded_to": uploaded,
 				}));
 			} else {
 				println!("contribution {id} submitted to datanet {datanet}: pending curator votes");
 				println!("  hash    0x{}", hex::encode(decl.hash));
 				println!("  bytes   {}", decl.bytes);
 				println!("  format  {}", decl.format);
+				if uploaded > 0 {
+					println!("  stored  on {uploaded} data peer(s)");
+				}
 			}
 			Ok(())
 		}

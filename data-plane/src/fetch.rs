@@ -10,7 +10,7 @@
 use crate::net::{DataNode, RequestError};
 use crate::protocol::{BlobRequest, BlobResponse};
 use crate::store::{ContentStore, StoreError};
-use crate::tree::{Hash, Outboard};
+use crate::tree::Hash;
 use futures::stream::{FuturesUnordered, StreamExt};
 use libp2p::PeerId;
 use std::collections::{HashMap, VecDeque};
@@ -22,7 +22,8 @@ use tokio::sync::mpsc;
 pub struct FetchOptions {
 	/// Peers to try first (e.g. the uploader); others are found through the DHT and gossip.
 	pub providers: Vec<PeerId>,
-	/// The size the chain declares, when known; an outboard of another size is refused.
+	/// The size the chain declares, when known. A verified outboard of another size ends the fetch
+	/// with [`FetchError::SizeMismatch`]: the declaration is provably false.
 	pub expected_size: Option<u64>,
 	/// Group requests in flight at once, in total and per provider.
 	pub window: usize,
@@ -78,6 +79,9 @@ pub enum FetchError {
 	Unavailable { hash: Hash, waited: Duration },
 	#[error("stopped after {have} of {groups} groups as asked; fetch again to resume")]
 	Paused { have: u64, groups: u64 },
+	/// The outboard, verified against the hash, proves the blob has another size than declared.
+	#[error("the content with this hash is {actual} bytes, not the declared {declared}")]
+	SizeMismatch { declared: u64, actual: u64 },
 	#[error(transparent)]
 	Store(#[from] StoreError),
 }
@@ -108,7 +112,10 @@ pub async fn fetch(
 	let ob = loop {
 		let Some(p) = peers.next(&mut last_progress, opts.give_up_after).await? else { continue };
 		match node.request(p, BlobRequest::Outboard(hash)).await {
-			Ok(BlobResponse::Outboard(ob)) if outboard_ok(&ob, &hash, opts.expected_size) => {
+			Ok(BlobResponse::Outboard(ob)) if ob.verify(&hash).is_ok() => {
+				if let Some(declared) = opts.expected_size.filter(|s| *s != ob.size) {
+					return Err(FetchError::SizeMismatch { declared, actual: ob.size });
+				}
 				peers.keep(p);
 				last_progress = Instant::now();
 				break ob;
@@ -182,10 +189,6 @@ pub async fn fetch(
 	partial.finish()?;
 	node.provide(hash, size);
 	Ok(FetchReport { hash, size, groups, resumed, received, elapsed: started.elapsed() })
-}
-
-fn outboard_ok(ob: &Outboard, hash: &Hash, expected: Option<u64>) -> bool {
-	ob.verify(hash).is_ok() && expected.is_none_or(|s| s == ob.size)
 }
 
 fn kind(r: BlobResponse) -> &'static str {

@@ -1,5 +1,6 @@
-//! Harness for end-to-end tests: starts real `tributary-node` processes on free loopback ports
-//! with temporary base paths, runs the `tributary` CLI, and stops everything when dropped.
+//! Harness for end-to-end tests: starts real `tributary-node` and `tributary-worker` processes on free
+//! loopback ports with temporary directories, runs the `tributary` CLI, and stops everything when
+//! dropped.
 
 use anyhow::{bail, Context, Result};
 use std::{
@@ -20,7 +21,7 @@ pub fn bin_dir() -> PathBuf {
 fn binary(name: &str) -> Result<PathBuf> {
 	let p = bin_dir().join(name);
 	if !p.exists() {
-		bail!("{} is missing: build it first (`cargo build -p tributary-node -p tributary-client`; scripts/test.sh does)", p.display());
+		bail!("{} is missing: build the workspace first (`cargo build --workspace`; scripts/test.sh does)", p.display());
 	}
 	Ok(p)
 }
@@ -33,14 +34,94 @@ pub fn free_port() -> u16 {
 		.expect("free port")
 }
 
-/// A running node; killed on drop. Its log is kept for assertions and failure reports.
-pub struct Node {
+/// A child process whose stdout and stderr lines are collected; killed on drop.
+pub struct Proc {
 	child: Child,
+	pub log: Arc<Mutex<Vec<String>>>,
+	name: String,
+}
+
+impl Proc {
+	pub fn spawn(name: &str, mut cmd: Command) -> Result<Proc> {
+		cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+		let mut child = cmd.spawn().with_context(|| format!("starting {name}"))?;
+		let log = Arc::new(Mutex::new(Vec::new()));
+		let out = child.stdout.take().expect("piped stdout");
+		let err = child.stderr.take().expect("piped stderr");
+		for stream in [Box::new(out) as Box<dyn std::io::Read + Send>, Box::new(err)] {
+			let sink = log.clone();
+			std::thread::spawn(move || {
+				for line in BufReader::new(stream).lines().map_while(Result::ok) {
+					sink.lock().expect("log lock").push(line);
+				}
+			});
+		}
+		Ok(Proc { child, log, name: name.to_string() })
+	}
+
+	/// Waits until a log line contains `needle`; returns that line.
+	pub fn wait_log(&mut self, needle: &str, timeout: Duration) -> Result<String> {
+		let start = Instant::now();
+		loop {
+			if let Some(l) = self.log.lock().expect("log lock").iter().find(|l| l.contains(needle))
+			{
+				return Ok(l.clone());
+			}
+			if let Some(status) = self.child.try_wait()? {
+				bail!(
+					"{} exited ({status}) before logging `{needle}`:\n{}",
+					self.name,
+					self.tail(40)
+				);
+			}
+			if start.elapsed() > timeout {
+				bail!(
+					"{} did not log `{needle}` within {timeout:?}:\n{}",
+					self.name,
+					self.tail(40)
+				);
+			}
+			std::thread::sleep(Duration::from_millis(20));
+		}
+	}
+
+	/// Waits for the process to exit; returns whether it succeeded.
+	pub fn wait_exit(&mut self, timeout: Duration) -> Result<bool> {
+		let start = Instant::now();
+		loop {
+			if let Some(status) = self.child.try_wait()? {
+				return Ok(status.success());
+			}
+			if start.elapsed() > timeout {
+				bail!("{} still running after {timeout:?}:\n{}", self.name, self.tail(40));
+			}
+			std::thread::sleep(Duration::from_millis(50));
+		}
+	}
+
+	pub fn kill(&mut self) {
+		let _ = self.child.kill();
+		let _ = self.child.wait();
+	}
+
+	pub fn tail(&self, n: usize) -> String {
+		let log = self.log.lock().expect("log lock");
+		log[log.len().saturating_sub(n)..].join("\n")
+	}
+}
+
+impl Drop for Proc {
+	fn drop(&mut self) {
+		self.kill();
+	}
+}
+
+/// A running node on fresh loopback ports with a temporary base path; killed on drop.
+pub struct Node {
+	pub proc: Proc,
 	pub rpc_port: u16,
 	pub p2p_port: u16,
-	pub log: Arc<Mutex<Vec<String>>>,
 	_base: tempfile::TempDir,
-	name: String,
 }
 
 impl Node {
@@ -56,49 +137,21 @@ impl Node {
 			.args(["--rpc-port", &rpc_port.to_string()])
 			.args(["--listen-addr", &listen])
 			.args(["--no-prometheus", "--no-telemetry", "--no-mdns"])
-			.args(["--name", name])
-			.stdout(Stdio::null())
-			.stderr(Stdio::piped());
-		let mut child = cmd.spawn().context("starting tributary-node")?;
-		let log = Arc::new(Mutex::new(Vec::new()));
-		let stderr = child.stderr.take().expect("piped stderr");
-		let sink = log.clone();
-		std::thread::spawn(move || {
-			for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-				sink.lock().expect("log lock").push(line);
-			}
-		});
-		Ok(Node { child, rpc_port, p2p_port, log, _base: base, name: name.to_string() })
+			.args(["--name", name]);
+		Ok(Node {
+			proc: Proc::spawn(&format!("node {name}"), cmd)?,
+			rpc_port,
+			p2p_port,
+			_base: base,
+		})
 	}
 
 	pub fn url(&self) -> String {
 		format!("ws://127.0.0.1:{}", self.rpc_port)
 	}
 
-	/// Waits until a log line contains `needle`; returns that line.
 	pub fn wait_log(&mut self, needle: &str, timeout: Duration) -> Result<String> {
-		let start = Instant::now();
-		loop {
-			if let Some(l) = self.log.lock().expect("log lock").iter().find(|l| l.contains(needle))
-			{
-				return Ok(l.clone());
-			}
-			if let Some(status) = self.child.try_wait()? {
-				bail!(
-					"node {} exited ({status}) before logging `{needle}`:\n{}",
-					self.name,
-					self.tail(40)
-				);
-			}
-			if start.elapsed() > timeout {
-				bail!(
-					"node {} did not log `{needle}` within {timeout:?}:\n{}",
-					self.name,
-					self.tail(40)
-				);
-			}
-			std::thread::sleep(Duration::from_millis(100));
-		}
+		self.proc.wait_log(needle, timeout)
 	}
 
 	/// The node's libp2p peer id, from its start-up log.
@@ -114,15 +167,52 @@ impl Node {
 	}
 
 	pub fn tail(&self, n: usize) -> String {
-		let log = self.log.lock().expect("log lock");
-		log[log.len().saturating_sub(n)..].join("\n")
+		self.proc.tail(n)
 	}
 }
 
-impl Drop for Node {
-	fn drop(&mut self) {
-		let _ = self.child.kill();
-		let _ = self.child.wait();
+/// A `tributary-worker` process with its own data directory (identity, store, journal).
+pub struct Worker {
+	pub proc: Proc,
+	pub dir: PathBuf,
+	/// Listen addresses, each ending in /p2p/<peer id>.
+	pub addrs: Vec<String>,
+}
+
+impl Worker {
+	/// Runs `tributary-worker --data-dir DIR <args>` and, for long-running subcommands, waits until it
+	/// listens (its `worker.json` appears).
+	pub fn start(name: &str, dir: &std::path::Path, args: &[&str]) -> Result<Worker> {
+		let _ = std::fs::remove_file(dir.join("worker.json"));
+		let mut cmd = Command::new(binary("tributary-worker")?);
+		cmd.args(["--data-dir", dir.to_str().expect("utf-8 path")]).args(args);
+		cmd.env("RUST_LOG", "info,libp2p=warn");
+		let mut proc = Proc::spawn(&format!("worker {name}"), cmd)?;
+		let info = dir.join("worker.json");
+		let start = Instant::now();
+		while !info.exists() {
+			if start.elapsed() > Duration::from_secs(60) {
+				bail!("worker {name} did not start listening:\n{}", proc.tail(40));
+			}
+			if proc.child.try_wait()?.is_some() {
+				bail!("worker {name} exited at start:\n{}", proc.tail(40));
+			}
+			std::thread::sleep(Duration::from_millis(20));
+		}
+		proc.wait_log("listening on", Duration::from_secs(10))?;
+		let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&info)?)?;
+		let addrs = v["addrs"]
+			.as_array()
+			.context("worker.json has addrs")?
+			.iter()
+			.filter_map(|a| a.as_str().map(str::to_string))
+			.collect();
+		Ok(Worker { proc, dir: dir.to_path_buf(), addrs })
+	}
+
+	/// The TCP listen address (with /p2p/<id>).
+	pub fn tcp_addr(&self) -> String {
+		self.addrs.iter().find(|a| a.contains("/tcp/")).cloned().expect("a TCP address")
 	}
 }
 

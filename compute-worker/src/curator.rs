@@ -1,0 +1,264 @@
+//! The curator agent: for each pending contribution in the datanets its key curates, fetch the bytes
+//! over the data plane, check them (content-check), and vote Approve or Reject with the reason's code.
+//!
+//! Rules it keeps:
+//! - never votes twice: it asks the chain (`Votes`) before voting and records every outcome in its
+//!   journal, which survives restarts;
+//! - never votes on its own contributions, nor on content it cannot judge (it abstains);
+//! - when the bytes cannot be fetched it retries with backoff up to `max_fetch_attempts`, then gives up
+//!   *without* voting, leaving the decision to curators who can get them.
+
+use crate::journal::{Journal, Outcome, Retry};
+use content_check::{Checked, Code, Declared, Limits, Modality};
+use data_plane::{fetch, DataNode, FetchError, FetchOptions, Pin};
+use std::collections::HashMap;
+use std::time::Duration;
+use tributary_client::client::{ContributionView, DatanetView, Decision, RejectArg, VoteArg};
+use tributary_client::keys::Key;
+use tributary_client::Client;
+
+#[derive(Debug, Clone)]
+pub struct CuratorConfig {
+	/// Only these datanets (default: every datanet the key curates).
+	pub datanets: Option<Vec<u32>>,
+	pub poll: Duration,
+	/// Give up one fetch attempt after this long without progress.
+	pub fetch_timeout: Duration,
+	pub max_fetch_attempts: u32,
+	/// Wait before retry n is `retry_backoff * n`.
+	pub retry_backoff: Duration,
+	pub limits: Limits,
+}
+
+impl Default for CuratorConfig {
+	fn default() -> Self {
+		Self {
+			datanets: None,
+			poll: Duration::from_secs(2),
+			fetch_timeout: Duration::from_secs(20),
+			max_fetch_attempts: 3,
+			retry_backoff: Duration::from_secs(30),
+			limits: Limits::default(),
+		}
+	}
+}
+
+pub struct Curator {
+	client: Client,
+	key: Key,
+	node: DataNode,
+	journal: Journal,
+	cfg: CuratorConfig,
+}
+
+fn modality(m: &str) -> Option<Modality> {
+	Some(match m {
+		"text" => Modality::Text,
+		"image" => Modality::Image,
+		"audio" => Modality::Audio,
+		_ => return None,
+	})
+}
+
+fn reject_arg(c: Code) -> RejectArg {
+	match c {
+		Code::Malformed => RejectArg::Malformed,
+		Code::HashMismatch => RejectArg::HashMismatch,
+		Code::OffTopic => RejectArg::OffTopic,
+		Code::Duplicate => RejectArg::Duplicate,
+		Code::LowQuality => RejectArg::LowQuality,
+	}
+}
+
+/// What to do about one contribution.
+enum Verdict {
+	Vote(VoteArg, String),
+	Abstain(String),
+	/// Bytes not available (yet).
+	Unavailable(String),
+}
+
+impl Curator {
+	pub fn new(
+		client: Client,
+		key: Key,
+		node: DataNode,
+		journal: Journal,
+		cfg: CuratorConfig,
+	) -> Self {
+		Self { client, key, node, journal, cfg }
+	}
+
+	/// Runs until the process stops; errors of one round are logged and the next round retries.
+	pub async fn run(mut self) {
+		tracing::info!(curator = %self.key.ss58(), journal = %self.journal.path().display(), "curator agent started");
+		loop {
+			if let Err(e) = self.round().await {
+				tracing::warn!("curator round failed: {e}");
+			}
+			tokio::time::sleep(self.cfg.poll).await;
+		}
+	}
+
+	/// One pass over the contributions not yet settled for us. Returns how many votes were cast.
+	pub async fn round(&mut self) -> anyhow::Result<usize> {
+		let me = self.key.ss58();
+		let mine: HashMap<u32, DatanetView> = self
+			.client
+			.datanets()
+			.await?
+			.into_iter()
+			.filter(|d| d.curators.contains(&me))
+			.filter(|d| self.cfg.datanets.as_ref().is_none_or(|only| only.contains(&d.id)))
+			.map(|d| (d.id, d))
+			.collect();
+		let next = self.client.next_contribution_id().await?;
+		let mut votes = 0;
+		let mut settled_prefix = true;
+		for id in self.journal.data.low_water..next {
+			let settled = self.consider(id, &mine, &mut votes).await?;
+			if settled && settled_prefix {
+				self.journal.data.low_water = id + 1;
+			}
+			settled_prefix &= settled;
+		}
+		self.journal.save()?;
+		Ok(votes)
+	}
+
+	/// Handles one contribution; returns whether it is settled for us (nothing left to do, ever).
+	async fn consider(
+		&mut self,
+		id: u64,
+		mine: &HashMap<u32, DatanetView>,
+		votes: &mut usize,
+	) -> anyhow::Result<bool> {
+		if self.journal.data.outcomes.contains_key(&id) {
+			return Ok(true);
+		}
+		let c = self.client.contribution(id).await?;
+		let Some(datanet) = mine.get(&c.datanet) else {
+			// Not ours now; a datanet can add us as curator later, so only decided ones are settled.
+			return Ok(c.decision != Decision::Pending);
+		};
+		if c.decision != Decision::Pending {
+			return Ok(true);
+		}
+		if c.contributor == self.key.ss58() {
+			self.journal.record(id, Outcome::Abstained("own contribution".into()))?;
+			return Ok(true);
+		}
+		if self.client.has_voted(id, &self.key.account_id()).await? {
+			self.journal.record(id, Outcome::Voted("(found on chain)".into()))?;
+			return Ok(true);
+		}
+		let now = data_plane::store::now_secs();
+		if self.journal.data.retries.get(&id).is_some_and(|r| r.not_before > now) {
+			return Ok(false);
+		}
+		match self.judge(&c, datanet).await? {
+			Verdict::Vote(vote, what) => {
+				match self.client.vote(&self.key, id, vote).await {
+					Ok(decision) => {
+						tracing::info!(contribution = id, vote = %what, ?decision, "voted");
+						*votes += 1;
+					}
+					// Someone else's vote decided it first, or ours landed before a restart.
+					Err(e) if matches!(e.chain_error(), Some("NotPending" | "AlreadyVoted")) => {
+						tracing::info!(contribution = id, "not voting: {e}");
+					}
+					Err(e) => return Err(e.into()),
+				}
+				self.journal.record(id, Outcome::Voted(what))?;
+				Ok(true)
+			}
+			Verdict::Abstain(why) => {
+				tracing::info!(contribution = id, "abstaining: {why}");
+				self.journal.record(id, Outcome::Abstained(why))?;
+				Ok(true)
+			}
+			Verdict::Unavailable(why) => {
+				let r = self.journal.data.retries.entry(id).or_insert_with(Retry::default);
+				r.attempts += 1;
+				if r.attempts >= self.cfg.max_fetch_attempts {
+					tracing::warn!(contribution = id, "giving up without voting: {why}");
+					self.journal.record(id, Outcome::GaveUp(why))?;
+					return Ok(true);
+				}
+				r.not_before = now + (self.cfg.retry_backoff * r.attempts).as_secs();
+				tracing::info!(
+					contribution = id,
+					attempt = r.attempts,
+					"bytes unavailable, will retry: {why}"
+				);
+				self.journal.save()?;
+				Ok(false)
+			}
+		}
+	}
+
+	async fn judge(&mut self, c: &ContributionView, d: &DatanetView) -> anyhow::Result<Verdict> {
+		let hash = parse_hash(&c.content_hash)?;
+		let Some(modality) = modality(&d.modality) else {
+			return Ok(Verdict::Abstain(format!("unknown modality {}", d.modality)));
+		};
+		let declared =
+			Declared { hash, size: c.bytes, format: &c.format, modality, allowed: &d.formats };
+		// Refuse oversize declarations before fetching anything (the chain enforces the cap too).
+		if c.bytes > d.rules.max_item_bytes {
+			return Ok(reject(Code::LowQuality, "larger than the datanet's item cap"));
+		}
+		let store = self.node.store().clone();
+		// Keep what the chain still needs, before it arrives.
+		store.pin(&hash, Pin { chain: true, until: None })?;
+		let opts = FetchOptions {
+			expected_size: Some(c.bytes),
+			give_up_after: self.cfg.fetch_timeout,
+			..Default::default()
+		};
+		match fetch(&self.node, hash, opts).await {
+			Ok(_) => {}
+			Err(FetchError::SizeMismatch { declared, actual }) => {
+				return Ok(reject(
+					Code::HashMismatch,
+					&format!("declared {declared} bytes, content is {actual}"),
+				))
+			}
+			Err(e @ FetchError::Unavailable { .. }) => {
+				return Ok(Verdict::Unavailable(e.to_string()))
+			}
+			Err(e) => return Err(e.into()),
+		}
+		let bytes = store.read_all(&hash)?;
+		let checked = content_check::check(&bytes, &declared, &self.cfg.limits);
+		Ok(match checked {
+			Ok(Checked::Text { text, .. }) => {
+				let index = self.journal.data.dedupe.entry(d.id).or_default();
+				match index.find(&text) {
+					Some(dup) => {
+						let reason = dup.reason();
+						reject(reason.code().expect("duplicates have a code"), &reason.to_string())
+					}
+					None => {
+						index.insert(c.id, &text);
+						Verdict::Vote(VoteArg::Approve, "approve".into())
+					}
+				}
+			}
+			Ok(_) => Verdict::Vote(VoteArg::Approve, "approve".into()),
+			Err(reason) => match reason.code() {
+				Some(code) => reject(code, &reason.to_string()),
+				None => Verdict::Abstain(reason.to_string()),
+			},
+		})
+	}
+}
+
+fn reject(code: Code, why: &str) -> Verdict {
+	Verdict::Vote(VoteArg::Reject(reject_arg(code)), format!("reject:{code:?} ({why})"))
+}
+
+fn parse_hash(s: &str) -> anyhow::Result<[u8; 32]> {
+	let b = hex::decode(s.trim_start_matches("0x"))?;
+	b.try_into().map_err(|_| anyhow::anyhow!("content hash {s} is not 32 bytes"))
+}

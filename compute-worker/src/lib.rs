@@ -1,0 +1,5 @@
+//! The Tributary compute worker: a data peer (libp2p blob exchange over a content store) and a
+//! curator agent. The `tributary-worker` binary wires them to the command line.
+
+pub mod curator;
+pub mod journal;

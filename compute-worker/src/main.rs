@@ -1,0 +1,299 @@
+//! `tributary-worker`: the off-chain daemon. See `tributary-worker --help`.
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use data_plane::{fetch, load_or_create_identity, ContentStore, DataNode, FetchOptions, NetConfig};
+use libp2p::{multiaddr::Protocol, Multiaddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tributary_client::{keys::Keystore, Client, DEFAULT_URL};
+use tributary_worker::curator::{Curator, CuratorConfig};
+use tributary_worker::journal::Journal;
+
+#[derive(Parser)]
+#[command(
+	name = "tributary-worker",
+	version,
+	about = "Tributary compute worker: data peer and curator agent"
+)]
+struct Cli {
+	/// Where the worker keeps its identity, content store and journal.
+	#[arg(long, global = true, env = "TRIBUTARY_WORKER_HOME")]
+	data_dir: Option<PathBuf>,
+	/// Address to listen on (repeatable). Default: TCP and QUIC on 127.0.0.1, ports chosen by the OS.
+	#[arg(long, global = true)]
+	listen: Vec<Multiaddr>,
+	/// Peer to connect to at start, ending in /p2p/<peer id> (repeatable).
+	#[arg(long, global = true, env = "TRIBUTARY_PEERS", value_delimiter = ',')]
+	bootstrap: Vec<Multiaddr>,
+	/// Content store budget in bytes; unpinned content is evicted beyond it.
+	#[arg(long, global = true, default_value_t = 10 << 30)]
+	store_budget: u64,
+	#[command(subcommand)]
+	command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+	/// Run the worker: serve and fetch content, take uploads, and curate if given a curator key.
+	Run {
+		/// Node RPC endpoint.
+		#[arg(long, env = "TRIBUTARY_URL", default_value = DEFAULT_URL)]
+		url: String,
+		/// Curator key (keystore name or secret URI). Without it the worker only serves data.
+		#[arg(long, env = "TRIBUTARY_CURATOR_KEY")]
+		curator_key: Option<String>,
+		/// Keystore directory for --curator-key names.
+		#[arg(long, env = "TRIBUTARY_KEYSTORE")]
+		keystore: Option<PathBuf>,
+		/// Curate only this datanet (repeatable; default: every datanet the key curates).
+		#[arg(long)]
+		datanet: Vec<u32>,
+		/// How often to look for new contributions, in milliseconds.
+		#[arg(long, default_value_t = 1000)]
+		poll_ms: u64,
+		/// Seconds without progress before one fetch attempt is abandoned.
+		#[arg(long, default_value_t = 20)]
+		fetch_timeout: u64,
+		/// Fetch attempts before a contribution is left to other curators (never voted down).
+		#[arg(long, default_value_t = 3)]
+		fetch_attempts: u32,
+		/// Seconds to wait before retry n (multiplied by n).
+		#[arg(long, default_value_t = 30)]
+		retry_backoff: u64,
+	},
+	/// Import files into the store and serve them until stopped (no chain needed).
+	Serve { files: Vec<PathBuf> },
+	/// Fetch one blob by its BLAKE3 hash, verified, optionally copying it out.
+	Fetch {
+		/// 0x-prefixed or bare hex BLAKE3 hash.
+		hash: String,
+		/// Write the bytes here.
+		#[arg(long)]
+		out: Option<PathBuf>,
+		/// Seconds without progress before giving up.
+		#[arg(long, default_value_t = 60)]
+		timeout: u64,
+	},
+	/// Check a file as a curator would (format, limits, decoding), without the chain.
+	Check {
+		file: PathBuf,
+		#[arg(long)]
+		format: Option<String>,
+		#[arg(long, value_parser = ["text", "image", "audio"])]
+		modality: String,
+	},
+	/// Print this worker's peer id.
+	Id,
+}
+
+fn data_dir(cli: &Cli) -> PathBuf {
+	cli.data_dir.clone().unwrap_or_else(|| {
+		let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| ".".into());
+		home.join(".tributary").join("worker")
+	})
+}
+
+async fn start_node(cli: &Cli, accept_pushes: bool) -> Result<DataNode> {
+	let dir = data_dir(cli);
+	let key = load_or_create_identity(&dir.join("identity.key"))?;
+	let store = Arc::new(
+		ContentStore::open(dir.join("store"), cli.store_budget)
+			.with_context(|| format!("cannot open the content store in {}", dir.display()))?,
+	);
+	let mut cfg =
+		NetConfig { bootstrap: cli.bootstrap.clone(), accept_pushes, ..Default::default() };
+	if !cli.listen.is_empty() {
+		cfg.listen = cli.listen.clone();
+	}
+	let node = DataNode::start(key, store, cfg).await?;
+	for peer in &cli.bootstrap {
+		if let Err(e) = node.dial(peer.clone()).await {
+			tracing::warn!("{e}");
+		}
+	}
+	let addrs = node.listen_addrs().await;
+	for a in &addrs {
+		println!("listening on {a}");
+	}
+	// For scripts and tests: where to reach this worker.
+	let info = serde_json::json!({
+		"peer_id": node.peer_id().to_string(),
+		"addrs": addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+	});
+	std::fs::write(dir.join("worker.json"), serde_json::to_vec_pretty(&info)?)?;
+	Ok(node)
+}
+
+fn parse_hash(s: &str) -> Result<[u8; 32]> {
+	let b = hex::decode(s.trim_start_matches("0x")).context("the hash is not hex")?;
+	b.try_into().map_err(|_| anyhow::anyhow!("a BLAKE3 hash has 32 bytes (64 hex digits)"))
+}
+
+async fn wait_for_ctrl_c() {
+	let _ = tokio::signal::ctrl_c().await;
+}
+
+async fn run(cli: Cli) -> Result<()> {
+	match &cli.command {
+		Command::Id => {
+			let key = load_or_create_identity(&data_dir(&cli).join("identity.key"))?;
+			println!("{}", key.public().to_peer_id());
+			Ok(())
+		}
+		Command::Check { file, format, modality } => {
+			let bytes =
+				std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+			let decl = tributary_client::content::declare(file, format.as_deref())?;
+			let modality = match modality.as_str() {
+				"text" => content_check::Modality::Text,
+				"image" => content_check::Modality::Image,
+				_ => content_check::Modality::Audio,
+			};
+			let allowed = vec![decl.format.clone()];
+			let d = content_check::Declared {
+				hash: decl.hash,
+				size: decl.bytes,
+				format: &decl.format,
+				modality,
+				allowed: &allowed,
+			};
+			match content_check::check(&bytes, &d, &Default::default()) {
+				Ok(found) => {
+					println!("ok: {}", serde_json::to_string(&summary(&found))?);
+					Ok(())
+				}
+				Err(reason) => match reason.code() {
+					Some(code) => bail!("would be rejected ({code:?}): {reason}"),
+					None => bail!("cannot be checked automatically: {reason}"),
+				},
+			}
+		}
+		Command::Serve { files } => {
+			let node = start_node(&cli, true).await?;
+			for f in files {
+				let (hash, ob) = node.store().import_file(f)?;
+				node.store().pin(&hash, data_plane::Pin { chain: true, until: None })?;
+				node.provide(hash, ob.size);
+				println!(
+					"serving 0x{} ({} bytes) from {}",
+					hex::encode(hash),
+					ob.size,
+					f.display()
+				);
+			}
+			wait_for_ctrl_c().await;
+			Ok(())
+		}
+		Command::Fetch { hash, out, timeout } => {
+			let hash = parse_hash(hash)?;
+			let node = start_node(&cli, false).await?;
+			let hints = cli
+				.bootstrap
+				.iter()
+				.filter_map(|a| {
+					a.iter().find_map(|p| match p {
+						Protocol::P2p(id) => Some(id),
+						_ => None,
+					})
+				})
+				.collect();
+			let (tx, mut rx) =
+				tokio::sync::mpsc::unbounded_channel::<data_plane::fetch::Progress>();
+			let opts = FetchOptions {
+				providers: hints,
+				give_up_after: Duration::from_secs(*timeout),
+				progress: Some(tx),
+				..Default::default()
+			};
+			let printer = tokio::spawn(async move {
+				while let Some(p) = rx.recv().await {
+					if p.have % 16 == 0 || p.have == p.groups {
+						println!("progress {}/{} groups", p.have, p.groups);
+					}
+				}
+			});
+			let r = fetch(&node, hash, opts).await;
+			let _ = printer.await;
+			let r = r?;
+			let secs = r.elapsed.as_secs_f64();
+			println!(
+				"fetched 0x{} ({} bytes, {} groups, {} resumed) in {secs:.2} s: {:.1} MiB/s",
+				hex::encode(hash),
+				r.size,
+				r.groups,
+				r.resumed,
+				r.size as f64 / (1 << 20) as f64 / secs.max(1e-9)
+			);
+			for (peer, n) in &r.received {
+				println!("  {n} groups from {peer}");
+			}
+			if let Some(out) = out {
+				let src = node.store().root().join("blobs").join(hex::encode(hash));
+				std::fs::copy(&src, out)
+					.with_context(|| format!("cannot write {}", out.display()))?;
+			}
+			Ok(())
+		}
+		Command::Run {
+			url,
+			curator_key,
+			keystore,
+			datanet,
+			poll_ms,
+			fetch_timeout,
+			fetch_attempts,
+			retry_backoff,
+		} => {
+			let node = start_node(&cli, true).await?;
+			let Some(name) = curator_key else {
+				tracing::info!("no curator key: serving data only");
+				wait_for_ctrl_c().await;
+				return Ok(());
+			};
+			let ks = Keystore::open(keystore.clone().unwrap_or_else(Keystore::default_dir));
+			let key = ks.resolve(name)?;
+			let client = Client::connect(url).await?;
+			let journal =
+				Journal::open(data_dir(&cli).join(format!("curator-{}.json", key.ss58())))?;
+			let cfg = CuratorConfig {
+				datanets: (!datanet.is_empty()).then(|| datanet.clone()),
+				poll: Duration::from_millis(*poll_ms),
+				fetch_timeout: Duration::from_secs(*fetch_timeout),
+				max_fetch_attempts: *fetch_attempts,
+				retry_backoff: Duration::from_secs(*retry_backoff),
+				..Default::default()
+			};
+			let agent = Curator::new(client, key, node, journal, cfg);
+			tokio::select! {
+				_ = agent.run() => Ok(()),
+				_ = wait_for_ctrl_c() => Ok(()),
+			}
+		}
+	}
+}
+
+fn summary(c: &content_check::Checked) -> serde_json::Value {
+	match c {
+		content_check::Checked::Text { chars, records, .. } => {
+			serde_json::json!({ "chars": chars, "records": records })
+		}
+		other => serde_json::to_value(other).unwrap_or_default(),
+	}
+}
+
+#[tokio::main]
+async fn main() {
+	tracing_subscriber::fmt()
+		.with_env_filter(
+			tracing_subscriber::EnvFilter::try_from_default_env()
+				.unwrap_or_else(|_| "info,libp2p=warn".into()),
+		)
+		.with_writer(std::io::stderr)
+		.init();
+	if let Err(e) = run(Cli::parse()).await {
+		eprintln!("error: {e:#}");
+		std::process::exit(1);
+	}
+}

@@ -1,0 +1,206 @@
+//! The data plane end to end, with real processes on loopback:
+//! (a) a dev node and two curator workers (Bob and Charlie): a contributor uploads three text files and
+//!     two images through the CLI; the workers fetch, check and vote; the good ones end Accepted, the
+//!     malformed ones Rejected as Malformed, and the leaderboard shows it;
+//! (b) a 256 MiB blob served by two workers: a third fetches it, the first provider is killed midway,
+//!     and the transfer completes from the second and verifies.
+
+use crate::{json, wait_for};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tributary_client::{
+	client::{Decision, RejectArg},
+	Client,
+};
+use tributary_e2e::{cli, Node, Proc, Worker};
+
+fn corpus(rel: &str) -> PathBuf {
+	Path::new(env!("CARGO_MANIFEST_DIR")).join("../content-check/testdata").join(rel)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn workers_fetch_check_and_vote_on_uploaded_contributions() {
+	let mut node = Node::start("dev", &["--dev", "--sealing", "instant"]).expect("node starts");
+	node.wait_rpc().expect("rpc up");
+	let url = node.url();
+	let home = tempfile::tempdir().unwrap();
+	let ks = home.path().join("keys");
+	let bob = tributary_client::keys::Key::from_suri("//Bob").unwrap().ss58();
+	let charlie = tributary_client::keys::Key::from_suri("//Charlie").unwrap().ss58();
+
+	let mut datanets = vec![];
+	for (name, modality, formats) in
+		[("e2e-text", "text", "txt,md,jsonl"), ("e2e-images", "image", "png,jpeg")]
+	{
+		let created = json(
+			&cli(
+				&url,
+				&ks,
+				&[
+					"--json",
+					"datanet",
+					"create",
+					"--key",
+					"//Alice",
+					"--name",
+					name,
+					"--modality",
+					modality,
+					"--formats",
+					formats,
+					"--curator",
+					&bob,
+					"--curator",
+					&charlie,
+					"--approval-quorum",
+					"2",
+					"--rejection-quorum",
+					"2",
+				],
+			)
+			.unwrap(),
+		);
+		datanets.push(created["datanet"].as_u64().unwrap().to_string());
+	}
+
+	// Two curator workers; Charlie's knows Bob's.
+	let (wb, wc) = (home.path().join("w-bob"), home.path().join("w-charlie"));
+	let run = |key: &str, bootstrap: Option<String>| -> Vec<String> {
+		let mut a: Vec<String> =
+			bootstrap.map(|b| vec!["--bootstrap".into(), b]).unwrap_or_default();
+		a.extend(
+			["run", "--url", &url, "--curator-key", key, "--poll-ms", "300"].map(String::from),
+		);
+		a
+	};
+	let w_bob = Worker::start("bob", &wb, &strs(&run("//Bob", None))).unwrap();
+	let charlie_args = run("//Charlie", Some(w_bob.tcp_addr()));
+	let _w_charlie = Worker::start("charlie", &wc, &strs(&charlie_args)).unwrap();
+
+	// Dave uploads each file to Bob's worker and submits it.
+	let uploads = [
+		(&datanets[0], "good/river.txt", None),
+		(&datanets[0], "good/pairs.jsonl", None),
+		(&datanets[0], "hostile/invalid-utf8.txt", Some(RejectArg::Malformed)),
+		(&datanets[1], "good/gradient.png", None),
+		(&datanets[1], "hostile/truncated.png", Some(RejectArg::Malformed)),
+	];
+	let mut ids = vec![];
+	for (d, file, _) in &uploads {
+		let path = corpus(file);
+		let out = json(
+			&cli(
+				&url,
+				&ks,
+				&[
+					"--json",
+					"contribute",
+					path.to_str().unwrap(),
+					"--datanet",
+					d,
+					"--key",
+					"//Dave",
+					"--peer",
+					&w_bob.tcp_addr(),
+				],
+			)
+			.unwrap(),
+		);
+		assert_eq!(out["uploaded_to"], 1, "{file}");
+		ids.push(out["contribution"].as_u64().unwrap());
+	}
+
+	// Both workers vote on everything; each contribution reaches its decision.
+	let client = Client::connect(&url).await.unwrap();
+	for ((_, file, want), id) in uploads.iter().zip(&ids) {
+		let decision =
+			wait_for(&format!("a decision on {file}"), Duration::from_secs(120), || async {
+				let c = client.contribution(*id).await.ok()?;
+				(c.decision != Decision::Pending).then_some(c.decision)
+			})
+			.await;
+		match want {
+			None => assert!(matches!(decision, Decision::Accepted { .. }), "{file}: {decision:?}"),
+			Some(r) => assert_eq!(decision, Decision::Rejected { reason: *r }, "{file}"),
+		}
+		let c = client.contribution(*id).await.unwrap();
+		assert_eq!(c.approvals + c.rejections, 2, "{file}: both curators voted once");
+	}
+
+	// The leaderboard of the text datanet: Dave with two accepted, one rejected.
+	let text: u32 = datanets[0].parse().unwrap();
+	let board = client.leaderboard(Some(text), 0, 10).await.unwrap();
+	assert_eq!(board.len(), 1);
+	assert_eq!(board[0].account, tributary_client::keys::Key::from_suri("//Dave").unwrap().ss58());
+	assert_eq!((board[0].stats.accepted, board[0].stats.rejected), (2, 1));
+	let table = cli(&url, &ks, &["leaderboard", "--datanet", &datanets[0]]).unwrap();
+	assert!(table.ok && table.stdout.contains(&board[0].account), "{}", table.stdout);
+
+	// Charlie's worker fetched everything over the network: its store holds the accepted bytes.
+	let blobs = std::fs::read_dir(wc.join("store/blobs")).unwrap().count();
+	assert!(blobs >= 5, "Charlie's store has {blobs} files");
+	drop(node);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_256_mib_transfer_survives_its_first_provider_being_killed() {
+	let dir = tempfile::tempdir().unwrap();
+	let blob = dir.path().join("blob.bin");
+	// 256 MiB of incompressible bytes, quickly: BLAKE3's extendable output.
+	{
+		let mut f = std::io::BufWriter::new(std::fs::File::create(&blob).unwrap());
+		let mut xof = blake3::Hasher::new().update(b"tributary e2e blob").finalize_xof();
+		std::io::copy(&mut std::io::Read::take(&mut XofReader(&mut xof), 256 << 20), &mut f)
+			.unwrap();
+	}
+	let want = content_hash(&blob);
+	let a = Worker::start("a", &dir.path().join("a"), &["serve", blob.to_str().unwrap()]).unwrap();
+	let mut a = a;
+	a.proc.wait_log("serving 0x", Duration::from_secs(60)).unwrap();
+	let mut b =
+		Worker::start("b", &dir.path().join("b"), &["serve", blob.to_str().unwrap()]).unwrap();
+	b.proc.wait_log("serving 0x", Duration::from_secs(60)).unwrap();
+
+	let out = dir.path().join("fetched.bin");
+	let peers = format!("{},{}", a.tcp_addr(), b.tcp_addr());
+	let mut cmd = std::process::Command::new(tributary_e2e::bin_dir().join("tributary-worker"));
+	cmd.args(["--data-dir", dir.path().join("c").to_str().unwrap()])
+		.args(["--bootstrap", &peers, "fetch", &format!("0x{}", hex::encode(want))])
+		.args(["--out", out.to_str().unwrap(), "--timeout", "30"]);
+	let mut c = Proc::spawn("fetcher", cmd).unwrap();
+	// Midway (a quarter of the 256 groups in), the first provider dies.
+	c.wait_log("progress 64/256", Duration::from_secs(120)).unwrap();
+	a.proc.kill();
+	assert!(c.wait_exit(Duration::from_secs(300)).unwrap(), "fetch failed:\n{}", c.tail(30));
+	let done = c.wait_log("fetched 0x", Duration::from_secs(1)).unwrap();
+	assert!(done.contains("268435456 bytes"), "{done}");
+	assert_eq!(content_hash(&out), want, "the fetched copy verifies");
+	// Both providers served groups: A until it was killed, B the rest.
+	let mut served = 0;
+	for w in [&a, &b] {
+		let id = w.tcp_addr().rsplit('/').next().unwrap().to_string();
+		let line = c.wait_log(&format!("groups from {id}"), Duration::from_secs(1)).unwrap();
+		let n: u64 = line.split_whitespace().next().unwrap().parse().unwrap();
+		assert!(n > 0, "{line}");
+		served += n;
+	}
+	assert_eq!(served, 256);
+}
+
+struct XofReader<'a>(&'a mut blake3::OutputReader);
+impl std::io::Read for XofReader<'_> {
+	fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+		self.0.fill(buf);
+		Ok(buf.len())
+	}
+}
+
+fn content_hash(p: &Path) -> [u8; 32] {
+	let mut h = blake3::Hasher::new();
+	h.update_reader(std::fs::File::open(p).unwrap()).unwrap();
+	*h.finalize().as_bytes()
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+	v.iter().map(String::as_str).collect()
+}
