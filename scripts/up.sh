@@ -1,12 +1,52 @@
 #!/usr/bin/env bash
-# Starts a local Tributary development network on embedded defaults: one validator (Alice) with
-# Aura + GRANDPA, RPC on ws://127.0.0.1:9944, three example datanets, and funded dev accounts.
+# Starts a local Tributary development network on embedded defaults:
+# - one validator (Alice) with Aura + GRANDPA, RPC on ws://127.0.0.1:9944, three example datanets and
+#   funded dev accounts;
+# - two compute workers, curating as Bob and Charlie (the example datanets' curators), on
+#   /ip4/127.0.0.1/tcp/30400 and /tcp/30401: they take uploads, fetch, check and vote.
 # Extra arguments go to the node, e.g. `./scripts/up.sh --sealing instant` for a block per
-# transaction. Ctrl-C stops it; the chain lives in a temporary directory.
+# transaction. Ctrl-C stops everything; chain and worker state live in a temporary directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/bootstrap.sh
 source scripts/env.sh
 cargo build --workspace # the same feature set as scripts/test.sh: no second compile
-echo "CLI: $CARGO_TARGET_DIR/debug/tributary (try: tributary datanet list)"
-exec "$CARGO_TARGET_DIR/debug/tributary-node" --dev --rpc-cors all "$@"
+bin="$CARGO_TARGET_DIR/debug"
+state=$(mktemp -d -t tributary-dev.XXXXXX)
+pids=()
+cleanup() {
+	kill "${pids[@]}" 2>/dev/null || true
+	wait 2>/dev/null || true
+	rm -rf "$state"
+}
+trap cleanup EXIT INT TERM
+
+"$bin/tributary-node" --dev --rpc-cors all --base-path "$state/node" "$@" &
+pids+=($!)
+# The workers need the RPC: wait for it.
+for _ in $(seq 1 120); do
+	if "$bin/tributary" status >/dev/null 2>&1; then break; fi
+	sleep 0.5
+done
+
+worker() { # name curator-key port [bootstrap]
+	local dir="$state/worker-$1"
+	mkdir -p "$dir"
+	"$bin/tributary-worker" --data-dir "$dir" --listen "/ip4/127.0.0.1/tcp/$3" \
+		${4:+--bootstrap "$4"} run --curator-key "$2" >"$dir/log" 2>&1 &
+	pids+=($!)
+	for _ in $(seq 1 100); do [ -f "$dir/worker.json" ] && break; sleep 0.1; done
+	sed -n 's/.*"\(\/ip4\/[^"]*\)".*/\1/p' "$dir/worker.json" | head -n 1
+}
+bob=$(worker bob //Bob 30400)
+charlie=$(worker charlie //Charlie 30401 "$bob")
+cat <<INFO
+
+  node    ws://127.0.0.1:9944
+  worker  $bob   (curator Bob, log $state/worker-bob/log)
+  worker  $charlie   (curator Charlie)
+  CLI     $bin/tributary
+          e.g. $bin/tributary contribute FILE --datanet 0 --key //Dave --peer $bob
+
+INFO
+wait "${pids[0]}"

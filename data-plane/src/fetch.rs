@@ -459,6 +459,10 @@ mod tests {
 		let r = fetch(&c.node, h, FetchOptions::default()).await.unwrap();
 		assert_eq!(r.groups, 3);
 		assert_eq!(c.node.store().read_all(&h).unwrap(), d);
+		// Asked for the rotten group directly, A answers NotFound and drops its copy.
+		let pa = a.node.peer_id();
+		let asked = c.node.request(pa, BlobRequest::Group { hash: h, index: 2 }).await.unwrap();
+		assert_eq!(asked, BlobResponse::NotFound);
 		assert!(!a.node.store().has(&h), "A should have dropped its corrupt copy");
 	}
 

@@ -240,10 +240,6 @@ impl ContentStore {
 			&path,
 			OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path),
 		)?;
-		let len = io(&path, file.metadata())?.len();
-		if len != ob.size {
-			io(&path, file.set_len(ob.size))?;
-		}
 		let mut have = vec![false; ob.groups() as usize];
 		if resuming {
 			// The partial file is its own bitmap: a group is present exactly when its bytes verify.
