@@ -1,7 +1,9 @@
 //! The data plane end to end, with real processes on loopback:
 //! (a) a dev node and two curator workers (Bob and Charlie): a contributor uploads three text files and
 //!     two images through the CLI; the workers fetch, check and vote; the good ones end Accepted, the
-//!     malformed ones Rejected as Malformed, and the leaderboard shows it;
+//!     malformed ones Rejected as Malformed, and the leaderboard shows it; bytes that were never
+//!     uploaded are given up on without a vote; a restarted worker keeps its identity and votes only
+//!     on new work;
 //! (b) a 256 MiB blob served by two workers: a third fetches it, the first provider is killed midway,
 //!     and the transfer completes from the second and verifies.
 
@@ -69,13 +71,28 @@ async fn workers_fetch_check_and_vote_on_uploaded_contributions() {
 		let mut a: Vec<String> =
 			bootstrap.map(|b| vec!["--bootstrap".into(), b]).unwrap_or_default();
 		a.extend(
-			["run", "--url", &url, "--curator-key", key, "--poll-ms", "300"].map(String::from),
+			[
+				"run",
+				"--url",
+				&url,
+				"--curator-key",
+				key,
+				"--poll-ms",
+				"300",
+				"--fetch-timeout",
+				"2",
+				"--fetch-attempts",
+				"2",
+				"--retry-backoff",
+				"1",
+			]
+			.map(String::from),
 		);
 		a
 	};
 	let w_bob = Worker::start("bob", &wb, &strs(&run("//Bob", None))).unwrap();
 	let charlie_args = run("//Charlie", Some(w_bob.tcp_addr()));
-	let _w_charlie = Worker::start("charlie", &wc, &strs(&charlie_args)).unwrap();
+	let w_charlie = Worker::start("charlie", &wc, &strs(&charlie_args)).unwrap();
 
 	// Dave uploads each file to Bob's worker and submits it.
 	let uploads = [
@@ -142,6 +159,80 @@ async fn workers_fetch_check_and_vote_on_uploaded_contributions() {
 		.filter(|e| !e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".ob"))
 		.count();
 	assert_eq!(blobs, 5, "Charlie's store holds every contribution he judged");
+
+	// Bytes that never reach a data peer: both workers retry, then give up without voting.
+	let lost = home.path().join("lost.txt");
+	std::fs::write(&lost, "These bytes were declared on chain but never uploaded anywhere.\n")
+		.unwrap();
+	let out = json(
+		&cli(
+			&url,
+			&ks,
+			&[
+				"--json",
+				"contribute",
+				lost.to_str().unwrap(),
+				"--datanet",
+				&datanets[0],
+				"--key",
+				"//Dave",
+			],
+		)
+		.unwrap(),
+	);
+	let lost_id = out["contribution"].as_u64().unwrap();
+	for (dir, who) in [(&wb, &bob), (&wc, &charlie)] {
+		let journal = dir.join(format!("curator-{who}.json"));
+		wait_for("a worker to give up on unavailable bytes", Duration::from_secs(60), || async {
+			let j: serde_json::Value =
+				serde_json::from_slice(&std::fs::read(&journal).ok()?).ok()?;
+			j["outcomes"][lost_id.to_string()].get("GaveUp").map(|_| ())
+		})
+		.await;
+	}
+	let c = client.contribution(lost_id).await.unwrap();
+	assert_eq!((c.decision, c.approvals, c.rejections), (Decision::Pending, 0, 0));
+
+	// Bob's worker restarts: same identity, nothing voted again, and it takes on new work.
+	let bob_peer = w_bob.tcp_addr().rsplit('/').next().unwrap().to_string();
+	drop(w_bob);
+	let args = run("//Bob", Some(w_charlie.tcp_addr()));
+	let mut w_bob = Worker::start("bob-again", &wb, &strs(&args)).unwrap();
+	assert!(w_bob.tcp_addr().ends_with(&bob_peer), "the peer id persists across restarts");
+	let fresh = home.path().join("fresh.md");
+	std::fs::write(
+		&fresh,
+		"# Late note\n\nA new observation about the delta, after the restart.\n",
+	)
+	.unwrap();
+	let out = json(
+		&cli(
+			&url,
+			&ks,
+			&[
+				"--json",
+				"contribute",
+				fresh.to_str().unwrap(),
+				"--datanet",
+				&datanets[0],
+				"--key",
+				"//Dave",
+				"--peer",
+				&w_charlie.tcp_addr(),
+			],
+		)
+		.unwrap(),
+	);
+	let fresh_id = out["contribution"].as_u64().unwrap();
+	let decision = wait_for("the post-restart decision", Duration::from_secs(60), || async {
+		let c = client.contribution(fresh_id).await.ok()?;
+		(c.decision != Decision::Pending).then_some(c.decision)
+	})
+	.await;
+	assert!(matches!(decision, Decision::Accepted { .. }), "{decision:?}");
+	w_bob.proc.wait_log("voted", Duration::from_secs(5)).unwrap();
+	let votes = w_bob.proc.log.lock().unwrap().iter().filter(|l| l.contains(" voted")).count();
+	assert_eq!(votes, 1, "the restarted worker voted only on the new contribution");
 	drop(node);
 }
 

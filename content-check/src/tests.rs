@@ -161,6 +161,9 @@ fn limits_are_enforced_on_good_files() {
 	let short = Limits { audio_max_secs: 0.2, ..Default::default() };
 	let r = check(&wav, &decl(&wav, "wav", Modality::Audio), &short).unwrap_err();
 	assert!(matches!(r, Reason::AudioDuration { .. }) && r.code() == Some(Code::LowQuality));
+	let long_only = Limits { audio_min_secs: 1.0, ..Default::default() };
+	let r = check(&wav, &decl(&wav, "wav", Modality::Audio), &long_only).unwrap_err();
+	assert!(matches!(r, Reason::AudioDuration { secs, .. } if secs < 1.0), "{r:?}");
 	let hifi = Limits { audio_min_rate: 44_100, ..Default::default() };
 	let r = check(&wav, &decl(&wav, "wav", Modality::Audio), &hifi).unwrap_err();
 	assert!(matches!(r, Reason::AudioParams { .. }), "{r:?}");
