@@ -29,17 +29,19 @@ for _ in $(seq 1 120); do
 	sleep 0.5
 done
 
-worker() { # name curator-key port [bootstrap]
+worker() { # name curator-key port [bootstrap]; sets $addr (not a subshell: $pids must see the child)
 	local dir="$state/worker-$1"
 	mkdir -p "$dir"
 	"$bin/tributary-worker" --data-dir "$dir" --listen "/ip4/127.0.0.1/tcp/$3" \
 		${4:+--bootstrap "$4"} run --curator-key "$2" >"$dir/log" 2>&1 &
 	pids+=($!)
 	for _ in $(seq 1 100); do [ -f "$dir/worker.json" ] && break; sleep 0.1; done
-	sed -n 's/.*"\(\/ip4\/[^"]*\)".*/\1/p' "$dir/worker.json" | head -n 1
+	addr=$(sed -n 's/.*"\(\/ip4\/[^"]*\)".*/\1/p' "$dir/worker.json" | head -n 1)
 }
-bob=$(worker bob //Bob 30400)
-charlie=$(worker charlie //Charlie 30401 "$bob")
+worker bob //Bob 30400
+bob=$addr
+worker charlie //Charlie 30401 "$bob"
+charlie=$addr
 cat <<INFO
 
   node    ws://127.0.0.1:9944

@@ -344,6 +344,11 @@ impl Client {
 	}
 
 	/// Sets how long submissions wait.
+	/// The endpoint this client is connected to.
+	pub fn url(&self) -> &str {
+		&self.url
+	}
+
 	pub fn with_wait(mut self, wait: Wait) -> Self {
 		self.wait = wait;
 		self

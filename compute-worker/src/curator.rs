@@ -95,6 +95,13 @@ impl Curator {
 		loop {
 			if let Err(e) = self.round().await {
 				tracing::warn!("curator round failed: {e}");
+				// A node restart closes the RPC connection for good: open a new one.
+				if e.downcast_ref::<tributary_client::ClientError>().is_some() {
+					match Client::connect(self.client.url()).await {
+						Ok(c) => self.client = c,
+						Err(e) => tracing::warn!("cannot reconnect to the node: {e}"),
+					}
+				}
 			}
 			tokio::time::sleep(self.cfg.poll).await;
 		}
