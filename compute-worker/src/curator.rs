@@ -119,6 +119,11 @@ impl Curator {
 			.filter(|d| self.cfg.datanets.as_ref().is_none_or(|only| only.contains(&d.id)))
 			.map(|d| (d.id, d))
 			.collect();
+		if mine.keys().any(|d| !self.journal.data.curated.contains(d)) {
+			// Newly curated datanets may have older pending contributions: look again from the start.
+			self.journal.data.low_water = 0;
+			self.journal.data.curated = mine.keys().copied().collect();
+		}
 		let next = self.client.next_contribution_id().await?;
 		let mut votes = 0;
 		let mut settled_prefix = true;
@@ -145,8 +150,8 @@ impl Curator {
 		}
 		let c = self.client.contribution(id).await?;
 		let Some(datanet) = mine.get(&c.datanet) else {
-			// Not ours now; a datanet can add us as curator later, so only decided ones are settled.
-			return Ok(c.decision != Decision::Pending);
+			// Not ours (if a datanet adds us later, `round` rescans).
+			return Ok(true);
 		};
 		if c.decision != Decision::Pending {
 			return Ok(true);

@@ -29,8 +29,13 @@ pub struct Retry {
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct JournalData {
-	/// Every contribution id below this is settled for us (decided on chain, done, or not ours).
+	/// Every contribution id below this is settled for us (decided on chain, done by us, or in a
+	/// datanet we do not curate).
 	pub low_water: u64,
+	/// The datanets we curated when `low_water` was last advanced. When a datanet adds us as curator,
+	/// the scan starts again from 0 (outcomes already recorded are not redone).
+	#[serde(default)]
+	pub curated: std::collections::BTreeSet<u32>,
 	pub outcomes: BTreeMap<u64, Outcome>,
 	pub retries: BTreeMap<u64, Retry>,
 	pub dedupe: BTreeMap<u32, NearDupIndex>,

@@ -151,6 +151,15 @@ mod tests {
 			let err = c.read_request(&PROTOCOL, &mut &big[..]).await.unwrap_err();
 			assert!(err.to_string().contains("exceeds"), "{err}");
 
+			// No message grows with the blob beyond these: a 1 GiB blob's outboard (1024 group hashes)
+			// and one full group both fit the response limit, with room to spare up to 256 GiB.
+			for groups in [1024u64, 256 * 1024] {
+				let ob = Outboard { size: groups * GROUP_LEN, cvs: vec![[7; 32]; groups as usize] };
+				assert!(BlobResponse::Outboard(ob).encode().len() + 4 <= MAX_RESPONSE);
+			}
+			let group = BlobResponse::Group(vec![0; GROUP_LEN as usize]);
+			assert!(group.encode().len() + 4 <= MAX_RESPONSE);
+
 			// A truncated frame is an error, not a short message.
 			let mut cut = Vec::new();
 			c.write_request(&PROTOCOL, &mut cut, BlobRequest::Has([1; 32])).await.unwrap();
