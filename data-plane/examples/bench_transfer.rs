@@ -3,7 +3,8 @@
 //! by a plain TCP copy on loopback (file -> socket -> file, synced), in the same process and run.
 //! Prints both throughputs and their ratio.
 //!
-//! Usage: bench_transfer [MiB (default 256)] [rounds (default 3)]
+//! Usage: bench_transfer [MiB (default 256)] [rounds (default 3)]; BENCH_QUIC=1 uses QUIC instead of TCP,
+//! BENCH_WINDOW=n sets the requests in flight, BENCH_DEBUG=1 prints groups received.
 
 use data_plane::{fetch, ContentStore, DataNode, FetchOptions, NetConfig};
 use libp2p::identity::Keypair;
@@ -61,8 +62,11 @@ fn plain_tcp(src: &Path, dst: &Path) -> Duration {
 }
 
 async fn libp2p(src: &Path, dir: &Path, round: u32) -> Duration {
+	let quic = std::env::var_os("BENCH_QUIC").is_some();
 	let tcp_only = || NetConfig {
-		listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+		listen: vec![if quic { "/ip4/127.0.0.1/udp/0/quic-v1" } else { "/ip4/127.0.0.1/tcp/0" }
+			.parse()
+			.unwrap()],
 		..Default::default()
 	};
 	let a_store = Arc::new(ContentStore::open(dir.join(format!("a{round}")), 1 << 40).unwrap());
@@ -113,6 +117,8 @@ async fn main() {
 	let (t, p) = (median(&mut tcp), median(&mut p2p));
 	println!("blob {mib} MiB, {rounds} rounds, medians:");
 	println!("  plain TCP copy (loopback, file to file): {t:.1} MiB/s");
-	println!("  libp2p blob exchange (noise+yamux, verified, stored): {p:.1} MiB/s");
+	let transport =
+		if std::env::var_os("BENCH_QUIC").is_some() { "QUIC" } else { "TCP+noise+yamux" };
+	println!("  libp2p blob exchange ({transport}, verified, stored): {p:.1} MiB/s");
 	println!("  ratio libp2p / plain: {:.2}x (goal >= 0.70x)", p / t);
 }
