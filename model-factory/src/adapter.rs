@@ -1,0 +1,150 @@
+//! Saving and loading LoRA adapters in Hugging Face PEFT's layout: a directory with
+//! `adapter_config.json` and `adapter_model.safetensors`, whose tensors are named
+//! `base_model.model.<module path>.lora_A.weight` (r, in) and `...lora_B.weight` (out, r).
+
+use crate::lora::LoraConfig;
+use candle_core::{Device, Tensor, Var};
+use std::collections::HashMap;
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdapterError {
+	#[error("cannot read or write the adapter at {path}: {reason}")]
+	Io { path: String, reason: String },
+	#[error("the adapter has no tensor {0} that this model needs")]
+	Missing(String),
+	#[error("adapter tensor {name} has shape {got:?}, the model expects {want:?}")]
+	Shape { name: String, got: Vec<usize>, want: Vec<usize> },
+	#[error("the adapter config says {field} = {got}, the model was adapted with {want}")]
+	Config { field: &'static str, got: String, want: String },
+}
+
+fn io(path: &Path, e: impl std::fmt::Display) -> AdapterError {
+	AdapterError::Io { path: path.display().to_string(), reason: e.to_string() }
+}
+
+/// Writes `adapter_config.json` (PEFT fields) and `adapter_model.safetensors` into `dir`.
+pub fn save(
+	dir: &Path,
+	cfg: &LoraConfig,
+	base_model: &str,
+	vars: &[(String, Var)],
+) -> Result<(), AdapterError> {
+	std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+	let config = serde_json::json!({
+		"peft_type": "LORA",
+		"task_type": "CAUSAL_LM",
+		"base_model_name_or_path": base_model,
+		"r": cfg.r,
+		"lora_alpha": cfg.lora_alpha,
+		"lora_dropout": cfg.lora_dropout,
+		"use_rslora": cfg.use_rslora,
+		"target_modules": cfg.target_modules,
+		"bias": "none",
+		"fan_in_fan_out": false,
+		"inference_mode": true,
+	});
+	let cpath = dir.join("adapter_config.json");
+	std::fs::write(&cpath, serde_json::to_vec_pretty(&config).expect("json"))
+		.map_err(|e| io(&cpath, e))?;
+	let tensors: HashMap<String, Tensor> =
+		vars.iter().map(|(n, v)| (n.clone(), v.as_tensor().clone())).collect();
+	let wpath = dir.join("adapter_model.safetensors");
+	candle_core::safetensors::save(&tensors, &wpath).map_err(|e| io(&wpath, e))
+}
+
+/// Reads an adapter's config.
+pub fn load_config(dir: &Path) -> Result<LoraConfig, AdapterError> {
+	let p = dir.join("adapter_config.json");
+	let bytes = std::fs::read(&p).map_err(|e| io(&p, e))?;
+	serde_json::from_slice(&bytes).map_err(|e| io(&p, e))
+}
+
+/// Loads the adapter in `dir` into `vars` (the model's LoRA parameters, by PEFT name), checking that
+/// its rank and targets match and that every tensor is present with the right shape.
+pub fn load_into(dir: &Path, cfg: &LoraConfig, vars: &[(String, Var)]) -> Result<(), AdapterError> {
+	let saved = load_config(dir)?;
+	if saved.r != cfg.r {
+		return Err(AdapterError::Config {
+			field: "r",
+			got: saved.r.to_string(),
+			want: cfg.r.to_string(),
+		});
+	}
+	let p = dir.join("adapter_model.safetensors");
+	let tensors = candle_core::safetensors::load(&p, &Device::Cpu).map_err(|e| io(&p, e))?;
+	for (name, var) in vars {
+		let t = tensors.get(name).ok_or_else(|| AdapterError::Missing(name.clone()))?;
+		if t.dims() != var.dims() {
+			return Err(AdapterError::Shape {
+				name: name.clone(),
+				got: t.dims().to_vec(),
+				want: var.dims().to_vec(),
+			});
+		}
+		t.to_dtype(var.dtype()).and_then(|t| var.set(&t)).map_err(|e| io(&p, e))?;
+	}
+	Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::llama::{random_weights, Llama, LlamaConfig};
+	use candle_core::DType;
+
+	#[test]
+	fn adapters_round_trip_in_peft_layout() {
+		let cfg: LlamaConfig = serde_json::from_value(serde_json::json!({
+			"vocab_size": 11, "hidden_size": 8, "intermediate_size": 12, "num_hidden_layers": 2,
+			"num_attention_heads": 2, "num_key_value_heads": 1,
+		}))
+		.unwrap();
+		let lcfg = LoraConfig {
+			r: 2,
+			lora_alpha: 16.0,
+			lora_dropout: 0.05,
+			use_rslora: false,
+			target_modules: vec!["q_proj".into(), "v_proj".into()],
+		};
+		let mut m = Llama::from_tensors(
+			cfg.clone(),
+			random_weights(&cfg, 1, DType::F32).unwrap(),
+			DType::F32,
+		)
+		.unwrap();
+		m.attach_lora(&lcfg, 9).unwrap();
+		let vars = m.lora_vars();
+		assert_eq!(vars.len(), 8, "2 layers x 2 modules x (A, B)");
+		assert_eq!(vars[0].0, "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight");
+		for (_, v) in &vars {
+			v.set(&(v.as_tensor() + 0.25).unwrap()).unwrap();
+		}
+		let dir = tempfile::tempdir().unwrap();
+		save(dir.path(), &lcfg, "tiny-llama", &vars).unwrap();
+		let json: serde_json::Value =
+			serde_json::from_slice(&std::fs::read(dir.path().join("adapter_config.json")).unwrap())
+				.unwrap();
+		assert_eq!(json["peft_type"], "LORA");
+		assert_eq!(json["target_modules"], serde_json::json!(["q_proj", "v_proj"]));
+		assert_eq!(load_config(dir.path()).unwrap(), lcfg);
+
+		let mut other = Llama::from_tensors(
+			cfg.clone(),
+			random_weights(&cfg, 1, DType::F32).unwrap(),
+			DType::F32,
+		)
+		.unwrap();
+		other.attach_lora(&lcfg, 10).unwrap();
+		let ovars = other.lora_vars();
+		load_into(dir.path(), &lcfg, &ovars).unwrap();
+		for ((n, a), (_, b)) in vars.iter().zip(&ovars) {
+			let d = (a.as_tensor() - b.as_tensor()).unwrap().abs().unwrap().max_all().unwrap();
+			assert_eq!(d.to_scalar::<f32>().unwrap(), 0.0, "{n}");
+		}
+		// A different rank is refused by name.
+		let r4 = LoraConfig { r: 4, ..lcfg };
+		let e = load_into(dir.path(), &r4, &ovars).unwrap_err();
+		assert_eq!(e.to_string(), "the adapter config says r = 2, the model was adapted with 4");
+	}
+}

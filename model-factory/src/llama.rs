@@ -1,0 +1,483 @@
+//! The LLaMA-architecture decoder, written here (candle-transformers' fields are private and use fused
+//! ops without a backward). One implementation covers the Hugging Face classes that share it:
+//! `LlamaForCausalLM` (incl. Llama 3 rope scaling, and DeepSeek's llama-architecture models and R1
+//! distills), `MistralForCausalLM` (sliding-window attention) and `Qwen2ForCausalLM` (biases on q, k, v).
+//! Weights load by their Hugging Face tensor names.
+
+use crate::lora::{Linear, LoraConfig};
+use crate::ops::{causal_mask, repeat_kv, rms_norm, rope, rope_tables, softmax};
+use candle_core::{DType, Device, Result, Tensor, Var, D};
+use serde::Deserialize;
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct RopeScaling {
+	#[serde(default)]
+	pub rope_type: Option<String>,
+	pub factor: f64,
+	#[serde(default)]
+	pub low_freq_factor: Option<f64>,
+	#[serde(default)]
+	pub high_freq_factor: Option<f64>,
+	#[serde(default)]
+	pub original_max_position_embeddings: Option<usize>,
+}
+
+/// The fields of a Hugging Face `config.json` this decoder reads.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct LlamaConfig {
+	#[serde(default)]
+	pub model_type: Option<String>,
+	pub vocab_size: usize,
+	pub hidden_size: usize,
+	pub intermediate_size: usize,
+	pub num_hidden_layers: usize,
+	pub num_attention_heads: usize,
+	#[serde(default)]
+	pub num_key_value_heads: Option<usize>,
+	#[serde(default)]
+	pub head_dim: Option<usize>,
+	#[serde(default = "default_eps")]
+	pub rms_norm_eps: f64,
+	#[serde(default = "default_theta")]
+	pub rope_theta: f64,
+	#[serde(default)]
+	pub rope_scaling: Option<RopeScaling>,
+	#[serde(default)]
+	pub tie_word_embeddings: bool,
+	/// LLaMA's optional biases on every attention projection.
+	#[serde(default)]
+	pub attention_bias: bool,
+	/// Mistral: attend to at most this many previous positions.
+	#[serde(default)]
+	pub sliding_window: Option<usize>,
+}
+
+fn default_eps() -> f64 {
+	1e-6
+}
+fn default_theta() -> f64 {
+	10000.0
+}
+
+impl LlamaConfig {
+	pub fn kv_heads(&self) -> usize {
+		self.num_key_value_heads.unwrap_or(self.num_attention_heads)
+	}
+
+	pub fn head_dim(&self) -> usize {
+		self.head_dim.unwrap_or(self.hidden_size / self.num_attention_heads)
+	}
+
+	/// Qwen2 always has biases on q, k and v (its config does not say so).
+	fn qkv_bias(&self) -> bool {
+		self.attention_bias || self.model_type.as_deref() == Some("qwen2")
+	}
+
+	fn window(&self) -> Option<usize> {
+		match self.model_type.as_deref() {
+			Some("mistral") => self.sliding_window,
+			_ => None,
+		}
+	}
+
+	/// Rotary inverse frequencies, with Llama 3 scaling when configured.
+	pub fn inv_freq(&self) -> Vec<f64> {
+		let d = self.head_dim();
+		let base: Vec<f64> =
+			(0..d / 2).map(|i| 1.0 / self.rope_theta.powf(2.0 * i as f64 / d as f64)).collect();
+		let Some(s) = &self.rope_scaling else { return base };
+		if s.rope_type.as_deref() != Some("llama3") {
+			return base;
+		}
+		let (low, high) = (s.low_freq_factor.unwrap_or(1.0), s.high_freq_factor.unwrap_or(4.0));
+		let old = s.original_max_position_embeddings.unwrap_or(8192) as f64;
+		let (low_wavelen, high_wavelen) = (old / low, old / high);
+		base.into_iter()
+			.map(|f| {
+				let wavelen = 2.0 * std::f64::consts::PI / f;
+				if wavelen < high_wavelen {
+					f
+				} else if wavelen > low_wavelen {
+					f / s.factor
+				} else {
+					let smooth = (old / wavelen - low) / (high - low);
+					(1.0 - smooth) * f / s.factor + smooth * f
+				}
+			})
+			.collect()
+	}
+}
+
+struct Layer {
+	input_norm: Tensor,
+	q: Linear,
+	k: Linear,
+	v: Linear,
+	o: Linear,
+	post_norm: Tensor,
+	gate: Linear,
+	up: Linear,
+	down: Linear,
+}
+
+pub struct Llama {
+	pub cfg: LlamaConfig,
+	embed: Tensor,
+	layers: Vec<Layer>,
+	norm: Tensor,
+	lm_head: Linear,
+	inv_freq: Vec<f64>,
+}
+
+/// Why weights could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+	#[error("the checkpoint has no tensor {0}")]
+	Missing(String),
+	#[error("tensor {name} has shape {got:?}, expected {want:?}")]
+	Shape { name: String, got: Vec<usize>, want: Vec<usize> },
+	#[error(transparent)]
+	Candle(#[from] candle_core::Error),
+}
+
+impl Llama {
+	/// Builds the model from Hugging Face-named tensors (e.g. `candle_core::safetensors::load`).
+	pub fn from_tensors(
+		cfg: LlamaConfig,
+		mut w: HashMap<String, Tensor>,
+		dtype: DType,
+	) -> std::result::Result<Self, LoadError> {
+		let mut take = |name: &str, shape: &[usize]| -> std::result::Result<Tensor, LoadError> {
+			let t = w.remove(name).ok_or_else(|| LoadError::Missing(name.into()))?;
+			if t.dims() != shape {
+				return Err(LoadError::Shape {
+					name: name.into(),
+					got: t.dims().to_vec(),
+					want: shape.to_vec(),
+				});
+			}
+			Ok(t.to_dtype(dtype)?)
+		};
+		let (h, i, v) = (cfg.hidden_size, cfg.intermediate_size, cfg.vocab_size);
+		let (qd, kvd) = (cfg.num_attention_heads * cfg.head_dim(), cfg.kv_heads() * cfg.head_dim());
+		let embed = take("model.embed_tokens.weight", &[v, h])?;
+		let mut layers = Vec::with_capacity(cfg.num_hidden_layers);
+		for l in 0..cfg.num_hidden_layers {
+			let p = format!("model.layers.{l}");
+			let mut lin = |name: &str, out: usize, inp: usize, bias: bool| {
+				let w = take(&format!("{p}.{name}.weight"), &[out, inp])?;
+				let b = if bias { Some(take(&format!("{p}.{name}.bias"), &[out])?) } else { None };
+				Ok::<_, LoadError>(Linear::new(w, b))
+			};
+			let qkv_bias = cfg.qkv_bias();
+			let q = lin("self_attn.q_proj", qd, h, qkv_bias)?;
+			let k = lin("self_attn.k_proj", kvd, h, qkv_bias)?;
+			let vv = lin("self_attn.v_proj", kvd, h, qkv_bias)?;
+			let o = lin("self_attn.o_proj", h, qd, cfg.attention_bias)?;
+			let gate = lin("mlp.gate_proj", i, h, false)?;
+			let up = lin("mlp.up_proj", i, h, false)?;
+			let down = lin("mlp.down_proj", h, i, false)?;
+			layers.push(Layer {
+				input_norm: take(&format!("{p}.input_layernorm.weight"), &[h])?,
+				q,
+				k,
+				v: vv,
+				o,
+				post_norm: take(&format!("{p}.post_attention_layernorm.weight"), &[h])?,
+				gate,
+				up,
+				down,
+			});
+		}
+		let norm = take("model.norm.weight", &[h])?;
+		let head =
+			if cfg.tie_word_embeddings { embed.clone() } else { take("lm_head.weight", &[v, h])? };
+		let inv_freq = cfg.inv_freq();
+		Ok(Self { cfg, embed, layers, norm, lm_head: Linear::new(head, None), inv_freq })
+	}
+
+	/// The adaptable linear layers by their Hugging Face module path.
+	pub fn linears_mut(&mut self) -> Vec<(String, &mut Linear)> {
+		let mut out = Vec::new();
+		for (i, l) in self.layers.iter_mut().enumerate() {
+			let p = format!("model.layers.{i}");
+			out.push((format!("{p}.self_attn.q_proj"), &mut l.q));
+			out.push((format!("{p}.self_attn.k_proj"), &mut l.k));
+			out.push((format!("{p}.self_attn.v_proj"), &mut l.v));
+			out.push((format!("{p}.self_attn.o_proj"), &mut l.o));
+			out.push((format!("{p}.mlp.gate_proj"), &mut l.gate));
+			out.push((format!("{p}.mlp.up_proj"), &mut l.up));
+			out.push((format!("{p}.mlp.down_proj"), &mut l.down));
+		}
+		out.push(("lm_head".into(), &mut self.lm_head));
+		out
+	}
+
+	/// Attaches fresh LoRA adapters to every module `cfg` targets; returns their paths.
+	pub fn attach_lora(&mut self, cfg: &LoraConfig, seed: u64) -> Result<Vec<String>> {
+		let mut rng = crate::lora::rng(seed);
+		let mut done = Vec::new();
+		for (path, lin) in self.linears_mut() {
+			if cfg.targets(&path) {
+				lin.attach(cfg, &mut rng)?;
+				done.push(path);
+			}
+		}
+		Ok(done)
+	}
+
+	/// The trainable parameters, by PEFT tensor name (`base_model.model.<path>.lora_A.weight`).
+	pub fn lora_vars(&mut self) -> Vec<(String, Var)> {
+		let mut out = Vec::new();
+		for (path, lin) in self.linears_mut() {
+			if let Some(l) = &lin.lora {
+				out.push((format!("base_model.model.{path}.lora_A.weight"), l.a.clone()));
+				out.push((format!("base_model.model.{path}.lora_B.weight"), l.b.clone()));
+			}
+		}
+		out
+	}
+
+	/// Logits for every position: `ids` (batch, seq) -> (batch, seq, vocab). `train` enables dropout.
+	pub fn forward(&self, ids: &Tensor, train: bool) -> Result<Tensor> {
+		let (b, t) = ids.dims2()?;
+		let dev = ids.device();
+		let dtype = self.embed.dtype();
+		let (nh, nkv, hd) =
+			(self.cfg.num_attention_heads, self.cfg.kv_heads(), self.cfg.head_dim());
+		let mut x =
+			self.embed.embedding(&ids.flatten_all()?)?.reshape((b, t, self.cfg.hidden_size))?;
+		let mask = causal_mask(t, 0, self.cfg.window(), dtype, dev)?;
+		let (cos, sin) = rope_tables(&self.inv_freq, 0, t, dtype, dev)?;
+		let eps = self.cfg.rms_norm_eps;
+		for l in &self.layers {
+			let h = rms_norm(&x, &l.input_norm, eps)?;
+			let split = |y: Tensor, heads: usize| y.reshape((b, t, heads, hd))?.transpose(1, 2);
+			let q = rope(&split(l.q.forward(&h, train)?, nh)?, &cos, &sin)?;
+			let k = rope(&split(l.k.forward(&h, train)?, nkv)?, &cos, &sin)?;
+			let v = split(l.v.forward(&h, train)?, nkv)?;
+			let (k, v) = (repeat_kv(&k, nh / nkv)?, repeat_kv(&v, nh / nkv)?);
+			let scores = (q.contiguous()?.matmul(&k.t()?.contiguous()?)? / (hd as f64).sqrt())?;
+			let probs = softmax(&scores.broadcast_add(&mask)?)?;
+			let att = probs.matmul(&v.contiguous()?)?.transpose(1, 2)?.reshape((b, t, nh * hd))?;
+			x = (x + l.o.forward(&att, train)?)?;
+			let h = rms_norm(&x, &l.post_norm, eps)?;
+			let mlp = (l.gate.forward(&h, train)?.silu()? * l.up.forward(&h, train)?)?;
+			x = (x + l.down.forward(&mlp, train)?)?;
+		}
+		let x = rms_norm(&x, &self.norm, eps)?;
+		self.lm_head.forward(&x, train)
+	}
+}
+
+/// Mean cross-entropy of next-token prediction over positions where `mask` is 1.
+/// `logits` (b, t, v) predict `targets` (b, t) (already shifted); `mask` (b, t) in the logits' dtype.
+pub fn masked_loss(logits: &Tensor, targets: &Tensor, mask: &Tensor) -> Result<Tensor> {
+	let logp = candle_nn::ops::log_softmax(logits, D::Minus1)?;
+	let picked = logp.gather(&targets.unsqueeze(D::Minus1)?, D::Minus1)?.squeeze(D::Minus1)?;
+	let total = (picked * mask)?.sum_all()?;
+	total.neg()? / mask.sum_all()?.to_scalar::<f64>().unwrap_or(1.0).max(1.0)
+}
+
+/// Random weights of a config, by Hugging Face name (for tests and benchmarks).
+pub fn random_weights(
+	cfg: &LlamaConfig,
+	seed: u64,
+	dtype: DType,
+) -> Result<HashMap<String, Tensor>> {
+	let mut rng = crate::lora::rng(seed);
+	let mut w = HashMap::new();
+	let (h, i, v) = (cfg.hidden_size, cfg.intermediate_size, cfg.vocab_size);
+	let (qd, kvd) = (cfg.num_attention_heads * cfg.head_dim(), cfg.kv_heads() * cfg.head_dim());
+	let mut put = |name: String, shape: &[usize], std: f64| -> Result<()> {
+		let t = crate::lora::randn(shape, std, &mut rng, dtype)?;
+		let t = if std == 0.0 { (t.ones_like()? + 0.0)? } else { t };
+		w.insert(name, t);
+		Ok(())
+	};
+	put("model.embed_tokens.weight".into(), &[v, h], 0.5)?;
+	for l in 0..cfg.num_hidden_layers {
+		let p = format!("model.layers.{l}");
+		put(format!("{p}.input_layernorm.weight"), &[h], 0.0)?;
+		put(format!("{p}.post_attention_layernorm.weight"), &[h], 0.0)?;
+		for (n, o, inp) in
+			[("q_proj", qd, h), ("k_proj", kvd, h), ("v_proj", kvd, h), ("o_proj", h, qd)]
+		{
+			put(format!("{p}.self_attn.{n}.weight"), &[o, inp], 0.3)?;
+			let bias = if n == "o_proj" { cfg.attention_bias } else { cfg.qkv_bias() };
+			if bias {
+				put(format!("{p}.self_attn.{n}.bias"), &[o], 0.1)?;
+			}
+		}
+		for (n, o, inp) in [("gate_proj", i, h), ("up_proj", i, h), ("down_proj", h, i)] {
+			put(format!("{p}.mlp.{n}.weight"), &[o, inp], 0.3)?;
+		}
+	}
+	put("model.norm.weight".into(), &[h], 0.0)?;
+	if !cfg.tie_word_embeddings {
+		put("lm_head.weight".into(), &[v, h], 0.3)?;
+	}
+	Ok(w)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn tiny(model_type: &str) -> LlamaConfig {
+		serde_json::from_value(serde_json::json!({
+			"model_type": model_type,
+			"vocab_size": 11, "hidden_size": 8, "intermediate_size": 12, "num_hidden_layers": 2,
+			"num_attention_heads": 2, "num_key_value_heads": 1, "rms_norm_eps": 1e-5,
+			"rope_theta": 10000.0, "sliding_window": 3, "tie_word_embeddings": model_type == "qwen2",
+		}))
+		.unwrap()
+	}
+
+	fn lora_all() -> LoraConfig {
+		LoraConfig {
+			r: 2,
+			lora_alpha: 4.0,
+			lora_dropout: 0.0,
+			use_rslora: false,
+			target_modules: [
+				"q_proj",
+				"k_proj",
+				"v_proj",
+				"o_proj",
+				"gate_proj",
+				"up_proj",
+				"down_proj",
+			]
+			.map(String::from)
+			.to_vec(),
+		}
+	}
+
+	fn batch() -> (Tensor, Tensor, Tensor) {
+		let dev = Device::Cpu;
+		let ids = Tensor::new(&[[1u32, 4, 2, 9, 3], [7, 7, 0, 5, 10]], &dev).unwrap();
+		let targets = Tensor::new(&[[4u32, 2, 9, 3, 6], [7, 0, 5, 10, 1]], &dev).unwrap();
+		// The first position of the second row is "prompt": no loss there.
+		let mask = Tensor::new(&[[1f64, 1., 1., 1., 1.], [0., 1., 1., 1., 1.]], &dev).unwrap();
+		(ids, targets, mask)
+	}
+
+	/// Backprop gradients of every LoRA parameter against central differences of the loss, in f64.
+	/// B starts random (not zero) so A's gradients are not trivially zero. This proves the gradient
+	/// flows through every op of the decoder (norms, rope, softmax, GQA, SiLU, the loss).
+	fn gradient_check(model_type: &str) {
+		let cfg = tiny(model_type);
+		let w = random_weights(&cfg, 7, DType::F64).unwrap();
+		let mut m = Llama::from_tensors(cfg, w, DType::F64).unwrap();
+		m.attach_lora(&lora_all(), 3).unwrap();
+		let vars = m.lora_vars();
+		let mut rng = crate::lora::rng(5);
+		for (name, v) in &vars {
+			if name.ends_with("lora_B.weight") {
+				v.set(&crate::lora::randn(v.dims(), 0.2, &mut rng, DType::F64).unwrap()).unwrap();
+			}
+		}
+		let (ids, targets, mask) = batch();
+		let loss =
+			|m: &Llama| masked_loss(&m.forward(&ids, false).unwrap(), &targets, &mask).unwrap();
+		let grads = loss(&m).backward().unwrap();
+		let h = 1e-6;
+		let mut checked = 0;
+		for (name, v) in &vars {
+			let g: Vec<f64> =
+				grads.get(v.as_tensor()).expect(name).flatten_all().unwrap().to_vec1().unwrap();
+			let x0: Vec<f64> = v.as_tensor().flatten_all().unwrap().to_vec1().unwrap();
+			// Every third element keeps the test fast while covering every parameter tensor.
+			for i in (0..x0.len()).step_by(3) {
+				let at = |d: f64| {
+					let mut x = x0.clone();
+					x[i] += d;
+					v.set(&Tensor::from_vec(x, v.dims(), &Device::Cpu).unwrap()).unwrap();
+					loss(&m).to_scalar::<f64>().unwrap()
+				};
+				let num = (at(h) - at(-h)) / (2.0 * h);
+				at(0.0);
+				assert!(
+					(num - g[i]).abs() < 1e-6 * (1.0 + num.abs()),
+					"{model_type} {name}[{i}]: finite difference {num}, backprop {}",
+					g[i]
+				);
+				checked += 1;
+			}
+		}
+		assert!(checked > 100, "{checked}");
+	}
+
+	#[test]
+	fn llama_lora_gradients_match_finite_differences() {
+		gradient_check("llama");
+	}
+
+	#[test]
+	fn mistral_and_qwen2_lora_gradients_match_finite_differences() {
+		gradient_check("mistral");
+		gradient_check("qwen2");
+	}
+
+	#[test]
+	fn a_fresh_adapter_leaves_the_logits_unchanged_and_attention_is_causal() {
+		let cfg = tiny("llama");
+		let w = random_weights(&cfg, 7, DType::F64).unwrap();
+		let mut m = Llama::from_tensors(cfg, w, DType::F64).unwrap();
+		let (ids, _, _) = batch();
+		let base = m.forward(&ids, false).unwrap();
+		m.attach_lora(&lora_all(), 3).unwrap();
+		let with = m.forward(&ids, false).unwrap();
+		let d = (&base - &with).unwrap().abs().unwrap().max_all().unwrap();
+		assert_eq!(d.to_scalar::<f64>().unwrap(), 0.0);
+		// Changing the last token changes no earlier position's logits.
+		let other = Tensor::new(&[[1u32, 4, 2, 9, 8], [7, 7, 0, 5, 2]], &Device::Cpu).unwrap();
+		let o = m.forward(&other, false).unwrap();
+		let d = (base.narrow(1, 0, 4).unwrap() - o.narrow(1, 0, 4).unwrap())
+			.unwrap()
+			.abs()
+			.unwrap()
+			.max_all()
+			.unwrap();
+		assert_eq!(d.to_scalar::<f64>().unwrap(), 0.0);
+	}
+
+	#[test]
+	fn missing_or_misshapen_weights_are_named() {
+		let cfg = tiny("llama");
+		let mut w = random_weights(&cfg, 7, DType::F32).unwrap();
+		w.remove("model.layers.1.mlp.up_proj.weight");
+		let e = Llama::from_tensors(cfg.clone(), w, DType::F32).err().unwrap();
+		assert_eq!(e.to_string(), "the checkpoint has no tensor model.layers.1.mlp.up_proj.weight");
+		let mut w = random_weights(&cfg, 7, DType::F32).unwrap();
+		w.insert("model.norm.weight".into(), Tensor::zeros(7, DType::F32, &Device::Cpu).unwrap());
+		let e = Llama::from_tensors(cfg, w, DType::F32).err().unwrap();
+		assert!(e.to_string().contains("model.norm.weight has shape [7]"), "{e}");
+	}
+
+	#[test]
+	fn llama3_rope_scaling_follows_the_reference_formula() {
+		let mut cfg = tiny("llama");
+		cfg.head_dim = Some(128);
+		cfg.rope_theta = 500000.0;
+		cfg.rope_scaling = Some(RopeScaling {
+			rope_type: Some("llama3".into()),
+			factor: 8.0,
+			low_freq_factor: Some(1.0),
+			high_freq_factor: Some(4.0),
+			original_max_position_embeddings: Some(8192),
+		});
+		let f = cfg.inv_freq();
+		cfg.rope_scaling = None;
+		let base = cfg.inv_freq();
+		// High frequencies (short wavelengths) are kept, low ones divided by the factor.
+		assert_eq!(f[0], base[0]);
+		assert!((f[63] - base[63] / 8.0).abs() < 1e-18);
+		// In between, a smooth blend: strictly between the two.
+		let mid =
+			(0..64).find(|&i| f[i] != base[i] && (f[i] - base[i] / 8.0).abs() > 1e-18).unwrap();
+		assert!(f[mid] < base[mid] && f[mid] > base[mid] / 8.0);
+	}
+}

@@ -1,0 +1,192 @@
+//! LoRA: a low-rank, trainable update `scale * B A` beside a frozen weight, in PEFT's conventions.
+//!
+//! `y = x W^T + b + scale * dropout(x) A^T B^T`, with A (r, in) drawn from U(-1/sqrt(in), 1/sqrt(in))
+//! (PEFT's Kaiming-uniform with a = sqrt(5)) and B (out, r) zero, so a fresh adapter leaves the model's
+//! output unchanged. `scale` is alpha / r, or alpha / sqrt(r) with rsLoRA. Merging adds `scale * B A`
+//! to W (and unmerging subtracts it), after which the layer costs nothing extra.
+
+use crate::ops::linear;
+use candle_core::{DType, Device, Result, Tensor, Var};
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+/// Adapter settings; field names follow PEFT's `LoraConfig`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoraConfig {
+	pub r: usize,
+	pub lora_alpha: f64,
+	pub lora_dropout: f32,
+	#[serde(default)]
+	pub use_rslora: bool,
+	/// Module names to adapt (the last path component, e.g. `q_proj`, `c_attn`).
+	pub target_modules: Vec<String>,
+}
+
+impl LoraConfig {
+	pub fn scale(&self) -> f64 {
+		if self.use_rslora {
+			self.lora_alpha / (self.r as f64).sqrt()
+		} else {
+			self.lora_alpha / self.r as f64
+		}
+	}
+
+	pub fn targets(&self, module: &str) -> bool {
+		let last = module.rsplit('.').next().unwrap_or(module);
+		self.target_modules.iter().any(|t| t == last)
+	}
+}
+
+/// The trainable part of one adapted layer.
+pub struct Lora {
+	pub a: Var,
+	pub b: Var,
+	pub scale: f64,
+	pub dropout: f32,
+	merged: bool,
+}
+
+/// A linear layer (PyTorch layout: weight (out, in)) that may carry a LoRA adapter.
+pub struct Linear {
+	pub weight: Tensor,
+	pub bias: Option<Tensor>,
+	pub lora: Option<Lora>,
+}
+
+impl Linear {
+	pub fn new(weight: Tensor, bias: Option<Tensor>) -> Self {
+		Self { weight, bias, lora: None }
+	}
+
+	/// Attaches a fresh adapter. Its parameters are f32 (f64 when the layer is f64, for gradient checks).
+	pub fn attach(&mut self, cfg: &LoraConfig, rng: &mut impl Rng) -> Result<()> {
+		let (out_f, in_f) = self.weight.dims2()?;
+		let dev = self.weight.device();
+		let dtype = if self.weight.dtype() == DType::F64 { DType::F64 } else { DType::F32 };
+		let bound = 1.0 / (in_f as f64).sqrt();
+		let a: Vec<f64> = (0..cfg.r * in_f).map(|_| rng.gen_range(-bound..bound)).collect();
+		let a = Tensor::from_vec(a, (cfg.r, in_f), dev)?.to_dtype(dtype)?;
+		let b = Tensor::zeros((out_f, cfg.r), dtype, dev)?;
+		self.lora = Some(Lora {
+			a: Var::from_tensor(&a)?,
+			b: Var::from_tensor(&b)?,
+			scale: cfg.scale(),
+			dropout: cfg.lora_dropout,
+			merged: false,
+		});
+		Ok(())
+	}
+
+	pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+		let y = linear(x, &self.weight, self.bias.as_ref())?;
+		let Some(l) = self.lora.as_ref().filter(|l| !l.merged) else { return Ok(y) };
+		let x = if train && l.dropout > 0.0 {
+			candle_nn::ops::dropout(x, l.dropout)?
+		} else {
+			x.clone()
+		};
+		let a = l.a.as_tensor().to_dtype(x.dtype())?;
+		let b = l.b.as_tensor().to_dtype(x.dtype())?;
+		y + (linear(&linear(&x, &a, None)?, &b, None)? * l.scale)?
+	}
+
+	fn delta(&self) -> Result<Option<Tensor>> {
+		let Some(l) = &self.lora else { return Ok(None) };
+		let d = (l.b.as_tensor().matmul(l.a.as_tensor())? * l.scale)?;
+		Ok(Some(d.to_dtype(self.weight.dtype())?))
+	}
+
+	/// Folds the adapter into the weight (`W += scale B A`).
+	pub fn merge(&mut self) -> Result<()> {
+		if self.lora.as_ref().is_some_and(|l| !l.merged) {
+			let d = self.delta()?.expect("adapter present");
+			self.weight = (&self.weight + d)?;
+			self.lora.as_mut().expect("adapter present").merged = true;
+		}
+		Ok(())
+	}
+
+	/// Takes a merged adapter back out of the weight.
+	pub fn unmerge(&mut self) -> Result<()> {
+		if self.lora.as_ref().is_some_and(|l| l.merged) {
+			let d = self.delta()?.expect("adapter present");
+			self.weight = (&self.weight - d)?;
+			self.lora.as_mut().expect("adapter present").merged = false;
+		}
+		Ok(())
+	}
+}
+
+/// A seeded generator for adapter initialisation (same seed, same adapter).
+pub fn rng(seed: u64) -> rand::rngs::StdRng {
+	rand::rngs::StdRng::seed_from_u64(seed)
+}
+
+/// A random tensor for tests and tiny models: N(0, std) in `dtype`.
+pub fn randn(shape: &[usize], std: f64, rng: &mut impl Rng, dtype: DType) -> Result<Tensor> {
+	let n: usize = shape.iter().product();
+	// Box-Muller from the seeded generator, so tiny models are reproducible everywhere.
+	let v: Vec<f64> = (0..n)
+		.map(|_| {
+			let (u1, u2): (f64, f64) = (rng.gen_range(1e-12..1.0), rng.gen());
+			std * (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+		})
+		.collect();
+	Tensor::from_vec(v, shape, &Device::Cpu)?.to_dtype(dtype)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn cfg() -> LoraConfig {
+		LoraConfig {
+			r: 4,
+			lora_alpha: 8.0,
+			lora_dropout: 0.0,
+			use_rslora: false,
+			target_modules: vec!["q_proj".into()],
+		}
+	}
+
+	#[test]
+	fn a_fresh_adapter_is_a_no_op_and_merge_matches_the_unmerged_output() {
+		let mut r = rng(1);
+		let w = randn(&[6, 5], 0.5, &mut r, DType::F64).unwrap();
+		let x = randn(&[2, 3, 5], 1.0, &mut r, DType::F64).unwrap();
+		let mut l = Linear::new(w.clone(), None);
+		let base = l.forward(&x, false).unwrap();
+		l.attach(&cfg(), &mut r).unwrap();
+		let fresh = l.forward(&x, false).unwrap();
+		assert_eq!(base.to_vec3::<f64>().unwrap(), fresh.to_vec3::<f64>().unwrap());
+		// Train-like change to B, then merged and unmerged outputs agree.
+		let lora = l.lora.as_ref().unwrap();
+		lora.b.set(&randn(&[6, 4], 0.3, &mut r, DType::F64).unwrap()).unwrap();
+		let adapted = l.forward(&x, false).unwrap();
+		let diff = (&adapted - &base).unwrap().abs().unwrap().max_all().unwrap();
+		assert!(diff.to_scalar::<f64>().unwrap() > 1e-3, "the adapter changes the output");
+		l.merge().unwrap();
+		let merged = l.forward(&x, false).unwrap();
+		let d = (&merged - &adapted).unwrap().abs().unwrap().max_all().unwrap();
+		assert!(d.to_scalar::<f64>().unwrap() < 1e-12);
+		l.unmerge().unwrap();
+		let d = (&l.weight - &w).unwrap().abs().unwrap().max_all().unwrap();
+		assert!(d.to_scalar::<f64>().unwrap() < 1e-12);
+	}
+
+	#[test]
+	fn scale_and_targets_follow_peft() {
+		let mut c = cfg();
+		assert_eq!(c.scale(), 2.0);
+		c.use_rslora = true;
+		assert_eq!(c.scale(), 4.0);
+		assert!(c.targets("model.layers.3.self_attn.q_proj"));
+		assert!(!c.targets("model.layers.3.self_attn.k_proj"));
+		// A's init range is U(-1/sqrt(in), 1/sqrt(in)).
+		let mut l = Linear::new(Tensor::zeros((3, 100), DType::F32, &Device::Cpu).unwrap(), None);
+		l.attach(&cfg(), &mut rng(2)).unwrap();
+		let a = l.lora.unwrap().a.as_tensor().abs().unwrap().max_all().unwrap();
+		let m = a.to_scalar::<f32>().unwrap();
+		assert!(m <= 0.1 && m > 0.08, "{m}");
+	}
+}

@@ -1,0 +1,179 @@
+//! Differentiable building blocks.
+//!
+//! candle's fused `rms_norm`, `softmax_last_dim` and `rope` kernels have no backward pass: gradients stop
+//! at them silently. Everything here is composed of ops that do have one (elementwise, reductions,
+//! matmul, narrow/cat), and the tests check the gradients against finite differences in f64.
+
+use candle_core::{DType, Device, Module, Result, Tensor, D};
+
+/// Root-mean-square norm over the last dimension, times `weight` (LLaMA's RMSNorm; computed in f32 or
+/// wider, like transformers does).
+pub fn rms_norm(x: &Tensor, weight: &Tensor, eps: f64) -> Result<Tensor> {
+	let dtype = x.dtype();
+	let wide = match dtype {
+		DType::F16 | DType::BF16 => DType::F32,
+		d => d,
+	};
+	let x = x.to_dtype(wide)?;
+	let var = x.sqr()?.mean_keepdim(D::Minus1)?;
+	let x = x.broadcast_div(&(var + eps)?.sqrt()?)?;
+	x.to_dtype(dtype)?.broadcast_mul(weight)
+}
+
+/// Softmax over the last dimension (max-subtracted, differentiable).
+pub fn softmax(x: &Tensor) -> Result<Tensor> {
+	candle_nn::ops::softmax(x, D::Minus1)
+}
+
+/// `x @ w^T (+ b)` for `x` of any rank >= 2 and `w` of shape (out, in), as PyTorch's `nn.Linear`.
+pub fn linear(x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor> {
+	let y = candle_nn::Linear::new(w.clone(), None).forward(x)?;
+	match b {
+		Some(b) => y.broadcast_add(b),
+		None => Ok(y),
+	}
+}
+
+/// Swaps and negates the two halves of the last dimension: (x1, x2) -> (-x2, x1).
+pub fn rotate_half(x: &Tensor) -> Result<Tensor> {
+	let half = x.dim(D::Minus1)? / 2;
+	let x1 = x.narrow(D::Minus1, 0, half)?;
+	let x2 = x.narrow(D::Minus1, half, half)?;
+	Tensor::cat(&[&x2.neg()?, &x1], D::Minus1)
+}
+
+/// Rotary position embedding in the "rotate half" layout used by Hugging Face LLaMA-style models.
+/// `x` is (batch, heads, seq, head_dim); `cos` and `sin` are (seq, head_dim) for the positions of `x`.
+pub fn rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
+	let cos = cos.unsqueeze(0)?.unsqueeze(0)?;
+	let sin = sin.unsqueeze(0)?.unsqueeze(0)?;
+	x.broadcast_mul(&cos)? + rotate_half(x)?.broadcast_mul(&sin)?
+}
+
+/// The rotary tables for positions `offset..offset+len`: (len, head_dim) each, duplicated halves.
+pub fn rope_tables(
+	inv_freq: &[f64],
+	offset: usize,
+	len: usize,
+	dtype: DType,
+	dev: &Device,
+) -> Result<(Tensor, Tensor)> {
+	let half = inv_freq.len();
+	let mut angles = Vec::with_capacity(len * half * 2);
+	for p in offset..offset + len {
+		let row: Vec<f64> = inv_freq.iter().map(|f| p as f64 * f).collect();
+		angles.extend_from_slice(&row);
+		angles.extend_from_slice(&row);
+	}
+	let a = Tensor::from_vec(angles, (len, 2 * half), dev)?;
+	Ok((a.cos()?.to_dtype(dtype)?, a.sin()?.to_dtype(dtype)?))
+}
+
+/// Additive causal mask (0 where a query at position `offset + i` may attend key `j`, -inf elsewhere),
+/// shape (q_len, offset + q_len). `window` limits attention to the last `window` keys (sliding window).
+pub fn causal_mask(
+	q_len: usize,
+	offset: usize,
+	window: Option<usize>,
+	dtype: DType,
+	dev: &Device,
+) -> Result<Tensor> {
+	let k_len = offset + q_len;
+	let mut m = vec![0f32; q_len * k_len];
+	for i in 0..q_len {
+		let q = offset + i;
+		for j in 0..k_len {
+			let too_old = window.is_some_and(|w| q >= w && j <= q - w);
+			if j > q || too_old {
+				m[i * k_len + j] = f32::NEG_INFINITY;
+			}
+		}
+	}
+	Tensor::from_vec(m, (q_len, k_len), dev)?.to_dtype(dtype)
+}
+
+/// Repeats each key/value head `n` times (grouped-query attention): (b, kv, t, d) -> (b, kv*n, t, d).
+pub fn repeat_kv(x: &Tensor, n: usize) -> Result<Tensor> {
+	if n == 1 {
+		return Ok(x.clone());
+	}
+	let (b, kv, t, d) = x.dims4()?;
+	x.unsqueeze(2)?.broadcast_as((b, kv, n, t, d))?.contiguous()?.reshape((b, kv * n, t, d))
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use candle_core::Var;
+
+	/// Checks d(sum(f(x) * probe))/dx from backprop against central differences, in f64.
+	fn grad_check(x: &Tensor, f: impl Fn(&Tensor) -> Result<Tensor>) {
+		let var = Var::from_tensor(x).unwrap();
+		let y = f(var.as_tensor()).unwrap();
+		let probe = Tensor::randn(0f64, 1.0, y.shape(), x.device()).unwrap();
+		let loss = (y * &probe).unwrap().sum_all().unwrap();
+		let grads = loss.backward().unwrap();
+		let g = grads.get(var.as_tensor()).expect("gradient reaches the input");
+		let g: Vec<f64> = g.flatten_all().unwrap().to_vec1().unwrap();
+		let x0: Vec<f64> = x.flatten_all().unwrap().to_vec1().unwrap();
+		let eval = |v: &[f64]| -> f64 {
+			let t = Tensor::from_vec(v.to_vec(), x.shape(), x.device()).unwrap();
+			(f(&t).unwrap() * &probe).unwrap().sum_all().unwrap().to_scalar::<f64>().unwrap()
+		};
+		let h = 1e-6;
+		for i in 0..x0.len() {
+			let (mut p, mut m) = (x0.clone(), x0.clone());
+			p[i] += h;
+			m[i] -= h;
+			let num = (eval(&p) - eval(&m)) / (2.0 * h);
+			assert!(
+				(num - g[i]).abs() < 1e-6 * (1.0 + num.abs()),
+				"element {i}: {num} vs {}",
+				g[i]
+			);
+		}
+	}
+
+	#[test]
+	fn every_op_has_an_exact_gradient() {
+		let dev = Device::Cpu;
+		let x = Tensor::randn(0f64, 1.0, (2, 3, 4, 6), &dev).unwrap();
+		let w = Tensor::randn(1f64, 0.1, 6, &dev).unwrap();
+		grad_check(&x, |x| rms_norm(x, &w, 1e-6));
+		grad_check(&x, softmax);
+		let inv: Vec<f64> = (0..3).map(|i| 1.0 / 10000f64.powf(2.0 * i as f64 / 6.0)).collect();
+		let (cos, sin) = rope_tables(&inv, 5, 4, DType::F64, &dev).unwrap();
+		grad_check(&x, |x| rope(x, &cos, &sin));
+		grad_check(&x, |x| repeat_kv(x, 2));
+		let m = Tensor::randn(0f64, 1.0, (5, 6), &dev).unwrap();
+		let bias = Tensor::randn(0f64, 1.0, 5, &dev).unwrap();
+		grad_check(&x, |x| linear(x, &m, Some(&bias)));
+		grad_check(&x, |x| x.silu());
+		let mask = causal_mask(4, 0, None, DType::F64, &dev).unwrap();
+		grad_check(&x, |x| softmax(&x.narrow(3, 0, 4)?.broadcast_add(&mask)?));
+	}
+
+	#[test]
+	fn masks_are_causal_and_windowed() {
+		let m = causal_mask(3, 2, None, DType::F32, &Device::Cpu).unwrap();
+		let v: Vec<Vec<f32>> = m.to_vec2().unwrap();
+		let inf = f32::NEG_INFINITY;
+		assert_eq!(v, vec![vec![0., 0., 0., inf, inf], vec![0., 0., 0., 0., inf], vec![0.; 5]]);
+		let w = causal_mask(4, 0, Some(2), DType::F32, &Device::Cpu).unwrap();
+		let v: Vec<Vec<f32>> = w.to_vec2().unwrap();
+		assert_eq!(v[3], vec![inf, inf, 0., 0.]);
+		assert_eq!(v[1], vec![0., 0., inf, inf]);
+	}
+
+	#[test]
+	fn rope_rotates_pairs_by_position() {
+		// At position p, the pair (x_i, x_{i+d/2}) is rotated by angle p * inv_freq_i.
+		let dev = Device::Cpu;
+		let inv = [0.5f64, 0.1];
+		let (cos, sin) = rope_tables(&inv, 3, 1, DType::F64, &dev).unwrap();
+		let x = Tensor::new(&[[[[1f64, 0., 0., 0.]]]], &dev).unwrap();
+		let y: Vec<f64> = rope(&x, &cos, &sin).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+		let a: f64 = 3.0 * 0.5;
+		assert!((y[0] - a.cos()).abs() < 1e-12 && (y[2] - a.sin()).abs() < 1e-12, "{y:?}");
+	}
+}
