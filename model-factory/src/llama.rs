@@ -6,7 +6,7 @@
 
 use crate::lora::{Linear, LoraConfig};
 use crate::ops::{causal_mask, repeat_kv, rms_norm, rope, rope_tables, softmax};
-use candle_core::{DType, Device, Result, Tensor, Var, D};
+use candle_core::{DType, Result, Tensor, Var, D};
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -324,6 +324,7 @@ pub fn random_weights(
 #[cfg(test)]
 mod tests {
 	use super::*;
+	use candle_core::Device;
 
 	fn tiny(model_type: &str) -> LlamaConfig {
 		serde_json::from_value(serde_json::json!({
