@@ -15,3 +15,4 @@ pub mod adapter;
 pub mod llama;
 pub mod lora;
 pub mod ops;
+pub mod train;

@@ -239,6 +239,10 @@ impl Llama {
 		out
 	}
 
+	pub fn dtype(&self) -> DType {
+		self.embed.dtype()
+	}
+
 	/// Logits for every position: `ids` (batch, seq) -> (batch, seq, vocab). `train` enables dropout.
 	pub fn forward(&self, ids: &Tensor, train: bool) -> Result<Tensor> {
 		let (b, t) = ids.dims2()?;
