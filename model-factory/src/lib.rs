@@ -12,6 +12,7 @@
 //! fixtures and the benchmark.
 
 pub mod adapter;
+pub mod generate;
 pub mod llama;
 pub mod lora;
 pub mod ops;

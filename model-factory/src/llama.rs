@@ -245,22 +245,40 @@ impl Llama {
 
 	/// Logits for every position: `ids` (batch, seq) -> (batch, seq, vocab). `train` enables dropout.
 	pub fn forward(&self, ids: &Tensor, train: bool) -> Result<Tensor> {
+		self.run(ids, None, train)
+	}
+
+	/// Logits for `ids`, which continue the sequence held in `cache` (whose keys and values are
+	/// extended). For generation: feed the prompt once, then one token at a time.
+	pub fn forward_cached(&self, ids: &Tensor, cache: &mut Cache) -> Result<Tensor> {
+		self.run(ids, Some(cache), false)
+	}
+
+	fn run(&self, ids: &Tensor, mut cache: Option<&mut Cache>, train: bool) -> Result<Tensor> {
 		let (b, t) = ids.dims2()?;
 		let dev = ids.device();
 		let dtype = self.embed.dtype();
 		let (nh, nkv, hd) =
 			(self.cfg.num_attention_heads, self.cfg.kv_heads(), self.cfg.head_dim());
+		let offset = cache.as_ref().map_or(0, |c| c.len);
 		let mut x =
 			self.embed.embedding(&ids.flatten_all()?)?.reshape((b, t, self.cfg.hidden_size))?;
-		let mask = causal_mask(t, 0, self.cfg.window(), dtype, dev)?;
-		let (cos, sin) = rope_tables(&self.inv_freq, 0, t, dtype, dev)?;
+		let mask = causal_mask(t, offset, self.cfg.window(), dtype, dev)?;
+		let (cos, sin) = rope_tables(&self.inv_freq, offset, t, dtype, dev)?;
 		let eps = self.cfg.rms_norm_eps;
-		for l in &self.layers {
+		for (i, l) in self.layers.iter().enumerate() {
 			let h = rms_norm(&x, &l.input_norm, eps)?;
 			let split = |y: Tensor, heads: usize| y.reshape((b, t, heads, hd))?.transpose(1, 2);
 			let q = rope(&split(l.q.forward(&h, train)?, nh)?, &cos, &sin)?;
-			let k = rope(&split(l.k.forward(&h, train)?, nkv)?, &cos, &sin)?;
-			let v = split(l.v.forward(&h, train)?, nkv)?;
+			let mut k = rope(&split(l.k.forward(&h, train)?, nkv)?, &cos, &sin)?;
+			let mut v = split(l.v.forward(&h, train)?, nkv)?;
+			if let Some(c) = cache.as_deref_mut() {
+				if let Some((pk, pv)) = &c.kv[i] {
+					k = Tensor::cat(&[pk, &k], 2)?;
+					v = Tensor::cat(&[pv, &v], 2)?;
+				}
+				c.kv[i] = Some((k.clone(), v.clone()));
+			}
 			let (k, v) = (repeat_kv(&k, nh / nkv)?, repeat_kv(&v, nh / nkv)?);
 			let scores = (q.contiguous()?.matmul(&k.t()?.contiguous()?)? / (hd as f64).sqrt())?;
 			let probs = softmax(&scores.broadcast_add(&mask)?)?;
@@ -270,9 +288,23 @@ impl Llama {
 			let mlp = (l.gate.forward(&h, train)?.silu()? * l.up.forward(&h, train)?)?;
 			x = (x + l.down.forward(&mlp, train)?)?;
 		}
+		if let Some(c) = cache {
+			c.len += t;
+		}
 		let x = rms_norm(&x, &self.norm, eps)?;
 		self.lm_head.forward(&x, train)
 	}
+
+	/// An empty key/value cache for this model.
+	pub fn cache(&self) -> Cache {
+		Cache { kv: vec![None; self.layers.len()], len: 0 }
+	}
+}
+
+/// Keys and values of the positions seen so far, per layer (before grouped-query expansion).
+pub struct Cache {
+	kv: Vec<Option<(Tensor, Tensor)>>,
+	pub len: usize,
 }
 
 /// Mean cross-entropy of next-token prediction over positions where `mask` is 1.
