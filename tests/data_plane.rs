@@ -105,24 +105,7 @@ async fn workers_fetch_check_and_vote_on_uploaded_contributions() {
 	let mut ids = vec![];
 	for (d, file, _) in &uploads {
 		let path = corpus(file);
-		let out = json(
-			&cli(
-				&url,
-				&ks,
-				&[
-					"--json",
-					"contribute",
-					path.to_str().unwrap(),
-					"--datanet",
-					d,
-					"--key",
-					"//Dave",
-					"--peer",
-					&w_bob.tcp_addr(),
-				],
-			)
-			.unwrap(),
-		);
+		let out = contribute(&url, &ks, &path, d, Some(&w_bob.tcp_addr()));
 		assert_eq!(out["uploaded_to"], 1, "{file}");
 		ids.push(out["contribution"].as_u64().unwrap());
 	}
@@ -130,12 +113,7 @@ async fn workers_fetch_check_and_vote_on_uploaded_contributions() {
 	// Both workers vote on everything; each contribution reaches its decision.
 	let client = Client::connect(&url).await.unwrap();
 	for ((_, file, want), id) in uploads.iter().zip(&ids) {
-		let decision =
-			wait_for(&format!("a decision on {file}"), Duration::from_secs(120), || async {
-				let c = client.contribution(*id).await.ok()?;
-				(c.decision != Decision::Pending).then_some(c.decision)
-			})
-			.await;
+		let decision = decided(&client, *id, file).await;
 		match want {
 			None => assert!(matches!(decision, Decision::Accepted { .. }), "{file}: {decision:?}"),
 			Some(r) => assert_eq!(decision, Decision::Rejected { reason: *r }, "{file}"),
@@ -164,22 +142,7 @@ async fn workers_fetch_check_and_vote_on_uploaded_contributions() {
 	let lost = home.path().join("lost.txt");
 	std::fs::write(&lost, "These bytes were declared on chain but never uploaded anywhere.\n")
 		.unwrap();
-	let out = json(
-		&cli(
-			&url,
-			&ks,
-			&[
-				"--json",
-				"contribute",
-				lost.to_str().unwrap(),
-				"--datanet",
-				&datanets[0],
-				"--key",
-				"//Dave",
-			],
-		)
-		.unwrap(),
-	);
+	let out = contribute(&url, &ks, &lost, &datanets[0], None);
 	let lost_id = out["contribution"].as_u64().unwrap();
 	for (dir, who) in [(&wb, &bob), (&wc, &charlie)] {
 		let journal = dir.join(format!("curator-{who}.json"));
@@ -205,30 +168,9 @@ async fn workers_fetch_check_and_vote_on_uploaded_contributions() {
 		"# Late note\n\nA new observation about the delta, after the restart.\n",
 	)
 	.unwrap();
-	let out = json(
-		&cli(
-			&url,
-			&ks,
-			&[
-				"--json",
-				"contribute",
-				fresh.to_str().unwrap(),
-				"--datanet",
-				&datanets[0],
-				"--key",
-				"//Dave",
-				"--peer",
-				&w_charlie.tcp_addr(),
-			],
-		)
-		.unwrap(),
-	);
+	let out = contribute(&url, &ks, &fresh, &datanets[0], Some(&w_charlie.tcp_addr()));
 	let fresh_id = out["contribution"].as_u64().unwrap();
-	let decision = wait_for("the post-restart decision", Duration::from_secs(60), || async {
-		let c = client.contribution(fresh_id).await.ok()?;
-		(c.decision != Decision::Pending).then_some(c.decision)
-	})
-	.await;
+	let decision = decided(&client, fresh_id, "fresh.md").await;
 	assert!(matches!(decision, Decision::Accepted { .. }), "{decision:?}");
 	w_bob.proc.wait_log("voted", Duration::from_secs(5)).unwrap();
 	let votes = w_bob.proc.log.lock().unwrap().iter().filter(|l| l.contains(" voted")).count();
@@ -293,6 +235,31 @@ fn content_hash(p: &Path) -> [u8; 32] {
 	let mut h = blake3::Hasher::new();
 	h.update_reader(std::fs::File::open(p).unwrap()).unwrap();
 	*h.finalize().as_bytes()
+}
+
+/// `tributary --json contribute FILE --datanet D --key //Dave [--peer P]`, which must succeed.
+fn contribute(
+	url: &str,
+	ks: &Path,
+	file: &Path,
+	datanet: &str,
+	peer: Option<&str>,
+) -> serde_json::Value {
+	let mut args = vec!["--json", "contribute", file.to_str().unwrap(), "--datanet", datanet];
+	args.extend(["--key", "//Dave"]);
+	if let Some(p) = peer {
+		args.extend(["--peer", p]);
+	}
+	json(&cli(url, ks, &args).unwrap())
+}
+
+/// Waits until contribution `id` leaves Pending; returns its decision.
+async fn decided(client: &Client, id: u64, what: &str) -> Decision {
+	wait_for(&format!("a decision on {what}"), Duration::from_secs(120), || async {
+		let c = client.contribution(id).await.ok()?;
+		(c.decision != Decision::Pending).then_some(c.decision)
+	})
+	.await
 }
 
 fn strs(v: &[String]) -> Vec<&str> {
