@@ -138,6 +138,21 @@ async fn workers_fetch_check_and_vote_on_uploaded_contributions() {
 		.count();
 	assert_eq!(blobs, 5, "Charlie's store holds every contribution he judged");
 
+	// Rejected bytes are unpinned in the curators' stores (the budget may evict them); accepted stay.
+	let pin = |name: &str| {
+		let h = blake3::hash(&std::fs::read(corpus(name)).unwrap());
+		let p = wc.join("store/pins").join(h.to_hex().as_str());
+		let v: serde_json::Value = serde_json::from_slice(&std::fs::read(p).ok()?).ok()?;
+		v["chain"].as_bool()
+	};
+	wait_for("rejected content to be unpinned", Duration::from_secs(30), || async {
+		(pin("hostile/truncated.png") == Some(false)
+			&& pin("hostile/invalid-utf8.txt") == Some(false))
+		.then_some(())
+	})
+	.await;
+	assert_eq!(pin("good/gradient.png"), Some(true));
+
 	// Bytes that never reach a data peer: both workers retry, then give up without voting.
 	let lost = home.path().join("lost.txt");
 	std::fs::write(&lost, "These bytes were declared on chain but never uploaded anywhere.\n")

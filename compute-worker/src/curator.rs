@@ -6,9 +6,10 @@
 //!   journal, which survives restarts;
 //! - never votes on its own contributions, nor on content it cannot judge (it abstains);
 //! - when the bytes cannot be fetched it retries with backoff up to `max_fetch_attempts`, then gives up
-//!   *without* voting, leaving the decision to curators who can get them.
+//!   *without* voting, leaving the decision to curators who can get them;
+//! - it pins the bytes it judged while the chain needs them, and unpins them once rejected.
 
-use crate::journal::{Journal, Outcome, Retry};
+use crate::journal::{Journal, Outcome};
 use content_check::{Checked, Code, Declared, Limits, Modality};
 use data_plane::{fetch, DataNode, FetchError, FetchOptions, Pin};
 use std::collections::HashMap;
@@ -124,6 +125,7 @@ impl Curator {
 			self.journal.data.low_water = 0;
 			self.journal.data.curated = mine.keys().copied().collect();
 		}
+		self.release_rejected().await?;
 		let next = self.client.next_contribution_id().await?;
 		let mut votes = 0;
 		let mut settled_prefix = true;
@@ -136,6 +138,22 @@ impl Curator {
 		}
 		self.journal.save()?;
 		Ok(votes)
+	}
+
+	/// Unpins the bytes of contributions that ended Rejected (the chain no longer needs them; the
+	/// store may evict them); accepted ones stay pinned.
+	async fn release_rejected(&mut self) -> anyhow::Result<()> {
+		let watching: Vec<(u64, String)> =
+			self.journal.data.pinned_pending.iter().map(|(k, v)| (*k, v.clone())).collect();
+		for (id, hash) in watching {
+			match self.client.contribution(id).await?.decision {
+				Decision::Pending => continue,
+				Decision::Accepted { .. } => {}
+				Decision::Rejected { .. } => self.node.store().unpin_chain(&parse_hash(&hash)?)?,
+			}
+			self.journal.data.pinned_pending.remove(&id);
+		}
+		Ok(())
 	}
 
 	/// Handles one contribution; returns whether it is settled for us (nothing left to do, ever).
@@ -190,7 +208,7 @@ impl Curator {
 				Ok(true)
 			}
 			Verdict::Unavailable(why) => {
-				let r = self.journal.data.retries.entry(id).or_insert_with(Retry::default);
+				let r = self.journal.data.retries.entry(id).or_default();
 				r.attempts += 1;
 				if r.attempts >= self.cfg.max_fetch_attempts {
 					tracing::warn!(contribution = id, "giving up without voting: {why}");
@@ -223,6 +241,7 @@ impl Curator {
 		let store = self.node.store().clone();
 		// Keep what the chain still needs, before it arrives.
 		store.pin(&hash, Pin { chain: true, until: None })?;
+		self.journal.data.pinned_pending.insert(c.id, c.content_hash.clone());
 		let opts = FetchOptions {
 			expected_size: Some(c.bytes),
 			give_up_after: self.cfg.fetch_timeout,

@@ -38,6 +38,10 @@ pub struct JournalData {
 	pub curated: std::collections::BTreeSet<u32>,
 	pub outcomes: BTreeMap<u64, Outcome>,
 	pub retries: BTreeMap<u64, Retry>,
+	/// Contributions whose bytes we pinned for the chain while they were pending (id -> hex hash):
+	/// unpinned when rejected, kept when accepted.
+	#[serde(default)]
+	pub pinned_pending: BTreeMap<u64, String>,
 	pub dedupe: BTreeMap<u32, NearDupIndex>,
 }
 
