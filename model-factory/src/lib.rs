@@ -5,14 +5,17 @@
 //! - [`lora`]: LoRA layers in PEFT's conventions (init, scale, rsLoRA, dropout, merge/unmerge).
 //! - [`llama`]: the LLaMA-architecture decoder (LLaMA incl. Llama 3 rope scaling, Mistral's sliding
 //!   window, Qwen2's q/k/v biases; DeepSeek's llama-architecture models), loading Hugging Face names.
+//! - [`gpt2`]: GPT-2 (Conv1D weights transposed on load, learned positions, LayerNorm, gelu_new).
 //! - [`adapter`]: PEFT-layout adapter files.
+//! - [`train`]: the training loop; [`generate`]: KV-cache generation (LLaMA-architecture models).
 //!
-//! Still to come (issue 4): the other families (BLOOM, GPT-2, ChatGLM/GLM-4, Qwen3), KV-cache
-//! generation, NF4/QLoRA, the training loop, tokenizers and chat templates, the CLI, PEFT reference
-//! fixtures and the benchmark.
+//! Still to come (issue 4): BLOOM, GLM-4 and Qwen3; one model trait so training and generation serve
+//! every family (GPT-2 has no cache yet); NF4/QLoRA; tokenizers and chat templates; the CLI; PEFT
+//! reference fixtures and the benchmark.
 
 pub mod adapter;
 pub mod generate;
+pub mod gpt2;
 pub mod llama;
 pub mod lora;
 pub mod ops;

@@ -1,0 +1,313 @@
+//! GPT-2 (`GPT2LMHeadModel`), written here: candle-transformers has no GPT-2.
+//!
+//! Learned absolute positions, pre-LayerNorm blocks, fused `c_attn` (q, k, v), `gelu_new`, and an LM
+//! head tied to the token embedding. Hugging Face stores GPT-2's projections as `Conv1D`, with weights
+//! of shape (in, out); they are transposed on load into the (out, in) layout of [`Linear`]. LoRA
+//! shapes are the same either way (PEFT sets `fan_in_fan_out` only for merging), so adapters target
+//! `c_attn`, `c_proj` (both the attention and the MLP one, as PEFT's suffix match does) and `c_fc`.
+
+use crate::llama::LoadError;
+use crate::lora::{Linear, LoraConfig};
+use crate::ops::{causal_mask, softmax};
+use candle_core::{DType, Result, Tensor, Var, D};
+use serde::Deserialize;
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Gpt2Config {
+	pub vocab_size: usize,
+	pub n_positions: usize,
+	pub n_embd: usize,
+	pub n_layer: usize,
+	pub n_head: usize,
+	#[serde(default)]
+	pub n_inner: Option<usize>,
+	#[serde(default = "default_eps")]
+	pub layer_norm_epsilon: f64,
+}
+
+fn default_eps() -> f64 {
+	1e-5
+}
+
+/// LayerNorm over the last dimension with weight and bias, from differentiable ops.
+pub fn layer_norm(x: &Tensor, w: &Tensor, b: &Tensor, eps: f64) -> Result<Tensor> {
+	let mean = x.mean_keepdim(D::Minus1)?;
+	let xc = x.broadcast_sub(&mean)?;
+	let var = xc.sqr()?.mean_keepdim(D::Minus1)?;
+	xc.broadcast_div(&(var + eps)?.sqrt()?)?.broadcast_mul(w)?.broadcast_add(b)
+}
+
+struct Block {
+	ln1: (Tensor, Tensor),
+	attn: Linear,
+	proj: Linear,
+	ln2: (Tensor, Tensor),
+	fc: Linear,
+	fc_proj: Linear,
+}
+
+pub struct Gpt2 {
+	pub cfg: Gpt2Config,
+	wte: Tensor,
+	wpe: Tensor,
+	blocks: Vec<Block>,
+	ln_f: (Tensor, Tensor),
+}
+
+impl Gpt2 {
+	/// Builds the model from Hugging Face names, with or without the `transformer.` prefix.
+	pub fn from_tensors(
+		cfg: Gpt2Config,
+		w: HashMap<String, Tensor>,
+		dtype: DType,
+	) -> std::result::Result<Self, LoadError> {
+		let mut w: HashMap<String, Tensor> = w
+			.into_iter()
+			.map(|(k, v)| (k.strip_prefix("transformer.").map(str::to_string).unwrap_or(k), v))
+			.collect();
+		let mut take = |name: &str, shape: &[usize]| -> std::result::Result<Tensor, LoadError> {
+			let t = w.remove(name).ok_or_else(|| LoadError::Missing(name.into()))?;
+			if t.dims() != shape {
+				return Err(LoadError::Shape {
+					name: name.into(),
+					got: t.dims().to_vec(),
+					want: shape.to_vec(),
+				});
+			}
+			Ok(t.to_dtype(dtype)?)
+		};
+		let (e, v) = (cfg.n_embd, cfg.vocab_size);
+		let inner = cfg.n_inner.unwrap_or(4 * e);
+		let wte = take("wte.weight", &[v, e])?;
+		let wpe = take("wpe.weight", &[cfg.n_positions, e])?;
+		let mut blocks = Vec::with_capacity(cfg.n_layer);
+		for i in 0..cfg.n_layer {
+			let p = format!("h.{i}");
+			let mut ln = |n: &str| {
+				Ok::<_, LoadError>((
+					take(&format!("{p}.{n}.weight"), &[e])?,
+					take(&format!("{p}.{n}.bias"), &[e])?,
+				))
+			};
+			let ln1 = ln("ln_1")?;
+			let ln2 = ln("ln_2")?;
+			// Conv1D: weight (in, out) -> Linear (out, in).
+			let mut conv = |n: &str, inp: usize, out: usize| {
+				let wt = take(&format!("{p}.{n}.weight"), &[inp, out])?.t()?.contiguous()?;
+				Ok::<_, LoadError>(Linear::new(wt, Some(take(&format!("{p}.{n}.bias"), &[out])?)))
+			};
+			blocks.push(Block {
+				ln1,
+				attn: conv("attn.c_attn", e, 3 * e)?,
+				proj: conv("attn.c_proj", e, e)?,
+				ln2,
+				fc: conv("mlp.c_fc", e, inner)?,
+				fc_proj: conv("mlp.c_proj", inner, e)?,
+			});
+		}
+		let ln_f = (take("ln_f.weight", &[e])?, take("ln_f.bias", &[e])?);
+		Ok(Self { cfg, wte, wpe, blocks, ln_f })
+	}
+
+	/// The adaptable layers by module path (as PEFT names them under `base_model.model.`).
+	pub fn linears_mut(&mut self) -> Vec<(String, &mut Linear)> {
+		let mut out = Vec::new();
+		for (i, b) in self.blocks.iter_mut().enumerate() {
+			let p = format!("transformer.h.{i}");
+			out.push((format!("{p}.attn.c_attn"), &mut b.attn));
+			out.push((format!("{p}.attn.c_proj"), &mut b.proj));
+			out.push((format!("{p}.mlp.c_fc"), &mut b.fc));
+			out.push((format!("{p}.mlp.c_proj"), &mut b.fc_proj));
+		}
+		out
+	}
+
+	pub fn attach_lora(&mut self, cfg: &LoraConfig, seed: u64) -> Result<Vec<String>> {
+		let mut rng = crate::lora::rng(seed);
+		let mut done = Vec::new();
+		for (path, lin) in self.linears_mut() {
+			if cfg.targets(&path) {
+				lin.attach(cfg, &mut rng)?;
+				done.push(path);
+			}
+		}
+		Ok(done)
+	}
+
+	pub fn lora_vars(&mut self) -> Vec<(String, Var)> {
+		let mut out = Vec::new();
+		for (path, lin) in self.linears_mut() {
+			if let Some(l) = &lin.lora {
+				out.push((format!("base_model.model.{path}.lora_A.weight"), l.a.clone()));
+				out.push((format!("base_model.model.{path}.lora_B.weight"), l.b.clone()));
+			}
+		}
+		out
+	}
+
+	/// Logits for every position: (batch, seq) -> (batch, seq, vocab).
+	pub fn forward(&self, ids: &Tensor, train: bool) -> Result<Tensor> {
+		let (b, t) = ids.dims2()?;
+		if t > self.cfg.n_positions {
+			candle_core::bail!("{t} tokens exceed GPT-2's {} positions", self.cfg.n_positions);
+		}
+		let (e, nh) = (self.cfg.n_embd, self.cfg.n_head);
+		let hd = e / nh;
+		let eps = self.cfg.layer_norm_epsilon;
+		let tok = self.wte.embedding(&ids.flatten_all()?)?.reshape((b, t, e))?;
+		let mut x = tok.broadcast_add(&self.wpe.narrow(0, 0, t)?)?;
+		let mask = causal_mask(t, 0, None, x.dtype(), ids.device())?;
+		for blk in &self.blocks {
+			let h = layer_norm(&x, &blk.ln1.0, &blk.ln1.1, eps)?;
+			let qkv = blk.attn.forward(&h, train)?;
+			let heads = |i: usize| {
+				qkv.narrow(D::Minus1, i * e, e)?
+					.reshape((b, t, nh, hd))?
+					.transpose(1, 2)?
+					.contiguous()
+			};
+			let (q, k, v) = (heads(0)?, heads(1)?, heads(2)?);
+			let scores = (q.matmul(&k.t()?.contiguous()?)? / (hd as f64).sqrt())?;
+			let att = softmax(&scores.broadcast_add(&mask)?)?.matmul(&v)?;
+			let att = att.transpose(1, 2)?.reshape((b, t, e))?;
+			x = (x + blk.proj.forward(&att, train)?)?;
+			let h = layer_norm(&x, &blk.ln2.0, &blk.ln2.1, eps)?;
+			let m = blk.fc_proj.forward(&blk.fc.forward(&h, train)?.gelu()?, train)?;
+			x = (x + m)?;
+		}
+		let x = layer_norm(&x, &self.ln_f.0, &self.ln_f.1, eps)?;
+		crate::ops::linear(&x, &self.wte, None)
+	}
+}
+
+/// Random weights of a config under Hugging Face names (Conv1D layout), for tests.
+pub fn random_weights(
+	cfg: &Gpt2Config,
+	seed: u64,
+	dtype: DType,
+) -> Result<HashMap<String, Tensor>> {
+	let mut rng = crate::lora::rng(seed);
+	let (e, v) = (cfg.n_embd, cfg.vocab_size);
+	let inner = cfg.n_inner.unwrap_or(4 * e);
+	let mut w = HashMap::new();
+	let mut put = |name: String, shape: &[usize], std: f64, mean: f64| -> Result<()> {
+		let t = (crate::lora::randn(shape, std, &mut rng, dtype)? + mean)?;
+		w.insert(name, t);
+		Ok(())
+	};
+	put("transformer.wte.weight".into(), &[v, e], 0.5, 0.0)?;
+	put("transformer.wpe.weight".into(), &[cfg.n_positions, e], 0.1, 0.0)?;
+	for i in 0..cfg.n_layer {
+		let p = format!("transformer.h.{i}");
+		for n in ["ln_1", "ln_2"] {
+			put(format!("{p}.{n}.weight"), &[e], 0.1, 1.0)?;
+			put(format!("{p}.{n}.bias"), &[e], 0.1, 0.0)?;
+		}
+		for (n, inp, out) in [
+			("attn.c_attn", e, 3 * e),
+			("attn.c_proj", e, e),
+			("mlp.c_fc", e, inner),
+			("mlp.c_proj", inner, e),
+		] {
+			put(format!("{p}.{n}.weight"), &[inp, out], 0.3, 0.0)?;
+			put(format!("{p}.{n}.bias"), &[out], 0.1, 0.0)?;
+		}
+	}
+	put("transformer.ln_f.weight".into(), &[e], 0.1, 1.0)?;
+	put("transformer.ln_f.bias".into(), &[e], 0.1, 0.0)?;
+	Ok(w)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::llama::masked_loss;
+	use candle_core::Device;
+
+	fn tiny() -> Gpt2Config {
+		serde_json::from_value(serde_json::json!({
+			"vocab_size": 13, "n_positions": 8, "n_embd": 8, "n_layer": 2, "n_head": 2,
+		}))
+		.unwrap()
+	}
+
+	#[test]
+	fn gpt2_lora_gradients_match_finite_differences() {
+		let cfg = tiny();
+		let mut m = Gpt2::from_tensors(
+			cfg.clone(),
+			random_weights(&cfg, 3, DType::F64).unwrap(),
+			DType::F64,
+		)
+		.unwrap();
+		let lcfg = LoraConfig {
+			r: 2,
+			lora_alpha: 4.0,
+			lora_dropout: 0.0,
+			use_rslora: false,
+			target_modules: vec!["c_attn".into(), "c_proj".into(), "c_fc".into()],
+		};
+		assert_eq!(m.attach_lora(&lcfg, 1).unwrap().len(), 8, "2 blocks x 4 modules");
+		let vars = m.lora_vars();
+		let mut rng = crate::lora::rng(2);
+		for (n, v) in &vars {
+			if n.ends_with("lora_B.weight") {
+				v.set(&crate::lora::randn(v.dims(), 0.2, &mut rng, DType::F64).unwrap()).unwrap();
+			}
+		}
+		let dev = Device::Cpu;
+		let ids = Tensor::new(&[[1u32, 5, 7, 2, 12], [0, 3, 3, 9, 4]], &dev).unwrap();
+		let tgt = Tensor::new(&[[5u32, 7, 2, 12, 6], [3, 3, 9, 4, 8]], &dev).unwrap();
+		let mask = Tensor::new(&[[1f64, 1., 1., 1., 1.], [0., 1., 1., 1., 1.]], &dev).unwrap();
+		let loss = |m: &Gpt2| masked_loss(&m.forward(&ids, false).unwrap(), &tgt, &mask).unwrap();
+		let grads = loss(&m).backward().unwrap();
+		let h = 1e-6;
+		for (name, v) in &vars {
+			let g: Vec<f64> =
+				grads.get(v.as_tensor()).expect(name).flatten_all().unwrap().to_vec1().unwrap();
+			let x0: Vec<f64> = v.as_tensor().flatten_all().unwrap().to_vec1().unwrap();
+			for i in (0..x0.len()).step_by(5) {
+				let at = |d: f64| {
+					let mut x = x0.clone();
+					x[i] += d;
+					v.set(&Tensor::from_vec(x, v.dims(), &dev).unwrap()).unwrap();
+					loss(&m).to_scalar::<f64>().unwrap()
+				};
+				let num = (at(h) - at(-h)) / (2.0 * h);
+				at(0.0);
+				assert!(
+					(num - g[i]).abs() < 1e-6 * (1.0 + num.abs()),
+					"{name}[{i}]: {num} vs {}",
+					g[i]
+				);
+			}
+		}
+	}
+
+	#[test]
+	fn conv1d_weights_are_transposed_and_positions_bounded() {
+		let cfg = tiny();
+		let w = random_weights(&cfg, 3, DType::F32).unwrap();
+		// With the transformer. prefix stripped, loading still works (GPT2Model checkpoints).
+		let bare: HashMap<String, Tensor> = w
+			.iter()
+			.map(|(k, v)| (k.trim_start_matches("transformer.").to_string(), v.clone()))
+			.collect();
+		let a = Gpt2::from_tensors(cfg.clone(), w.clone(), DType::F32).unwrap();
+		let b = Gpt2::from_tensors(cfg.clone(), bare, DType::F32).unwrap();
+		let ids = Tensor::new(&[[1u32, 2, 3]], &Device::Cpu).unwrap();
+		let (x, y) = (a.forward(&ids, false).unwrap(), b.forward(&ids, false).unwrap());
+		assert_eq!(x.to_vec3::<f32>().unwrap(), y.to_vec3::<f32>().unwrap());
+		// c_fc is (in=8, out=32) in the checkpoint; a (32, 8) tensor there is refused by name.
+		let mut bad = w.clone();
+		bad.insert(
+			"transformer.h.0.mlp.c_fc.weight".into(),
+			Tensor::zeros((32, 8), DType::F32, &Device::Cpu).unwrap(),
+		);
+		let e = Gpt2::from_tensors(cfg.clone(), bad, DType::F32).err().unwrap();
+		assert!(e.to_string().contains("h.0.mlp.c_fc.weight has shape [32, 8]"), "{e}");
+		let long = Tensor::zeros((1, 9), DType::U32, &Device::Cpu).unwrap();
+		assert!(a.forward(&long, false).unwrap_err().to_string().contains("exceed"));
+	}
+}
