@@ -6,9 +6,9 @@
 //! shapes are the same either way (PEFT sets `fan_in_fan_out` only for merging), so adapters target
 //! `c_attn`, `c_proj` (both the attention and the MLP one, as PEFT's suffix match does) and `c_fc`.
 
-use crate::llama::LoadError;
 use crate::lora::{Linear, LoraConfig};
 use crate::ops::{causal_mask, softmax};
+use crate::weights::{LoadError, Weights};
 use candle_core::{DType, Result, Tensor, Var, D};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -62,21 +62,12 @@ impl Gpt2 {
 		w: HashMap<String, Tensor>,
 		dtype: DType,
 	) -> std::result::Result<Self, LoadError> {
-		let mut w: HashMap<String, Tensor> = w
+		let w: HashMap<String, Tensor> = w
 			.into_iter()
 			.map(|(k, v)| (k.strip_prefix("transformer.").map(str::to_string).unwrap_or(k), v))
 			.collect();
-		let mut take = |name: &str, shape: &[usize]| -> std::result::Result<Tensor, LoadError> {
-			let t = w.remove(name).ok_or_else(|| LoadError::Missing(name.into()))?;
-			if t.dims() != shape {
-				return Err(LoadError::Shape {
-					name: name.into(),
-					got: t.dims().to_vec(),
-					want: shape.to_vec(),
-				});
-			}
-			Ok(t.to_dtype(dtype)?)
-		};
+		let mut w = Weights::new(w, dtype);
+		let mut take = |name: &str, shape: &[usize]| w.take(name, shape);
 		let (e, v) = (cfg.n_embd, cfg.vocab_size);
 		let inner = cfg.n_inner.unwrap_or(4 * e);
 		let wte = take("wte.weight", &[v, e])?;
@@ -124,26 +115,11 @@ impl Gpt2 {
 	}
 
 	pub fn attach_lora(&mut self, cfg: &LoraConfig, seed: u64) -> Result<Vec<String>> {
-		let mut rng = crate::lora::rng(seed);
-		let mut done = Vec::new();
-		for (path, lin) in self.linears_mut() {
-			if cfg.targets(&path) {
-				lin.attach(cfg, &mut rng)?;
-				done.push(path);
-			}
-		}
-		Ok(done)
+		crate::lora::attach_targets(self.linears_mut(), cfg, seed)
 	}
 
 	pub fn lora_vars(&mut self) -> Vec<(String, Var)> {
-		let mut out = Vec::new();
-		for (path, lin) in self.linears_mut() {
-			if let Some(l) = &lin.lora {
-				out.push((format!("base_model.model.{path}.lora_A.weight"), l.a.clone()));
-				out.push((format!("base_model.model.{path}.lora_B.weight"), l.b.clone()));
-			}
-		}
-		out
+		crate::lora::peft_vars(self.linears_mut())
 	}
 
 	/// Logits for every position: (batch, seq) -> (batch, seq, vocab).

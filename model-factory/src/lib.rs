@@ -20,3 +20,4 @@ pub mod llama;
 pub mod lora;
 pub mod ops;
 pub mod train;
+pub mod weights;

@@ -6,6 +6,8 @@
 
 use crate::lora::{Linear, LoraConfig};
 use crate::ops::{causal_mask, repeat_kv, rms_norm, rope, rope_tables, softmax};
+pub use crate::weights::LoadError;
+use crate::weights::Weights;
 use candle_core::{DType, Result, Tensor, Var, D};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -130,35 +132,15 @@ pub struct Llama {
 	inv_freq: Vec<f64>,
 }
 
-/// Why weights could not be used.
-#[derive(Debug, thiserror::Error)]
-pub enum LoadError {
-	#[error("the checkpoint has no tensor {0}")]
-	Missing(String),
-	#[error("tensor {name} has shape {got:?}, expected {want:?}")]
-	Shape { name: String, got: Vec<usize>, want: Vec<usize> },
-	#[error(transparent)]
-	Candle(#[from] candle_core::Error),
-}
-
 impl Llama {
 	/// Builds the model from Hugging Face-named tensors (e.g. `candle_core::safetensors::load`).
 	pub fn from_tensors(
 		cfg: LlamaConfig,
-		mut w: HashMap<String, Tensor>,
+		w: HashMap<String, Tensor>,
 		dtype: DType,
 	) -> std::result::Result<Self, LoadError> {
-		let mut take = |name: &str, shape: &[usize]| -> std::result::Result<Tensor, LoadError> {
-			let t = w.remove(name).ok_or_else(|| LoadError::Missing(name.into()))?;
-			if t.dims() != shape {
-				return Err(LoadError::Shape {
-					name: name.into(),
-					got: t.dims().to_vec(),
-					want: shape.to_vec(),
-				});
-			}
-			Ok(t.to_dtype(dtype)?)
-		};
+		let mut w = Weights::new(w, dtype);
+		let mut take = |name: &str, shape: &[usize]| w.take(name, shape);
 		let (h, i, v) = (cfg.hidden_size, cfg.intermediate_size, cfg.vocab_size);
 		let (qd, kvd) = (cfg.num_attention_heads * cfg.head_dim(), cfg.kv_heads() * cfg.head_dim());
 		let embed = take("model.embed_tokens.weight", &[v, h])?;
@@ -216,27 +198,12 @@ impl Llama {
 
 	/// Attaches fresh LoRA adapters to every module `cfg` targets; returns their paths.
 	pub fn attach_lora(&mut self, cfg: &LoraConfig, seed: u64) -> Result<Vec<String>> {
-		let mut rng = crate::lora::rng(seed);
-		let mut done = Vec::new();
-		for (path, lin) in self.linears_mut() {
-			if cfg.targets(&path) {
-				lin.attach(cfg, &mut rng)?;
-				done.push(path);
-			}
-		}
-		Ok(done)
+		crate::lora::attach_targets(self.linears_mut(), cfg, seed)
 	}
 
 	/// The trainable parameters, by PEFT tensor name (`base_model.model.<path>.lora_A.weight`).
 	pub fn lora_vars(&mut self) -> Vec<(String, Var)> {
-		let mut out = Vec::new();
-		for (path, lin) in self.linears_mut() {
-			if let Some(l) = &lin.lora {
-				out.push((format!("base_model.model.{path}.lora_A.weight"), l.a.clone()));
-				out.push((format!("base_model.model.{path}.lora_B.weight"), l.b.clone()));
-			}
-		}
-		out
+		crate::lora::peft_vars(self.linears_mut())
 	}
 
 	pub fn dtype(&self) -> DType {

@@ -117,6 +117,35 @@ impl Linear {
 	}
 }
 
+/// Attaches fresh adapters (seeded) to the `layers` that `cfg` targets; returns their paths.
+pub fn attach_targets(
+	layers: Vec<(String, &mut Linear)>,
+	cfg: &LoraConfig,
+	seed: u64,
+) -> Result<Vec<String>> {
+	let mut rng = rng(seed);
+	let mut done = Vec::new();
+	for (path, lin) in layers {
+		if cfg.targets(&path) {
+			lin.attach(cfg, &mut rng)?;
+			done.push(path);
+		}
+	}
+	Ok(done)
+}
+
+/// The adapters' parameters by PEFT tensor name (`base_model.model.<path>.lora_A.weight`).
+pub fn peft_vars(layers: Vec<(String, &mut Linear)>) -> Vec<(String, Var)> {
+	let mut out = Vec::new();
+	for (path, lin) in layers {
+		if let Some(l) = &lin.lora {
+			out.push((format!("base_model.model.{path}.lora_A.weight"), l.a.clone()));
+			out.push((format!("base_model.model.{path}.lora_B.weight"), l.b.clone()));
+		}
+	}
+	out
+}
+
 /// A seeded generator for adapter initialisation (same seed, same adapter).
 pub fn rng(seed: u64) -> rand::rngs::StdRng {
 	rand::rngs::StdRng::seed_from_u64(seed)
