@@ -280,7 +280,8 @@ pub fn masked_loss(logits: &Tensor, targets: &Tensor, mask: &Tensor) -> Result<T
 	let logp = candle_nn::ops::log_softmax(logits, D::Minus1)?;
 	let picked = logp.gather(&targets.unsqueeze(D::Minus1)?, D::Minus1)?.squeeze(D::Minus1)?;
 	let total = (picked * mask)?.sum_all()?;
-	total.neg()? / mask.sum_all()?.to_scalar::<f64>().unwrap_or(1.0).max(1.0)
+	let n = mask.sum_all()?.to_dtype(DType::F64)?.to_scalar::<f64>()?;
+	total.neg()? / n.max(1.0)
 }
 
 /// Random weights of a config, by Hugging Face name (for tests and benchmarks).
@@ -446,6 +447,19 @@ mod tests {
 			.max_all()
 			.unwrap();
 		assert_eq!(d.to_scalar::<f64>().unwrap(), 0.0);
+	}
+
+	#[test]
+	fn the_loss_is_a_mean_over_counted_positions_in_any_dtype() {
+		let (_, targets, mask) = batch();
+		let logits = Tensor::zeros((2, 5, 11), DType::F64, &Device::Cpu).unwrap();
+		// Uniform logits: every counted position costs ln(11), so the mean is ln(11).
+		let want = (11f64).ln();
+		let l64 = masked_loss(&logits, &targets, &mask).unwrap().to_scalar::<f64>().unwrap();
+		assert!((l64 - want).abs() < 1e-12, "{l64}");
+		let (lf, mf) = (logits.to_dtype(DType::F32).unwrap(), mask.to_dtype(DType::F32).unwrap());
+		let l32 = masked_loss(&lf, &targets, &mf).unwrap().to_scalar::<f32>().unwrap();
+		assert!((l32 as f64 - want).abs() < 1e-5, "{l32}");
 	}
 
 	#[test]
