@@ -108,11 +108,6 @@ async fn start_node(cli: &Cli, accept_pushes: bool) -> Result<DataNode> {
 		cfg.listen = cli.listen.clone();
 	}
 	let node = DataNode::start(key, store, cfg).await?;
-	for peer in &cli.bootstrap {
-		if let Err(e) = node.dial(peer.clone()).await {
-			tracing::warn!("{e}");
-		}
-	}
 	let addrs = node.listen_addrs().await;
 	for a in &addrs {
 		println!("listening on {a}");
@@ -230,8 +225,7 @@ async fn run(cli: Cli) -> Result<()> {
 				println!("  {n} groups from {peer}");
 			}
 			if let Some(out) = out {
-				let src = node.store().root().join("blobs").join(hex::encode(hash));
-				std::fs::copy(&src, out)
+				std::fs::copy(node.store().blob_path(&hash), out)
 					.with_context(|| format!("cannot write {}", out.display()))?;
 			}
 			Ok(())

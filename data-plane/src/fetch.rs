@@ -443,7 +443,7 @@ mod tests {
 		a.node.provide(h, d.len() as u64);
 		b.node.provide(h, d.len() as u64);
 		// A's copy rots on disk: it must not serve it, and C must still complete (from B).
-		let blob = a.node.store().root().join("blobs").join(hex::encode(h));
+		let blob = a.node.store().blob_path(&h);
 		let f = std::fs::OpenOptions::new().write(true).open(&blob).unwrap();
 		std::os::unix::fs::FileExt::write_all_at(&f, &[1, 2, 3], 2 * GROUP_LEN + 9).unwrap();
 		drop(f);

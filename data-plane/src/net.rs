@@ -28,7 +28,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 pub struct NetConfig {
 	/// Addresses to listen on, e.g. `/ip4/127.0.0.1/tcp/0` and `/ip4/127.0.0.1/udp/0/quic-v1`.
 	pub listen: Vec<Multiaddr>,
-	/// Peers to dial at start (each ending in `/p2p/<peer id>`).
+	/// Peers to connect to at start (each ending in `/p2p/<peer id>`); `start` waits for them.
 	pub bootstrap: Vec<Multiaddr>,
 	/// How long others keep our provider records (the libp2p spec's default is 48 h).
 	pub provider_ttl: Duration,
@@ -188,13 +188,15 @@ impl DataNode {
 			announced: HashMap::new(),
 			outboards: Arc::new(Mutex::new(HashMap::new())),
 		};
-		for a in &cfg.bootstrap {
-			if let Err(e) = swarm.dial(a.clone()) {
-				tracing::warn!(addr = %a, "cannot dial bootstrap peer: {e}");
-			}
-		}
 		let task = tokio::spawn(async move { state.run(swarm, cmd_rx).await });
 		*node.0.task.lock().unwrap() = Some(task);
+		// Connected before `start` returns, so requests to bootstrap peers can go out at once. An
+		// unreachable one is only a warning: the DHT and later dials may still find peers.
+		for a in &cfg.bootstrap {
+			if let Err(e) = node.dial(a.clone()).await {
+				tracing::warn!("bootstrap peer: {e}");
+			}
+		}
 		Ok(node)
 	}
 

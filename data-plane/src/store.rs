@@ -101,7 +101,8 @@ impl ContentStore {
 		self.budget
 	}
 
-	fn blob_path(&self, hash: &Hash) -> PathBuf {
+	/// Where a complete blob lives (whether or not it is there): read-only use, e.g. copying it out.
+	pub fn blob_path(&self, hash: &Hash) -> PathBuf {
 		self.root.join("blobs").join(hex::encode(hash))
 	}
 	fn ob_path(&self, hash: &Hash) -> PathBuf {
@@ -208,9 +209,9 @@ impl ContentStore {
 
 	/// Stores bytes held in memory.
 	pub fn put_bytes(&self, bytes: &[u8]) -> Result<Hash> {
+		self.make_room(bytes.len() as u64)?;
 		let tmp_dir = self.root.join("tmp");
 		let mut tmp = io(&tmp_dir, tempfile_in(&tmp_dir))?;
-		self.make_room(bytes.len() as u64)?;
 		io(&tmp.1, tmp.0.write_all(bytes).and_then(|_| tmp.0.sync_all()))?;
 		let ob = Outboard::of_bytes(bytes);
 		let hash = ob.root().expect("outboard made here has the right shape");
