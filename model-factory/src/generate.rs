@@ -2,7 +2,7 @@
 //! stopping at a stop token or a length limit, handing each token to a callback as it is produced.
 
 use crate::llama::Llama;
-use candle_core::{DType, Device, Result, Tensor, D};
+use candle_core::{DType, Device, Result, Tensor};
 use rand::Rng;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -92,23 +92,24 @@ pub fn generate(
 	Ok(out)
 }
 
-/// Greedy continuation recomputed from scratch at every step (no cache); the reference the cached
-/// path is tested against.
-pub fn greedy_uncached(model: &Llama, prompt: &[u32], n: usize) -> Result<Vec<u32>> {
-	let mut seq = prompt.to_vec();
-	for _ in 0..n {
-		let ids = Tensor::new(seq.as_slice(), &Device::Cpu)?.unsqueeze(0)?;
-		let logits = model.forward(&ids, false)?;
-		let last = logits.narrow(1, seq.len() - 1, 1)?.argmax(D::Minus1)?.flatten_all()?;
-		seq.push(last.to_vec1::<u32>()?[0]);
-	}
-	Ok(seq[prompt.len()..].to_vec())
-}
-
 #[cfg(test)]
 mod tests {
 	use super::*;
 	use crate::llama::{random_weights, LlamaConfig};
+	use candle_core::D;
+
+	/// Greedy continuation recomputed from scratch at every step (no cache); the reference the cached
+	/// path is tested against.
+	fn greedy_uncached(model: &Llama, prompt: &[u32], n: usize) -> Result<Vec<u32>> {
+		let mut seq = prompt.to_vec();
+		for _ in 0..n {
+			let ids = Tensor::new(seq.as_slice(), &Device::Cpu)?.unsqueeze(0)?;
+			let logits = model.forward(&ids, false)?;
+			let last = logits.narrow(1, seq.len() - 1, 1)?.argmax(D::Minus1)?.flatten_all()?;
+			seq.push(last.to_vec1::<u32>()?[0]);
+		}
+		Ok(seq[prompt.len()..].to_vec())
+	}
 
 	fn model(kind: &str) -> Llama {
 		let cfg: LlamaConfig = serde_json::from_value(serde_json::json!({
