@@ -91,6 +91,7 @@ pub fn load_into(dir: &Path, cfg: &LoraConfig, vars: &[(String, Var)]) -> Result
 mod tests {
 	use super::*;
 	use crate::llama::{random_weights, Llama, LlamaConfig};
+	use crate::model::CausalLm;
 	use candle_core::DType;
 
 	#[test]

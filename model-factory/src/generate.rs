@@ -1,8 +1,8 @@
 //! Text generation with the key/value cache: greedy, or temperature with nucleus (top-p) sampling,
 //! stopping at a stop token or a length limit, handing each token to a callback as it is produced.
 
-use crate::llama::Llama;
-use candle_core::{DType, Device, Result, Tensor};
+use crate::model::CausalLm;
+use candle_core::{DType, Result, Tensor};
 use rand::Rng;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -64,9 +64,10 @@ pub fn pick(logits: &[f32], s: &Sampling, rng: &mut impl Rng) -> u32 {
 	p[p.len() - 1].0 as u32
 }
 
-/// Continues `prompt`; `on_token` sees each new token and may return false to stop early.
+/// Continues `prompt`; `on_token` sees each new token and may return false to stop early. Models with
+/// a bounded context (GPT-2) stop when it is full; a prompt longer than the context is an error.
 pub fn generate(
-	model: &Llama,
+	model: &dyn CausalLm,
 	prompt: &[u32],
 	s: &Sampling,
 	mut on_token: impl FnMut(u32) -> bool,
@@ -74,7 +75,7 @@ pub fn generate(
 	if prompt.is_empty() {
 		candle_core::bail!("the prompt is empty");
 	}
-	let dev = Device::Cpu;
+	let dev = model.device();
 	let mut rng = crate::lora::rng(s.seed);
 	let mut cache = model.cache();
 	let mut input = Tensor::new(prompt, &dev)?.unsqueeze(0)?;
@@ -87,6 +88,9 @@ pub fn generate(
 		if !on_token(next) || s.stop_tokens.contains(&next) {
 			break;
 		}
+		if model.max_positions().is_some_and(|n| cache.len >= n) {
+			break; // the context is full: what was generated so far is the answer
+		}
 		input = Tensor::new(&[next], &dev)?.unsqueeze(0)?;
 	}
 	Ok(out)
@@ -95,21 +99,8 @@ pub fn generate(
 #[cfg(test)]
 mod tests {
 	use super::*;
-	use crate::llama::{random_weights, LlamaConfig};
-	use candle_core::D;
-
-	/// Greedy continuation recomputed from scratch at every step (no cache); the reference the cached
-	/// path is tested against.
-	fn greedy_uncached(model: &Llama, prompt: &[u32], n: usize) -> Result<Vec<u32>> {
-		let mut seq = prompt.to_vec();
-		for _ in 0..n {
-			let ids = Tensor::new(seq.as_slice(), &Device::Cpu)?.unsqueeze(0)?;
-			let logits = model.forward(&ids, false)?;
-			let last = logits.narrow(1, seq.len() - 1, 1)?.argmax(D::Minus1)?.flatten_all()?;
-			seq.push(last.to_vec1::<u32>()?[0]);
-		}
-		Ok(seq[prompt.len()..].to_vec())
-	}
+	use crate::llama::{random_weights, Llama, LlamaConfig};
+	use crate::testutil::greedy_uncached;
 
 	fn model(kind: &str) -> Llama {
 		let cfg: LlamaConfig = serde_json::from_value(serde_json::json!({
@@ -134,7 +125,7 @@ mod tests {
 				true
 			})
 			.unwrap();
-			assert_eq!(got, greedy_uncached(&m, &prompt, 8).unwrap(), "{kind}");
+			assert_eq!(got, greedy_uncached(&m, &prompt, 8), "{kind}");
 			assert_eq!(streamed, got);
 		}
 	}

@@ -6,10 +6,11 @@
 //! shapes are the same either way (PEFT sets `fan_in_fan_out` only for merging), so adapters target
 //! `c_attn`, `c_proj` (both the attention and the MLP one, as PEFT's suffix match does) and `c_fc`.
 
-use crate::lora::{Linear, LoraConfig};
-use crate::ops::{causal_mask, softmax};
+use crate::lora::Linear;
+use crate::model::{cached_kv, Cache, CausalLm, Family};
+use crate::ops::{causal_mask, layer_norm, softmax};
 use crate::weights::{LoadError, Weights};
-use candle_core::{DType, Result, Tensor, Var, D};
+use candle_core::{DType, Device, Result, Tensor, D};
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -28,14 +29,6 @@ pub struct Gpt2Config {
 
 fn default_eps() -> f64 {
 	1e-5
-}
-
-/// LayerNorm over the last dimension with weight and bias, from differentiable ops.
-pub fn layer_norm(x: &Tensor, w: &Tensor, b: &Tensor, eps: f64) -> Result<Tensor> {
-	let mean = x.mean_keepdim(D::Minus1)?;
-	let xc = x.broadcast_sub(&mean)?;
-	let var = xc.sqr()?.mean_keepdim(D::Minus1)?;
-	xc.broadcast_div(&(var + eps)?.sqrt()?)?.broadcast_mul(w)?.broadcast_add(b)
 }
 
 struct Block {
@@ -101,40 +94,23 @@ impl Gpt2 {
 		Ok(Self { cfg, wte, wpe, blocks, ln_f })
 	}
 
-	/// The adaptable layers by module path (as PEFT names them under `base_model.model.`).
-	pub fn linears_mut(&mut self) -> Vec<(String, &mut Linear)> {
-		let mut out = Vec::new();
-		for (i, b) in self.blocks.iter_mut().enumerate() {
-			let p = format!("transformer.h.{i}");
-			out.push((format!("{p}.attn.c_attn"), &mut b.attn));
-			out.push((format!("{p}.attn.c_proj"), &mut b.proj));
-			out.push((format!("{p}.mlp.c_fc"), &mut b.fc));
-			out.push((format!("{p}.mlp.c_proj"), &mut b.fc_proj));
-		}
-		out
-	}
-
-	pub fn attach_lora(&mut self, cfg: &LoraConfig, seed: u64) -> Result<Vec<String>> {
-		crate::lora::attach_targets(self.linears_mut(), cfg, seed)
-	}
-
-	pub fn lora_vars(&mut self) -> Vec<(String, Var)> {
-		crate::lora::peft_vars(self.linears_mut())
-	}
-
-	/// Logits for every position: (batch, seq) -> (batch, seq, vocab).
-	pub fn forward(&self, ids: &Tensor, train: bool) -> Result<Tensor> {
+	fn run(&self, ids: &Tensor, mut cache: Option<&mut Cache>, train: bool) -> Result<Tensor> {
 		let (b, t) = ids.dims2()?;
-		if t > self.cfg.n_positions {
-			candle_core::bail!("{t} tokens exceed GPT-2's {} positions", self.cfg.n_positions);
+		let offset = cache.as_ref().map_or(0, |c| c.len);
+		if offset + t > self.cfg.n_positions {
+			candle_core::bail!(
+				"{} tokens exceed GPT-2's {} positions",
+				offset + t,
+				self.cfg.n_positions
+			);
 		}
 		let (e, nh) = (self.cfg.n_embd, self.cfg.n_head);
 		let hd = e / nh;
 		let eps = self.cfg.layer_norm_epsilon;
 		let tok = self.wte.embedding(&ids.flatten_all()?)?.reshape((b, t, e))?;
-		let mut x = tok.broadcast_add(&self.wpe.narrow(0, 0, t)?)?;
-		let mask = causal_mask(t, 0, None, x.dtype(), ids.device())?;
-		for blk in &self.blocks {
+		let mut x = tok.broadcast_add(&self.wpe.narrow(0, offset, t)?)?;
+		let mask = causal_mask(t, offset, None, x.dtype(), ids.device())?;
+		for (i, blk) in self.blocks.iter().enumerate() {
 			let h = layer_norm(&x, &blk.ln1.0, &blk.ln1.1, eps)?;
 			let qkv = blk.attn.forward(&h, train)?;
 			let heads = |i: usize| {
@@ -144,6 +120,7 @@ impl Gpt2 {
 					.contiguous()
 			};
 			let (q, k, v) = (heads(0)?, heads(1)?, heads(2)?);
+			let (k, v) = cached_kv(&mut cache, i, k, v)?;
 			let scores = (q.matmul(&k.t()?.contiguous()?)? / (hd as f64).sqrt())?;
 			let att = softmax(&scores.broadcast_add(&mask)?)?.matmul(&v)?;
 			let att = att.transpose(1, 2)?.reshape((b, t, e))?;
@@ -152,8 +129,50 @@ impl Gpt2 {
 			let m = blk.fc_proj.forward(&blk.fc.forward(&h, train)?.gelu()?, train)?;
 			x = (x + m)?;
 		}
+		if let Some(c) = cache {
+			c.len += t;
+		}
 		let x = layer_norm(&x, &self.ln_f.0, &self.ln_f.1, eps)?;
 		crate::ops::linear(&x, &self.wte, None)
+	}
+}
+
+impl CausalLm for Gpt2 {
+	fn family(&self) -> Family {
+		Family::Gpt2
+	}
+	fn dtype(&self) -> DType {
+		self.wte.dtype()
+	}
+	fn device(&self) -> Device {
+		self.wte.device().clone()
+	}
+	fn vocab_size(&self) -> usize {
+		self.cfg.vocab_size
+	}
+	fn num_layers(&self) -> usize {
+		self.blocks.len()
+	}
+	fn max_positions(&self) -> Option<usize> {
+		Some(self.cfg.n_positions)
+	}
+	fn forward(&self, ids: &Tensor, train: bool) -> Result<Tensor> {
+		self.run(ids, None, train)
+	}
+	fn forward_cached(&self, ids: &Tensor, cache: &mut Cache) -> Result<Tensor> {
+		self.run(ids, Some(cache), false)
+	}
+	/// The adaptable layers by module path (as PEFT names them under `base_model.model.`).
+	fn linears_mut(&mut self) -> Vec<(String, &mut Linear)> {
+		let mut out = Vec::new();
+		for (i, b) in self.blocks.iter_mut().enumerate() {
+			let p = format!("transformer.h.{i}");
+			out.push((format!("{p}.attn.c_attn"), &mut b.attn));
+			out.push((format!("{p}.attn.c_proj"), &mut b.proj));
+			out.push((format!("{p}.mlp.c_fc"), &mut b.fc));
+			out.push((format!("{p}.mlp.c_proj"), &mut b.fc_proj));
+		}
+		out
 	}
 }
 
@@ -198,7 +217,7 @@ pub fn random_weights(
 #[cfg(test)]
 mod tests {
 	use super::*;
-	use crate::llama::masked_loss;
+	use crate::testutil;
 	use candle_core::Device;
 
 	fn tiny() -> Gpt2Config {
@@ -211,54 +230,30 @@ mod tests {
 	#[test]
 	fn gpt2_lora_gradients_match_finite_differences() {
 		let cfg = tiny();
-		let mut m = Gpt2::from_tensors(
+		let w = random_weights(&cfg, 3, DType::F64).unwrap();
+		let mut m = Gpt2::from_tensors(cfg, w, DType::F64).unwrap();
+		let targets = testutil::lora(2, &["c_attn", "c_proj", "c_fc"]);
+		testutil::lora_gradient_check(&mut m, &targets, 5);
+		assert_eq!(m.lora_vars().len(), 16, "2 blocks x 4 modules x (A, B)");
+	}
+
+	#[test]
+	fn cached_generation_matches_recomputation() {
+		let cfg = tiny();
+		let m = Gpt2::from_tensors(
 			cfg.clone(),
-			random_weights(&cfg, 3, DType::F64).unwrap(),
-			DType::F64,
+			random_weights(&cfg, 4, DType::F32).unwrap(),
+			DType::F32,
 		)
 		.unwrap();
-		let lcfg = LoraConfig {
-			r: 2,
-			lora_alpha: 4.0,
-			lora_dropout: 0.0,
-			use_rslora: false,
-			target_modules: vec!["c_attn".into(), "c_proj".into(), "c_fc".into()],
-		};
-		assert_eq!(m.attach_lora(&lcfg, 1).unwrap().len(), 8, "2 blocks x 4 modules");
-		let vars = m.lora_vars();
-		let mut rng = crate::lora::rng(2);
-		for (n, v) in &vars {
-			if n.ends_with("lora_B.weight") {
-				v.set(&crate::lora::randn(v.dims(), 0.2, &mut rng, DType::F64).unwrap()).unwrap();
-			}
-		}
-		let dev = Device::Cpu;
-		let ids = Tensor::new(&[[1u32, 5, 7, 2, 12], [0, 3, 3, 9, 4]], &dev).unwrap();
-		let tgt = Tensor::new(&[[5u32, 7, 2, 12, 6], [3, 3, 9, 4, 8]], &dev).unwrap();
-		let mask = Tensor::new(&[[1f64, 1., 1., 1., 1.], [0., 1., 1., 1., 1.]], &dev).unwrap();
-		let loss = |m: &Gpt2| masked_loss(&m.forward(&ids, false).unwrap(), &tgt, &mask).unwrap();
-		let grads = loss(&m).backward().unwrap();
-		let h = 1e-6;
-		for (name, v) in &vars {
-			let g: Vec<f64> =
-				grads.get(v.as_tensor()).expect(name).flatten_all().unwrap().to_vec1().unwrap();
-			let x0: Vec<f64> = v.as_tensor().flatten_all().unwrap().to_vec1().unwrap();
-			for i in (0..x0.len()).step_by(5) {
-				let at = |d: f64| {
-					let mut x = x0.clone();
-					x[i] += d;
-					v.set(&Tensor::from_vec(x, v.dims(), &dev).unwrap()).unwrap();
-					loss(&m).to_scalar::<f64>().unwrap()
-				};
-				let num = (at(h) - at(-h)) / (2.0 * h);
-				at(0.0);
-				assert!(
-					(num - g[i]).abs() < 1e-6 * (1.0 + num.abs()),
-					"{name}[{i}]: {num} vs {}",
-					g[i]
-				);
-			}
-		}
+		let s = crate::generate::Sampling { max_new_tokens: 5, ..Default::default() };
+		let got = crate::generate::generate(&m, &[3, 1, 4], &s, |_| true).unwrap();
+		assert_eq!(got, testutil::greedy_uncached(&m, &[3, 1, 4], 5));
+		// The 8 positions hold the prompt and 5 new tokens, whose logits give a 6th; then it stops.
+		let s = crate::generate::Sampling { max_new_tokens: 20, ..s };
+		assert_eq!(crate::generate::generate(&m, &[3, 1, 4], &s, |_| true).unwrap().len(), 6);
+		let e = crate::generate::generate(&m, &[1; 9], &s, |_| true).unwrap_err();
+		assert!(e.to_string().contains("exceed"), "{e}");
 	}
 
 	#[test]

@@ -14,10 +14,17 @@
 //! reference fixtures and the benchmark.
 
 pub mod adapter;
+pub mod bloom;
 pub mod generate;
+pub mod glm;
 pub mod gpt2;
 pub mod llama;
 pub mod lora;
+pub mod model;
 pub mod ops;
+#[cfg(test)]
+mod testutil;
 pub mod train;
 pub mod weights;
+
+pub use model::{load, Cache, CausalLm, Family};

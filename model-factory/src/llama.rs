@@ -1,29 +1,23 @@
 //! The LLaMA-architecture decoder, written here (candle-transformers' fields are private and use fused
 //! ops without a backward). One implementation covers the Hugging Face classes that share it:
 //! `LlamaForCausalLM` (incl. Llama 3 rope scaling, and DeepSeek's llama-architecture models and R1
-//! distills), `MistralForCausalLM` (sliding-window attention) and `Qwen2ForCausalLM` (biases on q, k, v).
-//! Weights load by their Hugging Face tensor names.
+//! distills), `MistralForCausalLM` (sliding-window attention), `Qwen2ForCausalLM` (biases on q, k, v)
+//! and `Qwen3ForCausalLM` (per-head RMSNorm on q and k before the rotation). Weights load by their
+//! Hugging Face tensor names.
+//!
+//! Not covered: DeepSeek V2/V3 (multi-head latent attention and mixture of experts), and Qwen2's
+//! optional sliding window (`use_sliding_window`, off in every released Qwen2/2.5 config).
 
-use crate::lora::{Linear, LoraConfig};
-use crate::ops::{causal_mask, repeat_kv, rms_norm, rope, rope_tables, softmax};
+use crate::lora::Linear;
+use crate::model::{cached_kv, Cache, CausalLm, Family};
+use crate::ops::{
+	causal_mask, repeat_kv, rms_norm, rope, rope_tables, softmax, RopeConfig, RopeParameters,
+};
 pub use crate::weights::LoadError;
 use crate::weights::Weights;
-use candle_core::{DType, Result, Tensor, Var, D};
+use candle_core::{DType, Device, Result, Tensor};
 use serde::Deserialize;
 use std::collections::HashMap;
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct RopeScaling {
-	#[serde(default)]
-	pub rope_type: Option<String>,
-	pub factor: f64,
-	#[serde(default)]
-	pub low_freq_factor: Option<f64>,
-	#[serde(default)]
-	pub high_freq_factor: Option<f64>,
-	#[serde(default)]
-	pub original_max_position_embeddings: Option<usize>,
-}
 
 /// The fields of a Hugging Face `config.json` this decoder reads.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -41,10 +35,8 @@ pub struct LlamaConfig {
 	pub head_dim: Option<usize>,
 	#[serde(default = "default_eps")]
 	pub rms_norm_eps: f64,
-	#[serde(default = "default_theta")]
-	pub rope_theta: f64,
-	#[serde(default)]
-	pub rope_scaling: Option<RopeScaling>,
+	#[serde(flatten)]
+	pub rope: RopeConfig,
 	#[serde(default)]
 	pub tie_word_embeddings: bool,
 	/// LLaMA's optional biases on every attention projection.
@@ -58,9 +50,6 @@ pub struct LlamaConfig {
 fn default_eps() -> f64 {
 	1e-6
 }
-fn default_theta() -> f64 {
-	10000.0
-}
 
 impl LlamaConfig {
 	pub fn kv_heads(&self) -> usize {
@@ -71,43 +60,30 @@ impl LlamaConfig {
 		self.head_dim.unwrap_or(self.hidden_size / self.num_attention_heads)
 	}
 
+	pub fn family(&self) -> Family {
+		self.model_type.as_deref().and_then(Family::from_model_type).unwrap_or(Family::Llama)
+	}
+
 	/// Qwen2 always has biases on q, k and v (its config does not say so).
 	fn qkv_bias(&self) -> bool {
-		self.attention_bias || self.model_type.as_deref() == Some("qwen2")
+		self.attention_bias || self.family() == Family::Qwen2
+	}
+
+	/// Qwen3 normalises each query and key head before the rotation.
+	fn qk_norm(&self) -> bool {
+		self.family() == Family::Qwen3
 	}
 
 	fn window(&self) -> Option<usize> {
-		match self.model_type.as_deref() {
-			Some("mistral") => self.sliding_window,
+		match self.family() {
+			Family::Mistral => self.sliding_window,
 			_ => None,
 		}
 	}
 
 	/// Rotary inverse frequencies, with Llama 3 scaling when configured.
 	pub fn inv_freq(&self) -> Vec<f64> {
-		let d = self.head_dim();
-		let base: Vec<f64> =
-			(0..d / 2).map(|i| 1.0 / self.rope_theta.powf(2.0 * i as f64 / d as f64)).collect();
-		let Some(s) = &self.rope_scaling else { return base };
-		if s.rope_type.as_deref() != Some("llama3") {
-			return base;
-		}
-		let (low, high) = (s.low_freq_factor.unwrap_or(1.0), s.high_freq_factor.unwrap_or(4.0));
-		let old = s.original_max_position_embeddings.unwrap_or(8192) as f64;
-		let (low_wavelen, high_wavelen) = (old / low, old / high);
-		base.into_iter()
-			.map(|f| {
-				let wavelen = 2.0 * std::f64::consts::PI / f;
-				if wavelen < high_wavelen {
-					f
-				} else if wavelen > low_wavelen {
-					f / s.factor
-				} else {
-					let smooth = (old / wavelen - low) / (high - low);
-					(1.0 - smooth) * f / s.factor + smooth * f
-				}
-			})
-			.collect()
+		self.rope.inv_freq(self.head_dim())
 	}
 }
 
@@ -117,6 +93,8 @@ struct Layer {
 	k: Linear,
 	v: Linear,
 	o: Linear,
+	/// Qwen3's per-head norms of q and k.
+	qk_norm: Option<(Tensor, Tensor)>,
 	post_norm: Tensor,
 	gate: Linear,
 	up: Linear,
@@ -139,6 +117,7 @@ impl Llama {
 		w: HashMap<String, Tensor>,
 		dtype: DType,
 	) -> std::result::Result<Self, LoadError> {
+		cfg.rope.check().map_err(LoadError::Config)?;
 		let mut w = Weights::new(w, dtype);
 		let mut take = |name: &str, shape: &[usize]| w.take(name, shape);
 		let (h, i, v) = (cfg.hidden_size, cfg.intermediate_size, cfg.vocab_size);
@@ -160,12 +139,22 @@ impl Llama {
 			let gate = lin("mlp.gate_proj", i, h, false)?;
 			let up = lin("mlp.up_proj", i, h, false)?;
 			let down = lin("mlp.down_proj", h, i, false)?;
+			let hd = cfg.head_dim();
+			let qk_norm = if cfg.qk_norm() {
+				Some((
+					take(&format!("{p}.self_attn.q_norm.weight"), &[hd])?,
+					take(&format!("{p}.self_attn.k_norm.weight"), &[hd])?,
+				))
+			} else {
+				None
+			};
 			layers.push(Layer {
 				input_norm: take(&format!("{p}.input_layernorm.weight"), &[h])?,
 				q,
 				k,
 				v: vv,
 				o,
+				qk_norm,
 				post_norm: take(&format!("{p}.post_attention_layernorm.weight"), &[h])?,
 				gate,
 				up,
@@ -179,48 +168,6 @@ impl Llama {
 		Ok(Self { cfg, embed, layers, norm, lm_head: Linear::new(head, None), inv_freq })
 	}
 
-	/// The adaptable linear layers by their Hugging Face module path.
-	pub fn linears_mut(&mut self) -> Vec<(String, &mut Linear)> {
-		let mut out = Vec::new();
-		for (i, l) in self.layers.iter_mut().enumerate() {
-			let p = format!("model.layers.{i}");
-			out.push((format!("{p}.self_attn.q_proj"), &mut l.q));
-			out.push((format!("{p}.self_attn.k_proj"), &mut l.k));
-			out.push((format!("{p}.self_attn.v_proj"), &mut l.v));
-			out.push((format!("{p}.self_attn.o_proj"), &mut l.o));
-			out.push((format!("{p}.mlp.gate_proj"), &mut l.gate));
-			out.push((format!("{p}.mlp.up_proj"), &mut l.up));
-			out.push((format!("{p}.mlp.down_proj"), &mut l.down));
-		}
-		out.push(("lm_head".into(), &mut self.lm_head));
-		out
-	}
-
-	/// Attaches fresh LoRA adapters to every module `cfg` targets; returns their paths.
-	pub fn attach_lora(&mut self, cfg: &LoraConfig, seed: u64) -> Result<Vec<String>> {
-		crate::lora::attach_targets(self.linears_mut(), cfg, seed)
-	}
-
-	/// The trainable parameters, by PEFT tensor name (`base_model.model.<path>.lora_A.weight`).
-	pub fn lora_vars(&mut self) -> Vec<(String, Var)> {
-		crate::lora::peft_vars(self.linears_mut())
-	}
-
-	pub fn dtype(&self) -> DType {
-		self.embed.dtype()
-	}
-
-	/// Logits for every position: `ids` (batch, seq) -> (batch, seq, vocab). `train` enables dropout.
-	pub fn forward(&self, ids: &Tensor, train: bool) -> Result<Tensor> {
-		self.run(ids, None, train)
-	}
-
-	/// Logits for `ids`, which continue the sequence held in `cache` (whose keys and values are
-	/// extended). For generation: feed the prompt once, then one token at a time.
-	pub fn forward_cached(&self, ids: &Tensor, cache: &mut Cache) -> Result<Tensor> {
-		self.run(ids, Some(cache), false)
-	}
-
 	fn run(&self, ids: &Tensor, mut cache: Option<&mut Cache>, train: bool) -> Result<Tensor> {
 		let (b, t) = ids.dims2()?;
 		let dev = ids.device();
@@ -231,21 +178,19 @@ impl Llama {
 		let mut x =
 			self.embed.embedding(&ids.flatten_all()?)?.reshape((b, t, self.cfg.hidden_size))?;
 		let mask = causal_mask(t, offset, self.cfg.window(), dtype, dev)?;
-		let (cos, sin) = rope_tables(&self.inv_freq, offset, t, dtype, dev)?;
+		let (cos, sin) = rope_tables(&self.inv_freq, offset, t, false, dtype, dev)?;
 		let eps = self.cfg.rms_norm_eps;
 		for (i, l) in self.layers.iter().enumerate() {
 			let h = rms_norm(&x, &l.input_norm, eps)?;
 			let split = |y: Tensor, heads: usize| y.reshape((b, t, heads, hd))?.transpose(1, 2);
-			let q = rope(&split(l.q.forward(&h, train)?, nh)?, &cos, &sin)?;
-			let mut k = rope(&split(l.k.forward(&h, train)?, nkv)?, &cos, &sin)?;
-			let mut v = split(l.v.forward(&h, train)?, nkv)?;
-			if let Some(c) = cache.as_deref_mut() {
-				if let Some((pk, pv)) = &c.kv[i] {
-					k = Tensor::cat(&[pk, &k], 2)?;
-					v = Tensor::cat(&[pv, &v], 2)?;
-				}
-				c.kv[i] = Some((k.clone(), v.clone()));
+			let (mut q, mut k) =
+				(split(l.q.forward(&h, train)?, nh)?, split(l.k.forward(&h, train)?, nkv)?);
+			if let Some((qn, kn)) = &l.qk_norm {
+				(q, k) = (rms_norm(&q, qn, eps)?, rms_norm(&k, kn, eps)?);
 			}
+			let (q, k) = (rope(&q, &cos, &sin)?, rope(&k, &cos, &sin)?);
+			let v = split(l.v.forward(&h, train)?, nkv)?;
+			let (k, v) = cached_kv(&mut cache, i, k, v)?;
 			let (k, v) = (repeat_kv(&k, nh / nkv)?, repeat_kv(&v, nh / nkv)?);
 			let scores = (q.contiguous()?.matmul(&k.t()?.contiguous()?)? / (hd as f64).sqrt())?;
 			let probs = softmax(&scores.broadcast_add(&mask)?)?;
@@ -261,27 +206,45 @@ impl Llama {
 		let x = rms_norm(&x, &self.norm, eps)?;
 		self.lm_head.forward(&x, train)
 	}
+}
 
-	/// An empty key/value cache for this model.
-	pub fn cache(&self) -> Cache {
-		Cache { kv: vec![None; self.layers.len()], len: 0 }
+impl CausalLm for Llama {
+	fn family(&self) -> Family {
+		self.cfg.family()
 	}
-}
-
-/// Keys and values of the positions seen so far, per layer (before grouped-query expansion).
-pub struct Cache {
-	kv: Vec<Option<(Tensor, Tensor)>>,
-	pub len: usize,
-}
-
-/// Mean cross-entropy of next-token prediction over positions where `mask` is 1.
-/// `logits` (b, t, v) predict `targets` (b, t) (already shifted); `mask` (b, t) in the logits' dtype.
-pub fn masked_loss(logits: &Tensor, targets: &Tensor, mask: &Tensor) -> Result<Tensor> {
-	let logp = candle_nn::ops::log_softmax(logits, D::Minus1)?;
-	let picked = logp.gather(&targets.unsqueeze(D::Minus1)?, D::Minus1)?.squeeze(D::Minus1)?;
-	let total = (picked * mask)?.sum_all()?;
-	let n = mask.sum_all()?.to_dtype(DType::F64)?.to_scalar::<f64>()?;
-	total.neg()? / n.max(1.0)
+	fn dtype(&self) -> DType {
+		self.embed.dtype()
+	}
+	fn device(&self) -> Device {
+		self.embed.device().clone()
+	}
+	fn vocab_size(&self) -> usize {
+		self.cfg.vocab_size
+	}
+	fn num_layers(&self) -> usize {
+		self.layers.len()
+	}
+	fn forward(&self, ids: &Tensor, train: bool) -> Result<Tensor> {
+		self.run(ids, None, train)
+	}
+	fn forward_cached(&self, ids: &Tensor, cache: &mut Cache) -> Result<Tensor> {
+		self.run(ids, Some(cache), false)
+	}
+	fn linears_mut(&mut self) -> Vec<(String, &mut Linear)> {
+		let mut out = Vec::new();
+		for (i, l) in self.layers.iter_mut().enumerate() {
+			let p = format!("model.layers.{i}");
+			out.push((format!("{p}.self_attn.q_proj"), &mut l.q));
+			out.push((format!("{p}.self_attn.k_proj"), &mut l.k));
+			out.push((format!("{p}.self_attn.v_proj"), &mut l.v));
+			out.push((format!("{p}.self_attn.o_proj"), &mut l.o));
+			out.push((format!("{p}.mlp.gate_proj"), &mut l.gate));
+			out.push((format!("{p}.mlp.up_proj"), &mut l.up));
+			out.push((format!("{p}.mlp.down_proj"), &mut l.down));
+		}
+		out.push(("lm_head".into(), &mut self.lm_head));
+		out
+	}
 }
 
 /// Random weights of a config, by Hugging Face name (for tests and benchmarks).
@@ -314,6 +277,10 @@ pub fn random_weights(
 				put(format!("{p}.self_attn.{n}.bias"), &[o], 0.1)?;
 			}
 		}
+		if cfg.qk_norm() {
+			put(format!("{p}.self_attn.q_norm.weight"), &[cfg.head_dim()], 0.0)?;
+			put(format!("{p}.self_attn.k_norm.weight"), &[cfg.head_dim()], 0.0)?;
+		}
 		for (n, o, inp) in [("gate_proj", i, h), ("up_proj", i, h), ("down_proj", h, i)] {
 			put(format!("{p}.mlp.{n}.weight"), &[o, inp], 0.3)?;
 		}
@@ -328,6 +295,8 @@ pub fn random_weights(
 #[cfg(test)]
 mod tests {
 	use super::*;
+	use crate::ops::masked_loss;
+	use crate::testutil::{self, batch};
 	use candle_core::Device;
 
 	fn tiny(model_type: &str) -> LlamaConfig {
@@ -340,79 +309,14 @@ mod tests {
 		.unwrap()
 	}
 
-	fn lora_all() -> LoraConfig {
-		LoraConfig {
-			r: 2,
-			lora_alpha: 4.0,
-			lora_dropout: 0.0,
-			use_rslora: false,
-			target_modules: [
-				"q_proj",
-				"k_proj",
-				"v_proj",
-				"o_proj",
-				"gate_proj",
-				"up_proj",
-				"down_proj",
-			]
-			.map(String::from)
-			.to_vec(),
-		}
-	}
+	const ALL: [&str; 7] =
+		["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
 
-	fn batch() -> (Tensor, Tensor, Tensor) {
-		let dev = Device::Cpu;
-		let ids = Tensor::new(&[[1u32, 4, 2, 9, 3], [7, 7, 0, 5, 10]], &dev).unwrap();
-		let targets = Tensor::new(&[[4u32, 2, 9, 3, 6], [7, 0, 5, 10, 1]], &dev).unwrap();
-		// The first position of the second row is "prompt": no loss there.
-		let mask = Tensor::new(&[[1f64, 1., 1., 1., 1.], [0., 1., 1., 1., 1.]], &dev).unwrap();
-		(ids, targets, mask)
-	}
-
-	/// Backprop gradients of every LoRA parameter against central differences of the loss, in f64.
-	/// B starts random (not zero) so A's gradients are not trivially zero. This proves the gradient
-	/// flows through every op of the decoder (norms, rope, softmax, GQA, SiLU, the loss).
 	fn gradient_check(model_type: &str) {
 		let cfg = tiny(model_type);
 		let w = random_weights(&cfg, 7, DType::F64).unwrap();
 		let mut m = Llama::from_tensors(cfg, w, DType::F64).unwrap();
-		m.attach_lora(&lora_all(), 3).unwrap();
-		let vars = m.lora_vars();
-		let mut rng = crate::lora::rng(5);
-		for (name, v) in &vars {
-			if name.ends_with("lora_B.weight") {
-				v.set(&crate::lora::randn(v.dims(), 0.2, &mut rng, DType::F64).unwrap()).unwrap();
-			}
-		}
-		let (ids, targets, mask) = batch();
-		let loss =
-			|m: &Llama| masked_loss(&m.forward(&ids, false).unwrap(), &targets, &mask).unwrap();
-		let grads = loss(&m).backward().unwrap();
-		let h = 1e-6;
-		let mut checked = 0;
-		for (name, v) in &vars {
-			let g: Vec<f64> =
-				grads.get(v.as_tensor()).expect(name).flatten_all().unwrap().to_vec1().unwrap();
-			let x0: Vec<f64> = v.as_tensor().flatten_all().unwrap().to_vec1().unwrap();
-			// Every third element keeps the test fast while covering every parameter tensor.
-			for i in (0..x0.len()).step_by(3) {
-				let at = |d: f64| {
-					let mut x = x0.clone();
-					x[i] += d;
-					v.set(&Tensor::from_vec(x, v.dims(), &Device::Cpu).unwrap()).unwrap();
-					loss(&m).to_scalar::<f64>().unwrap()
-				};
-				let num = (at(h) - at(-h)) / (2.0 * h);
-				at(0.0);
-				assert!(
-					(num - g[i]).abs() < 1e-6 * (1.0 + num.abs()),
-					"{model_type} {name}[{i}]: finite difference {num}, backprop {}",
-					g[i]
-				);
-				checked += 1;
-			}
-		}
-		assert!(checked > 100, "{checked}");
+		testutil::lora_gradient_check(&mut m, &testutil::lora(2, &ALL), 3);
 	}
 
 	#[test]
@@ -421,9 +325,10 @@ mod tests {
 	}
 
 	#[test]
-	fn mistral_and_qwen2_lora_gradients_match_finite_differences() {
+	fn mistral_and_qwen_lora_gradients_match_finite_differences() {
 		gradient_check("mistral");
 		gradient_check("qwen2");
+		gradient_check("qwen3");
 	}
 
 	#[test]
@@ -433,7 +338,7 @@ mod tests {
 		let mut m = Llama::from_tensors(cfg, w, DType::F64).unwrap();
 		let (ids, _, _) = batch();
 		let base = m.forward(&ids, false).unwrap();
-		m.attach_lora(&lora_all(), 3).unwrap();
+		m.attach_lora(&testutil::lora(2, &ALL), 3).unwrap();
 		let with = m.forward(&ids, false).unwrap();
 		let d = (&base - &with).unwrap().abs().unwrap().max_all().unwrap();
 		assert_eq!(d.to_scalar::<f64>().unwrap(), 0.0);
@@ -479,16 +384,22 @@ mod tests {
 	fn llama3_rope_scaling_follows_the_reference_formula() {
 		let mut cfg = tiny("llama");
 		cfg.head_dim = Some(128);
-		cfg.rope_theta = 500000.0;
-		cfg.rope_scaling = Some(RopeScaling {
-			rope_type: Some("llama3".into()),
-			factor: 8.0,
-			low_freq_factor: Some(1.0),
-			high_freq_factor: Some(4.0),
-			original_max_position_embeddings: Some(8192),
-		});
+		// The transformers 4 layout (rope_theta + rope_scaling) and 5 (rope_parameters) agree.
+		let v4 = serde_json::json!({"rope_theta": 500000.0, "rope_scaling": {"rope_type": "llama3",
+			"factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+			"original_max_position_embeddings": 8192}});
+		let v5 = serde_json::json!({"rope_parameters": {"rope_type": "llama3", "rope_theta": 500000.0,
+			"factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+			"original_max_position_embeddings": 8192}});
+		cfg.rope = serde_json::from_value(v4).unwrap();
 		let f = cfg.inv_freq();
-		cfg.rope_scaling = None;
+		cfg.rope = serde_json::from_value(v5).unwrap();
+		assert_eq!(cfg.inv_freq(), f);
+		cfg.rope = RopeConfig {
+			rope_theta: Some(500000.0),
+			rope_scaling: None,
+			rope_parameters: Some(RopeParameters::default()),
+		};
 		let base = cfg.inv_freq();
 		// High frequencies (short wavelengths) are kept, low ones divided by the factor.
 		assert_eq!(f[0], base[0]);

@@ -20,6 +20,14 @@ pub fn rms_norm(x: &Tensor, weight: &Tensor, eps: f64) -> Result<Tensor> {
 	x.to_dtype(dtype)?.broadcast_mul(weight)
 }
 
+/// LayerNorm over the last dimension with weight and bias, from differentiable ops.
+pub fn layer_norm(x: &Tensor, w: &Tensor, b: &Tensor, eps: f64) -> Result<Tensor> {
+	let mean = x.mean_keepdim(D::Minus1)?;
+	let xc = x.broadcast_sub(&mean)?;
+	let var = xc.sqr()?.mean_keepdim(D::Minus1)?;
+	xc.broadcast_div(&(var + eps)?.sqrt()?)?.broadcast_mul(w)?.broadcast_add(b)
+}
+
 /// Softmax over the last dimension (max-subtracted, differentiable).
 pub fn softmax(x: &Tensor) -> Result<Tensor> {
 	candle_nn::ops::softmax(x, D::Minus1)
@@ -42,6 +50,27 @@ pub fn rotate_half(x: &Tensor) -> Result<Tensor> {
 	Tensor::cat(&[&x2.neg()?, &x1], D::Minus1)
 }
 
+/// Interleaved rotation of the first `cos.dim(-1)` features (GPT-J / GLM layout): each pair
+/// (x_2i, x_2i+1) turns by its angle; the features past the rotary dimension pass unchanged.
+pub fn rope_interleaved(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
+	let rot = cos.dim(D::Minus1)?;
+	let d = x.dim(D::Minus1)?;
+	let xr = x.narrow(D::Minus1, 0, rot)?;
+	let mut dims = xr.dims().to_vec();
+	let last = dims.len() - 1;
+	dims[last] = rot / 2;
+	dims.push(2);
+	let pairs = xr.reshape(dims)?;
+	let (x1, x2) = (pairs.narrow(D::Minus1, 0, 1)?, pairs.narrow(D::Minus1, 1, 1)?);
+	let rotated = Tensor::cat(&[&x2.neg()?, &x1], D::Minus1)?.reshape(xr.shape())?;
+	let (cos, sin) = (cos.unsqueeze(0)?.unsqueeze(0)?, sin.unsqueeze(0)?.unsqueeze(0)?);
+	let y = (xr.broadcast_mul(&cos)? + rotated.broadcast_mul(&sin)?)?;
+	if rot == d {
+		return Ok(y);
+	}
+	Tensor::cat(&[&y, &x.narrow(D::Minus1, rot, d - rot)?], D::Minus1)
+}
+
 /// Rotary position embedding in the "rotate half" layout used by Hugging Face LLaMA-style models.
 /// `x` is (batch, heads, seq, head_dim); `cos` and `sin` are (seq, head_dim) for the positions of `x`.
 pub fn rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
@@ -50,11 +79,101 @@ pub fn rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
 	x.broadcast_mul(&cos)? + rotate_half(x)?.broadcast_mul(&sin)?
 }
 
-/// The rotary tables for positions `offset..offset+len`: (len, head_dim) each, duplicated halves.
+/// Rotary settings as Hugging Face configs give them: transformers 4 writes `rope_theta` and
+/// `rope_scaling` at the top level, transformers 5 writes one `rope_parameters` object.
+#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
+pub struct RopeConfig {
+	#[serde(default)]
+	pub rope_theta: Option<f64>,
+	#[serde(default)]
+	pub rope_scaling: Option<RopeParameters>,
+	#[serde(default)]
+	pub rope_parameters: Option<RopeParameters>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
+pub struct RopeParameters {
+	#[serde(default, alias = "type")]
+	pub rope_type: Option<String>,
+	#[serde(default)]
+	pub rope_theta: Option<f64>,
+	#[serde(default)]
+	pub partial_rotary_factor: Option<f64>,
+	#[serde(default)]
+	pub factor: Option<f64>,
+	#[serde(default)]
+	pub low_freq_factor: Option<f64>,
+	#[serde(default)]
+	pub high_freq_factor: Option<f64>,
+	#[serde(default)]
+	pub original_max_position_embeddings: Option<usize>,
+}
+
+impl RopeConfig {
+	pub fn theta(&self) -> f64 {
+		self.rope_parameters
+			.as_ref()
+			.and_then(|p| p.rope_theta)
+			.or(self.rope_theta)
+			.unwrap_or(10000.0)
+	}
+
+	fn scaling(&self) -> Option<&RopeParameters> {
+		self.rope_parameters.as_ref().or(self.rope_scaling.as_ref())
+	}
+
+	/// The share of each head that rotates (GLM rotates half), if the config says.
+	pub fn partial_rotary_factor(&self) -> Option<f64> {
+		self.scaling().and_then(|p| p.partial_rotary_factor)
+	}
+
+	/// Inverse frequencies for a rotary dimension of `dim`, with Llama 3 scaling when configured
+	/// (other scaling types are refused when the config is read by [`RopeConfig::check`]).
+	pub fn inv_freq(&self, dim: usize) -> Vec<f64> {
+		let theta = self.theta();
+		let base: Vec<f64> =
+			(0..dim / 2).map(|i| 1.0 / theta.powf(2.0 * i as f64 / dim as f64)).collect();
+		let Some(s) = self.scaling().filter(|s| s.rope_type.as_deref() == Some("llama3")) else {
+			return base;
+		};
+		let factor = s.factor.unwrap_or(8.0);
+		let (low, high) = (s.low_freq_factor.unwrap_or(1.0), s.high_freq_factor.unwrap_or(4.0));
+		let old = s.original_max_position_embeddings.unwrap_or(8192) as f64;
+		let (low_wavelen, high_wavelen) = (old / low, old / high);
+		base.into_iter()
+			.map(|f| {
+				let wavelen = 2.0 * std::f64::consts::PI / f;
+				if wavelen < high_wavelen {
+					f
+				} else if wavelen > low_wavelen {
+					f / factor
+				} else {
+					let smooth = (old / wavelen - low) / (high - low);
+					(1.0 - smooth) * f / factor + smooth * f
+				}
+			})
+			.collect()
+	}
+
+	/// Refuses scaling types this engine does not implement, rather than silently ignoring them.
+	pub fn check(&self) -> std::result::Result<(), String> {
+		match self.scaling().and_then(|s| s.rope_type.as_deref()) {
+			None | Some("default") | Some("llama3") => Ok(()),
+			Some(t) => {
+				Err(format!("rope scaling type {t:?} is not supported (default, llama3 are)"))
+			}
+		}
+	}
+}
+
+/// The rotary tables for positions `offset..offset+len`: (len, 2 * inv_freq.len()) each. The
+/// frequencies are laid out as two halves (f0..fn, f0..fn) for the rotate-half layout, or pairwise
+/// (f0, f0, f1, f1, ...) for the interleaved one.
 pub fn rope_tables(
 	inv_freq: &[f64],
 	offset: usize,
 	len: usize,
+	interleaved: bool,
 	dtype: DType,
 	dev: &Device,
 ) -> Result<(Tensor, Tensor)> {
@@ -62,8 +181,12 @@ pub fn rope_tables(
 	let mut angles = Vec::with_capacity(len * half * 2);
 	for p in offset..offset + len {
 		let row: Vec<f64> = inv_freq.iter().map(|f| p as f64 * f).collect();
-		angles.extend_from_slice(&row);
-		angles.extend_from_slice(&row);
+		if interleaved {
+			angles.extend(row.iter().flat_map(|a| [*a, *a]));
+		} else {
+			angles.extend_from_slice(&row);
+			angles.extend_from_slice(&row);
+		}
 	}
 	let a = Tensor::from_vec(angles, (len, 2 * half), dev)?;
 	Ok((a.cos()?.to_dtype(dtype)?, a.sin()?.to_dtype(dtype)?))
@@ -99,6 +222,16 @@ pub fn repeat_kv(x: &Tensor, n: usize) -> Result<Tensor> {
 	}
 	let (b, kv, t, d) = x.dims4()?;
 	x.unsqueeze(2)?.broadcast_as((b, kv, n, t, d))?.contiguous()?.reshape((b, kv * n, t, d))
+}
+
+/// Mean cross-entropy of next-token prediction over positions where `mask` is 1.
+/// `logits` (b, t, v) predict `targets` (b, t) (already shifted); `mask` (b, t) in the logits' dtype.
+pub fn masked_loss(logits: &Tensor, targets: &Tensor, mask: &Tensor) -> Result<Tensor> {
+	let logp = candle_nn::ops::log_softmax(logits, D::Minus1)?;
+	let picked = logp.gather(&targets.unsqueeze(D::Minus1)?, D::Minus1)?.squeeze(D::Minus1)?;
+	let total = (picked * mask)?.sum_all()?;
+	let n = mask.sum_all()?.to_dtype(DType::F64)?.to_scalar::<f64>()?;
+	total.neg()? / n.max(1.0)
 }
 
 #[cfg(test)]
@@ -140,10 +273,15 @@ mod tests {
 		let x = Tensor::randn(0f64, 1.0, (2, 3, 4, 6), &dev).unwrap();
 		let w = Tensor::randn(1f64, 0.1, 6, &dev).unwrap();
 		grad_check(&x, |x| rms_norm(x, &w, 1e-6));
+		let b = Tensor::randn(0f64, 0.1, 6, &dev).unwrap();
+		grad_check(&x, |x| layer_norm(x, &w, &b, 1e-5));
 		grad_check(&x, softmax);
 		let inv: Vec<f64> = (0..3).map(|i| 1.0 / 10000f64.powf(2.0 * i as f64 / 6.0)).collect();
-		let (cos, sin) = rope_tables(&inv, 5, 4, DType::F64, &dev).unwrap();
+		let (cos, sin) = rope_tables(&inv, 5, 4, false, DType::F64, &dev).unwrap();
 		grad_check(&x, |x| rope(x, &cos, &sin));
+		// Interleaved, rotating 4 of the 6 features.
+		let (cos, sin) = rope_tables(&inv[..2], 5, 4, true, DType::F64, &dev).unwrap();
+		grad_check(&x, |x| rope_interleaved(x, &cos, &sin));
 		grad_check(&x, |x| repeat_kv(x, 2));
 		let m = Tensor::randn(0f64, 1.0, (5, 6), &dev).unwrap();
 		let bias = Tensor::randn(0f64, 1.0, 5, &dev).unwrap();
@@ -170,10 +308,17 @@ mod tests {
 		// At position p, the pair (x_i, x_{i+d/2}) is rotated by angle p * inv_freq_i.
 		let dev = Device::Cpu;
 		let inv = [0.5f64, 0.1];
-		let (cos, sin) = rope_tables(&inv, 3, 1, DType::F64, &dev).unwrap();
+		let (cos, sin) = rope_tables(&inv, 3, 1, false, DType::F64, &dev).unwrap();
 		let x = Tensor::new(&[[[[1f64, 0., 0., 0.]]]], &dev).unwrap();
 		let y: Vec<f64> = rope(&x, &cos, &sin).unwrap().flatten_all().unwrap().to_vec1().unwrap();
 		let a: f64 = 3.0 * 0.5;
 		assert!((y[0] - a.cos()).abs() < 1e-12 && (y[2] - a.sin()).abs() < 1e-12, "{y:?}");
+		// Interleaved: the pair is (x_0, x_1); with one frequency the last two features pass.
+		let (cos, sin) = rope_tables(&inv[..1], 3, 1, true, DType::F64, &dev).unwrap();
+		let x = Tensor::new(&[[[[1f64, 0., 5., 7.]]]], &dev).unwrap();
+		let y: Vec<f64> =
+			rope_interleaved(&x, &cos, &sin).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+		assert!((y[0] - a.cos()).abs() < 1e-12 && (y[1] - a.sin()).abs() < 1e-12, "{y:?}");
+		assert_eq!(&y[2..], &[5., 7.]);
 	}
 }

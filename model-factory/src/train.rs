@@ -4,7 +4,8 @@
 //!
 //! Same model, data, config and seed give the same adapter, bit for bit, on CPU.
 
-use crate::llama::{masked_loss, Llama};
+use crate::model::CausalLm;
+use crate::ops::masked_loss;
 use candle_core::{backprop::GradStore, DType, Device, Result, Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use rand::seq::SliceRandom;
@@ -112,8 +113,8 @@ pub fn clip_grad_norm(grads: &mut GradStore, vars: &[Var], max: f64) -> Result<f
 }
 
 /// Mean loss over `data` (in batches), without dropout or gradients.
-pub fn evaluate(model: &Llama, data: &[Example], batch_size: usize) -> Result<f64> {
-	let dev = Device::Cpu;
+pub fn evaluate(model: &dyn CausalLm, data: &[Example], batch_size: usize) -> Result<f64> {
+	let dev = model.device();
 	let (mut total, mut count) = (0f64, 0f64);
 	for chunk in data.chunks(batch_size.max(1)) {
 		let refs: Vec<&Example> = chunk.iter().collect();
@@ -129,7 +130,7 @@ pub fn evaluate(model: &Llama, data: &[Example], batch_size: usize) -> Result<f6
 /// Trains the model's LoRA parameters on `train`, evaluating on `eval`; calls `on_event` after every
 /// step and evaluation. Returns the events.
 pub fn train(
-	model: &mut Llama,
+	model: &mut dyn CausalLm,
 	train: &[Example],
 	eval: &[Example],
 	cfg: &TrainConfig,
@@ -138,7 +139,7 @@ pub fn train(
 	if train.is_empty() {
 		candle_core::bail!("no training examples");
 	}
-	let dev = Device::Cpu;
+	let dev = model.device();
 	let vars: Vec<Var> = model.lora_vars().into_iter().map(|(_, v)| v).collect();
 	if vars.is_empty() {
 		candle_core::bail!("the model has no LoRA adapter to train: attach one first");
@@ -211,7 +212,7 @@ pub fn train(
 #[cfg(test)]
 mod tests {
 	use super::*;
-	use crate::llama::{random_weights, LlamaConfig};
+	use crate::llama::{random_weights, Llama, LlamaConfig};
 	use crate::lora::LoraConfig;
 
 	fn model(seed: u64) -> Llama {

@@ -10,6 +10,8 @@ pub enum LoadError {
 	Missing(String),
 	#[error("tensor {name} has shape {got:?}, expected {want:?}")]
 	Shape { name: String, got: Vec<usize>, want: Vec<usize> },
+	#[error("{0}")]
+	Config(String),
 	#[error(transparent)]
 	Candle(#[from] candle_core::Error),
 }

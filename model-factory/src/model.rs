@@ -1,0 +1,282 @@
+//! One interface over every model family: full-sequence logits for training, cached decoding for
+//! generation, and the adaptable linear layers by their Hugging Face module paths. Training,
+//! generation and adapter files only ever see a `dyn CausalLm`.
+//!
+//! [`load`] opens a Hugging Face style folder (`config.json` + `*.safetensors`) and picks the family
+//! from `model_type`.
+
+use crate::lora::{Linear, LoraConfig};
+use crate::weights::LoadError;
+use candle_core::{DType, Device, Result, Tensor, Var};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// The model families this engine implements, by their Hugging Face `model_type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+	/// `llama` (incl. Llama 3 rope scaling; DeepSeek's llama-architecture models and R1 distills).
+	Llama,
+	/// `mistral` (sliding-window attention).
+	Mistral,
+	/// `qwen2` (Qwen2 and Qwen2.5; biases on q, k, v).
+	Qwen2,
+	/// `qwen3` (per-head RMSNorm on q and k).
+	Qwen3,
+	/// `gpt2` (Conv1D weights, learned positions).
+	Gpt2,
+	/// `bloom` (ALiBi, fused interleaved q/k/v).
+	Bloom,
+	/// `glm` (GLM-4, transformers' `GlmForCausalLM`: partial interleaved rotary, fused gate/up).
+	Glm,
+	/// `glm4` (GLM-4-0414, `Glm4ForCausalLM`: GLM plus two more norms per layer).
+	Glm4,
+}
+
+impl Family {
+	pub const ALL: [Family; 8] = [
+		Family::Llama,
+		Family::Mistral,
+		Family::Qwen2,
+		Family::Qwen3,
+		Family::Gpt2,
+		Family::Bloom,
+		Family::Glm,
+		Family::Glm4,
+	];
+
+	pub fn from_model_type(t: &str) -> Option<Family> {
+		Some(match t {
+			"llama" => Family::Llama,
+			"mistral" => Family::Mistral,
+			"qwen2" => Family::Qwen2,
+			"qwen3" => Family::Qwen3,
+			"gpt2" => Family::Gpt2,
+			"bloom" => Family::Bloom,
+			"glm" => Family::Glm,
+			"glm4" => Family::Glm4,
+			_ => return None,
+		})
+	}
+
+	pub fn model_type(self) -> &'static str {
+		match self {
+			Family::Llama => "llama",
+			Family::Mistral => "mistral",
+			Family::Qwen2 => "qwen2",
+			Family::Qwen3 => "qwen3",
+			Family::Gpt2 => "gpt2",
+			Family::Bloom => "bloom",
+			Family::Glm => "glm",
+			Family::Glm4 => "glm4",
+		}
+	}
+
+	/// PEFT's default LoRA targets for the family (its `TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES`).
+	pub fn default_targets(self) -> Vec<String> {
+		let t: &[&str] = match self {
+			Family::Gpt2 => &["c_attn"],
+			Family::Bloom => &["query_key_value"],
+			_ => &["q_proj", "v_proj"],
+		};
+		t.iter().map(|s| s.to_string()).collect()
+	}
+
+	/// Every linear module name inside the blocks (PEFT's `all-linear`, less the LM head).
+	pub fn all_linear(self) -> Vec<String> {
+		let t: &[&str] = match self {
+			Family::Gpt2 => &["c_attn", "c_proj", "c_fc"],
+			Family::Bloom => &["query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h"],
+			Family::Glm | Family::Glm4 => {
+				&["q_proj", "k_proj", "v_proj", "o_proj", "gate_up_proj", "down_proj"]
+			}
+			_ => &["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+		};
+		t.iter().map(|s| s.to_string()).collect()
+	}
+}
+
+/// A causal language model with adaptable linear layers.
+pub trait CausalLm: Send + Sync {
+	fn family(&self) -> Family;
+	fn dtype(&self) -> DType;
+	fn device(&self) -> Device;
+	fn vocab_size(&self) -> usize;
+	fn num_layers(&self) -> usize;
+	/// The longest sequence the model can take (learned positions), if bounded.
+	fn max_positions(&self) -> Option<usize> {
+		None
+	}
+	/// Logits for every position: `ids` (batch, seq) -> (batch, seq, vocab). `train` enables dropout.
+	fn forward(&self, ids: &Tensor, train: bool) -> Result<Tensor>;
+	/// Logits for `ids`, which continue the sequence held in `cache` (whose keys and values are
+	/// extended). For generation: feed the prompt once, then one token at a time.
+	fn forward_cached(&self, ids: &Tensor, cache: &mut Cache) -> Result<Tensor>;
+	/// The adaptable linear layers by their Hugging Face module path.
+	fn linears_mut(&mut self) -> Vec<(String, &mut Linear)>;
+
+	/// An empty key/value cache for this model.
+	fn cache(&self) -> Cache {
+		Cache::new(self.num_layers())
+	}
+
+	/// Attaches fresh LoRA adapters (seeded) to every module `cfg` targets; returns their paths.
+	fn attach_lora(&mut self, cfg: &LoraConfig, seed: u64) -> Result<Vec<String>> {
+		let done = crate::lora::attach_targets(self.linears_mut(), cfg, seed)?;
+		if done.is_empty() {
+			candle_core::bail!(
+				"no module of this {} model matches the LoRA targets {:?}",
+				self.family().model_type(),
+				cfg.target_modules
+			);
+		}
+		Ok(done)
+	}
+
+	/// The trainable parameters, by PEFT tensor name (`base_model.model.<path>.lora_A.weight`).
+	fn lora_vars(&mut self) -> Vec<(String, Var)> {
+		crate::lora::peft_vars(self.linears_mut())
+	}
+
+	/// Folds every adapter into its base weight (or takes it back out).
+	fn merge_lora(&mut self, merge: bool) -> Result<()> {
+		for (_, l) in self.linears_mut() {
+			if merge {
+				l.merge()?
+			} else {
+				l.unmerge()?
+			}
+		}
+		Ok(())
+	}
+}
+
+/// Keys and values of the positions seen so far, per layer.
+pub struct Cache {
+	kv: Vec<Option<(Tensor, Tensor)>>,
+	/// Positions already held.
+	pub len: usize,
+}
+
+impl Cache {
+	pub fn new(layers: usize) -> Self {
+		Self { kv: vec![None; layers], len: 0 }
+	}
+
+	/// Appends this step's keys and values (batch, heads, new, dim) for `layer`; returns all of them.
+	pub fn extend(&mut self, layer: usize, k: Tensor, v: Tensor) -> Result<(Tensor, Tensor)> {
+		let (k, v) = match &self.kv[layer] {
+			Some((pk, pv)) => (Tensor::cat(&[pk, &k], 2)?, Tensor::cat(&[pv, &v], 2)?),
+			None => (k, v),
+		};
+		self.kv[layer] = Some((k.clone(), v.clone()));
+		Ok((k, v))
+	}
+}
+
+/// Passes keys and values through the cache when there is one.
+pub(crate) fn cached_kv(
+	cache: &mut Option<&mut Cache>,
+	layer: usize,
+	k: Tensor,
+	v: Tensor,
+) -> Result<(Tensor, Tensor)> {
+	match cache.as_deref_mut() {
+		Some(c) => c.extend(layer, k, v),
+		None => Ok((k, v)),
+	}
+}
+
+/// Why a model folder could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+	#[error("cannot read {path}: {reason}")]
+	Io { path: String, reason: String },
+	#[error("{path} is not a usable config: {reason}")]
+	Config { path: String, reason: String },
+	#[error("model_type {0:?} is not supported (supported: llama, mistral, qwen2, qwen3, gpt2, bloom, glm, glm4)")]
+	Unsupported(String),
+	#[error("{0} has no *.safetensors file")]
+	NoWeights(String),
+	#[error(transparent)]
+	Load(#[from] LoadError),
+}
+
+/// Reads every `*.safetensors` file in `dir` (sharded checkpoints included) into one map.
+pub fn read_safetensors(
+	dir: &Path,
+	dev: &Device,
+) -> std::result::Result<HashMap<String, Tensor>, OpenError> {
+	let io = |p: &Path, e: &dyn std::fmt::Display| OpenError::Io {
+		path: p.display().to_string(),
+		reason: e.to_string(),
+	};
+	let mut files: Vec<_> = std::fs::read_dir(dir)
+		.map_err(|e| io(dir, &e))?
+		.filter_map(|e| e.ok().map(|e| e.path()))
+		.filter(|p| p.extension().is_some_and(|x| x == "safetensors"))
+		.filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("adapter_")))
+		.collect();
+	files.sort();
+	if files.is_empty() {
+		return Err(OpenError::NoWeights(dir.display().to_string()));
+	}
+	let mut all = HashMap::new();
+	for f in files {
+		all.extend(candle_core::safetensors::load(&f, dev).map_err(|e| io(&f, &e))?);
+	}
+	Ok(all)
+}
+
+/// Opens a Hugging Face style model folder (`config.json` and safetensors) as `dtype` on `dev`.
+pub fn load(
+	dir: &Path,
+	dtype: DType,
+	dev: &Device,
+) -> std::result::Result<Box<dyn CausalLm>, OpenError> {
+	let cpath = dir.join("config.json");
+	let raw = std::fs::read(&cpath)
+		.map_err(|e| OpenError::Io { path: cpath.display().to_string(), reason: e.to_string() })?;
+	let bad = |e: serde_json::Error| OpenError::Config {
+		path: cpath.display().to_string(),
+		reason: e.to_string(),
+	};
+	let json: serde_json::Value = serde_json::from_slice(&raw).map_err(bad)?;
+	let mt = json.get("model_type").and_then(|v| v.as_str()).unwrap_or("").to_string();
+	let family = Family::from_model_type(&mt).ok_or(OpenError::Unsupported(mt))?;
+	let w = read_safetensors(dir, dev)?;
+	build(family, json, w, dtype).map_err(|e| match e {
+		OpenError::Config { reason, .. } => {
+			OpenError::Config { path: cpath.display().to_string(), reason }
+		}
+		e => e,
+	})
+}
+
+/// Builds a model of `family` from a parsed `config.json` and Hugging Face-named tensors.
+pub fn build(
+	family: Family,
+	json: serde_json::Value,
+	w: HashMap<String, Tensor>,
+	dtype: DType,
+) -> std::result::Result<Box<dyn CausalLm>, OpenError> {
+	let bad =
+		|e: serde_json::Error| OpenError::Config { path: "config".into(), reason: e.to_string() };
+	Ok(match family {
+		Family::Llama | Family::Mistral | Family::Qwen2 | Family::Qwen3 => {
+			let cfg = serde_json::from_value(json).map_err(bad)?;
+			Box::new(crate::llama::Llama::from_tensors(cfg, w, dtype)?)
+		}
+		Family::Gpt2 => {
+			let cfg = serde_json::from_value(json).map_err(bad)?;
+			Box::new(crate::gpt2::Gpt2::from_tensors(cfg, w, dtype)?)
+		}
+		Family::Bloom => {
+			let cfg = serde_json::from_value(json).map_err(bad)?;
+			Box::new(crate::bloom::Bloom::from_tensors(cfg, w, dtype)?)
+		}
+		Family::Glm | Family::Glm4 => {
+			let cfg = serde_json::from_value(json).map_err(bad)?;
+			Box::new(crate::glm::Glm::from_tensors(cfg, w, dtype)?)
+		}
+	})
+}
