@@ -3,6 +3,7 @@
 //! `base_model.model.<module path>.lora_A.weight` (r, in) and `...lora_B.weight` (out, r).
 
 use crate::lora::LoraConfig;
+use crate::model::Family;
 use candle_core::{Device, Tensor, Var};
 use std::collections::HashMap;
 use std::path::Path;
@@ -17,6 +18,8 @@ pub enum AdapterError {
 	Shape { name: String, got: Vec<usize>, want: Vec<usize> },
 	#[error("the adapter config says {field} = {got}, the model was adapted with {want}")]
 	Config { field: &'static str, got: String, want: String },
+	#[error("the adapter uses {0}, which this engine does not implement")]
+	Unsupported(String),
 }
 
 fn io(path: &Path, e: impl std::fmt::Display) -> AdapterError {
@@ -24,10 +27,12 @@ fn io(path: &Path, e: impl std::fmt::Display) -> AdapterError {
 }
 
 /// Writes `adapter_config.json` (PEFT fields) and `adapter_model.safetensors` into `dir`.
+/// `family` decides `fan_in_fan_out` (true for GPT-2's Conv1D weights, as PEFT sets it).
 pub fn save(
 	dir: &Path,
 	cfg: &LoraConfig,
 	base_model: &str,
+	family: Family,
 	vars: &[(String, Var)],
 ) -> Result<(), AdapterError> {
 	std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
@@ -36,12 +41,17 @@ pub fn save(
 		"task_type": "CAUSAL_LM",
 		"base_model_name_or_path": base_model,
 		"r": cfg.r,
-		"lora_alpha": cfg.lora_alpha,
+		// PEFT's field is an int; keep whole numbers whole so the file reads like PEFT's own.
+		"lora_alpha": if cfg.lora_alpha.fract() == 0.0 && cfg.lora_alpha.abs() < 1e15 {
+			serde_json::json!(cfg.lora_alpha as i64)
+		} else {
+			serde_json::json!(cfg.lora_alpha)
+		},
 		"lora_dropout": cfg.lora_dropout,
 		"use_rslora": cfg.use_rslora,
 		"target_modules": cfg.target_modules,
 		"bias": "none",
-		"fan_in_fan_out": false,
+		"fan_in_fan_out": family == Family::Gpt2,
 		"inference_mode": true,
 	});
 	let cpath = dir.join("adapter_config.json");
@@ -53,11 +63,38 @@ pub fn save(
 	candle_core::safetensors::save(&tensors, &wpath).map_err(|e| io(&wpath, e))
 }
 
-/// Reads an adapter's config.
+/// Reads an adapter's config, refusing PEFT features that would change the computation and that
+/// this engine does not implement (rather than silently computing something else).
 pub fn load_config(dir: &Path) -> Result<LoraConfig, AdapterError> {
 	let p = dir.join("adapter_config.json");
 	let bytes = std::fs::read(&p).map_err(|e| io(&p, e))?;
-	serde_json::from_slice(&bytes).map_err(|e| io(&p, e))
+	let json: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| io(&p, e))?;
+	let set = |k: &str| match json.get(k) {
+		None | Some(serde_json::Value::Null) | Some(serde_json::Value::Bool(false)) => false,
+		Some(serde_json::Value::Object(m)) => !m.is_empty(),
+		Some(serde_json::Value::String(s)) => !s.is_empty() && s != "none",
+		Some(_) => true,
+	};
+	if json.get("peft_type").and_then(|v| v.as_str()).is_some_and(|t| t != "LORA") {
+		return Err(AdapterError::Unsupported(format!("peft_type {}", json["peft_type"])));
+	}
+	for k in [
+		"use_dora",
+		"rank_pattern",
+		"alpha_pattern",
+		"lora_bias",
+		"bias",
+		"modules_to_save",
+		"layers_to_transform",
+	] {
+		if set(k) {
+			return Err(AdapterError::Unsupported(format!("{k} = {}", json[k])));
+		}
+	}
+	if json.get("target_modules").is_some_and(|t| t.is_string()) {
+		return Err(AdapterError::Unsupported("a regular expression for target_modules".into()));
+	}
+	serde_json::from_value(json).map_err(|e| io(&p, e))
 }
 
 /// Loads the adapter in `dir` into `vars` (the model's LoRA parameters, by PEFT name), checking that
@@ -122,7 +159,7 @@ mod tests {
 			v.set(&(v.as_tensor() + 0.25).unwrap()).unwrap();
 		}
 		let dir = tempfile::tempdir().unwrap();
-		save(dir.path(), &lcfg, "tiny-llama", &vars).unwrap();
+		save(dir.path(), &lcfg, "tiny-llama", Family::Llama, &vars).unwrap();
 		let json: serde_json::Value =
 			serde_json::from_slice(&std::fs::read(dir.path().join("adapter_config.json")).unwrap())
 				.unwrap();

@@ -23,6 +23,8 @@ pub mod lora;
 pub mod model;
 pub mod ops;
 #[cfg(test)]
+mod reference_tests;
+#[cfg(test)]
 mod testutil;
 pub mod train;
 pub mod weights;

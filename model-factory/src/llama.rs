@@ -42,6 +42,9 @@ pub struct LlamaConfig {
 	/// LLaMA's optional biases on every attention projection.
 	#[serde(default)]
 	pub attention_bias: bool,
+	/// Biases on the MLP projections (no released model uses them; refused on load).
+	#[serde(default)]
+	pub mlp_bias: bool,
 	/// Mistral: attend to at most this many previous positions.
 	#[serde(default)]
 	pub sliding_window: Option<usize>,
@@ -118,6 +121,9 @@ impl Llama {
 		dtype: DType,
 	) -> std::result::Result<Self, LoadError> {
 		cfg.rope.check().map_err(LoadError::Config)?;
+		if cfg.mlp_bias {
+			return Err(LoadError::Config("mlp_bias = true is not supported".into()));
+		}
 		let mut w = Weights::new(w, dtype);
 		let mut take = |name: &str, shape: &[usize]| w.take(name, shape);
 		let (h, i, v) = (cfg.hidden_size, cfg.intermediate_size, cfg.vocab_size);

@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""Reference fixtures for ModelFactory, computed by Hugging Face transformers + PEFT + PyTorch.
+
+Run on demand (never in CI): `scripts/peft-reference` installs the packages into a private venv and
+calls this. For each family it builds a tiny random model with a fixed seed and writes, under
+`reference/<name>/`:
+
+  config.json, model.safetensors   the base model as `save_pretrained` writes it (f32)
+  adapter/                         a PEFT LoRA adapter on every linear module of the blocks, with
+                                   random A and B (B is not zero, so the adapter changes the output)
+  expected.safetensors             computed in float64 from those same f32 weights:
+    input_ids, loss_mask           a batch of two rows; the loss counts positions where the mask is 1
+    logits                         base model logits for input_ids
+    logits_lora                    logits with the adapter
+    loss_lora                      mean next-token cross-entropy over the masked positions
+    grad.<PEFT tensor name>        d loss_lora / d each LoRA tensor
+    prompt, greedy_lora            a prompt and its greedy continuation (8 tokens) with the adapter
+
+`verify DIR` is the other direction: DIR holds an adapter written by the Rust engine
+(`DIR/adapter/`), the name of the fixture it was made for (`DIR/fixture`) and the logits the engine
+computed with it (`DIR/logits.safetensors`); PEFT loads the adapter onto the fixture's base model
+and must reproduce those logits.
+"""
+
+import json
+import os
+import sys
+
+import torch
+from peft import LoraConfig, PeftModel, get_peft_model
+from safetensors.torch import load_file, save_file
+from transformers import (
+    AutoModelForCausalLM,
+    BloomConfig,
+    GlmConfig,
+    Glm4Config,
+    GPT2Config,
+    LlamaConfig,
+    MistralConfig,
+    Qwen2Config,
+    Qwen3Config,
+)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "reference")
+VOCAB = 64
+
+LLAMA_LINEAR = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+GLM_LINEAR = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_up_proj", "down_proj"]
+
+
+def families():
+    common = dict(vocab_size=VOCAB, hidden_size=32, intermediate_size=48, num_hidden_layers=2,
+                  num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128)
+    return {
+        # Llama 3 rope scaling with a short original context, so all three frequency bands occur.
+        "llama": (LlamaConfig(**common, rms_norm_eps=1e-5, rope_parameters=dict(
+            rope_type="llama3", rope_theta=10000.0, factor=8.0, low_freq_factor=1.0,
+            high_freq_factor=4.0, original_max_position_embeddings=64)), LLAMA_LINEAR),
+        # A window of 4 is shorter than the 7-token batch rows and the generation.
+        "mistral": (MistralConfig(**common, sliding_window=4), LLAMA_LINEAR),
+        "qwen2": (Qwen2Config(**common, tie_word_embeddings=True), LLAMA_LINEAR),
+        "qwen3": (Qwen3Config(**common, head_dim=16), LLAMA_LINEAR),
+        "gpt2": (GPT2Config(vocab_size=VOCAB, n_positions=32, n_embd=32, n_layer=2, n_head=4),
+                 ["c_attn", "c_proj", "c_fc"]),
+        "bloom": (BloomConfig(vocab_size=VOCAB, hidden_size=24, n_layer=2, n_head=6),
+                  ["query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h"]),
+        "glm": (GlmConfig(**dict(common, num_attention_heads=2, num_key_value_heads=1), head_dim=16,
+                          rms_norm_eps=1e-5, pad_token_id=0), GLM_LINEAR),
+        "glm4": (Glm4Config(**dict(common, num_attention_heads=2, num_key_value_heads=1), head_dim=16,
+                            rms_norm_eps=1e-5, pad_token_id=0), GLM_LINEAR),
+    }
+
+
+def randomize(model, seed):
+    """Weights large enough that logits and gradients are far from trivial. A tied LM head reads
+    the embedding back, so there a smaller embedding keeps the model from echoing its input."""
+    g = torch.Generator().manual_seed(seed)
+    embed_std = float(os.environ.get("TIED_EMBED_STD", "0.1")) if model.config.tie_word_embeddings else 1.0
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            noise = torch.randn(p.shape, generator=g, dtype=torch.float32)
+            is_norm = "norm" in name or "ln_" in name or "layernorm" in name
+            if p.dim() == 1 and is_norm and name.endswith("bias"):
+                p.copy_(0.02 * noise)
+            elif p.dim() == 1 and is_norm:
+                p.copy_(1.0 + 0.1 * noise)
+            elif p.dim() == 1:
+                p.copy_(0.1 * noise)
+            elif "embed" in name or "wte" in name or "wpe" in name:
+                p.copy_(embed_std * noise)
+            else:
+                p.copy_(noise / p.shape[-1] ** 0.5 if p.shape[-1] > 1 else noise)
+
+
+def batch():
+    ids = torch.tensor([[1, 17, 42, 5, 9, 33, 2], [60, 7, 7, 21, 0, 48, 13]])
+    mask = torch.ones_like(ids, dtype=torch.float64)
+    mask[1, :2] = 0.0  # a "prompt" of two tokens: no loss
+    mask[:, -1] = 0.0  # the last position has no next token
+    return ids, mask
+
+
+def masked_loss(logits, ids, mask):
+    logp = torch.log_softmax(logits, dim=-1)
+    targets = torch.roll(ids, -1, dims=1)
+    picked = logp.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+    return -(picked * mask).sum() / mask.sum()
+
+
+def make(name, cfg, targets, seed):
+    torch.manual_seed(seed)
+    cfg._attn_implementation = "eager"
+    model = AutoModelForCausalLM.from_config(cfg, attn_implementation="eager").float().eval()
+    randomize(model, seed)
+    d = os.path.join(OUT, name)
+    os.makedirs(d, exist_ok=True)
+    model.save_pretrained(d, safe_serialization=True)
+    for junk in ["generation_config.json"]:
+        if os.path.exists(os.path.join(d, junk)):
+            os.remove(os.path.join(d, junk))
+
+    ids, mask = batch()
+    out = {"input_ids": ids, "loss_mask": mask}
+    model = model.double()
+    with torch.no_grad():
+        out["logits"] = model(ids).logits
+
+    lcfg = LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, target_modules=targets,
+                      init_lora_weights=False, task_type="CAUSAL_LM")
+    torch.manual_seed(seed + 1)
+    peft = get_peft_model(model, lcfg)
+    peft.save_pretrained(os.path.join(d, "adapter"))
+    os.remove(os.path.join(d, "adapter", "README.md"))
+    logits = peft(ids).logits
+    loss = masked_loss(logits, ids, mask)
+    loss.backward()
+    out["logits_lora"] = logits.detach()
+    out["loss_lora"] = loss.detach().reshape(1)
+    n = 0
+    for pname, p in peft.named_parameters():
+        if p.requires_grad:
+            # PEFT's file names drop the adapter name ("default").
+            key = pname.replace(".default", "")
+            out["grad." + key] = p.grad.detach().clone()
+            n += 1
+    assert n > 0
+    prompt = torch.tensor([[3, 14, 15, 9, 26]])
+    with torch.no_grad():
+        gen = peft.generate(input_ids=prompt, attention_mask=torch.ones_like(prompt),
+                            max_new_tokens=8, min_new_tokens=8, do_sample=False,
+                            pad_token_id=0, eos_token_id=None)
+    out["prompt"] = prompt[0]
+    out["greedy_lora"] = gen[0, prompt.shape[1]:]
+    save_file({k: v.contiguous() for k, v in out.items()}, os.path.join(d, "expected.safetensors"))
+    print(f"{name}: {n} LoRA tensors, loss {loss.item():.6f}, greedy {out['greedy_lora'].tolist()}")
+
+
+def verify(d):
+    fixture = open(os.path.join(d, "fixture")).read().strip()
+    base = AutoModelForCausalLM.from_pretrained(os.path.join(OUT, fixture),
+                                                attn_implementation="eager").double().eval()
+    model = PeftModel.from_pretrained(base, os.path.join(d, "adapter")).double().eval()
+    want = load_file(os.path.join(d, "logits.safetensors"))
+    ids = want["input_ids"].long()
+    with torch.no_grad():
+        got = model(ids).logits
+    diff = (got - want["logits"].double()).abs().max().item()
+    print(f"PEFT reproduces the engine's logits for {fixture} within {diff:.3e}")
+    if not diff < 5e-6:  # transformers keeps rotary, norms and softmax in float32
+        sys.exit(f"mismatch: {diff}")
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(2)
+    if len(sys.argv) == 3 and sys.argv[1] == "verify":
+        verify(sys.argv[2])
+    else:
+        only = set(sys.argv[1:])
+        for i, (name, (cfg, targets)) in enumerate(families().items()):
+            if not only or name in only:
+                make(name, cfg, targets, 1000 + i)
