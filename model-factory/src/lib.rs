@@ -21,6 +21,7 @@ pub mod gpt2;
 pub mod llama;
 pub mod lora;
 pub mod model;
+pub mod nf4;
 pub mod ops;
 #[cfg(test)]
 mod reference_tests;

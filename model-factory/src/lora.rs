@@ -5,10 +5,12 @@
 //! output unchanged. `scale` is alpha / r, or alpha / sqrt(r) with rsLoRA. Merging adds `scale * B A`
 //! to W (and unmerging subtracts it), after which the layer costs nothing extra.
 
+use crate::nf4::{Nf4Matmul, Nf4Tensor};
 use crate::ops::linear;
 use candle_core::{DType, Device, Result, Tensor, Var};
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// Adapter settings; field names follow PEFT's `LoraConfig`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,23 +48,63 @@ pub struct Lora {
 	merged: bool,
 }
 
+/// The frozen weight of a linear layer: full precision, or NF4 (QLoRA).
+pub enum Base {
+	Dense(Tensor),
+	/// Packed 4-bit weight; `dtype` is the precision it computes in.
+	Nf4 {
+		w: Arc<Nf4Tensor>,
+		dtype: DType,
+		device: Device,
+	},
+}
+
 /// A linear layer (PyTorch layout: weight (out, in)) that may carry a LoRA adapter.
 pub struct Linear {
-	pub weight: Tensor,
+	pub weight: Base,
 	pub bias: Option<Tensor>,
 	pub lora: Option<Lora>,
 }
 
 impl Linear {
 	pub fn new(weight: Tensor, bias: Option<Tensor>) -> Self {
-		Self { weight, bias, lora: None }
+		Self { weight: Base::Dense(weight), bias, lora: None }
+	}
+
+	/// (out, in).
+	pub fn dims(&self) -> Result<(usize, usize)> {
+		match &self.weight {
+			Base::Dense(w) => w.dims2(),
+			Base::Nf4 { w, .. } => Ok(w.shape()),
+		}
+	}
+
+	fn dtype_device(&self) -> (DType, Device) {
+		match &self.weight {
+			Base::Dense(w) => (w.dtype(), w.device().clone()),
+			Base::Nf4 { dtype, device, .. } => (*dtype, device.clone()),
+		}
+	}
+
+	/// Replaces the full-precision weight by its NF4 form (QLoRA); the dense tensor is dropped.
+	pub fn quantize_nf4(&mut self) -> Result<()> {
+		if let Base::Dense(w) = &self.weight {
+			if self.lora.as_ref().is_some_and(|l| l.merged) {
+				candle_core::bail!("unmerge the adapter before quantizing");
+			}
+			let q = Nf4Tensor::quantize(w)?;
+			self.weight =
+				Base::Nf4 { w: Arc::new(q), dtype: w.dtype(), device: w.device().clone() };
+		}
+		Ok(())
 	}
 
 	/// Attaches a fresh adapter. Its parameters are f32 (f64 when the layer is f64, for gradient checks).
 	pub fn attach(&mut self, cfg: &LoraConfig, rng: &mut impl Rng) -> Result<()> {
-		let (out_f, in_f) = self.weight.dims2()?;
-		let dev = self.weight.device();
-		let dtype = if self.weight.dtype() == DType::F64 { DType::F64 } else { DType::F32 };
+		let (out_f, in_f) = self.dims()?;
+		let (wdtype, dev) = self.dtype_device();
+		let dev = &dev;
+		let dtype = if wdtype == DType::F64 { DType::F64 } else { DType::F32 };
 		let bound = 1.0 / (in_f as f64).sqrt();
 		let a: Vec<f64> = (0..cfg.r * in_f).map(|_| rng.gen_range(-bound..bound)).collect();
 		let a = Tensor::from_vec(a, (cfg.r, in_f), dev)?.to_dtype(dtype)?;
@@ -78,7 +120,16 @@ impl Linear {
 	}
 
 	pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-		let y = linear(x, &self.weight, self.bias.as_ref())?;
+		let y = match &self.weight {
+			Base::Dense(w) => linear(x, w, self.bias.as_ref())?,
+			Base::Nf4 { w, .. } => {
+				let y = Nf4Matmul::forward(w, x)?;
+				match &self.bias {
+					Some(b) => y.broadcast_add(b)?,
+					None => y,
+				}
+			}
+		};
 		let Some(l) = self.lora.as_ref().filter(|l| !l.merged) else { return Ok(y) };
 		let x = if train && l.dropout > 0.0 {
 			candle_nn::ops::dropout(x, l.dropout)?
@@ -90,17 +141,27 @@ impl Linear {
 		y + (linear(&linear(&x, &a, None)?, &b, None)? * l.scale)?
 	}
 
-	fn delta(&self) -> Result<Option<Tensor>> {
+	fn delta(&self, dtype: DType) -> Result<Option<Tensor>> {
 		let Some(l) = &self.lora else { return Ok(None) };
 		let d = (l.b.as_tensor().matmul(l.a.as_tensor())? * l.scale)?;
-		Ok(Some(d.to_dtype(self.weight.dtype())?))
+		Ok(Some(d.to_dtype(dtype)?))
+	}
+
+	fn dense_mut(&mut self) -> Result<&mut Tensor> {
+		match &mut self.weight {
+			Base::Dense(w) => Ok(w),
+			Base::Nf4 { .. } => candle_core::bail!(
+				"cannot merge an adapter into a 4-bit weight: load the base model in full precision to merge"
+			),
+		}
 	}
 
 	/// Folds the adapter into the weight (`W += scale B A`).
 	pub fn merge(&mut self) -> Result<()> {
 		if self.lora.as_ref().is_some_and(|l| !l.merged) {
-			let d = self.delta()?.expect("adapter present");
-			self.weight = (&self.weight + d)?;
+			let d = self.delta(self.dtype_device().0)?.expect("adapter present");
+			let w = self.dense_mut()?;
+			*w = (&*w + d)?;
 			self.lora.as_mut().expect("adapter present").merged = true;
 		}
 		Ok(())
@@ -109,8 +170,9 @@ impl Linear {
 	/// Takes a merged adapter back out of the weight.
 	pub fn unmerge(&mut self) -> Result<()> {
 		if self.lora.as_ref().is_some_and(|l| l.merged) {
-			let d = self.delta()?.expect("adapter present");
-			self.weight = (&self.weight - d)?;
+			let d = self.delta(self.dtype_device().0)?.expect("adapter present");
+			let w = self.dense_mut()?;
+			*w = (&*w - d)?;
 			self.lora.as_mut().expect("adapter present").merged = false;
 		}
 		Ok(())
@@ -199,7 +261,8 @@ mod tests {
 		let d = (&merged - &adapted).unwrap().abs().unwrap().max_all().unwrap();
 		assert!(d.to_scalar::<f64>().unwrap() < 1e-12);
 		l.unmerge().unwrap();
-		let d = (&l.weight - &w).unwrap().abs().unwrap().max_all().unwrap();
+		let Base::Dense(lw) = &l.weight else { panic!() };
+		let d = (lw - &w).unwrap().abs().unwrap().max_all().unwrap();
 		assert!(d.to_scalar::<f64>().unwrap() < 1e-12);
 	}
 

@@ -137,6 +137,19 @@ pub trait CausalLm: Send + Sync {
 		crate::lora::peft_vars(self.linears_mut())
 	}
 
+	/// QLoRA: stores every adaptable linear weight of the blocks in NF4 (the LM head, embeddings and
+	/// norms stay in full precision, as bitsandbytes leaves them). Returns how many were quantized.
+	fn quantize_nf4(&mut self) -> Result<usize> {
+		let mut n = 0;
+		for (path, l) in self.linears_mut() {
+			if path != "lm_head" {
+				l.quantize_nf4()?;
+				n += 1;
+			}
+		}
+		Ok(n)
+	}
+
 	/// Folds every adapter into its base weight (or takes it back out).
 	fn merge_lora(&mut self, merge: bool) -> Result<()> {
 		for (_, l) in self.linears_mut() {

@@ -16,6 +16,9 @@ calls this. For each family it builds a tiny random model with a fixed seed and 
     grad.<PEFT tensor name>        d loss_lora / d each LoRA tensor
     prompt, greedy_lora            a prompt and its greedy continuation (8 tokens) with the adapter
 
+and `reference/nf4/bitsandbytes.safetensors`: a Gaussian matrix, its NF4 codes and block maxima from
+bitsandbytes (blocks of 64, no double quantization).
+
 `verify DIR` is the other direction: DIR holds an adapter written by the Rust engine
 (`DIR/adapter/`), the name of the fixture it was made for (`DIR/fixture`) and the logits the engine
 computed with it (`DIR/logits.safetensors`); PEFT loads the adapter onto the fixture's base model
@@ -156,6 +159,19 @@ def make(name, cfg, targets, seed):
     print(f"{name}: {n} LoRA tensors, loss {loss.item():.6f}, greedy {out['greedy_lora'].tolist()}")
 
 
+def make_nf4():
+    """NF4 codes and block maxima by bitsandbytes (its CPU path), for a fixed Gaussian matrix."""
+    import bitsandbytes.functional as bnbf
+    g = torch.Generator().manual_seed(4)
+    w = 0.02 * torch.randn((48, 80), generator=g)  # 60 blocks of 64
+    codes, state = bnbf.quantize_4bit(w, blocksize=64, quant_type="nf4", compress_statistics=False)
+    d = os.path.join(OUT, "nf4")
+    os.makedirs(d, exist_ok=True)
+    save_file({"weight": w, "codes": codes.flatten().contiguous(), "absmax": state.absmax.float()},
+               os.path.join(d, "bitsandbytes.safetensors"))
+    print(f"nf4: bitsandbytes codes for {codes.numel()} bytes")
+
+
 def verify(d):
     fixture = open(os.path.join(d, "fixture")).read().strip()
     base = AutoModelForCausalLM.from_pretrained(os.path.join(OUT, fixture),
@@ -180,3 +196,5 @@ if __name__ == "__main__":
         for i, (name, (cfg, targets)) in enumerate(families().items()):
             if not only or name in only:
                 make(name, cfg, targets, 1000 + i)
+        if not only or "nf4" in only:
+            make_nf4()
