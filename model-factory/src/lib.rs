@@ -15,7 +15,9 @@
 
 pub mod adapter;
 pub mod bloom;
+pub mod chat;
 pub mod generate;
+pub mod gguf;
 pub mod glm;
 pub mod gpt2;
 pub mod llama;
