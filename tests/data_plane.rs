@@ -17,7 +17,9 @@ use tributary_client::{
 use tributary_e2e::{cli, Node, Proc, Worker};
 
 fn corpus(rel: &str) -> PathBuf {
-	Path::new(env!("CARGO_MANIFEST_DIR")).join("../content-check/testdata").join(rel)
+	// At run time: a binary built in another checkout sharing the target dir must not read its files.
+	let root = std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo test");
+	Path::new(&root).join("../content-check/testdata").join(rel)
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -10,7 +10,9 @@ use rand::{Rng, SeedableRng};
 use std::path::PathBuf;
 
 fn corpus(dir: &str) -> Vec<(String, Vec<u8>)> {
-	let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata").join(dir);
+	// At run time: a binary built in another checkout sharing the target dir must not read its files.
+	let root = std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo test");
+	let d = PathBuf::from(root).join("testdata").join(dir);
 	let mut v: Vec<_> = std::fs::read_dir(&d)
 		.unwrap()
 		.map(|e| e.unwrap().path())

@@ -1,17 +1,16 @@
 //! ModelFactory: Tributary's training engine. Pure computation on candle; knows nothing of the chain.
 //!
-//! - [`ops`]: differentiable norms, softmax, rotary embedding and masks (candle's fused kernels have no
-//!   backward; these are gradient-checked in f64).
-//! - [`lora`]: LoRA layers in PEFT's conventions (init, scale, rsLoRA, dropout, merge/unmerge).
-//! - [`llama`]: the LLaMA-architecture decoder (LLaMA incl. Llama 3 rope scaling, Mistral's sliding
-//!   window, Qwen2's q/k/v biases; DeepSeek's llama-architecture models), loading Hugging Face names.
-//! - [`gpt2`]: GPT-2 (Conv1D weights transposed on load, learned positions, LayerNorm, gelu_new).
-//! - [`adapter`]: PEFT-layout adapter files.
-//! - [`train`]: the training loop; [`generate`]: KV-cache generation (LLaMA-architecture models).
+//! - [`model`]: the [`CausalLm`] trait every family implements, the KV cache, and [`load`] for a
+//!   Hugging Face folder; [`gguf`] loads llama-architecture GGUF files with their tokenizer.
+//! - Families, written here: [`llama`] (LLaMA, Mistral, Qwen2, Qwen3, DeepSeek's llama-architecture
+//!   models), [`gpt2`], [`bloom`], [`glm`] (GLM-4, GLM-4-0414).
+//! - [`ops`]: differentiable norms, softmax, rotary embeddings, masks and the masked loss (candle's
+//!   fused kernels have no backward; these are gradient-checked in f64).
+//! - [`lora`] and [`adapter`]: LoRA layers and adapter files in PEFT's conventions; [`nf4`]: 4-bit
+//!   NormalFloat weights and the quantized matmul QLoRA trains through.
+//! - [`train`], [`generate`], [`chat`]: the training loop, KV-cache generation, chat templates.
 //!
-//! Still to come (issue 4): BLOOM, GLM-4 and Qwen3; one model trait so training and generation serve
-//! every family (GPT-2 has no cache yet); NF4/QLoRA; tokenizers and chat templates; the CLI; PEFT
-//! reference fixtures and the benchmark.
+//! See docs/model-factory.md; the reference tests match transformers + PEFT on every family.
 
 pub mod adapter;
 pub mod bloom;

@@ -293,7 +293,7 @@ mod tests {
 	/// finite differences (the loss reaches earlier layers' adapters through the op's backward).
 	#[test]
 	fn qlora_gradients_match_finite_differences_for_every_family() {
-		let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/reference");
+		let root = crate::testutil::testdata().join("reference");
 		for f in crate::model::Family::ALL {
 			let mut m =
 				crate::model::load(&root.join(f.model_type()), DType::F64, &Device::Cpu).unwrap();
@@ -318,8 +318,7 @@ mod tests {
 	/// differ from bitsandbytes' only by the double quantization.
 	#[test]
 	fn codes_match_bitsandbytes() {
-		let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-			.join("testdata/reference/nf4/bitsandbytes.safetensors");
+		let p = crate::testutil::testdata().join("reference/nf4/bitsandbytes.safetensors");
 		let t = candle_core::safetensors::load(p, &Device::Cpu).unwrap();
 		let q = Nf4Tensor::quantize(&t["weight"]).unwrap();
 		let theirs: Vec<u8> = t["codes"].to_vec1().unwrap();

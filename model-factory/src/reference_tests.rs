@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 fn fixture(name: &str) -> PathBuf {
-	Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/reference").join(name)
+	crate::testutil::testdata().join("reference").join(name)
 }
 
 fn expected(name: &str) -> HashMap<String, Tensor> {

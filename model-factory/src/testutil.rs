@@ -81,6 +81,14 @@ pub fn greedy_uncached(model: &dyn CausalLm, prompt: &[u32], n: usize) -> Vec<u3
 	seq[prompt.len()..].to_vec()
 }
 
+/// This crate's `testdata/`, found at run time: a test binary built in another checkout that shares
+/// the target directory must not read that checkout's files (cargo sets the variable when it runs
+/// tests).
+pub fn testdata() -> std::path::PathBuf {
+	std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo test"))
+		.join("testdata")
+}
+
 /// Largest absolute difference of two tensors, as f64.
 pub fn max_diff(a: &Tensor, b: &Tensor) -> f64 {
 	let d = (a.to_dtype(DType::F64).unwrap() - b.to_dtype(DType::F64).unwrap()).unwrap();

@@ -151,7 +151,10 @@ mod tests {
 	/// running this test with `TRIBUTARY_WRITE_METADATA=1`).
 	#[test]
 	fn client_metadata_is_current() {
-		let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../client/metadata/tributary.scale");
+		// CARGO_MANIFEST_DIR read at run time: a test binary built in another checkout sharing the
+		// target directory must not read (or write) that checkout's files.
+		let dir = std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo test");
+		let path = format!("{dir}/../client/metadata/tributary.scale");
 		let fresh: Vec<u8> =
 			Runtime::metadata_at_version(15).expect("metadata v15 is supported").to_vec();
 		if std::env::var_os("TRIBUTARY_WRITE_METADATA").is_some() {
