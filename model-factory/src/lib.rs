@@ -24,6 +24,7 @@ pub mod lora;
 pub mod model;
 pub mod nf4;
 pub mod ops;
+pub mod optim;
 #[cfg(test)]
 mod reference_tests;
 #[cfg(test)]

@@ -4,12 +4,14 @@
 //!
 //! Same model, data, config and seed give the same adapter, bit for bit, on CPU.
 
+use crate::lora::LoraConfig;
 use crate::model::CausalLm;
 use crate::ops::masked_loss;
+use crate::optim::{AdamW, AdamWParams};
 use candle_core::{backprop::GradStore, DType, Device, Result, Tensor, Var};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
+use std::path::Path;
 use std::time::Instant;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -127,6 +129,180 @@ pub fn evaluate(model: &dyn CausalLm, data: &[Example], batch_size: usize) -> Re
 	Ok(if count > 0.0 { total / count } else { f64::NAN })
 }
 
+/// Where a run stands: optimizer steps done, and the position in the shuffled data.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Position {
+	pub step: usize,
+	pub epoch: usize,
+	pub cursor: usize,
+}
+
+/// The order examples are visited in during `epoch`: a shuffle seeded by the run's seed and the
+/// epoch, so a resumed run sees the same batches as an uninterrupted one.
+fn epoch_order(n: usize, seed: u64, epoch: usize) -> Vec<usize> {
+	let mut order: Vec<usize> = (0..n).collect();
+	let mut rng = crate::lora::rng(seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+	order.shuffle(&mut rng);
+	order
+}
+
+/// A training run over the model's LoRA parameters, one optimizer step at a time, that can be saved
+/// and resumed exactly.
+pub struct Trainer<'m> {
+	model: &'m mut dyn CausalLm,
+	cfg: TrainConfig,
+	vars: Vec<Var>,
+	opt: AdamW,
+	pos: Position,
+}
+
+const STATE: &str = "trainer_state.json";
+const OPTIMIZER: &str = "optimizer.safetensors";
+
+impl<'m> Trainer<'m> {
+	pub fn new(model: &'m mut dyn CausalLm, cfg: &TrainConfig) -> Result<Self> {
+		let named = model.lora_vars();
+		if named.is_empty() {
+			candle_core::bail!("the model has no LoRA adapter to train: attach one first");
+		}
+		let vars = named.iter().map(|(_, v)| v.clone()).collect();
+		let params =
+			AdamWParams { lr: lr_at(cfg, 0), weight_decay: cfg.weight_decay, ..Default::default() };
+		let opt = AdamW::new(named, params)?;
+		Ok(Self { model, cfg: cfg.clone(), vars, opt, pos: Position::default() })
+	}
+
+	pub fn position(&self) -> Position {
+		self.pos
+	}
+
+	pub fn finished(&self) -> bool {
+		self.pos.step >= self.cfg.steps
+	}
+
+	pub fn model(&self) -> &dyn CausalLm {
+		&*self.model
+	}
+
+	/// One optimizer step (`grad_accum` micro-batches of `batch_size` examples).
+	pub fn step(&mut self, data: &[Example]) -> Result<Event> {
+		if data.is_empty() {
+			candle_core::bail!("no training examples");
+		}
+		let cfg = &self.cfg;
+		let dev = self.model.device();
+		let started = Instant::now();
+		let mut acc: Option<GradStore> = None;
+		let (mut loss_sum, mut tokens) = (0f64, 0usize);
+		let mut order = epoch_order(data.len(), cfg.seed, self.pos.epoch);
+		for _ in 0..cfg.grad_accum.max(1) {
+			let mut batch = Vec::with_capacity(cfg.batch_size);
+			while batch.len() < cfg.batch_size.max(1) {
+				if self.pos.cursor >= data.len() {
+					self.pos.epoch += 1;
+					self.pos.cursor = 0;
+					order = epoch_order(data.len(), cfg.seed, self.pos.epoch);
+				}
+				batch.push(&data[order[self.pos.cursor]]);
+				self.pos.cursor += 1;
+			}
+			tokens += batch.iter().map(|e| e.ids.len()).sum::<usize>();
+			let (ids, tgt, mask) = collate(&batch, &dev, self.model.dtype())?;
+			let loss = masked_loss(&self.model.forward(&ids, true)?, &tgt, &mask)?;
+			loss_sum += loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
+			let grads = (loss / cfg.grad_accum.max(1) as f64)?.backward()?;
+			acc = Some(match acc {
+				None => grads,
+				Some(mut a) => {
+					for v in &self.vars {
+						if let (Some(g), Some(prev)) =
+							(grads.get(v.as_tensor()), a.remove(v.as_tensor()))
+						{
+							a.insert(v.as_tensor(), (prev + g)?);
+						}
+					}
+					a
+				}
+			});
+		}
+		let mut grads = acc.expect("at least one micro-batch");
+		let grad_norm = clip_grad_norm(&mut grads, &self.vars, cfg.max_grad_norm)?;
+		let step = self.pos.step;
+		let lr = lr_at(cfg, step);
+		self.opt.set_lr(lr);
+		self.opt.step(&grads)?;
+		self.pos.step += 1;
+		let secs = started.elapsed().as_secs_f64().max(1e-9);
+		let loss = loss_sum / cfg.grad_accum.max(1) as f64;
+		Ok(Event::Step { step, loss, lr, grad_norm, tokens_per_s: tokens as f64 / secs })
+	}
+
+	/// Whether the step just taken is one to evaluate after.
+	pub fn eval_due(&self) -> bool {
+		let s = self.pos.step;
+		s == self.cfg.steps || (self.cfg.eval_every > 0 && s % self.cfg.eval_every == 0)
+	}
+
+	/// Eval loss and perplexity on `data` now.
+	pub fn evaluate(&self, data: &[Example]) -> Result<Event> {
+		let loss = evaluate(&*self.model, data, self.cfg.batch_size)?;
+		Ok(Event::Eval { step: self.pos.step.saturating_sub(1), loss, perplexity: loss.exp() })
+	}
+
+	/// Writes a checkpoint into `dir`: the adapter in PEFT's layout (usable as is), the optimizer's
+	/// moments and the run's position. Files are written under temporary names and renamed, so an
+	/// interrupted save leaves the previous checkpoint intact.
+	pub fn save(&mut self, dir: &Path, lora: &LoraConfig, base_model: &str) -> Result<()> {
+		let err = |e: &dyn std::fmt::Display| {
+			candle_core::Error::Msg(format!("checkpoint {}: {e}", dir.display()))
+		};
+		let tmp = dir.with_extension("partial");
+		let _ = std::fs::remove_dir_all(&tmp);
+		std::fs::create_dir_all(&tmp).map_err(|e| err(&e))?;
+		let family = self.model.family();
+		crate::adapter::save(&tmp, lora, base_model, family, &self.model.lora_vars())
+			.map_err(|e| err(&e))?;
+		candle_core::safetensors::save(&self.opt.state_tensors(), tmp.join(OPTIMIZER))?;
+		let state = serde_json::json!({ "position": self.pos, "optimizer_steps": self.opt.t, "config": self.cfg });
+		std::fs::write(tmp.join(STATE), serde_json::to_vec_pretty(&state).expect("json"))
+			.map_err(|e| err(&e))?;
+		let _ = std::fs::remove_dir_all(dir);
+		std::fs::rename(&tmp, dir).map_err(|e| err(&e))
+	}
+
+	/// Continues the run saved in `dir`. The model must carry an adapter of the saved configuration
+	/// (see [`crate::adapter::load_config`]); its values, the optimizer's moments and the position
+	/// are restored. `cfg` may differ from the saved one only in `steps` and `eval_every` (to extend
+	/// a run); anything else would change the run and is refused.
+	pub fn resume(model: &'m mut dyn CausalLm, cfg: &TrainConfig, dir: &Path) -> Result<Self> {
+		let err = |e: &dyn std::fmt::Display| {
+			candle_core::Error::Msg(format!("checkpoint {}: {e}", dir.display()))
+		};
+		let raw = std::fs::read(dir.join(STATE)).map_err(|e| err(&e))?;
+		let state: serde_json::Value = serde_json::from_slice(&raw).map_err(|e| err(&e))?;
+		let saved: TrainConfig =
+			serde_json::from_value(state["config"].clone()).map_err(|e| err(&e))?;
+		let comparable = |c: &TrainConfig| TrainConfig { steps: 0, eval_every: 0, ..c.clone() };
+		if comparable(&saved) != comparable(cfg) {
+			return Err(err(&format!(
+				"was trained with {saved:?}; only steps and eval_every may change on resume"
+			)));
+		}
+		let pos: Position =
+			serde_json::from_value(state["position"].clone()).map_err(|e| err(&e))?;
+		let t = state["optimizer_steps"].as_u64().ok_or_else(|| err(&"optimizer_steps missing"))?
+			as usize;
+		let lora = crate::adapter::load_config(dir).map_err(|e| err(&e))?;
+		crate::adapter::load_into(dir, &lora, &model.lora_vars()).map_err(|e| err(&e))?;
+		let dev = model.device();
+		let mut me = Self::new(model, cfg)?;
+		let moments = candle_core::safetensors::load(dir.join(OPTIMIZER), &dev)?;
+		me.opt.load_state(t, &moments, &dev)?;
+		me.pos = pos;
+		Ok(me)
+	}
+}
+
 /// Trains the model's LoRA parameters on `train`, evaluating on `eval`; calls `on_event` after every
 /// step and evaluation. Returns the events.
 pub fn train(
@@ -139,71 +315,16 @@ pub fn train(
 	if train.is_empty() {
 		candle_core::bail!("no training examples");
 	}
-	let dev = model.device();
-	let vars: Vec<Var> = model.lora_vars().into_iter().map(|(_, v)| v).collect();
-	if vars.is_empty() {
-		candle_core::bail!("the model has no LoRA adapter to train: attach one first");
-	}
-	let params =
-		ParamsAdamW { lr: lr_at(cfg, 0), weight_decay: cfg.weight_decay, ..Default::default() };
-	let mut opt = AdamW::new(vars.clone(), params)?;
-	let mut rng = crate::lora::rng(cfg.seed);
-	let mut order: Vec<usize> = (0..train.len()).collect();
-	let mut cursor = order.len();
+	let mut t = Trainer::new(model, cfg)?;
 	let mut events = Vec::new();
-	let mut emit = |e: Event, events: &mut Vec<Event>| {
+	while !t.finished() {
+		let e = t.step(train)?;
 		on_event(&e);
 		events.push(e);
-	};
-	for step in 0..cfg.steps {
-		let started = Instant::now();
-		let mut acc: Option<GradStore> = None;
-		let (mut loss_sum, mut tokens) = (0f64, 0usize);
-		for _ in 0..cfg.grad_accum.max(1) {
-			let mut batch = Vec::with_capacity(cfg.batch_size);
-			while batch.len() < cfg.batch_size.max(1) {
-				if cursor == order.len() {
-					order.shuffle(&mut rng);
-					cursor = 0;
-				}
-				batch.push(&train[order[cursor]]);
-				cursor += 1;
-			}
-			let (ids, tgt, mask) = collate(&batch, &dev, model.dtype())?;
-			tokens += ids.elem_count();
-			let loss = masked_loss(&model.forward(&ids, true)?, &tgt, &mask)?;
-			loss_sum += loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
-			let scaled = (loss / cfg.grad_accum.max(1) as f64)?;
-			let grads = scaled.backward()?;
-			acc = Some(match acc {
-				None => grads,
-				Some(mut a) => {
-					for v in &vars {
-						if let (Some(g), Some(prev)) =
-							(grads.get(v.as_tensor()), a.remove(v.as_tensor()))
-						{
-							a.insert(v.as_tensor(), (prev + g)?);
-						}
-					}
-					a
-				}
-			});
-		}
-		let mut grads = acc.expect("at least one micro-batch");
-		let grad_norm = clip_grad_norm(&mut grads, &vars, cfg.max_grad_norm)?;
-		let lr = lr_at(cfg, step);
-		opt.set_learning_rate(lr);
-		opt.step(&grads)?;
-		let secs = started.elapsed().as_secs_f64().max(1e-9);
-		let loss = loss_sum / cfg.grad_accum.max(1) as f64;
-		emit(
-			Event::Step { step, loss, lr, grad_norm, tokens_per_s: tokens as f64 / secs },
-			&mut events,
-		);
-		let last = step + 1 == cfg.steps;
-		if !eval.is_empty() && (last || (cfg.eval_every > 0 && (step + 1) % cfg.eval_every == 0)) {
-			let loss = evaluate(model, eval, cfg.batch_size)?;
-			emit(Event::Eval { step, loss, perplexity: loss.exp() }, &mut events);
+		if !eval.is_empty() && t.eval_due() {
+			let e = t.evaluate(eval)?;
+			on_event(&e);
+			events.push(e);
 		}
 	}
 	Ok(events)
@@ -221,6 +342,11 @@ mod tests {
 
 	/// The test model, with its block linears in NF4 when `nf4` (QLoRA).
 	fn model_q(seed: u64, nf4: bool) -> Llama {
+		model_with(seed, seed, nf4)
+	}
+
+	/// Base weights from `seed`, adapter initialised from `adapter_seed`.
+	fn model_with(seed: u64, adapter_seed: u64, nf4: bool) -> Llama {
 		let cfg: LlamaConfig = serde_json::from_value(serde_json::json!({
 			"vocab_size": 16, "hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 2,
 			"num_attention_heads": 4, "num_key_value_heads": 2,
@@ -244,7 +370,7 @@ mod tests {
 		if nf4 {
 			m.quantize_nf4().unwrap();
 		}
-		m.attach_lora(&lora, seed).unwrap();
+		m.attach_lora(&lora, adapter_seed).unwrap();
 		m
 	}
 
@@ -361,5 +487,62 @@ mod tests {
 		let ((lb, la), (qb, qa)) = (results[0], results[1]);
 		assert!(la < lb * 0.7 && qa < qb * 0.7, "LoRA {lb} -> {la}, QLoRA {qb} -> {qa}");
 		assert!((qa - la).abs() < 0.05 * lb, "LoRA ends at {la}, QLoRA at {qa}");
+	}
+
+	/// Stopping after 4 of 9 steps, saving, and resuming in a fresh model gives the same adapter, bit
+	/// for bit, as running all 9; a resume with a different learning rate is refused.
+	#[test]
+	fn a_resumed_run_equals_an_uninterrupted_one() {
+		let cfg = TrainConfig {
+			learning_rate: 1e-2,
+			warmup_steps: 2,
+			steps: 9,
+			batch_size: 5, // 24 examples: epochs end mid-batch
+			grad_accum: 2,
+			weight_decay: 0.01,
+			..Default::default()
+		};
+		let tr = data(24, 0);
+		let lora = LoraConfig {
+			r: 4,
+			lora_alpha: 8.0,
+			lora_dropout: 0.0,
+			use_rslora: false,
+			target_modules: ["q_proj", "v_proj", "o_proj", "up_proj", "down_proj"]
+				.map(String::from)
+				.to_vec(),
+		};
+		let mut whole = model(5);
+		train(&mut whole, &tr, &[], &cfg, |_| {}).unwrap();
+
+		let dir = tempfile::tempdir().unwrap();
+		let ck = dir.path().join("checkpoint");
+		let mut first = model(5);
+		let mut t = Trainer::new(&mut first, &cfg).unwrap();
+		for _ in 0..4 {
+			t.step(&tr).unwrap();
+		}
+		t.save(&ck, &lora, "tiny").unwrap();
+		assert!(
+			ck.join("adapter_model.safetensors").exists()
+				&& !dir.path().join("checkpoint.partial").exists()
+		);
+		let mut second = model_with(5, 99, false); // another adapter init: the checkpoint must restore it
+		let mut t = Trainer::resume(&mut second, &cfg, &ck).unwrap();
+		assert_eq!(t.position().step, 4);
+		while !t.finished() {
+			t.step(&tr).unwrap();
+		}
+		for ((n, a), (_, b)) in whole.lora_vars().iter().zip(second.lora_vars().iter()) {
+			let a: Vec<f32> = a.as_tensor().flatten_all().unwrap().to_vec1().unwrap();
+			let b: Vec<f32> = b.as_tensor().flatten_all().unwrap().to_vec1().unwrap();
+			assert_eq!(a, b, "{n}");
+		}
+		let mut third = model(5);
+		let other = TrainConfig { learning_rate: 1e-3, ..cfg.clone() };
+		let e = Trainer::resume(&mut third, &other, &ck).err().unwrap().to_string();
+		assert!(e.contains("only steps and eval_every may change"), "{e}");
+		let longer = TrainConfig { steps: 12, ..cfg };
+		assert!(Trainer::resume(&mut third, &longer, &ck).is_ok());
 	}
 }
