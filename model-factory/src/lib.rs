@@ -15,16 +15,19 @@
 pub mod adapter;
 pub mod bloom;
 pub mod chat;
+pub mod data;
 pub mod generate;
 pub mod gguf;
 pub mod glm;
 pub mod gpt2;
 pub mod llama;
 pub mod lora;
+pub mod merge;
 pub mod model;
 pub mod nf4;
 pub mod ops;
 pub mod optim;
+pub mod pretrained;
 #[cfg(test)]
 mod reference_tests;
 #[cfg(test)]

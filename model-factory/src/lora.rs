@@ -141,6 +141,14 @@ impl Linear {
 		y + (linear(&linear(&x, &a, None)?, &b, None)? * l.scale)?
 	}
 
+	/// `scale B A` (out, in) of an unmerged adapter, in f32 (f64 for f64 adapters).
+	pub fn lora_delta(&self) -> Result<Option<Tensor>> {
+		match &self.lora {
+			Some(l) if !l.merged => self.delta(l.a.dtype()),
+			_ => Ok(None),
+		}
+	}
+
 	fn delta(&self, dtype: DType) -> Result<Option<Tensor>> {
 		let Some(l) = &self.lora else { return Ok(None) };
 		let d = (l.b.as_tensor().matmul(l.a.as_tensor())? * l.scale)?;
