@@ -1,5 +1,7 @@
 //! The Tributary compute worker: a data peer (libp2p blob exchange over a content store) and a
-//! curator agent. The `tributary-worker` binary wires them to the command line.
+//! curator agent; and the ModelFactory commands (train, chat, merge, inspect). The `tributary-worker`
+//! binary wires them to the command line.
 
 pub mod curator;
+pub mod factory;
 pub mod journal;

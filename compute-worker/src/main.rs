@@ -9,13 +9,14 @@ use std::sync::Arc;
 use std::time::Duration;
 use tributary_client::{keys::Keystore, Client, DEFAULT_URL};
 use tributary_worker::curator::{Curator, CuratorConfig};
+use tributary_worker::factory;
 use tributary_worker::journal::Journal;
 
 #[derive(Parser)]
 #[command(
 	name = "tributary-worker",
 	version,
-	about = "Tributary compute worker: data peer and curator agent"
+	about = "Tributary compute worker: data peer, curator agent and ModelFactory (train, chat, merge, inspect)"
 )]
 struct Cli {
 	/// Where the worker keeps its identity, content store and journal.
@@ -36,6 +37,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+	/// Fine-tune a LoRA or QLoRA adapter on text or instruction data (CPU), with live loss.
+	Train(factory::TrainArgs),
+	/// Chat with a model, with or without an adapter (one-shot with --prompt, else interactive).
+	Chat(factory::ChatArgs),
+	/// Fold an adapter into its base model, writing a plain model folder.
+	Merge(factory::MergeArgs),
+	/// Facts about a model folder, GGUF file or adapter.
+	Inspect(factory::InspectArgs),
 	/// Run the worker: serve and fetch content, take uploads, and curate if given a curator key.
 	Run {
 		/// Node RPC endpoint.
@@ -132,6 +141,11 @@ async fn wait_for_ctrl_c() {
 
 async fn run(cli: Cli) -> Result<()> {
 	match &cli.command {
+		// Compute-bound: off the async runtime's worker threads.
+		Command::Train(a) => tokio::task::block_in_place(|| factory::train(a)),
+		Command::Chat(a) => tokio::task::block_in_place(|| factory::chat(a)),
+		Command::Merge(a) => tokio::task::block_in_place(|| factory::merge(a)),
+		Command::Inspect(a) => tokio::task::block_in_place(|| factory::inspect(a)),
 		Command::Id => {
 			let key = load_or_create_identity(&data_dir(&cli).join("identity.key"))?;
 			println!("{}", key.public().to_peer_id());

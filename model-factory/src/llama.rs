@@ -10,9 +10,7 @@
 
 use crate::lora::Linear;
 use crate::model::{cached_kv, Cache, CausalLm, Family};
-use crate::ops::{
-	causal_mask, repeat_kv, rms_norm, rope, rope_tables, softmax, RopeConfig, RopeParameters,
-};
+use crate::ops::{causal_mask, repeat_kv, rms_norm, rope, rope_tables, softmax, RopeConfig};
 pub use crate::weights::LoadError;
 use crate::weights::Weights;
 use candle_core::{DType, Device, Result, Tensor};
@@ -301,7 +299,7 @@ pub fn random_weights(
 #[cfg(test)]
 mod tests {
 	use super::*;
-	use crate::ops::masked_loss;
+	use crate::ops::{masked_loss, RopeParameters};
 	use crate::testutil::{self, batch};
 	use candle_core::Device;
 

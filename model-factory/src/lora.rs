@@ -17,7 +17,7 @@ use std::sync::Arc;
 pub struct LoraConfig {
 	pub r: usize,
 	pub lora_alpha: f64,
-	pub lora_dropout: f32,
+	pub lora_dropout: f64,
 	#[serde(default)]
 	pub use_rslora: bool,
 	/// Module names to adapt (the last path component, e.g. `q_proj`, `c_attn`).
@@ -44,7 +44,7 @@ pub struct Lora {
 	pub a: Var,
 	pub b: Var,
 	pub scale: f64,
-	pub dropout: f32,
+	pub dropout: f64,
 	merged: bool,
 }
 
@@ -132,7 +132,7 @@ impl Linear {
 		};
 		let Some(l) = self.lora.as_ref().filter(|l| !l.merged) else { return Ok(y) };
 		let x = if train && l.dropout > 0.0 {
-			candle_nn::ops::dropout(x, l.dropout)?
+			candle_nn::ops::dropout(x, l.dropout as f32)?
 		} else {
 			x.clone()
 		};

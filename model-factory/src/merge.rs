@@ -24,6 +24,12 @@ fn err(e: impl std::fmt::Display) -> String {
 /// for GPT-2's Conv1D), cast to the base tensor's dtype; everything else is copied. Returns the
 /// number of weights changed.
 pub fn merge(base: &Path, adapter_dir: &Path, out: &Path) -> Result<usize, String> {
+	if !base.join("config.json").exists() {
+		return Err(format!(
+			"{} is not a model folder: merging writes a safetensors model, so the base must be one (a GGUF base cannot be merged into)",
+			base.display()
+		));
+	}
 	let dev = Device::Cpu;
 	let mut model = crate::model::load(base, DType::F32, &dev).map_err(err)?;
 	let cfg = crate::adapter::load_config(adapter_dir).map_err(err)?;
@@ -106,5 +112,8 @@ mod tests {
 			assert!(max_diff(&a, &p) > 1e-2, "{name}: the adapter matters");
 			assert!(out.path().join("config.json").exists());
 		}
+		let gguf = testdata().join("model.gguf");
+		let e = merge(&gguf, &gguf, &gguf).unwrap_err();
+		assert!(e.contains("is not a model folder"), "{e}");
 	}
 }

@@ -224,6 +224,19 @@ pub struct CliOutput {
 }
 
 /// Runs the `tributary` CLI against `url` with a private keystore.
+/// Runs `tributary-worker` with `args` to completion (the ModelFactory commands).
+pub fn worker_cli(args: &[&str]) -> Result<CliOutput> {
+	let out = Command::new(binary("tributary-worker")?)
+		.args(args)
+		.output()
+		.context("running tributary-worker")?;
+	Ok(CliOutput {
+		ok: out.status.success(),
+		stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+		stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+	})
+}
+
 pub fn cli(url: &str, keystore: &std::path::Path, args: &[&str]) -> Result<CliOutput> {
 	let out = Command::new(binary("tributary")?)
 		.args(["--url", url, "--keystore", keystore.to_str().expect("utf-8 path")])

@@ -1,0 +1,493 @@
+//! The ModelFactory commands of `tributary-worker`: `train`, `chat`, `merge` and `inspect`.
+//! CPU by default; every command takes a Hugging Face model folder or a GGUF file.
+
+use anyhow::{bail, Context, Result};
+use candle_core::{DType, Device};
+use model_factory::chat::Message;
+use model_factory::data::{self, Record, Tokenize};
+use model_factory::generate::{generate, Sampling};
+use model_factory::lora::LoraConfig;
+use model_factory::pretrained::{self, Pretrained};
+use model_factory::train::{evaluate, Event, TrainConfig, Trainer};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(clap::Args, Debug)]
+pub struct TrainArgs {
+	/// Base model: a Hugging Face folder (config.json, *.safetensors, tokenizer.json) or a .gguf file.
+	#[arg(long)]
+	pub model: PathBuf,
+	/// Training data (repeatable): .jsonl (prompt/response, messages or text per line) or plain text.
+	#[arg(long, required = true)]
+	pub data: Vec<PathBuf>,
+	/// Output folder: the adapter in PEFT's layout; checkpoints go to <out>/checkpoint.
+	#[arg(long)]
+	pub out: PathBuf,
+	/// LoRA rank.
+	#[arg(long, default_value_t = 16)]
+	pub r: usize,
+	/// LoRA alpha (default: twice the rank).
+	#[arg(long)]
+	pub alpha: Option<f64>,
+	#[arg(long, default_value_t = 0.05)]
+	pub dropout: f64,
+	/// Scale by alpha/sqrt(r) (rsLoRA) instead of alpha/r.
+	#[arg(long)]
+	pub rslora: bool,
+	/// Modules to adapt, comma-separated PEFT names (e.g. q_proj,v_proj), or "all-linear".
+	/// Default: the family's PEFT default.
+	#[arg(long, value_delimiter = ',')]
+	pub targets: Vec<String>,
+	/// QLoRA: hold the base weights in NF4 (4-bit) while training.
+	#[arg(long)]
+	pub qlora: bool,
+	#[arg(long, default_value_t = 100)]
+	pub steps: usize,
+	#[arg(long, default_value_t = 2e-4)]
+	pub lr: f64,
+	#[arg(long, default_value_t = 10)]
+	pub warmup: usize,
+	#[arg(long, default_value_t = 4)]
+	pub batch_size: usize,
+	#[arg(long, default_value_t = 1)]
+	pub grad_accum: usize,
+	#[arg(long, default_value_t = 1.0)]
+	pub max_grad_norm: f64,
+	#[arg(long, default_value_t = 0.0)]
+	pub weight_decay: f64,
+	/// Longest training sequence in tokens (plain text is packed into windows of this size).
+	#[arg(long, default_value_t = 256)]
+	pub seq_len: usize,
+	/// Share of the examples held out for evaluation.
+	#[arg(long, default_value_t = 0.1)]
+	pub eval_fraction: f64,
+	/// Evaluate every N steps (0: at the end only).
+	#[arg(long, default_value_t = 0)]
+	pub eval_every: usize,
+	/// Save a resumable checkpoint every N steps (0: only at the end).
+	#[arg(long, default_value_t = 0)]
+	pub checkpoint_every: usize,
+	/// Continue the run saved in <out>/checkpoint.
+	#[arg(long)]
+	pub resume: bool,
+	#[arg(long, default_value_t = 42)]
+	pub seed: u64,
+	/// Print every event as a JSON line on stdout (for UIs), instead of the progress bar.
+	#[arg(long)]
+	pub json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ChatArgs {
+	/// Base model: a Hugging Face folder or a .gguf file.
+	#[arg(long)]
+	pub model: PathBuf,
+	/// A LoRA adapter folder (PEFT layout) to apply.
+	#[arg(long)]
+	pub adapter: Option<PathBuf>,
+	/// Ask this once and exit; without it, an interactive chat on stdin (/reset, /quit).
+	#[arg(long)]
+	pub prompt: Option<String>,
+	/// A system message to start the conversation with.
+	#[arg(long)]
+	pub system: Option<String>,
+	/// 0 for greedy decoding.
+	#[arg(long, default_value_t = 0.7)]
+	pub temperature: f64,
+	#[arg(long, default_value_t = 0.9)]
+	pub top_p: f64,
+	#[arg(long, default_value_t = 256)]
+	pub max_tokens: usize,
+	#[arg(long, default_value_t = 0)]
+	pub seed: u64,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct MergeArgs {
+	/// Base model folder (safetensors).
+	#[arg(long)]
+	pub model: PathBuf,
+	/// Adapter folder (PEFT layout).
+	#[arg(long)]
+	pub adapter: PathBuf,
+	/// Output folder: a plain model with the adapter folded in.
+	#[arg(long)]
+	pub out: PathBuf,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct InspectArgs {
+	/// A model folder, a .gguf file, or an adapter folder.
+	pub path: PathBuf,
+	/// Print the facts as JSON.
+	#[arg(long)]
+	pub json: bool,
+}
+
+fn open(model: &Path) -> Result<Pretrained> {
+	pretrained::open(model, DType::F32, &Device::Cpu)
+		.with_context(|| format!("cannot open the model {}", model.display()))
+}
+
+fn lora_config(a: &TrainArgs, p: &Pretrained) -> LoraConfig {
+	let family = p.model.family();
+	let target_modules = match a.targets.as_slice() {
+		[] => family.default_targets(),
+		[one] if one == "all-linear" => family.all_linear(),
+		t => t.to_vec(),
+	};
+	LoraConfig {
+		r: a.r,
+		lora_alpha: a.alpha.unwrap_or(2.0 * a.r as f64),
+		lora_dropout: a.dropout,
+		use_rslora: a.rslora,
+		target_modules,
+	}
+}
+
+/// A one-line progress bar on a terminal, plain lines otherwise.
+struct Progress {
+	tty: bool,
+	total: usize,
+	started: Instant,
+}
+
+impl Progress {
+	fn step(&self, step: usize, loss: f64, lr: f64, tps: f64) {
+		let done = step + 1;
+		let elapsed = self.started.elapsed().as_secs_f64();
+		let eta = elapsed / done as f64 * (self.total - done) as f64;
+		let line = format!(
+			"step {done}/{} loss {loss:.4} lr {lr:.2e} {tps:.0} tok/s eta {eta:.0}s",
+			self.total
+		);
+		if self.tty {
+			let width = 24;
+			let filled = width * done / self.total.max(1);
+			eprint!("\r[{}{}] {line}   ", "#".repeat(filled), "-".repeat(width - filled));
+			if done == self.total {
+				eprintln!();
+			}
+		} else {
+			eprintln!("{line}");
+		}
+	}
+}
+
+pub fn train(a: &TrainArgs) -> Result<()> {
+	let started = Instant::now();
+	let mut p = open(&a.model)?;
+	let lora = lora_config(a, &p);
+	if a.qlora {
+		let n = p.model.quantize_nf4()?;
+		eprintln!("QLoRA: {n} linear layers held in NF4");
+	}
+	let attached = p.model.attach_lora(&lora, a.seed)?;
+	let mut records: Vec<Record> = Vec::new();
+	for f in &a.data {
+		records.extend(data::read(f)?);
+	}
+	let tok = Tokenize {
+		tokenizer: &p.tokenizer,
+		template: &p.template,
+		bos_token_id: p.bos_token_id,
+		seq_len: a.seq_len,
+	};
+	let examples = tok.examples(&records)?;
+	let (train_set, eval_set) = data::split(examples, a.eval_fraction, a.seed);
+	let trained_tokens: usize =
+		train_set.iter().map(|e| e.train_on.iter().filter(|x| **x).count()).sum();
+	eprintln!(
+		"{:?} model, LoRA r={} alpha={} on {} modules; {} training / {} eval examples ({trained_tokens} trained tokens)",
+		p.model.family(),
+		lora.r,
+		lora.lora_alpha,
+		attached.len(),
+		train_set.len(),
+		eval_set.len()
+	);
+	let cfg = TrainConfig {
+		learning_rate: a.lr,
+		warmup_steps: a.warmup.min(a.steps),
+		steps: a.steps,
+		weight_decay: a.weight_decay,
+		batch_size: a.batch_size,
+		grad_accum: a.grad_accum,
+		max_grad_norm: a.max_grad_norm,
+		eval_every: a.eval_every,
+		seed: a.seed,
+	};
+	let eval_before = if eval_set.is_empty() {
+		None
+	} else {
+		Some(evaluate(p.model.as_ref(), &eval_set, a.batch_size)?)
+	};
+	let ck = a.out.join("checkpoint");
+	let base_name = p.source.clone();
+	let emit = |e: &Event| {
+		if a.json {
+			println!("{}", serde_json::to_string(e).expect("json"));
+		}
+	};
+	let mut trainer = if a.resume {
+		Trainer::resume(p.model.as_mut(), &cfg, &ck)
+			.with_context(|| format!("cannot resume from {}", ck.display()))?
+	} else {
+		Trainer::new(p.model.as_mut(), &cfg)?
+	};
+	let first_step = trainer.position().step;
+	let progress = Progress {
+		tty: !a.json && std::io::stderr().is_terminal(),
+		total: a.steps,
+		started: Instant::now(),
+	};
+	let (mut first_loss, mut last_loss, mut tps_sum, mut n) = (None, f64::NAN, 0.0, 0);
+	let mut last_eval = None;
+	while !trainer.finished() {
+		let e = trainer.step(&train_set)?;
+		if let Event::Step { step, loss, lr, tokens_per_s, .. } = e {
+			if !loss.is_finite() {
+				bail!("the loss became {loss} at step {step}: lower the learning rate");
+			}
+			first_loss.get_or_insert(loss);
+			last_loss = loss;
+			tps_sum += tokens_per_s;
+			n += 1;
+			if !a.json {
+				progress.step(step, loss, lr, tokens_per_s);
+			}
+		}
+		emit(&e);
+		if !eval_set.is_empty() && trainer.eval_due() {
+			let e = trainer.evaluate(&eval_set)?;
+			if let Event::Eval { loss, perplexity, .. } = e {
+				last_eval = Some((loss, perplexity));
+				if !a.json {
+					eprintln!("eval loss {loss:.4} perplexity {perplexity:.2}");
+				}
+			}
+			emit(&e);
+		}
+		let s = trainer.position().step;
+		if a.checkpoint_every > 0 && s % a.checkpoint_every == 0 && !trainer.finished() {
+			trainer.save(&ck, &lora, &base_name)?;
+		}
+	}
+	trainer.save(&ck, &lora, &base_name)?;
+	model_factory::adapter::save(
+		&a.out,
+		&lora,
+		&base_name,
+		p.model.family(),
+		&p.model.lora_vars(),
+	)?;
+	let summary = serde_json::json!({
+		"adapter": a.out.display().to_string(),
+		"steps": a.steps - first_step,
+		"first_loss": first_loss,
+		"last_loss": last_loss,
+		"eval_loss_before": eval_before,
+		"eval_loss_after": last_eval.map(|e| e.0),
+		"eval_perplexity_after": last_eval.map(|e| e.1),
+		"mean_tokens_per_s": if n > 0 { tps_sum / n as f64 } else { 0.0 },
+		"seconds": started.elapsed().as_secs_f64(),
+	});
+	if a.json {
+		println!("{}", serde_json::json!({ "Summary": summary }));
+	} else {
+		eprintln!(
+			"done: train loss {} -> {last_loss:.4}; eval loss {} -> {}; adapter in {}",
+			first_loss.map_or("-".into(), |l| format!("{l:.4}")),
+			eval_before.map_or("-".into(), |l| format!("{l:.4}")),
+			last_eval.map_or("-".into(), |e| format!("{:.4} (perplexity {:.2})", e.0, e.1)),
+			a.out.display()
+		);
+	}
+	Ok(())
+}
+
+fn load_adapter(p: &mut Pretrained, dir: &Path) -> Result<()> {
+	let cfg = model_factory::adapter::load_config(dir)?;
+	p.model.attach_lora(&cfg, 0)?;
+	model_factory::adapter::load_into(dir, &cfg, &p.model.lora_vars())?;
+	Ok(())
+}
+
+/// Generates a reply to the conversation, streaming it to stdout; returns the reply.
+fn reply(p: &Pretrained, convo: &[Message], s: &Sampling) -> Result<String> {
+	let prompt = p.template.render(convo, true).map_err(anyhow::Error::msg)?;
+	let ids =
+		p.tokenizer.encode(prompt.as_str(), false).map_err(anyhow::Error::msg)?.get_ids().to_vec();
+	let mut out: Vec<u32> = Vec::new();
+	let mut shown = 0;
+	let mut stdout = std::io::stdout();
+	generate(p.model.as_ref(), &ids, s, |t| {
+		if !s.stop_tokens.contains(&t) {
+			out.push(t);
+			// Decode everything so far and print what is new (tokens may split characters).
+			if let Ok(text) = p.tokenizer.decode(&out, true) {
+				if text.len() > shown && text.is_char_boundary(shown) {
+					let _ = write!(stdout, "{}", &text[shown..]);
+					let _ = stdout.flush();
+					shown = text.len();
+				}
+			}
+		}
+		true
+	})?;
+	println!();
+	Ok(p.tokenizer.decode(&out, true).map_err(anyhow::Error::msg)?)
+}
+
+pub fn chat(a: &ChatArgs) -> Result<()> {
+	let mut p = open(&a.model)?;
+	if let Some(dir) = &a.adapter {
+		load_adapter(&mut p, dir)
+			.with_context(|| format!("cannot apply the adapter {}", dir.display()))?;
+	}
+	let s = Sampling {
+		temperature: a.temperature,
+		top_p: a.top_p,
+		max_new_tokens: a.max_tokens,
+		stop_tokens: p.stop_tokens.clone(),
+		seed: a.seed,
+	};
+	let start: Vec<Message> = a.system.iter().map(|s| Message::new("system", s)).collect();
+	let mut convo = start.clone();
+	if let Some(q) = &a.prompt {
+		convo.push(Message::new("user", q));
+		reply(&p, &convo, &s)?;
+		return Ok(());
+	}
+	eprintln!(
+		"chatting with {} ({}); /reset clears the conversation, /quit ends",
+		p.source,
+		if a.adapter.is_some() { "with adapter" } else { "base" }
+	);
+	let stdin = std::io::stdin();
+	loop {
+		eprint!("> ");
+		let mut line = String::new();
+		if stdin.lock().read_line(&mut line)? == 0 {
+			return Ok(());
+		}
+		match line.trim() {
+			"" => continue,
+			"/quit" => return Ok(()),
+			"/reset" => {
+				convo = start.clone();
+				continue;
+			}
+			q => convo.push(Message::new("user", q)),
+		}
+		let r = reply(&p, &convo, &s)?;
+		convo.push(Message::new("assistant", &r));
+	}
+}
+
+pub fn merge(a: &MergeArgs) -> Result<()> {
+	let n =
+		model_factory::merge::merge(&a.model, &a.adapter, &a.out).map_err(anyhow::Error::msg)?;
+	println!("merged {n} weights into {}", a.out.display());
+	Ok(())
+}
+
+/// Tensor names and shapes from a safetensors header, without reading the data.
+fn safetensors_shapes(path: &Path) -> Result<Vec<(String, Vec<usize>, String)>> {
+	use std::io::Read;
+	let mut f = std::fs::File::open(path)?;
+	let mut len = [0u8; 8];
+	f.read_exact(&mut len)?;
+	let n = u64::from_le_bytes(len);
+	if n > 100 << 20 {
+		bail!("{}: implausible safetensors header ({n} bytes)", path.display());
+	}
+	let mut h = vec![0u8; n as usize];
+	f.read_exact(&mut h)?;
+	let h: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&h)?;
+	Ok(h.into_iter()
+		.filter(|(k, _)| k != "__metadata__")
+		.map(|(k, v)| {
+			let shape = v["shape"]
+				.as_array()
+				.map(|a| a.iter().filter_map(|x| x.as_u64()).map(|x| x as usize).collect())
+				.unwrap_or_default();
+			(k, shape, v["dtype"].as_str().unwrap_or("?").to_string())
+		})
+		.collect())
+}
+
+fn model_facts(
+	m: &dyn model_factory::CausalLm,
+	format: &str,
+	params: Option<usize>,
+	stop: Option<&[u32]>,
+) -> serde_json::Value {
+	serde_json::json!({
+		"kind": "model",
+		"format": format,
+		"family": m.family().model_type(),
+		"layers": m.num_layers(),
+		"vocab_size": m.vocab_size(),
+		"max_positions": m.max_positions(),
+		"parameters": params,
+		"adaptable_modules": m.family().all_linear(),
+		"default_lora_targets": m.family().default_targets(),
+		"stop_tokens": stop,
+	})
+}
+
+pub fn inspect(a: &InspectArgs) -> Result<()> {
+	let path = &a.path;
+	let facts = if path.join("adapter_config.json").exists() {
+		let cfg = model_factory::adapter::load_config(path)?;
+		let raw: serde_json::Value =
+			serde_json::from_slice(&std::fs::read(path.join("adapter_config.json"))?)?;
+		let t = safetensors_shapes(&path.join("adapter_model.safetensors"))?;
+		let params: usize = t.iter().map(|(_, s, _)| s.iter().product::<usize>()).sum();
+		serde_json::json!({
+			"kind": "LoRA adapter",
+			"base_model": raw.get("base_model_name_or_path"),
+			"r": cfg.r, "lora_alpha": cfg.lora_alpha, "scale": cfg.scale(), "use_rslora": cfg.use_rslora,
+			"lora_dropout": cfg.lora_dropout, "target_modules": cfg.target_modules,
+			"adapted_modules": t.len() / 2, "parameters": params,
+		})
+	} else if path.extension().is_some_and(|e| e == "gguf") {
+		let p = open(path)?;
+		model_facts(p.model.as_ref(), "gguf", None, Some(&p.stop_tokens))
+	} else if path.join("config.json").exists() {
+		// The model alone: a folder without a tokenizer can still be inspected (and merged).
+		let m = model_factory::model::load(path, DType::F32, &Device::Cpu)
+			.with_context(|| format!("cannot open the model {}", path.display()))?;
+		let mut n = 0;
+		for e in std::fs::read_dir(path)? {
+			let f = e?.path();
+			if f.extension().is_some_and(|x| x == "safetensors") {
+				n += safetensors_shapes(&f)?
+					.iter()
+					.map(|(_, s, _)| s.iter().product::<usize>())
+					.sum::<usize>();
+			}
+		}
+		let mut facts = model_facts(m.as_ref(), "safetensors", Some(n), None);
+		facts["tokenizer"] = serde_json::json!(path.join("tokenizer.json").exists());
+		facts
+	} else {
+		bail!(
+			"{} is neither a model (config.json or .gguf) nor an adapter (adapter_config.json)",
+			path.display()
+		);
+	};
+	if a.json {
+		println!("{}", serde_json::to_string_pretty(&facts)?);
+	} else if let serde_json::Value::Object(m) = facts {
+		for (k, v) in m {
+			println!(
+				"{k:>22}: {}",
+				v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())
+			);
+		}
+	}
+	Ok(())
+}
