@@ -156,7 +156,7 @@ impl Bloom {
 			c.len += t;
 		}
 		let x = layer_norm(&x, &self.ln_f.0, &self.ln_f.1, eps)?;
-		crate::ops::linear(&x, &self.embed, None)
+		crate::ops::frozen_linear(&x, &self.embed)
 	}
 }
 

@@ -133,7 +133,7 @@ impl Gpt2 {
 			c.len += t;
 		}
 		let x = layer_norm(&x, &self.ln_f.0, &self.ln_f.1, eps)?;
-		crate::ops::linear(&x, &self.wte, None)
+		crate::ops::frozen_linear(&x, &self.wte)
 	}
 }
 

@@ -121,7 +121,13 @@ impl Linear {
 
 	pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
 		let y = match &self.weight {
-			Base::Dense(w) => linear(x, w, self.bias.as_ref())?,
+			Base::Dense(w) => {
+				let y = crate::ops::frozen_linear(x, w)?;
+				match &self.bias {
+					Some(b) => y.broadcast_add(b)?,
+					None => y,
+				}
+			}
 			Base::Nf4 { w, .. } => {
 				let y = Nf4Matmul::forward(w, x)?;
 				match &self.bias {

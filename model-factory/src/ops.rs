@@ -4,7 +4,7 @@
 //! at them silently. Everything here is composed of ops that do have one (elementwise, reductions,
 //! matmul, narrow/cat), and the tests check the gradients against finite differences in f64.
 
-use candle_core::{DType, Device, Module, Result, Tensor, D};
+use candle_core::{CpuStorage, CustomOp1, DType, Device, Layout, Module, Result, Shape, Tensor, D};
 
 /// Root-mean-square norm over the last dimension, times `weight` (LLaMA's RMSNorm; computed in f32 or
 /// wider, like transformers does).
@@ -34,11 +34,68 @@ pub fn softmax(x: &Tensor) -> Result<Tensor> {
 }
 
 /// `x @ w^T (+ b)` for `x` of any rank >= 2 and `w` of shape (out, in), as PyTorch's `nn.Linear`.
+/// Differentiable in both `x` and `w` (for the LoRA factors).
 pub fn linear(x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor> {
 	let y = candle_nn::Linear::new(w.clone(), None).forward(x)?;
 	match b {
 		Some(b) => y.broadcast_add(b),
 		None => Ok(y),
+	}
+}
+
+/// `x @ w^T` for a frozen weight `w` (out, in): differentiable in `x` only. candle's matmul backward
+/// always computes the weight's gradient as well, a full extra matmul per layer (and for the LM
+/// head, a vocab-sized one) that LoRA training throws away; this op skips it, and runs the forward
+/// as one (rows, in) x (in, out) product over all leading dimensions.
+pub fn frozen_linear(x: &Tensor, w: &Tensor) -> Result<Tensor> {
+	if w.dtype() != x.dtype() || !w.is_contiguous() {
+		candle_core::bail!("frozen_linear: the weight must be contiguous and of the input's dtype");
+	}
+	x.contiguous()?.apply_op1(FrozenMatmul(w.clone()))
+}
+
+struct FrozenMatmul(Tensor);
+
+impl FrozenMatmul {
+	fn shapes(&self, l: &Layout) -> Result<(usize, usize, usize, Vec<usize>)> {
+		let (n, k) = self.0.dims2()?;
+		let dims = l.dims();
+		if dims.last() != Some(&k) {
+			candle_core::bail!("frozen_linear: input {dims:?} does not end in {k}");
+		}
+		let m = l.shape().elem_count() / k;
+		let mut out = dims.to_vec();
+		*out.last_mut().expect("rank >= 1") = n;
+		Ok((m, n, k, out))
+	}
+}
+
+impl CustomOp1 for FrozenMatmul {
+	fn name(&self) -> &'static str {
+		"frozen-linear"
+	}
+
+	fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+		use candle_core::backend::BackendStorage;
+		let (m, n, k, out) = self.shapes(l)?;
+		let wt = self.0.t()?; // (in, out) view of the same storage
+		let (ws, wl) = wt.storage_and_layout();
+		let candle_core::Storage::Cpu(w) = &*ws else {
+			candle_core::bail!("frozen_linear: the weight is not on the CPU")
+		};
+		let lhs = Layout::contiguous_with_offset((m, k), l.start_offset());
+		Ok((s.matmul(w, (1, m, n, k), &lhs, wl)?, Shape::from(out)))
+	}
+
+	fn bwd(&self, arg: &Tensor, _res: &Tensor, grad_res: &Tensor) -> Result<Option<Tensor>> {
+		let (n, k) = self.0.dims2()?;
+		let rows = grad_res.elem_count() / n;
+		let g = grad_res.contiguous()?.reshape((rows, n))?.matmul(&self.0)?;
+		Ok(Some(g.reshape(arg.shape())?.reshape({
+			let mut d = arg.dims().to_vec();
+			*d.last_mut().expect("rank >= 1") = k;
+			d
+		})?))
 	}
 }
 
@@ -286,6 +343,11 @@ mod tests {
 		let m = Tensor::randn(0f64, 1.0, (5, 6), &dev).unwrap();
 		let bias = Tensor::randn(0f64, 1.0, 5, &dev).unwrap();
 		grad_check(&x, |x| linear(x, &m, Some(&bias)));
+		grad_check(&x, |x| frozen_linear(x, &m));
+		let a = frozen_linear(&x, &m).unwrap();
+		let b = linear(&x, &m, None).unwrap();
+		let d = (a - b).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f64>().unwrap();
+		assert!(d < 1e-12, "{d}");
 		grad_check(&x, |x| x.silu());
 		let mask = causal_mask(4, 0, None, DType::F64, &dev).unwrap();
 		grad_check(&x, |x| softmax(&x.narrow(3, 0, 4)?.broadcast_add(&mask)?));
