@@ -176,6 +176,7 @@ impl Progress {
 }
 
 pub fn train(a: &TrainArgs) -> Result<()> {
+	model_factory::tune_allocator_for_training();
 	let started = Instant::now();
 	let mut p = open(&a.model)?;
 	let lora = lora_config(a, &p);

@@ -12,6 +12,7 @@ use model_factory::CausalLm;
 use std::time::Instant;
 
 fn main() -> anyhow::Result<()> {
+	model_factory::tune_allocator_for_training();
 	let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
 	let steps = args.first().copied().unwrap_or(3);
 	let warmup = args.get(1).copied().unwrap_or(1);
@@ -52,7 +53,12 @@ fn main() -> anyhow::Result<()> {
 			Example { train_on: vec![true; ids.len()], ids }
 		})
 		.collect();
-	let tc = TrainConfig { steps: steps + warmup, batch_size: batch, warmup_steps: 1, ..Default::default() };
+	let tc = TrainConfig {
+		steps: steps + warmup,
+		batch_size: batch,
+		warmup_steps: 1,
+		..Default::default()
+	};
 	let mut t = Trainer::new(&mut model, &tc)?;
 	for _ in 0..warmup {
 		t.step(&data)?;

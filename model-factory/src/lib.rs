@@ -16,6 +16,7 @@ pub mod adapter;
 pub mod bloom;
 pub mod chat;
 pub mod data;
+pub mod fused;
 pub mod generate;
 pub mod gguf;
 pub mod glm;
@@ -36,3 +37,17 @@ pub mod train;
 pub mod weights;
 
 pub use model::{load, Cache, CausalLm, Family};
+
+/// Makes glibc's allocator keep freed memory for reuse. Training frees and re-allocates tensors of
+/// the same sizes every step; by default glibc maps every block over its (adaptive) mmap threshold
+/// fresh from the kernel and unmaps it on free, so each step pays for zeroing those pages again
+/// (about 8% of a CPU training step on SmolLM2-135M). Call once at start-up; a no-op elsewhere.
+pub fn tune_allocator_for_training() {
+	#[cfg(all(target_os = "linux", target_env = "gnu"))]
+	// SAFETY: mallopt only changes allocator parameters; called before heavy allocation starts.
+	unsafe {
+		libc::mallopt(libc::M_MMAP_THRESHOLD, 16 << 20);
+		libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
+		libc::mallopt(libc::M_TOP_PAD, 128 << 20);
+	}
+}

@@ -8,9 +8,10 @@
 //! Not covered: DeepSeek V2/V3 (multi-head latent attention and mixture of experts), and Qwen2's
 //! optional sliding window (`use_sliding_window`, off in every released Qwen2/2.5 config).
 
+use crate::fused::{attention, fast_rms_norm, fast_rope, fast_swiglu};
 use crate::lora::Linear;
 use crate::model::{cached_kv, Cache, CausalLm, Family};
-use crate::ops::{causal_mask, repeat_kv, rms_norm, rope, rope_tables, softmax, RopeConfig};
+use crate::ops::{rope_tables, RopeConfig};
 pub use crate::weights::LoadError;
 use crate::weights::Weights;
 use candle_core::{DType, Device, Result, Tensor};
@@ -181,33 +182,29 @@ impl Llama {
 		let offset = cache.as_ref().map_or(0, |c| c.len);
 		let mut x =
 			self.embed.embedding(&ids.flatten_all()?)?.reshape((b, t, self.cfg.hidden_size))?;
-		let mask = causal_mask(t, offset, self.cfg.window(), dtype, dev)?;
 		let (cos, sin) = rope_tables(&self.inv_freq, offset, t, false, dtype, dev)?;
 		let eps = self.cfg.rms_norm_eps;
 		for (i, l) in self.layers.iter().enumerate() {
-			let h = rms_norm(&x, &l.input_norm, eps)?;
+			let h = fast_rms_norm(&x, &l.input_norm, eps)?;
 			let split = |y: Tensor, heads: usize| y.reshape((b, t, heads, hd))?.transpose(1, 2);
 			let (mut q, mut k) =
 				(split(l.q.forward(&h, train)?, nh)?, split(l.k.forward(&h, train)?, nkv)?);
 			if let Some((qn, kn)) = &l.qk_norm {
-				(q, k) = (rms_norm(&q, qn, eps)?, rms_norm(&k, kn, eps)?);
+				(q, k) = (fast_rms_norm(&q, qn, eps)?, fast_rms_norm(&k, kn, eps)?);
 			}
-			let (q, k) = (rope(&q, &cos, &sin)?, rope(&k, &cos, &sin)?);
+			let (q, k) = (fast_rope(&q, &cos, &sin)?, fast_rope(&k, &cos, &sin)?);
 			let v = split(l.v.forward(&h, train)?, nkv)?;
 			let (k, v) = cached_kv(&mut cache, i, k, v)?;
-			let (k, v) = (repeat_kv(&k, nh / nkv)?, repeat_kv(&v, nh / nkv)?);
-			let scores = (q.contiguous()?.matmul(&k.t()?.contiguous()?)? / (hd as f64).sqrt())?;
-			let probs = softmax(&scores.broadcast_add(&mask)?)?;
-			let att = probs.matmul(&v.contiguous()?)?.transpose(1, 2)?.reshape((b, t, nh * hd))?;
+			let att = attention(&q, &k, &v, offset, self.cfg.window())?;
 			x = (x + l.o.forward(&att, train)?)?;
-			let h = rms_norm(&x, &l.post_norm, eps)?;
-			let mlp = (l.gate.forward(&h, train)?.silu()? * l.up.forward(&h, train)?)?;
+			let h = fast_rms_norm(&x, &l.post_norm, eps)?;
+			let mlp = fast_swiglu(&l.gate.forward(&h, train)?, &l.up.forward(&h, train)?)?;
 			x = (x + l.down.forward(&mlp, train)?)?;
 		}
 		if let Some(c) = cache {
 			c.len += t;
 		}
-		let x = rms_norm(&x, &self.norm, eps)?;
+		let x = fast_rms_norm(&x, &self.norm, eps)?;
 		self.lm_head.forward(&x, train)
 	}
 }

@@ -284,6 +284,18 @@ pub fn repeat_kv(x: &Tensor, n: usize) -> Result<Tensor> {
 /// Mean cross-entropy of next-token prediction over positions where `mask` is 1.
 /// `logits` (b, t, v) predict `targets` (b, t) (already shifted); `mask` (b, t) in the logits' dtype.
 pub fn masked_loss(logits: &Tensor, targets: &Tensor, mask: &Tensor) -> Result<Tensor> {
+	if crate::fused::usable(logits) {
+		let v = logits.dim(D::Minus1)?;
+		let per = crate::fused::cross_entropy(&logits.reshape(((), v))?, targets)?;
+		let total = (per * mask.flatten_all()?.to_dtype(logits.dtype())?)?.sum_all()?;
+		let n = mask.sum_all()?.to_dtype(DType::F64)?.to_scalar::<f64>()?;
+		return total / n.max(1.0);
+	}
+	masked_loss_composed(logits, targets, mask)
+}
+
+/// [`masked_loss`] from candle's ops only (other dtypes and devices; the reference for the fused one).
+pub fn masked_loss_composed(logits: &Tensor, targets: &Tensor, mask: &Tensor) -> Result<Tensor> {
 	let logp = candle_nn::ops::log_softmax(logits, D::Minus1)?;
 	let picked = logp.gather(&targets.unsqueeze(D::Minus1)?, D::Minus1)?.squeeze(D::Minus1)?;
 	let total = (picked * mask)?.sum_all()?;

@@ -1,0 +1,694 @@
+//! Fused CPU kernels with analytic backward passes, for the hot ops of training: RMSNorm, rotary
+//! embedding, causally masked softmax and SwiGLU. Each replaces a chain of 4 to 8 candle ops (one
+//! allocation and one memory pass each, forward and backward) by one pass.
+//!
+//! They run on contiguous f32/f64 CPU tensors; [`usable`] says when, and the model code falls back
+//! to the composed ops in [`crate::ops`] otherwise (other dtypes, other devices). Every kernel's
+//! backward is checked against finite differences and its forward against the composed ops.
+
+use candle_core::{
+	CpuStorage, CustomOp1, CustomOp2, DType, Layout, Result, Shape, Tensor, WithDType,
+};
+use num_traits::Float;
+use rayon::prelude::*;
+
+/// Whether the fused kernels can take `x`.
+pub fn usable(x: &Tensor) -> bool {
+	x.device().is_cpu() && matches!(x.dtype(), DType::F32 | DType::F64)
+}
+
+/// RMSNorm: fused when possible, composed otherwise.
+pub fn fast_rms_norm(x: &Tensor, w: &Tensor, eps: f64) -> Result<Tensor> {
+	if usable(x) {
+		rms_norm(x, w, eps)
+	} else {
+		crate::ops::rms_norm(x, w, eps)
+	}
+}
+
+/// Rotate-half rotary embedding: fused when possible, composed otherwise.
+pub fn fast_rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
+	if usable(x) {
+		rope(x, cos, sin)
+	} else {
+		crate::ops::rope(x, cos, sin)
+	}
+}
+
+/// `silu(gate) * up`: fused when possible, composed otherwise.
+pub fn fast_swiglu(gate: &Tensor, up: &Tensor) -> Result<Tensor> {
+	if usable(gate) {
+		swiglu(gate, up)
+	} else {
+		gate.silu()? * up
+	}
+}
+
+/// Causal scaled dot-product attention with grouped-query heads: `q` (b, heads, t, d) for positions
+/// `offset..offset+t`, `k` and `v` (b, kv_heads, keys, d); returns (b, t, heads * d). The fused path
+/// stacks each kv head's query heads along the rows instead of copying k and v per query head.
+pub fn attention(
+	q: &Tensor,
+	k: &Tensor,
+	v: &Tensor,
+	offset: usize,
+	window: Option<usize>,
+) -> Result<Tensor> {
+	let (b, nh, t, hd) = q.dims4()?;
+	let nkv = k.dim(1)?;
+	let scale = 1.0 / (hd as f64).sqrt();
+	let att = if usable(q) {
+		let q = q.contiguous()?.reshape((b, nkv, (nh / nkv) * t, hd))?;
+		let scores = q.matmul(&k.t()?.contiguous()?)?;
+		let probs = causal_softmax(&scores, scale, t, offset, window)?;
+		probs.matmul(&v.contiguous()?)?.reshape((b, nh, t, hd))?
+	} else {
+		let (k, v) = (crate::ops::repeat_kv(k, nh / nkv)?, crate::ops::repeat_kv(v, nh / nkv)?);
+		let scores = (q.contiguous()?.matmul(&k.t()?.contiguous()?)? * scale)?;
+		let mask = crate::ops::causal_mask(t, offset, window, q.dtype(), q.device())?;
+		crate::ops::softmax(&scores.broadcast_add(&mask)?)?.matmul(&v.contiguous()?)?
+	};
+	att.transpose(1, 2)?.reshape((b, t, nh * hd))
+}
+
+fn slice<'a, T: WithDType>(s: &'a CpuStorage, l: &Layout) -> Result<&'a [T]> {
+	let Some((a, b)) = l.contiguous_offsets() else {
+		candle_core::bail!("fused op: input must be contiguous")
+	};
+	Ok(&s.as_slice::<T>()?[a..b])
+}
+
+/// Dispatches a kernel body on the storage's float type.
+macro_rules! float_dispatch {
+	($s:expr, $f:ident, $($arg:expr),*) => {
+		match $s {
+			CpuStorage::F32(_) => $f::<f32>($($arg),*),
+			CpuStorage::F64(_) => $f::<f64>($($arg),*),
+			_ => candle_core::bail!("fused op: only f32 and f64"),
+		}
+	};
+}
+
+fn cast<T: Float>(x: f64) -> T {
+	T::from(x).expect("representable")
+}
+
+// ---- RMSNorm ------------------------------------------------------------------------------------
+
+/// `x / sqrt(mean(x^2) + eps) * w` over the last dimension; gradient to `x` (the norm weight is
+/// frozen in LoRA training). The mean is accumulated in f64.
+pub fn rms_norm(x: &Tensor, w: &Tensor, eps: f64) -> Result<Tensor> {
+	x.contiguous()?.apply_op1(RmsNorm { w: w.to_dtype(x.dtype())?.contiguous()?, eps })
+}
+
+struct RmsNorm {
+	w: Tensor,
+	eps: f64,
+}
+
+fn weight_vec<T: WithDType>(w: &Tensor) -> Result<Vec<T>> {
+	w.flatten_all()?.to_vec1::<T>()
+}
+
+fn rms_fwd<T: WithDType + Float + Send + Sync>(
+	s: &CpuStorage,
+	l: &Layout,
+	w: &Tensor,
+	eps: f64,
+) -> Result<CpuStorage> {
+	let x = slice::<T>(s, l)?;
+	let w = weight_vec::<T>(w)?;
+	let d = w.len();
+	let mut y = vec![T::zero(); x.len()];
+	y.par_chunks_mut(d).zip(x.par_chunks(d)).for_each(|(y, x)| {
+		let ms: f64 = x.iter().map(|v| WithDType::to_f64(*v).powi(2)).sum::<f64>() / d as f64;
+		let r: T = cast(1.0 / (ms + eps).sqrt());
+		for i in 0..d {
+			y[i] = x[i] * r * w[i];
+		}
+	});
+	Ok(T::to_cpu_storage_owned(y))
+}
+
+impl CustomOp1 for RmsNorm {
+	fn name(&self) -> &'static str {
+		"fused-rms-norm"
+	}
+	fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+		if l.dims().last() != Some(&self.w.elem_count()) {
+			candle_core::bail!(
+				"rms_norm: input {:?} does not end in {}",
+				l.dims(),
+				self.w.elem_count()
+			);
+		}
+		Ok((float_dispatch!(s, rms_fwd, s, l, &self.w, self.eps)?, l.shape().clone()))
+	}
+	fn bwd(&self, x: &Tensor, _y: &Tensor, dy: &Tensor) -> Result<Option<Tensor>> {
+		Ok(Some(x.apply_op2_no_bwd(
+			&dy.contiguous()?,
+			&RmsNormBwd { w: self.w.clone(), eps: self.eps },
+		)?))
+	}
+}
+
+struct RmsNormBwd {
+	w: Tensor,
+	eps: f64,
+}
+
+fn rms_bwd<T: WithDType + Float + Send + Sync>(
+	s1: &CpuStorage,
+	l1: &Layout,
+	s2: &CpuStorage,
+	l2: &Layout,
+	w: &Tensor,
+	eps: f64,
+) -> Result<CpuStorage> {
+	let (x, dy) = (slice::<T>(s1, l1)?, slice::<T>(s2, l2)?);
+	let w = weight_vec::<T>(w)?;
+	let d = w.len();
+	let mut dx = vec![T::zero(); x.len()];
+	dx.par_chunks_mut(d).zip(x.par_chunks(d).zip(dy.par_chunks(d))).for_each(|(dx, (x, dy))| {
+		// y = x r w with r = (mean(x^2) + eps)^-1/2:  dx = r g - x r^3 mean(g x),  g = dy w.
+		let ms: f64 = x.iter().map(|v| WithDType::to_f64(*v).powi(2)).sum::<f64>() / d as f64;
+		let r = 1.0 / (ms + eps).sqrt();
+		let gx: f64 =
+			(0..d).map(|i| WithDType::to_f64(dy[i] * w[i] * x[i])).sum::<f64>() / d as f64;
+		let (r_t, k): (T, T) = (cast(r), cast(r * r * r * gx));
+		for i in 0..d {
+			dx[i] = dy[i] * w[i] * r_t - x[i] * k;
+		}
+	});
+	Ok(T::to_cpu_storage_owned(dx))
+}
+
+impl CustomOp2 for RmsNormBwd {
+	fn name(&self) -> &'static str {
+		"fused-rms-norm-bwd"
+	}
+	fn cpu_fwd(
+		&self,
+		s1: &CpuStorage,
+		l1: &Layout,
+		s2: &CpuStorage,
+		l2: &Layout,
+	) -> Result<(CpuStorage, Shape)> {
+		Ok((float_dispatch!(s1, rms_bwd, s1, l1, s2, l2, &self.w, self.eps)?, l1.shape().clone()))
+	}
+}
+
+// ---- Rotary embedding (rotate-half layout) --------------------------------------------------------
+
+/// `x * cos + rotate_half(x) * sin` for `x` (b, h, t, d) and tables (t, d) with duplicated halves,
+/// as [`crate::ops::rope`]. The backward is the inverse rotation (the same op with `-sin`).
+pub fn rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
+	let dt = x.dtype();
+	x.contiguous()?.apply_op1(Rope {
+		cos: cos.to_dtype(dt)?.contiguous()?,
+		sin: sin.to_dtype(dt)?.contiguous()?,
+	})
+}
+
+struct Rope {
+	cos: Tensor,
+	sin: Tensor,
+}
+
+fn rope_kernel<T: WithDType + Float + Send + Sync>(
+	s: &CpuStorage,
+	l: &Layout,
+	cos: &Tensor,
+	sin: &Tensor,
+) -> Result<CpuStorage> {
+	let x = slice::<T>(s, l)?;
+	let (t, d) = cos.dims2()?;
+	let (c, sn) = (weight_vec::<T>(cos)?, weight_vec::<T>(sin)?);
+	let dims = l.dims();
+	if dims.len() != 4 || dims[2] != t || dims[3] != d {
+		candle_core::bail!("rope: input {dims:?} does not match tables ({t}, {d})");
+	}
+	let half = d / 2;
+	let mut y = vec![T::zero(); x.len()];
+	y.par_chunks_mut(t * d).zip(x.par_chunks(t * d)).for_each(|(y, x)| {
+		for p in 0..t {
+			let (x, y) = (&x[p * d..(p + 1) * d], &mut y[p * d..(p + 1) * d]);
+			let (c, s) = (&c[p * d..(p + 1) * d], &sn[p * d..(p + 1) * d]);
+			for i in 0..half {
+				y[i] = x[i] * c[i] - x[i + half] * s[i];
+				y[i + half] = x[i + half] * c[i + half] + x[i] * s[i + half];
+			}
+		}
+	});
+	Ok(T::to_cpu_storage_owned(y))
+}
+
+impl CustomOp1 for Rope {
+	fn name(&self) -> &'static str {
+		"fused-rope"
+	}
+	fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+		Ok((float_dispatch!(s, rope_kernel, s, l, &self.cos, &self.sin)?, l.shape().clone()))
+	}
+	fn bwd(&self, _x: &Tensor, _y: &Tensor, dy: &Tensor) -> Result<Option<Tensor>> {
+		let inverse = Rope { cos: self.cos.clone(), sin: self.sin.neg()? };
+		Ok(Some(dy.contiguous()?.apply_op1_no_bwd(&inverse)?))
+	}
+}
+
+// ---- Causally masked softmax ----------------------------------------------------------------------
+
+/// `softmax(scale * s + causal mask)` over the last dimension of scores `s` (.., rows, keys). Row `r`
+/// is the query at position `offset + r % q_len` (so grouped-query heads can be stacked along the
+/// rows); it may see keys `j <= position`, and with a `window` only `j > position - window`.
+pub fn causal_softmax(
+	s: &Tensor,
+	scale: f64,
+	q_len: usize,
+	offset: usize,
+	window: Option<usize>,
+) -> Result<Tensor> {
+	s.contiguous()?.apply_op1(CausalSoftmax { scale, q_len, offset, window })
+}
+
+#[derive(Clone, Copy)]
+struct CausalSoftmax {
+	scale: f64,
+	q_len: usize,
+	offset: usize,
+	window: Option<usize>,
+}
+
+impl CausalSoftmax {
+	/// The visible keys of row `r`: `lo..hi`.
+	fn visible(&self, r: usize, keys: usize) -> (usize, usize) {
+		let pos = self.offset + r % self.q_len;
+		let hi = (pos + 1).min(keys);
+		let lo = self.window.map_or(0, |w| (pos + 1).saturating_sub(w));
+		(lo, hi)
+	}
+}
+
+fn softmax_fwd<T: WithDType + Float + Send + Sync>(
+	s: &CpuStorage,
+	l: &Layout,
+	op: CausalSoftmax,
+) -> Result<CpuStorage> {
+	let x = slice::<T>(s, l)?;
+	let dims = l.dims();
+	let (rows, keys) = (dims[dims.len() - 2], dims[dims.len() - 1]);
+	let mut y = vec![T::zero(); x.len()];
+	let scale: T = cast(op.scale);
+	y.par_chunks_mut(keys).zip(x.par_chunks(keys)).enumerate().for_each(|(i, (y, x))| {
+		let (lo, hi) = op.visible(i % rows, keys);
+		if lo >= hi {
+			return;
+		}
+		let m = x[lo..hi].iter().fold(T::neg_infinity(), |m, v| Float::max(m, *v)) * scale;
+		let mut sum = T::zero();
+		for j in lo..hi {
+			let e = (x[j] * scale - m).exp();
+			y[j] = e;
+			sum = sum + e;
+		}
+		let inv = T::one() / sum;
+		for v in &mut y[lo..hi] {
+			*v = *v * inv;
+		}
+	});
+	Ok(T::to_cpu_storage_owned(y))
+}
+
+impl CustomOp1 for CausalSoftmax {
+	fn name(&self) -> &'static str {
+		"fused-causal-softmax"
+	}
+	fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+		if l.dims().len() < 2 {
+			candle_core::bail!("causal_softmax: scores need rows and keys");
+		}
+		Ok((float_dispatch!(s, softmax_fwd, s, l, *self)?, l.shape().clone()))
+	}
+	fn bwd(&self, _s: &Tensor, p: &Tensor, dp: &Tensor) -> Result<Option<Tensor>> {
+		Ok(Some(p.apply_op2_no_bwd(&dp.contiguous()?, &SoftmaxBwd(self.scale))?))
+	}
+}
+
+/// ds = scale * p * (dp - sum(dp * p)), row by row (masked entries have p = 0).
+struct SoftmaxBwd(f64);
+
+fn softmax_bwd<T: WithDType + Float + Send + Sync>(
+	s1: &CpuStorage,
+	l1: &Layout,
+	s2: &CpuStorage,
+	l2: &Layout,
+	scale: f64,
+) -> Result<CpuStorage> {
+	let (p, dp) = (slice::<T>(s1, l1)?, slice::<T>(s2, l2)?);
+	let keys = *l1.dims().last().expect("rank >= 2");
+	let scale: T = cast(scale);
+	let mut ds = vec![T::zero(); p.len()];
+	ds.par_chunks_mut(keys).zip(p.par_chunks(keys).zip(dp.par_chunks(keys))).for_each(
+		|(ds, (p, dp))| {
+			let dot = (0..keys).fold(T::zero(), |a, j| a + p[j] * dp[j]);
+			for j in 0..keys {
+				ds[j] = scale * p[j] * (dp[j] - dot);
+			}
+		},
+	);
+	Ok(T::to_cpu_storage_owned(ds))
+}
+
+impl CustomOp2 for SoftmaxBwd {
+	fn name(&self) -> &'static str {
+		"fused-causal-softmax-bwd"
+	}
+	fn cpu_fwd(
+		&self,
+		s1: &CpuStorage,
+		l1: &Layout,
+		s2: &CpuStorage,
+		l2: &Layout,
+	) -> Result<(CpuStorage, Shape)> {
+		Ok((float_dispatch!(s1, softmax_bwd, s1, l1, s2, l2, self.0)?, l1.shape().clone()))
+	}
+}
+
+// ---- SwiGLU ---------------------------------------------------------------------------------------
+
+/// `silu(gate) * up`, differentiable in both.
+pub fn swiglu(gate: &Tensor, up: &Tensor) -> Result<Tensor> {
+	gate.contiguous()?.apply_op2(&up.contiguous()?, Swiglu)
+}
+
+struct Swiglu;
+
+fn sigmoid<T: Float>(x: T) -> T {
+	T::one() / (T::one() + (-x).exp())
+}
+
+fn swiglu_fwd<T: WithDType + Float + Send + Sync>(
+	s1: &CpuStorage,
+	l1: &Layout,
+	s2: &CpuStorage,
+	l2: &Layout,
+) -> Result<CpuStorage> {
+	let (g, u) = (slice::<T>(s1, l1)?, slice::<T>(s2, l2)?);
+	let mut y = vec![T::zero(); g.len()];
+	y.par_chunks_mut(4096).zip(g.par_chunks(4096).zip(u.par_chunks(4096))).for_each(
+		|(y, (g, u))| {
+			for i in 0..y.len() {
+				y[i] = g[i] * sigmoid(g[i]) * u[i];
+			}
+		},
+	);
+	Ok(T::to_cpu_storage_owned(y))
+}
+
+impl CustomOp2 for Swiglu {
+	fn name(&self) -> &'static str {
+		"fused-swiglu"
+	}
+	fn cpu_fwd(
+		&self,
+		s1: &CpuStorage,
+		l1: &Layout,
+		s2: &CpuStorage,
+		l2: &Layout,
+	) -> Result<(CpuStorage, Shape)> {
+		if l1.shape() != l2.shape() {
+			candle_core::bail!("swiglu: gate {:?} and up {:?} differ", l1.dims(), l2.dims());
+		}
+		Ok((float_dispatch!(s1, swiglu_fwd, s1, l1, s2, l2)?, l1.shape().clone()))
+	}
+	fn bwd(
+		&self,
+		g: &Tensor,
+		u: &Tensor,
+		_y: &Tensor,
+		dy: &Tensor,
+	) -> Result<(Option<Tensor>, Option<Tensor>)> {
+		// d/dg = dy * u * s (1 + g (1 - s)),  d/du = dy * g * s,  s = sigmoid(g).
+		let dy = dy.contiguous()?;
+		let dg = Tensor::cat(&[g, u], 0)?.apply_op2_no_bwd(&dy, &SwigluBwd)?;
+		let n = g.dim(0)?;
+		Ok((Some(dg.narrow(0, 0, n)?), Some(dg.narrow(0, n, n)?)))
+	}
+}
+
+/// Given cat(g, u) along dim 0 and dy, returns cat(dg, du).
+struct SwigluBwd;
+
+fn swiglu_bwd<T: WithDType + Float + Send + Sync>(
+	s1: &CpuStorage,
+	l1: &Layout,
+	s2: &CpuStorage,
+	l2: &Layout,
+) -> Result<CpuStorage> {
+	let (gu, dy) = (slice::<T>(s1, l1)?, slice::<T>(s2, l2)?);
+	let n = dy.len();
+	let (g, u) = gu.split_at(n);
+	let mut out = vec![T::zero(); 2 * n];
+	let (dg, du) = out.split_at_mut(n);
+	dg.par_chunks_mut(4096)
+		.zip(du.par_chunks_mut(4096))
+		.zip(g.par_chunks(4096).zip(u.par_chunks(4096)).zip(dy.par_chunks(4096)))
+		.for_each(|((dg, du), ((g, u), dy))| {
+			for i in 0..dg.len() {
+				let s = sigmoid(g[i]);
+				dg[i] = dy[i] * u[i] * s * (T::one() + g[i] * (T::one() - s));
+				du[i] = dy[i] * g[i] * s;
+			}
+		});
+	Ok(T::to_cpu_storage_owned(out))
+}
+
+impl CustomOp2 for SwigluBwd {
+	fn name(&self) -> &'static str {
+		"fused-swiglu-bwd"
+	}
+	fn cpu_fwd(
+		&self,
+		s1: &CpuStorage,
+		l1: &Layout,
+		s2: &CpuStorage,
+		l2: &Layout,
+	) -> Result<(CpuStorage, Shape)> {
+		Ok((float_dispatch!(s1, swiglu_bwd, s1, l1, s2, l2)?, l1.shape().clone()))
+	}
+}
+
+// ---- Cross-entropy ---------------------------------------------------------------------------------
+
+/// Per-position next-token cross-entropy `logsumexp(logits_i) - logits_i[target_i]` for logits
+/// (n, vocab) and `targets` (n); differentiable in the logits, whose gradient
+/// `dloss_i * (softmax(logits_i) - onehot(target_i))` is formed in one pass (the composed form makes
+/// half a dozen vocab-sized temporaries per position, forward and backward).
+pub fn cross_entropy(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
+	let targets: Vec<u32> = targets.flatten_all()?.to_vec1()?;
+	logits.contiguous()?.apply_op1(CrossEntropy(std::sync::Arc::new(targets)))
+}
+
+struct CrossEntropy(std::sync::Arc<Vec<u32>>);
+
+fn ce_fwd<T: WithDType + Float + Send + Sync>(
+	s: &CpuStorage,
+	l: &Layout,
+	targets: &[u32],
+) -> Result<CpuStorage> {
+	let x = slice::<T>(s, l)?;
+	let v = *l.dims().last().expect("rank 2");
+	if x.len() != v * targets.len() {
+		candle_core::bail!("cross_entropy: {} targets for logits {:?}", targets.len(), l.dims());
+	}
+	if let Some(t) = targets.iter().find(|t| **t as usize >= v) {
+		candle_core::bail!("cross_entropy: target {t} is outside the vocabulary of {v}");
+	}
+	let mut out = vec![T::zero(); targets.len()];
+	out.par_iter_mut().zip(x.par_chunks(v).zip(targets.par_iter())).for_each(|(o, (row, t))| {
+		let m = row.iter().fold(T::neg_infinity(), |m, v| Float::max(m, *v));
+		let sum = row.iter().fold(T::zero(), |a, v| a + (*v - m).exp());
+		*o = m + sum.ln() - row[*t as usize];
+	});
+	Ok(T::to_cpu_storage_owned(out))
+}
+
+impl CustomOp1 for CrossEntropy {
+	fn name(&self) -> &'static str {
+		"fused-cross-entropy"
+	}
+	fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+		if l.dims().len() != 2 {
+			candle_core::bail!("cross_entropy: logits must be (n, vocab), got {:?}", l.dims());
+		}
+		Ok((float_dispatch!(s, ce_fwd, s, l, &self.0)?, Shape::from(self.0.len())))
+	}
+	fn bwd(&self, logits: &Tensor, _loss: &Tensor, dloss: &Tensor) -> Result<Option<Tensor>> {
+		Ok(Some(logits.apply_op2_no_bwd(&dloss.contiguous()?, &CrossEntropyBwd(self.0.clone()))?))
+	}
+}
+
+struct CrossEntropyBwd(std::sync::Arc<Vec<u32>>);
+
+fn ce_bwd<T: WithDType + Float + Send + Sync>(
+	s1: &CpuStorage,
+	l1: &Layout,
+	s2: &CpuStorage,
+	l2: &Layout,
+	targets: &[u32],
+) -> Result<CpuStorage> {
+	let (x, dl) = (slice::<T>(s1, l1)?, slice::<T>(s2, l2)?);
+	let v = *l1.dims().last().expect("rank 2");
+	let mut dx = vec![T::zero(); x.len()];
+	dx.par_chunks_mut(v).zip(x.par_chunks(v).zip(dl.par_iter().zip(targets.par_iter()))).for_each(
+		|(dx, (row, (g, t)))| {
+			if *g == T::zero() {
+				return; // masked position: no gradient
+			}
+			let m = row.iter().fold(T::neg_infinity(), |m, v| Float::max(m, *v));
+			let sum = row.iter().fold(T::zero(), |a, v| a + (*v - m).exp());
+			let k = *g / sum;
+			for j in 0..v {
+				dx[j] = (row[j] - m).exp() * k;
+			}
+			dx[*t as usize] = dx[*t as usize] - *g;
+		},
+	);
+	Ok(T::to_cpu_storage_owned(dx))
+}
+
+impl CustomOp2 for CrossEntropyBwd {
+	fn name(&self) -> &'static str {
+		"fused-cross-entropy-bwd"
+	}
+	fn cpu_fwd(
+		&self,
+		s1: &CpuStorage,
+		l1: &Layout,
+		s2: &CpuStorage,
+		l2: &Layout,
+	) -> Result<(CpuStorage, Shape)> {
+		Ok((float_dispatch!(s1, ce_bwd, s1, l1, s2, l2, &self.0)?, l1.shape().clone()))
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::lora::{randn, rng};
+	use crate::ops;
+	use candle_core::{Device, Var};
+
+	fn max_diff(a: &Tensor, b: &Tensor) -> f64 {
+		(a - b)
+			.unwrap()
+			.abs()
+			.unwrap()
+			.flatten_all()
+			.unwrap()
+			.max(0)
+			.unwrap()
+			.to_scalar::<f64>()
+			.unwrap()
+	}
+
+	/// d(sum(f(x) * probe))/dx by backprop against central differences, in f64.
+	fn grad_check(x: &Tensor, f: impl Fn(&Tensor) -> Result<Tensor>) {
+		let var = Var::from_tensor(x).unwrap();
+		let y = f(var.as_tensor()).unwrap();
+		let probe = randn(y.dims(), 1.0, &mut rng(9), DType::F64).unwrap();
+		let g = (y * &probe).unwrap().sum_all().unwrap().backward().unwrap();
+		let g: Vec<f64> =
+			g.get(var.as_tensor()).expect("gradient").flatten_all().unwrap().to_vec1().unwrap();
+		let x0: Vec<f64> = x.flatten_all().unwrap().to_vec1().unwrap();
+		let eval = |v: Vec<f64>| {
+			let t = Tensor::from_vec(v, x.shape(), &Device::Cpu).unwrap();
+			(f(&t).unwrap() * &probe).unwrap().sum_all().unwrap().to_scalar::<f64>().unwrap()
+		};
+		for i in (0..x0.len()).step_by(3) {
+			let (mut p, mut m) = (x0.clone(), x0.clone());
+			p[i] += 1e-6;
+			m[i] -= 1e-6;
+			let num = (eval(p) - eval(m)) / 2e-6;
+			assert!((num - g[i]).abs() < 1e-6 * (1.0 + num.abs()), "[{i}] {num} vs {}", g[i]);
+		}
+	}
+
+	#[test]
+	fn fused_ops_equal_the_composed_ones_and_have_exact_gradients() {
+		let dev = Device::Cpu;
+		let x = randn(&[2, 3, 4, 6], 1.0, &mut rng(1), DType::F64).unwrap();
+		let w = (randn(&[6], 0.1, &mut rng(2), DType::F64).unwrap() + 1.0).unwrap();
+		assert!(
+			max_diff(&rms_norm(&x, &w, 1e-6).unwrap(), &ops::rms_norm(&x, &w, 1e-6).unwrap())
+				< 1e-12
+		);
+		grad_check(&x, |x| rms_norm(x, &w, 1e-6));
+
+		let inv: Vec<f64> = (0..3).map(|i| 1.0 / 10000f64.powf(2.0 * i as f64 / 6.0)).collect();
+		let (cos, sin) = ops::rope_tables(&inv, 5, 4, false, DType::F64, &dev).unwrap();
+		assert!(
+			max_diff(&rope(&x, &cos, &sin).unwrap(), &ops::rope(&x, &cos, &sin).unwrap()) < 1e-12
+		);
+		grad_check(&x, |x| rope(x, &cos, &sin));
+
+		// Scores (b, h, rows, keys): 2 grouped heads stacked on the rows (rows = 2 x q_len 3),
+		// continuing a sequence of 2 (keys = 5), with and without a window of 2.
+		let s = randn(&[2, 2, 6, 5], 1.0, &mut rng(3), DType::F64).unwrap();
+		for window in [None, Some(2)] {
+			let mask = ops::causal_mask(3, 2, window, DType::F64, &dev).unwrap();
+			let mask = Tensor::cat(&[&mask, &mask], 0).unwrap();
+			let want = ops::softmax(&(&s * 0.5).unwrap().broadcast_add(&mask).unwrap()).unwrap();
+			let got = causal_softmax(&s, 0.5, 3, 2, window).unwrap();
+			assert!(max_diff(&got, &want) < 1e-12, "{window:?}");
+			grad_check(&s, |s| causal_softmax(s, 0.5, 3, 2, window));
+		}
+
+		let g = randn(&[2, 5, 7], 2.0, &mut rng(4), DType::F64).unwrap();
+		let u = randn(&[2, 5, 7], 1.0, &mut rng(5), DType::F64).unwrap();
+		let want = (g.silu().unwrap() * &u).unwrap();
+		assert!(max_diff(&swiglu(&g, &u).unwrap(), &want) < 1e-12);
+		grad_check(&g, |g| swiglu(g, &u));
+		grad_check(&u, |u| swiglu(&g, u));
+		// Attention (grouped heads stacked on rows) against repeat_kv + mask + softmax.
+		let q = randn(&[2, 4, 3, 8], 1.0, &mut rng(6), DType::F64).unwrap();
+		let k = randn(&[2, 2, 5, 8], 1.0, &mut rng(7), DType::F64).unwrap();
+		let v = randn(&[2, 2, 5, 8], 1.0, &mut rng(8), DType::F64).unwrap();
+		for window in [None, Some(3)] {
+			let got = attention(&q, &k, &v, 2, window).unwrap();
+			let (kk, vv) = (ops::repeat_kv(&k, 2).unwrap(), ops::repeat_kv(&v, 2).unwrap());
+			let mask = ops::causal_mask(3, 2, window, DType::F64, &dev).unwrap();
+			let scores = (q.matmul(&kk.t().unwrap()).unwrap() / 8f64.sqrt()).unwrap();
+			let want =
+				ops::softmax(&scores.broadcast_add(&mask).unwrap()).unwrap().matmul(&vv).unwrap();
+			let want = want.transpose(1, 2).unwrap().reshape((2, 3, 32)).unwrap();
+			assert!(max_diff(&got, &want) < 1e-12, "{window:?}");
+			grad_check(&q, |q| attention(q, &k, &v, 2, window));
+			grad_check(&k, |k| attention(&q, k, &v, 2, window));
+		}
+		// Cross-entropy per position against log_softmax + gather; gradient through a mask.
+		let logits = randn(&[6, 11], 2.0, &mut rng(10), DType::F64).unwrap();
+		let targets = Tensor::new(&[3u32, 0, 10, 7, 7, 1], &dev).unwrap();
+		let mask = Tensor::new(&[1f64, 1., 0., 1., 1., 0.], &dev).unwrap();
+		let want_ce = candle_nn::ops::log_softmax(&logits, candle_core::D::Minus1)
+			.unwrap()
+			.gather(&targets.unsqueeze(1).unwrap(), 1)
+			.unwrap()
+			.squeeze(1)
+			.unwrap()
+			.neg()
+			.unwrap();
+		assert!(max_diff(&cross_entropy(&logits, &targets).unwrap(), &want_ce) < 1e-12);
+		grad_check(&logits, |l| cross_entropy(l, &targets)?.mul(&mask));
+		let bad = Tensor::new(&[3u32, 0, 11, 7, 7, 1], &dev).unwrap();
+		assert!(cross_entropy(&logits, &bad)
+			.unwrap_err()
+			.to_string()
+			.contains("outside the vocabulary"));
+		// f32 runs too.
+		let g32 = g.to_dtype(DType::F32).unwrap();
+		let u32 = u.to_dtype(DType::F32).unwrap();
+		let d = max_diff(&swiglu(&g32, &u32).unwrap().to_dtype(DType::F64).unwrap(), &want);
+		assert!(d < 1e-5, "{d}");
+	}
+}
