@@ -142,8 +142,12 @@ async fn wait_for_ctrl_c() {
 async fn run(cli: Cli) -> Result<()> {
 	match &cli.command {
 		// Compute-bound: off the async runtime's worker threads.
-		Command::Train(a) => tokio::task::block_in_place(|| factory::train(a)),
-		Command::Chat(a) => tokio::task::block_in_place(|| factory::chat(a)),
+		Command::Train(a) => {
+			tokio::task::block_in_place(|| model_factory::on_compute_pool(|| factory::train(a)))
+		}
+		Command::Chat(a) => {
+			tokio::task::block_in_place(|| model_factory::on_compute_pool(|| factory::chat(a)))
+		}
 		Command::Merge(a) => tokio::task::block_in_place(|| factory::merge(a)),
 		Command::Inspect(a) => tokio::task::block_in_place(|| factory::inspect(a)),
 		Command::Id => {

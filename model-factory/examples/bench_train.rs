@@ -13,6 +13,10 @@ use std::time::Instant;
 
 fn main() -> anyhow::Result<()> {
 	model_factory::tune_allocator_for_training();
+	model_factory::on_compute_pool(run)
+}
+
+fn run() -> anyhow::Result<()> {
 	let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
 	let steps = args.first().copied().unwrap_or(3);
 	let warmup = args.get(1).copied().unwrap_or(1);

@@ -38,6 +38,16 @@ pub mod weights;
 
 pub use model::{load, Cache, CausalLm, Family};
 
+/// Runs `f` on a rayon worker thread, so that candle's and gemm's parallel loops run on the pool's
+/// threads alone: called from an outside thread, that thread would compete with the spinning workers
+/// for the same cores (about 7% of a training step on 2 cores).
+pub fn on_compute_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+	match rayon::ThreadPoolBuilder::new().build() {
+		Ok(pool) => pool.install(f),
+		Err(_) => f(),
+	}
+}
+
 /// Makes glibc's allocator keep freed memory for reuse. Training frees and re-allocates tensors of
 /// the same sizes every step; by default glibc maps every block over its (adaptive) mmap threshold
 /// fresh from the kernel and unmaps it on free, so each step pays for zeroing those pages again

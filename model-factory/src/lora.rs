@@ -6,7 +6,6 @@
 //! to W (and unmerging subtracts it), after which the layer costs nothing extra.
 
 use crate::nf4::{Nf4Matmul, Nf4Tensor};
-use crate::ops::linear;
 use candle_core::{DType, Device, Result, Tensor, Var};
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -144,7 +143,14 @@ impl Linear {
 		};
 		let a = l.a.as_tensor().to_dtype(x.dtype())?;
 		let b = l.b.as_tensor().to_dtype(x.dtype())?;
-		y + (linear(&linear(&x, &a, None)?, &b, None)? * l.scale)?
+		// As one (rows, in) product: a batched matmul against a broadcast A would make the backward
+		// form a per-sequence gradient of A and then sum it.
+		let in_f = a.dim(1)?;
+		let rows = x.elem_count() / in_f;
+		let low = x.contiguous()?.reshape((rows, in_f))?.matmul(&a.t()?)?;
+		let up = (low.matmul(&b.t()?)? * l.scale)?;
+		let up = up.reshape(y.shape())?;
+		y + up
 	}
 
 	/// `scale B A` (out, in) of an unmerged adapter, in f32 (f64 for f64 adapters).
