@@ -146,31 +146,50 @@ fn lora_config(a: &TrainArgs, p: &Pretrained) -> LoraConfig {
 	}
 }
 
-/// A one-line progress bar on a terminal, plain lines otherwise.
+/// A progress bar on a terminal, plain lines otherwise.
 struct Progress {
-	tty: bool,
+	bar: Option<indicatif::ProgressBar>,
 	total: usize,
-	started: Instant,
 }
 
 impl Progress {
+	fn new(total: usize, first: usize, tty: bool) -> Self {
+		let bar = tty.then(|| {
+			let b = indicatif::ProgressBar::new(total as u64);
+			b.set_style(
+				indicatif::ProgressStyle::with_template(
+					"[{bar:24}] step {pos}/{len} {msg} eta {eta}",
+				)
+				.expect("template")
+				.progress_chars("#>-"),
+			);
+			b.set_position(first as u64);
+			b
+		});
+		Self { bar, total }
+	}
+
 	fn step(&self, step: usize, loss: f64, lr: f64, tps: f64) {
-		let done = step + 1;
-		let elapsed = self.started.elapsed().as_secs_f64();
-		let eta = elapsed / done as f64 * (self.total - done) as f64;
-		let line = format!(
-			"step {done}/{} loss {loss:.4} lr {lr:.2e} {tps:.0} tok/s eta {eta:.0}s",
-			self.total
-		);
-		if self.tty {
-			let width = 24;
-			let filled = width * done / self.total.max(1);
-			eprint!("\r[{}{}] {line}   ", "#".repeat(filled), "-".repeat(width - filled));
-			if done == self.total {
-				eprintln!();
+		let msg = format!("loss {loss:.4} lr {lr:.2e} {tps:.0} tok/s");
+		match &self.bar {
+			Some(b) => {
+				b.set_message(msg);
+				b.set_position(step as u64 + 1);
 			}
-		} else {
-			eprintln!("{line}");
+			None => eprintln!("step {}/{} {msg}", step + 1, self.total),
+		}
+	}
+
+	fn println(&self, line: String) {
+		match &self.bar {
+			Some(b) => b.println(line),
+			None => eprintln!("{line}"),
+		}
+	}
+
+	fn finish(&self) {
+		if let Some(b) = &self.bar {
+			b.finish();
 		}
 	}
 }
@@ -238,11 +257,7 @@ pub fn train(a: &TrainArgs) -> Result<()> {
 		Trainer::new(p.model.as_mut(), &cfg)?
 	};
 	let first_step = trainer.position().step;
-	let progress = Progress {
-		tty: !a.json && std::io::stderr().is_terminal(),
-		total: a.steps,
-		started: Instant::now(),
-	};
+	let progress = Progress::new(a.steps, first_step, !a.json && std::io::stderr().is_terminal());
 	let (mut first_loss, mut last_loss, mut tps_sum, mut n) = (None, f64::NAN, 0.0, 0);
 	let mut last_eval = None;
 	while !trainer.finished() {
@@ -265,7 +280,7 @@ pub fn train(a: &TrainArgs) -> Result<()> {
 			if let Event::Eval { loss, perplexity, .. } = e {
 				last_eval = Some((loss, perplexity));
 				if !a.json {
-					eprintln!("eval loss {loss:.4} perplexity {perplexity:.2}");
+					progress.println(format!("eval loss {loss:.4} perplexity {perplexity:.2}"));
 				}
 			}
 			emit(&e);
@@ -275,6 +290,7 @@ pub fn train(a: &TrainArgs) -> Result<()> {
 			trainer.save(&ck, &lora, &base_name)?;
 		}
 	}
+	progress.finish();
 	trainer.save(&ck, &lora, &base_name)?;
 	model_factory::adapter::save(
 		&a.out,
@@ -338,7 +354,7 @@ fn reply(p: &Pretrained, convo: &[Message], s: &Sampling) -> Result<String> {
 		true
 	})?;
 	println!();
-	Ok(p.tokenizer.decode(&out, true).map_err(anyhow::Error::msg)?)
+	p.tokenizer.decode(&out, true).map_err(anyhow::Error::msg)
 }
 
 pub fn chat(a: &ChatArgs) -> Result<()> {

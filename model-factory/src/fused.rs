@@ -6,6 +6,9 @@
 //! to the composed ops in [`crate::ops`] otherwise (other dtypes, other devices). Every kernel's
 //! backward is checked against finite differences and its forward against the composed ops.
 
+// Generic `Float` has no `AddAssign`/`SubAssign`/`MulAssign`, so the kernels write `a = a + b`.
+#![allow(clippy::assign_op_pattern)]
+
 use candle_core::{
 	CpuStorage, CustomOp1, CustomOp2, DType, Layout, Result, Shape, Tensor, WithDType,
 };

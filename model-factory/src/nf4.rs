@@ -74,7 +74,7 @@ impl Nf4Tensor {
 			for (j, x) in block.iter().enumerate() {
 				let q = if m > 0.0 { nearest(x / m) } else { 7 };
 				let i = bi * BLOCK + j;
-				codes[i / 2] |= if i % 2 == 0 { q << 4 } else { q };
+				codes[i / 2] |= if i.is_multiple_of(2) { q << 4 } else { q };
 			}
 		}
 		let offset = absmax.iter().sum::<f32>() / absmax.len().max(1) as f32;
@@ -111,7 +111,7 @@ impl Nf4Tensor {
 	/// The code of element `i` (row-major).
 	pub fn code(&self, i: usize) -> u8 {
 		let byte = self.codes[i / 2];
-		if i % 2 == 0 {
+		if i.is_multiple_of(2) {
 			byte >> 4
 		} else {
 			byte & 0x0f

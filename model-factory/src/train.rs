@@ -240,7 +240,7 @@ impl<'m> Trainer<'m> {
 	/// Whether the step just taken is one to evaluate after.
 	pub fn eval_due(&self) -> bool {
 		let s = self.pos.step;
-		s == self.cfg.steps || (self.cfg.eval_every > 0 && s % self.cfg.eval_every == 0)
+		s == self.cfg.steps || (self.cfg.eval_every > 0 && s.is_multiple_of(self.cfg.eval_every))
 	}
 
 	/// Eval loss and perplexity on `data` now.
