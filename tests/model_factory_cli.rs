@@ -89,6 +89,30 @@ fn train_resume_chat_inspect_and_merge_from_the_command_line() {
 		json_lines(&r.stdout).iter().filter_map(|e| e["Step"]["step"].as_u64()).collect();
 	assert_eq!(steps, vec![3, 4]);
 
+	// QLoRA from the command line: every block linear of the 30 layers goes to NF4.
+	let q_out = dir.path().join("qlora");
+	let r = worker_cli(&[
+		"train",
+		"--model",
+		&model,
+		"--data",
+		data_s,
+		"--out",
+		q_out.to_str().unwrap(),
+		"--steps",
+		"1",
+		"--qlora",
+		"--seq-len",
+		"32",
+		"--batch-size",
+		"1",
+		"--eval-fraction",
+		"0",
+	])
+	.unwrap();
+	assert!(r.ok && r.stderr.contains("QLoRA: 210 linear layers held in NF4"), "{}", r.stderr);
+	assert!(q_out.join("adapter_model.safetensors").exists());
+
 	let r = worker_cli(&[
 		"chat",
 		"--model",
