@@ -139,6 +139,7 @@ fn train_resume_chat_inspect_and_merge_from_the_command_line() {
 	let r = worker_cli(&["inspect", &model, "--json"]).unwrap();
 	let facts: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
 	assert_eq!((facts["family"].as_str(), facts["layers"].as_u64()), (Some("llama"), Some(30)));
+	assert!(facts["parameters"].as_u64().unwrap() > 130_000_000);
 
 	// Merge works on safetensors folders (here the committed GPT-2 fixture and its PEFT adapter).
 	let fixture = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap())

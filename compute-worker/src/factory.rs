@@ -472,7 +472,7 @@ pub fn inspect(a: &InspectArgs) -> Result<()> {
 		})
 	} else if path.extension().is_some_and(|e| e == "gguf") {
 		let p = open(path)?;
-		model_facts(p.model.as_ref(), "gguf", None, Some(&p.stop_tokens))
+		model_facts(p.model.as_ref(), "gguf", p.parameters, Some(&p.stop_tokens))
 	} else if path.join("config.json").exists() {
 		// The model alone: a folder without a tokenizer can still be inspected (and merged).
 		let m = model_factory::model::load(path, DType::F32, &Device::Cpu)

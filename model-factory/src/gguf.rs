@@ -36,6 +36,8 @@ pub struct GgufModel {
 	/// The Jinja chat template the file carries, if any.
 	pub chat_template: Option<String>,
 	pub name: Option<String>,
+	/// Parameters stored in the file.
+	pub parameters: usize,
 }
 
 fn meta<'a>(ct: &'a Content, key: &str) -> Result<&'a Value, GgufError> {
@@ -95,6 +97,7 @@ pub fn load(path: &Path, dtype: DType, dev: &Device) -> Result<GgufModel, GgufEr
 	}))
 	.map_err(|e| GgufError::Metadata(e.to_string()))?;
 
+	let parameters = ct.tensor_infos.values().map(|t| t.shape.elem_count()).sum();
 	let mut w = HashMap::new();
 	let names: Vec<String> = ct.tensor_infos.keys().cloned().collect();
 	for name in names {
@@ -141,6 +144,7 @@ pub fn load(path: &Path, dtype: DType, dev: &Device) -> Result<GgufModel, GgufEr
 		bos_token_id: id("tokenizer.ggml.bos_token_id"),
 		chat_template: text("tokenizer.chat_template"),
 		name: text("general.name"),
+		parameters,
 	})
 }
 

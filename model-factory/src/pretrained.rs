@@ -18,6 +18,8 @@ pub struct Pretrained {
 	/// Where it came from (a folder or a .gguf file).
 	pub source: String,
 	pub is_gguf: bool,
+	/// Parameters in the file, when known without reading the weights twice (GGUF).
+	pub parameters: Option<usize>,
 }
 
 fn io(p: &Path, e: impl std::fmt::Display) -> OpenError {
@@ -74,6 +76,7 @@ pub fn open(path: &Path, dtype: DType, dev: &Device) -> Result<Pretrained, OpenE
 			bos_token_id: None,
 			source: path.display().to_string(),
 			is_gguf: true,
+			parameters: Some(g.parameters),
 		});
 	}
 	let model = crate::model::load(path, dtype, dev)?;
@@ -120,5 +123,6 @@ pub fn open(path: &Path, dtype: DType, dev: &Device) -> Result<Pretrained, OpenE
 		bos_token_id,
 		source: path.display().to_string(),
 		is_gguf: false,
+		parameters: None,
 	})
 }
