@@ -201,21 +201,33 @@ impl CustomOp2 for RmsNormBwd {
 	}
 }
 
-// ---- Rotary embedding (rotate-half layout) --------------------------------------------------------
+// ---- Rotary embedding ------------------------------------------------------------------------------
 
 /// `x * cos + rotate_half(x) * sin` for `x` (b, h, t, d) and tables (t, d) with duplicated halves,
 /// as [`crate::ops::rope`]. The backward is the inverse rotation (the same op with `-sin`).
 pub fn rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
+	rope_op(x, cos, sin, false)
+}
+
+/// The interleaved layout of [`crate::ops::rope_interleaved`]: pairs (x_2i, x_2i+1) turn, and the
+/// features past the tables' width pass unchanged (GLM rotates half of each head).
+pub fn rope_interleaved(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
+	rope_op(x, cos, sin, true)
+}
+
+fn rope_op(x: &Tensor, cos: &Tensor, sin: &Tensor, interleaved: bool) -> Result<Tensor> {
 	let dt = x.dtype();
 	x.contiguous()?.apply_op1(Rope {
 		cos: cos.to_dtype(dt)?.contiguous()?,
 		sin: sin.to_dtype(dt)?.contiguous()?,
+		interleaved,
 	})
 }
 
 struct Rope {
 	cos: Tensor,
 	sin: Tensor,
+	interleaved: bool,
 }
 
 fn rope_kernel<T: WithDType + Float + Send + Sync>(
@@ -223,23 +235,33 @@ fn rope_kernel<T: WithDType + Float + Send + Sync>(
 	l: &Layout,
 	cos: &Tensor,
 	sin: &Tensor,
+	interleaved: bool,
 ) -> Result<CpuStorage> {
 	let x = slice::<T>(s, l)?;
-	let (t, d) = cos.dims2()?;
+	let (t, rot) = cos.dims2()?;
 	let (c, sn) = (weight_vec::<T>(cos)?, weight_vec::<T>(sin)?);
 	let dims = l.dims();
-	if dims.len() != 4 || dims[2] != t || dims[3] != d {
-		candle_core::bail!("rope: input {dims:?} does not match tables ({t}, {d})");
+	let d = dims.last().copied().unwrap_or(0);
+	if dims.len() != 4 || dims[2] != t || rot > d || (!interleaved && rot != d) {
+		candle_core::bail!("rope: input {dims:?} does not match tables ({t}, {rot})");
 	}
-	let half = d / 2;
-	let mut y = vec![T::zero(); x.len()];
+	let half = rot / 2;
+	let mut y = x.to_vec(); // features past `rot` pass through
 	y.par_chunks_mut(t * d).zip(x.par_chunks(t * d)).for_each(|(y, x)| {
 		for p in 0..t {
 			let (x, y) = (&x[p * d..(p + 1) * d], &mut y[p * d..(p + 1) * d]);
-			let (c, s) = (&c[p * d..(p + 1) * d], &sn[p * d..(p + 1) * d]);
-			for i in 0..half {
-				y[i] = x[i] * c[i] - x[i + half] * s[i];
-				y[i + half] = x[i + half] * c[i + half] + x[i] * s[i + half];
+			let (c, s) = (&c[p * rot..(p + 1) * rot], &sn[p * rot..(p + 1) * rot]);
+			if interleaved {
+				for i in 0..half {
+					let (a, b) = (x[2 * i], x[2 * i + 1]);
+					y[2 * i] = a * c[2 * i] - b * s[2 * i];
+					y[2 * i + 1] = b * c[2 * i + 1] + a * s[2 * i + 1];
+				}
+			} else {
+				for i in 0..half {
+					y[i] = x[i] * c[i] - x[i + half] * s[i];
+					y[i + half] = x[i + half] * c[i + half] + x[i] * s[i + half];
+				}
 			}
 		}
 	});
@@ -251,11 +273,22 @@ impl CustomOp1 for Rope {
 		"fused-rope"
 	}
 	fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
-		Ok((float_dispatch!(s, rope_kernel, s, l, &self.cos, &self.sin)?, l.shape().clone()))
+		let out = float_dispatch!(s, rope_kernel, s, l, &self.cos, &self.sin, self.interleaved)?;
+		Ok((out, l.shape().clone()))
 	}
 	fn bwd(&self, _x: &Tensor, _y: &Tensor, dy: &Tensor) -> Result<Option<Tensor>> {
-		let inverse = Rope { cos: self.cos.clone(), sin: self.sin.neg()? };
+		let inverse =
+			Rope { cos: self.cos.clone(), sin: self.sin.neg()?, interleaved: self.interleaved };
 		Ok(Some(dy.contiguous()?.apply_op1_no_bwd(&inverse)?))
+	}
+}
+
+/// Interleaved rotary embedding: fused when possible, composed otherwise.
+pub fn fast_rope_interleaved(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
+	if usable(x) {
+		rope_interleaved(x, cos, sin)
+	} else {
+		crate::ops::rope_interleaved(x, cos, sin)
 	}
 }
 
@@ -634,6 +667,11 @@ mod tests {
 			max_diff(&rope(&x, &cos, &sin).unwrap(), &ops::rope(&x, &cos, &sin).unwrap()) < 1e-12
 		);
 		grad_check(&x, |x| rope(x, &cos, &sin));
+		// Interleaved, rotating 4 of the 6 features.
+		let (cos4, sin4) = ops::rope_tables(&inv[..2], 5, 4, true, DType::F64, &dev).unwrap();
+		let want = ops::rope_interleaved(&x, &cos4, &sin4).unwrap();
+		assert!(max_diff(&rope_interleaved(&x, &cos4, &sin4).unwrap(), &want) < 1e-12);
+		grad_check(&x, |x| rope_interleaved(x, &cos4, &sin4));
 
 		// Scores (b, h, rows, keys): 2 grouped heads stacked on the rows (rows = 2 x q_len 3),
 		// continuing a sequence of 2 (keys = 5), with and without a window of 2.

@@ -10,11 +10,10 @@
 //! `query_key_value`, `transformer.encoder.layers` names). Their weights map onto this model, but the
 //! conversion is not written.
 
+use crate::fused::{attention, fast_rms_norm, fast_rope_interleaved, fast_swiglu};
 use crate::lora::Linear;
 use crate::model::{cached_kv, Cache, CausalLm, Family};
-use crate::ops::{
-	causal_mask, repeat_kv, rms_norm, rope_interleaved, rope_tables, softmax, RopeConfig,
-};
+use crate::ops::{rope_tables, RopeConfig};
 use crate::weights::{LoadError, Weights};
 use candle_core::{DType, Device, Result, Tensor, D};
 use serde::Deserialize;
@@ -155,39 +154,34 @@ impl Glm {
 		let offset = cache.as_ref().map_or(0, |c| c.len);
 		let mut x =
 			self.embed.embedding(&ids.flatten_all()?)?.reshape((b, t, self.cfg.hidden_size))?;
-		let mask = causal_mask(t, offset, None, dtype, dev)?;
 		let (cos, sin) = rope_tables(&self.inv_freq, offset, t, true, dtype, dev)?;
 		let eps = self.cfg.rms_norm_eps;
 		for (i, l) in self.layers.iter().enumerate() {
-			let h = rms_norm(&x, &l.input_norm, eps)?;
+			let h = fast_rms_norm(&x, &l.input_norm, eps)?;
 			let split = |y: Tensor, heads: usize| y.reshape((b, t, heads, hd))?.transpose(1, 2);
-			let q = rope_interleaved(&split(l.q.forward(&h, train)?, nh)?, &cos, &sin)?;
-			let k = rope_interleaved(&split(l.k.forward(&h, train)?, nkv)?, &cos, &sin)?;
+			let q = fast_rope_interleaved(&split(l.q.forward(&h, train)?, nh)?, &cos, &sin)?;
+			let k = fast_rope_interleaved(&split(l.k.forward(&h, train)?, nkv)?, &cos, &sin)?;
 			let v = split(l.v.forward(&h, train)?, nkv)?;
 			let (k, v) = cached_kv(&mut cache, i, k, v)?;
-			let (k, v) = (repeat_kv(&k, nh / nkv)?, repeat_kv(&v, nh / nkv)?);
-			let scores = (q.contiguous()?.matmul(&k.t()?.contiguous()?)? / (hd as f64).sqrt())?;
-			let probs = softmax(&scores.broadcast_add(&mask)?)?;
-			let att = probs.matmul(&v.contiguous()?)?.transpose(1, 2)?.reshape((b, t, nh * hd))?;
-			let mut a = l.o.forward(&att, train)?;
+			let mut a = l.o.forward(&attention(&q, &k, &v, offset, None)?, train)?;
 			if let Some((n, _)) = &l.post_sublayer_norms {
-				a = rms_norm(&a, n, eps)?;
+				a = fast_rms_norm(&a, n, eps)?;
 			}
 			x = (x + a)?;
-			let h = rms_norm(&x, &l.post_norm, eps)?;
+			let h = fast_rms_norm(&x, &l.post_norm, eps)?;
 			let gu = l.gate_up.forward(&h, train)?;
 			let (gate, up) =
 				(gu.narrow(D::Minus1, 0, i_size)?, gu.narrow(D::Minus1, i_size, i_size)?);
-			let mut m = l.down.forward(&(up * gate.silu()?)?, train)?;
+			let mut m = l.down.forward(&fast_swiglu(&gate, &up)?, train)?;
 			if let Some((_, n)) = &l.post_sublayer_norms {
-				m = rms_norm(&m, n, eps)?;
+				m = fast_rms_norm(&m, n, eps)?;
 			}
 			x = (x + m)?;
 		}
 		if let Some(c) = cache {
 			c.len += t;
 		}
-		let x = rms_norm(&x, &self.norm, eps)?;
+		let x = fast_rms_norm(&x, &self.norm, eps)?;
 		self.lm_head.forward(&x, train)
 	}
 }

@@ -8,7 +8,7 @@
 
 use crate::lora::Linear;
 use crate::model::{cached_kv, Cache, CausalLm, Family};
-use crate::ops::{causal_mask, layer_norm, softmax};
+use crate::ops::layer_norm;
 use crate::weights::{LoadError, Weights};
 use candle_core::{DType, Device, Result, Tensor, D};
 use serde::Deserialize;
@@ -109,7 +109,6 @@ impl Gpt2 {
 		let eps = self.cfg.layer_norm_epsilon;
 		let tok = self.wte.embedding(&ids.flatten_all()?)?.reshape((b, t, e))?;
 		let mut x = tok.broadcast_add(&self.wpe.narrow(0, offset, t)?)?;
-		let mask = causal_mask(t, offset, None, x.dtype(), ids.device())?;
 		for (i, blk) in self.blocks.iter().enumerate() {
 			let h = layer_norm(&x, &blk.ln1.0, &blk.ln1.1, eps)?;
 			let qkv = blk.attn.forward(&h, train)?;
@@ -121,9 +120,7 @@ impl Gpt2 {
 			};
 			let (q, k, v) = (heads(0)?, heads(1)?, heads(2)?);
 			let (k, v) = cached_kv(&mut cache, i, k, v)?;
-			let scores = (q.matmul(&k.t()?.contiguous()?)? / (hd as f64).sqrt())?;
-			let att = softmax(&scores.broadcast_add(&mask)?)?.matmul(&v)?;
-			let att = att.transpose(1, 2)?.reshape((b, t, e))?;
+			let att = crate::fused::attention(&q, &k, &v, offset, None)?;
 			x = (x + blk.proj.forward(&att, train)?)?;
 			let h = layer_norm(&x, &blk.ln2.0, &blk.ln2.1, eps)?;
 			let m = blk.fc_proj.forward(&blk.fc.forward(&h, train)?.gelu()?, train)?;
