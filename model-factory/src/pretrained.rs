@@ -126,3 +126,53 @@ pub fn open(path: &Path, dtype: DType, dev: &Device) -> Result<Pretrained, OpenE
 		parameters: None,
 	})
 }
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::chat::Message;
+	use tokenizers::models::wordlevel::WordLevel;
+	use tokenizers::pre_tokenizers::whitespace::Whitespace;
+
+	/// A Hugging Face folder: the committed Qwen3 fixture plus a tokenizer, its config (template as
+	/// named variants, special tokens as objects) and a generation config with a list of eos ids.
+	#[test]
+	fn a_folder_opens_with_its_tokenizer_template_and_stop_tokens() {
+		let dir = tempfile::tempdir().unwrap();
+		let src = crate::testutil::testdata().join("reference/qwen3");
+		for f in ["config.json", "model.safetensors"] {
+			std::fs::copy(src.join(f), dir.path().join(f)).unwrap();
+		}
+		let mut words: Vec<String> = ["<s>", "</s>", "<unk>", "hi"].map(String::from).to_vec();
+		words.extend((words.len()..64).map(|i| format!("w{i}")));
+		let vocab = words.iter().enumerate().map(|(i, w)| (w.clone(), i as u32)).collect();
+		let mut tok = Tokenizer::new(
+			WordLevel::builder().vocab(vocab).unk_token("<unk>".into()).build().unwrap(),
+		);
+		tok.with_pre_tokenizer(Some(Whitespace {}));
+		tok.save(dir.path().join("tokenizer.json"), false).unwrap();
+		let tcfg = serde_json::json!({
+			"bos_token": {"content": "<s>"}, "eos_token": "</s>", "add_bos_token": true,
+			"chat_template": [
+				{"name": "tool_use", "template": "unused"},
+				{"name": "default", "template": "{{ bos_token }}{% for m in messages %}{{ m.content }} {% endfor %}{{ eos_token }}"}
+			],
+		});
+		std::fs::write(dir.path().join("tokenizer_config.json"), tcfg.to_string()).unwrap();
+		std::fs::write(dir.path().join("generation_config.json"), r#"{"eos_token_id": [1, 7]}"#)
+			.unwrap();
+
+		let p = open(dir.path(), DType::F32, &Device::Cpu).unwrap();
+		assert_eq!(p.model.family(), crate::model::Family::Qwen3);
+		assert_eq!(p.stop_tokens, vec![1, 7]);
+		assert_eq!(p.bos_token_id, Some(0));
+		let text = p.template.render(&[Message::new("user", "hi")], true).unwrap();
+		assert_eq!(text, "<s>hi </s>");
+		assert_eq!(p.tokenizer.encode("hi w9", false).unwrap().get_ids(), &[3, 9]);
+
+		// Without a tokenizer the folder is refused by name.
+		std::fs::remove_file(dir.path().join("tokenizer.json")).unwrap();
+		let e = open(dir.path(), DType::F32, &Device::Cpu).err().unwrap().to_string();
+		assert!(e.contains("tokenizer.json") && e.contains("missing"), "{e}");
+	}
+}
