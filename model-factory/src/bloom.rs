@@ -10,7 +10,7 @@ use crate::lora::Linear;
 use crate::model::{cached_kv, Cache, CausalLm, Family};
 use crate::ops::{causal_mask, layer_norm, softmax};
 use crate::weights::{LoadError, Weights};
-use candle_core::{DType, Device, Result, Tensor};
+use candle_core::{DType, Result, Tensor};
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -120,7 +120,18 @@ impl Bloom {
 			Tensor::from_vec(alibi_slopes(cfg.n_head), (cfg.n_head, 1, 1), embed.device())?;
 		Ok(Self { cfg, embed, embed_ln, blocks, ln_f, slopes })
 	}
+}
 
+impl CausalLm for Bloom {
+	fn family(&self) -> Family {
+		Family::Bloom
+	}
+	fn embeddings(&self) -> &Tensor {
+		&self.embed
+	}
+	fn num_layers(&self) -> usize {
+		self.blocks.len()
+	}
 	fn run(&self, ids: &Tensor, mut cache: Option<&mut Cache>, train: bool) -> Result<Tensor> {
 		let (b, t) = ids.dims2()?;
 		let (h, nh) = (self.cfg.hidden_size, self.cfg.n_head);
@@ -157,30 +168,6 @@ impl Bloom {
 		}
 		let x = layer_norm(&x, &self.ln_f.0, &self.ln_f.1, eps)?;
 		crate::ops::frozen_linear(&x, &self.embed)
-	}
-}
-
-impl CausalLm for Bloom {
-	fn family(&self) -> Family {
-		Family::Bloom
-	}
-	fn dtype(&self) -> DType {
-		self.embed.dtype()
-	}
-	fn device(&self) -> Device {
-		self.embed.device().clone()
-	}
-	fn vocab_size(&self) -> usize {
-		self.cfg.vocab_size
-	}
-	fn num_layers(&self) -> usize {
-		self.blocks.len()
-	}
-	fn forward(&self, ids: &Tensor, train: bool) -> Result<Tensor> {
-		self.run(ids, None, train)
-	}
-	fn forward_cached(&self, ids: &Tensor, cache: &mut Cache) -> Result<Tensor> {
-		self.run(ids, Some(cache), false)
 	}
 	/// Module paths as PEFT names them (`transformer.h.N...`).
 	fn linears_mut(&mut self) -> Vec<(String, &mut Linear)> {

@@ -15,7 +15,7 @@ use crate::lora::Linear;
 use crate::model::{cached_kv, Cache, CausalLm, Family};
 use crate::ops::{rope_tables, RopeConfig};
 use crate::weights::{LoadError, Weights};
-use candle_core::{DType, Device, Result, Tensor, D};
+use candle_core::{DType, Result, Tensor, D};
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -143,7 +143,22 @@ impl Glm {
 		let inv_freq = cfg.rope.inv_freq(cfg.rotary_dim());
 		Ok(Self { cfg, embed, layers, norm, lm_head: Linear::new(head, None), inv_freq })
 	}
+}
 
+impl CausalLm for Glm {
+	fn family(&self) -> Family {
+		if self.cfg.is_glm4() {
+			Family::Glm4
+		} else {
+			Family::Glm
+		}
+	}
+	fn embeddings(&self) -> &Tensor {
+		&self.embed
+	}
+	fn num_layers(&self) -> usize {
+		self.layers.len()
+	}
 	fn run(&self, ids: &Tensor, mut cache: Option<&mut Cache>, train: bool) -> Result<Tensor> {
 		let (b, t) = ids.dims2()?;
 		let dev = ids.device();
@@ -183,34 +198,6 @@ impl Glm {
 		}
 		let x = fast_rms_norm(&x, &self.norm, eps)?;
 		self.lm_head.forward(&x, train)
-	}
-}
-
-impl CausalLm for Glm {
-	fn family(&self) -> Family {
-		if self.cfg.is_glm4() {
-			Family::Glm4
-		} else {
-			Family::Glm
-		}
-	}
-	fn dtype(&self) -> DType {
-		self.embed.dtype()
-	}
-	fn device(&self) -> Device {
-		self.embed.device().clone()
-	}
-	fn vocab_size(&self) -> usize {
-		self.cfg.vocab_size
-	}
-	fn num_layers(&self) -> usize {
-		self.layers.len()
-	}
-	fn forward(&self, ids: &Tensor, train: bool) -> Result<Tensor> {
-		self.run(ids, None, train)
-	}
-	fn forward_cached(&self, ids: &Tensor, cache: &mut Cache) -> Result<Tensor> {
-		self.run(ids, Some(cache), false)
 	}
 	fn linears_mut(&mut self) -> Vec<(String, &mut Linear)> {
 		let mut out = Vec::new();

@@ -10,7 +10,7 @@ use crate::lora::Linear;
 use crate::model::{cached_kv, Cache, CausalLm, Family};
 use crate::ops::layer_norm;
 use crate::weights::{LoadError, Weights};
-use candle_core::{DType, Device, Result, Tensor, D};
+use candle_core::{DType, Result, Tensor, D};
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -93,7 +93,21 @@ impl Gpt2 {
 		let ln_f = (take("ln_f.weight", &[e])?, take("ln_f.bias", &[e])?);
 		Ok(Self { cfg, wte, wpe, blocks, ln_f })
 	}
+}
 
+impl CausalLm for Gpt2 {
+	fn family(&self) -> Family {
+		Family::Gpt2
+	}
+	fn embeddings(&self) -> &Tensor {
+		&self.wte
+	}
+	fn num_layers(&self) -> usize {
+		self.blocks.len()
+	}
+	fn max_positions(&self) -> Option<usize> {
+		Some(self.cfg.n_positions)
+	}
 	fn run(&self, ids: &Tensor, mut cache: Option<&mut Cache>, train: bool) -> Result<Tensor> {
 		let (b, t) = ids.dims2()?;
 		let offset = cache.as_ref().map_or(0, |c| c.len);
@@ -131,33 +145,6 @@ impl Gpt2 {
 		}
 		let x = layer_norm(&x, &self.ln_f.0, &self.ln_f.1, eps)?;
 		crate::ops::frozen_linear(&x, &self.wte)
-	}
-}
-
-impl CausalLm for Gpt2 {
-	fn family(&self) -> Family {
-		Family::Gpt2
-	}
-	fn dtype(&self) -> DType {
-		self.wte.dtype()
-	}
-	fn device(&self) -> Device {
-		self.wte.device().clone()
-	}
-	fn vocab_size(&self) -> usize {
-		self.cfg.vocab_size
-	}
-	fn num_layers(&self) -> usize {
-		self.blocks.len()
-	}
-	fn max_positions(&self) -> Option<usize> {
-		Some(self.cfg.n_positions)
-	}
-	fn forward(&self, ids: &Tensor, train: bool) -> Result<Tensor> {
-		self.run(ids, None, train)
-	}
-	fn forward_cached(&self, ids: &Tensor, cache: &mut Cache) -> Result<Tensor> {
-		self.run(ids, Some(cache), false)
 	}
 	/// The adaptable layers by module path (as PEFT names them under `base_model.model.`).
 	fn linears_mut(&mut self) -> Vec<(String, &mut Linear)> {

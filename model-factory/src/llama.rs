@@ -14,7 +14,7 @@ use crate::model::{cached_kv, Cache, CausalLm, Family};
 use crate::ops::{rope_tables, RopeConfig};
 pub use crate::weights::LoadError;
 use crate::weights::Weights;
-use candle_core::{DType, Device, Result, Tensor};
+use candle_core::{DType, Result, Tensor};
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -172,7 +172,18 @@ impl Llama {
 		let inv_freq = cfg.inv_freq();
 		Ok(Self { cfg, embed, layers, norm, lm_head: Linear::new(head, None), inv_freq })
 	}
+}
 
+impl CausalLm for Llama {
+	fn family(&self) -> Family {
+		self.cfg.family()
+	}
+	fn embeddings(&self) -> &Tensor {
+		&self.embed
+	}
+	fn num_layers(&self) -> usize {
+		self.layers.len()
+	}
 	fn run(&self, ids: &Tensor, mut cache: Option<&mut Cache>, train: bool) -> Result<Tensor> {
 		let (b, t) = ids.dims2()?;
 		let dev = ids.device();
@@ -206,30 +217,6 @@ impl Llama {
 		}
 		let x = fast_rms_norm(&x, &self.norm, eps)?;
 		self.lm_head.forward(&x, train)
-	}
-}
-
-impl CausalLm for Llama {
-	fn family(&self) -> Family {
-		self.cfg.family()
-	}
-	fn dtype(&self) -> DType {
-		self.embed.dtype()
-	}
-	fn device(&self) -> Device {
-		self.embed.device().clone()
-	}
-	fn vocab_size(&self) -> usize {
-		self.cfg.vocab_size
-	}
-	fn num_layers(&self) -> usize {
-		self.layers.len()
-	}
-	fn forward(&self, ids: &Tensor, train: bool) -> Result<Tensor> {
-		self.run(ids, None, train)
-	}
-	fn forward_cached(&self, ids: &Tensor, cache: &mut Cache) -> Result<Tensor> {
-		self.run(ids, Some(cache), false)
 	}
 	fn linears_mut(&mut self) -> Vec<(String, &mut Linear)> {
 		let mut out = Vec::new();

@@ -98,19 +98,35 @@ impl Family {
 /// A causal language model with adaptable linear layers.
 pub trait CausalLm: Send + Sync {
 	fn family(&self) -> Family;
-	fn dtype(&self) -> DType;
-	fn device(&self) -> Device;
-	fn vocab_size(&self) -> usize;
+	/// The token embedding table, (vocab, hidden); its dtype and device are the model's.
+	fn embeddings(&self) -> &Tensor;
 	fn num_layers(&self) -> usize;
 	/// The longest sequence the model can take (learned positions), if bounded.
 	fn max_positions(&self) -> Option<usize> {
 		None
 	}
+	/// Logits (batch, seq, vocab) for `ids` (batch, seq); with a cache, `ids` continue the sequence it
+	/// holds and their keys and values are appended. `train` enables dropout.
+	fn run(&self, ids: &Tensor, cache: Option<&mut Cache>, train: bool) -> Result<Tensor>;
+
+	fn vocab_size(&self) -> usize {
+		self.embeddings().dims().first().copied().unwrap_or(0)
+	}
+	fn dtype(&self) -> DType {
+		self.embeddings().dtype()
+	}
+	fn device(&self) -> Device {
+		self.embeddings().device().clone()
+	}
 	/// Logits for every position: `ids` (batch, seq) -> (batch, seq, vocab). `train` enables dropout.
-	fn forward(&self, ids: &Tensor, train: bool) -> Result<Tensor>;
+	fn forward(&self, ids: &Tensor, train: bool) -> Result<Tensor> {
+		self.run(ids, None, train)
+	}
 	/// Logits for `ids`, which continue the sequence held in `cache` (whose keys and values are
 	/// extended). For generation: feed the prompt once, then one token at a time.
-	fn forward_cached(&self, ids: &Tensor, cache: &mut Cache) -> Result<Tensor>;
+	fn forward_cached(&self, ids: &Tensor, cache: &mut Cache) -> Result<Tensor> {
+		self.run(ids, Some(cache), false)
+	}
 	/// The adaptable linear layers by their Hugging Face module path.
 	fn linears_mut(&mut self) -> Vec<(String, &mut Linear)>;
 
