@@ -1,8 +1,8 @@
 //! Folding an adapter into its base checkpoint: the result is an ordinary Hugging Face model folder
 //! (no adapter needed to load it) with the base's dtypes, tensor names and layout.
 
-use crate::model::{read_safetensors, CausalLm, Family};
-use candle_core::{DType, Device, Tensor};
+use crate::model::{read_safetensors, Family};
+use candle_core::{DType, Device};
 use std::path::Path;
 
 /// Files copied unchanged from the base folder when present.
@@ -72,16 +72,18 @@ pub fn merge(base: &Path, adapter_dir: &Path, out: &Path) -> Result<usize, Strin
 	Ok(changed)
 }
 
-/// Logits of `model` for a fixed probe batch (for checking a merge).
-pub fn probe(model: &dyn CausalLm) -> candle_core::Result<Tensor> {
-	let ids = Tensor::new(&[[1u32, 5, 9, 2, 7, 3]], &model.device())?;
-	model.forward(&ids, false)
-}
-
 #[cfg(test)]
 mod tests {
 	use super::*;
+	use crate::model::CausalLm;
 	use crate::testutil::{max_diff, testdata};
+	use candle_core::Tensor;
+
+	/// Logits of `model` for a fixed probe batch (for checking a merge).
+	fn probe(model: &dyn CausalLm) -> candle_core::Result<Tensor> {
+		let ids = Tensor::new(&[[1u32, 5, 9, 2, 7, 3]], &model.device())?;
+		model.forward(&ids, false)
+	}
 
 	/// The merged folder, loaded as a plain model, gives the logits of base + adapter (LLaMA, and
 	/// GPT-2 whose Conv1D weights are stored transposed), and the base is left untouched.
