@@ -45,6 +45,11 @@ pub struct Lora {
 	pub scale: f64,
 	pub dropout: f64,
 	merged: bool,
+	/// Dropout masks are drawn from `(dropout_seed, n)` for the n-th training forward pass, so a run
+	/// is reproducible and a resumed run draws the masks an uninterrupted one would. The trainer sets
+	/// both (see [`Linear::set_dropout_stream`]).
+	dropout_seed: std::sync::atomic::AtomicU64,
+	dropout_calls: std::sync::atomic::AtomicU64,
 }
 
 /// The frozen weight of a linear layer: full precision, or NF4 (QLoRA).
@@ -114,8 +119,19 @@ impl Linear {
 			scale: cfg.scale(),
 			dropout: cfg.lora_dropout,
 			merged: false,
+			dropout_seed: 0.into(),
+			dropout_calls: 0.into(),
 		});
 		Ok(())
+	}
+
+	/// Sets the dropout stream: its seed, and how many training forward passes it has served
+	/// (non-zero when a run resumes).
+	pub fn set_dropout_stream(&self, seed: u64, calls: u64) {
+		if let Some(l) = &self.lora {
+			l.dropout_seed.store(seed, std::sync::atomic::Ordering::Relaxed);
+			l.dropout_calls.store(calls, std::sync::atomic::Ordering::Relaxed);
+		}
 	}
 
 	pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
@@ -137,7 +153,15 @@ impl Linear {
 		};
 		let Some(l) = self.lora.as_ref().filter(|l| !l.merged) else { return Ok(y) };
 		let x = if train && l.dropout > 0.0 {
-			candle_nn::ops::dropout(x, l.dropout as f32)?
+			let n = l.dropout_calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+			let seed = l.dropout_seed.load(std::sync::atomic::Ordering::Relaxed);
+			let mut r = rng(seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+			let keep = 1.0 - l.dropout;
+			let mask: Vec<f32> = (0..x.elem_count())
+				.map(|_| if r.gen::<f64>() < keep { (1.0 / keep) as f32 } else { 0.0 })
+				.collect();
+			let mask = Tensor::from_vec(mask, x.shape(), x.device())?.to_dtype(x.dtype())?;
+			(x * mask)?
 		} else {
 			x.clone()
 		};

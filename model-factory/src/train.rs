@@ -169,7 +169,19 @@ impl<'m> Trainer<'m> {
 		let params =
 			AdamWParams { lr: lr_at(cfg, 0), weight_decay: cfg.weight_decay, ..Default::default() };
 		let opt = AdamW::new(named, params)?;
-		Ok(Self { model, cfg: cfg.clone(), vars, opt, pos: Position::default() })
+		let mut me = Self { model, cfg: cfg.clone(), vars, opt, pos: Position::default() };
+		me.seed_dropout(0);
+		Ok(me)
+	}
+
+	/// Gives every adapter its dropout stream from the run's seed, `passes` forward passes in.
+	fn seed_dropout(&mut self, passes: u64) {
+		for (i, (_, l)) in self.model.linears_mut().into_iter().enumerate() {
+			l.set_dropout_stream(
+				self.cfg.seed ^ (i as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03),
+				passes,
+			);
+		}
 	}
 
 	pub fn position(&self) -> Position {
@@ -299,6 +311,7 @@ impl<'m> Trainer<'m> {
 		let moments = candle_core::safetensors::load(dir.join(OPTIMIZER), &dev)?;
 		me.opt.load_state(t, &moments, &dev)?;
 		me.pos = pos;
+		me.seed_dropout((pos.step * cfg.grad_accum.max(1)) as u64);
 		Ok(me)
 	}
 }
@@ -347,6 +360,10 @@ mod tests {
 
 	/// Base weights from `seed`, adapter initialised from `adapter_seed`.
 	fn model_with(seed: u64, adapter_seed: u64, nf4: bool) -> Llama {
+		model_dropout(seed, adapter_seed, nf4, 0.0)
+	}
+
+	fn model_dropout(seed: u64, adapter_seed: u64, nf4: bool, dropout: f64) -> Llama {
 		let cfg: LlamaConfig = serde_json::from_value(serde_json::json!({
 			"vocab_size": 16, "hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 2,
 			"num_attention_heads": 4, "num_key_value_heads": 2,
@@ -361,7 +378,7 @@ mod tests {
 		let lora = LoraConfig {
 			r: 4,
 			lora_alpha: 8.0,
-			lora_dropout: 0.0,
+			lora_dropout: dropout,
 			use_rslora: false,
 			target_modules: ["q_proj", "v_proj", "o_proj", "up_proj", "down_proj"]
 				.map(String::from)
@@ -490,7 +507,8 @@ mod tests {
 	}
 
 	/// Stopping after 4 of 9 steps, saving, and resuming in a fresh model gives the same adapter, bit
-	/// for bit, as running all 9; a resume with a different learning rate is refused.
+	/// for bit, as running all 9 (LoRA dropout on, so its masks must line up too); a resume with a
+	/// different learning rate is refused.
 	#[test]
 	fn a_resumed_run_equals_an_uninterrupted_one() {
 		let cfg = TrainConfig {
@@ -506,18 +524,18 @@ mod tests {
 		let lora = LoraConfig {
 			r: 4,
 			lora_alpha: 8.0,
-			lora_dropout: 0.0,
+			lora_dropout: 0.2,
 			use_rslora: false,
 			target_modules: ["q_proj", "v_proj", "o_proj", "up_proj", "down_proj"]
 				.map(String::from)
 				.to_vec(),
 		};
-		let mut whole = model(5);
+		let mut whole = model_dropout(5, 5, false, 0.2);
 		train(&mut whole, &tr, &[], &cfg, |_| {}).unwrap();
 
 		let dir = tempfile::tempdir().unwrap();
 		let ck = dir.path().join("checkpoint");
-		let mut first = model(5);
+		let mut first = model_dropout(5, 5, false, 0.2);
 		let mut t = Trainer::new(&mut first, &cfg).unwrap();
 		for _ in 0..4 {
 			t.step(&tr).unwrap();
@@ -527,7 +545,7 @@ mod tests {
 			ck.join("adapter_model.safetensors").exists()
 				&& !dir.path().join("checkpoint.partial").exists()
 		);
-		let mut second = model_with(5, 99, false); // another adapter init: the checkpoint must restore it
+		let mut second = model_dropout(5, 99, false, 0.2); // another init: the checkpoint must restore it
 		let mut t = Trainer::resume(&mut second, &cfg, &ck).unwrap();
 		assert_eq!(t.position().step, 4);
 		while !t.finished() {
@@ -538,6 +556,17 @@ mod tests {
 			let b: Vec<f32> = b.as_tensor().flatten_all().unwrap().to_vec1().unwrap();
 			assert_eq!(a, b, "{n}");
 		}
+		// Dropout is on and seeded: the same run twice is the same adapter; and it differs from the
+		// run without dropout.
+		let mut again = model_dropout(5, 5, false, 0.2);
+		train(&mut again, &tr, &[], &cfg, |_| {}).unwrap();
+		let mut plain = model(5);
+		train(&mut plain, &tr, &[], &cfg, |_| {}).unwrap();
+		let first_b = |m: &mut Llama| -> Vec<f32> {
+			m.lora_vars()[1].1.as_tensor().flatten_all().unwrap().to_vec1().unwrap()
+		};
+		assert_eq!(first_b(&mut again), first_b(&mut whole));
+		assert_ne!(first_b(&mut plain), first_b(&mut whole));
 		let mut third = model(5);
 		let other = TrainConfig { learning_rate: 1e-3, ..cfg.clone() };
 		let e = Trainer::resume(&mut third, &other, &ck).err().unwrap().to_string();
