@@ -8,7 +8,7 @@
 
 use crate::lora::Linear;
 use crate::model::{cached_kv, Cache, CausalLm, Family};
-use crate::ops::{causal_mask, layer_norm, softmax};
+use crate::ops::layer_norm;
 use crate::weights::{LoadError, Weights};
 use candle_core::{DType, Result, Tensor};
 use serde::Deserialize;
@@ -69,8 +69,7 @@ pub struct Bloom {
 	embed_ln: (Tensor, Tensor),
 	blocks: Vec<Block>,
 	ln_f: (Tensor, Tensor),
-	/// (heads, 1, 1) slopes, as f64 so any dtype can take them.
-	slopes: Tensor,
+	slopes: Vec<f64>,
 }
 
 impl Bloom {
@@ -116,8 +115,7 @@ impl Bloom {
 			});
 		}
 		let ln_f = (take("ln_f.weight", &[h])?, take("ln_f.bias", &[h])?);
-		let slopes =
-			Tensor::from_vec(alibi_slopes(cfg.n_head), (cfg.n_head, 1, 1), embed.device())?;
+		let slopes = alibi_slopes(cfg.n_head);
 		Ok(Self { cfg, embed, embed_ln, blocks, ln_f, slopes })
 	}
 }
@@ -137,13 +135,7 @@ impl CausalLm for Bloom {
 		let (h, nh) = (self.cfg.hidden_size, self.cfg.n_head);
 		let hd = h / nh;
 		let eps = self.cfg.layer_norm_epsilon;
-		let dtype = self.embed.dtype();
 		let offset = cache.as_ref().map_or(0, |c| c.len);
-		let k_len = offset + t;
-		// Per head, the bias of key position j is slope * j; plus the causal mask.
-		let pos = Tensor::arange(0f64, k_len as f64, ids.device())?.reshape((1, 1, k_len))?;
-		let alibi = self.slopes.broadcast_mul(&pos)?.to_dtype(dtype)?;
-		let bias = alibi.broadcast_add(&causal_mask(t, offset, None, dtype, ids.device())?)?;
 		let x = self.embed.embedding(&ids.flatten_all()?)?.reshape((b, t, h))?;
 		let mut x = layer_norm(&x, &self.embed_ln.0, &self.embed_ln.1, eps)?;
 		let post = self.cfg.apply_residual_connection_post_layernorm;
@@ -154,9 +146,7 @@ impl CausalLm for Bloom {
 			let part = |j: usize| qkv.narrow(3, j, 1)?.squeeze(3)?.transpose(1, 2)?.contiguous();
 			let (q, k, v) = (part(0)?, part(1)?, part(2)?);
 			let (k, v) = cached_kv(&mut cache, i, k, v)?;
-			let scores = (q.matmul(&k.t()?.contiguous()?)? / (hd as f64).sqrt())?;
-			let probs = softmax(&scores.broadcast_add(&bias)?)?;
-			let att = probs.matmul(&v.contiguous()?)?.transpose(1, 2)?.reshape((b, t, h))?;
+			let att = crate::fused::alibi_attention(&q, &k, &v, offset, &self.slopes)?;
 			x = (residual + blk.dense.forward(&att, train)?)?;
 			let n2 = layer_norm(&x, &blk.ln2.0, &blk.ln2.1, eps)?;
 			let residual = if post { n2.clone() } else { x.clone() };
