@@ -6,9 +6,9 @@
 //! (q, k, v), not as three blocks; the MLP is 4x wide with BLOOM's tanh GELU; the LM head is tied to
 //! the word embeddings.
 
+use crate::fused::fast_layer_norm as layer_norm;
 use crate::lora::Linear;
 use crate::model::{cached_kv, Cache, CausalLm, Family};
-use crate::ops::layer_norm;
 use crate::weights::{LoadError, Weights};
 use candle_core::{DType, Result, Tensor};
 use serde::Deserialize;

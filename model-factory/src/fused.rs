@@ -201,6 +201,136 @@ impl CustomOp2 for RmsNormBwd {
 	}
 }
 
+// ---- LayerNorm ------------------------------------------------------------------------------------
+
+/// `(x - mean) / sqrt(var + eps) * w + b` over the last dimension; gradient to `x` (weight and bias
+/// are frozen in LoRA training). Statistics are accumulated in f64.
+pub fn layer_norm(x: &Tensor, w: &Tensor, b: &Tensor, eps: f64) -> Result<Tensor> {
+	let dt = x.dtype();
+	x.contiguous()?.apply_op1(LayerNorm {
+		w: w.to_dtype(dt)?.contiguous()?,
+		b: b.to_dtype(dt)?.contiguous()?,
+		eps,
+	})
+}
+
+/// LayerNorm: fused when possible, composed otherwise.
+pub fn fast_layer_norm(x: &Tensor, w: &Tensor, b: &Tensor, eps: f64) -> Result<Tensor> {
+	if usable(x) {
+		layer_norm(x, w, b, eps)
+	} else {
+		crate::ops::layer_norm(x, w, b, eps)
+	}
+}
+
+struct LayerNorm {
+	w: Tensor,
+	b: Tensor,
+	eps: f64,
+}
+
+/// Mean and 1/std of a row, in f64.
+fn row_stats<T: WithDType>(x: &[T], eps: f64) -> (f64, f64) {
+	let n = x.len() as f64;
+	let mean = x.iter().map(|v| WithDType::to_f64(*v)).sum::<f64>() / n;
+	let var = x.iter().map(|v| (WithDType::to_f64(*v) - mean).powi(2)).sum::<f64>() / n;
+	(mean, 1.0 / (var + eps).sqrt())
+}
+
+fn ln_fwd<T: WithDType + Float + Send + Sync>(
+	s: &CpuStorage,
+	l: &Layout,
+	w: &Tensor,
+	b: &Tensor,
+	eps: f64,
+) -> Result<CpuStorage> {
+	let x = slice::<T>(s, l)?;
+	let (w, b) = (weight_vec::<T>(w)?, weight_vec::<T>(b)?);
+	let d = w.len();
+	let mut y = vec![T::zero(); x.len()];
+	y.par_chunks_mut(d).zip(x.par_chunks(d)).for_each(|(y, x)| {
+		let (mean, rstd) = row_stats(x, eps);
+		let (mean, rstd): (T, T) = (cast(mean), cast(rstd));
+		for i in 0..d {
+			y[i] = (x[i] - mean) * rstd * w[i] + b[i];
+		}
+	});
+	Ok(T::to_cpu_storage_owned(y))
+}
+
+impl CustomOp1 for LayerNorm {
+	fn name(&self) -> &'static str {
+		"fused-layer-norm"
+	}
+	fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+		if l.dims().last() != Some(&self.w.elem_count()) {
+			candle_core::bail!(
+				"layer_norm: input {:?} does not end in {}",
+				l.dims(),
+				self.w.elem_count()
+			);
+		}
+		Ok((float_dispatch!(s, ln_fwd, s, l, &self.w, &self.b, self.eps)?, l.shape().clone()))
+	}
+	fn bwd(&self, x: &Tensor, _y: &Tensor, dy: &Tensor) -> Result<Option<Tensor>> {
+		Ok(Some(x.apply_op2_no_bwd(
+			&dy.contiguous()?,
+			&LayerNormBwd { w: self.w.clone(), eps: self.eps },
+		)?))
+	}
+}
+
+struct LayerNormBwd {
+	w: Tensor,
+	eps: f64,
+}
+
+fn ln_bwd<T: WithDType + Float + Send + Sync>(
+	s1: &CpuStorage,
+	l1: &Layout,
+	s2: &CpuStorage,
+	l2: &Layout,
+	w: &Tensor,
+	eps: f64,
+) -> Result<CpuStorage> {
+	let (x, dy) = (slice::<T>(s1, l1)?, slice::<T>(s2, l2)?);
+	let w = weight_vec::<T>(w)?;
+	let d = w.len();
+	let mut dx = vec![T::zero(); x.len()];
+	dx.par_chunks_mut(d).zip(x.par_chunks(d).zip(dy.par_chunks(d))).for_each(|(dx, (x, dy))| {
+		// With x̂ = (x - mean) rstd and g = dy w:  dx = rstd (g - mean(g) - x̂ mean(g x̂)).
+		let (mean, rstd) = row_stats(x, eps);
+		let (mut mg, mut mgx) = (0f64, 0f64);
+		for i in 0..d {
+			let g = WithDType::to_f64(dy[i] * w[i]);
+			mg += g;
+			mgx += g * (WithDType::to_f64(x[i]) - mean) * rstd;
+		}
+		let (mg, mgx) = (mg / d as f64, mgx / d as f64);
+		for i in 0..d {
+			let xh = (WithDType::to_f64(x[i]) - mean) * rstd;
+			let g = WithDType::to_f64(dy[i] * w[i]);
+			dx[i] = cast(rstd * (g - mg - xh * mgx));
+		}
+	});
+	Ok(T::to_cpu_storage_owned(dx))
+}
+
+impl CustomOp2 for LayerNormBwd {
+	fn name(&self) -> &'static str {
+		"fused-layer-norm-bwd"
+	}
+	fn cpu_fwd(
+		&self,
+		s1: &CpuStorage,
+		l1: &Layout,
+		s2: &CpuStorage,
+		l2: &Layout,
+	) -> Result<(CpuStorage, Shape)> {
+		Ok((float_dispatch!(s1, ln_bwd, s1, l1, s2, l2, &self.w, self.eps)?, l1.shape().clone()))
+	}
+}
+
 // ---- Rotary embedding ------------------------------------------------------------------------------
 
 /// `x * cos + rotate_half(x) * sin` for `x` (b, h, t, d) and tables (t, d) with duplicated halves,
@@ -705,6 +835,10 @@ mod tests {
 				< 1e-12
 		);
 		grad_check(&x, |x| rms_norm(x, &w, 1e-6));
+		let bias = randn(&[6], 0.1, &mut rng(14), DType::F64).unwrap();
+		let want_ln = ops::layer_norm(&x, &w, &bias, 1e-5).unwrap();
+		assert!(max_diff(&layer_norm(&x, &w, &bias, 1e-5).unwrap(), &want_ln) < 1e-12);
+		grad_check(&x, |x| layer_norm(x, &w, &bias, 1e-5));
 
 		let inv: Vec<f64> = (0..3).map(|i| 1.0 / 10000f64.powf(2.0 * i as f64 / 6.0)).collect();
 		let (cos, sin) = ops::rope_tables(&inv, 5, 4, false, DType::F64, &dev).unwrap();

@@ -6,9 +6,9 @@
 //! shapes are the same either way (PEFT sets `fan_in_fan_out` only for merging), so adapters target
 //! `c_attn`, `c_proj` (both the attention and the MLP one, as PEFT's suffix match does) and `c_fc`.
 
+use crate::fused::fast_layer_norm as layer_norm;
 use crate::lora::Linear;
 use crate::model::{cached_kv, Cache, CausalLm, Family};
-use crate::ops::layer_norm;
 use crate::weights::{LoadError, Weights};
 use candle_core::{DType, Result, Tensor, D};
 use serde::Deserialize;
