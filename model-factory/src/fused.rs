@@ -96,122 +96,18 @@ fn cast<T: Float>(x: f64) -> T {
 	T::from(x).expect("representable")
 }
 
-// ---- RMSNorm ------------------------------------------------------------------------------------
+// ---- RMSNorm and LayerNorm ----------------------------------------------------------------------
 
 /// `x / sqrt(mean(x^2) + eps) * w` over the last dimension; gradient to `x` (the norm weight is
-/// frozen in LoRA training). The mean is accumulated in f64.
+/// frozen in LoRA training). Statistics are accumulated in f64.
 pub fn rms_norm(x: &Tensor, w: &Tensor, eps: f64) -> Result<Tensor> {
-	x.contiguous()?.apply_op1(RmsNorm { w: w.to_dtype(x.dtype())?.contiguous()?, eps })
+	norm(x, w, None, eps, false)
 }
-
-struct RmsNorm {
-	w: Tensor,
-	eps: f64,
-}
-
-fn weight_vec<T: WithDType>(w: &Tensor) -> Result<Vec<T>> {
-	w.flatten_all()?.to_vec1::<T>()
-}
-
-fn rms_fwd<T: WithDType + Float + Send + Sync>(
-	s: &CpuStorage,
-	l: &Layout,
-	w: &Tensor,
-	eps: f64,
-) -> Result<CpuStorage> {
-	let x = slice::<T>(s, l)?;
-	let w = weight_vec::<T>(w)?;
-	let d = w.len();
-	let mut y = vec![T::zero(); x.len()];
-	y.par_chunks_mut(d).zip(x.par_chunks(d)).for_each(|(y, x)| {
-		let ms: f64 = x.iter().map(|v| WithDType::to_f64(*v).powi(2)).sum::<f64>() / d as f64;
-		let r: T = cast(1.0 / (ms + eps).sqrt());
-		for i in 0..d {
-			y[i] = x[i] * r * w[i];
-		}
-	});
-	Ok(T::to_cpu_storage_owned(y))
-}
-
-impl CustomOp1 for RmsNorm {
-	fn name(&self) -> &'static str {
-		"fused-rms-norm"
-	}
-	fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
-		if l.dims().last() != Some(&self.w.elem_count()) {
-			candle_core::bail!(
-				"rms_norm: input {:?} does not end in {}",
-				l.dims(),
-				self.w.elem_count()
-			);
-		}
-		Ok((float_dispatch!(s, rms_fwd, s, l, &self.w, self.eps)?, l.shape().clone()))
-	}
-	fn bwd(&self, x: &Tensor, _y: &Tensor, dy: &Tensor) -> Result<Option<Tensor>> {
-		Ok(Some(x.apply_op2_no_bwd(
-			&dy.contiguous()?,
-			&RmsNormBwd { w: self.w.clone(), eps: self.eps },
-		)?))
-	}
-}
-
-struct RmsNormBwd {
-	w: Tensor,
-	eps: f64,
-}
-
-fn rms_bwd<T: WithDType + Float + Send + Sync>(
-	s1: &CpuStorage,
-	l1: &Layout,
-	s2: &CpuStorage,
-	l2: &Layout,
-	w: &Tensor,
-	eps: f64,
-) -> Result<CpuStorage> {
-	let (x, dy) = (slice::<T>(s1, l1)?, slice::<T>(s2, l2)?);
-	let w = weight_vec::<T>(w)?;
-	let d = w.len();
-	let mut dx = vec![T::zero(); x.len()];
-	dx.par_chunks_mut(d).zip(x.par_chunks(d).zip(dy.par_chunks(d))).for_each(|(dx, (x, dy))| {
-		// y = x r w with r = (mean(x^2) + eps)^-1/2:  dx = r g - x r^3 mean(g x),  g = dy w.
-		let ms: f64 = x.iter().map(|v| WithDType::to_f64(*v).powi(2)).sum::<f64>() / d as f64;
-		let r = 1.0 / (ms + eps).sqrt();
-		let gx: f64 =
-			(0..d).map(|i| WithDType::to_f64(dy[i] * w[i] * x[i])).sum::<f64>() / d as f64;
-		let (r_t, k): (T, T) = (cast(r), cast(r * r * r * gx));
-		for i in 0..d {
-			dx[i] = dy[i] * w[i] * r_t - x[i] * k;
-		}
-	});
-	Ok(T::to_cpu_storage_owned(dx))
-}
-
-impl CustomOp2 for RmsNormBwd {
-	fn name(&self) -> &'static str {
-		"fused-rms-norm-bwd"
-	}
-	fn cpu_fwd(
-		&self,
-		s1: &CpuStorage,
-		l1: &Layout,
-		s2: &CpuStorage,
-		l2: &Layout,
-	) -> Result<(CpuStorage, Shape)> {
-		Ok((float_dispatch!(s1, rms_bwd, s1, l1, s2, l2, &self.w, self.eps)?, l1.shape().clone()))
-	}
-}
-
-// ---- LayerNorm ------------------------------------------------------------------------------------
 
 /// `(x - mean) / sqrt(var + eps) * w + b` over the last dimension; gradient to `x` (weight and bias
 /// are frozen in LoRA training). Statistics are accumulated in f64.
 pub fn layer_norm(x: &Tensor, w: &Tensor, b: &Tensor, eps: f64) -> Result<Tensor> {
-	let dt = x.dtype();
-	x.contiguous()?.apply_op1(LayerNorm {
-		w: w.to_dtype(dt)?.contiguous()?,
-		b: b.to_dtype(dt)?.contiguous()?,
-		eps,
-	})
+	norm(x, w, Some(b), eps, true)
 }
 
 /// LayerNorm: fused when possible, composed otherwise.
@@ -223,90 +119,113 @@ pub fn fast_layer_norm(x: &Tensor, w: &Tensor, b: &Tensor, eps: f64) -> Result<T
 	}
 }
 
-struct LayerNorm {
-	w: Tensor,
-	b: Tensor,
-	eps: f64,
+fn norm(x: &Tensor, w: &Tensor, b: Option<&Tensor>, eps: f64, center: bool) -> Result<Tensor> {
+	let dt = x.dtype();
+	let b = b.map(|b| b.to_dtype(dt)?.contiguous()).transpose()?;
+	x.contiguous()?.apply_op1(Norm { w: w.to_dtype(dt)?.contiguous()?, b, eps, center })
 }
 
-/// Mean and 1/std of a row, in f64.
-fn row_stats<T: WithDType>(x: &[T], eps: f64) -> (f64, f64) {
+/// A row norm with a frozen weight (and bias): LayerNorm when `center`, RMSNorm otherwise (which
+/// is LayerNorm without the mean and the bias).
+struct Norm {
+	w: Tensor,
+	b: Option<Tensor>,
+	eps: f64,
+	center: bool,
+}
+
+fn weight_vec<T: WithDType>(w: &Tensor) -> Result<Vec<T>> {
+	w.flatten_all()?.to_vec1::<T>()
+}
+
+/// The mean (0 when not centring) and `1 / sqrt(var + eps)` of a row, in f64; uncentred, the
+/// "variance" is mean(x^2), as RMSNorm's.
+fn row_stats<T: WithDType>(x: &[T], eps: f64, center: bool) -> (f64, f64) {
 	let n = x.len() as f64;
-	let mean = x.iter().map(|v| WithDType::to_f64(*v)).sum::<f64>() / n;
+	let mean = if center { x.iter().map(|v| WithDType::to_f64(*v)).sum::<f64>() / n } else { 0.0 };
 	let var = x.iter().map(|v| (WithDType::to_f64(*v) - mean).powi(2)).sum::<f64>() / n;
 	(mean, 1.0 / (var + eps).sqrt())
 }
 
-fn ln_fwd<T: WithDType + Float + Send + Sync>(
+fn norm_fwd<T: WithDType + Float + Send + Sync>(
 	s: &CpuStorage,
 	l: &Layout,
-	w: &Tensor,
-	b: &Tensor,
-	eps: f64,
+	op: &Norm,
 ) -> Result<CpuStorage> {
 	let x = slice::<T>(s, l)?;
-	let (w, b) = (weight_vec::<T>(w)?, weight_vec::<T>(b)?);
+	let w = weight_vec::<T>(&op.w)?;
+	let b = op.b.as_ref().map(weight_vec::<T>).transpose()?;
 	let d = w.len();
 	let mut y = vec![T::zero(); x.len()];
 	y.par_chunks_mut(d).zip(x.par_chunks(d)).for_each(|(y, x)| {
-		let (mean, rstd) = row_stats(x, eps);
+		let (mean, rstd) = row_stats(x, op.eps, op.center);
 		let (mean, rstd): (T, T) = (cast(mean), cast(rstd));
 		for i in 0..d {
-			y[i] = (x[i] - mean) * rstd * w[i] + b[i];
+			y[i] = (x[i] - mean) * rstd * w[i];
+		}
+		if let Some(b) = &b {
+			for i in 0..d {
+				y[i] = y[i] + b[i];
+			}
 		}
 	});
 	Ok(T::to_cpu_storage_owned(y))
 }
 
-impl CustomOp1 for LayerNorm {
+impl CustomOp1 for Norm {
 	fn name(&self) -> &'static str {
-		"fused-layer-norm"
+		if self.center {
+			"fused-layer-norm"
+		} else {
+			"fused-rms-norm"
+		}
 	}
 	fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
 		if l.dims().last() != Some(&self.w.elem_count()) {
 			candle_core::bail!(
-				"layer_norm: input {:?} does not end in {}",
+				"{}: input {:?} does not end in {}",
+				self.name(),
 				l.dims(),
 				self.w.elem_count()
 			);
 		}
-		Ok((float_dispatch!(s, ln_fwd, s, l, &self.w, &self.b, self.eps)?, l.shape().clone()))
+		Ok((float_dispatch!(s, norm_fwd, s, l, self)?, l.shape().clone()))
 	}
 	fn bwd(&self, x: &Tensor, _y: &Tensor, dy: &Tensor) -> Result<Option<Tensor>> {
-		Ok(Some(x.apply_op2_no_bwd(
-			&dy.contiguous()?,
-			&LayerNormBwd { w: self.w.clone(), eps: self.eps },
-		)?))
+		let op = NormBwd { w: self.w.clone(), eps: self.eps, center: self.center };
+		Ok(Some(x.apply_op2_no_bwd(&dy.contiguous()?, &op)?))
 	}
 }
 
-struct LayerNormBwd {
+struct NormBwd {
 	w: Tensor,
 	eps: f64,
+	center: bool,
 }
 
-fn ln_bwd<T: WithDType + Float + Send + Sync>(
+fn norm_bwd<T: WithDType + Float + Send + Sync>(
 	s1: &CpuStorage,
 	l1: &Layout,
 	s2: &CpuStorage,
 	l2: &Layout,
-	w: &Tensor,
-	eps: f64,
+	op: &NormBwd,
 ) -> Result<CpuStorage> {
 	let (x, dy) = (slice::<T>(s1, l1)?, slice::<T>(s2, l2)?);
-	let w = weight_vec::<T>(w)?;
+	let w = weight_vec::<T>(&op.w)?;
 	let d = w.len();
 	let mut dx = vec![T::zero(); x.len()];
 	dx.par_chunks_mut(d).zip(x.par_chunks(d).zip(dy.par_chunks(d))).for_each(|(dx, (x, dy))| {
-		// With x̂ = (x - mean) rstd and g = dy w:  dx = rstd (g - mean(g) - x̂ mean(g x̂)).
-		let (mean, rstd) = row_stats(x, eps);
+		// With x̂ = (x - mean) rstd and g = dy w:  dx = rstd (g - mean(g) - x̂ mean(g x̂)), where the
+		// mean(g) term belongs to centring (absent for RMSNorm, whose mean is 0).
+		let (mean, rstd) = row_stats(x, op.eps, op.center);
 		let (mut mg, mut mgx) = (0f64, 0f64);
 		for i in 0..d {
 			let g = WithDType::to_f64(dy[i] * w[i]);
 			mg += g;
 			mgx += g * (WithDType::to_f64(x[i]) - mean) * rstd;
 		}
-		let (mg, mgx) = (mg / d as f64, mgx / d as f64);
+		let mg = if op.center { mg / d as f64 } else { 0.0 };
+		let mgx = mgx / d as f64;
 		for i in 0..d {
 			let xh = (WithDType::to_f64(x[i]) - mean) * rstd;
 			let g = WithDType::to_f64(dy[i] * w[i]);
@@ -316,9 +235,9 @@ fn ln_bwd<T: WithDType + Float + Send + Sync>(
 	Ok(T::to_cpu_storage_owned(dx))
 }
 
-impl CustomOp2 for LayerNormBwd {
+impl CustomOp2 for NormBwd {
 	fn name(&self) -> &'static str {
-		"fused-layer-norm-bwd"
+		"fused-norm-bwd"
 	}
 	fn cpu_fwd(
 		&self,
@@ -327,7 +246,7 @@ impl CustomOp2 for LayerNormBwd {
 		s2: &CpuStorage,
 		l2: &Layout,
 	) -> Result<(CpuStorage, Shape)> {
-		Ok((float_dispatch!(s1, ln_bwd, s1, l1, s2, l2, &self.w, self.eps)?, l1.shape().clone()))
+		Ok((float_dispatch!(s1, norm_bwd, s1, l1, s2, l2, self)?, l1.shape().clone()))
 	}
 }
 
