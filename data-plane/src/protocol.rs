@@ -6,7 +6,7 @@
 
 use crate::tree::{Hash, Outboard, GROUP_LEN};
 use async_trait::async_trait;
-use codec::{Decode, Encode};
+use codec::{Compact, Decode, Encode};
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::StreamProtocol;
 use std::io;
@@ -52,18 +52,32 @@ async fn read_frame<T: AsyncRead + Unpin + Send, M: Decode>(
 	io: &mut T,
 	max: usize,
 ) -> io::Result<M> {
+	let len = read_len(io, max).await?;
+	let mut buf = vec![0u8; len];
+	io.read_exact(&mut buf).await?;
+	decode_all(&buf)
+}
+
+async fn read_len<T: AsyncRead + Unpin + Send>(io: &mut T, max: usize) -> io::Result<usize> {
 	let mut len = [0u8; 4];
 	io.read_exact(&mut len).await?;
 	let len = u32::from_be_bytes(len) as usize;
 	if len > max {
-		return Err(io::Error::new(
-			io::ErrorKind::InvalidData,
-			format!("message of {len} bytes exceeds the {max}-byte limit"),
-		));
+		return Err(invalid(format!("message of {len} bytes exceeds the {max}-byte limit")));
 	}
-	let mut buf = vec![0u8; len];
-	io.read_exact(&mut buf).await?;
-	M::decode(&mut &buf[..]).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))
+	Ok(len)
+}
+
+fn decode_all<M: Decode>(mut bytes: &[u8]) -> io::Result<M> {
+	let m = M::decode(&mut bytes).map_err(|e| invalid(e.to_string()))?;
+	if !bytes.is_empty() {
+		return Err(invalid(format!("{} bytes left over after the message", bytes.len())));
+	}
+	Ok(m)
+}
+
+fn invalid(msg: String) -> io::Error {
+	io::Error::new(io::ErrorKind::InvalidData, msg)
 }
 
 async fn write_frame<T: AsyncWrite + Unpin + Send, M: Encode>(
@@ -74,6 +88,66 @@ async fn write_frame<T: AsyncWrite + Unpin + Send, M: Encode>(
 	io.write_all(&(body.len() as u32).to_be_bytes()).await?;
 	io.write_all(&body).await
 	// The request-response handler closes the stream after this.
+}
+
+/// The SCALE prefix of `BlobResponse::Group` with `n` bytes: the variant index, then `Compact(n)`.
+fn group_prefix(n: usize) -> Vec<u8> {
+	let mut p = BlobResponse::Group(Vec::new()).encode();
+	p.truncate(1);
+	Compact(n as u32).encode_to(&mut p);
+	p
+}
+
+/// Group responses (nearly all the bytes this protocol moves) skip the SCALE buffer on both sides: the
+/// prefix is written and parsed here and the group's bytes go straight between the stream and the
+/// group's own buffer. The bytes on the wire are exactly `write_frame`'s (tested).
+async fn write_response_frame<T: AsyncWrite + Unpin + Send>(
+	io: &mut T,
+	r: &BlobResponse,
+) -> io::Result<()> {
+	let BlobResponse::Group(bytes) = r else { return write_frame(io, r).await };
+	let prefix = group_prefix(bytes.len());
+	let mut head = ((prefix.len() + bytes.len()) as u32).to_be_bytes().to_vec();
+	head.extend_from_slice(&prefix);
+	io.write_all(&head).await?;
+	io.write_all(bytes).await
+}
+
+async fn read_response_frame<T: AsyncRead + Unpin + Send>(
+	io: &mut T,
+	max: usize,
+) -> io::Result<BlobResponse> {
+	let len = read_len(io, max).await?;
+	if len == 0 {
+		return Err(invalid("empty message".into()));
+	}
+	let mut tag = [0u8; 1];
+	io.read_exact(&mut tag).await?;
+	if tag[0] != group_prefix(0)[0] {
+		let mut buf = vec![0u8; len];
+		buf[0] = tag[0];
+		io.read_exact(&mut buf[1..]).await?;
+		return decode_all(&buf);
+	}
+	// A compact length is 1, 2 or 4 bytes for anything below 2^30, as the low two bits of its first
+	// byte say; a group is at most MAX_RESPONSE, so the big-integer form is refused.
+	let mut compact = [0u8; 4];
+	io.read_exact(&mut compact[..1]).await?;
+	let width = match compact[0] & 3 {
+		0 => 1,
+		1 => 2,
+		2 => 4,
+		_ => return Err(invalid("group length out of range".into())),
+	};
+	io.read_exact(&mut compact[1..width]).await?;
+	let n = Compact::<u32>::decode(&mut &compact[..width]).map_err(|e| invalid(e.to_string()))?.0
+		as usize;
+	if 1 + width + n != len {
+		return Err(invalid(format!("a group of {n} bytes in a message of {len}")));
+	}
+	let mut bytes = vec![0u8; n];
+	io.read_exact(&mut bytes).await?;
+	Ok(BlobResponse::Group(bytes))
 }
 
 #[async_trait]
@@ -93,7 +167,7 @@ impl libp2p::request_response::Codec for BlobCodec {
 	where
 		T: AsyncRead + Unpin + Send,
 	{
-		read_frame(io, MAX_RESPONSE).await
+		read_response_frame(io, MAX_RESPONSE).await
 	}
 
 	async fn write_request<T>(
@@ -117,7 +191,7 @@ impl libp2p::request_response::Codec for BlobCodec {
 	where
 		T: AsyncWrite + Unpin + Send,
 	{
-		write_frame(io, &r).await
+		write_response_frame(io, &r).await
 	}
 }
 
@@ -159,6 +233,38 @@ mod tests {
 			}
 			let group = BlobResponse::Group(vec![0; GROUP_LEN as usize]);
 			assert!(group.encode().len() + 4 <= MAX_RESPONSE);
+
+			// Groups take the direct path; their frames are byte for byte the generic encoding, for
+			// every width of the compact length (1, 2 and 4 bytes), and they read back.
+			for n in [0usize, 1, 63, 64, 16383, 16384, GROUP_LEN as usize] {
+				let resp = BlobResponse::Group((0..n).map(|i| (i * 7 + n) as u8).collect());
+				let mut direct = Vec::new();
+				c.write_response(&PROTOCOL, &mut direct, resp.clone()).await.unwrap();
+				let mut generic = Vec::new();
+				write_frame(&mut generic, &resp).await.unwrap();
+				assert_eq!(direct, generic, "group of {n} bytes");
+				assert_eq!(c.read_response(&PROTOCOL, &mut &direct[..]).await.unwrap(), resp);
+				// Cut anywhere, the frame is an error.
+				for cut in [1, 4, 5, direct.len() - 1] {
+					if cut < direct.len() {
+						assert!(c.read_response(&PROTOCOL, &mut &direct[..cut]).await.is_err());
+					}
+				}
+			}
+			// A group whose length disagrees with its frame, or a frame with bytes after its message,
+			// is refused.
+			let mut lying = Vec::new();
+			write_frame(&mut lying, &BlobResponse::Group(vec![1, 2, 3])).await.unwrap();
+			lying[3] += 1;
+			lying.push(0);
+			let err = c.read_response(&PROTOCOL, &mut &lying[..]).await.unwrap_err();
+			assert!(err.to_string().contains("a group of 3 bytes in a message of"), "{err}");
+			let mut trailing = Vec::new();
+			write_frame(&mut trailing, &BlobResponse::NotFound).await.unwrap();
+			trailing[3] += 1;
+			trailing.push(9);
+			let err = c.read_response(&PROTOCOL, &mut &trailing[..]).await.unwrap_err();
+			assert!(err.to_string().contains("left over"), "{err}");
 
 			// A truncated frame is an error, not a short message.
 			let mut cut = Vec::new();
