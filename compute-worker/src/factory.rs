@@ -76,6 +76,9 @@ pub struct TrainArgs {
 	/// Print every event as a JSON line on stdout (for UIs), instead of the progress bar.
 	#[arg(long)]
 	pub json: bool,
+	/// `cpu`, or `cuda` / `cuda:N` in a binary built with the `cuda` feature.
+	#[arg(long, default_value = "cpu")]
+	pub device: String,
 }
 
 #[derive(clap::Args, Debug)]
@@ -101,6 +104,9 @@ pub struct ChatArgs {
 	pub max_tokens: usize,
 	#[arg(long, default_value_t = 0)]
 	pub seed: u64,
+	/// `cpu`, or `cuda` / `cuda:N` in a binary built with the `cuda` feature.
+	#[arg(long, default_value = "cpu")]
+	pub device: String,
 }
 
 #[derive(clap::Args, Debug)]
@@ -125,9 +131,25 @@ pub struct InspectArgs {
 	pub json: bool,
 }
 
-fn open(model: &Path) -> Result<Pretrained> {
-	pretrained::open(model, DType::F32, &Device::Cpu)
+fn open(model: &Path, device: &Device) -> Result<Pretrained> {
+	pretrained::open(model, DType::F32, device)
 		.with_context(|| format!("cannot open the model {}", model.display()))
+}
+
+/// The device named by `--device`.
+pub fn device(spec: &str) -> Result<Device> {
+	let ordinal = match spec {
+		"cpu" => return Ok(Device::Cpu),
+		"cuda" => 0,
+		s => match s.strip_prefix("cuda:").map(str::parse::<usize>) {
+			Some(Ok(n)) => n,
+			_ => bail!("unknown device {spec:?}: expected cpu, cuda or cuda:N"),
+		},
+	};
+	if !cfg!(feature = "cuda") {
+		bail!("this binary was built without CUDA; rebuild with `--features cuda` to use {spec}");
+	}
+	Device::new_cuda(ordinal).with_context(|| format!("cannot open CUDA device {ordinal}"))
 }
 
 fn lora_config(a: &TrainArgs, p: &Pretrained) -> LoraConfig {
@@ -197,7 +219,7 @@ impl Progress {
 pub fn train(a: &TrainArgs) -> Result<()> {
 	model_factory::tune_allocator_for_training();
 	let started = Instant::now();
-	let mut p = open(&a.model)?;
+	let mut p = open(&a.model, &device(&a.device)?)?;
 	let lora = lora_config(a, &p);
 	if a.qlora {
 		let n = p.model.quantize_nf4()?;
@@ -358,7 +380,7 @@ fn reply(p: &Pretrained, convo: &[Message], s: &Sampling) -> Result<String> {
 }
 
 pub fn chat(a: &ChatArgs) -> Result<()> {
-	let mut p = open(&a.model)?;
+	let mut p = open(&a.model, &device(&a.device)?)?;
 	if let Some(dir) = &a.adapter {
 		load_adapter(&mut p, dir)
 			.with_context(|| format!("cannot apply the adapter {}", dir.display()))?;
@@ -507,4 +529,23 @@ pub fn inspect(a: &InspectArgs) -> Result<()> {
 		}
 	}
 	Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn devices_are_parsed_and_cuda_without_the_feature_is_a_clear_error() {
+		assert!(device("cpu").unwrap().is_cpu());
+		let err = device("gpu").unwrap_err().to_string();
+		assert!(err.contains("expected cpu, cuda or cuda:N"), "{err}");
+		assert!(device("cuda:x").is_err());
+		if !cfg!(feature = "cuda") {
+			for spec in ["cuda", "cuda:1"] {
+				let err = device(spec).unwrap_err().to_string();
+				assert!(err.contains("built without CUDA"), "{err}");
+			}
+		}
+	}
 }

@@ -3,6 +3,8 @@
 //! q, k, v, o, batches of `BENCH_BATCH` sequences of 256 tokens, AdamW. Prints one JSON line.
 //!
 //!   bench_train <timed steps> [warmup steps]
+//!
+//! BENCH_DEVICE=cuda (or cuda:N) trains on a GPU, in a binary built with `--features cuda`.
 
 use candle_core::{DType, Device};
 use model_factory::llama::{random_weights, Llama, LlamaConfig};
@@ -28,13 +30,23 @@ fn run() -> anyhow::Result<()> {
 		"rms_norm_eps": 1e-5, "rope_theta": 100000.0, "tie_word_embeddings": true,
 	}))?;
 	// Rescaled to transformers' initialisation (N(0, 0.02) matrices, unit norms), as the PyTorch side.
-	let w = random_weights(&cfg, 1, DType::F32)?
+	let w: std::collections::HashMap<_, _> = random_weights(&cfg, 1, DType::F32)?
 		.into_iter()
 		.map(|(k, t)| {
 			let std = if k.contains("embed") { 0.5 } else { 0.3 };
 			let t = if t.rank() == 2 { (t * (0.02 / std))? } else { t };
 			Ok((k, t))
 		})
+		.collect::<candle_core::Result<_>>()?;
+	let device = match std::env::var("BENCH_DEVICE").as_deref() {
+		Ok("cpu") | Err(_) => Device::Cpu,
+		Ok(s) => {
+			Device::new_cuda(s.strip_prefix("cuda:").and_then(|n| n.parse().ok()).unwrap_or(0))?
+		}
+	};
+	let w = w
+		.into_iter()
+		.map(|(k, t)| Ok((k, t.to_device(&device)?)))
 		.collect::<candle_core::Result<_>>()?;
 	let mut model = Llama::from_tensors(cfg.clone(), w, DType::F32)?;
 	let lora = LoraConfig {
@@ -74,9 +86,9 @@ fn run() -> anyhow::Result<()> {
 			losses.push(loss);
 		}
 	}
+	device.synchronize()?;
 	let secs = started.elapsed().as_secs_f64();
 	let tokens = steps * batch * seq;
-	let _ = Device::Cpu;
 	println!(
 		"{}",
 		serde_json::json!({
@@ -85,6 +97,7 @@ fn run() -> anyhow::Result<()> {
 			"seconds_per_step": secs / steps as f64,
 			"steps": steps, "batch": batch, "seq": seq, "loss": losses,
 			"threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+			"device": format!("{:?}", device.location()),
 		})
 	);
 	Ok(())

@@ -119,7 +119,10 @@ pub fn load_into(dir: &Path, cfg: &LoraConfig, vars: &[(String, Var)]) -> Result
 				want: var.dims().to_vec(),
 			});
 		}
-		t.to_dtype(var.dtype()).and_then(|t| var.set(&t)).map_err(|e| io(&p, e))?;
+		t.to_dtype(var.dtype())
+			.and_then(|t| t.to_device(var.device()))
+			.and_then(|t| var.set(&t))
+			.map_err(|e| io(&p, e))?;
 	}
 	Ok(())
 }

@@ -15,6 +15,10 @@
 pub mod adapter;
 pub mod bloom;
 pub mod chat;
+#[cfg(feature = "cuda")]
+pub mod cuda;
+#[cfg(all(test, feature = "cuda"))]
+mod cuda_tests;
 pub mod data;
 pub mod fused;
 pub mod generate;

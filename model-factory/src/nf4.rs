@@ -59,6 +59,9 @@ pub struct Nf4Tensor {
 	absmax_q: Vec<i8>,
 	absmax_scale: Vec<f32>,
 	offset: f32,
+	/// The packed buffers on a GPU, uploaded on first use there.
+	#[cfg(feature = "cuda")]
+	gpu: crate::cuda::Nf4Cache,
 }
 
 impl Nf4Tensor {
@@ -91,7 +94,15 @@ impl Nf4Tensor {
 				}
 			}));
 		}
-		Ok(Self { shape, codes, absmax_q, absmax_scale, offset })
+		Ok(Self {
+			shape,
+			codes,
+			absmax_q,
+			absmax_scale,
+			offset,
+			#[cfg(feature = "cuda")]
+			gpu: Default::default(),
+		})
 	}
 
 	pub fn shape(&self) -> (usize, usize) {
@@ -131,9 +142,29 @@ impl Nf4Tensor {
 		out
 	}
 
-	/// The weight back as a (out, in) tensor of `dtype` on `dev`.
+	/// The weight back as a (out, in) tensor of `dtype` on `dev` (dequantized there on a GPU).
 	pub fn dequantize(&self, dtype: DType, dev: &candle_core::Device) -> Result<Tensor> {
+		#[cfg(feature = "cuda")]
+		if let candle_core::Device::Cuda(d) = dev {
+			return crate::cuda::nf4_dequantize_tensor(self, d, dtype);
+		}
 		Tensor::from_vec(self.dequantize_vec(), self.shape, dev)?.to_dtype(dtype)
+	}
+
+	/// The packed codes, quantized block maxima and their scales (for the GPU upload).
+	#[cfg(feature = "cuda")]
+	pub(crate) fn packed(&self) -> (&[u8], &[i8], &[f32]) {
+		(&self.codes, &self.absmax_q, &self.absmax_scale)
+	}
+
+	#[cfg(feature = "cuda")]
+	pub(crate) fn offset(&self) -> f32 {
+		self.offset
+	}
+
+	#[cfg(feature = "cuda")]
+	pub(crate) fn gpu_cache(&self) -> &crate::cuda::Nf4Cache {
+		&self.gpu
 	}
 }
 
@@ -176,6 +207,28 @@ impl CustomOp1 for Nf4Matmul {
 		let mut out_dims = dims.to_vec();
 		*out_dims.last_mut().expect("rank >= 1") = out_f;
 		Ok((cpu_storage(&y)?, Shape::from(out_dims)))
+	}
+
+	#[cfg(feature = "cuda")]
+	fn cuda_fwd(
+		&self,
+		s: &candle_core::CudaStorage,
+		l: &Layout,
+	) -> Result<(candle_core::CudaStorage, Shape)> {
+		use candle_core::backend::BackendStorage;
+		let (out_f, in_f) = self.0.shape();
+		let dims = l.dims();
+		if dims.last() != Some(&in_f) || !l.is_contiguous() {
+			candle_core::bail!("nf4-matmul: input {dims:?} must be contiguous and end in {in_f}");
+		}
+		let rows = l.shape().elem_count() / in_f;
+		// The dequantized weight lives only for this call, as on the CPU.
+		let w = crate::cuda::nf4_dequantize(&self.0, s.device(), s.dtype())?;
+		let wl = Layout::contiguous((out_f, in_f));
+		let y = crate::cuda::matmul_wt(s, l, &w, &wl, (rows, out_f, in_f))?;
+		let mut out_dims = dims.to_vec();
+		*out_dims.last_mut().expect("rank >= 1") = out_f;
+		Ok((y, Shape::from(out_dims)))
 	}
 
 	fn bwd(&self, arg: &Tensor, _res: &Tensor, grad_res: &Tensor) -> Result<Option<Tensor>> {

@@ -77,6 +77,20 @@ impl CustomOp1 for FrozenMatmul {
 		Ok((s.matmul(w, (1, m, n, k), &lhs, wl)?, Shape::from(out)))
 	}
 
+	#[cfg(feature = "cuda")]
+	fn cuda_fwd(
+		&self,
+		s: &candle_core::CudaStorage,
+		l: &Layout,
+	) -> Result<(candle_core::CudaStorage, Shape)> {
+		let (m, n, k, out) = self.shapes(l)?;
+		let (ws, wl) = self.0.storage_and_layout();
+		let candle_core::Storage::Cuda(w) = &*ws else {
+			candle_core::bail!("frozen_linear: the weight is not on the input's GPU")
+		};
+		Ok((crate::cuda::matmul_wt(s, l, w, wl, (m, n, k))?, Shape::from(out)))
+	}
+
 	fn bwd(&self, arg: &Tensor, _res: &Tensor, grad_res: &Tensor) -> Result<Option<Tensor>> {
 		let (n, k) = self.0.dims2()?;
 		let rows = grad_res.elem_count() / n;
