@@ -4,6 +4,9 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+/// Kernel sources under src/cuda, by file stem.
+const KERNELS: &[&str] = &["nf4"];
+
 fn main() {
 	println!("cargo::rerun-if-changed=src/cuda");
 	println!("cargo::rerun-if-env-changed=NVCC");
@@ -14,7 +17,7 @@ fn main() {
 	let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
 	let nvcc = std::env::var("NVCC").unwrap_or_else(|_| "nvcc".into());
 	let cap = std::env::var("CUDA_COMPUTE_CAP").unwrap_or_else(|_| "90".into());
-	for name in ["nf4"] {
+	for name in KERNELS {
 		let src = format!("src/cuda/{name}.cu");
 		let ptx = out.join(format!("{name}.ptx"));
 		let status = Command::new(&nvcc)

@@ -493,7 +493,7 @@ pub fn inspect(a: &InspectArgs) -> Result<()> {
 			"adapted_modules": t.len() / 2, "parameters": params,
 		})
 	} else if path.extension().is_some_and(|e| e == "gguf") {
-		let p = open(path)?;
+		let p = open(path, &Device::Cpu)?;
 		model_facts(p.model.as_ref(), "gguf", p.parameters, Some(&p.stop_tokens))
 	} else if path.join("config.json").exists() {
 		// The model alone: a folder without a tokenizer can still be inspected (and merged).
