@@ -5,6 +5,8 @@ set -euo pipefail
 
 need_apt=()
 command -v protoc >/dev/null 2>&1 || need_apt+=(protobuf-compiler)
+# ModelFactory's CPU matrix products (model-factory's default `openblas` feature).
+ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so ' || need_apt+=(libopenblas-dev)
 if [ ${#need_apt[@]} -gt 0 ]; then
 	echo "bootstrap: installing ${need_apt[*]}"
 	SUDO=""

@@ -62,9 +62,9 @@ pub fn attention(
 	let scale = 1.0 / (hd as f64).sqrt();
 	let att = if usable(q) {
 		let q = q.contiguous()?.reshape((b, nkv, (nh / nkv) * t, hd))?;
-		let scores = q.matmul(&k.t()?.contiguous()?)?;
+		let scores = crate::blas::matmul(&q, &k.t()?)?;
 		let probs = causal_softmax(&scores, scale, t, offset, window)?;
-		probs.matmul(&v.contiguous()?)?.reshape((b, nh, t, hd))?
+		crate::blas::matmul(&probs, v)?.reshape((b, nh, t, hd))?
 	} else {
 		let (k, v) = (crate::ops::repeat_kv(k, nh / nkv)?, crate::ops::repeat_kv(v, nh / nkv)?);
 		let scores = (q.contiguous()?.matmul(&k.t()?.contiguous()?)? * scale)?;
@@ -368,7 +368,7 @@ pub fn alibi_attention(
 ) -> Result<Tensor> {
 	let (b, nh, t, hd) = q.dims4()?;
 	let scale = 1.0 / (hd as f64).sqrt();
-	let scores = q.contiguous()?.matmul(&k.t()?.contiguous()?)?;
+	let scores = crate::blas::matmul(q, &k.t()?)?;
 	let probs = if usable(q) {
 		let op = CausalSoftmax {
 			scale,
@@ -386,7 +386,7 @@ pub fn alibi_attention(
 		let mask = crate::ops::causal_mask(t, offset, None, q.dtype(), q.device())?;
 		crate::ops::softmax(&(scores * scale)?.broadcast_add(&bias.broadcast_add(&mask)?)?)?
 	};
-	probs.matmul(&v.contiguous()?)?.transpose(1, 2)?.reshape((b, t, nh * hd))
+	crate::blas::matmul(&probs, v)?.transpose(1, 2)?.reshape((b, t, nh * hd))
 }
 
 #[derive(Clone)]

@@ -13,6 +13,7 @@
 //! See docs/model-factory.md; the reference tests match transformers + PEFT on every family.
 
 pub mod adapter;
+pub mod blas;
 pub mod bloom;
 pub mod chat;
 #[cfg(feature = "cuda")]

@@ -171,8 +171,8 @@ impl Linear {
 		// form a per-sequence gradient of A and then sum it.
 		let in_f = a.dim(1)?;
 		let rows = x.elem_count() / in_f;
-		let low = x.contiguous()?.reshape((rows, in_f))?.matmul(&a.t()?)?;
-		let up = (low.matmul(&b.t()?)? * l.scale)?;
+		let low = crate::blas::matmul(&x.contiguous()?.reshape((rows, in_f))?, &a.t()?)?;
+		let up = (crate::blas::matmul(&low, &b.t()?)? * l.scale)?;
 		let up = up.reshape(y.shape())?;
 		y + up
 	}

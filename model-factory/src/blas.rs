@@ -1,0 +1,392 @@
+//! Matrix products on the CPU through the system's OpenBLAS (the default `openblas` feature; Debian's
+//! `libopenblas-dev`, which scripts/bootstrap.sh installs). On the team VM it runs the training
+//! shapes at 215 to 235 GFLOP/s where candle's `gemm` crate reaches 110 to 140; see
+//! docs/model-factory.md. Without the feature, [`gemm`] falls back to candle's matmul.
+
+use candle_core::{Result, Tensor};
+
+#[cfg(feature = "openblas")]
+mod ffi {
+	#![allow(non_camel_case_types)]
+	pub type blasint = i32;
+	pub const ROW_MAJOR: i32 = 101;
+	pub const NO_TRANS: i32 = 111;
+	pub const TRANS: i32 = 112;
+	#[link(name = "openblas")]
+	extern "C" {
+		pub fn cblas_sgemm(
+			order: i32,
+			ta: i32,
+			tb: i32,
+			m: blasint,
+			n: blasint,
+			k: blasint,
+			alpha: f32,
+			a: *const f32,
+			lda: blasint,
+			b: *const f32,
+			ldb: blasint,
+			beta: f32,
+			c: *mut f32,
+			ldc: blasint,
+		);
+		pub fn openblas_set_num_threads(n: i32);
+		pub fn cblas_dgemm(
+			order: i32,
+			ta: i32,
+			tb: i32,
+			m: blasint,
+			n: blasint,
+			k: blasint,
+			alpha: f64,
+			a: *const f64,
+			lda: blasint,
+			b: *const f64,
+			ldb: blasint,
+			beta: f64,
+			c: *mut f64,
+			ldc: blasint,
+		);
+	}
+}
+
+/// A row-major matrix operand: its elements, and whether it is read transposed.
+pub struct Operand<'a, T> {
+	pub data: &'a [T],
+	pub transposed: bool,
+}
+
+/// Element types OpenBLAS multiplies.
+pub trait Gemm: Copy + Default {
+	/// `c (m, n) = a (m, k) @ b (k, n)`, each operand row-major (or its transpose read in place).
+	fn gemm(m: usize, n: usize, k: usize, a: Operand<Self>, b: Operand<Self>, c: &mut [Self]);
+}
+
+#[cfg(feature = "openblas")]
+macro_rules! impl_gemm {
+	($t:ty, $f:ident) => {
+		impl Gemm for $t {
+			fn gemm(m: usize, n: usize, k: usize, a: Operand<$t>, b: Operand<$t>, c: &mut [$t]) {
+				assert!(a.data.len() >= m * k && b.data.len() >= k * n && c.len() >= m * n);
+				assert!(m.max(n).max(k) <= i32::MAX as usize, "matrix too large for OpenBLAS");
+				let (ta, lda) = if a.transposed { (ffi::TRANS, m) } else { (ffi::NO_TRANS, k) };
+				let (tb, ldb) = if b.transposed { (ffi::TRANS, k) } else { (ffi::NO_TRANS, n) };
+				// Rows of `a` (and `c`) split over the rayon pool, one single-threaded BLAS call each:
+				// OpenBLAS's own threads and rayon's workers spinning on the same two cores cost ~25%.
+				let rows = row_block(m, n, k);
+				single_threaded_blas();
+				let call = |r0: usize, c: &mut [$t]| {
+					let mb = c.len() / n.max(1);
+					// A row block of `a` starts r0 rows down, or r0 columns across when transposed.
+					let a0 = if a.transposed { r0 } else { r0 * k };
+					// SAFETY: the block's rows lie inside `a` and `c` (lengths checked above, with the
+					// full matrix's leading dimensions), and each call writes only its own rows of `c`.
+					unsafe {
+						ffi::$f(
+							ffi::ROW_MAJOR,
+							ta,
+							tb,
+							mb as i32,
+							n as i32,
+							k as i32,
+							1.0,
+							a.data[a0..].as_ptr(),
+							lda.max(1) as i32,
+							b.data.as_ptr(),
+							ldb.max(1) as i32,
+							0.0,
+							c.as_mut_ptr(),
+							n.max(1) as i32,
+						)
+					}
+				};
+				if rows >= m || n == 0 {
+					call(0, &mut c[..m * n]);
+				} else {
+					use rayon::prelude::*;
+					c[..m * n]
+						.par_chunks_mut(rows * n)
+						.enumerate()
+						.for_each(|(i, block)| call(i * rows, block));
+				}
+			}
+		}
+	};
+}
+#[cfg(feature = "openblas")]
+impl_gemm!(f32, cblas_sgemm);
+#[cfg(feature = "openblas")]
+impl_gemm!(f64, cblas_dgemm);
+
+/// Rows per parallel block: the pool's threads share the rows when the product is big enough to pay
+/// for it, each block at least 16 rows.
+#[cfg(feature = "openblas")]
+fn row_block(m: usize, n: usize, k: usize) -> usize {
+	let threads = rayon::current_num_threads().max(1);
+	if threads == 1 || m < 32 || m * n * k < 1 << 20 {
+		return m.max(1);
+	}
+	m.div_ceil(threads.min(m / 16))
+}
+
+#[cfg(feature = "openblas")]
+fn single_threaded_blas() {
+	static ONCE: std::sync::Once = std::sync::Once::new();
+	// SAFETY: sets OpenBLAS's thread count, once, before this crate's first product.
+	ONCE.call_once(|| unsafe { ffi::openblas_set_num_threads(1) });
+}
+
+/// Whether products go through OpenBLAS in this build.
+pub const ENABLED: bool = cfg!(feature = "openblas");
+
+/// `a @ b` for 2-D CPU tensors of f32 or f64 through OpenBLAS when enabled (transposed views are read
+/// in place), else candle's matmul. Not differentiable: for use inside ops with their own backward.
+pub fn gemm(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+	#[cfg(feature = "openblas")]
+	if a.device().is_cpu() && a.dtype() == b.dtype() {
+		match a.dtype() {
+			candle_core::DType::F32 => return gemm_as::<f32>(a, b),
+			candle_core::DType::F64 => return gemm_as::<f64>(a, b),
+			_ => {}
+		}
+	}
+	a.matmul(b)
+}
+
+#[cfg(feature = "openblas")]
+fn gemm_as<T: Gemm + candle_core::WithDType>(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+	let (m, k) = a.dims2()?;
+	let (k2, n) = b.dims2()?;
+	if k != k2 {
+		candle_core::bail!("gemm: ({m}, {k}) @ ({k2}, {n})");
+	}
+	let mut c = vec![T::default(); m * n];
+	with_operand(a, |oa| {
+		with_operand(b, |ob| {
+			T::gemm(m, n, k, oa, ob, &mut c);
+			Ok(())
+		})
+	})?;
+	Tensor::from_vec(c, (m, n), a.device())
+}
+
+/// Calls `f` with `t` as a BLAS operand: its storage in place when it is row-major or a transposed
+/// row-major matrix, else a contiguous copy.
+#[cfg(feature = "openblas")]
+fn with_operand<T: candle_core::WithDType, R>(
+	t: &Tensor,
+	f: impl FnOnce(Operand<T>) -> Result<R>,
+) -> Result<R> {
+	let (r, c) = t.dims2()?;
+	let transposed = {
+		let s = t.stride();
+		if s == [c, 1] || r == 1 || c == 1 {
+			Some(false)
+		} else if s == [1, r] {
+			Some(true)
+		} else {
+			None
+		}
+	};
+	let Some(transposed) = transposed else {
+		return with_operand(&t.contiguous()?, f);
+	};
+	let (storage, layout) = t.storage_and_layout();
+	let candle_core::Storage::Cpu(cpu) = &*storage else {
+		candle_core::bail!("gemm: not a CPU tensor")
+	};
+	let all = T::cpu_storage_as_slice(cpu)?;
+	let start = layout.start_offset();
+	f(Operand { data: &all[start..start + r * c], transposed })
+}
+
+/// `a @ b` over matching leading (batch) dimensions, differentiable in both: through OpenBLAS for f32
+/// and f64 CPU tensors whose matrices are row-major or transposed views (attention's `k^T`, LoRA's
+/// `A^T` are read in place), the batch matrices spread over the rayon pool; candle's matmul otherwise.
+pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+	#[cfg(feature = "openblas")]
+	if a.device().is_cpu()
+		&& a.dtype() == b.dtype()
+		&& matches!(a.dtype(), candle_core::DType::F32 | candle_core::DType::F64)
+		&& a.rank() >= 2
+		&& a.rank() == b.rank()
+		&& a.dims()[..a.rank() - 2] == b.dims()[..b.rank() - 2]
+		&& a.dim(a.rank() - 1)? == b.dim(b.rank() - 2)?
+	{
+		let a = if batch_layout(a.layout()).is_some() { a.clone() } else { a.contiguous()? };
+		let b = if batch_layout(b.layout()).is_some() { b.clone() } else { b.contiguous()? };
+		return a.apply_op2(&b, Matmul);
+	}
+	a.contiguous()?.matmul(&b.contiguous()?)
+}
+
+/// How a (batch.., rows, cols) layout stores its matrices: `Some(transposed)` when they are packed one
+/// after another, each row-major or the transpose of a row-major one.
+#[cfg(feature = "openblas")]
+fn batch_layout(l: &candle_core::Layout) -> Option<bool> {
+	let d = l.dims();
+	let s = l.stride();
+	let n = d.len();
+	let (r, c) = (d[n - 2], d[n - 1]);
+	let transposed = if (s[n - 1] == 1 && s[n - 2] == c) || r == 1 {
+		false
+	} else if s[n - 2] == 1 && s[n - 1] == r || c == 1 {
+		true
+	} else {
+		return None;
+	};
+	// The batch dimensions must be packed too (size-1 dimensions may have any stride).
+	let mut expect = r * c;
+	for i in (0..n - 2).rev() {
+		if d[i] != 1 && s[i] != expect {
+			return None;
+		}
+		expect *= d[i];
+	}
+	Some(transposed)
+}
+
+#[cfg(feature = "openblas")]
+struct Matmul;
+
+#[cfg(feature = "openblas")]
+impl Matmul {
+	fn run<T: Gemm + candle_core::WithDType>(
+		a: &[T],
+		la: &candle_core::Layout,
+		b: &[T],
+		lb: &candle_core::Layout,
+	) -> Result<(Vec<T>, candle_core::Shape)> {
+		use rayon::prelude::*;
+		let (da, db) = (la.dims(), lb.dims());
+		let n_dims = da.len();
+		let (m, k, n) = (da[n_dims - 2], da[n_dims - 1], db[n_dims - 1]);
+		let batch: usize = da[..n_dims - 2].iter().product();
+		let (ta, tb) = match (batch_layout(la), batch_layout(lb)) {
+			(Some(ta), Some(tb)) => (ta, tb),
+			_ => candle_core::bail!("blas matmul: operands must be packed matrices"),
+		};
+		let (a, b) = (&a[la.start_offset()..], &b[lb.start_offset()..]);
+		let mut out = vec![T::default(); batch * m * n];
+		let one = |i: usize, c: &mut [T]| {
+			let a = Operand { data: &a[i * m * k..][..m * k], transposed: ta };
+			let b = Operand { data: &b[i * k * n..][..k * n], transposed: tb };
+			T::gemm(m, n, k, a, b, c);
+		};
+		if batch == 1 || m * n == 0 {
+			if m * n > 0 {
+				one(0, &mut out);
+			}
+		} else {
+			out.par_chunks_mut(m * n).enumerate().for_each(|(i, c)| one(i, c));
+		}
+		let mut dims = da.to_vec();
+		dims[n_dims - 1] = n;
+		Ok((out, dims.into()))
+	}
+}
+
+#[cfg(feature = "openblas")]
+impl candle_core::CustomOp2 for Matmul {
+	fn name(&self) -> &'static str {
+		"blas-matmul"
+	}
+
+	fn cpu_fwd(
+		&self,
+		s1: &candle_core::CpuStorage,
+		l1: &candle_core::Layout,
+		s2: &candle_core::CpuStorage,
+		l2: &candle_core::Layout,
+	) -> Result<(candle_core::CpuStorage, candle_core::Shape)> {
+		use candle_core::CpuStorage as S;
+		match (s1, s2) {
+			(S::F32(a), S::F32(b)) => Self::run(a, l1, b, l2).map(|(v, s)| (S::F32(v), s)),
+			(S::F64(a), S::F64(b)) => Self::run(a, l1, b, l2).map(|(v, s)| (S::F64(v), s)),
+			_ => candle_core::bail!("blas matmul: f32 or f64 operands of one dtype"),
+		}
+	}
+
+	fn bwd(
+		&self,
+		a: &Tensor,
+		b: &Tensor,
+		_res: &Tensor,
+		g: &Tensor,
+	) -> Result<(Option<Tensor>, Option<Tensor>)> {
+		let n = a.rank();
+		// dA = dY B^T, dB = A^T dY; the transposes are views that the op reads in place.
+		let da = matmul(g, &b.transpose(n - 2, n - 1)?)?;
+		let db = matmul(&a.transpose(n - 2, n - 1)?, g)?;
+		Ok((Some(da), Some(db)))
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use candle_core::{DType, Device};
+
+	#[test]
+	fn products_match_candle_for_every_layout() {
+		let mut rng = crate::lora::rng(9);
+		for dt in [DType::F32, DType::F64] {
+			let a = crate::lora::randn(&[7, 5], 1.0, &mut rng, dt).unwrap();
+			let b = crate::lora::randn(&[5, 3], 1.0, &mut rng, dt).unwrap();
+			let at = crate::lora::randn(&[5, 7], 1.0, &mut rng, dt).unwrap().t().unwrap();
+			let bt = crate::lora::randn(&[3, 5], 1.0, &mut rng, dt).unwrap().t().unwrap();
+			let wide = crate::lora::randn(&[9, 9], 1.0, &mut rng, dt).unwrap();
+			let strided = wide.narrow(0, 1, 7).unwrap().narrow(1, 2, 5).unwrap();
+			let row = crate::lora::randn(&[1, 5], 1.0, &mut rng, dt).unwrap();
+			for (x, y) in [(&a, &b), (&at, &b), (&a, &bt), (&at, &bt), (&strided, &bt), (&row, &b)]
+			{
+				let got = gemm(x, y).unwrap();
+				let want = x.contiguous().unwrap().matmul(&y.contiguous().unwrap()).unwrap();
+				let tol = if dt == DType::F32 { 1e-5 } else { 1e-12 };
+				assert!(crate::testutil::max_diff(&got, &want) < tol, "{dt:?} {:?}", x.stride());
+			}
+		}
+		// Large enough to be split over the pool's threads by rows, with `a` stored either way.
+		for dt in [DType::F32, DType::F64] {
+			let a = crate::lora::randn(&[97, 130], 1.0, &mut rng, dt).unwrap();
+			let at = crate::lora::randn(&[130, 97], 1.0, &mut rng, dt).unwrap().t().unwrap();
+			let bt = crate::lora::randn(&[301, 130], 1.0, &mut rng, dt).unwrap().t().unwrap();
+			#[cfg(feature = "openblas")]
+			assert!(row_block(97, 301, 130) < 97 || rayon::current_num_threads() == 1);
+			for x in [&a, &at] {
+				let got = gemm(x, &bt).unwrap();
+				let want = x.contiguous().unwrap().matmul(&bt.contiguous().unwrap()).unwrap();
+				let tol = if dt == DType::F32 { 1e-4 } else { 1e-11 };
+				assert!(crate::testutil::max_diff(&got, &want) < tol, "{dt:?} {:?}", x.stride());
+			}
+		}
+		// The batched, differentiable product: values and both gradients as candle's.
+		for dt in [DType::F32, DType::F64] {
+			let a = candle_core::Var::from_tensor(
+				&crate::lora::randn(&[2, 3, 40, 24], 1.0, &mut rng, dt).unwrap(),
+			)
+			.unwrap();
+			let b = candle_core::Var::from_tensor(
+				&crate::lora::randn(&[2, 3, 33, 24], 1.0, &mut rng, dt).unwrap(),
+			)
+			.unwrap();
+			let bt = b.as_tensor().transpose(2, 3).unwrap(); // read in place
+			let w = crate::lora::randn(&[2, 3, 40, 33], 1.0, &mut rng, dt).unwrap();
+			let ours = matmul(a.as_tensor(), &bt).unwrap();
+			let theirs = a.as_tensor().matmul(&bt.contiguous().unwrap()).unwrap();
+			let tol = if dt == DType::F32 { 1e-4 } else { 1e-11 };
+			assert!(crate::testutil::max_diff(&ours, &theirs) < tol);
+			let g1 = (ours * &w).unwrap().sum_all().unwrap().backward().unwrap();
+			let g2 = (theirs * &w).unwrap().sum_all().unwrap().backward().unwrap();
+			for v in [&a, &b] {
+				let (x, y) = (g1.get(v.as_tensor()).unwrap(), g2.get(v.as_tensor()).unwrap());
+				assert!(crate::testutil::max_diff(x, y) < tol, "{dt:?} gradient");
+			}
+		}
+		assert!(gemm(
+			&Tensor::zeros((2, 3), DType::F32, &Device::Cpu).unwrap(),
+			&Tensor::zeros((4, 2), DType::F32, &Device::Cpu).unwrap()
+		)
+		.is_err());
+	}
+}
