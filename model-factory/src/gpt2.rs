@@ -8,7 +8,7 @@
 
 use crate::fused::fast_layer_norm as layer_norm;
 use crate::lora::Linear;
-use crate::model::{cached_kv, Cache, CausalLm, Family};
+use crate::model::{cached_kv, Cache, CausalLm, Family, Head};
 use crate::weights::{LoadError, Weights};
 use candle_core::{DType, Result, Tensor, D};
 use serde::Deserialize;
@@ -49,6 +49,45 @@ pub struct Gpt2 {
 }
 
 impl Gpt2 {
+	/// Everything up to the LM head: the final hidden states (batch, seq, hidden) after the last norm.
+	fn trunk(&self, ids: &Tensor, mut cache: Option<&mut Cache>, train: bool) -> Result<Tensor> {
+		let (b, t) = ids.dims2()?;
+		let offset = cache.as_ref().map_or(0, |c| c.len);
+		if offset + t > self.cfg.n_positions {
+			candle_core::bail!(
+				"{} tokens exceed GPT-2's {} positions",
+				offset + t,
+				self.cfg.n_positions
+			);
+		}
+		let (e, nh) = (self.cfg.n_embd, self.cfg.n_head);
+		let hd = e / nh;
+		let eps = self.cfg.layer_norm_epsilon;
+		let tok = self.wte.embedding(&ids.flatten_all()?)?.reshape((b, t, e))?;
+		let mut x = tok.broadcast_add(&self.wpe.narrow(0, offset, t)?)?;
+		for (i, blk) in self.blocks.iter().enumerate() {
+			let h = layer_norm(&x, &blk.ln1.0, &blk.ln1.1, eps)?;
+			let qkv = blk.attn.forward(&h, train)?;
+			let heads = |i: usize| {
+				qkv.narrow(D::Minus1, i * e, e)?
+					.reshape((b, t, nh, hd))?
+					.transpose(1, 2)?
+					.contiguous()
+			};
+			let (q, k, v) = (heads(0)?, heads(1)?, heads(2)?);
+			let (k, v) = cached_kv(&mut cache, i, k, v)?;
+			let att = crate::fused::attention(&q, &k, &v, offset, None)?;
+			x = (x + blk.proj.forward(&att, train)?)?;
+			let h = layer_norm(&x, &blk.ln2.0, &blk.ln2.1, eps)?;
+			let m = blk.fc_proj.forward(&blk.fc.forward(&h, train)?.gelu()?, train)?;
+			x = (x + m)?;
+		}
+		if let Some(c) = cache {
+			c.len += t;
+		}
+		layer_norm(&x, &self.ln_f.0, &self.ln_f.1, eps)
+	}
+
 	/// Builds the model from Hugging Face names, with or without the `transformer.` prefix.
 	pub fn from_tensors(
 		cfg: Gpt2Config,
@@ -108,43 +147,11 @@ impl CausalLm for Gpt2 {
 	fn max_positions(&self) -> Option<usize> {
 		Some(self.cfg.n_positions)
 	}
-	fn run(&self, ids: &Tensor, mut cache: Option<&mut Cache>, train: bool) -> Result<Tensor> {
-		let (b, t) = ids.dims2()?;
-		let offset = cache.as_ref().map_or(0, |c| c.len);
-		if offset + t > self.cfg.n_positions {
-			candle_core::bail!(
-				"{} tokens exceed GPT-2's {} positions",
-				offset + t,
-				self.cfg.n_positions
-			);
-		}
-		let (e, nh) = (self.cfg.n_embd, self.cfg.n_head);
-		let hd = e / nh;
-		let eps = self.cfg.layer_norm_epsilon;
-		let tok = self.wte.embedding(&ids.flatten_all()?)?.reshape((b, t, e))?;
-		let mut x = tok.broadcast_add(&self.wpe.narrow(0, offset, t)?)?;
-		for (i, blk) in self.blocks.iter().enumerate() {
-			let h = layer_norm(&x, &blk.ln1.0, &blk.ln1.1, eps)?;
-			let qkv = blk.attn.forward(&h, train)?;
-			let heads = |i: usize| {
-				qkv.narrow(D::Minus1, i * e, e)?
-					.reshape((b, t, nh, hd))?
-					.transpose(1, 2)?
-					.contiguous()
-			};
-			let (q, k, v) = (heads(0)?, heads(1)?, heads(2)?);
-			let (k, v) = cached_kv(&mut cache, i, k, v)?;
-			let att = crate::fused::attention(&q, &k, &v, offset, None)?;
-			x = (x + blk.proj.forward(&att, train)?)?;
-			let h = layer_norm(&x, &blk.ln2.0, &blk.ln2.1, eps)?;
-			let m = blk.fc_proj.forward(&blk.fc.forward(&h, train)?.gelu()?, train)?;
-			x = (x + m)?;
-		}
-		if let Some(c) = cache {
-			c.len += t;
-		}
-		let x = layer_norm(&x, &self.ln_f.0, &self.ln_f.1, eps)?;
-		crate::ops::frozen_linear(&x, &self.wte)
+	fn run(&self, ids: &Tensor, cache: Option<&mut Cache>, train: bool) -> Result<Tensor> {
+		crate::ops::frozen_linear(&self.trunk(ids, cache, train)?, &self.wte)
+	}
+	fn hidden_and_head(&self, ids: &Tensor, train: bool) -> Result<Option<(Tensor, Head<'_>)>> {
+		Ok(Some((self.trunk(ids, None, train)?, Head::Tied(&self.wte))))
 	}
 	/// The adaptable layers by module path (as PEFT names them under `base_model.model.`).
 	fn linears_mut(&mut self) -> Vec<(String, &mut Linear)> {

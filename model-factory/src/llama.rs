@@ -10,7 +10,7 @@
 
 use crate::fused::{attention, fast_rms_norm, fast_rope, fast_swiglu};
 use crate::lora::Linear;
-use crate::model::{cached_kv, Cache, CausalLm, Family};
+use crate::model::{cached_kv, Cache, CausalLm, Family, Head};
 use crate::ops::{rope_tables, RopeConfig};
 pub use crate::weights::LoadError;
 use crate::weights::Weights;
@@ -113,6 +113,41 @@ pub struct Llama {
 }
 
 impl Llama {
+	/// Everything up to the LM head: the final hidden states (batch, seq, hidden) after the last norm.
+	fn trunk(&self, ids: &Tensor, mut cache: Option<&mut Cache>, train: bool) -> Result<Tensor> {
+		let (b, t) = ids.dims2()?;
+		let dev = ids.device();
+		let dtype = self.embed.dtype();
+		let (nh, nkv, hd) =
+			(self.cfg.num_attention_heads, self.cfg.kv_heads(), self.cfg.head_dim());
+		let offset = cache.as_ref().map_or(0, |c| c.len);
+		let mut x =
+			self.embed.embedding(&ids.flatten_all()?)?.reshape((b, t, self.cfg.hidden_size))?;
+		let (cos, sin) = rope_tables(&self.inv_freq, offset, t, false, dtype, dev)?;
+		let eps = self.cfg.rms_norm_eps;
+		for (i, l) in self.layers.iter().enumerate() {
+			let h = fast_rms_norm(&x, &l.input_norm, eps)?;
+			let split = |y: Tensor, heads: usize| y.reshape((b, t, heads, hd))?.transpose(1, 2);
+			let (mut q, mut k) =
+				(split(l.q.forward(&h, train)?, nh)?, split(l.k.forward(&h, train)?, nkv)?);
+			if let Some((qn, kn)) = &l.qk_norm {
+				(q, k) = (fast_rms_norm(&q, qn, eps)?, fast_rms_norm(&k, kn, eps)?);
+			}
+			let (q, k) = (fast_rope(&q, &cos, &sin)?, fast_rope(&k, &cos, &sin)?);
+			let v = split(l.v.forward(&h, train)?, nkv)?;
+			let (k, v) = cached_kv(&mut cache, i, k, v)?;
+			let att = attention(&q, &k, &v, offset, self.cfg.window())?;
+			x = (x + l.o.forward(&att, train)?)?;
+			let h = fast_rms_norm(&x, &l.post_norm, eps)?;
+			let mlp = fast_swiglu(&l.gate.forward(&h, train)?, &l.up.forward(&h, train)?)?;
+			x = (x + l.down.forward(&mlp, train)?)?;
+		}
+		if let Some(c) = cache {
+			c.len += t;
+		}
+		fast_rms_norm(&x, &self.norm, eps)
+	}
+
 	/// Builds the model from Hugging Face-named tensors (e.g. `candle_core::safetensors::load`).
 	pub fn from_tensors(
 		cfg: LlamaConfig,
@@ -184,39 +219,11 @@ impl CausalLm for Llama {
 	fn num_layers(&self) -> usize {
 		self.layers.len()
 	}
-	fn run(&self, ids: &Tensor, mut cache: Option<&mut Cache>, train: bool) -> Result<Tensor> {
-		let (b, t) = ids.dims2()?;
-		let dev = ids.device();
-		let dtype = self.embed.dtype();
-		let (nh, nkv, hd) =
-			(self.cfg.num_attention_heads, self.cfg.kv_heads(), self.cfg.head_dim());
-		let offset = cache.as_ref().map_or(0, |c| c.len);
-		let mut x =
-			self.embed.embedding(&ids.flatten_all()?)?.reshape((b, t, self.cfg.hidden_size))?;
-		let (cos, sin) = rope_tables(&self.inv_freq, offset, t, false, dtype, dev)?;
-		let eps = self.cfg.rms_norm_eps;
-		for (i, l) in self.layers.iter().enumerate() {
-			let h = fast_rms_norm(&x, &l.input_norm, eps)?;
-			let split = |y: Tensor, heads: usize| y.reshape((b, t, heads, hd))?.transpose(1, 2);
-			let (mut q, mut k) =
-				(split(l.q.forward(&h, train)?, nh)?, split(l.k.forward(&h, train)?, nkv)?);
-			if let Some((qn, kn)) = &l.qk_norm {
-				(q, k) = (fast_rms_norm(&q, qn, eps)?, fast_rms_norm(&k, kn, eps)?);
-			}
-			let (q, k) = (fast_rope(&q, &cos, &sin)?, fast_rope(&k, &cos, &sin)?);
-			let v = split(l.v.forward(&h, train)?, nkv)?;
-			let (k, v) = cached_kv(&mut cache, i, k, v)?;
-			let att = attention(&q, &k, &v, offset, self.cfg.window())?;
-			x = (x + l.o.forward(&att, train)?)?;
-			let h = fast_rms_norm(&x, &l.post_norm, eps)?;
-			let mlp = fast_swiglu(&l.gate.forward(&h, train)?, &l.up.forward(&h, train)?)?;
-			x = (x + l.down.forward(&mlp, train)?)?;
-		}
-		if let Some(c) = cache {
-			c.len += t;
-		}
-		let x = fast_rms_norm(&x, &self.norm, eps)?;
-		self.lm_head.forward(&x, train)
+	fn run(&self, ids: &Tensor, cache: Option<&mut Cache>, train: bool) -> Result<Tensor> {
+		self.lm_head.forward(&self.trunk(ids, cache, train)?, train)
+	}
+	fn hidden_and_head(&self, ids: &Tensor, train: bool) -> Result<Option<(Tensor, Head<'_>)>> {
+		Ok(Some((self.trunk(ids, None, train)?, Head::Linear(&self.lm_head))))
 	}
 	fn linears_mut(&mut self) -> Vec<(String, &mut Linear)> {
 		let mut out = Vec::new();

@@ -177,6 +177,15 @@ impl Linear {
 		y + up
 	}
 
+	/// The weight, when this layer computes exactly `x W^T`: full precision, no bias, no adapter
+	/// outside the weight.
+	pub fn frozen_dense(&self) -> Option<&Tensor> {
+		match (&self.weight, &self.bias, self.lora.as_ref().filter(|l| !l.merged)) {
+			(Base::Dense(w), None, None) => Some(w),
+			_ => None,
+		}
+	}
+
 	/// `scale B A` (out, in) of an unmerged adapter, in f32 (f64 for f64 adapters).
 	pub fn lora_delta(&self) -> Result<Option<Tensor>> {
 		match &self.lora {

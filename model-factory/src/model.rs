@@ -96,6 +96,29 @@ impl Family {
 }
 
 /// A causal language model with adaptable linear layers.
+/// A model's LM head: a linear layer (which may carry an adapter), or the tied embedding table used
+/// as a frozen weight (GPT-2, BLOOM).
+pub enum Head<'a> {
+	Linear(&'a Linear),
+	Tied(&'a Tensor),
+}
+
+impl Head<'_> {
+	/// The weight when the head is exactly `h W^T`.
+	pub fn frozen(&self) -> Option<&Tensor> {
+		match self {
+			Head::Linear(l) => l.frozen_dense(),
+			Head::Tied(w) => Some(w),
+		}
+	}
+	pub fn forward(&self, h: &Tensor, train: bool) -> Result<Tensor> {
+		match self {
+			Head::Linear(l) => l.forward(h, train),
+			Head::Tied(w) => crate::ops::frozen_linear(h, w),
+		}
+	}
+}
+
 pub trait CausalLm: Send + Sync {
 	fn family(&self) -> Family;
 	/// The token embedding table, (vocab, hidden); its dtype and device are the model's.
@@ -121,6 +144,26 @@ pub trait CausalLm: Send + Sync {
 	/// Logits for every position: `ids` (batch, seq) -> (batch, seq, vocab). `train` enables dropout.
 	fn forward(&self, ids: &Tensor, train: bool) -> Result<Tensor> {
 		self.run(ids, None, train)
+	}
+	/// The final hidden states (batch, seq, hidden), after the last norm, and the LM head that turns
+	/// them into logits; `None` for families that do not split there (then [`CausalLm::loss`] goes
+	/// through [`CausalLm::forward`]).
+	fn hidden_and_head(&self, _ids: &Tensor, _train: bool) -> Result<Option<(Tensor, Head<'_>)>> {
+		Ok(None)
+	}
+	/// The mean masked next-token loss of `ids` against `targets` ([`crate::ops::masked_loss`] of the
+	/// logits). With a frozen full-precision head on the CPU it runs through
+	/// [`crate::fused::linear_cross_entropy`], which never forms the vocabulary-sized logits.
+	fn loss(&self, ids: &Tensor, targets: &Tensor, mask: &Tensor, train: bool) -> Result<Tensor> {
+		if let Some((h, head)) = self.hidden_and_head(ids, train)? {
+			let fused = crate::fused::linear_cross_entropy_usable(&h);
+			if let Some(w) = head.frozen().filter(|_| fused) {
+				let k = h.dim(candle_core::D::Minus1)?;
+				return crate::fused::linear_cross_entropy(&h.reshape(((), k))?, w, targets, mask);
+			}
+			return crate::ops::masked_loss(&head.forward(&h, train)?, targets, mask);
+		}
+		crate::ops::masked_loss(&self.forward(ids, train)?, targets, mask)
 	}
 	/// Logits for `ids`, which continue the sequence held in `cache` (whose keys and values are
 	/// extended). For generation: feed the prompt once, then one token at a time.
@@ -308,4 +351,39 @@ pub fn build(
 			Box::new(crate::glm::Glm::from_tensors(cfg, w, dtype)?)
 		}
 	})
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	/// `loss` (the fused head + cross-entropy where it applies) equals the masked loss of `forward`'s
+	/// logits, in value and in every LoRA gradient, for every family (separate heads and tied ones).
+	#[test]
+	fn every_familys_loss_equals_the_masked_loss_of_its_logits() {
+		let root = crate::testutil::testdata().join("reference");
+		for f in Family::ALL {
+			let mut m = load(&root.join(f.model_type()), DType::F64, &Device::Cpu).unwrap();
+			let targets = f.all_linear();
+			let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
+			m.attach_lora(&crate::testutil::lora(2, &targets), 3).unwrap();
+			let vars = m.lora_vars();
+			let mut r = crate::lora::rng(5);
+			for (name, v) in &vars {
+				if name.ends_with("lora_B.weight") {
+					v.set(&crate::lora::randn(v.dims(), 0.2, &mut r, DType::F64).unwrap()).unwrap();
+				}
+			}
+			let (ids, tgt, mask) = crate::testutil::batch();
+			let fused = m.loss(&ids, &tgt, &mask, false).unwrap();
+			let plain =
+				crate::ops::masked_loss(&m.forward(&ids, false).unwrap(), &tgt, &mask).unwrap();
+			assert!(crate::testutil::max_diff(&fused, &plain) < 1e-12, "{f:?}");
+			let (g1, g2) = (fused.backward().unwrap(), plain.backward().unwrap());
+			for (name, v) in &vars {
+				let (a, b) = (g1.get(v.as_tensor()).unwrap(), g2.get(v.as_tensor()).unwrap());
+				assert!(crate::testutil::max_diff(a, b) < 1e-12, "{f:?} {name}");
+			}
+		}
+	}
 }

@@ -220,7 +220,7 @@ impl<'m> Trainer<'m> {
 			}
 			tokens += batch.iter().map(|e| e.ids.len()).sum::<usize>();
 			let (ids, tgt, mask) = collate(&batch, &dev, self.model.dtype())?;
-			let loss = masked_loss(&self.model.forward(&ids, true)?, &tgt, &mask)?;
+			let loss = self.model.loss(&ids, &tgt, &mask, true)?;
 			loss_sum += loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
 			let grads = (loss / cfg.grad_accum.max(1) as f64)?.backward()?;
 			acc = Some(match acc {
