@@ -217,7 +217,7 @@ impl Progress {
 }
 
 pub fn train(a: &TrainArgs) -> Result<()> {
-	model_factory::tune_allocator_for_training();
+	model_factory::tune_process_for_training();
 	let started = Instant::now();
 	let mut p = open(&a.model, &device(&a.device)?)?;
 	let lora = lora_config(a, &p);
@@ -380,6 +380,7 @@ fn reply(p: &Pretrained, convo: &[Message], s: &Sampling) -> Result<String> {
 }
 
 pub fn chat(a: &ChatArgs) -> Result<()> {
+	model_factory::tune_process_for_training();
 	let mut p = open(&a.model, &device(&a.device)?)?;
 	if let Some(dir) = &a.adapter {
 		load_adapter(&mut p, dir)

@@ -14,7 +14,7 @@ use model_factory::CausalLm;
 use std::time::Instant;
 
 fn main() -> anyhow::Result<()> {
-	model_factory::tune_allocator_for_training();
+	model_factory::tune_process_for_training();
 	model_factory::on_compute_pool(run)
 }
 
