@@ -2,6 +2,7 @@
 # Builds the CUDA variants of the model-factory tests and the training benchmark here (the GPU machines
 # have no Rust), strips and compresses them into .gpu/ (git-ignored, ~12 MB) for the device tool to
 # carry; scripts/gpu-check.sh runs them there. Uses its own target dir so the CPU build stays warm.
+# Built without the default `openblas` feature: the GPU machines have no libopenblas.
 #
 #   scripts/gpu-bundle.sh        then: device run, carry [".gpu"], command "scripts/gpu-check.sh"
 set -euo pipefail
@@ -12,13 +13,13 @@ exclude="$(git rev-parse --git-path info/exclude)"
 mkdir -p "$(dirname "$exclude")"
 grep -qx '/.gpu/' "$exclude" 2>/dev/null || echo '/.gpu/' >>"$exclude"
 mkdir -p .gpu
-tests="$(cargo test --locked -p model-factory --features cuda --lib --no-run --message-format=json 2>/dev/null \
+tests="$(cargo test --locked -p model-factory --no-default-features --features cuda --lib --no-run --message-format=json 2>/dev/null \
 	| python3 -c 'import json,sys
 for l in sys.stdin:
     m = json.loads(l)
     if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "model_factory":
         print(m["executable"])' | tail -1)"
-cargo build --locked -q -p model-factory --features cuda --example bench_train
+cargo build --locked -q -p model-factory --no-default-features --features cuda --example bench_train
 for pair in "model-factory-tests:$tests" "bench_train:$CARGO_TARGET_DIR/debug/examples/bench_train"; do
 	name="${pair%%:*}"
 	strip -o ".gpu/$name" "${pair#*:}"
