@@ -72,13 +72,13 @@ fn perf_ctl(fifo: &Option<String>, cmd: &[u8]) {
 	}
 }
 
-/// User plus system CPU time of this process so far (from /proc, in clock ticks of 10 ms).
+/// User plus system CPU time of this process so far, all threads.
 fn cpu_secs() -> f64 {
-	let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-	let after = stat.rsplit(')').next().unwrap_or("");
-	let f: Vec<f64> = after.split_whitespace().filter_map(|x| x.parse().ok()).collect();
-	// Fields 14 and 15 (utime, stime) are the 12th and 13th after the command name.
-	f.get(11).zip(f.get(12)).map_or(0.0, |(u, s)| (u + s) / 100.0)
+	// SAFETY: getrusage fills the struct we pass and reads nothing else.
+	let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+	unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+	let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 / 1e6;
+	t(u.ru_utime) + t(u.ru_stime)
 }
 
 /// The baseline: a straightforward copy with 1 MiB buffers on two threads, synced at the end like
