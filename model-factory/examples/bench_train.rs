@@ -4,7 +4,8 @@
 //!
 //!   bench_train <timed steps> [warmup steps]
 //!
-//! BENCH_DEVICE=cuda (or cuda:N) trains on a GPU, in a binary built with `--features cuda`.
+//! BENCH_DEVICE=cuda (or cuda:N) trains on a GPU, in a binary built with `--features cuda`;
+//! BENCH_QLORA=1 quantizes the base to NF4 first (QLoRA).
 
 use candle_core::{DType, Device};
 use model_factory::llama::{random_weights, Llama, LlamaConfig};
@@ -56,6 +57,10 @@ fn run() -> anyhow::Result<()> {
 		use_rslora: false,
 		target_modules: ["q_proj", "k_proj", "v_proj", "o_proj"].map(String::from).to_vec(),
 	};
+	let qlora = std::env::var_os("BENCH_QLORA").is_some();
+	if qlora {
+		model.quantize_nf4()?;
+	}
 	model.attach_lora(&lora, 1)?;
 	let mut rng = 12345u64;
 	let data: Vec<Example> = (0..batch * (steps + warmup))
@@ -92,7 +97,7 @@ fn run() -> anyhow::Result<()> {
 	println!(
 		"{}",
 		serde_json::json!({
-			"engine": "tributary (candle)",
+			"engine": if qlora { "tributary (candle), QLoRA NF4" } else { "tributary (candle)" },
 			"tokens_per_s": tokens as f64 / secs,
 			"seconds_per_step": secs / steps as f64,
 			"steps": steps, "batch": batch, "seq": seq, "loss": losses,

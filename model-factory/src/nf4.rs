@@ -203,7 +203,7 @@ impl CustomOp1 for Nf4Matmul {
 			_ => candle_core::bail!("nf4-matmul: the input must be a float tensor"),
 		};
 		let w = self.0.dequantize(x.dtype(), &dev)?;
-		let y = x.matmul(&w.t()?)?;
+		let y = crate::blas::gemm(&x, &w.t()?)?;
 		let mut out_dims = dims.to_vec();
 		*out_dims.last_mut().expect("rank >= 1") = out_f;
 		Ok((cpu_storage(&y)?, Shape::from(out_dims)))
@@ -233,7 +233,12 @@ impl CustomOp1 for Nf4Matmul {
 
 	fn bwd(&self, arg: &Tensor, _res: &Tensor, grad_res: &Tensor) -> Result<Option<Tensor>> {
 		let w = self.0.dequantize(grad_res.dtype(), arg.device())?;
-		Ok(Some(grad_res.broadcast_matmul(&w)?))
+		let (out_f, in_f) = self.0.shape();
+		let rows = grad_res.elem_count() / out_f;
+		let g = crate::blas::gemm(&grad_res.contiguous()?.reshape((rows, out_f))?, &w)?;
+		let mut dims = grad_res.dims().to_vec();
+		*dims.last_mut().expect("rank >= 1") = in_f;
+		Ok(Some(g.reshape(dims)?))
 	}
 }
 
