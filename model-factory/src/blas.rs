@@ -178,17 +178,7 @@ fn with_operand<T: candle_core::WithDType, R>(
 	f: impl FnOnce(Operand<T>) -> Result<R>,
 ) -> Result<R> {
 	let (r, c) = t.dims2()?;
-	let transposed = {
-		let s = t.stride();
-		if s == [c, 1] || r == 1 || c == 1 {
-			Some(false)
-		} else if s == [1, r] {
-			Some(true)
-		} else {
-			None
-		}
-	};
-	let Some(transposed) = transposed else {
+	let Some(transposed) = batch_layout(t.layout()) else {
 		return with_operand(&t.contiguous()?, f);
 	};
 	let (storage, layout) = t.storage_and_layout();
@@ -228,9 +218,10 @@ fn batch_layout(l: &candle_core::Layout) -> Option<bool> {
 	let s = l.stride();
 	let n = d.len();
 	let (r, c) = (d[n - 2], d[n - 1]);
-	let transposed = if (s[n - 1] == 1 && s[n - 2] == c) || r == 1 {
+	// A single row or column only needs its own elements adjacent; its other stride is free.
+	let transposed = if s[n - 1] == 1 && (s[n - 2] == c || r == 1) {
 		false
-	} else if s[n - 2] == 1 && s[n - 1] == r || c == 1 {
+	} else if s[n - 2] == 1 && (s[n - 1] == r || c == 1) {
 		true
 	} else {
 		return None;
@@ -338,8 +329,20 @@ mod tests {
 			let wide = crate::lora::randn(&[9, 9], 1.0, &mut rng, dt).unwrap();
 			let strided = wide.narrow(0, 1, 7).unwrap().narrow(1, 2, 5).unwrap();
 			let row = crate::lora::randn(&[1, 5], 1.0, &mut rng, dt).unwrap();
-			for (x, y) in [(&a, &b), (&at, &b), (&a, &bt), (&at, &bt), (&strided, &bt), (&row, &b)]
-			{
+			// A column and a row cut out of a wider matrix: their elements are not adjacent.
+			let col = wide.narrow(1, 4, 1).unwrap();
+			let strided_row = wide.t().unwrap().narrow(0, 3, 1).unwrap().narrow(1, 0, 5).unwrap();
+			let c3 = crate::lora::randn(&[1, 3], 1.0, &mut rng, dt).unwrap();
+			for (x, y) in [
+				(&a, &b),
+				(&at, &b),
+				(&a, &bt),
+				(&at, &bt),
+				(&strided, &bt),
+				(&row, &b),
+				(&col, &c3),
+				(&strided_row, &b),
+			] {
 				let got = gemm(x, y).unwrap();
 				let want = x.contiguous().unwrap().matmul(&y.contiguous().unwrap()).unwrap();
 				let tol = if dt == DType::F32 { 1e-5 } else { 1e-12 };
