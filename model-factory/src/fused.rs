@@ -734,6 +734,7 @@ pub fn linear_cross_entropy(
 		let targets: Vec<u32> = targets.flatten_all()?.to_vec1()?;
 		let mask: Vec<f64> = mask.flatten_all()?.to_dtype(DType::F64)?.to_vec1()?;
 		let op = LinearCe {
+			want_grad: h.track_op(),
 			w: w.clone(),
 			targets: std::sync::Arc::new(targets),
 			mask: std::sync::Arc::new(mask),
@@ -745,6 +746,8 @@ pub fn linear_cross_entropy(
 
 #[cfg(feature = "openblas")]
 struct LinearCe {
+	/// Whether `h` is part of a graph to differentiate; otherwise only the loss is formed.
+	want_grad: bool,
 	w: Tensor,
 	targets: std::sync::Arc<Vec<u32>>,
 	mask: std::sync::Arc<Vec<f64>>,
@@ -783,50 +786,52 @@ fn lce_fwd<T: crate::blas::Gemm + WithDType + Float + Send + Sync>(
 	};
 	let w = &T::cpu_storage_as_slice(wc)?[wl.start_offset()..][..v * k];
 	let count = op.mask.iter().sum::<f64>().max(1.0);
-	let mut grad = vec![T::zero(); n * k];
-	let loss: f64 = grad
-		.par_chunks_mut(CE_BLOCK * k)
-		.enumerate()
-		.map(|(bi, g)| {
-			let r0 = bi * CE_BLOCK;
-			let rows = g.len() / k;
-			let weights = &op.mask[r0..r0 + rows];
-			if weights.iter().all(|m| *m == 0.0) {
-				return 0.0; // nothing counted here: no loss, zero gradient
+	// One block of rows: its loss, and (when asked) its rows of d loss / d h written into `g`.
+	let block = |bi: usize, g: Option<&mut [T]>| -> f64 {
+		let r0 = bi * CE_BLOCK;
+		let rows = CE_BLOCK.min(n - r0);
+		let weights = &op.mask[r0..r0 + rows];
+		if weights.iter().all(|m| *m == 0.0) {
+			return 0.0; // nothing counted here: no loss, zero gradient
+		}
+		let mut z = vec![T::zero(); rows * v];
+		let hb = Operand { data: &h[r0 * k..(r0 + rows) * k], transposed: false };
+		T::gemm(rows, v, k, hb, Operand { data: w, transposed: true }, &mut z);
+		let mut loss = 0.0;
+		for (i, row) in z.chunks_mut(v).enumerate() {
+			let t = op.targets[r0 + i] as usize;
+			let c = weights[i] / count;
+			if c == 0.0 {
+				row.fill(T::zero());
+				continue;
 			}
-			let mut z = vec![T::zero(); rows * v];
-			let hb = Operand { data: &h[r0 * k..(r0 + rows) * k], transposed: false };
-			T::gemm(rows, v, k, hb, Operand { data: w, transposed: true }, &mut z);
-			let mut loss = 0.0;
-			for (i, row) in z.chunks_mut(v).enumerate() {
-				let t = op.targets[r0 + i] as usize;
-				let c = weights[i] / count;
-				if c == 0.0 {
-					row.fill(T::zero());
-					continue;
-				}
-				let m = row.iter().fold(T::neg_infinity(), |m, x| Float::max(m, *x));
-				let sum = row.iter().fold(T::zero(), |a, x| a + (*x - m).exp());
-				let picked = row[t];
-				loss += c * WithDType::to_f64(m + sum.ln() - picked);
+			let m = row.iter().fold(T::neg_infinity(), |m, x| Float::max(m, *x));
+			let sum = row.iter().fold(T::zero(), |a, x| a + (*x - m).exp());
+			let picked = row[t];
+			loss += c * WithDType::to_f64(m + sum.ln() - picked);
+			if g.is_some() {
 				let scale: T = cast::<T>(c) / sum;
 				for x in row.iter_mut() {
 					*x = (*x - m).exp() * scale;
 				}
 				row[t] = row[t] - cast(c);
 			}
-			T::gemm(
-				rows,
-				k,
-				v,
-				Operand { data: &z, transposed: false },
-				Operand { data: w, transposed: false },
-				g,
-			);
-			loss
-		})
-		.sum();
-	*op.grad.lock().unwrap() = Some(Tensor::from_vec(grad, (n, k), &candle_core::Device::Cpu)?);
+		}
+		if let Some(g) = g {
+			let zb = Operand { data: &z, transposed: false };
+			T::gemm(rows, k, v, zb, Operand { data: w, transposed: false }, g);
+		}
+		loss
+	};
+	let loss: f64 = if op.want_grad {
+		let mut grad = vec![T::zero(); n * k];
+		let loss =
+			grad.par_chunks_mut(CE_BLOCK * k).enumerate().map(|(bi, g)| block(bi, Some(g))).sum();
+		*op.grad.lock().unwrap() = Some(Tensor::from_vec(grad, (n, k), &candle_core::Device::Cpu)?);
+		loss
+	} else {
+		(0..n.div_ceil(CE_BLOCK)).into_par_iter().map(|bi| block(bi, None)).sum()
+	};
 	Ok(T::to_cpu_storage_owned(vec![cast::<T>(loss)]))
 }
 
@@ -843,7 +848,9 @@ impl CustomOp1 for LinearCe {
 	}
 	fn bwd(&self, _h: &Tensor, _loss: &Tensor, dloss: &Tensor) -> Result<Option<Tensor>> {
 		let g = self.grad.lock().unwrap().clone();
-		let Some(g) = g else { candle_core::bail!("linear_cross_entropy: no forward pass ran") };
+		let Some(g) = g else {
+			candle_core::bail!("linear_cross_entropy: the forward pass formed no gradient")
+		};
 		Ok(Some(g.broadcast_mul(dloss)?))
 	}
 }
@@ -1022,6 +1029,9 @@ mod tests {
 		let ours = linear_cross_entropy(hv.as_tensor(), &w, &targets, &mask).unwrap();
 		let want = reference(&h).unwrap();
 		assert!(max_diff(&ours, &want) < 1e-12, "{ours} vs {want}");
+		// Outside a graph only the loss is formed: the same value.
+		let plain = linear_cross_entropy(&h, &w, &targets, &mask).unwrap();
+		assert!(max_diff(&plain, &want) < 1e-12);
 		let g = (ours * 3.0).unwrap().backward().unwrap();
 		let hw = Var::from_tensor(&h).unwrap();
 		let g2 = (reference(hw.as_tensor()).unwrap() * 3.0).unwrap().backward().unwrap();

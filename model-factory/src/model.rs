@@ -119,6 +119,22 @@ impl Head<'_> {
 	}
 }
 
+/// The masked loss of the logits `head(h)`, fused with the head where it can be.
+fn head_loss(
+	h: &Tensor,
+	head: &Head,
+	targets: &Tensor,
+	mask: &Tensor,
+	train: bool,
+) -> Result<Tensor> {
+	let fused = crate::fused::linear_cross_entropy_usable(h);
+	if let Some(w) = head.frozen().filter(|_| fused) {
+		let k = h.dim(candle_core::D::Minus1)?;
+		return crate::fused::linear_cross_entropy(&h.reshape(((), k))?, w, targets, mask);
+	}
+	crate::ops::masked_loss(&head.forward(h, train)?, targets, mask)
+}
+
 pub trait CausalLm: Send + Sync {
 	fn family(&self) -> Family;
 	/// The token embedding table, (vocab, hidden); its dtype and device are the model's.
@@ -155,15 +171,17 @@ pub trait CausalLm: Send + Sync {
 	/// logits). With a frozen full-precision head on the CPU it runs through
 	/// [`crate::fused::linear_cross_entropy`], which never forms the vocabulary-sized logits.
 	fn loss(&self, ids: &Tensor, targets: &Tensor, mask: &Tensor, train: bool) -> Result<Tensor> {
-		if let Some((h, head)) = self.hidden_and_head(ids, train)? {
-			let fused = crate::fused::linear_cross_entropy_usable(&h);
-			if let Some(w) = head.frozen().filter(|_| fused) {
-				let k = h.dim(candle_core::D::Minus1)?;
-				return crate::fused::linear_cross_entropy(&h.reshape(((), k))?, w, targets, mask);
-			}
-			return crate::ops::masked_loss(&head.forward(&h, train)?, targets, mask);
+		match self.hidden_and_head(ids, train)? {
+			Some((h, head)) => head_loss(&h, &head, targets, mask, train),
+			None => crate::ops::masked_loss(&self.forward(ids, train)?, targets, mask),
 		}
-		crate::ops::masked_loss(&self.forward(ids, train)?, targets, mask)
+	}
+	/// [`CausalLm::loss`] for evaluation: no dropout, and nothing is kept or formed for a backward pass.
+	fn eval_loss(&self, ids: &Tensor, targets: &Tensor, mask: &Tensor) -> Result<Tensor> {
+		match self.hidden_and_head(ids, false)? {
+			Some((h, head)) => head_loss(&h.detach(), &head, targets, mask, false),
+			None => crate::ops::masked_loss(&self.forward(ids, false)?.detach(), targets, mask),
+		}
 	}
 	/// Logits for `ids`, which continue the sequence held in `cache` (whose keys and values are
 	/// extended). For generation: feed the prompt once, then one token at a time.
@@ -379,6 +397,8 @@ mod tests {
 			let plain =
 				crate::ops::masked_loss(&m.forward(&ids, false).unwrap(), &tgt, &mask).unwrap();
 			assert!(crate::testutil::max_diff(&fused, &plain) < 1e-12, "{f:?}");
+			let eval = m.eval_loss(&ids, &tgt, &mask).unwrap();
+			assert!(crate::testutil::max_diff(&eval, &plain) < 1e-12, "{f:?} eval");
 			let (g1, g2) = (fused.backward().unwrap(), plain.backward().unwrap());
 			for (name, v) in &vars {
 				let (a, b) = (g1.get(v.as_tensor()).unwrap(), g2.get(v.as_tensor()).unwrap());

@@ -6,7 +6,6 @@
 
 use crate::lora::LoraConfig;
 use crate::model::CausalLm;
-use crate::ops::masked_loss;
 use crate::optim::{AdamW, AdamWParams};
 use candle_core::{backprop::GradStore, DType, Device, Result, Tensor, Var};
 use rand::seq::SliceRandom;
@@ -122,7 +121,7 @@ pub fn evaluate(model: &dyn CausalLm, data: &[Example], batch_size: usize) -> Re
 		let refs: Vec<&Example> = chunk.iter().collect();
 		let (ids, tgt, mask) = collate(&refs, &dev, model.dtype())?;
 		let n = mask.to_dtype(DType::F64)?.sum_all()?.to_scalar::<f64>()?;
-		let loss = masked_loss(&model.forward(&ids, false)?.detach(), &tgt, &mask)?;
+		let loss = model.eval_loss(&ids, &tgt, &mask)?;
 		total += loss.to_dtype(DType::F64)?.to_scalar::<f64>()? * n;
 		count += n;
 	}
@@ -430,8 +429,10 @@ mod tests {
 		let vars: Vec<Var> = m.lora_vars().into_iter().map(|(_, v)| v).collect();
 		let ex = data(2, 0);
 		let (ids, tgt, mask) = collate(&[&ex[0], &ex[1]], &Device::Cpu, DType::F32).unwrap();
-		let mut grads =
-			masked_loss(&m.forward(&ids, false).unwrap(), &tgt, &mask).unwrap().backward().unwrap();
+		let mut grads = crate::ops::masked_loss(&m.forward(&ids, false).unwrap(), &tgt, &mask)
+			.unwrap()
+			.backward()
+			.unwrap();
 		let before = clip_grad_norm(&mut grads, &vars, 1e-3).unwrap();
 		assert!(before > 1e-3);
 		let after = clip_grad_norm(&mut grads, &vars, 0.0).unwrap();
