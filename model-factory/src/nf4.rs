@@ -131,14 +131,20 @@ impl Nf4Tensor {
 
 	/// The weight back in f32, row-major.
 	pub fn dequantize_vec(&self) -> Vec<f32> {
+		use rayon::prelude::*;
 		let n = self.shape.0 * self.shape.1;
-		let mut out = Vec::with_capacity(n);
-		for b in 0..n.div_ceil(BLOCK) {
-			let m = self.block_absmax(b);
-			for i in b * BLOCK..((b + 1) * BLOCK).min(n) {
-				out.push(LEVELS[self.code(i) as usize] * m);
+		let mut out = vec![0f32; n];
+		// QLoRA dequantizes every weight twice a step (forward and backward): spread it over the pool,
+		// 64 blocks to a task.
+		out.par_chunks_mut(64 * BLOCK).enumerate().for_each(|(t, chunk)| {
+			for (j, block) in chunk.chunks_mut(BLOCK).enumerate() {
+				let b = t * 64 + j;
+				let m = self.block_absmax(b);
+				for (k, o) in block.iter_mut().enumerate() {
+					*o = LEVELS[self.code(b * BLOCK + k) as usize] * m;
+				}
 			}
-		}
+		});
 		out
 	}
 
