@@ -139,61 +139,26 @@ fn single_threaded_blas() {
 /// Whether products go through OpenBLAS in this build.
 pub const ENABLED: bool = cfg!(feature = "openblas");
 
-/// `a @ b` for 2-D CPU tensors of f32 or f64 through OpenBLAS when enabled (transposed views are read
-/// in place), else candle's matmul. Not differentiable: for use inside ops with their own backward.
+/// `a @ b` through OpenBLAS like [`matmul`], but not differentiable: for use inside ops with their
+/// own backward.
 pub fn gemm(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-	#[cfg(feature = "openblas")]
-	if a.device().is_cpu() && a.dtype() == b.dtype() {
-		match a.dtype() {
-			candle_core::DType::F32 => return gemm_as::<f32>(a, b),
-			candle_core::DType::F64 => return gemm_as::<f64>(a, b),
-			_ => {}
-		}
-	}
-	a.matmul(b)
-}
-
-#[cfg(feature = "openblas")]
-fn gemm_as<T: Gemm + candle_core::WithDType>(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-	let (m, k) = a.dims2()?;
-	let (k2, n) = b.dims2()?;
-	if k != k2 {
-		candle_core::bail!("gemm: ({m}, {k}) @ ({k2}, {n})");
-	}
-	let mut c = vec![T::default(); m * n];
-	with_operand(a, |oa| {
-		with_operand(b, |ob| {
-			T::gemm(m, n, k, oa, ob, &mut c);
-			Ok(())
-		})
-	})?;
-	Tensor::from_vec(c, (m, n), a.device())
-}
-
-/// Calls `f` with `t` as a BLAS operand: its storage in place when it is row-major or a transposed
-/// row-major matrix, else a contiguous copy.
-#[cfg(feature = "openblas")]
-fn with_operand<T: candle_core::WithDType, R>(
-	t: &Tensor,
-	f: impl FnOnce(Operand<T>) -> Result<R>,
-) -> Result<R> {
-	let (r, c) = t.dims2()?;
-	let Some(transposed) = batch_layout(t.layout()) else {
-		return with_operand(&t.contiguous()?, f);
-	};
-	let (storage, layout) = t.storage_and_layout();
-	let candle_core::Storage::Cpu(cpu) = &*storage else {
-		candle_core::bail!("gemm: not a CPU tensor")
-	};
-	let all = T::cpu_storage_as_slice(cpu)?;
-	let start = layout.start_offset();
-	f(Operand { data: &all[start..start + r * c], transposed })
+	product(a, b, false)
 }
 
 /// `a @ b` over matching leading (batch) dimensions, differentiable in both: through OpenBLAS for f32
 /// and f64 CPU tensors whose matrices are row-major or transposed views (attention's `k^T`, LoRA's
 /// `A^T` are read in place), the batch matrices spread over the rayon pool; candle's matmul otherwise.
 pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+	product(a, b, true)
+}
+
+fn product(a: &Tensor, b: &Tensor, differentiable: bool) -> Result<Tensor> {
+	// Operands whose matrices are neither row-major nor transposed views are copied once.
+	let packed = |t: &Tensor| match batch_layout(t.layout()) {
+		Some(_) => Ok(t.clone()),
+		None => t.contiguous(),
+	};
+	let (a, b) = (packed(a)?, packed(b)?);
 	#[cfg(feature = "openblas")]
 	if a.device().is_cpu()
 		&& a.dtype() == b.dtype()
@@ -203,17 +168,47 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 		&& a.dims()[..a.rank() - 2] == b.dims()[..b.rank() - 2]
 		&& a.dim(a.rank() - 1)? == b.dim(b.rank() - 2)?
 	{
-		let a = if batch_layout(a.layout()).is_some() { a.clone() } else { a.contiguous()? };
-		let b = if batch_layout(b.layout()).is_some() { b.clone() } else { b.contiguous()? };
-		return a.apply_op2(&b, Matmul);
+		return if differentiable {
+			a.apply_op2(&b, Matmul)
+		} else {
+			a.apply_op2_no_bwd(&b, &Matmul)
+		};
 	}
-	a.contiguous()?.matmul(&b.contiguous()?)
+	let _ = differentiable;
+	a.matmul(&b)
+}
+
+/// `a @ b` of CPU storages holding packed (batch.., m, k) and (batch.., k, n) matrices, row-major or
+/// transposed, through OpenBLAS. `None` when this build or these dtypes do not take that path.
+pub fn cpu_matmul(
+	a: &candle_core::CpuStorage,
+	la: &candle_core::Layout,
+	b: &candle_core::CpuStorage,
+	lb: &candle_core::Layout,
+) -> Result<Option<(candle_core::CpuStorage, candle_core::Shape)>> {
+	#[cfg(feature = "openblas")]
+	{
+		use candle_core::CpuStorage as S;
+		match (a, b) {
+			(S::F32(x), S::F32(y)) => {
+				return Matmul::run(x, la, y, lb).map(|(v, s)| Some((S::F32(v), s)))
+			}
+			(S::F64(x), S::F64(y)) => {
+				return Matmul::run(x, la, y, lb).map(|(v, s)| Some((S::F64(v), s)))
+			}
+			_ => {}
+		}
+	}
+	let _ = (a, la, b, lb);
+	Ok(None)
 }
 
 /// How a (batch.., rows, cols) layout stores its matrices: `Some(transposed)` when they are packed one
 /// after another, each row-major or the transpose of a row-major one.
-#[cfg(feature = "openblas")]
 fn batch_layout(l: &candle_core::Layout) -> Option<bool> {
+	if l.dims().len() < 2 {
+		return None;
+	}
 	let d = l.dims();
 	let s = l.stride();
 	let n = d.len();
@@ -290,12 +285,9 @@ impl candle_core::CustomOp2 for Matmul {
 		s2: &candle_core::CpuStorage,
 		l2: &candle_core::Layout,
 	) -> Result<(candle_core::CpuStorage, candle_core::Shape)> {
-		use candle_core::CpuStorage as S;
-		match (s1, s2) {
-			(S::F32(a), S::F32(b)) => Self::run(a, l1, b, l2).map(|(v, s)| (S::F32(v), s)),
-			(S::F64(a), S::F64(b)) => Self::run(a, l1, b, l2).map(|(v, s)| (S::F64(v), s)),
-			_ => candle_core::bail!("blas matmul: f32 or f64 operands of one dtype"),
-		}
+		cpu_matmul(s1, l1, s2, l2)?.ok_or_else(|| {
+			candle_core::Error::Msg("blas matmul: f32 or f64 operands of one dtype".into())
+		})
 	}
 
 	fn bwd(

@@ -91,13 +91,7 @@ fn logits_and_grads(f: Family, qlora: bool, d: &Device) -> (Tensor, Vec<(String,
 	let targets = f.all_linear();
 	m.attach_lora(&lora(2, &targets.iter().map(String::as_str).collect::<Vec<_>>()), 3).unwrap();
 	let vars = m.lora_vars();
-	let mut rng = crate::lora::rng(5);
-	for (name, v) in &vars {
-		if name.ends_with("lora_B.weight") {
-			let b = crate::lora::randn(v.dims(), 0.2, &mut rng, DType::F32).unwrap();
-			v.set(&b.to_device(d).unwrap()).unwrap();
-		}
-	}
+	crate::testutil::randomize_lora_b(&vars);
 	let (ids, tgt, mask) = batch();
 	let (ids, tgt) = (ids.to_device(d).unwrap(), tgt.to_device(d).unwrap());
 	let mask = mask.to_dtype(DType::F32).unwrap().to_device(d).unwrap();

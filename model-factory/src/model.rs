@@ -386,12 +386,7 @@ mod tests {
 			let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
 			m.attach_lora(&crate::testutil::lora(2, &targets), 3).unwrap();
 			let vars = m.lora_vars();
-			let mut r = crate::lora::rng(5);
-			for (name, v) in &vars {
-				if name.ends_with("lora_B.weight") {
-					v.set(&crate::lora::randn(v.dims(), 0.2, &mut r, DType::F64).unwrap()).unwrap();
-				}
-			}
+			crate::testutil::randomize_lora_b(&vars);
 			let (ids, tgt, mask) = crate::testutil::batch();
 			let fused = m.loss(&ids, &tgt, &mask, false).unwrap();
 			let plain =

@@ -68,47 +68,15 @@ impl CustomOp1 for FrozenMatmul {
 	fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
 		use candle_core::backend::BackendStorage;
 		let (m, n, k, out) = self.shapes(l)?;
-		#[cfg(feature = "openblas")]
-		{
-			use crate::blas::{Gemm, Operand};
-			fn run<T: Gemm + candle_core::WithDType>(
-				x: &[T],
-				w: &Tensor,
-				(m, n, k): (usize, usize, usize),
-			) -> Result<Vec<T>> {
-				let (ws, wl) = w.storage_and_layout();
-				let candle_core::Storage::Cpu(wc) = &*ws else {
-					candle_core::bail!("frozen_linear: the weight is not on the CPU")
-				};
-				let w = &T::cpu_storage_as_slice(wc)?[wl.start_offset()..][..n * k];
-				let mut y = vec![T::default(); m * n];
-				T::gemm(
-					m,
-					n,
-					k,
-					Operand { data: x, transposed: false },
-					Operand { data: w, transposed: true },
-					&mut y,
-				);
-				Ok(y)
-			}
-			let o = l.start_offset();
-			match s {
-				CpuStorage::F32(x) => {
-					return Ok((CpuStorage::F32(run(&x[o..], &self.0, (m, n, k))?), out.into()))
-				}
-				CpuStorage::F64(x) => {
-					return Ok((CpuStorage::F64(run(&x[o..], &self.0, (m, n, k))?), out.into()))
-				}
-				_ => {}
-			}
-		}
 		let wt = self.0.t()?; // (in, out) view of the same storage
 		let (ws, wl) = wt.storage_and_layout();
 		let candle_core::Storage::Cpu(w) = &*ws else {
 			candle_core::bail!("frozen_linear: the weight is not on the CPU")
 		};
 		let lhs = Layout::contiguous_with_offset((m, k), l.start_offset());
+		if let Some((y, _)) = crate::blas::cpu_matmul(s, &lhs, w, wl)? {
+			return Ok((y, Shape::from(out)));
+		}
 		Ok((s.matmul(w, (1, m, n, k), &lhs, wl)?, Shape::from(out)))
 	}
 

@@ -24,6 +24,18 @@ pub fn batch() -> (Tensor, Tensor, Tensor) {
 	(ids, targets, mask)
 }
 
+/// Sets every adapter's B to N(0, 0.2) from a fixed seed (in its own dtype and device), so that A's
+/// gradients are not trivially zero.
+pub fn randomize_lora_b(vars: &[(String, candle_core::Var)]) {
+	let mut rng = crate::lora::rng(5);
+	for (name, v) in vars {
+		if name.ends_with("lora_B.weight") {
+			let b = crate::lora::randn(v.dims(), 0.2, &mut rng, v.dtype()).unwrap();
+			v.set(&b.to_device(v.device()).unwrap()).unwrap();
+		}
+	}
+}
+
 /// Backprop gradients of every LoRA parameter of an f64 model against central differences of the
 /// masked loss, checking every `stride`-th element. B is set random (not zero) first so A's gradients
 /// are not trivially zero; this proves the gradient flows through every op of the model.
@@ -31,12 +43,7 @@ pub fn lora_gradient_check(m: &mut dyn CausalLm, cfg: &LoraConfig, stride: usize
 	let attached = m.attach_lora(cfg, 3).unwrap();
 	let vars = m.lora_vars();
 	assert_eq!(vars.len(), 2 * attached.len());
-	let mut rng = crate::lora::rng(5);
-	for (name, v) in &vars {
-		if name.ends_with("lora_B.weight") {
-			v.set(&crate::lora::randn(v.dims(), 0.2, &mut rng, DType::F64).unwrap()).unwrap();
-		}
-	}
+	randomize_lora_b(&vars);
 	let (ids, targets, mask) = batch();
 	let loss =
 		|m: &dyn CausalLm| masked_loss(&m.forward(&ids, false).unwrap(), &targets, &mask).unwrap();
