@@ -3,13 +3,15 @@
 //! - [`tree`]: BLAKE3 verified chunking; every 1 MiB group checks against the blob's plain BLAKE3 hash.
 //! - [`store`]: the content-addressed store on disk (atomic, verified, resumable, budgeted, pinned).
 //! - [`protocol`]: the blob exchange wire format and gossip announcements.
-//! - [`net`]: a libp2p data peer (TCP/QUIC, noise, yamux, identify, Kademlia, gossipsub).
+//! - [`net`]: a libp2p data peer (TCP/QUIC, TLS or noise, yamux, identify, Kademlia, gossipsub).
+//! - [`tls`]: libp2p's TLS handshake with AES-GCM preferred where the CPU has AES instructions.
 //! - [`fetch`]: verified, resumable, multi-provider download, and the upload (push) path.
 
 pub mod fetch;
 pub mod net;
 pub mod protocol;
 pub mod store;
+pub mod tls;
 pub mod tree;
 
 pub use fetch::{fetch, push, upload, FetchError, FetchOptions, FetchReport};
