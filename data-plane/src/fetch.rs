@@ -163,22 +163,24 @@ pub async fn fetch(
 			*l = l.saturating_sub(1);
 		}
 		match res {
-			Ok(BlobResponse::Group(bytes)) => match partial.write_group(index, &bytes) {
-				Ok(()) => {
-					have += 1;
-					this_call += 1;
-					*received.entry(p).or_default() += 1;
-					last_progress = Instant::now();
-					if let Some(tx) = &opts.progress {
-						let _ = tx.send(Progress { have, groups, from: p });
+			Ok(BlobResponse::Group(bytes)) => {
+				match recycled(partial.write_group(index, &bytes), bytes) {
+					Ok(()) => {
+						have += 1;
+						this_call += 1;
+						*received.entry(p).or_default() += 1;
+						last_progress = Instant::now();
+						if let Some(tx) = &opts.progress {
+							let _ = tx.send(Progress { have, groups, from: p });
+						}
 					}
+					Err(StoreError::Verify(e)) => {
+						peers.drop(p, &format!("sent bad bytes: {e}"));
+						missing.push_front(index);
+					}
+					Err(e) => return Err(e.into()),
 				}
-				Err(StoreError::Verify(e)) => {
-					peers.drop(p, &format!("sent bad bytes: {e}"));
-					missing.push_front(index);
-				}
-				Err(e) => return Err(e.into()),
-			},
+			}
 			other => {
 				peers.drop(p, &format!("{:?}", other.map(kind)));
 				missing.push_front(index);
@@ -189,6 +191,12 @@ pub async fn fetch(
 	partial.finish()?;
 	node.provide(hash, size);
 	Ok(FetchReport { hash, size, groups, resumed, received, elapsed: started.elapsed() })
+}
+
+/// Passes `result` through once `bytes` are back in the buffer pool.
+fn recycled<T>(result: T, bytes: Vec<u8>) -> T {
+	crate::pool::give(bytes);
+	result
 }
 
 fn kind(r: BlobResponse) -> &'static str {

@@ -145,7 +145,7 @@ async fn read_response_frame<T: AsyncRead + Unpin + Send>(
 	if 1 + width + n != len {
 		return Err(invalid(format!("a group of {n} bytes in a message of {len}")));
 	}
-	let mut bytes = vec![0u8; n];
+	let mut bytes = crate::pool::take(n);
 	io.read_exact(&mut bytes).await?;
 	Ok(BlobResponse::Group(bytes))
 }
@@ -191,7 +191,11 @@ impl libp2p::request_response::Codec for BlobCodec {
 	where
 		T: AsyncWrite + Unpin + Send,
 	{
-		write_response_frame(io, &r).await
+		write_response_frame(io, &r).await?;
+		if let BlobResponse::Group(bytes) = r {
+			crate::pool::give(bytes);
+		}
+		Ok(())
 	}
 }
 

@@ -161,7 +161,7 @@ impl ContentStore {
 			}
 			Err(e) => return io(&p, Err(e)),
 		};
-		let mut buf = vec![0u8; group_len(ob.size, index) as usize];
+		let mut buf = crate::pool::take(group_len(ob.size, index) as usize);
 		io(&p, f.read_exact_at(&mut buf, index * GROUP_LEN))?;
 		if let Err(reason) = ob.verify_group(index, &buf) {
 			self.quarantine(hash);
@@ -176,7 +176,9 @@ impl ContentStore {
 		let ob = self.outboard(hash)?;
 		let mut out = Vec::with_capacity(ob.size as usize);
 		for i in 0..ob.groups() {
-			out.extend_from_slice(&self.read_group(hash, &ob, i)?);
+			let group = self.read_group(hash, &ob, i)?;
+			out.extend_from_slice(&group);
+			crate::pool::give(group);
 		}
 		self.touch(hash);
 		Ok(out)
