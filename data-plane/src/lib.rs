@@ -4,11 +4,13 @@
 //! - [`store`]: the content-addressed store on disk (atomic, verified, resumable, budgeted, pinned).
 //! - [`protocol`]: the blob exchange wire format and gossip announcements.
 //! - [`net`]: a libp2p data peer (TCP/QUIC, TLS or noise, yamux, identify, Kademlia, gossipsub).
+//! - [`mux`]: yamux with 256 KiB frames (libp2p's adapter sends 16 KiB).
 //! - [`tls`]: libp2p's TLS handshake with AES-GCM preferred where the CPU has AES instructions.
 //! - [`pool`]: recycled 1 MiB group buffers (no page faults and zeroing per group).
 //! - [`fetch`]: verified, resumable, multi-provider download, and the upload (push) path.
 
 pub mod fetch;
+pub mod mux;
 pub mod net;
 pub mod pool;
 pub mod protocol;

@@ -16,7 +16,7 @@ use libp2p::core::ConnectedPoint;
 use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
 use libp2p::swarm::{dial_opts::DialOpts, ConnectionId, NetworkBehaviour, SwarmEvent};
-use libp2p::{gossipsub, identify, identity, kad, noise, tcp, yamux, Multiaddr, PeerId, Swarm};
+use libp2p::{gossipsub, identify, identity, kad, noise, tcp, Multiaddr, PeerId, Swarm};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -275,7 +275,7 @@ fn build_swarm(key: identity::Keypair, cfg: &NetConfig) -> anyhow::Result<Swarm<
 			// TLS first (AES-GCM on most CPUs: a quarter of noise's cipher cost); noise for peers that
 			// offer only noise.
 			(crate::tls::Config::new, noise::Config::new),
-			yamux::Config::default,
+			crate::mux::Config::default,
 		)?
 		.with_quic()
 		.with_behaviour(move |key| {
