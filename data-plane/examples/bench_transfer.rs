@@ -11,8 +11,8 @@
 //! the cryptography the issue asks for.
 //!
 //! Usage: bench_transfer [MiB (default 256)] [rounds (default 3)]; BENCH_QUIC=1 uses QUIC instead of TCP,
-//! BENCH_WINDOW=n sets the requests in flight, BENCH_DEBUG=1 prints groups received and the CPU time
-//! of the libp2p transfer, BENCH_PERF_CTL=fifo drives `perf record --delay=-1 --control=fifo:fifo` so
+//! BENCH_WINDOW=n sets the requests in flight, BENCH_DEBUG=1 prints each side's wall and CPU time
+//! (and the groups the libp2p side received), BENCH_PERF_CTL=fifo drives `perf record --delay=-1 --control=fifo:fifo` so
 //! that only the libp2p transfers are profiled.
 
 use data_plane::{fetch, ContentStore, DataNode, FetchOptions, NetConfig};
@@ -259,10 +259,19 @@ async fn main() {
 		let copy = dir.path().join("copy");
 		let _ = std::fs::remove_file(&copy);
 		recycle_page_cache(dir.path(), mib);
+		let debug = std::env::var_os("BENCH_DEBUG").is_some();
+		let cpu0 = cpu_secs();
 		let t = plain_tcp(&src, &copy);
+		if debug {
+			eprintln!("plain copy: {:.2} s wall, {:.2} s cpu", t.as_secs_f64(), cpu_secs() - cpu0);
+		}
 		let _ = std::fs::remove_file(&copy);
 		recycle_page_cache(dir.path(), mib);
+		let cpu0 = cpu_secs();
 		let f = floor_tcp(&src, &copy);
+		if debug {
+			eprintln!("floor: {:.2} s wall, {:.2} s cpu", f.as_secs_f64(), cpu_secs() - cpu0);
+		}
 		let p = libp2p(&src, dir.path(), mib, round).await;
 		println!(
 			"round {round}: plain TCP {:7.1} MiB/s   floor {:7.1} MiB/s   libp2p {:7.1} MiB/s",
