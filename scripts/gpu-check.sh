@@ -9,7 +9,12 @@ cd "$(dirname "$0")/.."
 bin=/tmp/tributary-gpu
 mkdir -p "$bin"
 for f in model-factory-tests bench_train; do
-	xz -dc ".gpu/$f.xz" >"$bin/$f"
+	if command -v xz >/dev/null; then
+		xz -dc ".gpu/$f.xz" >"$bin/$f"
+	else # Python comes with PyTorch there; its lzma module reads .xz.
+		python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' \
+			".gpu/$f.xz" "$bin/$f"
+	fi
 	chmod +x "$bin/$f"
 done
 # The binaries load CUDA 13's libraries by soname: PyTorch's wheels have them, the driver has libcuda.
