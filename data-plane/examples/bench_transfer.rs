@@ -1,7 +1,7 @@
 //! Transfer benchmark (run through `scripts/bench-transfer`): the same blob moved between two local
 //! peers over libp2p (TLS + yamux over TCP, verified 1 MiB groups, written to the content store) and
 //! by a plain TCP copy on loopback (file -> socket -> file, synced), in the same process and run.
-//! Prints both throughputs and their ratio.
+//! Prints the throughputs and their ratios.
 //!
 //! A third side, the "floor", is the plain copy plus only the per-byte work any verified, encrypted
 //! transfer must do: the sender checks each 1 MiB group's BLAKE3 as it reads (the store verifies
@@ -12,8 +12,8 @@
 //!
 //! Usage: bench_transfer [MiB (default 256)] [rounds (default 3)]; BENCH_QUIC=1 uses QUIC instead of TCP,
 //! BENCH_WINDOW=n sets the requests in flight, BENCH_DEBUG=1 prints each side's wall and CPU time
-//! (and the groups the libp2p side received), BENCH_PERF_CTL=fifo drives `perf record --delay=-1 --control=fifo:fifo` so
-//! that only the libp2p transfers are profiled.
+//! (and the groups the libp2p side received), BENCH_PERF_CTL=fifo drives
+//! `perf record --delay=-1 --control=fifo:fifo` so that only the libp2p transfers are profiled.
 
 use data_plane::{fetch, ContentStore, DataNode, FetchOptions, NetConfig};
 use libp2p::identity::Keypair;
@@ -148,7 +148,7 @@ fn plain_tcp(src: &Path, dst: &Path) -> Duration {
 fn floor_tcp(src: &Path, dst: &Path) -> Duration {
 	use ring::aead::Aad;
 	use std::io::Read;
-	const GROUP: usize = 1 << 20;
+	const GROUP: usize = data_plane::GROUP_LEN as usize;
 	const SEALED: usize = GROUP + GROUP / RECORD * TAG;
 	let (alg, _) = tls_aead();
 	let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

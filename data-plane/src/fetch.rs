@@ -164,7 +164,9 @@ pub async fn fetch(
 		}
 		match res {
 			Ok(BlobResponse::Group(bytes)) => {
-				match recycled(partial.write_group(index, &bytes), bytes) {
+				let written = partial.write_group(index, &bytes);
+				crate::pool::give(bytes);
+				match written {
 					Ok(()) => {
 						have += 1;
 						this_call += 1;
@@ -191,12 +193,6 @@ pub async fn fetch(
 	partial.finish()?;
 	node.provide(hash, size);
 	Ok(FetchReport { hash, size, groups, resumed, received, elapsed: started.elapsed() })
-}
-
-/// Passes `result` through once `bytes` are back in the buffer pool.
-fn recycled<T>(result: T, bytes: Vec<u8>) -> T {
-	crate::pool::give(bytes);
-	result
 }
 
 fn kind(r: BlobResponse) -> &'static str {
