@@ -11,9 +11,10 @@
 //! the cryptography the issue asks for.
 //!
 //! Usage: bench_transfer [MiB (default 256)] [rounds (default 3)]; BENCH_QUIC=1 uses QUIC instead of TCP,
-//! BENCH_WINDOW=n sets the requests in flight, BENCH_DEBUG=1 prints each side's wall and CPU time
+//! BENCH_WINDOW=n sets the requests in flight, BENCH_LANES=n the connections to the provider, BENCH_DEBUG=1 prints each side's wall and CPU time
 //! (and the groups the libp2p side received), BENCH_PERF_CTL=fifo drives
-//! `perf record --delay=-1 --control=fifo:fifo` so that only the libp2p transfers are profiled.
+//! `perf record --delay=-1 --control=fifo:fifo` so that only the libp2p transfers are profiled
+//! (BENCH_PERF_SIDE=plain or floor profiles that side instead).
 
 use data_plane::{fetch, ContentStore, DataNode, FetchOptions, NetConfig};
 use libp2p::identity::Keypair;
@@ -91,10 +92,12 @@ fn cipher_rate(mib: u64, alg: &'static ring::aead::Algorithm) -> f64 {
 	mib as f64 / start.elapsed().as_secs_f64()
 }
 
-/// Tells `perf record --control=fifo:PATH` (started with `--delay=-1`) to sample only the timed part.
-fn perf_ctl(fifo: &Option<String>, cmd: &[u8]) {
-	if let Some(p) = fifo {
-		std::fs::OpenOptions::new().write(true).open(p).unwrap().write_all(cmd).unwrap();
+/// Tells `perf record --control=fifo:PATH` (started with `--delay=-1`; PATH in BENCH_PERF_CTL) to
+/// sample only the timed part of `side`, when it is the side BENCH_PERF_SIDE names (libp2p by default).
+fn perf_ctl(side: &str, cmd: &[u8]) {
+	let Ok(fifo) = std::env::var("BENCH_PERF_CTL") else { return };
+	if std::env::var("BENCH_PERF_SIDE").map_or(side == "libp2p", |s| s == side) {
+		std::fs::OpenOptions::new().write(true).open(fifo).unwrap().write_all(cmd).unwrap();
 	}
 }
 
@@ -219,17 +222,19 @@ async fn libp2p(src: &Path, dir: &Path, mib: u64, round: u32) -> Duration {
 	let b = DataNode::start(Keypair::generate_ed25519(), b_store, tcp_only()).await.unwrap();
 	let pa = b.dial(a.listen_addrs().await[0].clone()).await.unwrap();
 	recycle_page_cache(dir, mib);
-	let ctl = std::env::var("BENCH_PERF_CTL").ok();
-	perf_ctl(&ctl, b"enable\n");
+	perf_ctl("libp2p", b"enable\n");
 	let cpu0 = cpu_secs();
 	let start = Instant::now();
 	let mut opts = FetchOptions { providers: vec![pa], ..Default::default() };
 	if let Some(w) = std::env::var("BENCH_WINDOW").ok().and_then(|s| s.parse().ok()) {
 		(opts.window, opts.per_provider) = (w, w);
 	}
+	if let Some(l) = std::env::var("BENCH_LANES").ok().and_then(|s| s.parse().ok()) {
+		opts.lanes = l;
+	}
 	let r = fetch(&b, hash, opts).await.unwrap();
 	let t = start.elapsed();
-	perf_ctl(&ctl, b"disable\n");
+	perf_ctl("libp2p", b"disable\n");
 	if std::env::var_os("BENCH_DEBUG").is_some() {
 		eprintln!(
 			"received {:?} of {} groups, {:.2} s wall, {:.2} s cpu",
@@ -261,14 +266,18 @@ async fn main() {
 		recycle_page_cache(dir.path(), mib);
 		let debug = std::env::var_os("BENCH_DEBUG").is_some();
 		let cpu0 = cpu_secs();
+		perf_ctl("plain", b"enable\n");
 		let t = plain_tcp(&src, &copy);
+		perf_ctl("plain", b"disable\n");
 		if debug {
 			eprintln!("plain copy: {:.2} s wall, {:.2} s cpu", t.as_secs_f64(), cpu_secs() - cpu0);
 		}
 		let _ = std::fs::remove_file(&copy);
 		recycle_page_cache(dir.path(), mib);
 		let cpu0 = cpu_secs();
+		perf_ctl("floor", b"enable\n");
 		let f = floor_tcp(&src, &copy);
+		perf_ctl("floor", b"disable\n");
 		if debug {
 			eprintln!("floor: {:.2} s wall, {:.2} s cpu", f.as_secs_f64(), cpu_secs() - cpu0);
 		}

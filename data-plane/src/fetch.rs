@@ -13,7 +13,7 @@ use crate::store::{ContentStore, StoreError};
 use crate::tree::Hash;
 use futures::stream::{FuturesUnordered, StreamExt};
 use libp2p::PeerId;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::Path;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -28,6 +28,8 @@ pub struct FetchOptions {
 	/// Group requests in flight at once, in total and per provider.
 	pub window: usize,
 	pub per_provider: usize,
+	/// Connections to each provider while fetching from it (see [`DataNode::open_lanes`]).
+	pub lanes: usize,
 	/// Give up after this long without receiving a verified group (or an outboard).
 	pub give_up_after: Duration,
 	/// Stop after receiving this many groups in this call, leaving a resumable partial transfer.
@@ -43,6 +45,7 @@ impl Default for FetchOptions {
 			expected_size: None,
 			window: 32,
 			per_provider: 16,
+			lanes: 2,
 			give_up_after: Duration::from_secs(60),
 			stop_after: None,
 			progress: None,
@@ -131,6 +134,7 @@ pub async fn fetch(
 	let mut received: HashMap<PeerId, u64> = HashMap::new();
 	let mut load: HashMap<PeerId, usize> = HashMap::new();
 	let mut in_flight = FuturesUnordered::new();
+	let mut laned = HashSet::new();
 	let mut this_call = 0u64;
 	let paused = |n: u64| opts.stop_after.is_some_and(|s| n >= s);
 
@@ -139,6 +143,9 @@ pub async fn fetch(
 			let Some(&index) = missing.front() else { break };
 			let Some(p) = peers.least_loaded(&load, opts.per_provider) else { break };
 			missing.pop_front();
+			if laned.insert(p) {
+				node.open_lanes(p, opts.lanes);
+			}
 			*load.entry(p).or_default() += 1;
 			let node = node.clone();
 			in_flight.push(async move {
@@ -429,6 +436,48 @@ mod tests {
 		assert_eq!(r.received.get(&pb), Some(&6));
 		assert_eq!(r.received.get(&pa), None);
 		assert_eq!(c.node.store().read_all(&h).unwrap(), d);
+	}
+
+	#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+	async fn a_fetch_spreads_over_extra_connections_to_its_provider() {
+		let d = data(6 * GROUP_LEN as usize + 5, 4);
+		let (a, c) = (peer(NetConfig::default()).await, peer(NetConfig::default()).await);
+		let h = a.node.store().put_bytes(&d).unwrap();
+		let pa = c.node.dial(addr(&a, false).await).await.unwrap();
+		assert_eq!(c.node.connections(pa).await, 1);
+		let (cn, an) = (&c.node, &a.node);
+		let lanes = |n: usize| async move {
+			for _ in 0..100 {
+				if cn.connections(pa).await == n && an.connections(cn.peer_id()).await == n {
+					return true;
+				}
+				tokio::time::sleep(Duration::from_millis(50)).await;
+			}
+			false
+		};
+		// The fetch asks for three lanes: two more connections open beside the first.
+		let opts = FetchOptions { providers: vec![pa], lanes: 3, ..Default::default() };
+		let r = fetch(&c.node, h, opts).await.unwrap();
+		assert_eq!(r.received.get(&pa), Some(&7));
+		assert_eq!(c.node.store().read_all(&h).unwrap(), d);
+		assert!(lanes(3).await, "{} connections", c.node.connections(pa).await);
+		// Asking for as many or fewer opens nothing more.
+		c.node.open_lanes(pa, 3);
+		c.node.open_lanes(pa, 2);
+		tokio::time::sleep(Duration::from_millis(300)).await;
+		assert_eq!(c.node.connections(pa).await, 3);
+		// Requests take the connections in turn and all of them answer.
+		for index in 0..6 {
+			let got = c.node.request(pa, BlobRequest::Group { hash: h, index }).await.unwrap();
+			assert!(matches!(got, BlobResponse::Group(g) if g.len() == GROUP_LEN as usize));
+		}
+		// A lane to a peer that is gone fails quietly; the fetch layer never waits on it.
+		let gone = a.node.peer_id();
+		a.node.shutdown();
+		assert!(lanes(0).await);
+		c.node.open_lanes(gone, 2);
+		tokio::time::sleep(Duration::from_millis(300)).await;
+		assert_eq!(c.node.connections(gone).await, 0);
 	}
 
 	#[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -15,7 +15,8 @@ use futures::StreamExt;
 use libp2p::core::ConnectedPoint;
 use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
-use libp2p::swarm::{dial_opts::DialOpts, ConnectionId, NetworkBehaviour, SwarmEvent};
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
+use libp2p::swarm::{ConnectionId, NetworkBehaviour, SwarmEvent};
 use libp2p::{gossipsub, identify, identity, kad, noise, tcp, Multiaddr, PeerId, Swarm};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -122,6 +123,8 @@ enum Command {
 	FindProviders(Hash, oneshot::Sender<Vec<PeerId>>),
 	ListenAddrs(oneshot::Sender<Vec<Multiaddr>>),
 	Connected(oneshot::Sender<Vec<PeerId>>),
+	Lanes(PeerId, usize),
+	Connections(PeerId, oneshot::Sender<usize>),
 }
 
 struct Inner {
@@ -183,6 +186,8 @@ impl DataNode {
 			events,
 			listen_addrs,
 			dials: HashMap::new(),
+			connections: HashMap::new(),
+			lane_dials: HashMap::new(),
 			requests: HashMap::new(),
 			queries: HashMap::new(),
 			announced: HashMap::new(),
@@ -232,6 +237,23 @@ impl DataNode {
 	pub async fn connected_peers(&self) -> Vec<PeerId> {
 		let (tx, rx) = oneshot::channel();
 		let _ = self.0.cmd.send(Command::Connected(tx));
+		rx.await.unwrap_or_default()
+	}
+
+	/// Opens more connections to `peer`, in the background, until there are `lanes` of them. Requests
+	/// to a peer take its connections in turn. All of one connection's work (the socket, TLS records,
+	/// yamux frames, the request codecs) runs in one task, so one connection keeps at most one core
+	/// busy on each side; a bulk transfer over two spreads over two (and, across the internet, two
+	/// TCP windows ride out loss better than one). Idle extra connections close like any other
+	/// (after the idle timeout). Dials that fail are ignored: the existing connections carry on.
+	pub fn open_lanes(&self, peer: PeerId, lanes: usize) {
+		let _ = self.0.cmd.send(Command::Lanes(peer, lanes));
+	}
+
+	/// How many connections to `peer` are established.
+	pub async fn connections(&self, peer: PeerId) -> usize {
+		let (tx, rx) = oneshot::channel();
+		let _ = self.0.cmd.send(Command::Connections(peer, tx));
 		rx.await.unwrap_or_default()
 	}
 
@@ -344,6 +366,9 @@ struct Loop {
 	events: broadcast::Sender<NodeEvent>,
 	listen_addrs: Vec<Multiaddr>,
 	dials: HashMap<ConnectionId, oneshot::Sender<Result<PeerId, String>>>,
+	/// Established connections per peer, and the extra ones ([`DataNode::open_lanes`]) being dialed.
+	connections: HashMap<PeerId, usize>,
+	lane_dials: HashMap<ConnectionId, PeerId>,
 	requests: HashMap<OutboundRequestId, oneshot::Sender<Result<BlobResponse, RequestError>>>,
 	queries: HashMap<kad::QueryId, ProviderQuery>,
 	announced: HashMap<Hash, HashSet<PeerId>>,
@@ -403,6 +428,22 @@ impl Loop {
 			Command::Connected(tx) => {
 				let _ = tx.send(swarm.connected_peers().copied().collect());
 			}
+			Command::Lanes(peer, lanes) => {
+				let have = self.connections.get(&peer).copied().unwrap_or(0)
+					+ self.lane_dials.values().filter(|p| **p == peer).count();
+				for _ in have..lanes {
+					// The address comes from the behaviours (Kademlia knows every peer we talk to).
+					let opts = DialOpts::peer_id(peer).condition(PeerCondition::Always).build();
+					let id = opts.connection_id();
+					if swarm.dial(opts).is_err() {
+						break;
+					}
+					self.lane_dials.insert(id, peer);
+				}
+			}
+			Command::Connections(peer, tx) => {
+				let _ = tx.send(self.connections.get(&peer).copied().unwrap_or(0));
+			}
 		}
 	}
 
@@ -414,7 +455,15 @@ impl Loop {
 	) {
 		match ev {
 			SwarmEvent::NewListenAddr { address, .. } => self.listen_addrs.push(address),
-			SwarmEvent::ConnectionEstablished { peer_id, connection_id, endpoint, .. } => {
+			SwarmEvent::ConnectionEstablished {
+				peer_id,
+				connection_id,
+				endpoint,
+				num_established,
+				..
+			} => {
+				self.connections.insert(peer_id, num_established.get() as usize);
+				self.lane_dials.remove(&connection_id);
 				if let Some(tx) = self.dials.remove(&connection_id) {
 					let _ = tx.send(Ok(peer_id));
 				}
@@ -423,10 +472,16 @@ impl Loop {
 				}
 				let _ = self.events.send(NodeEvent::Connected(peer_id));
 			}
-			SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
-				let _ = self.events.send(NodeEvent::Disconnected(peer_id));
+			SwarmEvent::ConnectionClosed { peer_id, num_established, .. } => {
+				if num_established == 0 {
+					self.connections.remove(&peer_id);
+					let _ = self.events.send(NodeEvent::Disconnected(peer_id));
+				} else {
+					self.connections.insert(peer_id, num_established as usize);
+				}
 			}
 			SwarmEvent::OutgoingConnectionError { connection_id, error, .. } => {
+				self.lane_dials.remove(&connection_id);
 				if let Some(tx) = self.dials.remove(&connection_id) {
 					let _ = tx.send(Err(error.to_string()));
 				}
