@@ -85,7 +85,9 @@ pub fn load_or_create_identity(path: &Path) -> anyhow::Result<identity::Keypair>
 /// Something the node saw that its users may care about.
 #[derive(Debug, Clone)]
 pub enum NodeEvent {
+	/// The first connection to a peer opened (extra lanes do not repeat it).
 	Connected(PeerId),
+	/// The last connection to a peer closed.
 	Disconnected(PeerId),
 	Announced {
 		peer: PeerId,
@@ -470,7 +472,9 @@ impl Loop {
 				if let ConnectedPoint::Dialer { address, .. } = endpoint {
 					swarm.behaviour_mut().kad.add_address(&peer_id, address);
 				}
-				let _ = self.events.send(NodeEvent::Connected(peer_id));
+				if num_established.get() == 1 {
+					let _ = self.events.send(NodeEvent::Connected(peer_id));
+				}
 			}
 			SwarmEvent::ConnectionClosed { peer_id, num_established, .. } => {
 				if num_established == 0 {
