@@ -11,8 +11,9 @@
 //! the cryptography the issue asks for.
 //!
 //! Usage: bench_transfer [MiB (default 256)] [rounds (default 3)]; BENCH_QUIC=1 uses QUIC instead of TCP,
-//! BENCH_WINDOW=n sets the requests in flight, BENCH_LANES=n the connections to the provider, BENCH_DEBUG=1 prints each side's wall and CPU time
-//! (and the groups the libp2p side received), BENCH_PERF_CTL=fifo drives
+//! BENCH_WINDOW=n sets the groups in flight, BENCH_RUN=n the groups per request, BENCH_LANES=n the
+//! connections to the provider, BENCH_DEBUG=1 prints each side's wall and CPU time (and the groups the
+//! libp2p side received), BENCH_PERF_CTL=fifo drives
 //! `perf record --delay=-1 --control=fifo:fifo` so that only the libp2p transfers are profiled
 //! (BENCH_PERF_SIDE=plain or floor profiles that side instead).
 
@@ -231,6 +232,9 @@ async fn libp2p(src: &Path, dir: &Path, mib: u64, round: u32) -> Duration {
 	}
 	if let Some(l) = std::env::var("BENCH_LANES").ok().and_then(|s| s.parse().ok()) {
 		opts.lanes = l;
+	}
+	if let Some(r) = std::env::var("BENCH_RUN").ok().and_then(|s| s.parse().ok()) {
+		opts.run = r;
 	}
 	let r = fetch(&b, hash, opts).await.unwrap();
 	let t = start.elapsed();

@@ -8,7 +8,7 @@
 //! store's partial file, so a later fetch (even after a restart) resumes where this one stopped.
 
 use crate::net::{DataNode, RequestError};
-use crate::protocol::{BlobRequest, BlobResponse};
+use crate::protocol::{BlobRequest, BlobResponse, MAX_RUN};
 use crate::store::{ContentStore, StoreError};
 use crate::tree::Hash;
 use futures::stream::{FuturesUnordered, StreamExt};
@@ -25,9 +25,11 @@ pub struct FetchOptions {
 	/// The size the chain declares, when known. A verified outboard of another size ends the fetch
 	/// with [`FetchError::SizeMismatch`]: the declaration is provably false.
 	pub expected_size: Option<u64>,
-	/// Group requests in flight at once, in total and per provider.
+	/// Groups asked for and not yet received, in total and per provider.
 	pub window: usize,
 	pub per_provider: usize,
+	/// Consecutive groups asked for in one request (1 to [`MAX_RUN`]).
+	pub run: u32,
 	/// Connections to each provider while fetching from it (see [`DataNode::open_lanes`]).
 	pub lanes: usize,
 	/// Give up after this long without receiving a verified group (or an outboard).
@@ -45,6 +47,7 @@ impl Default for FetchOptions {
 			expected_size: None,
 			window: 32,
 			per_provider: 16,
+			run: MAX_RUN,
 			lanes: 2,
 			give_up_after: Duration::from_secs(60),
 			stop_after: None,
@@ -134,29 +137,42 @@ pub async fn fetch(
 	let mut received: HashMap<PeerId, u64> = HashMap::new();
 	let mut load: HashMap<PeerId, usize> = HashMap::new();
 	let mut in_flight = FuturesUnordered::new();
+	let mut asked = 0usize; // groups in the requests in flight
 	let mut laned = HashSet::new();
 	let mut this_call = 0u64;
-	let paused = |n: u64| opts.stop_after.is_some_and(|s| n >= s);
+	let room = |this_call: u64, asked: usize| {
+		opts.stop_after.map_or(u64::MAX, |s| s.saturating_sub(this_call + asked as u64))
+	};
+	let run = opts.run.clamp(1, MAX_RUN) as usize;
 
 	loop {
-		while in_flight.len() < opts.window && !paused(this_call) {
-			let Some(&index) = missing.front() else { break };
+		while asked < opts.window && room(this_call, asked) > 0 {
+			let Some(&first) = missing.front() else { break };
 			let Some(p) = peers.least_loaded(&load, opts.per_provider) else { break };
-			missing.pop_front();
+			// A run: consecutive missing groups, within the window, the provider's share and the pause.
+			let most = run
+				.min(opts.window - asked)
+				.min(opts.per_provider - load.get(&p).copied().unwrap_or(0))
+				.min(room(this_call, asked).min(MAX_RUN as u64) as usize);
+			let mut count = 0;
+			while count < most && missing.front() == Some(&(first + count as u64)) {
+				missing.pop_front();
+				count += 1;
+			}
 			if laned.insert(p) {
 				node.open_lanes(p, opts.lanes);
 			}
-			*load.entry(p).or_default() += 1;
+			*load.entry(p).or_default() += count;
+			asked += count;
 			let node = node.clone();
-			in_flight.push(async move {
-				(p, index, node.request(p, BlobRequest::Group { hash, index }).await)
-			});
+			let req = BlobRequest::Groups { hash, first, count: count as u32 };
+			in_flight.push(async move { (p, first, count, node.request(p, req).await) });
 		}
 		if in_flight.is_empty() {
 			if missing.is_empty() {
 				break;
 			}
-			if paused(this_call) {
+			if room(this_call, 0) == 0 {
 				return Err(FetchError::Paused { have, groups });
 			}
 			// Nobody left to ask: look for providers again (waits and gives up inside).
@@ -165,35 +181,50 @@ pub async fn fetch(
 			}
 			continue;
 		}
-		let (p, index, res) = in_flight.next().await.expect("not empty");
+		let (p, first, count, res) = in_flight.next().await.expect("not empty");
 		if let Some(l) = load.get_mut(&p) {
-			*l = l.saturating_sub(1);
+			*l = l.saturating_sub(count);
 		}
+		asked -= count;
+		// Groups from `next` on go back in the queue (in order, at the front) unless they arrive intact.
+		let mut next = first;
+		let mut failure = None;
 		match res {
-			Ok(BlobResponse::Group(bytes)) => {
-				let written = partial.write_group(index, &bytes);
-				crate::pool::give(bytes);
-				match written {
-					Ok(()) => {
-						have += 1;
-						this_call += 1;
-						*received.entry(p).or_default() += 1;
-						last_progress = Instant::now();
-						if let Some(tx) = &opts.progress {
-							let _ = tx.send(Progress { have, groups, from: p });
+			Ok(BlobResponse::Groups(run)) if !run.is_empty() && run.len() <= count => {
+				let sent = run.len();
+				for bytes in run {
+					if failure.is_none() {
+						match partial.write_group(next, &bytes) {
+							Ok(()) => {
+								next += 1;
+								have += 1;
+								this_call += 1;
+								*received.entry(p).or_default() += 1;
+								last_progress = Instant::now();
+								if let Some(tx) = &opts.progress {
+									let _ = tx.send(Progress { have, groups, from: p });
+								}
+							}
+							Err(StoreError::Verify(e)) => {
+								failure = Some(format!("sent bad bytes: {e}"))
+							}
+							Err(e) => return Err(e.into()),
 						}
 					}
-					Err(StoreError::Verify(e)) => {
-						peers.drop(p, &format!("sent bad bytes: {e}"));
-						missing.push_front(index);
-					}
-					Err(e) => return Err(e.into()),
+					crate::pool::give(bytes);
+				}
+				// A short run means the provider could not read the rest back intact.
+				if failure.is_none() && sent < count {
+					failure = Some(format!("sent {sent} of the {count} groups asked"));
 				}
 			}
-			other => {
-				peers.drop(p, &format!("{:?}", other.map(kind)));
-				missing.push_front(index);
-			}
+			other => failure = Some(format!("{:?}", other.map(kind))),
+		}
+		if let Some(why) = failure {
+			peers.drop(p, &why);
+		}
+		for index in (next..first + count as u64).rev() {
+			missing.push_front(index);
 		}
 	}
 	let size = partial.outboard().size;
@@ -205,7 +236,7 @@ pub async fn fetch(
 fn kind(r: BlobResponse) -> &'static str {
 	match r {
 		BlobResponse::Outboard(_) => "unexpected or invalid outboard",
-		BlobResponse::Group(_) => "unexpected group",
+		BlobResponse::Groups(_) => "an empty or overlong run of groups",
 		BlobResponse::NotFound => "not found",
 		BlobResponse::PushAccepted | BlobResponse::Have { .. } => "unexpected answer",
 		BlobResponse::Refused(_) => "refused",
@@ -468,9 +499,24 @@ mod tests {
 		assert_eq!(c.node.connections(pa).await, 3);
 		// Requests take the connections in turn and all of them answer.
 		for index in 0..6 {
-			let got = c.node.request(pa, BlobRequest::Group { hash: h, index }).await.unwrap();
-			assert!(matches!(got, BlobResponse::Group(g) if g.len() == GROUP_LEN as usize));
+			let got = c.node.request(pa, BlobRequest::Groups { hash: h, first: index, count: 1 });
+			let got = got.await.unwrap();
+			assert!(
+				matches!(&got, BlobResponse::Groups(g) if g.len() == 1 && g[0].len() == GROUP_LEN as usize)
+			);
 		}
+		// A run is 1 to MAX_RUN groups; one that starts past the end finds nothing, and one that runs
+		// past it gets the groups that exist.
+		for count in [0, MAX_RUN + 1] {
+			let got = c.node.request(pa, BlobRequest::Groups { hash: h, first: 0, count }).await;
+			assert!(matches!(got.unwrap(), BlobResponse::Refused(why) if why.contains("1 to 4")));
+		}
+		let past = c.node.request(pa, BlobRequest::Groups { hash: h, first: 7, count: 1 }).await;
+		assert_eq!(past.unwrap(), BlobResponse::NotFound);
+		let tail = c.node.request(pa, BlobRequest::Groups { hash: h, first: 5, count: 4 }).await;
+		assert!(
+			matches!(tail.unwrap(), BlobResponse::Groups(g) if g.len() == 2 && g[1].len() == 5)
+		);
 		// A lane to a peer that is gone fails quietly; the fetch layer never waits on it.
 		let gone = a.node.peer_id();
 		a.node.shutdown();
@@ -514,8 +560,8 @@ mod tests {
 		assert_eq!(c.node.store().read_all(&h).unwrap(), d);
 		// Asked for the rotten group directly, A answers NotFound and drops its copy.
 		let pa = a.node.peer_id();
-		let asked = c.node.request(pa, BlobRequest::Group { hash: h, index: 2 }).await.unwrap();
-		assert_eq!(asked, BlobResponse::NotFound);
+		let asked = BlobRequest::Groups { hash: h, first: 2, count: 1 };
+		assert_eq!(c.node.request(pa, asked).await.unwrap(), BlobResponse::NotFound);
 		assert!(!a.node.store().has(&h), "A should have dropped its corrupt copy");
 	}
 

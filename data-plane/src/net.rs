@@ -6,7 +6,7 @@
 //! handle. Fetching (with verification, resume and provider switching) is in [`crate::fetch`].
 
 use crate::protocol::{
-	Announcement, BlobCodec, BlobRequest, BlobResponse, ANNOUNCE_TOPIC, PROTOCOL,
+	Announcement, BlobCodec, BlobRequest, BlobResponse, ANNOUNCE_TOPIC, MAX_RUN, PROTOCOL,
 };
 use crate::store::{now_secs, ContentStore, Pin};
 use crate::tree::{Hash, Outboard};
@@ -579,20 +579,35 @@ impl Loop {
 					let _ = reply_tx.send((channel, resp));
 				});
 			}
-			BlobRequest::Group { hash, index } => {
+			BlobRequest::Groups { hash, first, count } => {
+				if count == 0 || count > MAX_RUN {
+					let why = format!("a run is 1 to {MAX_RUN} groups, not {count}");
+					let _ = reply_tx.send((channel, BlobResponse::Refused(why)));
+					return;
+				}
 				tokio::task::spawn_blocking(move || {
 					let resp = match cached_outboard(&store, &outboards, &hash) {
-						Some(ob) if index < ob.groups() => {
-							match store.read_group(&hash, &ob, index) {
-								Ok(bytes) => BlobResponse::Group(bytes),
-								Err(e) => {
-									outboards.lock().unwrap().remove(&hash);
-									tracing::warn!("cannot serve group {index}: {e}");
-									BlobResponse::NotFound
+						Some(ob) => {
+							let mut groups = Vec::new();
+							for index in
+								first..(first.saturating_add(count as u64)).min(ob.groups())
+							{
+								match store.read_group(&hash, &ob, index) {
+									Ok(bytes) => groups.push(bytes),
+									Err(e) => {
+										outboards.lock().unwrap().remove(&hash);
+										tracing::warn!("cannot serve group {index}: {e}");
+										break;
+									}
 								}
 							}
+							if groups.is_empty() {
+								BlobResponse::NotFound
+							} else {
+								BlobResponse::Groups(groups)
+							}
 						}
-						_ => BlobResponse::NotFound,
+						None => BlobResponse::NotFound,
 					};
 					let _ = reply_tx.send((channel, resp));
 				});
