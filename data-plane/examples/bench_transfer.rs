@@ -13,7 +13,7 @@
 //! Usage: bench_transfer [MiB (default 256)] [rounds (default 3)]; BENCH_QUIC=1 uses QUIC instead of TCP,
 //! BENCH_WINDOW=n sets the groups in flight, BENCH_RUN=n the groups per request, BENCH_LANES=n the
 //! connections to the provider, BENCH_DEBUG=1 prints each side's wall and CPU time (and the groups the
-//! libp2p side received), BENCH_PERF_CTL=fifo drives
+//! libp2p side received, and when), BENCH_PERF_CTL=fifo drives
 //! `perf record --delay=-1 --control=fifo:fifo` so that only the libp2p transfers are profiled
 //! (BENCH_PERF_SIDE=plain or floor profiles that side instead).
 
@@ -236,16 +236,37 @@ async fn libp2p(src: &Path, dir: &Path, mib: u64, round: u32) -> Duration {
 	if let Some(r) = std::env::var("BENCH_RUN").ok().and_then(|s| s.parse().ok()) {
 		opts.run = r;
 	}
+	// With BENCH_DEBUG, when each group arrived (from the fetch's progress events).
+	let debug = std::env::var_os("BENCH_DEBUG").is_some();
+	let arrivals = debug.then(|| {
+		let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+		opts.progress = Some(tx);
+		tokio::spawn(async move {
+			let mut at = vec![];
+			while rx.recv().await.is_some() {
+				at.push(start.elapsed().as_secs_f64());
+			}
+			at
+		})
+	});
 	let r = fetch(&b, hash, opts).await.unwrap();
 	let t = start.elapsed();
 	perf_ctl("libp2p", b"disable\n");
-	if std::env::var_os("BENCH_DEBUG").is_some() {
+	if let Some(arrivals) = arrivals {
+		let cpu = cpu_secs() - cpu0;
+		let at = arrivals.await.unwrap();
+		let q = |f: usize| at[(at.len() * f / 4).min(at.len() - 1)];
 		eprintln!(
-			"received {:?} of {} groups, {:.2} s wall, {:.2} s cpu",
+			"received {:?} of {} groups, {:.2} s wall, {cpu:.2} s cpu; first group at {:.3} s, \
+			 a quarter {:.3}, half {:.3}, three quarters {:.3}, last {:.3}",
 			r.received.values().sum::<u64>(),
 			r.groups,
 			t.as_secs_f64(),
-			cpu_secs() - cpu0
+			q(0),
+			q(1),
+			q(2),
+			q(3),
+			q(4),
 		);
 	}
 	a.shutdown();

@@ -9,12 +9,13 @@
 
 use crate::net::{DataNode, RequestError};
 use crate::protocol::{BlobRequest, BlobResponse, MAX_RUN};
-use crate::store::{ContentStore, StoreError};
+use crate::store::{ContentStore, Partial, StoreError, VerifiedGroup};
 use crate::tree::Hash;
 use futures::stream::{FuturesUnordered, StreamExt};
 use libp2p::PeerId;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
@@ -129,12 +130,71 @@ pub async fn fetch(
 			other => peers.drop(p, &format!("{:?}", other.map(kind))),
 		}
 	};
-	let partial = store.begin(&hash, ob)?;
+	let partial = Arc::new(store.begin(&hash, ob)?);
 	let groups = partial.outboard().groups();
 	let mut missing: VecDeque<u64> = partial.missing().into();
 	let resumed = groups - missing.len() as u64;
-	let mut have = resumed;
 	let mut received: HashMap<PeerId, u64> = HashMap::new();
+	// Verified groups are written on their own thread, so that the disk's time (direct I/O waits
+	// for the device) overlaps the network's instead of holding up the next requests.
+	let (to_disk, mut queue) = mpsc::channel::<VerifiedGroup>(WRITE_QUEUE);
+	let writer = tokio::task::spawn_blocking({
+		let partial = partial.clone();
+		move || -> Result<(), StoreError> {
+			while let Some(group) = queue.blocking_recv() {
+				partial.write(group)?;
+			}
+			Ok(())
+		}
+	});
+	let receiving = receive(
+		node,
+		hash,
+		&opts,
+		&mut peers,
+		&mut last_progress,
+		&partial,
+		&mut missing,
+		resumed,
+		&mut received,
+		to_disk,
+	)
+	.await;
+	// The queue is closed (`receive` owned its sender): the writer drains it and ends. A write
+	// error is what stopped `receive`, if anything did.
+	match writer.await {
+		Ok(written) => written?,
+		Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+		Err(e) => panic!("the group writer was cancelled: {e}"),
+	}
+	receiving?;
+	let partial = Arc::into_inner(partial).expect("the writer has ended");
+	let size = partial.outboard().size;
+	partial.finish()?;
+	node.provide(hash, size);
+	Ok(FetchReport { hash, size, groups, resumed, received, elapsed: started.elapsed() })
+}
+
+/// Groups verified and waiting for the writer, at most.
+const WRITE_QUEUE: usize = 8;
+
+/// Keeps requests for the missing groups in flight until none is missing; verifies what arrives and
+/// queues it for the writer.
+#[allow(clippy::too_many_arguments)]
+async fn receive(
+	node: &DataNode,
+	hash: Hash,
+	opts: &FetchOptions,
+	peers: &mut Providers<'_>,
+	last_progress: &mut Instant,
+	partial: &Partial,
+	missing: &mut VecDeque<u64>,
+	resumed: u64,
+	received: &mut HashMap<PeerId, u64>,
+	to_disk: mpsc::Sender<VerifiedGroup>,
+) -> Result<(), FetchError> {
+	let groups = partial.outboard().groups();
+	let mut have = resumed;
 	let mut load: HashMap<PeerId, usize> = HashMap::new();
 	let mut in_flight = FuturesUnordered::new();
 	let mut asked = 0usize; // groups in the requests in flight
@@ -176,7 +236,7 @@ pub async fn fetch(
 				return Err(FetchError::Paused { have, groups });
 			}
 			// Nobody left to ask: look for providers again (waits and gives up inside).
-			if let Some(p) = peers.next(&mut last_progress, opts.give_up_after).await? {
+			if let Some(p) = peers.next(last_progress, opts.give_up_after).await? {
 				peers.keep(p);
 			}
 			continue;
@@ -193,25 +253,30 @@ pub async fn fetch(
 			Ok(BlobResponse::Groups(run)) if !run.is_empty() && run.len() <= count => {
 				let sent = run.len();
 				for bytes in run {
-					if failure.is_none() {
-						match partial.write_group(next, &bytes) {
-							Ok(()) => {
-								next += 1;
-								have += 1;
-								this_call += 1;
-								*received.entry(p).or_default() += 1;
-								last_progress = Instant::now();
-								if let Some(tx) = &opts.progress {
-									let _ = tx.send(Progress { have, groups, from: p });
-								}
-							}
-							Err(StoreError::Verify(e)) => {
-								failure = Some(format!("sent bad bytes: {e}"))
-							}
-							Err(e) => return Err(e.into()),
-						}
+					if failure.is_some() {
+						crate::pool::give(bytes);
+						continue;
 					}
-					crate::pool::give(bytes);
+					match partial.verify(next, bytes) {
+						Ok(group) => {
+							if to_disk.send(group).await.is_err() {
+								// The writer failed; the fetch returns its error.
+								return Ok(());
+							}
+							next += 1;
+							have += 1;
+							this_call += 1;
+							*received.entry(p).or_default() += 1;
+							*last_progress = Instant::now();
+							if let Some(tx) = &opts.progress {
+								let _ = tx.send(Progress { have, groups, from: p });
+							}
+						}
+						Err(StoreError::Verify(e)) => {
+							failure = Some(format!("sent bad bytes: {e}"))
+						}
+						Err(e) => return Err(e.into()),
+					}
 				}
 				// A short run means the provider could not read the rest back intact.
 				if failure.is_none() && sent < count {
@@ -227,10 +292,7 @@ pub async fn fetch(
 			missing.push_front(index);
 		}
 	}
-	let size = partial.outboard().size;
-	partial.finish()?;
-	node.provide(hash, size);
-	Ok(FetchReport { hash, size, groups, resumed, received, elapsed: started.elapsed() })
+	Ok(())
 }
 
 fn kind(r: BlobResponse) -> &'static str {

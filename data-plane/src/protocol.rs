@@ -6,6 +6,7 @@
 //! the blob's size. (Version 1 asked for one group per request; each request costs a substream, a
 //! protocol negotiation and ~15 small frames, ~200 us of CPU on loopback, so runs amortise it.)
 
+use crate::pool::GroupBuf;
 use crate::tree::{Hash, Outboard, GROUP_LEN};
 use async_trait::async_trait;
 use codec::{Compact, Decode, Encode};
@@ -41,7 +42,7 @@ pub enum BlobResponse {
 	Outboard(Outboard),
 	/// The groups asked for, in order: all of them, or the ones before the first this peer could not
 	/// read back intact.
-	Groups(Vec<Vec<u8>>),
+	Groups(Vec<GroupBuf>),
 	NotFound,
 	PushAccepted,
 	Have {
@@ -249,7 +250,7 @@ mod tests {
 		futures::executor::block_on(async {
 			let mut c = BlobCodec;
 			let mut buf = Vec::new();
-			let resp = BlobResponse::Groups(vec![vec![7u8; 1000], vec![8u8; 10]]);
+			let resp = BlobResponse::Groups(vec![vec![7u8; 1000].into(), vec![8u8; 10].into()]);
 			c.write_response(&PROTOCOL, &mut buf, resp.clone()).await.unwrap();
 			let got = c.read_response(&PROTOCOL, &mut &buf[..]).await.unwrap();
 			assert_eq!(got, resp);
@@ -267,7 +268,8 @@ mod tests {
 				let ob = Outboard { size: groups * GROUP_LEN, cvs: vec![[7; 32]; groups as usize] };
 				assert!(BlobResponse::Outboard(ob).encode().len() + 4 <= MAX_RESPONSE);
 			}
-			let run = BlobResponse::Groups(vec![vec![0; GROUP_LEN as usize]; MAX_RUN as usize]);
+			let run =
+				BlobResponse::Groups(vec![vec![0; GROUP_LEN as usize].into(); MAX_RUN as usize]);
 			assert!(run.encode().len() + 4 <= MAX_RESPONSE);
 			let mut buf = Vec::new();
 			c.write_response(&PROTOCOL, &mut buf, run.clone()).await.unwrap();
@@ -279,7 +281,7 @@ mod tests {
 			let sizes = [0usize, 1, 63, 64, 16383, 16384, GROUP_LEN as usize];
 			for (k, n) in sizes.iter().enumerate() {
 				let groups = (0..k % (MAX_RUN as usize + 1))
-					.map(|j| (0..n + j).map(|i| (i * 7 + n + j) as u8).collect())
+					.map(|j| (0..n + j).map(|i| (i * 7 + n + j) as u8).collect::<Vec<_>>().into())
 					.collect();
 				let resp = BlobResponse::Groups(groups);
 				let mut direct = Vec::new();
@@ -297,7 +299,7 @@ mod tests {
 			}
 			// Groups that overrun their frame, or leave bytes over in it, or a run longer than
 			// MAX_RUN, are refused.
-			let three = BlobResponse::Groups(vec![vec![1, 2, 3]]);
+			let three = BlobResponse::Groups(vec![vec![1, 2, 3].into()]);
 			let mut short = Vec::new();
 			write_frame(&mut short, &three).await.unwrap();
 			short[3] -= 1;
@@ -310,7 +312,7 @@ mod tests {
 			let err = c.read_response(&PROTOCOL, &mut &lying[..]).await.unwrap_err();
 			assert!(err.to_string().contains("1 bytes left over after the groups"), "{err}");
 			let mut long = Vec::new();
-			let five = BlobResponse::Groups(vec![vec![1]; MAX_RUN as usize + 1]);
+			let five = BlobResponse::Groups(vec![vec![1].into(); MAX_RUN as usize + 1]);
 			write_frame(&mut long, &five).await.unwrap();
 			let err = c.read_response(&PROTOCOL, &mut &long[..]).await.unwrap_err();
 			assert!(err.to_string().contains("a run of 5 groups"), "{err}");
