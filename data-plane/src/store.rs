@@ -396,7 +396,7 @@ pub struct Partial {
 	ob: Outboard,
 	file: File,
 	/// The same file opened for direct I/O (Linux's `O_DIRECT`): whole groups in page-aligned
-	/// buffers go to the disk without the page cache, see [`Partial::write_group`]. `None` where
+	/// buffers go to the disk without the page cache, see [`Partial::write_at`]. `None` where
 	/// the platform or filesystem has no direct I/O; `direct_refused` turns it off after an
 	/// `EINVAL` from a write.
 	direct: Option<File>,
