@@ -13,6 +13,9 @@
 //!   ChaCha20 first;
 //! - as server, a peer with AES hardware follows the client's order; one without insists on its own
 //!   order (ChaCha20 first), since the server pays the cipher too.
+//!
+//! After the handshake the secured stream is [`Records`], which keeps sealed records until the
+//! writer flushes instead of writing to the socket on every call (see its module).
 
 use futures::future::BoxFuture;
 use futures::{AsyncRead, AsyncWrite, FutureExt};
@@ -27,7 +30,8 @@ use rustls::sign::CertifiedKey;
 use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, SignatureScheme};
 use std::sync::Arc;
 
-pub use futures_rustls::TlsStream;
+mod records;
+pub use records::Records;
 
 /// The protocol name multistream-select negotiates (the same as every libp2p TLS implementation).
 pub const PROTOCOL_NAME: &str = "/tls/1.0.0";
@@ -163,7 +167,7 @@ impl<C> InboundConnectionUpgrade<C> for Config
 where
 	C: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
-	type Output = (PeerId, TlsStream<C>);
+	type Output = (PeerId, Records<C>);
 	type Error = TlsError;
 	type Future = BoxFuture<'static, Result<Self::Output, Self::Error>>;
 
@@ -174,7 +178,8 @@ where
 				.await
 				.map_err(TlsError::Handshake)?;
 			let peer = remote_peer(stream.get_ref().1)?;
-			Ok((peer, stream.into()))
+			let (io, conn) = stream.into_inner();
+			Ok((peer, Records::new(io, conn.into())))
 		}
 		.boxed()
 	}
@@ -184,7 +189,7 @@ impl<C> OutboundConnectionUpgrade<C> for Config
 where
 	C: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
-	type Output = (PeerId, TlsStream<C>);
+	type Output = (PeerId, Records<C>);
 	type Error = TlsError;
 	type Future = BoxFuture<'static, Result<Self::Output, Self::Error>>;
 
@@ -198,7 +203,8 @@ where
 				.map_err(TlsError::Handshake)?;
 			// Whether this is the peer we dialed is checked by the swarm against the `/p2p/` address.
 			let peer = remote_peer(stream.get_ref().1)?;
-			Ok((peer, stream.into()))
+			let (io, conn) = stream.into_inner();
+			Ok((peer, Records::new(io, conn.into())))
 		}
 		.boxed()
 	}
@@ -348,8 +354,16 @@ mod tests {
 		fn suite(&self) -> CipherSuite;
 	}
 
-	impl<T: AsyncRead + AsyncWrite + Unpin> Negotiated for TlsStream<T> {
+	impl<T: AsyncRead + AsyncWrite + Unpin> Negotiated for Records<T> {
 		fn suite(&self) -> CipherSuite {
+			self.connection().negotiated_cipher_suite().unwrap().suite()
+		}
+	}
+
+	/// rust-libp2p's TLS upgrade gives futures-rustls's stream.
+	impl<T: AsyncRead + AsyncWrite + Unpin> Negotiated for futures_rustls::TlsStream<T> {
+		fn suite(&self) -> CipherSuite {
+			use futures_rustls::TlsStream;
 			let state: &rustls::CommonState = match self {
 				TlsStream::Client(c) => c.get_ref().1,
 				TlsStream::Server(c) => c.get_ref().1,
@@ -424,6 +438,114 @@ mod tests {
 		assert_eq!(s, CipherSuite::TLS13_AES_128_GCM_SHA256, "their server follows our order");
 		let (x, y, _) = handshake(theirs(&ka), Config::new(&kb).unwrap()).await;
 		assert_eq!((x, y), (idb, ida));
+	}
+
+	/// A socket that counts the writes it accepted.
+	struct Counted<T> {
+		inner: T,
+		writes: Arc<std::sync::atomic::AtomicUsize>,
+	}
+
+	impl<T: AsyncRead + Unpin> AsyncRead for Counted<T> {
+		fn poll_read(
+			mut self: std::pin::Pin<&mut Self>,
+			cx: &mut std::task::Context<'_>,
+			buf: &mut [u8],
+		) -> std::task::Poll<std::io::Result<usize>> {
+			std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+		}
+	}
+
+	impl<T: AsyncWrite + Unpin> AsyncWrite for Counted<T> {
+		fn poll_write(
+			mut self: std::pin::Pin<&mut Self>,
+			cx: &mut std::task::Context<'_>,
+			buf: &[u8],
+		) -> std::task::Poll<std::io::Result<usize>> {
+			let r = std::pin::Pin::new(&mut self.inner).poll_write(cx, buf);
+			if matches!(r, std::task::Poll::Ready(Ok(n)) if n > 0) {
+				self.writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+			}
+			r
+		}
+		fn poll_write_vectored(
+			mut self: std::pin::Pin<&mut Self>,
+			cx: &mut std::task::Context<'_>,
+			bufs: &[std::io::IoSlice<'_>],
+		) -> std::task::Poll<std::io::Result<usize>> {
+			let r = std::pin::Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+			if matches!(r, std::task::Poll::Ready(Ok(n)) if n > 0) {
+				self.writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+			}
+			r
+		}
+		fn poll_flush(
+			mut self: std::pin::Pin<&mut Self>,
+			cx: &mut std::task::Context<'_>,
+		) -> std::task::Poll<std::io::Result<()>> {
+			std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+		}
+		fn poll_close(
+			mut self: std::pin::Pin<&mut Self>,
+			cx: &mut std::task::Context<'_>,
+		) -> std::task::Poll<std::io::Result<()>> {
+			std::pin::Pin::new(&mut self.inner).poll_close(cx)
+		}
+	}
+
+	/// Records wait for the writer's flush (up to `PENDING_LIMIT`), bytes arrive intact and in order
+	/// whatever the sizes of the writes and reads, and closing sends `close_notify`, so the reader
+	/// sees a clean end rather than a truncation error.
+	#[tokio::test]
+	async fn records_wait_for_the_flush_and_arrive_intact_and_in_order() {
+		let (ka, kb) =
+			(identity::Keypair::generate_ed25519(), identity::Keypair::generate_ed25519());
+		let writes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+		let written = || writes.load(std::sync::atomic::Ordering::Relaxed);
+		let (a, b) = tcp_pair().await;
+		let a = Counted { inner: a, writes: writes.clone() };
+		let (out, inb) = tokio::join!(
+			Config::new(&ka).unwrap().upgrade_outbound(a, PROTOCOL_NAME),
+			Config::new(&kb).unwrap().upgrade_inbound(b, PROTOCOL_NAME)
+		);
+		let ((_, mut a), (_, mut b)) = (out.unwrap(), inb.unwrap());
+
+		// What yamux does per frame: a 12-byte header, a 256 KiB body, a flush.
+		let body: Vec<u8> = (0..256 << 10).map(|i| (i * 31 % 251) as u8).collect();
+		let handshake = written();
+		a.write_all(&[7u8; 12]).await.unwrap();
+		a.write_all(&body).await.unwrap();
+		assert_eq!(written(), handshake, "nothing reaches the socket before the flush");
+		a.flush().await.unwrap();
+		assert!(written() > handshake, "the flush sends the records");
+		let mut got = vec![0u8; 12 + body.len()];
+		b.read_exact(&mut got).await.unwrap();
+		assert_eq!(&got[..12], &[7u8; 12]);
+		assert!(got[12..] == body[..]);
+
+		// More than PENDING_LIMIT without a flush: the writer sends as the limit fills, so a large
+		// write completes while the reader reads; odd sizes both ways.
+		let big: Vec<u8> =
+			(0..3 * records::PENDING_LIMIT + 12345).map(|i| (i % 253) as u8).collect();
+		let writer = async {
+			for piece in big.chunks(100_003) {
+				a.write_all(piece).await.unwrap();
+			}
+			a.close().await.unwrap();
+		};
+		let reader = async {
+			let mut got = Vec::new();
+			let mut buf = vec![0u8; 77_777];
+			loop {
+				match b.read(&mut buf).await.unwrap() {
+					0 => break got,
+					n => got.extend_from_slice(&buf[..n]),
+				}
+			}
+		};
+		let ((), got) = tokio::join!(writer, reader);
+		assert_eq!(got.len(), big.len());
+		assert!(got == big, "the bytes arrive intact and in order, then a clean end");
 	}
 
 	/// A certificate without the libp2p extension (here an ordinary self-signed one) is refused by
