@@ -446,6 +446,19 @@ mod tests {
 		writes: Arc<std::sync::atomic::AtomicUsize>,
 	}
 
+	impl<T> Counted<T> {
+		/// Counts a write the socket accepted, and passes its result on.
+		fn count(
+			&self,
+			r: std::task::Poll<std::io::Result<usize>>,
+		) -> std::task::Poll<std::io::Result<usize>> {
+			if matches!(r, std::task::Poll::Ready(Ok(n)) if n > 0) {
+				self.writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+			}
+			r
+		}
+	}
+
 	impl<T: AsyncRead + Unpin> AsyncRead for Counted<T> {
 		fn poll_read(
 			mut self: std::pin::Pin<&mut Self>,
@@ -463,10 +476,7 @@ mod tests {
 			buf: &[u8],
 		) -> std::task::Poll<std::io::Result<usize>> {
 			let r = std::pin::Pin::new(&mut self.inner).poll_write(cx, buf);
-			if matches!(r, std::task::Poll::Ready(Ok(n)) if n > 0) {
-				self.writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-			}
-			r
+			self.count(r)
 		}
 		fn poll_write_vectored(
 			mut self: std::pin::Pin<&mut Self>,
@@ -474,10 +484,7 @@ mod tests {
 			bufs: &[std::io::IoSlice<'_>],
 		) -> std::task::Poll<std::io::Result<usize>> {
 			let r = std::pin::Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-			if matches!(r, std::task::Poll::Ready(Ok(n)) if n > 0) {
-				self.writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-			}
-			r
+			self.count(r)
 		}
 		fn poll_flush(
 			mut self: std::pin::Pin<&mut Self>,

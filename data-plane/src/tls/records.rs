@@ -118,23 +118,11 @@ impl<C: AsyncRead + AsyncWrite + Unpin> AsyncRead for Records<C> {
 
 impl<C: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Records<C> {
 	fn poll_write(
-		mut self: Pin<&mut Self>,
+		self: Pin<&mut Self>,
 		cx: &mut Context<'_>,
 		buf: &[u8],
 	) -> Poll<io::Result<usize>> {
-		if buf.is_empty() {
-			return Poll::Ready(Ok(0));
-		}
-		let this = &mut *self;
-		loop {
-			// Sealed into records and kept, while fewer than PENDING_LIMIT bytes wait.
-			let n = this.conn.writer().write(buf)?;
-			if n > 0 {
-				return Poll::Ready(Ok(n));
-			}
-			// Full: the socket must take what is kept first.
-			std::task::ready!(send_all(&mut this.io, &mut this.conn, cx))?;
-		}
+		self.poll_write_vectored(cx, &[IoSlice::new(buf)])
 	}
 
 	fn poll_write_vectored(
@@ -147,10 +135,12 @@ impl<C: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Records<C> {
 		}
 		let this = &mut *self;
 		loop {
+			// Sealed into records and kept, while fewer than PENDING_LIMIT bytes wait.
 			let n = this.conn.writer().write_vectored(bufs)?;
 			if n > 0 {
 				return Poll::Ready(Ok(n));
 			}
+			// Full: the socket must take what is kept first.
 			std::task::ready!(send_all(&mut this.io, &mut this.conn, cx))?;
 		}
 	}
