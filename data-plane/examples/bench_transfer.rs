@@ -10,7 +10,7 @@
 //! what libp2p loses to the floor is the networking stack; what the floor loses to the plain copy is
 //! the cryptography the issue asks for.
 //!
-//! Usage: bench_transfer [MiB (default 256)] [rounds (default 3)]; BENCH_QUIC=1 uses QUIC instead of TCP,
+//! Usage: bench_transfer [MiB (default 256)] [rounds (default 15)]; BENCH_QUIC=1 uses QUIC instead of TCP,
 //! BENCH_WINDOW=n sets the groups in flight, BENCH_RUN=n the groups per request, BENCH_LANES=n the
 //! connections to the provider, BENCH_DEBUG=1 prints each side's wall and CPU time (and the groups the
 //! libp2p side received, and when), BENCH_PERF_CTL=fifo drives
@@ -278,7 +278,7 @@ async fn libp2p(src: &Path, dir: &Path, mib: u64, round: u32) -> Duration {
 async fn main() {
 	let args: Vec<String> = std::env::args().collect();
 	let mib: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(256);
-	let rounds: u32 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(3);
+	let rounds: u32 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(15);
 	let dir =
 		tempfile::tempdir_in(std::env::var("BENCH_DIR").unwrap_or_else(|_| "/tmp".into())).unwrap();
 	let src = dir.path().join("blob");
@@ -323,6 +323,8 @@ async fn main() {
 		v.sort_by(f64::total_cmp);
 		v[v.len() / 2]
 	};
+	// Each round's libp2p rate against the plain copy of the same round: how much a single round says.
+	let mut per_round: Vec<f64> = p2p.iter().zip(&tcp).map(|(p, t)| p / t).collect();
 	let (t, f, p) = (median(&mut tcp), median(&mut floor), median(&mut p2p));
 	let (alg, suite) = tls_aead();
 	println!("blob {mib} MiB, {rounds} rounds, medians:");
@@ -332,6 +334,12 @@ async fn main() {
 	println!("  libp2p blob exchange ({transport}, verified, stored): {p:.1} MiB/s");
 	println!("  ratio libp2p / plain: {:.2}x (goal >= 0.70x)", p / t);
 	println!("  ratio floor / plain: {:.2}x   libp2p / floor: {:.2}x", f / t, p / f);
+	let m = median(&mut per_round); // sorts
+	println!(
+		"  libp2p / plain round by round: median {m:.2}x, lowest {:.2}x, highest {:.2}x",
+		per_round[0],
+		per_round[per_round.len() - 1]
+	);
 	println!(
 		"  ciphers alone (seal + open, one core): {suite} {:.1} MiB/s, ChaCha20-Poly1305 (noise) {:.1} MiB/s",
 		cipher_rate(mib, alg),

@@ -254,8 +254,7 @@ async fn receive(
 				let sent = run.len();
 				for bytes in run {
 					if failure.is_some() {
-						crate::pool::give(bytes);
-						continue;
+						continue; // the rest of a bad run is dropped (back to the pool)
 					}
 					match partial.verify(next, bytes) {
 						Ok(group) => {

@@ -223,11 +223,8 @@ impl libp2p::request_response::Codec for BlobCodec {
 	where
 		T: AsyncWrite + Unpin + Send,
 	{
-		write_response_frame(io, &r).await?;
-		if let BlobResponse::Groups(groups) = r {
-			groups.into_iter().for_each(crate::pool::give);
-		}
-		Ok(())
+		// The groups' buffers go back to the pool when `r` is dropped.
+		write_response_frame(io, &r).await
 	}
 }
 

@@ -179,7 +179,6 @@ impl ContentStore {
 		for i in 0..ob.groups() {
 			let group = self.read_group(hash, &ob, i)?;
 			out.extend_from_slice(&group);
-			crate::pool::give(group);
 		}
 		self.touch(hash);
 		Ok(out)
@@ -438,11 +437,9 @@ impl Partial {
 		Ok(VerifiedGroup { index, bytes })
 	}
 
-	/// Writes a verified group in place, and gives its buffer back to the pool.
+	/// Writes a verified group in place; its buffer goes back to the pool.
 	pub fn write(&self, group: VerifiedGroup) -> Result<()> {
-		let r = self.write_at(group.index, &group.bytes);
-		crate::pool::give(group.bytes);
-		r
+		self.write_at(group.index, &group.bytes)
 	}
 
 	/// Groups written with direct I/O so far.
