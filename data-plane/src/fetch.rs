@@ -113,18 +113,17 @@ pub async fn fetch(
 			elapsed: started.elapsed(),
 		});
 	}
-	let mut peers = Providers::new(node, hash, opts.providers.clone());
-	let mut last_progress = Instant::now();
+	let mut peers = Providers::new(node, hash, opts.providers.clone(), opts.give_up_after);
 
 	let ob = loop {
-		let Some(p) = peers.next(&mut last_progress, opts.give_up_after).await? else { continue };
+		let Some(p) = peers.next().await? else { continue };
 		match node.request(p, BlobRequest::Outboard(hash)).await {
 			Ok(BlobResponse::Outboard(ob)) if ob.verify(&hash).is_ok() => {
 				if let Some(declared) = opts.expected_size.filter(|s| *s != ob.size) {
 					return Err(FetchError::SizeMismatch { declared, actual: ob.size });
 				}
 				peers.keep(p);
-				last_progress = Instant::now();
+				peers.progressed();
 				break ob;
 			}
 			other => peers.drop(p, &format!("{:?}", other.map(kind))),
@@ -132,9 +131,8 @@ pub async fn fetch(
 	};
 	let partial = Arc::new(store.begin(&hash, ob)?);
 	let groups = partial.outboard().groups();
-	let mut missing: VecDeque<u64> = partial.missing().into();
+	let missing: VecDeque<u64> = partial.missing().into();
 	let resumed = groups - missing.len() as u64;
-	let mut received: HashMap<PeerId, u64> = HashMap::new();
 	// Verified groups are written on their own thread, so that the disk's time (direct I/O waits
 	// for the device) overlaps the network's instead of holding up the next requests.
 	let (to_disk, mut queue) = mpsc::channel::<VerifiedGroup>(WRITE_QUEUE);
@@ -147,19 +145,7 @@ pub async fn fetch(
 			Ok(())
 		}
 	});
-	let receiving = receive(
-		node,
-		hash,
-		&opts,
-		&mut peers,
-		&mut last_progress,
-		&partial,
-		&mut missing,
-		resumed,
-		&mut received,
-		to_disk,
-	)
-	.await;
+	let receiving = receive(&opts, &mut peers, &partial, missing, to_disk).await;
 	// The queue is closed (`receive` owned its sender): the writer drains it and ends. A write
 	// error is what stopped `receive`, if anything did.
 	match writer.await {
@@ -167,7 +153,7 @@ pub async fn fetch(
 		Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
 		Err(e) => panic!("the group writer was cancelled: {e}"),
 	}
-	receiving?;
+	let received = receiving?;
 	let partial = Arc::into_inner(partial).expect("the writer has ended");
 	let size = partial.outboard().size;
 	partial.finish()?;
@@ -178,23 +164,19 @@ pub async fn fetch(
 /// Groups verified and waiting for the writer, at most.
 const WRITE_QUEUE: usize = 8;
 
-/// Keeps requests for the missing groups in flight until none is missing; verifies what arrives and
-/// queues it for the writer.
-#[allow(clippy::too_many_arguments)]
+/// Keeps requests for the `missing` groups in flight until none is missing; verifies what arrives and
+/// queues it for the writer. Returns the groups received from each provider.
 async fn receive(
-	node: &DataNode,
-	hash: Hash,
 	opts: &FetchOptions,
 	peers: &mut Providers<'_>,
-	last_progress: &mut Instant,
 	partial: &Partial,
-	missing: &mut VecDeque<u64>,
-	resumed: u64,
-	received: &mut HashMap<PeerId, u64>,
+	mut missing: VecDeque<u64>,
 	to_disk: mpsc::Sender<VerifiedGroup>,
-) -> Result<(), FetchError> {
+) -> Result<HashMap<PeerId, u64>, FetchError> {
+	let (node, hash) = (peers.node, peers.hash);
 	let groups = partial.outboard().groups();
-	let mut have = resumed;
+	let mut have = groups - missing.len() as u64;
+	let mut received: HashMap<PeerId, u64> = HashMap::new();
 	let mut load: HashMap<PeerId, usize> = HashMap::new();
 	let mut in_flight = FuturesUnordered::new();
 	let mut asked = 0usize; // groups in the requests in flight
@@ -236,7 +218,7 @@ async fn receive(
 				return Err(FetchError::Paused { have, groups });
 			}
 			// Nobody left to ask: look for providers again (waits and gives up inside).
-			if let Some(p) = peers.next(last_progress, opts.give_up_after).await? {
+			if let Some(p) = peers.next().await? {
 				peers.keep(p);
 			}
 			continue;
@@ -260,13 +242,13 @@ async fn receive(
 						Ok(group) => {
 							if to_disk.send(group).await.is_err() {
 								// The writer failed; the fetch returns its error.
-								return Ok(());
+								return Ok(received);
 							}
 							next += 1;
 							have += 1;
 							this_call += 1;
 							*received.entry(p).or_default() += 1;
-							*last_progress = Instant::now();
+							peers.progressed();
 							if let Some(tx) = &opts.progress {
 								let _ = tx.send(Progress { have, groups, from: p });
 							}
@@ -291,7 +273,7 @@ async fn receive(
 			missing.push_front(index);
 		}
 	}
-	Ok(())
+	Ok(received)
 }
 
 fn kind(r: BlobResponse) -> &'static str {
@@ -312,13 +294,17 @@ struct Providers<'a> {
 	queue: VecDeque<PeerId>,
 	dropped: HashMap<PeerId, Instant>,
 	backoff: Duration,
+	/// When the fetch last got something (an outboard or a verified group); it gives up
+	/// `give_up` after that.
+	last_progress: Instant,
+	give_up: Duration,
 }
 
 /// A dropped provider is not asked again for this long (a restarted peer may come back).
 const RETRY_DROPPED_AFTER: Duration = Duration::from_secs(10);
 
 impl<'a> Providers<'a> {
-	fn new(node: &'a DataNode, hash: Hash, hints: Vec<PeerId>) -> Self {
+	fn new(node: &'a DataNode, hash: Hash, hints: Vec<PeerId>, give_up: Duration) -> Self {
 		Self {
 			node,
 			hash,
@@ -326,16 +312,18 @@ impl<'a> Providers<'a> {
 			queue: hints.into(),
 			dropped: HashMap::new(),
 			backoff: Duration::from_millis(100),
+			last_progress: Instant::now(),
+			give_up,
 		}
+	}
+
+	fn progressed(&mut self) {
+		self.last_progress = Instant::now();
 	}
 
 	/// The next untried provider, discovering more when none is queued. `Ok(None)` means "waited, try
 	/// again"; an error means nothing turned up within `give_up` of the last progress.
-	async fn next(
-		&mut self,
-		last_progress: &mut Instant,
-		give_up: Duration,
-	) -> Result<Option<PeerId>, FetchError> {
+	async fn next(&mut self) -> Result<Option<PeerId>, FetchError> {
 		if let Some(p) = self.queue.pop_front() {
 			return Ok(Some(p));
 		}
@@ -353,10 +341,10 @@ impl<'a> Providers<'a> {
 			self.backoff = Duration::from_millis(100);
 			return Ok(Some(p));
 		}
-		if last_progress.elapsed() >= give_up {
+		if self.last_progress.elapsed() >= self.give_up {
 			return Err(FetchError::Unavailable {
 				hash: self.hash,
-				waited: last_progress.elapsed(),
+				waited: self.last_progress.elapsed(),
 			});
 		}
 		tokio::time::sleep(self.backoff).await;
@@ -528,6 +516,25 @@ mod tests {
 		assert_eq!(r.received.get(&pb), Some(&6));
 		assert_eq!(r.received.get(&pa), None);
 		assert_eq!(c.node.store().read_all(&h).unwrap(), d);
+	}
+
+	#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+	async fn a_fetch_nobody_can_serve_gives_up_after_its_time_without_progress() {
+		let (a, c) = (peer(NetConfig::default()).await, peer(NetConfig::default()).await);
+		let pa = c.node.dial(addr(&a, false).await).await.unwrap();
+		// A is connected but does not hold the blob, and the DHT knows no one else.
+		let h = *blake3::hash(b"held by nobody").as_bytes();
+		let give_up_after = Duration::from_millis(400);
+		let opts = FetchOptions { providers: vec![pa], give_up_after, ..Default::default() };
+		let err = fetch(&c.node, h, opts).await.unwrap_err();
+		match err {
+			FetchError::Unavailable { hash, waited } => {
+				assert_eq!(hash, h);
+				assert!(waited >= give_up_after, "gave up after {waited:?}");
+			}
+			other => panic!("expected Unavailable, got {other}"),
+		}
+		assert!(!c.node.store().has(&h));
 	}
 
 	#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
