@@ -74,11 +74,6 @@ impl GroupBuf {
 		b.copy_from_slice(bytes);
 		b
 	}
-
-	/// Whether this buffer belongs to the pool (a slab) rather than the heap.
-	pub fn pooled(&self) -> bool {
-		self.pooled
-	}
 }
 
 impl Drop for GroupBuf {
@@ -209,15 +204,15 @@ mod tests {
 			assert_eq!(w.len(), len);
 			assert_eq!(w.as_ptr() as usize % ALIGN, 0, "a buffer of {len} bytes is aligned");
 			// Up to a group, a buffer is pooled while there are free ones (other tests may hold them).
-			assert!(len <= GROUP_LEN as usize || !w.pooled(), "{len} bytes come from the heap");
+			assert!(len <= GROUP_LEN as usize || !w.pooled, "{len} bytes come from the heap");
 		}
 		// More than the pool holds at once: the rest come from the heap, and the bound holds.
 		let mut held: Vec<GroupBuf> = (0..KEPT + 5).map(|_| take(GROUP_LEN as usize)).collect();
 		assert!(MADE.load(Ordering::Relaxed) <= KEPT);
-		assert!(held.iter().filter(|b| b.pooled()).count() <= KEPT);
-		assert!(held.iter().any(|b| !b.pooled()), "{} buffers cannot all be pooled", KEPT + 5);
+		assert!(held.iter().filter(|b| b.pooled).count() <= KEPT);
+		assert!(held.iter().any(|b| !b.pooled), "{} buffers cannot all be pooled", KEPT + 5);
 		// A pooled buffer dropped anywhere comes back to the free list.
-		let i = held.iter().position(|b| b.pooled()).expect("some are pooled");
+		let i = held.iter().position(|b| b.pooled).expect("some are pooled");
 		let b = held.swap_remove(i);
 		let at = b.as_ptr();
 		drop(b);
@@ -225,7 +220,7 @@ mod tests {
 		drop(held);
 		let free = free_list();
 		assert!(free.len() <= KEPT);
-		assert!(free.iter().all(|b| b.pooled() && b.cap == GROUP_LEN as usize && b.is_empty()));
+		assert!(free.iter().all(|b| b.pooled && b.cap == GROUP_LEN as usize && b.is_empty()));
 	}
 
 	#[test]
