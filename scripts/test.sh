@@ -19,9 +19,10 @@ step "build: every crate and binary"
 cargo build --locked --workspace
 
 step "runtime, client and end-to-end tests"
-cargo test --locked --workspace --exclude pallet-datanets
+pallets=(pallet-datanets pallet-workers pallet-models pallet-jobs)
+cargo test --locked --workspace "${pallets[@]/#/--exclude=}"
 
 step "pallet unit tests and benchmarks in test mode"
-cargo test --locked -p pallet-datanets --features runtime-benchmarks
+cargo test --locked "${pallets[@]/#/--package=}" --features runtime-benchmarks
 
 step "all tests passed"

@@ -396,7 +396,7 @@ impl Client {
 	}
 
 	/// [`Self::submit`], then the first event `E` the extrinsic emitted (its success event).
-	async fn submit_for<E: subxt::events::StaticEvent, Call: subxt::tx::Payload>(
+	pub(crate) async fn submit_for<E: subxt::events::StaticEvent, Call: subxt::tx::Payload>(
 		&self,
 		call: &Call,
 		key: &Key,

@@ -6,10 +6,14 @@
 //! - [`Client`]: connect, submit signed extrinsics, read storage and the `datanets_*` RPCs, with
 //!   every failure turned into a sentence a user can act on ([`ClientError`]).
 //! - [`content`]: what a contribution declares about a file (BLAKE3 hash, size, format).
+//! - [`training`]: workers, base and trained models, and training jobs; [`dataset`]: a published
+//!   version and its items.
 
 pub mod client;
 pub mod content;
+pub mod dataset;
 pub mod keys;
+pub mod training;
 
 pub use client::{Client, ClientError};
 

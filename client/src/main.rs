@@ -1,9 +1,13 @@
-//! `tributary`: the command line for contributors, curators, datanet owners and token holders.
+//! `tributary`: the command line for contributors, curators, datanet owners, workers, model builders
+//! and token holders.
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
+mod training_cmd;
+
+use training_cmd::{BaseCmd, JobCmd, ModelCmd, WorkerCmd};
 use tributary_client::{
 	client::{ModalityArg, NewDatanet, RejectArg, RulesArg, VoteArg, Wait},
 	content,
@@ -11,7 +15,7 @@ use tributary_client::{
 	Client, DEFAULT_URL,
 };
 
-/// Tributary: contribute data to datanets, curate it, and follow the leaderboard.
+/// Tributary: contribute data to datanets, curate it, follow the leaderboard, and train models on it.
 #[derive(Parser)]
 #[command(name = "tributary", version, about)]
 struct Cli {
@@ -85,6 +89,18 @@ enum Command {
 	},
 	/// Node, chain and (with --key) account status.
 	Status,
+	/// Register, inspect and retire compute workers.
+	#[command(subcommand)]
+	Worker(WorkerCmd),
+	/// List and inspect base models.
+	#[command(subcommand)]
+	Base(BaseCmd),
+	/// Open, follow and cancel training jobs.
+	#[command(subcommand)]
+	Job(JobCmd),
+	/// Trained models and their lineage.
+	#[command(subcommand)]
+	Model(ModelCmd),
 }
 
 #[derive(Subcommand)]
@@ -260,6 +276,10 @@ async fn run(cli: Cli) -> Result<()> {
 	match &cli.command {
 		Command::Key(cmd) => run_key(&cli, cmd),
 		Command::Datanet(cmd) => run_datanet(&cli, cmd).await,
+		Command::Worker(cmd) => training_cmd::run_worker(&cli, cmd).await,
+		Command::Base(cmd) => training_cmd::run_base(&cli, cmd).await,
+		Command::Job(cmd) => training_cmd::run_job(&cli, cmd).await,
+		Command::Model(cmd) => training_cmd::run_model(&cli, cmd).await,
 		Command::Contribute { file, datanet, format, metadata, peers, upload_timeout } => {
 			let key = signer(&cli)?;
 			let decl = content::declare(file, format.as_deref())?;

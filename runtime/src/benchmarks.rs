@@ -6,4 +6,7 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_timestamp, Timestamp]
 	[pallet_sudo, Sudo]
 	[pallet_datanets, Datanets]
+	[pallet_workers, Workers]
+	[pallet_models, Models]
+	[pallet_jobs, Jobs]
 );

@@ -3,7 +3,7 @@
 use frame_support::dispatch::DispatchClass;
 use frame_support::{
 	derive_impl, parameter_types,
-	traits::{ConstBool, ConstU128, ConstU32, ConstU64, ConstU8, VariantCountOf},
+	traits::{ConstBool, ConstU128, ConstU16, ConstU32, ConstU64, ConstU8, VariantCountOf},
 	weights::{
 		constants::{ParityDbWeight, WEIGHT_REF_TIME_PER_SECOND},
 		IdentityFee, Weight,
@@ -132,4 +132,66 @@ impl pallet_datanets::Config for Runtime {
 	type MaxCurators = ConstU32<64>;
 	type MaxMetadataLen = ConstU32<512>;
 	type WeightInfo = pallet_datanets::weights::SubstrateWeight<Runtime>;
+}
+
+/// Blocks per minute at the target block time.
+const MINUTES: BlockNumber = (60_000 / MILLI_SECS_PER_BLOCK) as BlockNumber;
+const HOURS: BlockNumber = 60 * MINUTES;
+
+/// A claim's lease: a worker heartbeats well within it (the job runner does every ~30 s).
+pub const LEASE_PERIOD: BlockNumber = 2 * MINUTES;
+/// The longest one claim may run, heartbeats included.
+pub const MAX_CLAIM_BLOCKS: BlockNumber = 24 * HOURS;
+/// Between a result and its finality. Short while results are not yet challenged on chain (the
+/// attribution work adds spot checks); it must then cover a recomputation.
+pub const CHALLENGE_WINDOW: BlockNumber = 2 * MINUTES;
+/// Most lease expiries or finalizations one block processes (a full bucket spills into the next).
+pub const JOBS_PER_BLOCK: u32 = 16;
+
+parameter_types! {
+	pub const WorkerShare: Perbill = Perbill::from_percent(30);
+}
+
+impl pallet_workers::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type MinBond = ConstU128<{ 100 * UNIT }>;
+	/// Longer than any claim plus its challenge window and spill-over, so a worker still answers
+	/// with its bond for every result it submitted.
+	type UnbondDelay =
+		ConstU32<{ MAX_CLAIM_BLOCKS + CHALLENGE_WINDOW + 2 * JOBS_PER_BLOCK + HOURS }>;
+	type MaxPeerIdLen = ConstU32<64>;
+	type MaxAddrs = ConstU32<8>;
+	type MaxAddrLen = ConstU32<128>;
+	type WeightInfo = pallet_workers::weights::SubstrateWeight<Runtime>;
+}
+
+impl pallet_models::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type BaseModelDeposit = ConstU128<{ 10 * UNIT }>;
+	type MaxNameLen = ConstU32<64>;
+	type MaxLicenseLen = ConstU32<64>;
+	type MaxFiles = ConstU32<16>;
+	type MaxFileNameLen = ConstU32<64>;
+	type WeightInfo = pallet_models::weights::SubstrateWeight<Runtime>;
+}
+
+impl pallet_jobs::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Datasets = Datanets;
+	type Workers = Workers;
+	type Models = Models;
+	type MinBudget = ConstU128<UNIT>;
+	type WorkerShare = WorkerShare;
+	type LeasePeriod = ConstU32<LEASE_PERIOD>;
+	type MaxClaimBlocks = ConstU32<MAX_CLAIM_BLOCKS>;
+	type ChallengeWindow = ConstU32<CHALLENGE_WINDOW>;
+	type LapsePenalty = ConstU128<{ 10 * UNIT }>;
+	type MaxPerBlock = ConstU32<JOBS_PER_BLOCK>;
+	type MaxRank = ConstU16<256>;
+	type MaxSeqLen = ConstU32<32_768>;
+	type MaxSteps = ConstU32<1_000_000>;
+	type WeightInfo = pallet_jobs::weights::SubstrateWeight<Runtime>;
 }

@@ -1,7 +1,7 @@
 //! The Tributary runtime.
 //!
 //! Aura block production and GRANDPA finality, balances and fees, sudo (dev and local presets only),
-//! and the datanets pallet. `apis.rs` implements the runtime APIs (including the datanets queries the
+//! the datanets pallet, and the training loop's pallets: workers, models and jobs. `apis.rs` implements the runtime APIs (including the datanets queries the
 //! node serves over RPC); `genesis_config_presets.rs` holds the `development` and `local_testnet`
 //! presets.
 
@@ -29,6 +29,9 @@ use sp_runtime::{
 use sp_version::RuntimeVersion;
 
 pub use pallet_datanets;
+pub use pallet_jobs;
+pub use pallet_models;
+pub use pallet_workers;
 #[cfg(feature = "std")]
 pub use sp_runtime::BuildStorage;
 
@@ -140,6 +143,12 @@ mod runtime {
 	pub type Sudo = pallet_sudo;
 	#[runtime::pallet_index(10)]
 	pub type Datanets = pallet_datanets;
+	#[runtime::pallet_index(11)]
+	pub type Workers = pallet_workers;
+	#[runtime::pallet_index(12)]
+	pub type Models = pallet_models;
+	#[runtime::pallet_index(13)]
+	pub type Jobs = pallet_jobs;
 }
 
 #[cfg(test)]
@@ -184,7 +193,10 @@ mod tests {
 					.collect();
 				use pallet_datanets::Modality::*;
 				assert_eq!(modalities, vec![Text, Image, Audio]);
-				Datanets::do_try_state().expect("invariants hold at genesis");
+				Datanets::do_try_state().expect("datanets invariants hold at genesis");
+				Workers::do_try_state().expect("workers invariants hold at genesis");
+				Models::do_try_state().expect("models invariants hold at genesis");
+				Jobs::do_try_state().expect("jobs invariants hold at genesis");
 			});
 		}
 	}

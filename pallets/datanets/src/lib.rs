@@ -23,6 +23,7 @@ extern crate alloc;
 pub use pallet::*;
 
 pub mod mmr;
+pub mod read;
 pub mod types;
 pub mod weights;
 
@@ -33,6 +34,7 @@ mod mock;
 #[cfg(test)]
 mod tests;
 
+pub use read::{DatasetItem, DatasetRead, VersionInfo};
 pub use types::*;
 pub use weights::WeightInfo;
 

@@ -1,0 +1,607 @@
+//! The `tributary` commands of the training loop: `worker`, `base`, `job` and `model`.
+
+use crate::{connect, print_json, signer, table, trib, upload, Cli};
+use anyhow::{bail, Context, Result};
+use clap::Subcommand;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tributary_client::{
+	content,
+	training::{
+		parse_trib, BaseModelSpec, FamilyArg, JobSpec, JobState, LengthArg, MethodArg,
+		ModelFileSpec, TrainingSpec, WorkerCaps,
+	},
+};
+
+#[derive(Subcommand)]
+pub enum WorkerCmd {
+	/// Register --key as a compute worker, holding a bond.
+	Register {
+		/// Bond in TRIB (the chain's minimum is 100).
+		#[arg(long, default_value = "100")]
+		bond: String,
+		/// A worker's data directory: its worker.json gives the peer id and addresses.
+		#[arg(long, conflicts_with_all = ["peer_id", "addrs"])]
+		worker_dir: Option<PathBuf>,
+		/// The worker's libp2p peer id.
+		#[arg(long)]
+		peer_id: Option<libp2p::PeerId>,
+		/// A multiaddress its data peer listens on (repeatable).
+		#[arg(long = "addr")]
+		addrs: Vec<libp2p::Multiaddr>,
+		/// Trains on a CUDA GPU.
+		#[arg(long)]
+		cuda: bool,
+		/// Memory available to training, MiB.
+		#[arg(long, default_value_t = 8192)]
+		memory_mib: u32,
+		/// Largest base model it will train, in parameters.
+		#[arg(long, default_value_t = 1_000_000_000)]
+		max_params: u64,
+	},
+	/// Show a worker (--key's account, or the address given).
+	Status { address: Option<String> },
+	/// Stop taking work; the bond can be withdrawn after the unbonding delay.
+	Unbond,
+	/// Release the bond after the unbonding delay.
+	Withdraw,
+}
+
+#[derive(Subcommand)]
+pub enum BaseCmd {
+	/// List a base model from a folder (every plain file in it), holding the deposit; with --peer
+	/// the files are uploaded to data peers first, so workers can fetch them by hash.
+	Register {
+		/// The model folder (or a single .gguf file).
+		path: PathBuf,
+		#[arg(long)]
+		name: String,
+		#[arg(long, value_enum)]
+		family: FamilyArg,
+		#[arg(long, default_value = "apache-2.0")]
+		license: String,
+		/// Parameter count; read from the safetensors headers when not given (required for GGUF).
+		#[arg(long)]
+		params: Option<u64>,
+		/// Data peer to upload the files to (repeatable).
+		#[arg(long = "peer", env = "TRIBUTARY_PEERS", value_delimiter = ',')]
+		peers: Vec<libp2p::Multiaddr>,
+		#[arg(long, default_value_t = 1800)]
+		upload_timeout: u64,
+	},
+	/// List base models.
+	List,
+	/// Show one base model and its files.
+	Show { id: u32 },
+}
+
+#[derive(Subcommand)]
+pub enum JobCmd {
+	/// Open a training job signed by --key, holding its budget in escrow.
+	Create {
+		#[arg(long)]
+		datanet: u32,
+		/// Published version of the datanet (default: its latest).
+		#[arg(long)]
+		version: Option<u32>,
+		#[arg(long)]
+		base: u32,
+		/// A trained model (of the same base) to continue from.
+		#[arg(long)]
+		parent: Option<u64>,
+		#[arg(long, value_enum, default_value = "lora")]
+		method: MethodArg,
+		#[arg(long, default_value_t = 8)]
+		rank: u16,
+		#[arg(long, default_value_t = 16)]
+		alpha: u16,
+		#[arg(long, default_value_t = 0.0)]
+		dropout: f64,
+		/// Modules to adapt, comma separated.
+		#[arg(long, value_delimiter = ',', default_value = "q_proj,v_proj")]
+		targets: Vec<String>,
+		#[arg(long = "lr", default_value_t = 2e-4)]
+		learning_rate: f64,
+		#[arg(long, default_value_t = 0)]
+		warmup: u32,
+		/// Optimizer steps (or use --epochs).
+		#[arg(long, conflicts_with = "epochs")]
+		steps: Option<u32>,
+		#[arg(long)]
+		epochs: Option<u16>,
+		#[arg(long, default_value_t = 4)]
+		batch: u16,
+		#[arg(long, default_value_t = 512)]
+		seq_len: u32,
+		#[arg(long, default_value_t = 42)]
+		seed: u64,
+		#[arg(long, default_value_t = 0.1)]
+		eval_fraction: f64,
+		/// Budget in TRIB, held until the job is final (30% pays the worker; the rest awaits the
+		/// contributors' rewards).
+		#[arg(long)]
+		budget: String,
+	},
+	/// List jobs.
+	List,
+	/// Show one job.
+	Show { id: u64 },
+	/// Cancel an open job and get its budget back (creator only).
+	Cancel { id: u64 },
+}
+
+#[derive(Subcommand)]
+pub enum ModelCmd {
+	/// List trained models (optionally of one datanet or base).
+	List {
+		#[arg(long)]
+		datanet: Option<u32>,
+		#[arg(long)]
+		base: Option<u32>,
+	},
+	/// Show a trained model and its lineage.
+	Show { id: u64 },
+}
+
+pub async fn run_worker(cli: &Cli, cmd: &WorkerCmd) -> Result<()> {
+	match cmd {
+		WorkerCmd::Register { bond, worker_dir, peer_id, addrs, cuda, memory_mib, max_params } => {
+			let (peer, addrs) = match worker_dir {
+				Some(dir) => read_worker_json(dir)?,
+				None => (
+					peer_id.context("give --worker-dir, or --peer-id with at least one --addr")?,
+					addrs.clone(),
+				),
+			};
+			if addrs.is_empty() {
+				bail!("a worker publishes at least one address (--addr)");
+			}
+			let key = signer(cli)?;
+			let caps =
+				WorkerCaps { cuda: *cuda, memory_mib: *memory_mib, max_model_params: *max_params };
+			connect(cli)
+				.await?
+				.register_worker(&key, parse_trib(bond)?, &peer, &addrs, caps)
+				.await?;
+			println!(
+				"worker {} registered (peer {peer}), bond {}",
+				key.ss58(),
+				trib(parse_trib(bond)?)
+			);
+			Ok(())
+		}
+		WorkerCmd::Status { address } => {
+			let who = match address {
+				Some(a) => {
+					a.parse().map_err(|_| anyhow::anyhow!("`{a}` is not an SS58 address"))?
+				}
+				None => signer(cli)?.account_id(),
+			};
+			let w = connect(cli)
+				.await?
+				.worker(&who)
+				.await?
+				.with_context(|| format!("{who} is not a registered worker"))?;
+			if cli.json {
+				print_json(&w);
+				return Ok(());
+			}
+			println!("worker   {}", w.account);
+			println!("bond     {}", trib(w.bond));
+			println!("peer     {}", w.peer_id);
+			for a in &w.addrs {
+				println!("addr     {a}");
+			}
+			println!(
+				"runs     {} with {} MiB, models up to {} parameters",
+				if w.caps.cuda { "CUDA" } else { "CPU" },
+				w.caps.memory_mib,
+				w.caps.max_model_params
+			);
+			match w.unbonding_until {
+				None => println!("status   active"),
+				Some(b) => println!("status   unbonding: withdraw from block #{b}"),
+			}
+			Ok(())
+		}
+		WorkerCmd::Unbond => {
+			let until = connect(cli).await?.unbond_worker(&signer(cli)?).await?;
+			println!("unbonding: the bond can be withdrawn from block #{until}");
+			Ok(())
+		}
+		WorkerCmd::Withdraw => {
+			let released = connect(cli).await?.withdraw_worker(&signer(cli)?).await?;
+			println!("bond released: {}", trib(released));
+			Ok(())
+		}
+	}
+}
+
+fn read_worker_json(dir: &Path) -> Result<(libp2p::PeerId, Vec<libp2p::Multiaddr>)> {
+	let path = dir.join("worker.json");
+	let text = std::fs::read_to_string(&path).with_context(|| {
+		format!(
+			"cannot read {}: is a worker running with --data-dir {}?",
+			path.display(),
+			dir.display()
+		)
+	})?;
+	#[derive(serde::Deserialize)]
+	struct Info {
+		peer_id: String,
+		addrs: Vec<String>,
+	}
+	let info: Info = serde_json::from_str(&text)
+		.with_context(|| format!("{} is not a worker.json", path.display()))?;
+	let peer =
+		info.peer_id.parse().with_context(|| format!("bad peer id in {}", path.display()))?;
+	let addrs = info
+		.addrs
+		.iter()
+		.map(|a| a.parse())
+		.collect::<Result<_, _>>()
+		.with_context(|| format!("bad address in {}", path.display()))?;
+	Ok((peer, addrs))
+}
+
+/// The files of a model folder (plain names, sorted), or the single file given.
+fn model_files(path: &Path) -> Result<Vec<PathBuf>> {
+	if path.is_file() {
+		return Ok(vec![path.to_path_buf()]);
+	}
+	let mut out = Vec::new();
+	for e in std::fs::read_dir(path).with_context(|| format!("cannot read {}", path.display()))? {
+		let e = e?;
+		let name = e.file_name().to_string_lossy().into_owned();
+		if e.file_type()?.is_file() && !name.starts_with('.') {
+			out.push(e.path());
+		}
+	}
+	out.sort();
+	if out.is_empty() {
+		bail!("{} holds no files", path.display());
+	}
+	Ok(out)
+}
+
+/// Parameters in the safetensors files: the element counts of every tensor in their headers.
+fn safetensors_params(files: &[PathBuf]) -> Result<Option<u64>> {
+	use std::io::Read;
+	let mut total = 0u64;
+	let mut any = false;
+	for f in files.iter().filter(|f| f.extension().is_some_and(|e| e == "safetensors")) {
+		any = true;
+		let mut file = std::fs::File::open(f)?;
+		let mut len = [0u8; 8];
+		file.read_exact(&mut len)?;
+		let len = u64::from_le_bytes(len);
+		if len > 100 << 20 {
+			bail!("{}: safetensors header of {len} bytes is implausible", f.display());
+		}
+		let mut header = vec![0u8; len as usize];
+		file.read_exact(&mut header)?;
+		let header: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&header)
+			.with_context(|| format!("{}: not a safetensors header", f.display()))?;
+		for (name, t) in header {
+			if name == "__metadata__" {
+				continue;
+			}
+			let shape = t["shape"]
+				.as_array()
+				.with_context(|| format!("{}: tensor {name} has no shape", f.display()))?;
+			total += shape.iter().map(|d| d.as_u64().unwrap_or(0)).product::<u64>();
+		}
+	}
+	Ok(any.then_some(total))
+}
+
+pub async fn run_base(cli: &Cli, cmd: &BaseCmd) -> Result<()> {
+	match cmd {
+		BaseCmd::Register { path, name, family, license, params, peers, upload_timeout } => {
+			let key = signer(cli)?;
+			let paths = model_files(path)?;
+			let params = match params {
+				Some(p) => *p,
+				None => safetensors_params(&paths)?.context(
+					"give --params: the parameter count cannot be read from these files",
+				)?,
+			};
+			let mut files = Vec::new();
+			for p in &paths {
+				let decl = content::declare(p, Some("bin"))?;
+				let file_name = p.file_name().expect("a file").to_string_lossy().into_owned();
+				if !peers.is_empty() {
+					let n = upload(p, &decl, peers, Duration::from_secs(*upload_timeout)).await?;
+					eprintln!("{file_name}: {} bytes on {n} data peer(s)", decl.bytes);
+				}
+				files.push(ModelFileSpec { name: file_name, hash: decl.hash, bytes: decl.bytes });
+			}
+			let spec = BaseModelSpec {
+				name: name.clone(),
+				family: *family,
+				license: license.clone(),
+				params,
+				files,
+			};
+			let id = connect(cli).await?.register_base(&key, &spec).await?;
+			if cli.json {
+				print_json(&serde_json::json!({ "base": id }));
+			} else {
+				println!(
+					"base model {id} registered: {name} ({} files, {params} parameters)",
+					spec.files.len()
+				);
+			}
+			Ok(())
+		}
+		BaseCmd::List => {
+			let all = connect(cli).await?.base_models().await?;
+			if cli.json {
+				print_json(&all);
+				return Ok(());
+			}
+			let rows: Vec<Vec<String>> = all
+				.iter()
+				.map(|m| {
+					vec![
+						m.id.to_string(),
+						m.spec.name.clone(),
+						format!("{:?}", m.spec.family).to_lowercase(),
+						m.spec.params.to_string(),
+						m.spec.license.clone(),
+						if m.retired { "retired".into() } else { "listed".into() },
+					]
+				})
+				.collect();
+			println!("{}", table(&["ID", "NAME", "FAMILY", "PARAMS", "LICENSE", "STATUS"], &rows));
+			Ok(())
+		}
+		BaseCmd::Show { id } => {
+			let m = connect(cli).await?.base_model(*id).await?;
+			if cli.json {
+				print_json(&m);
+				return Ok(());
+			}
+			println!(
+				"base model {} — {} ({:?}, {} parameters)",
+				m.id, m.spec.name, m.spec.family, m.spec.params
+			);
+			println!("  owner    {}", m.owner);
+			println!("  license  {}", m.spec.license);
+			for f in &m.spec.files {
+				println!(
+					"  file     {:<32} {:>12} bytes  0x{}",
+					f.name,
+					f.bytes,
+					hex::encode(f.hash)
+				);
+			}
+			Ok(())
+		}
+	}
+}
+
+pub async fn run_job(cli: &Cli, cmd: &JobCmd) -> Result<()> {
+	match cmd {
+		JobCmd::Create {
+			datanet,
+			version,
+			base,
+			parent,
+			method,
+			rank,
+			alpha,
+			dropout,
+			targets,
+			learning_rate,
+			warmup,
+			steps,
+			epochs,
+			batch,
+			seq_len,
+			seed,
+			eval_fraction,
+			budget,
+		} => {
+			let key = signer(cli)?;
+			let client = connect(cli).await?;
+			let version = match version {
+				Some(v) => *v,
+				None => {
+					let d = client
+						.datanet(*datanet)
+						.await?
+						.with_context(|| format!("no datanet {datanet} on chain"))?;
+					if d.latest_version == 0 {
+						bail!("datanet {datanet} has no published version yet: its owner runs `tributary datanet publish {datanet}`");
+					}
+					d.latest_version
+				}
+			};
+			let length = match (steps, epochs) {
+				(Some(s), _) => LengthArg::Steps(*s),
+				(None, Some(e)) => LengthArg::Epochs(*e),
+				(None, None) => LengthArg::Epochs(1),
+			};
+			let spec = JobSpec {
+				datanet: *datanet,
+				version,
+				base: *base,
+				parent: *parent,
+				training: TrainingSpec {
+					method: *method,
+					rank: *rank,
+					alpha: *alpha,
+					dropout: *dropout,
+					target_modules: targets.clone(),
+					learning_rate: *learning_rate,
+					warmup_steps: *warmup,
+					length,
+					batch_size: *batch,
+					max_seq_len: *seq_len,
+					seed: *seed,
+					eval_fraction: *eval_fraction,
+				},
+				budget: parse_trib(budget)?,
+			};
+			let id = client.create_job(&key, &spec).await?;
+			if cli.json {
+				print_json(&serde_json::json!({ "job": id }));
+			} else {
+				println!("job {id} opened on datanet {datanet} version {version}, base {base}: waiting for a worker");
+			}
+			Ok(())
+		}
+		JobCmd::List => {
+			let all = connect(cli).await?.jobs().await?;
+			if cli.json {
+				print_json(&all);
+				return Ok(());
+			}
+			let rows: Vec<Vec<String>> = all
+				.iter()
+				.map(|j| {
+					vec![
+						j.id.to_string(),
+						format!("{}/v{}", j.datanet, j.version),
+						j.base.to_string(),
+						format!("{:?}", j.training.method).to_lowercase(),
+						trib(j.budget),
+						state_line(&j.state),
+					]
+				})
+				.collect();
+			println!("{}", table(&["ID", "DATASET", "BASE", "METHOD", "BUDGET", "STATE"], &rows));
+			Ok(())
+		}
+		JobCmd::Show { id } => {
+			let j = connect(cli).await?.job(*id).await?;
+			if cli.json {
+				print_json(&j);
+				return Ok(());
+			}
+			println!(
+				"job {} — datanet {} version {}, base {}{}",
+				j.id,
+				j.datanet,
+				j.version,
+				j.base,
+				j.parent.map(|p| format!(", continuing model {p}")).unwrap_or_default()
+			);
+			println!("  creator   {}", j.creator);
+			println!("  budget    {} ({} still in escrow)", trib(j.budget), trib(j.escrow));
+			let t = &j.training;
+			println!(
+				"  training  {:?} rank {} alpha {} dropout {} on {}; lr {} warmup {}; {:?}; batch {} x {} tokens; seed {}; eval {}",
+				t.method, t.rank, t.alpha, t.dropout, t.target_modules.join(","), t.learning_rate, t.warmup_steps, t.length, t.batch_size, t.max_seq_len, t.seed, t.eval_fraction
+			);
+			println!("  state     {}", state_line(&j.state));
+			if j.lapses > 0 {
+				println!("  lapses    {}", j.lapses);
+			}
+			Ok(())
+		}
+		JobCmd::Cancel { id } => {
+			connect(cli).await?.cancel_job(&signer(cli)?, *id).await?;
+			println!("job {id} cancelled; its budget is back");
+			Ok(())
+		}
+	}
+}
+
+fn state_line(s: &JobState) -> String {
+	match s {
+		JobState::Open => "open".into(),
+		JobState::Claimed { worker, lease_until, step, total_steps, loss, .. } => format!(
+			"training on {worker}: step {step}/{total_steps}{}, lease to #{lease_until}",
+			loss.map(|l| format!(", loss {l:.4}")).unwrap_or_default()
+		),
+		JobState::Submitted { adapter_hash, metrics, final_at, .. } => format!(
+			"submitted adapter 0x{}… (loss {:.4}), final at #{final_at}",
+			&hex::encode(adapter_hash)[..12],
+			metrics.train_loss
+		),
+		JobState::Finalized { model, .. } => format!("final: model {model}"),
+		JobState::Cancelled => "cancelled".into(),
+	}
+}
+
+pub async fn run_model(cli: &Cli, cmd: &ModelCmd) -> Result<()> {
+	match cmd {
+		ModelCmd::List { datanet, base } => {
+			let all: Vec<_> = connect(cli)
+				.await?
+				.models()
+				.await?
+				.into_iter()
+				.filter(|m| {
+					datanet.is_none_or(|d| m.datanet == d) && base.is_none_or(|b| m.base == b)
+				})
+				.collect();
+			if cli.json {
+				print_json(&all);
+				return Ok(());
+			}
+			let rows: Vec<Vec<String>> = all
+				.iter()
+				.map(|m| {
+					vec![
+						m.id.to_string(),
+						m.base.to_string(),
+						format!("{}/v{}", m.datanet, m.version),
+						m.job.to_string(),
+						format!("{:.4}", m.metrics.train_loss),
+						m.metrics
+							.eval_loss
+							.map(|l| format!("{l:.4}"))
+							.unwrap_or_else(|| "-".into()),
+						format!("0x{}…", &hex::encode(m.adapter_hash)[..12]),
+					]
+				})
+				.collect();
+			println!(
+				"{}",
+				table(&["ID", "BASE", "DATASET", "JOB", "LOSS", "EVAL", "ADAPTER"], &rows)
+			);
+			Ok(())
+		}
+		ModelCmd::Show { id } => {
+			let m = connect(cli).await?.model(*id).await?;
+			if cli.json {
+				print_json(&m);
+				return Ok(());
+			}
+			println!(
+				"model {} — adapter 0x{} ({} bytes)",
+				m.id,
+				hex::encode(m.adapter_hash),
+				m.adapter_bytes
+			);
+			println!(
+				"  lineage   base {}{}, datanet {} version {}, job {}",
+				m.base,
+				m.parent.map(|p| format!(" + model {p}")).unwrap_or_default(),
+				m.datanet,
+				m.version,
+				m.job
+			);
+			println!("  owner     {}", m.owner);
+			println!("  trainer   {}", m.trainer);
+			println!(
+				"  metrics   train loss {:.4}, eval loss {}, {} tokens, {} steps",
+				m.metrics.train_loss,
+				m.metrics.eval_loss.map(|l| format!("{l:.4}")).unwrap_or_else(|| "-".into()),
+				m.metrics.tokens,
+				m.metrics.steps
+			);
+			println!(
+				"  training  {:?} rank {} alpha {} on {}",
+				m.training.method,
+				m.training.rank,
+				m.training.alpha,
+				m.training.target_modules.join(",")
+			);
+			Ok(())
+		}
+	}
+}

@@ -1,0 +1,46 @@
+//! Weights for `pallet_models`: provisional, set from the measured costs of comparable datanets calls
+//! (a held-balance change, a few storage items) with a margin, until `scripts/bench-weights.sh pallet_models`
+//! measures them on an optimised build and rewrites this file.
+
+#![cfg_attr(rustfmt, rustfmt_skip)]
+#![allow(unused_parens, unused_imports, missing_docs, clippy::unnecessary_cast)]
+
+use core::marker::PhantomData;
+use frame_support::{traits::Get, weights::{constants::ParityDbWeight, Weight}};
+
+/// Weight functions of `pallet_models`'s calls.
+pub trait WeightInfo {
+	fn register_base(f: u32, ) -> Weight;
+	fn retire_base() -> Weight;
+}
+
+/// Weights with storage priced by the runtime's `DbWeight`.
+pub struct SubstrateWeight<T>(PhantomData<T>);
+impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
+	fn register_base(f: u32, ) -> Weight {
+		Weight::from_parts(250_000_000, 6000)
+			.saturating_add(Weight::from_parts(2_000_000, 1000).saturating_mul(f.into()))
+			.saturating_add(T::DbWeight::get().reads(2 as u64))
+			.saturating_add(T::DbWeight::get().writes(3 as u64))
+	}
+	fn retire_base() -> Weight {
+		Weight::from_parts(200_000_000, 6000)
+			.saturating_add(T::DbWeight::get().reads(2 as u64))
+			.saturating_add(T::DbWeight::get().writes(2 as u64))
+	}
+}
+
+/// The same weights priced with ParityDB's weights, for tests and mocks.
+impl WeightInfo for () {
+	fn register_base(f: u32, ) -> Weight {
+		Weight::from_parts(250_000_000, 6000)
+			.saturating_add(Weight::from_parts(2_000_000, 1000).saturating_mul(f.into()))
+			.saturating_add(ParityDbWeight::get().reads(2 as u64))
+			.saturating_add(ParityDbWeight::get().writes(3 as u64))
+	}
+	fn retire_base() -> Weight {
+		Weight::from_parts(200_000_000, 6000)
+			.saturating_add(ParityDbWeight::get().reads(2 as u64))
+			.saturating_add(ParityDbWeight::get().writes(2 as u64))
+	}
+}
