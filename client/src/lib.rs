@@ -6,9 +6,11 @@
 //! - [`Client`]: connect, submit signed extrinsics, read storage and the `datanets_*` RPCs, with
 //!   every failure turned into a sentence a user can act on ([`ClientError`]).
 //! - [`content`]: what a contribution declares about a file (BLAKE3 hash, size, format).
+//! - [`adapter_blob`]: the canonical one-file form of a PEFT adapter, whose BLAKE3 hash jobs record.
 //! - [`training`]: workers, base and trained models, and training jobs; [`dataset`]: a published
 //!   version and its items.
 
+pub mod adapter_blob;
 pub mod client;
 pub mod content;
 pub mod dataset;

@@ -4,14 +4,14 @@
 use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device};
 use model_factory::chat::Message;
-use model_factory::data::{self, Record, Tokenize};
+use model_factory::data::{self, Record};
+use model_factory::finetune::{finetune, Finetune, Length, Update};
 use model_factory::generate::{generate, Sampling};
 use model_factory::lora::LoraConfig;
 use model_factory::pretrained::{self, Pretrained};
-use model_factory::train::{evaluate, Event, TrainConfig, Trainer};
+use model_factory::train::{Event, TrainConfig};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 #[derive(clap::Args, Debug)]
 pub struct TrainArgs {
@@ -218,128 +218,93 @@ impl Progress {
 
 pub fn train(a: &TrainArgs) -> Result<()> {
 	model_factory::tune_process_for_training();
-	let started = Instant::now();
 	let mut p = open(&a.model, &device(&a.device)?)?;
 	let lora = lora_config(a, &p);
-	if a.qlora {
-		let n = p.model.quantize_nf4()?;
-		eprintln!("QLoRA: {n} linear layers held in NF4");
-	}
-	let attached = p.model.attach_lora(&lora, a.seed)?;
 	let mut records: Vec<Record> = Vec::new();
 	for f in &a.data {
 		records.extend(data::read(f)?);
 	}
-	let tok = Tokenize {
-		tokenizer: &p.tokenizer,
-		template: &p.template,
-		bos_token_id: p.bos_token_id,
+	let spec = Finetune {
+		lora: lora.clone(),
+		qlora: a.qlora,
+		length: Length::Steps(a.steps),
+		train: TrainConfig {
+			learning_rate: a.lr,
+			warmup_steps: a.warmup,
+			steps: a.steps,
+			weight_decay: a.weight_decay,
+			batch_size: a.batch_size,
+			grad_accum: a.grad_accum,
+			max_grad_norm: a.max_grad_norm,
+			eval_every: a.eval_every,
+			seed: a.seed,
+		},
 		seq_len: a.seq_len,
+		eval_fraction: a.eval_fraction,
+		checkpoint_every: a.checkpoint_every,
 	};
-	let examples = tok.examples(&records)?;
-	let (train_set, eval_set) = data::split(examples, a.eval_fraction, a.seed);
-	let trained_tokens: usize =
-		train_set.iter().map(|e| e.train_on.iter().filter(|x| **x).count()).sum();
-	eprintln!(
-		"{:?} model, LoRA r={} alpha={} on {} modules; {} training / {} eval examples ({trained_tokens} trained tokens)",
-		p.model.family(),
-		lora.r,
-		lora.lora_alpha,
-		attached.len(),
-		train_set.len(),
-		eval_set.len()
-	);
-	let cfg = TrainConfig {
-		learning_rate: a.lr,
-		warmup_steps: a.warmup.min(a.steps),
-		steps: a.steps,
-		weight_decay: a.weight_decay,
-		batch_size: a.batch_size,
-		grad_accum: a.grad_accum,
-		max_grad_norm: a.max_grad_norm,
-		eval_every: a.eval_every,
-		seed: a.seed,
-	};
-	let eval_before = if eval_set.is_empty() {
-		None
-	} else {
-		Some(evaluate(p.model.as_ref(), &eval_set, a.batch_size)?)
-	};
-	let ck = a.out.join("checkpoint");
+	let family = p.model.family();
 	let base_name = p.source.clone();
-	let emit = |e: &Event| {
+	let mut progress: Option<Progress> = None;
+	let summary = finetune(&mut p, &records, &spec, &a.out, &base_name, a.resume, |u| {
 		if a.json {
-			println!("{}", serde_json::to_string(e).expect("json"));
-		}
-	};
-	let mut trainer = if a.resume {
-		Trainer::resume(p.model.as_mut(), &cfg, &ck)
-			.with_context(|| format!("cannot resume from {}", ck.display()))?
-	} else {
-		Trainer::new(p.model.as_mut(), &cfg)?
-	};
-	let first_step = trainer.position().step;
-	let progress = Progress::new(a.steps, first_step, !a.json && std::io::stderr().is_terminal());
-	let (mut first_loss, mut last_loss, mut tps_sum, mut n) = (None, f64::NAN, 0.0, 0);
-	let mut last_eval = None;
-	while !trainer.finished() {
-		let e = trainer.step(&train_set)?;
-		if let Event::Step { step, loss, lr, tokens_per_s, .. } = e {
-			if !loss.is_finite() {
-				bail!("the loss became {loss} at step {step}: lower the learning rate");
+			if let Update::Event(e) = u {
+				println!("{}", serde_json::to_string(e).expect("json"));
 			}
-			first_loss.get_or_insert(loss);
-			last_loss = loss;
-			tps_sum += tokens_per_s;
-			n += 1;
-			if !a.json {
-				progress.step(step, loss, lr, tokens_per_s);
-			}
+			return;
 		}
-		emit(&e);
-		if !eval_set.is_empty() && trainer.eval_due() {
-			let e = trainer.evaluate(&eval_set)?;
-			if let Event::Eval { loss, perplexity, .. } = e {
-				last_eval = Some((loss, perplexity));
-				if !a.json {
-					progress.println(format!("eval loss {loss:.4} perplexity {perplexity:.2}"));
+		match u {
+			Update::Started {
+				total_steps,
+				first_step,
+				train_examples,
+				eval_examples,
+				trained_tokens,
+				modules,
+				nf4_layers,
+			} => {
+				if a.qlora {
+					eprintln!("QLoRA: {nf4_layers} linear layers held in NF4");
+				}
+				eprintln!(
+					"{family:?} model, LoRA r={} alpha={} on {modules} modules; {train_examples} training / {eval_examples} eval examples ({trained_tokens} trained tokens)",
+					lora.r,
+					lora.lora_alpha,
+				);
+				progress =
+					Some(Progress::new(*total_steps, *first_step, std::io::stderr().is_terminal()));
+			}
+			Update::Event(Event::Step { step, loss, lr, tokens_per_s, .. }) => {
+				if let Some(pr) = &progress {
+					pr.step(*step, *loss, *lr, *tokens_per_s);
 				}
 			}
-			emit(&e);
+			Update::Event(Event::Eval { loss, perplexity, .. }) => {
+				if let Some(pr) = &progress {
+					pr.println(format!("eval loss {loss:.4} perplexity {perplexity:.2}"));
+				}
+			}
+			Update::Checkpoint { .. } => {}
 		}
-		let s = trainer.position().step;
-		if a.checkpoint_every > 0 && s % a.checkpoint_every == 0 && !trainer.finished() {
-			trainer.save(&ck, &lora, &base_name)?;
-		}
-	}
-	progress.finish();
-	trainer.save(&ck, &lora, &base_name)?;
-	model_factory::adapter::save(
-		&a.out,
-		&lora,
-		&base_name,
-		p.model.family(),
-		&p.model.lora_vars(),
-	)?;
-	let summary = serde_json::json!({
-		"adapter": a.out.display().to_string(),
-		"steps": a.steps - first_step,
-		"first_loss": first_loss,
-		"last_loss": last_loss,
-		"eval_loss_before": eval_before,
-		"eval_loss_after": last_eval.map(|e| e.0),
-		"eval_perplexity_after": last_eval.map(|e| e.1),
-		"mean_tokens_per_s": if n > 0 { tps_sum / n as f64 } else { 0.0 },
-		"seconds": started.elapsed().as_secs_f64(),
 	});
+	if let Some(pr) = &progress {
+		pr.finish();
+	}
+	let summary = summary?;
 	if a.json {
-		println!("{}", serde_json::json!({ "Summary": summary }));
+		let mut v = serde_json::to_value(&summary).expect("json");
+		v["adapter"] = serde_json::json!(a.out.display().to_string());
+		println!("{}", serde_json::json!({ "Summary": v }));
 	} else {
 		eprintln!(
-			"done: train loss {} -> {last_loss:.4}; eval loss {} -> {}; adapter in {}",
-			first_loss.map_or("-".into(), |l| format!("{l:.4}")),
-			eval_before.map_or("-".into(), |l| format!("{l:.4}")),
-			last_eval.map_or("-".into(), |e| format!("{:.4} (perplexity {:.2})", e.0, e.1)),
+			"done: train loss {} -> {:.4}; eval loss {} -> {}; adapter in {}",
+			summary.first_loss.map_or("-".into(), |l| format!("{l:.4}")),
+			summary.last_loss,
+			summary.eval_loss_before.map_or("-".into(), |l| format!("{l:.4}")),
+			summary
+				.eval_loss_after
+				.zip(summary.eval_perplexity_after)
+				.map_or("-".into(), |(l, p)| format!("{l:.4} (perplexity {p:.2})")),
 			a.out.display()
 		);
 	}

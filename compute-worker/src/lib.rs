@@ -4,4 +4,5 @@
 
 pub mod curator;
 pub mod factory;
+pub mod jobs;
 pub mod journal;

@@ -3,7 +3,8 @@
 //! only the assistant's tokens carry loss).
 //!
 //! The JSON-lines schema is the one the curators check (docs/data-plane.md): each line is
-//! `{"prompt": .., "response": ..}`, `{"messages": [{"role": .., "content": ..}, ..]}` or
+//! `{"prompt": .., "response": ..}` (with an optional `"system"` prompt),
+//! `{"messages": [{"role": .., "content": ..}, ..]}` or
 //! `{"text": ..}`.
 
 use crate::chat::{ChatTemplate, Message};
@@ -37,7 +38,11 @@ pub fn parse_line(line: &str) -> Result<Record, String> {
 	let v: serde_json::Value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
 	let text = |k: &str| v.get(k).and_then(|x| x.as_str());
 	if let (Some(p), Some(r)) = (text("prompt"), text("response")) {
-		return Ok(Record::Chat(vec![Message::new("user", p), Message::new("assistant", r)]));
+		let system = text("system").filter(|s| !s.trim().is_empty());
+		let mut msgs: Vec<Message> =
+			system.map(|s| Message::new("system", s)).into_iter().collect();
+		msgs.extend([Message::new("user", p), Message::new("assistant", r)]);
+		return Ok(Record::Chat(msgs));
 	}
 	if let Some(m) = v.get("messages") {
 		let msgs: Vec<Message> =

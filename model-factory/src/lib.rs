@@ -8,7 +8,8 @@
 //!   fused kernels have no backward; these are gradient-checked in f64).
 //! - [`lora`] and [`adapter`]: LoRA layers and adapter files in PEFT's conventions; [`nf4`]: 4-bit
 //!   NormalFloat weights and the quantized matmul QLoRA trains through.
-//! - [`train`], [`generate`], [`chat`]: the training loop, KV-cache generation, chat templates.
+//! - [`train`], [`generate`], [`chat`]: the training loop, KV-cache generation, chat templates;
+//!   [`finetune`]: a whole run (attach, tokenize, split, train, checkpoint, save) in one call.
 //!
 //! See docs/model-factory.md; the reference tests match transformers + PEFT on every family.
 
@@ -21,6 +22,7 @@ pub mod cuda;
 #[cfg(all(test, feature = "cuda"))]
 mod cuda_tests;
 pub mod data;
+pub mod finetune;
 pub mod fused;
 pub mod generate;
 pub mod gguf;

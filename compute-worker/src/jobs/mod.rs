@@ -1,0 +1,5 @@
+//! The job runner's parts: getting exactly the dataset a job names ([`dataset`]) and turning its
+//! items into training records ([`examples`]).
+
+pub mod dataset;
+pub mod examples;

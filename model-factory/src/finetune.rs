@@ -1,0 +1,226 @@
+//! One call that fine-tunes an adapter end to end: attach LoRA (after NF4 quantization for QLoRA),
+//! tokenize and split the records, train with checkpoints (resumable), evaluate before and after,
+//! and write the adapter in PEFT's layout. The CLI's `train` and the worker's job runner both use it;
+//! they see the run through [`Update`]s and get a [`Summary`].
+//!
+//! With the same model, records, [`Finetune`] and thread count, a run on the CPU writes the same
+//! adapter bytes, resumed or not.
+
+use crate::data::{self, DataError, Record, Tokenize};
+use crate::lora::LoraConfig;
+use crate::pretrained::Pretrained;
+use crate::train::{evaluate, Event, TrainConfig, Trainer};
+use serde::Serialize;
+use std::path::Path;
+use std::time::Instant;
+
+/// How long to train.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Length {
+	Steps(usize),
+	/// Passes over the training split (rounded up to whole optimizer steps).
+	Epochs(usize),
+}
+
+/// Everything about a run besides the model and the data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finetune {
+	/// Empty `target_modules` means the family's PEFT default.
+	pub lora: LoraConfig,
+	/// Hold the base in NF4 while training (QLoRA).
+	pub qlora: bool,
+	pub length: Length,
+	/// `steps` is set from `length`; `warmup_steps` is capped at the steps.
+	pub train: TrainConfig,
+	/// Longest sequence in tokens.
+	pub seq_len: usize,
+	pub eval_fraction: f64,
+	/// Save a resumable checkpoint every this many steps (0: only at the end).
+	pub checkpoint_every: usize,
+}
+
+/// What a run reports as it goes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Update {
+	/// Training starts (or resumes) at `first_step` of `total_steps`.
+	Started {
+		total_steps: usize,
+		first_step: usize,
+		train_examples: usize,
+		eval_examples: usize,
+		trained_tokens: usize,
+		/// Adapted modules.
+		modules: usize,
+		/// Linear layers held in NF4 (QLoRA), else 0.
+		nf4_layers: usize,
+	},
+	/// A step or an evaluation.
+	Event(Event),
+	/// A checkpoint was saved after `step` steps.
+	Checkpoint { step: usize },
+}
+
+/// The outcome of a run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+	pub total_steps: usize,
+	/// Steps run by this call (fewer than `total_steps` when resumed).
+	pub steps_run: usize,
+	pub first_loss: Option<f64>,
+	pub last_loss: f64,
+	pub eval_loss_before: Option<f64>,
+	pub eval_loss_after: Option<f64>,
+	pub eval_perplexity_after: Option<f64>,
+	pub train_examples: usize,
+	pub eval_examples: usize,
+	/// Tokens that carry loss in one pass over the training split.
+	pub trained_tokens: usize,
+	pub mean_tokens_per_s: f64,
+	pub seconds: f64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FinetuneError {
+	#[error(transparent)]
+	Data(#[from] DataError),
+	#[error(transparent)]
+	Tensor(#[from] candle_core::Error),
+	#[error("the loss became {loss} at step {step}: lower the learning rate")]
+	Diverged { step: usize, loss: f64 },
+	#[error("cannot resume from {dir}: {reason}")]
+	Resume { dir: String, reason: String },
+	#[error("writing the adapter: {0}")]
+	Adapter(#[from] crate::adapter::AdapterError),
+}
+
+/// Optimizer steps for `epochs` passes over `n` examples.
+pub fn steps_for_epochs(epochs: usize, n: usize, batch_size: usize, grad_accum: usize) -> usize {
+	let per_step = (batch_size * grad_accum.max(1)).max(1);
+	(epochs * n).div_ceil(per_step).max(1)
+}
+
+/// Fine-tunes `p` on `records`: checkpoints go to `out/checkpoint`, the finished adapter to `out`
+/// (PEFT layout, naming `base_name` as its base). With `resume`, continues the checkpoint there.
+pub fn finetune(
+	p: &mut Pretrained,
+	records: &[Record],
+	spec: &Finetune,
+	out: &Path,
+	base_name: &str,
+	resume: bool,
+	mut on: impl FnMut(&Update),
+) -> Result<Summary, FinetuneError> {
+	let started = Instant::now();
+	let mut lora = spec.lora.clone();
+	if lora.target_modules.is_empty() {
+		lora.target_modules = p.model.family().default_targets();
+	}
+	let nf4_layers = if spec.qlora { p.model.quantize_nf4()? } else { 0 };
+	let modules = p.model.attach_lora(&lora, spec.train.seed)?.len();
+	let tok = Tokenize {
+		tokenizer: &p.tokenizer,
+		template: &p.template,
+		bos_token_id: p.bos_token_id,
+		seq_len: spec.seq_len,
+	};
+	let examples = tok.examples(records)?;
+	let (train_set, eval_set) = data::split(examples, spec.eval_fraction, spec.train.seed);
+	let trained_tokens: usize =
+		train_set.iter().map(|e| e.train_on.iter().filter(|x| **x).count()).sum();
+	let steps = match spec.length {
+		Length::Steps(s) => s.max(1),
+		Length::Epochs(e) => {
+			steps_for_epochs(e, train_set.len(), spec.train.batch_size, spec.train.grad_accum)
+		}
+	};
+	let cfg = TrainConfig {
+		steps,
+		warmup_steps: spec.train.warmup_steps.min(steps),
+		..spec.train.clone()
+	};
+	let eval_loss_before = if eval_set.is_empty() {
+		None
+	} else {
+		Some(evaluate(p.model.as_ref(), &eval_set, cfg.batch_size)?)
+	};
+	let ck = out.join("checkpoint");
+	let mut trainer = if resume {
+		Trainer::resume(p.model.as_mut(), &cfg, &ck).map_err(|e| FinetuneError::Resume {
+			dir: ck.display().to_string(),
+			reason: e.to_string(),
+		})?
+	} else {
+		Trainer::new(p.model.as_mut(), &cfg)?
+	};
+	let first_step = trainer.position().step;
+	on(&Update::Started {
+		total_steps: steps,
+		first_step,
+		train_examples: train_set.len(),
+		eval_examples: eval_set.len(),
+		trained_tokens,
+		modules,
+		nf4_layers,
+	});
+	let (mut first_loss, mut last_loss, mut tps_sum, mut n) = (None, f64::NAN, 0.0, 0);
+	let mut last_eval = None;
+	while !trainer.finished() {
+		let e = trainer.step(&train_set)?;
+		if let Event::Step { step, loss, tokens_per_s, .. } = e {
+			if !loss.is_finite() {
+				return Err(FinetuneError::Diverged { step, loss });
+			}
+			first_loss.get_or_insert(loss);
+			last_loss = loss;
+			tps_sum += tokens_per_s;
+			n += 1;
+		}
+		on(&Update::Event(e));
+		if !eval_set.is_empty() && trainer.eval_due() {
+			let e = trainer.evaluate(&eval_set)?;
+			if let Event::Eval { loss, perplexity, .. } = e {
+				last_eval = Some((loss, perplexity));
+			}
+			on(&Update::Event(e));
+		}
+		let s = trainer.position().step;
+		if spec.checkpoint_every > 0 && s % spec.checkpoint_every == 0 && !trainer.finished() {
+			trainer.save(&ck, &lora, base_name)?;
+			on(&Update::Checkpoint { step: s });
+		}
+	}
+	trainer.save(&ck, &lora, base_name)?;
+	// A resumed run that had already finished evaluates here, so the summary always has the loss.
+	if last_eval.is_none() && !eval_set.is_empty() {
+		let loss = evaluate(p.model.as_ref(), &eval_set, cfg.batch_size)?;
+		last_eval = Some((loss, loss.exp()));
+	}
+	crate::adapter::save(out, &lora, base_name, p.model.family(), &p.model.lora_vars())?;
+	Ok(Summary {
+		total_steps: steps,
+		steps_run: steps - first_step,
+		first_loss,
+		last_loss,
+		eval_loss_before,
+		eval_loss_after: last_eval.map(|e| e.0),
+		eval_perplexity_after: last_eval.map(|e| e.1),
+		train_examples: train_set.len(),
+		eval_examples: eval_set.len(),
+		trained_tokens,
+		mean_tokens_per_s: if n > 0 { tps_sum / n as f64 } else { 0.0 },
+		seconds: started.elapsed().as_secs_f64(),
+	})
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn epochs_round_up_to_whole_steps() {
+		assert_eq!(steps_for_epochs(1, 10, 4, 1), 3);
+		assert_eq!(steps_for_epochs(2, 10, 4, 1), 5);
+		assert_eq!(steps_for_epochs(1, 8, 4, 2), 1);
+		assert_eq!(steps_for_epochs(3, 0, 4, 1), 1);
+	}
+}
