@@ -558,6 +558,12 @@ impl Client {
 		Ok(e.final_at)
 	}
 
+	/// The job `who` holds, if any.
+	pub async fn claimed_by(&self, who: &AccountId32) -> Result<Option<JobId>, ClientError> {
+		let at = self.api().storage().at_latest().await?;
+		Ok(at.fetch(&chain::storage().jobs().claimed_by(who.clone())).await?)
+	}
+
 	/// One job.
 	pub async fn job(&self, id: JobId) -> Result<JobView, ClientError> {
 		let at = self.api().storage().at_latest().await?;

@@ -141,6 +141,19 @@ pub enum ModelCmd {
 	},
 	/// Show a trained model and its lineage.
 	Show { id: u64 },
+	/// Fetch a trained model's adapter over the data plane, verified against the hash on chain, and
+	/// unpack it as a PEFT folder (adapter_config.json, adapter_model.safetensors).
+	Fetch {
+		id: u64,
+		#[arg(long)]
+		out: PathBuf,
+		/// Data peer to fetch from, ending in /p2p/<peer id> (repeatable); the trainer serves it.
+		#[arg(long = "peer", env = "TRIBUTARY_PEERS", value_delimiter = ',', required = true)]
+		peers: Vec<libp2p::Multiaddr>,
+		/// Seconds without progress before giving up.
+		#[arg(long, default_value_t = 120)]
+		timeout: u64,
+	},
 }
 
 pub async fn run_worker(cli: &Cli, cmd: &WorkerCmd) -> Result<()> {
@@ -509,6 +522,42 @@ pub async fn run_job(cli: &Cli, cmd: &JobCmd) -> Result<()> {
 	}
 }
 
+/// Fetches a blob by hash from `peers` into a temporary store (verified group by group against the
+/// hash) and returns its bytes.
+async fn fetch_verified(
+	hash: &[u8; 32],
+	bytes: u64,
+	peers: &[libp2p::Multiaddr],
+	timeout: u64,
+) -> Result<Vec<u8>> {
+	let dir = tempfile::tempdir()?;
+	let store = std::sync::Arc::new(data_plane::ContentStore::open(dir.path(), bytes + (1 << 20))?);
+	let cfg = data_plane::NetConfig { listen: vec![], ..Default::default() };
+	let node =
+		data_plane::DataNode::start(libp2p::identity::Keypair::generate_ed25519(), store, cfg)
+			.await?;
+	let mut providers = Vec::new();
+	for p in peers {
+		match node.dial(p.clone()).await {
+			Ok(id) => providers.push(id),
+			Err(e) => eprintln!("warning: {e}"),
+		}
+	}
+	if providers.is_empty() {
+		bail!("none of the {} data peer(s) could be reached", peers.len());
+	}
+	let opts = data_plane::FetchOptions {
+		providers,
+		expected_size: Some(bytes),
+		give_up_after: Duration::from_secs(timeout),
+		..Default::default()
+	};
+	data_plane::fetch(&node, *hash, opts).await?;
+	let blob = node.store().read_all(hash)?;
+	node.shutdown();
+	Ok(blob)
+}
+
 fn state_line(s: &JobState) -> String {
 	match s {
 		JobState::Open => "open".into(),
@@ -563,6 +612,26 @@ pub async fn run_model(cli: &Cli, cmd: &ModelCmd) -> Result<()> {
 				"{}",
 				table(&["ID", "BASE", "DATASET", "JOB", "LOSS", "EVAL", "ADAPTER"], &rows)
 			);
+			Ok(())
+		}
+		ModelCmd::Fetch { id, out, peers, timeout } => {
+			let m = connect(cli).await?.model(*id).await?;
+			let blob = fetch_verified(&m.adapter_hash, m.adapter_bytes, peers, *timeout).await?;
+			tributary_client::adapter_blob::unpack(&blob, out)?;
+			if cli.json {
+				print_json(&serde_json::json!({
+					"model": id,
+					"adapter": format!("0x{}", hex::encode(m.adapter_hash)),
+					"out": out.display().to_string(),
+				}));
+			} else {
+				println!(
+					"model {id}: adapter 0x{} verified, unpacked into {} (load it with PEFT on base {})",
+					hex::encode(m.adapter_hash),
+					out.display(),
+					m.base
+				);
+			}
 			Ok(())
 		}
 		ModelCmd::Show { id } => {

@@ -7,9 +7,11 @@ use libp2p::{multiaddr::Protocol, Multiaddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use tributary_client::training::JobState;
 use tributary_client::{keys::Keystore, Client, DEFAULT_URL};
 use tributary_worker::curator::{Curator, CuratorConfig};
 use tributary_worker::factory;
+use tributary_worker::jobs::runner::{reproduce, JobRunner, RunnerConfig};
 use tributary_worker::journal::Journal;
 
 #[derive(Parser)]
@@ -45,7 +47,8 @@ enum Command {
 	Merge(factory::MergeArgs),
 	/// Facts about a model folder, GGUF file or adapter.
 	Inspect(factory::InspectArgs),
-	/// Run the worker: serve and fetch content, take uploads, and curate if given a curator key.
+	/// Run the worker: serve and fetch content, take uploads, curate with a curator key, and run
+	/// training jobs with a jobs key.
 	Run {
 		/// Node RPC endpoint.
 		#[arg(long, env = "TRIBUTARY_URL", default_value = DEFAULT_URL)]
@@ -56,6 +59,16 @@ enum Command {
 		/// Keystore directory for --curator-key names.
 		#[arg(long, env = "TRIBUTARY_KEYSTORE")]
 		keystore: Option<PathBuf>,
+		/// Worker key (keystore name or secret URI) to run training jobs with: a registered, bonded
+		/// worker (`tributary worker register`). Without it the worker runs no jobs.
+		#[arg(long, env = "TRIBUTARY_JOBS_KEY")]
+		jobs_key: Option<String>,
+		/// Milliseconds between heartbeats of a running job (keep well inside the chain's lease).
+		#[arg(long, default_value_t = 30_000)]
+		heartbeat_ms: u64,
+		/// Save a training checkpoint every this many steps (a restarted worker resumes from it).
+		#[arg(long, default_value_t = 10)]
+		checkpoint_every: usize,
 		/// Curate only this datanet (repeatable; default: every datanet the key curates).
 		#[arg(long)]
 		datanet: Vec<u32>,
@@ -71,6 +84,21 @@ enum Command {
 		/// Seconds to wait before retry n (multiplied by n).
 		#[arg(long, default_value_t = 30)]
 		retry_backoff: u64,
+	},
+	/// Re-run a job's training from its chain record (base, dataset version, parameters) and check
+	/// that the adapter's hash matches the one its worker submitted. Exits non-zero on a mismatch.
+	Reproduce {
+		/// The job id.
+		job: u64,
+		/// Node RPC endpoint.
+		#[arg(long, env = "TRIBUTARY_URL", default_value = DEFAULT_URL)]
+		url: String,
+		/// Keep the re-trained adapter (PEFT folder) here; default: a temporary folder.
+		#[arg(long)]
+		out: Option<PathBuf>,
+		/// Seconds without progress before a fetch is abandoned.
+		#[arg(long, default_value_t = 60)]
+		fetch_timeout: u64,
 	},
 	/// Import files into the store and serve them until stopped (no chain needed).
 	Serve { files: Vec<PathBuf> },
@@ -183,6 +211,36 @@ async fn run(cli: Cli) -> Result<()> {
 				},
 			}
 		}
+		Command::Reproduce { job, url, out, fetch_timeout } => {
+			model_factory::tune_process_for_training();
+			let client = Client::connect(url).await?;
+			let view = client.job(*job).await?;
+			let submitted = match &view.state {
+				JobState::Submitted { adapter_hash, .. } => *adapter_hash,
+				JobState::Finalized { model, .. } => client.model(*model).await?.adapter_hash,
+				other => bail!("job {job} has no result yet ({other:?})"),
+			};
+			let node = start_node(&cli, false).await?;
+			let cfg = RunnerConfig {
+				fetch_timeout: Duration::from_secs(*fetch_timeout),
+				work_dir: data_dir(&cli).join("work"),
+				..Default::default()
+			};
+			let tmp = tempfile::tempdir()?;
+			let dir = out.clone().unwrap_or_else(|| tmp.path().join("adapter"));
+			let (hash, bytes) = reproduce(&client, &node, &cfg, &view, &dir).await?;
+			println!("job {job}: re-trained adapter 0x{} ({bytes} bytes)", hex::encode(hash));
+			if hash != submitted {
+				bail!(
+					"MISMATCH: the worker submitted 0x{}; this run gives 0x{} (same thread count? \
+					 see docs/jobs.md on determinism)",
+					hex::encode(submitted),
+					hex::encode(hash)
+				);
+			}
+			println!("match: the submitted adapter is reproduced bit for bit");
+			Ok(())
+		}
 		Command::Serve { files } => {
 			let node = start_node(&cli, true).await?;
 			for f in files {
@@ -252,6 +310,9 @@ async fn run(cli: Cli) -> Result<()> {
 			url,
 			curator_key,
 			keystore,
+			jobs_key,
+			heartbeat_ms,
+			checkpoint_every,
 			datanet,
 			poll_ms,
 			fetch_timeout,
@@ -259,27 +320,60 @@ async fn run(cli: Cli) -> Result<()> {
 			retry_backoff,
 		} => {
 			let node = start_node(&cli, true).await?;
-			let Some(name) = curator_key else {
-				tracing::info!("no curator key: serving data only");
+			if curator_key.is_none() && jobs_key.is_none() {
+				tracing::info!("no curator or jobs key: serving data only");
 				wait_for_ctrl_c().await;
 				return Ok(());
-			};
+			}
 			let ks = Keystore::open(keystore.clone().unwrap_or_else(Keystore::default_dir));
-			let key = ks.resolve(name)?;
-			let client = Client::connect(url).await?;
-			let journal =
-				Journal::open(data_dir(&cli).join(format!("curator-{}.json", key.ss58())))?;
-			let cfg = CuratorConfig {
-				datanets: (!datanet.is_empty()).then(|| datanet.clone()),
-				poll: Duration::from_millis(*poll_ms),
-				fetch_timeout: Duration::from_secs(*fetch_timeout),
-				max_fetch_attempts: *fetch_attempts,
-				retry_backoff: Duration::from_secs(*retry_backoff),
-				..Default::default()
+			let curator = match curator_key {
+				Some(name) => {
+					let key = ks.resolve(name)?;
+					let client = Client::connect(url).await?;
+					let journal =
+						Journal::open(data_dir(&cli).join(format!("curator-{}.json", key.ss58())))?;
+					let cfg = CuratorConfig {
+						datanets: (!datanet.is_empty()).then(|| datanet.clone()),
+						poll: Duration::from_millis(*poll_ms),
+						fetch_timeout: Duration::from_secs(*fetch_timeout),
+						max_fetch_attempts: *fetch_attempts,
+						retry_backoff: Duration::from_secs(*retry_backoff),
+						..Default::default()
+					};
+					Some(Curator::new(client, key, node.clone(), journal, cfg))
+				}
+				None => None,
 			};
-			let agent = Curator::new(client, key, node, journal, cfg);
+			let runner = match jobs_key {
+				Some(name) => {
+					let key = ks.resolve(name)?;
+					let client = Client::connect(url).await?;
+					let cfg = RunnerConfig {
+						poll: Duration::from_millis(*poll_ms),
+						heartbeat_every: Duration::from_millis(*heartbeat_ms),
+						fetch_timeout: Duration::from_secs(*fetch_timeout),
+						checkpoint_every: *checkpoint_every,
+						work_dir: data_dir(&cli).join("work"),
+					};
+					Some(JobRunner::new(client, key, node.clone(), cfg))
+				}
+				None => None,
+			};
+			let curate = async move {
+				match curator {
+					Some(c) => c.run().await,
+					None => std::future::pending().await,
+				}
+			};
+			let train = async move {
+				match runner {
+					Some(r) => r.run().await,
+					None => std::future::pending().await,
+				}
+			};
 			tokio::select! {
-				_ = agent.run() => Ok(()),
+				_ = curate => Ok(()),
+				_ = train => Ok(()),
 				_ = wait_for_ctrl_c() => Ok(()),
 			}
 		}

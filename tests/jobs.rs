@@ -1,0 +1,384 @@
+//! Training jobs end to end, with real processes on loopback: a dev node sealing every 300 ms (so a
+//! lease of 20 blocks lapses in ~6 s), a data peer, and two job-running workers.
+//!
+//! Thirty instruction pairs are contributed (through the data peer) and accepted, a version is
+//! published, a tiny llama (the committed fixture plus a tokenizer written here) is registered as a
+//! base, and a job is opened. Worker A (Dave) claims it and is killed after its first heartbeat; the
+//! lease lapses (A's bond pays the penalty) and worker B (Eve) claims, trains and submits. After the
+//! challenge window the model is final with its lineage and B is paid. `model fetch` gets an adapter
+//! whose hash matches the chain, `tributary-worker reproduce` re-trains it bit for bit, and the
+//! adapter chats. A job whose data no peer can serve is refused: never claimed, nothing submitted.
+
+use crate::{json, wait_for};
+use std::path::Path;
+use std::time::Duration;
+use tributary_client::{
+	client::VoteArg,
+	keys::Key,
+	training::{JobState, JobView},
+	Client,
+};
+use tributary_e2e::{cli, worker_cli, Node, Worker};
+
+fn key(suri: &str) -> Key {
+	Key::from_suri(suri).expect("dev key")
+}
+
+const TOPICS: [&str; 6] = ["rivers", "datanets", "curators", "adapters", "rewards", "versions"];
+
+/// A tiny llama folder: the committed reference fixture (vocab 64) and a word-level tokenizer over
+/// the words of the test data.
+fn tiny_base(dir: &Path) {
+	let fixture = std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap())
+		.join("../model-factory/testdata/reference/llama");
+	std::fs::create_dir_all(dir).unwrap();
+	for f in ["config.json", "model.safetensors"] {
+		std::fs::copy(fixture.join(f), dir.join(f)).unwrap();
+	}
+	let mut words: Vec<String> =
+		["[UNK]", "<s>", "</s>", "what", "is", "a", "the", "?", "it", "of"]
+			.map(String::from)
+			.to_vec();
+	words.extend(TOPICS.iter().map(|t| t.to_string()));
+	for i in 0..64 - words.len() {
+		words.push(format!("w{i}"));
+	}
+	let vocab: serde_json::Map<String, serde_json::Value> =
+		words.iter().enumerate().map(|(i, w)| (w.clone(), serde_json::json!(i))).collect();
+	let tokenizer = serde_json::json!({
+		"version": "1.0", "truncation": null, "padding": null, "added_tokens": [],
+		"normalizer": {"type": "Lowercase"}, "pre_tokenizer": {"type": "Whitespace"},
+		"post_processor": null, "decoder": null,
+		"model": {"type": "WordLevel", "vocab": vocab, "unk_token": "[UNK]"}
+	});
+	std::fs::write(dir.join("tokenizer.json"), tokenizer.to_string()).unwrap();
+}
+
+/// Five instruction pairs about `topic`, as JSON lines.
+fn pairs(topic: &str) -> String {
+	(0..5)
+		.map(|i| {
+			serde_json::json!({
+				"prompt": format!("what is {topic} {i} ?"),
+				"response": format!("it is the w{i} of {topic} w{}", i + 5),
+			})
+			.to_string()
+		})
+		.collect::<Vec<_>>()
+		.join("\n")
+}
+
+async fn job(client: &Client, id: u64) -> JobView {
+	client.job(id).await.expect("job on chain")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_job_survives_a_dead_worker_and_its_adapter_is_fetched_reproduced_and_chatted_with() {
+	let mut node = Node::start("jobs", &["--dev", "--sealing", "300"]).expect("node starts");
+	node.wait_rpc().expect("rpc up");
+	let url = node.url();
+	let client = Client::connect(&url).await.unwrap();
+	let home = tempfile::tempdir().unwrap();
+	let ks = home.path().join("keys");
+	let (alice, bob) = (key("//Alice"), key("//Bob"));
+
+	// A data peer that takes uploads and serves them.
+	let store = Worker::start("store", &home.path().join("store"), &["run"]).unwrap();
+	let peer = store.tcp_addr();
+
+	// A text datanet curated by Bob; 6 files of 5 pairs each from Ferdie, accepted; version 1.
+	let d = client
+		.create_datanet(
+			&alice,
+			&tributary_client::client::NewDatanet {
+				name: "jobs-e2e".into(),
+				description: String::new(),
+				modality: tributary_client::client::ModalityArg::Text,
+				formats: vec!["jsonl".into()],
+				curators: vec![bob.account_id()],
+				rules: Default::default(),
+			},
+		)
+		.await
+		.unwrap();
+	for topic in TOPICS {
+		let f = home.path().join(format!("{topic}.jsonl"));
+		std::fs::write(&f, pairs(topic)).unwrap();
+		let out = json(
+			&cli(
+				&url,
+				&ks,
+				&[
+					"--json",
+					"contribute",
+					f.to_str().unwrap(),
+					"--datanet",
+					&d.to_string(),
+					"--key",
+					"//Ferdie",
+					"--peer",
+					&peer,
+				],
+			)
+			.unwrap(),
+		);
+		let id = out["contribution"].as_u64().unwrap();
+		client.vote(&bob, id, VoteArg::Approve).await.unwrap();
+	}
+	let (version, count, _) = client.publish_version(&alice, d).await.unwrap();
+	assert_eq!((version, count), (1, 6));
+
+	// The base model, uploaded to the data peer and registered; workers Dave and Eve bonded.
+	let base_dir = home.path().join("tiny-llama");
+	tiny_base(&base_dir);
+	let base = json(
+		&cli(
+			&url,
+			&ks,
+			&[
+				"--json",
+				"base",
+				"register",
+				base_dir.to_str().unwrap(),
+				"--name",
+				"tiny-llama",
+				"--family",
+				"llama",
+				"--license",
+				"mit",
+				"--key",
+				"//Alice",
+				"--peer",
+				&peer,
+			],
+		)
+		.unwrap(),
+	);
+	assert_eq!(base["base"], 0);
+	let shown = json(&cli(&url, &ks, &["--json", "base", "show", "0"]).unwrap());
+	assert_eq!(shown["files"].as_array().unwrap().len(), 3);
+	assert!(shown["params"].as_u64().unwrap() > 10_000, "params read from the safetensors header");
+
+	let (wa, wb) = (home.path().join("worker-a"), home.path().join("worker-b"));
+	let run = |k: &'static str| -> Vec<String> {
+		[
+			"--bootstrap",
+			&peer,
+			"run",
+			"--url",
+			&url,
+			"--jobs-key",
+			k,
+			"--poll-ms",
+			"300",
+			"--heartbeat-ms",
+			"250",
+			"--fetch-timeout",
+			"5",
+		]
+		.map(String::from)
+		.to_vec()
+	};
+	let (a_owned, b_owned) = (run("//Dave"), run("//Eve"));
+	let a_args: Vec<&str> = a_owned.iter().map(String::as_str).collect();
+	let b_args: Vec<&str> = b_owned.iter().map(String::as_str).collect();
+	// Registration takes the peer id and addresses from the worker's own worker.json.
+	let idle_a = Worker::start("a-idle", &wa, &["run"]).unwrap();
+	let idle_b = Worker::start("b-idle", &wb, &["run"]).unwrap();
+	for (k, dir) in [("//Dave", &wa), ("//Eve", &wb)] {
+		let r = cli(
+			&url,
+			&ks,
+			&["worker", "register", "--worker-dir", dir.to_str().unwrap(), "--key", k],
+		)
+		.unwrap();
+		assert!(r.ok, "{}", r.stderr);
+	}
+	drop((idle_a, idle_b));
+	let dave_bond = client.worker(&key("//Dave").account_id()).await.unwrap().unwrap().bond;
+
+	// The job: 600 steps on the tiny model (a few seconds), budget 10 TRIB.
+	let created = json(
+		&cli(
+			&url,
+			&ks,
+			&[
+				"--json",
+				"job",
+				"create",
+				"--datanet",
+				&d.to_string(),
+				"--base",
+				"0",
+				"--steps",
+				"600",
+				"--batch",
+				"2",
+				"--seq-len",
+				"32",
+				"--lr",
+				"1e-3",
+				"--rank",
+				"4",
+				"--alpha",
+				"8",
+				"--targets",
+				"q_proj,v_proj",
+				"--eval-fraction",
+				"0.2",
+				"--seed",
+				"7",
+				"--budget",
+				"10",
+				"--key",
+				"//Alice",
+			],
+		)
+		.unwrap(),
+	);
+	let job_id = created["job"].as_u64().unwrap();
+
+	// Worker A claims and is killed after its first heartbeat.
+	let mut a = Worker::start("a", &wa, &a_args).unwrap();
+	a.proc.wait_log("heartbeat", Duration::from_secs(120)).unwrap();
+	a.proc.kill();
+	assert!(matches!(job(&client, job_id).await.state, JobState::Claimed { .. }));
+	// The lease lapses: the job is open again and Dave's bond paid the penalty.
+	wait_for("the lease to lapse", Duration::from_secs(60), || async {
+		let j = job(&client, job_id).await;
+		(j.state == JobState::Open && j.lapses == 1).then_some(())
+	})
+	.await;
+	let after = client.worker(&key("//Dave").account_id()).await.unwrap().unwrap().bond;
+	assert_eq!(dave_bond - after, 10 * 1_000_000_000_000, "the lapse burns 10 TRIB of A's bond");
+
+	// Worker B claims, trains and submits; after the window the model is final.
+	let eve_before = client.free_balance(&key("//Eve").account_id()).await.unwrap();
+	let mut b = Worker::start("b", &wb, &b_args).unwrap();
+	let model = wait_for("the result to become final", Duration::from_secs(300), || async {
+		match job(&client, job_id).await.state {
+			JobState::Finalized { model, worker } => Some((model, worker)),
+			_ => None,
+		}
+	})
+	.await;
+	assert_eq!(model.1, key("//Eve").ss58());
+	let m = client.model(model.0).await.unwrap();
+	assert_eq!((m.base, m.datanet, m.version, m.job, m.parent), (0, d, 1, job_id, None));
+	assert_eq!(m.metrics.steps, 600);
+	assert!(m.metrics.train_loss.is_finite() && m.metrics.eval_loss.is_some());
+	let eve_after = client.free_balance(&key("//Eve").account_id()).await.unwrap();
+	// 30% of 10 TRIB, less B's transaction fees.
+	assert!(eve_after + 100_000_000_000 > eve_before + 3_000_000_000_000, "B was paid its share");
+	let listed =
+		json(&cli(&url, &ks, &["--json", "model", "list", "--datanet", &d.to_string()]).unwrap());
+	assert_eq!(listed.as_array().unwrap().len(), 1);
+
+	// Anyone fetches the adapter by the chain's hash and gets a PEFT folder.
+	let fetched = home.path().join("fetched");
+	let r = cli(
+		&url,
+		&ks,
+		&[
+			"model",
+			"fetch",
+			&model.0.to_string(),
+			"--out",
+			fetched.to_str().unwrap(),
+			"--peer",
+			&b.tcp_addr(),
+		],
+	)
+	.unwrap();
+	assert!(r.ok, "{}", r.stderr);
+	let blob = tributary_client::adapter_blob::pack(&fetched).unwrap();
+	assert_eq!(*blake3::hash(&blob).as_bytes(), m.adapter_hash);
+	let config: serde_json::Value =
+		serde_json::from_slice(&std::fs::read(fetched.join("adapter_config.json")).unwrap())
+			.unwrap();
+	assert_eq!(config["base_model_name_or_path"], "tiny-llama");
+	assert_eq!(config["r"], 4);
+
+	// A re-run of the job from its chain record reproduces the hash.
+	let rd = home.path().join("reproducer");
+	let r = worker_cli(&[
+		"--data-dir",
+		rd.to_str().unwrap(),
+		"--bootstrap",
+		&peer,
+		"reproduce",
+		&job_id.to_string(),
+		"--url",
+		&url,
+	])
+	.unwrap();
+	assert!(r.ok && r.stdout.contains("match"), "{}\n{}", r.stdout, r.stderr);
+
+	// Chat with base + adapter.
+	let r = worker_cli(&[
+		"chat",
+		"--model",
+		base_dir.to_str().unwrap(),
+		"--adapter",
+		fetched.to_str().unwrap(),
+		"--prompt",
+		"what is rivers 1 ?",
+		"--temperature",
+		"0",
+		"--max-tokens",
+		"8",
+	])
+	.unwrap();
+	assert!(r.ok, "{}", r.stderr);
+
+	// A version whose only item no peer serves: B refuses the job and never claims it.
+	let lonely = home.path().join("lonely.jsonl");
+	std::fs::write(&lonely, pairs("lonely")).unwrap();
+	let out = json(
+		&cli(
+			&url,
+			&ks,
+			&[
+				"--json",
+				"contribute",
+				lonely.to_str().unwrap(),
+				"--datanet",
+				&d.to_string(),
+				"--key",
+				"//Ferdie",
+			],
+		)
+		.unwrap(),
+	);
+	client.vote(&bob, out["contribution"].as_u64().unwrap(), VoteArg::Approve).await.unwrap();
+	client.publish_version(&alice, d).await.unwrap();
+	let created = json(
+		&cli(
+			&url,
+			&ks,
+			&[
+				"--json",
+				"job",
+				"create",
+				"--datanet",
+				&d.to_string(),
+				"--version",
+				"2",
+				"--base",
+				"0",
+				"--steps",
+				"5",
+				"--budget",
+				"1",
+				"--key",
+				"//Alice",
+			],
+		)
+		.unwrap(),
+	);
+	let refused = created["job"].as_u64().unwrap();
+	b.proc.wait_log("refusing the job", Duration::from_secs(60)).unwrap();
+	tokio::time::sleep(Duration::from_secs(2)).await;
+	let j = job(&client, refused).await;
+	assert_eq!((j.state, j.lapses), (JobState::Open, 0), "nothing claimed, nothing submitted");
+}
