@@ -3,7 +3,9 @@
 # - one validator (Alice) with Aura + GRANDPA, RPC on ws://127.0.0.1:9944, three example datanets and
 #   funded dev accounts;
 # - two compute workers, curating as Bob and Charlie (the example datanets' curators), on
-#   /ip4/127.0.0.1/tcp/30400 and /tcp/30401: they take uploads, fetch, check and vote.
+#   /ip4/127.0.0.1/tcp/30400 and /tcp/30401: they take uploads, fetch, check and vote;
+# - training: Bob's worker also runs jobs as the bonded worker Dave, and SmolLM2-135M-Instruct (the
+#   test model, uploaded to Bob's worker) is registered as base model 0.
 # Extra arguments go to the node, e.g. `./scripts/up.sh --sealing instant` for a block per
 # transaction. Ctrl-C stops everything; chain and worker state live in a temporary directory.
 set -euo pipefail
@@ -29,26 +31,35 @@ for _ in $(seq 1 120); do
 	sleep 0.5
 done
 
-worker() { # name curator-key port [bootstrap]; sets $addr (not a subshell: $pids must see the child)
-	local dir="$state/worker-$1"
+worker() { # name curator-key port [bootstrap [extra run args...]]; sets $addr (not a subshell: $pids must see the child)
+	local dir="$state/worker-$1" key=$2 port=$3 boot=${4:-}
+	shift 4 2>/dev/null || shift $#
 	mkdir -p "$dir"
-	"$bin/tributary-worker" --data-dir "$dir" --listen "/ip4/127.0.0.1/tcp/$3" \
-		${4:+--bootstrap "$4"} run --curator-key "$2" >"$dir/log" 2>&1 &
+	"$bin/tributary-worker" --data-dir "$dir" --listen "/ip4/127.0.0.1/tcp/$port" \
+		${boot:+--bootstrap "$boot"} run --curator-key "$key" "$@" >"$dir/log" 2>&1 &
 	pids+=($!)
 	for _ in $(seq 1 100); do [ -f "$dir/worker.json" ] && break; sleep 0.1; done
 	addr=$(sed -n 's/.*"\(\/ip4\/[^"]*\)".*/\1/p' "$dir/worker.json" | head -n 1)
 }
-worker bob //Bob 30400
+worker bob //Bob 30400 "" --jobs-key //Dave
 bob=$addr
 worker charlie //Charlie 30401 "$bob"
 charlie=$addr
+# Training: Dave bonds as a worker (Bob's worker process runs his jobs), and the small test model is
+# uploaded to Bob's worker and listed as base model 0.
+cli=("$bin/tributary" --no-wait-finality)
+"${cli[@]}" worker register --worker-dir "$state/worker-bob" --key //Dave >/dev/null
+"${cli[@]}" base register "$(./scripts/fetch-smollm2.sh)" --name SmolLM2-135M-Instruct --family llama \
+	--license apache-2.0 --params 134515008 --peer "$bob" --key //Alice >/dev/null
+
 cat <<INFO
 
   node    ws://127.0.0.1:9944
-  worker  $bob   (curator Bob, log $state/worker-bob/log)
+  worker  $bob   (curator Bob; runs training jobs as Dave; log $state/worker-bob/log)
   worker  $charlie   (curator Charlie)
   CLI     $bin/tributary
           e.g. $bin/tributary contribute FILE --datanet 0 --key //Dave --peer $bob
+  base    0 = SmolLM2-135M-Instruct (tributary base list)
 
 INFO
 wait "${pids[0]}"
