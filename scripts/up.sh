@@ -41,7 +41,7 @@ worker() { # name curator-key port [bootstrap [extra run args...]]; sets $addr (
 	for _ in $(seq 1 100); do [ -f "$dir/worker.json" ] && break; sleep 0.1; done
 	addr=$(sed -n 's/.*"\(\/ip4\/[^"]*\)".*/\1/p' "$dir/worker.json" | head -n 1)
 }
-worker bob //Bob 30400 "" --jobs-key //Dave
+worker bob //Bob 30400 "" --jobs-key //Dave --progress-listen 127.0.0.1:30480
 bob=$addr
 worker charlie //Charlie 30401 "$bob"
 charlie=$addr
@@ -60,6 +60,7 @@ cat <<INFO
   CLI     $bin/tributary
           e.g. $bin/tributary contribute FILE --datanet 0 --key //Dave --peer $bob
   base    0 = SmolLM2-135M-Instruct (tributary base list)
+  jobs    live progress: tributary job watch ID --worker-url http://127.0.0.1:30480
 
 INFO
 wait "${pids[0]}"

@@ -128,6 +128,14 @@ pub enum JobCmd {
 	Show { id: u64 },
 	/// Cancel an open job and get its budget back (creator only).
 	Cancel { id: u64 },
+	/// Follow a job to its end: live steps, loss and speed from the training worker's event stream
+	/// (--worker-url), else from the progress its heartbeats put on chain.
+	Watch {
+		id: u64,
+		/// The worker's progress endpoint (printed by `tributary-worker run` as "progress on ...").
+		#[arg(long, env = "TRIBUTARY_WORKER_URL")]
+		worker_url: Option<String>,
+	},
 }
 
 #[derive(Subcommand)]
@@ -514,6 +522,7 @@ pub async fn run_job(cli: &Cli, cmd: &JobCmd) -> Result<()> {
 			}
 			Ok(())
 		}
+		JobCmd::Watch { id, worker_url } => watch(cli, *id, worker_url.as_deref()).await,
 		JobCmd::Cancel { id } => {
 			connect(cli).await?.cancel_job(&signer(cli)?, *id).await?;
 			println!("job {id} cancelled; its budget is back");
@@ -556,6 +565,134 @@ async fn fetch_verified(
 	let blob = node.store().read_all(hash)?;
 	node.shutdown();
 	Ok(blob)
+}
+
+fn bar(total: u64) -> indicatif::ProgressBar {
+	let b = indicatif::ProgressBar::new(total);
+	b.set_style(
+		indicatif::ProgressStyle::with_template("[{bar:30}] step {pos}/{len} {msg}")
+			.expect("template")
+			.progress_chars("#>-"),
+	);
+	b
+}
+
+/// Follows job `id` until it is final or cancelled.
+async fn watch(cli: &Cli, id: u64, worker_url: Option<&str>) -> Result<()> {
+	let client = connect(cli).await?;
+	if let Some(url) = worker_url {
+		match stream_events(url, id).await {
+			Ok(()) => {}
+			Err(e) => eprintln!(
+				"warning: the worker's stream at {url} failed ({e:#}); following the chain"
+			),
+		}
+	}
+	let mut shown: Option<String> = None;
+	let mut progress: Option<indicatif::ProgressBar> = None;
+	loop {
+		let j = client.job(id).await?;
+		match &j.state {
+			JobState::Claimed { step, total_steps, loss, .. } => {
+				let b = progress.get_or_insert_with(|| bar(*total_steps as u64));
+				b.set_length(*total_steps as u64);
+				b.set_position(*step as u64);
+				b.set_message(loss.map(|l| format!("loss {l:.4}")).unwrap_or_default());
+			}
+			JobState::Finalized { .. } | JobState::Cancelled => {
+				if let Some(b) = progress.take() {
+					b.finish_and_clear();
+				}
+				println!("job {id}: {}", state_line(&j.state));
+				return Ok(());
+			}
+			other => {
+				let line = state_line(other);
+				if shown.as_deref() != Some(&line) {
+					if let Some(b) = progress.take() {
+						b.finish_and_clear();
+					}
+					println!("job {id}: {line}");
+					shown = Some(line);
+				}
+			}
+		}
+		tokio::time::sleep(Duration::from_secs(2)).await;
+	}
+}
+
+/// Reads the worker's Server-Sent Events for job `id` until it submits or fails.
+async fn stream_events(url: &str, id: u64) -> Result<()> {
+	use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+	let host = url
+		.strip_prefix("http://")
+		.context("the worker URL starts with http://")?
+		.trim_end_matches('/')
+		.split('/')
+		.next()
+		.unwrap_or_default()
+		.to_string();
+	let mut s = tokio::net::TcpStream::connect(&host)
+		.await
+		.with_context(|| format!("cannot reach {host}"))?;
+	s.write_all(format!("GET /jobs/{id}/events HTTP/1.1\r\nhost: {host}\r\n\r\n").as_bytes())
+		.await?;
+	let mut lines = tokio::io::BufReader::new(s).lines();
+	let status = lines.next_line().await?.unwrap_or_default();
+	if !status.contains(" 200 ") {
+		bail!("the worker answered {status:?}");
+	}
+	while let Some(l) = lines.next_line().await? {
+		if l.is_empty() {
+			break;
+		}
+	}
+	let b = bar(0);
+	let mut kind = String::new();
+	while let Some(l) = lines.next_line().await? {
+		if let Some(k) = l.strip_prefix("event: ") {
+			kind = k.to_string();
+			continue;
+		}
+		let Some(data) = l.strip_prefix("data: ") else { continue };
+		let v: serde_json::Value = serde_json::from_str(data).unwrap_or_default();
+		match kind.as_str() {
+			"started" => {
+				b.set_length(v["total_steps"].as_u64().unwrap_or(0));
+				b.set_position(v["first_step"].as_u64().unwrap_or(0));
+			}
+			"step" => {
+				b.set_position(v["step"].as_u64().unwrap_or(0) + 1);
+				b.set_message(format!(
+					"loss {:.4} lr {:.2e} {:.0} tok/s",
+					v["loss"].as_f64().unwrap_or(f64::NAN),
+					v["lr"].as_f64().unwrap_or(0.0),
+					v["tokens_per_s"].as_f64().unwrap_or(0.0)
+				));
+			}
+			"eval" => b.println(format!(
+				"eval loss {:.4} perplexity {:.2}",
+				v["loss"].as_f64().unwrap_or(f64::NAN),
+				v["perplexity"].as_f64().unwrap_or(f64::NAN)
+			)),
+			"submitted" => {
+				b.finish_and_clear();
+				println!(
+					"job {id}: adapter {} submitted; final at block #{}",
+					v["adapter"].as_str().unwrap_or("?"),
+					v["final_at"]
+				);
+				return Ok(());
+			}
+			"failed" => {
+				b.finish_and_clear();
+				bail!("the worker failed the job: {}", v["reason"].as_str().unwrap_or("?"));
+			}
+			_ => {}
+		}
+	}
+	b.finish_and_clear();
+	bail!("the stream ended before the job did")
 }
 
 fn state_line(s: &JobState) -> String {

@@ -11,6 +11,7 @@ use tributary_client::training::JobState;
 use tributary_client::{keys::Keystore, Client, DEFAULT_URL};
 use tributary_worker::curator::{Curator, CuratorConfig};
 use tributary_worker::factory;
+use tributary_worker::jobs::progress::{self, ProgressHub};
 use tributary_worker::jobs::runner::{reproduce, JobRunner, RunnerConfig};
 use tributary_worker::journal::Journal;
 
@@ -66,6 +67,9 @@ enum Command {
 		/// Milliseconds between heartbeats of a running job (keep well inside the chain's lease).
 		#[arg(long, default_value_t = 30_000)]
 		heartbeat_ms: u64,
+		/// Serve running jobs' progress as Server-Sent Events on this address (`GET /jobs/<id>/events`).
+		#[arg(long, default_value = "127.0.0.1:0")]
+		progress_listen: std::net::SocketAddr,
 		/// Save a training checkpoint every this many steps (a restarted worker resumes from it).
 		#[arg(long, default_value_t = 10)]
 		checkpoint_every: usize,
@@ -312,6 +316,7 @@ async fn run(cli: Cli) -> Result<()> {
 			keystore,
 			jobs_key,
 			heartbeat_ms,
+			progress_listen,
 			checkpoint_every,
 			datanet,
 			poll_ms,
@@ -355,7 +360,15 @@ async fn run(cli: Cli) -> Result<()> {
 						checkpoint_every: *checkpoint_every,
 						work_dir: data_dir(&cli).join("work"),
 					};
-					Some(JobRunner::new(client, key, node.clone(), cfg))
+					let hub = ProgressHub::default();
+					let listener = tokio::net::TcpListener::bind(progress_listen)
+						.await
+						.with_context(|| format!("cannot listen on {progress_listen}"))?;
+					let at = listener.local_addr()?;
+					println!("progress on http://{at}/jobs");
+					std::fs::write(data_dir(&cli).join("progress.url"), format!("http://{at}"))?;
+					tokio::spawn(progress::serve(listener, hub.clone()));
+					Some(JobRunner::new(client, key, node.clone(), cfg, hub))
 				}
 				None => None,
 			};

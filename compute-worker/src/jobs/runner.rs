@@ -7,6 +7,7 @@
 
 use super::dataset::{self, DatasetError};
 use super::examples;
+use super::progress::ProgressHub;
 use candle_core::{DType, Device};
 use data_plane::{DataNode, Pin};
 use model_factory::data::Record;
@@ -84,13 +85,20 @@ pub struct JobRunner {
 	key: Key,
 	node: DataNode,
 	cfg: RunnerConfig,
+	hub: ProgressHub,
 	/// Jobs whose data or model did not verify: never claimed.
 	refused: HashSet<JobId>,
 }
 
 impl JobRunner {
-	pub fn new(client: Client, key: Key, node: DataNode, cfg: RunnerConfig) -> Self {
-		Self { client, key, node, cfg, refused: HashSet::new() }
+	pub fn new(
+		client: Client,
+		key: Key,
+		node: DataNode,
+		cfg: RunnerConfig,
+		hub: ProgressHub,
+	) -> Self {
+		Self { client, key, node, cfg, hub, refused: HashSet::new() }
 	}
 
 	/// Runs until the process stops; a failed round is logged and the next one retries.
@@ -164,8 +172,8 @@ impl JobRunner {
 		let out = self.cfg.work_dir.join("jobs").join(job.id.to_string()).join("adapter");
 		let resume = out.join("checkpoint").join("trainer_state.json").exists();
 		let spec = finetune_spec(job, self.cfg.checkpoint_every);
-		let progress = Arc::new(Mutex::new(Progress::default()));
-		let shared = progress.clone();
+		let reporter = Arc::new(Reporter::new(job.id, self.hub.clone()));
+		let shared = reporter.clone();
 		let out_dir = out.clone();
 		let training = tokio::task::spawn_blocking(move || {
 			model_factory::on_compute_pool(|| train(&prepared, &spec, &out_dir, resume, &shared))
@@ -175,9 +183,15 @@ impl JobRunner {
 		tick.tick().await;
 		let summary = loop {
 			tokio::select! {
-				done = &mut training => break done??,
+				done = &mut training => match done? {
+					Ok(s) => break s,
+					Err(e) => {
+						self.hub.publish(job.id, "failed", serde_json::json!({ "reason": format!("{e:#}") }));
+						return Err(e);
+					},
+				},
 				_ = tick.tick() => {
-					let p = *progress.lock().expect("progress lock");
+					let p = reporter.latest();
 					match self.client.heartbeat(&self.key, job.id, p.step, p.total_steps.max(p.step), p.loss).await {
 						Ok(until) => tracing::info!(job = job.id, step = p.step, total = p.total_steps, lease_until = until, "heartbeat"),
 						Err(e) => tracing::warn!(job = job.id, "heartbeat failed: {e}"),
@@ -201,7 +215,18 @@ impl JobRunner {
 			},
 			attribution: None,
 		};
-		let final_at = self.client.submit_result(&self.key, job.id, &result).await?;
+		let final_at = match self.client.submit_result(&self.key, job.id, &result).await {
+			Ok(b) => b,
+			Err(e) => {
+				self.hub.publish(job.id, "failed", serde_json::json!({ "reason": e.to_string() }));
+				return Err(e.into());
+			}
+		};
+		self.hub.publish(
+			job.id,
+			"submitted",
+			serde_json::json!({ "adapter": format!("0x{}", hex::encode(hash)), "bytes": blob.len(), "final_at": final_at }),
+		);
 		tracing::info!(job = job.id, adapter = %hex::encode(hash), final_at, "result submitted");
 		Ok(())
 	}
@@ -265,10 +290,10 @@ pub async fn reproduce(
 ) -> anyhow::Result<([u8; 32], u64)> {
 	let prepared = prepare(client, node, cfg, job).await?;
 	let spec = finetune_spec(job, 0);
-	let progress = Mutex::new(Progress::default());
+	let reporter = Reporter::new(job.id, ProgressHub::default());
 	let dir = out.to_path_buf();
 	let summary = tokio::task::spawn_blocking(move || {
-		model_factory::on_compute_pool(|| train(&prepared, &spec, &dir, false, &progress))
+		model_factory::on_compute_pool(|| train(&prepared, &spec, &dir, false, &reporter))
 	})
 	.await??;
 	tracing::info!(steps = summary.total_steps, loss = summary.last_loss, "re-trained");
@@ -309,29 +334,57 @@ pub fn finetune_spec(job: &JobView, checkpoint_every: usize) -> Finetune {
 	}
 }
 
-/// Opens the base and runs the training, recording progress for the heartbeats.
+/// Where a training reports: the latest progress for heartbeats, and every event for the stream.
+pub struct Reporter {
+	job: JobId,
+	latest: Mutex<Progress>,
+	hub: ProgressHub,
+}
+
+impl Reporter {
+	pub fn new(job: JobId, hub: ProgressHub) -> Self {
+		Self { job, latest: Mutex::new(Progress::default()), hub }
+	}
+
+	pub fn latest(&self) -> Progress {
+		*self.latest.lock().expect("progress lock")
+	}
+
+	fn update(&self, u: &Update) {
+		let mut g = self.latest.lock().expect("progress lock");
+		let (kind, data) = match u {
+			Update::Started { total_steps, first_step, .. } => {
+				g.total_steps = *total_steps as u32;
+				g.step = *first_step as u32;
+				("started", serde_json::to_value(u).expect("json")["Started"].clone())
+			}
+			Update::Event(e @ Event::Step { step, loss, .. }) => {
+				g.step = *step as u32 + 1;
+				g.loss = Some(*loss);
+				("step", serde_json::to_value(e).expect("json")["Step"].clone())
+			}
+			Update::Event(e @ Event::Eval { .. }) => {
+				("eval", serde_json::to_value(e).expect("json")["Eval"].clone())
+			}
+			Update::Checkpoint { step } => ("checkpoint", serde_json::json!({ "step": step })),
+		};
+		drop(g);
+		self.hub.publish(self.job, kind, data);
+	}
+}
+
+/// Opens the base and runs the training, reporting as it goes.
 pub fn train(
 	prepared: &Prepared,
 	spec: &Finetune,
 	out: &Path,
 	resume: bool,
-	progress: &Mutex<Progress>,
+	reporter: &Reporter,
 ) -> anyhow::Result<model_factory::finetune::Summary> {
 	let mut p = model_factory::pretrained::open(&prepared.model_path, DType::F32, &Device::Cpu)?;
 	let summary =
 		finetune(&mut p, &prepared.records, spec, out, &prepared.base_name, resume, |u| {
-			let mut g = progress.lock().expect("progress lock");
-			match u {
-				Update::Started { total_steps, first_step, .. } => {
-					g.total_steps = *total_steps as u32;
-					g.step = *first_step as u32;
-				}
-				Update::Event(Event::Step { step, loss, .. }) => {
-					g.step = *step as u32 + 1;
-					g.loss = Some(*loss);
-				}
-				_ => {}
-			}
+			reporter.update(u)
 		})?;
 	Ok(summary)
 }
