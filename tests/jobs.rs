@@ -251,6 +251,8 @@ async fn a_job_survives_a_dead_worker_and_its_adapter_is_fetched_reproduced_and_
 	.await;
 	let after = client.worker(&key("//Dave").account_id()).await.unwrap().unwrap().bond;
 	assert_eq!(dave_bond - after, 10 * 1_000_000_000_000, "the lapse burns 10 TRIB of A's bond");
+	let r = cli(&url, &ks, &["worker", "status", "--key", "//Dave"]).unwrap();
+	assert!(r.stdout.contains("inactive: the bond is below"), "{}", r.stdout);
 
 	// Worker B claims, trains and submits; after the window the model is final.
 	let eve_before = client.free_balance(&key("//Eve").account_id()).await.unwrap();

@@ -397,6 +397,18 @@ impl Client {
 		Ok(())
 	}
 
+	/// Holds `amount` more as `key`'s worker bond; returns the new bond.
+	pub async fn bond_extra(&self, key: &Key, amount: u128) -> Result<u128, ClientError> {
+		let e: chain::workers::events::BondIncreased =
+			self.submit_for(&chain::tx().workers().bond_extra(amount), key).await?;
+		Ok(e.bond)
+	}
+
+	/// The number of the latest block (best, not yet finalized).
+	pub async fn best_block(&self) -> Result<u32, ClientError> {
+		Ok(self.api().blocks().at_latest().await?.number())
+	}
+
 	/// Stops `key`'s worker from taking work; returns the block from which it may withdraw.
 	pub async fn unbond_worker(&self, key: &Key) -> Result<u32, ClientError> {
 		let e: chain::workers::events::UnbondingStarted =

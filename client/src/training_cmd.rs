@@ -41,6 +41,8 @@ pub enum WorkerCmd {
 	},
 	/// Show a worker (--key's account, or the address given).
 	Status { address: Option<String> },
+	/// Hold more as the bond (e.g. to become active again after a lapse penalty), in TRIB.
+	BondExtra { amount: String },
 	/// Stop taking work; the bond can be withdrawn after the unbonding delay.
 	Unbond,
 	/// Release the bond after the unbonding delay.
@@ -220,9 +222,17 @@ pub async fn run_worker(cli: &Cli, cmd: &WorkerCmd) -> Result<()> {
 				w.caps.max_model_params
 			);
 			match w.unbonding_until {
+				None if w.bond < 100 * 1_000_000_000_000 => println!(
+					"status   inactive: the bond is below the 100 TRIB minimum (`tributary worker bond-extra`)"
+				),
 				None => println!("status   active"),
 				Some(b) => println!("status   unbonding: withdraw from block #{b}"),
 			}
+			Ok(())
+		}
+		WorkerCmd::BondExtra { amount } => {
+			let bond = connect(cli).await?.bond_extra(&signer(cli)?, parse_trib(amount)?).await?;
+			println!("bond now {}", trib(bond));
 			Ok(())
 		}
 		WorkerCmd::Unbond => {

@@ -88,6 +88,9 @@ pub struct JobRunner {
 	hub: ProgressHub,
 	/// Jobs whose data or model did not verify: never claimed.
 	refused: HashSet<JobId>,
+	/// The bond at which the chain last said this worker is not active: no claims (and no fees)
+	/// until the bond changes.
+	inactive_at_bond: Option<u128>,
 }
 
 impl JobRunner {
@@ -98,7 +101,7 @@ impl JobRunner {
 		cfg: RunnerConfig,
 		hub: ProgressHub,
 	) -> Self {
-		Self { client, key, node, cfg, hub, refused: HashSet::new() }
+		Self { client, key, node, cfg, hub, refused: HashSet::new(), inactive_at_bond: None }
 	}
 
 	/// Runs until the process stops; a failed round is logged and the next one retries.
@@ -127,11 +130,15 @@ impl JobRunner {
 			let job = self.client.job(id).await?;
 			tracing::info!(job = id, "resuming the job we hold");
 			let prepared = prepare(&self.client, &self.node, &self.cfg, &job).await?;
-			self.train_and_submit(&job, prepared).await?;
+			let lease_until = match job.state {
+				JobState::Claimed { lease_until, .. } => Some(lease_until),
+				_ => None,
+			};
+			self.train_and_submit(&job, prepared, lease_until).await?;
 			return Ok(Some(id));
 		}
 		let Some(w) = self.client.worker(&me).await? else { return Ok(None) };
-		if w.unbonding_until.is_some() {
+		if w.unbonding_until.is_some() || self.inactive_at_bond == Some(w.bond) {
 			return Ok(None);
 		}
 		for job in self.client.jobs().await? {
@@ -153,14 +160,26 @@ impl JobRunner {
 					continue;
 				}
 			};
-			match self.client.claim_job(&self.key, job.id).await {
-				Ok(lease_until) => tracing::info!(job = job.id, lease_until, "claimed"),
+			let lease_until = match self.client.claim_job(&self.key, job.id).await {
+				Ok(lease_until) => {
+					tracing::info!(job = job.id, lease_until, "claimed");
+					lease_until
+				}
+				Err(e) if e.chain_error() == Some("NotActiveWorker") => {
+					tracing::error!(
+						bond = w.bond,
+						"the chain says this worker is not active (its bond is below the minimum, \
+						 e.g. after a lapse penalty): no claims until `tributary worker bond-extra`"
+					);
+					self.inactive_at_bond = Some(w.bond);
+					return Ok(None);
+				}
 				Err(e) => {
 					tracing::info!(job = job.id, "not claimed: {e}");
 					continue;
 				}
-			}
-			self.train_and_submit(&job, prepared).await?;
+			};
+			self.train_and_submit(&job, prepared, Some(lease_until)).await?;
 			return Ok(Some(job.id));
 		}
 		Ok(None)
@@ -168,7 +187,12 @@ impl JobRunner {
 
 	/// Trains the claimed `job` (resuming a checkpoint if there is one), heartbeating, then publishes
 	/// the adapter blob and submits the result.
-	async fn train_and_submit(&self, job: &JobView, prepared: Prepared) -> anyhow::Result<()> {
+	async fn train_and_submit(
+		&self,
+		job: &JobView,
+		prepared: Prepared,
+		lease_until: Option<u32>,
+	) -> anyhow::Result<()> {
 		let out = self.cfg.work_dir.join("jobs").join(job.id.to_string()).join("adapter");
 		let resume = out.join("checkpoint").join("trainer_state.json").exists();
 		let spec = finetune_spec(job, self.cfg.checkpoint_every);
@@ -179,7 +203,15 @@ impl JobRunner {
 			model_factory::on_compute_pool(|| train(&prepared, &spec, &out_dir, resume, &shared))
 		});
 		tokio::pin!(training);
-		let mut tick = tokio::time::interval(self.cfg.heartbeat_every);
+		// Heartbeat every `heartbeat_every`, and also whenever half the lease has run out, whatever
+		// the chain's block time: the lease is counted in blocks.
+		let mut lease_until = lease_until.unwrap_or(0);
+		let claimed_at = self.client.best_block().await.unwrap_or(0);
+		let mut half_lease = lease_until.saturating_sub(claimed_at) / 2;
+		let mut last_beat = tokio::time::Instant::now();
+		let mut tick = tokio::time::interval(Duration::from_millis(
+			(self.cfg.heartbeat_every.as_millis() as u64).clamp(100, 1000),
+		));
 		tick.tick().await;
 		let summary = loop {
 			tokio::select! {
@@ -191,11 +223,22 @@ impl JobRunner {
 					},
 				},
 				_ = tick.tick() => {
+					let best = self.client.best_block().await.unwrap_or(0);
+					let due = last_beat.elapsed() >= self.cfg.heartbeat_every
+						|| best.saturating_add(half_lease) >= lease_until;
+					if !due {
+						continue;
+					}
 					let p = reporter.latest();
 					match self.client.heartbeat(&self.key, job.id, p.step, p.total_steps.max(p.step), p.loss).await {
-						Ok(until) => tracing::info!(job = job.id, step = p.step, total = p.total_steps, lease_until = until, "heartbeat"),
+						Ok(until) => {
+							tracing::info!(job = job.id, step = p.step, total = p.total_steps, lease_until = until, "heartbeat");
+							half_lease = half_lease.max(until.saturating_sub(best) / 2);
+							lease_until = until;
+						},
 						Err(e) => tracing::warn!(job = job.id, "heartbeat failed: {e}"),
 					}
+					last_beat = tokio::time::Instant::now();
 				},
 			}
 		};

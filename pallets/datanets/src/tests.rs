@@ -915,3 +915,44 @@ fn datanets_without_deposits_work_end_to_end() {
 		assert_ok!(Datanets::close_datanet(RuntimeOrigin::signed(OWNER), d));
 	});
 }
+
+#[test]
+fn other_pallets_read_published_versions_and_their_items_in_order() {
+	run_test(|| {
+		let d = create();
+		let image = create_with(Modality::Image, &["png"], &[CUR1, CUR2, CUR3], rules());
+		let a = submit(ALICE, d, 1);
+		let b = submit(BOB, d, 2);
+		let rejected = submit(CAROL, d, 3);
+		approve(b, &[CUR1, CUR2]);
+		reject(rejected, &[CUR1, CUR2], RejectReason::LowQuality);
+		approve(a, &[CUR1, CUR2]);
+		assert_eq!(<Datanets as DatasetRead<AccountId>>::version(d, 1), None);
+		assert_ok!(Datanets::publish_version(RuntimeOrigin::signed(OWNER), d));
+		let v = <Datanets as DatasetRead<AccountId>>::version(d, 1).unwrap();
+		assert_eq!((v.modality, v.count), (Modality::Text, 2));
+		// Items in acceptance order; the rejected one is not among them.
+		let items: Vec<_> =
+			(0..3).map(|i| <Datanets as DatasetRead<AccountId>>::item(d, i)).collect();
+		assert_eq!(
+			items[0],
+			Some(DatasetItem {
+				contribution: b,
+				contributor: BOB,
+				content_hash: h(2),
+				bytes: 1000
+			})
+		);
+		assert_eq!(items[1].as_ref().map(|i| (i.contribution, i.contributor)), Some((a, ALICE)));
+		assert_eq!(items[2], None);
+		// The version's root is the MMR over exactly those items.
+		let leaves: Vec<_> = items[..2]
+			.iter()
+			.map(|i| i.as_ref().unwrap())
+			.map(|i| mmr::leaf_hash(i.contribution, &i.content_hash))
+			.collect();
+		assert_eq!(v.root, mmr::root_from_leaves(&leaves));
+		assert_eq!(<Datanets as DatasetRead<AccountId>>::version(image, 1), None);
+		assert_eq!(<Datanets as DatasetRead<AccountId>>::version(99, 1), None);
+	});
+}
