@@ -7,7 +7,9 @@
 //! lease lapses (A's bond pays the penalty) and worker B (Eve) claims, trains and submits. After the
 //! challenge window the model is final with its lineage and B is paid. `model fetch` gets an adapter
 //! whose hash matches the chain, `tributary-worker reproduce` re-trains it bit for bit, and the
-//! adapter chats. A job whose data no peer can serve is refused: never claimed, nothing submitted.
+//! adapter chats. B, killed mid-job and restarted, resumes from its checkpoint to the same adapter an
+//! uninterrupted run gives. A job whose data no peer can serve is refused: never claimed, nothing
+//! submitted.
 
 use crate::{json, wait_for};
 use std::path::Path;
@@ -175,6 +177,8 @@ async fn a_job_survives_a_dead_worker_and_its_adapter_is_fetched_reproduced_and_
 			"250",
 			"--fetch-timeout",
 			"5",
+			"--checkpoint-every",
+			"5",
 		]
 		.map(String::from)
 		.to_vec()
@@ -332,6 +336,76 @@ async fn a_job_survives_a_dead_worker_and_its_adapter_is_fetched_reproduced_and_
 	])
 	.unwrap();
 	assert!(r.ok, "{}", r.stderr);
+
+	// A worker restarted mid-job resumes from its checkpoint, and the result is still the one an
+	// uninterrupted run gives.
+	let created = json(
+		&cli(
+			&url,
+			&ks,
+			&[
+				"--json",
+				"job",
+				"create",
+				"--datanet",
+				&d.to_string(),
+				"--base",
+				"0",
+				"--steps",
+				"600",
+				"--batch",
+				"2",
+				"--seq-len",
+				"32",
+				"--lr",
+				"1e-3",
+				"--rank",
+				"4",
+				"--alpha",
+				"8",
+				"--seed",
+				"11",
+				"--budget",
+				"2",
+				"--key",
+				"//Alice",
+			],
+		)
+		.unwrap(),
+	);
+	let resumed = created["job"].as_u64().unwrap();
+	wait_for("B to report a checkpointed step", Duration::from_secs(120), || async {
+		match job(&client, resumed).await.state {
+			JobState::Claimed { step, .. } if step > 5 => Some(()),
+			_ => None,
+		}
+	})
+	.await;
+	b.proc.kill();
+	let mut b = Worker::start("b-again", &wb, &b_args).unwrap();
+	b.proc.wait_log("resuming the job we hold", Duration::from_secs(30)).unwrap();
+	let final_model =
+		wait_for("the resumed job to become final", Duration::from_secs(300), || async {
+			match job(&client, resumed).await.state {
+				JobState::Finalized { model, .. } => Some(model),
+				_ => None,
+			}
+		})
+		.await;
+	assert_eq!(job(&client, resumed).await.lapses, 0, "resumed within the lease");
+	assert_eq!(client.model(final_model).await.unwrap().metrics.steps, 600);
+	let r = worker_cli(&[
+		"--data-dir",
+		rd.to_str().unwrap(),
+		"--bootstrap",
+		&peer,
+		"reproduce",
+		&resumed.to_string(),
+		"--url",
+		&url,
+	])
+	.unwrap();
+	assert!(r.ok && r.stdout.contains("match"), "{}\n{}", r.stdout, r.stderr);
 
 	// A version whose only item no peer serves: B refuses the job and never claims it.
 	let lonely = home.path().join("lonely.jsonl");
