@@ -251,7 +251,7 @@ pub fn train(a: &TrainArgs) -> Result<()> {
 			if let Update::Event(e) = u {
 				println!("{}", serde_json::to_string(e).expect("json"));
 			}
-			return;
+			return true;
 		}
 		match u {
 			Update::Started {
@@ -286,6 +286,7 @@ pub fn train(a: &TrainArgs) -> Result<()> {
 			}
 			Update::Checkpoint { .. } => {}
 		}
+		true
 	});
 	if let Some(pr) = &progress {
 		pr.finish();

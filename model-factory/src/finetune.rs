@@ -91,6 +91,8 @@ pub enum FinetuneError {
 	Resume { dir: String, reason: String },
 	#[error("writing the adapter: {0}")]
 	Adapter(#[from] crate::adapter::AdapterError),
+	#[error("stopped after step {step} (checkpoint saved; resume to continue)")]
+	Stopped { step: usize },
 }
 
 /// Optimizer steps for `epochs` passes over `n` examples.
@@ -101,6 +103,8 @@ pub fn steps_for_epochs(epochs: usize, n: usize, batch_size: usize, grad_accum: 
 
 /// Fine-tunes `p` on `records`: checkpoints go to `out/checkpoint`, the finished adapter to `out`
 /// (PEFT layout, naming `base_name` as its base). With `resume`, continues the checkpoint there.
+/// `on` sees every update and returns whether to go on: `false` saves a checkpoint and ends the run
+/// with [`FinetuneError::Stopped`].
 pub fn finetune(
 	p: &mut Pretrained,
 	records: &[Record],
@@ -108,7 +112,7 @@ pub fn finetune(
 	out: &Path,
 	base_name: &str,
 	resume: bool,
-	mut on: impl FnMut(&Update),
+	mut on: impl FnMut(&Update) -> bool,
 ) -> Result<Summary, FinetuneError> {
 	let started = Instant::now();
 	let mut lora = spec.lora.clone();
@@ -153,7 +157,7 @@ pub fn finetune(
 		Trainer::new(p.model.as_mut(), &cfg)?
 	};
 	let first_step = trainer.position().step;
-	on(&Update::Started {
+	let mut go_on = on(&Update::Started {
 		total_steps: steps,
 		first_step,
 		train_examples: train_set.len(),
@@ -165,6 +169,10 @@ pub fn finetune(
 	let (mut first_loss, mut last_loss, mut tps_sum, mut n) = (None, f64::NAN, 0.0, 0);
 	let mut last_eval = None;
 	while !trainer.finished() {
+		if !go_on {
+			trainer.save(&ck, &lora, base_name)?;
+			return Err(FinetuneError::Stopped { step: trainer.position().step });
+		}
 		let e = trainer.step(&train_set)?;
 		if let Event::Step { step, loss, tokens_per_s, .. } = e {
 			if !loss.is_finite() {
@@ -175,18 +183,18 @@ pub fn finetune(
 			tps_sum += tokens_per_s;
 			n += 1;
 		}
-		on(&Update::Event(e));
+		go_on = on(&Update::Event(e));
 		if !eval_set.is_empty() && trainer.eval_due() {
 			let e = trainer.evaluate(&eval_set)?;
 			if let Event::Eval { loss, perplexity, .. } = e {
 				last_eval = Some((loss, perplexity));
 			}
-			on(&Update::Event(e));
+			go_on &= on(&Update::Event(e));
 		}
 		let s = trainer.position().step;
 		if spec.checkpoint_every > 0 && s % spec.checkpoint_every == 0 && !trainer.finished() {
 			trainer.save(&ck, &lora, base_name)?;
-			on(&Update::Checkpoint { step: s });
+			go_on &= on(&Update::Checkpoint { step: s });
 		}
 	}
 	trainer.save(&ck, &lora, base_name)?;
@@ -215,6 +223,102 @@ pub fn finetune(
 #[cfg(test)]
 mod tests {
 	use super::*;
+	use crate::data::Record;
+	use candle_core::{DType, Device};
+	use tokenizers::models::wordlevel::WordLevel;
+	use tokenizers::pre_tokenizers::whitespace::Whitespace;
+	use tokenizers::Tokenizer;
+
+	/// The committed tiny llama (vocab 64) with a word-level tokenizer made here.
+	fn tiny(dir: &Path) -> Pretrained {
+		let src = crate::testutil::testdata().join("reference/llama");
+		for f in ["config.json", "model.safetensors"] {
+			std::fs::copy(src.join(f), dir.join(f)).unwrap();
+		}
+		let mut words: Vec<String> = ["<unk>", "<s>", "</s>"].map(String::from).to_vec();
+		words.extend((words.len()..64).map(|i| format!("w{i}")));
+		let vocab = words.iter().enumerate().map(|(i, w)| (w.clone(), i as u32)).collect();
+		let mut tok = Tokenizer::new(
+			WordLevel::builder().vocab(vocab).unk_token("<unk>".into()).build().unwrap(),
+		);
+		tok.with_pre_tokenizer(Some(Whitespace {}));
+		tok.save(dir.join("tokenizer.json"), false).unwrap();
+		crate::pretrained::open(dir, DType::F32, &Device::Cpu).unwrap()
+	}
+
+	fn records() -> Vec<Record> {
+		(0..12)
+			.map(|i| {
+				let words: Vec<String> =
+					(0..10).map(|j| format!("w{}", 3 + (i * 5 + j) % 60)).collect();
+				Record::Text(words.join(" "))
+			})
+			.collect()
+	}
+
+	fn spec() -> Finetune {
+		Finetune {
+			lora: LoraConfig {
+				r: 4,
+				lora_alpha: 8.0,
+				lora_dropout: 0.1,
+				use_rslora: false,
+				target_modules: vec![],
+			},
+			qlora: false,
+			length: Length::Steps(8),
+			train: TrainConfig {
+				learning_rate: 1e-2,
+				warmup_steps: 2,
+				batch_size: 2,
+				seed: 5,
+				..Default::default()
+			},
+			seq_len: 16,
+			eval_fraction: 0.25,
+			checkpoint_every: 0,
+		}
+	}
+
+	fn adapter(dir: &Path) -> Vec<u8> {
+		std::fs::read(dir.join("adapter_model.safetensors")).unwrap()
+	}
+
+	#[test]
+	fn a_stopped_run_resumes_to_the_adapter_an_uninterrupted_run_writes() {
+		let (m1, m2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+		let (o1, o2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+		let whole =
+			finetune(&mut tiny(m1.path()), &records(), &spec(), o1.path(), "tiny", false, |_| true)
+				.unwrap();
+		assert_eq!((whole.total_steps, whole.steps_run), (8, 8));
+		assert!(whole.eval_loss_after.is_some());
+
+		// Asked to stop after step 3: a checkpoint is saved and the run ends with `Stopped`.
+		let mut steps = 0;
+		let e =
+			finetune(&mut tiny(m2.path()), &records(), &spec(), o2.path(), "tiny", false, |u| {
+				if matches!(u, Update::Event(Event::Step { .. })) {
+					steps += 1;
+				}
+				steps < 3
+			})
+			.unwrap_err();
+		assert!(matches!(e, FinetuneError::Stopped { step: 3 }), "{e}");
+		assert!(o2.path().join("checkpoint/trainer_state.json").exists());
+		assert!(!o2.path().join("adapter_model.safetensors").exists());
+
+		// Resumed in a fresh process state: steps 3..8 run, and the adapter is bit for bit the same.
+		let rest =
+			finetune(&mut tiny(m2.path()), &records(), &spec(), o2.path(), "tiny", true, |_| true)
+				.unwrap();
+		assert_eq!(rest.steps_run, 5);
+		assert_eq!(adapter(o1.path()), adapter(o2.path()));
+		assert_eq!(
+			std::fs::read(o1.path().join("adapter_config.json")).unwrap(),
+			std::fs::read(o2.path().join("adapter_config.json")).unwrap()
+		);
+	}
 
 	#[test]
 	fn epochs_round_up_to_whole_steps() {

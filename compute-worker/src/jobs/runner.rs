@@ -11,7 +11,7 @@ use super::progress::ProgressHub;
 use candle_core::{DType, Device};
 use data_plane::{DataNode, Pin};
 use model_factory::data::Record;
-use model_factory::finetune::{finetune, Finetune, Length, Update};
+use model_factory::finetune::{finetune, Finetune, FinetuneError, Length, Update};
 use model_factory::lora::LoraConfig;
 use model_factory::train::{Event, TrainConfig};
 use std::collections::HashSet;
@@ -219,6 +219,11 @@ impl JobRunner {
 					Ok(s) => break s,
 					Err(e) => {
 						self.hub.publish(job.id, "failed", serde_json::json!({ "reason": format!("{e:#}") }));
+						if let Some(FinetuneError::Stopped { step }) = e.downcast_ref::<FinetuneError>() {
+							// The lease is gone: another worker may take the job; nothing to submit.
+							tracing::warn!(job = job.id, step, "training stopped: the lease was lost");
+							return Ok(());
+						}
 						return Err(e);
 					},
 				},
@@ -235,6 +240,10 @@ impl JobRunner {
 							tracing::info!(job = job.id, step = p.step, total = p.total_steps, lease_until = until, "heartbeat");
 							half_lease = half_lease.max(until.saturating_sub(best) / 2);
 							lease_until = until;
+						},
+						Err(e) if e.chain_error() == Some("NotLeaseHolder") => {
+							tracing::warn!(job = job.id, "the lease is lost (it lapsed): stopping the training");
+							reporter.stop();
 						},
 						Err(e) => tracing::warn!(job = job.id, "heartbeat failed: {e}"),
 					}
@@ -382,18 +391,26 @@ pub struct Reporter {
 	job: JobId,
 	latest: Mutex<Progress>,
 	hub: ProgressHub,
+	/// Set when the lease is lost: the training stops at the next step (checkpoint kept).
+	stop: std::sync::atomic::AtomicBool,
 }
 
 impl Reporter {
 	pub fn new(job: JobId, hub: ProgressHub) -> Self {
-		Self { job, latest: Mutex::new(Progress::default()), hub }
+		Self { job, latest: Mutex::new(Progress::default()), hub, stop: Default::default() }
 	}
 
 	pub fn latest(&self) -> Progress {
 		*self.latest.lock().expect("progress lock")
 	}
 
-	fn update(&self, u: &Update) {
+	/// Asks the training to stop at its next step.
+	pub fn stop(&self) {
+		self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+	}
+
+	/// Records `u`; returns whether the training goes on.
+	fn update(&self, u: &Update) -> bool {
 		let mut g = self.latest.lock().expect("progress lock");
 		let (kind, data) = match u {
 			Update::Started { total_steps, first_step, .. } => {
@@ -413,6 +430,7 @@ impl Reporter {
 		};
 		drop(g);
 		self.hub.publish(self.job, kind, data);
+		!self.stop.load(std::sync::atomic::Ordering::Relaxed)
 	}
 }
 
