@@ -11,6 +11,10 @@
 //!
 //! Appending costs O(log n) hashes: the new leaf becomes a peak and merges with the equal-height
 //! peaks before it, one merge per trailing one bit of the old count.
+//!
+//! An inclusion [`Proof`] of leaf `i` holds the siblings on the way up its perfect tree (lowest
+//! first) and the other peaks (highest first); [`verify`] rebuilds the peak, puts it in its place
+//! among the others and bags them into the root.
 
 use crate::types::{ContentHash, ContributionId, MmrHash};
 use alloc::vec::Vec;
@@ -63,23 +67,97 @@ pub fn root(peaks: &[MmrHash]) -> MmrHash {
 	iter.fold(*last, |acc, peak| bag_hash(peak, &acc))
 }
 
+/// The root of a perfect tree over `leaves` (a power of two of them).
+fn perfect(leaves: &[MmrHash]) -> MmrHash {
+	if leaves.len() == 1 {
+		return leaves[0];
+	}
+	let (l, r) = leaves.split_at(leaves.len() / 2);
+	node_hash(&perfect(l), &perfect(r))
+}
+
+/// The perfect trees of an MMR of `count` leaves, highest first, as (first leaf, size).
+fn trees(count: u64) -> impl Iterator<Item = (u64, u64)> {
+	let mut first = 0u64;
+	(0..64u32).rev().filter(move |k| count & (1u64 << k) != 0).map(move |k| {
+		let t = (first, 1u64 << k);
+		first += 1u64 << k;
+		t
+	})
+}
+
 /// Builds the root from the full list of leaf hashes, without the incremental state: what an
 /// off-chain worker does to verify a dataset version it downloaded.
 pub fn root_from_leaves(leaves: &[MmrHash]) -> MmrHash {
-	fn perfect(leaves: &[MmrHash]) -> MmrHash {
-		if leaves.len() == 1 {
-			return leaves[0];
-		}
-		let (l, r) = leaves.split_at(leaves.len() / 2);
-		node_hash(&perfect(l), &perfect(r))
-	}
-	let mut peaks = Vec::new();
-	let mut rest = leaves;
-	while !rest.is_empty() {
-		let size = 1usize << (usize::BITS - 1 - rest.len().leading_zeros());
-		let (tree, tail) = rest.split_at(size);
-		peaks.push(perfect(tree));
-		rest = tail;
-	}
+	let peaks: Vec<MmrHash> = trees(leaves.len() as u64)
+		.map(|(first, size)| perfect(&leaves[first as usize..(first + size) as usize]))
+		.collect();
 	root(&peaks)
+}
+
+/// Proof that a leaf is at a position of an MMR: the siblings on the way up its perfect tree
+/// (lowest first), and every other peak (highest first).
+#[derive(Clone, Debug, PartialEq, Eq, codec::Encode, codec::Decode, scale_info::TypeInfo)]
+pub struct Proof {
+	pub siblings: Vec<MmrHash>,
+	pub other_peaks: Vec<MmrHash>,
+}
+
+/// The inclusion proof of leaf `index` among `leaves`, or `None` when out of range.
+pub fn prove(leaves: &[MmrHash], index: u64) -> Option<Proof> {
+	fn path(tree: &[MmrHash], j: usize, out: &mut Vec<MmrHash>) {
+		if tree.len() == 1 {
+			return;
+		}
+		let half = tree.len() / 2;
+		let (l, r) = tree.split_at(half);
+		if j < half {
+			path(l, j, out);
+			out.push(perfect(r));
+		} else {
+			path(r, j - half, out);
+			out.push(perfect(l));
+		}
+	}
+	let count = leaves.len() as u64;
+	if index >= count {
+		return None;
+	}
+	let mut siblings = Vec::new();
+	let mut other_peaks = Vec::new();
+	for (first, size) in trees(count) {
+		let tree = &leaves[first as usize..(first + size) as usize];
+		if (first..first + size).contains(&index) {
+			path(tree, (index - first) as usize, &mut siblings);
+		} else {
+			other_peaks.push(perfect(tree));
+		}
+	}
+	Some(Proof { siblings, other_peaks })
+}
+
+/// Whether `proof` shows `leaf` at position `index` of the MMR of `count` leaves with root `root`.
+/// The root does not commit to `count` by itself: take both from the same published version.
+pub fn verify(root_hash: &MmrHash, count: u64, index: u64, leaf: &MmrHash, proof: &Proof) -> bool {
+	if index >= count {
+		return false;
+	}
+	let Some((pos, (first, size))) =
+		trees(count).enumerate().find(|(_, (f, s))| (*f..*f + *s).contains(&index))
+	else {
+		return false;
+	};
+	if proof.siblings.len() != size.trailing_zeros() as usize
+		|| proof.other_peaks.len() != count.count_ones() as usize - 1
+	{
+		return false;
+	}
+	let j = index - first;
+	let mut node = *leaf;
+	for (level, sib) in proof.siblings.iter().enumerate() {
+		node = if (j >> level) & 1 == 0 { node_hash(&node, sib) } else { node_hash(sib, &node) };
+	}
+	let mut peaks = proof.other_peaks.clone();
+	peaks.insert(pos, node);
+	&root(&peaks) == root_hash
 }

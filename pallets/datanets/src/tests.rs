@@ -956,3 +956,51 @@ fn other_pallets_read_published_versions_and_their_items_in_order() {
 		assert_eq!(<Datanets as DatasetRead<AccountId>>::version(99, 1), None);
 	});
 }
+
+#[test]
+fn inclusion_proofs_verify_every_leaf_of_every_size_and_nothing_else() {
+	for n in 1..=33u64 {
+		let leaves: Vec<MmrHash> = (0..n).map(|i| mmr::leaf_hash(i, &h(i as u32))).collect();
+		let root = mmr::root_from_leaves(&leaves);
+		for i in 0..n {
+			let proof = mmr::prove(&leaves, i).expect("in range");
+			assert!(mmr::verify(&root, n, i, &leaves[i as usize], &proof), "n={n} i={i}");
+			// Another leaf, another position, another count or a changed sibling: refused.
+			let other = mmr::leaf_hash(999, &h(999));
+			assert!(!mmr::verify(&root, n, i, &other, &proof));
+			if n > 1 {
+				assert!(!mmr::verify(&root, n, (i + 1) % n, &leaves[i as usize], &proof));
+			}
+			// The root of a longer list does not take this proof. (The root does not commit to the
+			// count on its own: verifiers take `count` from the same published version as `root`.)
+			let mut longer = leaves.clone();
+			longer.push(mmr::leaf_hash(n, &h(n as u32)));
+			let longer_root = mmr::root_from_leaves(&longer);
+			assert!(!mmr::verify(&longer_root, n + 1, i, &leaves[i as usize], &proof));
+			if let Some(s) = proof.siblings.first() {
+				let mut bad = proof.clone();
+				bad.siblings[0] = mmr::node_hash(s, s);
+				assert!(!mmr::verify(&root, n, i, &leaves[i as usize], &bad));
+			}
+		}
+		assert!(mmr::prove(&leaves, n).is_none());
+		assert!(!mmr::verify(&root, n, n, &leaves[0], &mmr::prove(&leaves, 0).unwrap()));
+	}
+}
+
+#[test]
+fn proofs_verify_against_the_root_of_a_published_version() {
+	run_test(|| {
+		let d = create();
+		let ids: Vec<_> = (0..5).map(|n| submit(ALICE, d, n)).collect();
+		for c in &ids {
+			approve(*c, &[CUR1, CUR2]);
+		}
+		assert_ok!(Datanets::publish_version(RuntimeOrigin::signed(OWNER), d));
+		let v = Versions::<Test>::get(d, 1).unwrap();
+		let leaves: Vec<MmrHash> =
+			ids.iter().enumerate().map(|(n, c)| mmr::leaf_hash(*c, &h(n as u32))).collect();
+		let proof = mmr::prove(&leaves, 3).unwrap();
+		assert!(mmr::verify(&v.root, v.count, 3, &leaves[3], &proof));
+	});
+}

@@ -1,6 +1,8 @@
-//! Weights for `pallet_models`: provisional, set from the measured costs of comparable datanets calls
-//! (a held-balance change, a few storage items) with a margin, until `scripts/bench-weights.sh pallet_models`
-//! measures them on an optimised build and rewrites this file.
+//! Weights for `pallet_models`, measured by `scripts/bench-weights.sh` (do not edit by hand).
+//!
+//! Benchmark CLI 64.0.0, 2026-11-27; steps 20, repeat 10; host `vm`, CPU `Intel(R) Xeon(R) Processor`.
+//! Each weight is the measured base plus its per-component slopes; storage reads and writes are
+//! priced by the runtime's database weights (`SubstrateWeight`) or ParityDB's (`()`).
 
 #![cfg_attr(rustfmt, rustfmt_skip)]
 #![allow(unused_parens, unused_imports, missing_docs, clippy::unnecessary_cast)]
@@ -14,33 +16,34 @@ pub trait WeightInfo {
 	fn retire_base() -> Weight;
 }
 
-/// Weights with storage priced by the runtime's `DbWeight`.
+/// Measured weights, with storage priced by the runtime's `DbWeight`.
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
+	/// `f` in `[2, 16]`.
 	fn register_base(f: u32, ) -> Weight {
-		Weight::from_parts(250_000_000, 6000)
-			.saturating_add(Weight::from_parts(2_000_000, 1000).saturating_mul(f.into()))
-			.saturating_add(T::DbWeight::get().reads(2 as u64))
-			.saturating_add(T::DbWeight::get().writes(3 as u64))
+		Weight::from_parts(198_479_930, 3604)
+			.saturating_add(Weight::from_parts(1_149_839, 0).saturating_mul(f.into()))
+			.saturating_add(T::DbWeight::get().reads(3 as u64))
+			.saturating_add(T::DbWeight::get().writes(4 as u64))
 	}
 	fn retire_base() -> Weight {
-		Weight::from_parts(200_000_000, 6000)
-			.saturating_add(T::DbWeight::get().reads(2 as u64))
-			.saturating_add(T::DbWeight::get().writes(2 as u64))
+		Weight::from_parts(170_642_000, 5368)
+			.saturating_add(T::DbWeight::get().reads(3 as u64))
+			.saturating_add(T::DbWeight::get().writes(3 as u64))
 	}
 }
 
-/// The same weights priced with ParityDB's weights, for tests and mocks.
+/// The same measurements priced with ParityDB's weights, for tests and mocks.
 impl WeightInfo for () {
 	fn register_base(f: u32, ) -> Weight {
-		Weight::from_parts(250_000_000, 6000)
-			.saturating_add(Weight::from_parts(2_000_000, 1000).saturating_mul(f.into()))
-			.saturating_add(ParityDbWeight::get().reads(2 as u64))
-			.saturating_add(ParityDbWeight::get().writes(3 as u64))
+		Weight::from_parts(198_479_930, 3604)
+			.saturating_add(Weight::from_parts(1_149_839, 0).saturating_mul(f.into()))
+			.saturating_add(ParityDbWeight::get().reads(3 as u64))
+			.saturating_add(ParityDbWeight::get().writes(4 as u64))
 	}
 	fn retire_base() -> Weight {
-		Weight::from_parts(200_000_000, 6000)
-			.saturating_add(ParityDbWeight::get().reads(2 as u64))
-			.saturating_add(ParityDbWeight::get().writes(2 as u64))
+		Weight::from_parts(170_642_000, 5368)
+			.saturating_add(ParityDbWeight::get().reads(3 as u64))
+			.saturating_add(ParityDbWeight::get().writes(3 as u64))
 	}
 }

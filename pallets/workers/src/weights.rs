@@ -1,6 +1,8 @@
-//! Weights for `pallet_workers`: provisional, set from the measured costs of comparable datanets calls
-//! (a held-balance change, a few storage items) with a margin, until `scripts/bench-weights.sh pallet_workers`
-//! measures them on an optimised build and rewrites this file.
+//! Weights for `pallet_workers`, measured by `scripts/bench-weights.sh` (do not edit by hand).
+//!
+//! Benchmark CLI 64.0.0, 2026-11-27; steps 20, repeat 10; host `vm`, CPU `Intel(R) Xeon(R) Processor`.
+//! Each weight is the measured base plus its per-component slopes; storage reads and writes are
+//! priced by the runtime's database weights (`SubstrateWeight`) or ParityDB's (`()`).
 
 #![cfg_attr(rustfmt, rustfmt_skip)]
 #![allow(unused_parens, unused_imports, missing_docs, clippy::unnecessary_cast)]
@@ -17,60 +19,60 @@ pub trait WeightInfo {
 	fn withdraw() -> Weight;
 }
 
-/// Weights with storage priced by the runtime's `DbWeight`.
+/// Measured weights, with storage priced by the runtime's `DbWeight`.
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn register() -> Weight {
-		Weight::from_parts(250_000_000, 6000)
+		Weight::from_parts(218_079_000, 4658)
 			.saturating_add(T::DbWeight::get().reads(3 as u64))
 			.saturating_add(T::DbWeight::get().writes(3 as u64))
 	}
 	fn update() -> Weight {
-		Weight::from_parts(120_000_000, 6000)
+		Weight::from_parts(63_566_000, 4658)
 			.saturating_add(T::DbWeight::get().reads(1 as u64))
 			.saturating_add(T::DbWeight::get().writes(1 as u64))
 	}
 	fn bond_extra() -> Weight {
-		Weight::from_parts(250_000_000, 6000)
+		Weight::from_parts(211_385_000, 4658)
 			.saturating_add(T::DbWeight::get().reads(3 as u64))
 			.saturating_add(T::DbWeight::get().writes(3 as u64))
 	}
 	fn unbond() -> Weight {
-		Weight::from_parts(120_000_000, 6000)
+		Weight::from_parts(57_552_000, 4658)
 			.saturating_add(T::DbWeight::get().reads(1 as u64))
 			.saturating_add(T::DbWeight::get().writes(1 as u64))
 	}
 	fn withdraw() -> Weight {
-		Weight::from_parts(250_000_000, 6000)
+		Weight::from_parts(180_963_000, 4658)
 			.saturating_add(T::DbWeight::get().reads(3 as u64))
 			.saturating_add(T::DbWeight::get().writes(3 as u64))
 	}
 }
 
-/// The same weights priced with ParityDB's weights, for tests and mocks.
+/// The same measurements priced with ParityDB's weights, for tests and mocks.
 impl WeightInfo for () {
 	fn register() -> Weight {
-		Weight::from_parts(250_000_000, 6000)
+		Weight::from_parts(218_079_000, 4658)
 			.saturating_add(ParityDbWeight::get().reads(3 as u64))
 			.saturating_add(ParityDbWeight::get().writes(3 as u64))
 	}
 	fn update() -> Weight {
-		Weight::from_parts(120_000_000, 6000)
+		Weight::from_parts(63_566_000, 4658)
 			.saturating_add(ParityDbWeight::get().reads(1 as u64))
 			.saturating_add(ParityDbWeight::get().writes(1 as u64))
 	}
 	fn bond_extra() -> Weight {
-		Weight::from_parts(250_000_000, 6000)
+		Weight::from_parts(211_385_000, 4658)
 			.saturating_add(ParityDbWeight::get().reads(3 as u64))
 			.saturating_add(ParityDbWeight::get().writes(3 as u64))
 	}
 	fn unbond() -> Weight {
-		Weight::from_parts(120_000_000, 6000)
+		Weight::from_parts(57_552_000, 4658)
 			.saturating_add(ParityDbWeight::get().reads(1 as u64))
 			.saturating_add(ParityDbWeight::get().writes(1 as u64))
 	}
 	fn withdraw() -> Weight {
-		Weight::from_parts(250_000_000, 6000)
+		Weight::from_parts(180_963_000, 4658)
 			.saturating_add(ParityDbWeight::get().reads(3 as u64))
 			.saturating_add(ParityDbWeight::get().writes(3 as u64))
 	}
