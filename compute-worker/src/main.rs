@@ -158,7 +158,10 @@ async fn start_node(cli: &Cli, accept_pushes: bool) -> Result<DataNode> {
 		"peer_id": node.peer_id().to_string(),
 		"addrs": addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
 	});
-	std::fs::write(dir.join("worker.json"), serde_json::to_vec_pretty(&info)?)?;
+	// Written whole, then renamed: a script or test that sees the file can read all of it.
+	let tmp = dir.join("worker.json.partial");
+	std::fs::write(&tmp, serde_json::to_vec_pretty(&info)?)?;
+	std::fs::rename(&tmp, dir.join("worker.json"))?;
 	Ok(node)
 }
 
@@ -366,7 +369,9 @@ async fn run(cli: Cli) -> Result<()> {
 						.with_context(|| format!("cannot listen on {progress_listen}"))?;
 					let at = listener.local_addr()?;
 					println!("progress on http://{at}/jobs");
-					std::fs::write(data_dir(&cli).join("progress.url"), format!("http://{at}"))?;
+					let tmp = data_dir(&cli).join("progress.url.partial");
+					std::fs::write(&tmp, format!("http://{at}"))?;
+					std::fs::rename(&tmp, data_dir(&cli).join("progress.url"))?;
 					tokio::spawn(progress::serve(listener, hub.clone()));
 					Some(JobRunner::new(client, key, node.clone(), cfg, hub))
 				}
