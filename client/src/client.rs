@@ -320,11 +320,11 @@ pub struct Client {
 	wait: Wait,
 }
 
-fn text(b: &BoundedVec<u8>) -> String {
+pub(crate) fn text(b: &BoundedVec<u8>) -> String {
 	String::from_utf8_lossy(&b.0).into_owned()
 }
 
-fn bounded(s: &str) -> BoundedVec<u8> {
+pub(crate) fn bounded(s: &str) -> BoundedVec<u8> {
 	BoundedVec(s.as_bytes().to_vec())
 }
 

@@ -196,17 +196,15 @@ async fn connect(cli: &Cli) -> Result<Client> {
 	Ok(Client::connect(&cli.url).await?.with_wait(wait))
 }
 
-/// Pushes `file` to the data peers and waits until at least one holds it (verified); returns how many
-/// do. The CLI serves the bytes itself, from a temporary store, only while the peers fetch them.
-async fn upload(
-	file: &std::path::Path,
-	decl: &content::FileDeclaration,
+/// A short-lived data node for the CLI: a temporary store with room for `bytes` (removed when the
+/// returned folder drops), connected to `peers`. Returns the peers reached; unreachable ones are
+/// reported as warnings.
+async fn ephemeral_node(
+	bytes: u64,
 	peers: &[libp2p::Multiaddr],
-	timeout: Duration,
-) -> Result<usize> {
+) -> Result<(tempfile::TempDir, data_plane::DataNode, Vec<libp2p::PeerId>)> {
 	let dir = tempfile::tempdir()?;
-	let store =
-		std::sync::Arc::new(data_plane::ContentStore::open(dir.path(), decl.bytes + (1 << 20))?);
+	let store = std::sync::Arc::new(data_plane::ContentStore::open(dir.path(), bytes + (1 << 20))?);
 	let cfg = data_plane::NetConfig { listen: vec![], ..Default::default() };
 	let node =
 		data_plane::DataNode::start(libp2p::identity::Keypair::generate_ed25519(), store, cfg)
@@ -218,6 +216,18 @@ async fn upload(
 			Err(e) => eprintln!("warning: {e}"),
 		}
 	}
+	Ok((dir, node, ids))
+}
+
+/// Pushes `file` to the data peers and waits until at least one holds it (verified); returns how many
+/// do. The CLI serves the bytes itself, from a temporary store, only while the peers fetch them.
+async fn upload(
+	file: &std::path::Path,
+	decl: &content::FileDeclaration,
+	peers: &[libp2p::Multiaddr],
+	timeout: Duration,
+) -> Result<usize> {
+	let (_dir, node, ids) = ephemeral_node(decl.bytes, peers).await?;
 	if ids.is_empty() {
 		bail!("none of the {} data peer(s) could be reached; nothing was submitted", peers.len());
 	}

@@ -16,7 +16,7 @@ use crate::{
 			sp_arithmetic::per_things::{Perbill, Permill},
 		},
 	},
-	client::{Client, ClientError},
+	client::{bounded, text, Client, ClientError},
 	keys::Key,
 };
 use serde::{Deserialize, Serialize};
@@ -235,7 +235,6 @@ pub struct Metrics {
 
 impl Metrics {
 	fn to_chain(self) -> TrainingMetrics {
-		let micro = |l: f64| (l.max(0.0) * 1e6).round().min(u32::MAX as f64) as u32;
 		TrainingMetrics {
 			train_loss_micro: micro(self.train_loss),
 			eval_loss_micro: self.eval_loss.map(micro),
@@ -344,12 +343,9 @@ pub fn parse_trib(s: &str) -> Result<u128, ClientError> {
 	w.checked_mul(1_000_000_000_000).and_then(|w| w.checked_add(f)).ok_or_else(bad)
 }
 
-fn text(b: &BoundedVec<u8>) -> String {
-	String::from_utf8_lossy(&b.0).into_owned()
-}
-
-fn bounded(s: &str) -> BoundedVec<u8> {
-	BoundedVec(s.as_bytes().to_vec())
+/// A loss in millionths, as the chain keeps it (negative clamps to 0, huge to `u32::MAX`).
+fn micro(loss: f64) -> u32 {
+	(loss.max(0.0) * 1e6).round().min(u32::MAX as f64) as u32
 }
 
 /// 32-byte hashes as `0x`-prefixed hex in JSON.
@@ -543,11 +539,7 @@ impl Client {
 		total_steps: u32,
 		loss: Option<f64>,
 	) -> Result<u32, ClientError> {
-		let progress = Progress {
-			step,
-			total_steps,
-			loss_micro: loss.map(|l| (l.max(0.0) * 1e6).round().min(u32::MAX as f64) as u32),
-		};
+		let progress = Progress { step, total_steps, loss_micro: loss.map(micro) };
 		let e: chain::jobs::events::JobProgressed =
 			self.submit_for(&chain::tx().jobs().heartbeat(job, progress), key).await?;
 		Ok(e.lease_until)

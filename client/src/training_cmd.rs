@@ -1,6 +1,6 @@
 //! The `tributary` commands of the training loop: `worker`, `base`, `job` and `model`.
 
-use crate::{connect, print_json, signer, table, trib, upload, Cli};
+use crate::{connect, ephemeral_node, print_json, signer, table, trib, upload, Cli};
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use std::path::{Path, PathBuf};
@@ -549,19 +549,7 @@ async fn fetch_verified(
 	peers: &[libp2p::Multiaddr],
 	timeout: u64,
 ) -> Result<Vec<u8>> {
-	let dir = tempfile::tempdir()?;
-	let store = std::sync::Arc::new(data_plane::ContentStore::open(dir.path(), bytes + (1 << 20))?);
-	let cfg = data_plane::NetConfig { listen: vec![], ..Default::default() };
-	let node =
-		data_plane::DataNode::start(libp2p::identity::Keypair::generate_ed25519(), store, cfg)
-			.await?;
-	let mut providers = Vec::new();
-	for p in peers {
-		match node.dial(p.clone()).await {
-			Ok(id) => providers.push(id),
-			Err(e) => eprintln!("warning: {e}"),
-		}
-	}
+	let (_dir, node, providers) = ephemeral_node(bytes, peers).await?;
 	if providers.is_empty() {
 		bail!("none of the {} data peer(s) could be reached", peers.len());
 	}

@@ -2,7 +2,7 @@
 //! the root rebuilt from those items and compared (any mismatch refuses the job), then every item's
 //! bytes fetched over the data plane, each verified against its BLAKE3 hash as it arrives.
 
-use data_plane::{fetch, DataNode, FetchError, FetchOptions, Pin};
+use data_plane::{fetch, DataNode, FetchOptions, Pin};
 use pallet_datanets::mmr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -102,11 +102,7 @@ pub async fn fetch_blob(
 	store.pin(hash, Pin { chain: true, until: None }).map_err(|e| e.to_string())?;
 	if !store.has(hash) {
 		let opts = FetchOptions { expected_size: Some(bytes), give_up_after, ..Default::default() };
-		match fetch(node, *hash, opts).await {
-			Ok(_) => {}
-			Err(e @ FetchError::SizeMismatch { .. }) => return Err(e.to_string()),
-			Err(e) => return Err(e.to_string()),
-		}
+		fetch(node, *hash, opts).await.map_err(|e| e.to_string())?;
 	}
 	let size = store.size(hash).map_err(|e| e.to_string())?;
 	if size != bytes {

@@ -129,7 +129,8 @@ impl JobRunner {
 		if let Some(id) = self.client.claimed_by(&me).await? {
 			let job = self.client.job(id).await?;
 			tracing::info!(job = id, "resuming the job we hold");
-			let prepared = prepare(&self.client, &self.node, &self.cfg, &job).await?;
+			let base = self.client.base_model(job.base).await?;
+			let prepared = prepare(&self.client, &self.node, &self.cfg, &job, &base).await?;
 			let lease_until = match job.state {
 				JobState::Claimed { lease_until, .. } => Some(lease_until),
 				_ => None,
@@ -149,7 +150,7 @@ impl JobRunner {
 			if base.spec.params > w.caps.max_model_params {
 				continue;
 			}
-			let prepared = match prepare(&self.client, &self.node, &self.cfg, &job).await {
+			let prepared = match prepare(&self.client, &self.node, &self.cfg, &job, &base).await {
 				Ok(p) => p,
 				Err(e) => {
 					tracing::error!(
@@ -284,15 +285,16 @@ impl JobRunner {
 	}
 }
 
-/// Fetches and verifies a job's base model and dataset, and builds its training records.
+/// Fetches and verifies a job's base model (`base`, the job's) and dataset, and builds its training
+/// records.
 pub async fn prepare(
 	client: &Client,
 	node: &DataNode,
 	cfg: &RunnerConfig,
 	job: &JobView,
+	base: &BaseModelView,
 ) -> Result<Prepared, PrepareError> {
-	let base = client.base_model(job.base).await?;
-	let model_path = fetch_base(node, cfg, &base).await?;
+	let model_path = fetch_base(node, cfg, base).await?;
 	let items =
 		dataset::fetch_version(client, node, job.datanet, job.version, cfg.fetch_timeout).await?;
 	let records = examples::records(&items)?;
@@ -340,7 +342,8 @@ pub async fn reproduce(
 	job: &JobView,
 	out: &Path,
 ) -> anyhow::Result<([u8; 32], u64)> {
-	let prepared = prepare(client, node, cfg, job).await?;
+	let base = client.base_model(job.base).await?;
+	let prepared = prepare(client, node, cfg, job, &base).await?;
 	let spec = finetune_spec(job, 0);
 	let reporter = Reporter::new(job.id, ProgressHub::default());
 	let dir = out.to_path_buf();

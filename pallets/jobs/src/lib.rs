@@ -56,7 +56,7 @@ pub mod pallet {
 	};
 	use frame_system::pallet_prelude::*;
 	use sp_runtime::{
-		traits::{One, Saturating, Zero},
+		traits::{CheckedAdd, One, Saturating, Zero},
 		Perbill, Permill,
 	};
 
@@ -604,7 +604,8 @@ pub mod pallet {
 			for (id, j) in JobInfo::<T>::iter() {
 				ensure!(id < next, "job id at or above NextJobId");
 				ensure!(j.escrow <= j.budget, "escrow above budget");
-				*escrow.entry(j.creator.clone()).or_insert_with(Zero::zero) += j.escrow;
+				let held = escrow.entry(j.creator.clone()).or_insert_with(Zero::zero);
+				*held = held.checked_add(&j.escrow).ok_or("job escrows overflow")?;
 				match j.status {
 					JobStatus::Claimed { worker, lease_until, deadline, .. } => {
 						ensure!(lease_until > now, "claimed job with a lapsed lease");

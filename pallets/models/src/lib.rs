@@ -60,7 +60,7 @@ pub mod pallet {
 		},
 	};
 	use frame_system::pallet_prelude::*;
-	use sp_runtime::traits::Zero;
+	use sp_runtime::traits::{CheckedAdd, Zero};
 
 	pub type BalanceOf<T> =
 		<<T as Config>::Currency as Inspect<<T as frame_system::Config>::AccountId>>::Balance;
@@ -294,7 +294,7 @@ pub mod pallet {
 				ensure!(id < next_base, "base model id at or above NextBaseModelId");
 				ensure!(!m.retired || m.deposit.is_zero(), "retired model holds a deposit");
 				let e = per_owner.entry(m.owner).or_insert_with(Zero::zero);
-				*e += m.deposit;
+				*e = e.checked_add(&m.deposit).ok_or("base model deposits overflow")?;
 			}
 			for (owner, deposit) in per_owner {
 				ensure!(
