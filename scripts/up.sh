@@ -60,7 +60,7 @@ cat <<INFO
   CLI     $bin/tributary
           e.g. $bin/tributary contribute FILE --datanet 0 --key //Dave --peer $bob
   base    0 = SmolLM2-135M-Instruct (tributary base list)
-  jobs    live progress: tributary job watch ID --worker-url http://127.0.0.1:30480
+  jobs    live progress: tributary job watch ID   (the worker publishes http://127.0.0.1:30480 on chain)
 
 INFO
 wait "${pids[0]}"

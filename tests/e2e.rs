@@ -161,7 +161,7 @@ async fn dev_node_create_submit_vote_and_rank() {
 	// A published version commits exactly the accepted list; rebuild its root independently.
 	let published =
 		json(&cli(&url, &ks, &["--json", "datanet", "publish", &d, "--key", "//Alice"]).unwrap());
-	let expected = mmr::root_from_leaves(&[mmr::leaf_hash(c1, &decl.hash)]);
+	let expected = mmr::root_from_leaves(&[mmr::leaf_hash(c1, &dave.account_id().0, &decl.hash)]);
 	assert_eq!(published["count"], 1);
 	assert_eq!(published["root"], format!("0x{}", hex::encode(expected)));
 

@@ -20,7 +20,7 @@ use tributary_client::{
 	training::{JobState, JobView},
 	Client,
 };
-use tributary_e2e::{cli, worker_cli, Node, Worker};
+use tributary_e2e::{cli, cli_spawn, worker_cli, Node, Worker};
 
 fn key(suri: &str) -> Key {
 	Key::from_suri(suri).expect("dev key")
@@ -261,6 +261,8 @@ async fn a_job_survives_a_dead_worker_and_its_adapter_is_fetched_reproduced_and_
 	// Worker B claims, trains and submits; after the window the model is final.
 	let eve_before = client.free_balance(&key("//Eve").account_id()).await.unwrap();
 	let mut b = Worker::start("b", &wb, &b_args).unwrap();
+	// Someone watches the job, told nothing of where B runs: B publishes its endpoint on chain.
+	let mut watch = cli_spawn("watch", &url, &ks, &["job", "watch", &job_id.to_string()]).unwrap();
 	let model = wait_for("the result to become final", Duration::from_secs(300), || async {
 		match job(&client, job_id).await.state {
 			JobState::Finalized { model, worker } => Some((model, worker)),
@@ -276,6 +278,13 @@ async fn a_job_survives_a_dead_worker_and_its_adapter_is_fetched_reproduced_and_
 	let eve_after = client.free_balance(&key("//Eve").account_id()).await.unwrap();
 	// 30% of 10 TRIB, less B's transaction fees.
 	assert!(eve_after + 100_000_000_000 > eve_before + 3_000_000_000_000, "B was paid its share");
+	assert!(watch.wait_exit(Duration::from_secs(30)).unwrap(), "{}", watch.tail(20));
+	let endpoint = watch.wait_log("live from http://127.0.0.1:", Duration::ZERO).unwrap();
+	watch.wait_log("submitted; final at block", Duration::ZERO).unwrap();
+	watch.wait_log(&format!("job {job_id}: final"), Duration::ZERO).unwrap();
+	let r = cli(&url, &ks, &["worker", "status", "--key", "//Eve"]).unwrap();
+	let published = endpoint.split("live from ").nth(1).unwrap();
+	assert!(r.stdout.contains(&format!("endpoint {published}")), "{}\n{endpoint}", r.stdout);
 	let listed =
 		json(&cli(&url, &ks, &["--json", "model", "list", "--datanet", &d.to_string()]).unwrap());
 	assert_eq!(listed.as_array().unwrap().len(), 1);
@@ -453,7 +462,7 @@ async fn a_job_survives_a_dead_worker_and_its_adapter_is_fetched_reproduced_and_
 		.unwrap(),
 	);
 	let refused = created["job"].as_u64().unwrap();
-	b.proc.wait_log("refusing the job", Duration::from_secs(60)).unwrap();
+	b.proc.wait_log("nothing claimed", Duration::from_secs(60)).unwrap();
 	tokio::time::sleep(Duration::from_secs(2)).await;
 	let j = job(&client, refused).await;
 	assert_eq!((j.state, j.lapses), (JobState::Open, 0), "nothing claimed, nothing submitted");

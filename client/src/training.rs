@@ -19,8 +19,20 @@ use crate::{
 	client::{bounded, text, Client, ClientError},
 	keys::Key,
 };
+use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use subxt::utils::AccountId32;
+
+type Storage =
+	subxt::storage::Storage<subxt::SubstrateConfig, subxt::OnlineClient<subxt::SubstrateConfig>>;
+
+/// A finalized block, as the job runner follows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FinalizedBlock {
+	pub number: u32,
+	/// Whether the block has an event of the jobs or workers pallets.
+	pub jobs_or_workers: bool,
+}
 
 pub type BaseModelId = u32;
 pub type ModelId = u64;
@@ -46,6 +58,8 @@ pub struct WorkerView {
 	/// `None` while active; the block from which the bond can be withdrawn while unbonding.
 	pub unbonding_until: Option<u32>,
 	pub registered_at: u32,
+	/// The HTTP base URL it publishes (live progress at `{endpoint}/jobs/{id}/events`).
+	pub endpoint: Option<String>,
 }
 
 /// Model families the chain knows (the ModelFactory's).
@@ -419,12 +433,31 @@ impl Client {
 		Ok(e.released)
 	}
 
+	/// Publishes (`Some`) or removes (`None`) `key`'s worker HTTP endpoint.
+	pub async fn set_worker_endpoint(
+		&self,
+		key: &Key,
+		url: Option<&str>,
+	) -> Result<(), ClientError> {
+		let call = chain::tx().workers().set_endpoint(url.map(bounded));
+		let _: chain::workers::events::EndpointSet = self.submit_for(&call, key).await?;
+		Ok(())
+	}
+
+	/// The HTTP endpoint `who` publishes as a worker, if any.
+	pub async fn worker_endpoint(&self, who: &AccountId32) -> Result<Option<String>, ClientError> {
+		let at = self.api().storage().at_latest().await?;
+		let e = at.fetch(&chain::storage().workers().endpoints(who.clone())).await?;
+		Ok(e.map(|e| text(&e)))
+	}
+
 	/// The worker record of `who`, if registered.
 	pub async fn worker(&self, who: &AccountId32) -> Result<Option<WorkerView>, ClientError> {
 		let at = self.api().storage().at_latest().await?;
 		let Some(w) = at.fetch(&chain::storage().workers().worker_info(who.clone())).await? else {
 			return Ok(None);
 		};
+		let endpoint = at.fetch(&chain::storage().workers().endpoints(who.clone())).await?;
 		Ok(Some(WorkerView {
 			account: who.to_string(),
 			bond: w.bond,
@@ -440,6 +473,7 @@ impl Client {
 				WorkerStatus::Unbonding { until } => Some(until),
 			},
 			registered_at: w.registered_at,
+			endpoint: endpoint.map(|e| text(&e)),
 		}))
 	}
 
@@ -571,6 +605,11 @@ impl Client {
 	/// One job.
 	pub async fn job(&self, id: JobId) -> Result<JobView, ClientError> {
 		let at = self.api().storage().at_latest().await?;
+		Self::job_at(&at, id).await
+	}
+
+	/// Job `id` in the state `at` (one block).
+	async fn job_at(at: &Storage, id: JobId) -> Result<JobView, ClientError> {
 		let j = at
 			.fetch(&chain::storage().jobs().job_info(id))
 			.await?
@@ -613,15 +652,38 @@ impl Client {
 		})
 	}
 
-	/// Every job, by id.
+	/// Every job, by id, as of one block (the latest finalized), read concurrently.
 	pub async fn jobs(&self) -> Result<Vec<JobView>, ClientError> {
 		let at = self.api().storage().at_latest().await?;
 		let next = at.fetch(&chain::storage().jobs().next_job_id()).await?.unwrap_or(0);
-		let mut out = Vec::new();
-		for id in 0..next {
-			out.push(self.job(id).await?);
-		}
-		Ok(out)
+		let reads = (0..next).map(|id| Self::job_at(&at, id));
+		futures::stream::iter(reads).buffered(16).try_collect().await
+	}
+
+	/// Numbers of new best blocks, by subscription (leases are counted at the chain's tip).
+	pub async fn best_block_numbers(
+		&self,
+	) -> Result<impl futures::Stream<Item = Result<u32, ClientError>>, ClientError> {
+		let sub = self.api().blocks().subscribe_best().await?;
+		Ok(sub.map(|b| b.map(|b| b.number()).map_err(ClientError::from)))
+	}
+
+	/// Finalized blocks from now on, by subscription, each with whether it carries an event of the
+	/// jobs or workers pallets (what can make a job claimable for someone).
+	pub async fn finalized_blocks(
+		&self,
+	) -> Result<impl futures::Stream<Item = Result<FinalizedBlock, ClientError>>, ClientError> {
+		let sub = self.api().blocks().subscribe_finalized().await?;
+		Ok(sub.then(|block| async move {
+			let block = block?;
+			let events = block.events().await?;
+			let jobs_or_workers = events.iter().any(|e| match e {
+				Ok(e) => matches!(e.pallet_name(), "Jobs" | "Workers"),
+				// An event this client cannot decode: look, to be safe.
+				Err(_) => true,
+			});
+			Ok(FinalizedBlock { number: block.number(), jobs_or_workers })
+		}))
 	}
 
 	/// One trained model with its lineage.

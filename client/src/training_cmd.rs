@@ -47,6 +47,15 @@ pub enum WorkerCmd {
 	Unbond,
 	/// Release the bond after the unbonding delay.
 	Withdraw,
+	/// Publish the worker's HTTP endpoint (where `job watch` finds live progress), or remove it.
+	/// `tributary-worker run --public-url` publishes it itself.
+	Endpoint {
+		/// `http://host:port` (or https); omit with --remove.
+		#[arg(required_unless_present = "remove")]
+		url: Option<String>,
+		#[arg(long, conflicts_with = "url")]
+		remove: bool,
+	},
 }
 
 #[derive(Subcommand)]
@@ -130,11 +139,12 @@ pub enum JobCmd {
 	Show { id: u64 },
 	/// Cancel an open job and get its budget back (creator only).
 	Cancel { id: u64 },
-	/// Follow a job to its end: live steps, loss and speed from the training worker's event stream
-	/// (--worker-url), else from the progress its heartbeats put on chain.
+	/// Follow a job to its end: live steps, loss and speed from the event stream of the worker
+	/// training it (at the endpoint the worker publishes on chain, or --worker-url), else from the
+	/// progress its heartbeats put on chain.
 	Watch {
 		id: u64,
-		/// The worker's progress endpoint (printed by `tributary-worker run` as "progress on ...").
+		/// Use this worker endpoint instead of the one on chain (e.g. one only you can reach).
 		#[arg(long, env = "TRIBUTARY_WORKER_URL")]
 		worker_url: Option<String>,
 	},
@@ -227,6 +237,17 @@ pub async fn run_worker(cli: &Cli, cmd: &WorkerCmd) -> Result<()> {
 				),
 				None => println!("status   active"),
 				Some(b) => println!("status   unbonding: withdraw from block #{b}"),
+			}
+			if let Some(e) = &w.endpoint {
+				println!("endpoint {e}");
+			}
+			Ok(())
+		}
+		WorkerCmd::Endpoint { url, remove: _ } => {
+			connect(cli).await?.set_worker_endpoint(&signer(cli)?, url.as_deref()).await?;
+			match url {
+				Some(u) => println!("endpoint published: {u}"),
+				None => println!("endpoint removed"),
 			}
 			Ok(())
 		}
@@ -578,19 +599,38 @@ fn bar(total: u64) -> indicatif::ProgressBar {
 /// Follows job `id` until it is final or cancelled.
 async fn watch(cli: &Cli, id: u64, worker_url: Option<&str>) -> Result<()> {
 	let client = connect(cli).await?;
-	if let Some(url) = worker_url {
-		match stream_events(url, id).await {
-			Ok(()) => {}
-			Err(e) => eprintln!(
-				"warning: the worker's stream at {url} failed ({e:#}); following the chain"
-			),
-		}
-	}
 	let mut shown: Option<String> = None;
 	let mut progress: Option<indicatif::ProgressBar> = None;
+	// The worker whose stream was followed: each new claimant's stream is tried once.
+	let mut streamed: Option<String> = None;
+	// Looks at the job as blocks are finalized (every 2 s if the subscription fails).
+	let mut blocks = client.finalized_blocks().await.ok().map(Box::pin);
 	loop {
 		let j = client.job(id).await?;
 		match &j.state {
+			// The stream replays the job's events so far: worth reading even once submitted.
+			JobState::Claimed { worker, .. } | JobState::Submitted { worker, .. }
+				if streamed.as_ref() != Some(worker) =>
+			{
+				streamed = Some(worker.clone());
+				let url = match worker_url {
+					Some(u) => Some(u.to_string()),
+					None => match worker.parse::<subxt::utils::AccountId32>() {
+						Ok(w) => client.worker_endpoint(&w).await?,
+						Err(_) => None,
+					},
+				};
+				if let Some(url) = url {
+					if let Some(b) = progress.take() {
+						b.finish_and_clear();
+					}
+					println!("job {id}: training on {worker}, live from {url}");
+					if let Err(e) = stream_events(&url, id).await {
+						eprintln!("warning: the worker's stream at {url} failed ({e:#}); following the chain");
+					}
+				}
+				continue;
+			}
 			JobState::Claimed { step, total_steps, loss, .. } => {
 				let b = progress.get_or_insert_with(|| bar(*total_steps as u64));
 				b.set_length(*total_steps as u64);
@@ -615,26 +655,28 @@ async fn watch(cli: &Cli, id: u64, worker_url: Option<&str>) -> Result<()> {
 				}
 			}
 		}
-		tokio::time::sleep(Duration::from_secs(2)).await;
+		match blocks.as_mut() {
+			Some(b) => {
+				if !matches!(futures::StreamExt::next(b).await, Some(Ok(_))) {
+					blocks = None;
+				}
+			}
+			None => tokio::time::sleep(Duration::from_secs(2)).await,
+		}
 	}
 }
 
 /// Reads the worker's Server-Sent Events for job `id` until it submits or fails.
 async fn stream_events(url: &str, id: u64) -> Result<()> {
 	use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
-	let host = url
-		.strip_prefix("http://")
-		.context("the worker URL starts with http://")?
-		.trim_end_matches('/')
-		.split('/')
-		.next()
-		.unwrap_or_default()
-		.to_string();
+	let (host, prefix) = split_http_url(url)?;
 	let mut s = tokio::net::TcpStream::connect(&host)
 		.await
 		.with_context(|| format!("cannot reach {host}"))?;
-	s.write_all(format!("GET /jobs/{id}/events HTTP/1.1\r\nhost: {host}\r\n\r\n").as_bytes())
-		.await?;
+	s.write_all(
+		format!("GET {prefix}/jobs/{id}/events HTTP/1.1\r\nhost: {host}\r\n\r\n").as_bytes(),
+	)
+	.await?;
 	let mut lines = tokio::io::BufReader::new(s).lines();
 	let status = lines.next_line().await?.unwrap_or_default();
 	if !status.contains(" 200 ") {
@@ -691,6 +733,21 @@ async fn stream_events(url: &str, id: u64) -> Result<()> {
 	}
 	b.finish_and_clear();
 	bail!("the stream ended before the job did")
+}
+
+/// `http://host[:port][/prefix]` as (`host:port`, `/prefix` without a trailing slash).
+fn split_http_url(url: &str) -> Result<(String, String)> {
+	if url.starts_with("https://") {
+		bail!("{url}: this CLI reads worker streams over plain http only (no TLS yet)");
+	}
+	let rest = url.strip_prefix("http://").context("a worker URL starts with http://")?;
+	let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+	if host.is_empty() {
+		bail!("{url}: no host");
+	}
+	let host = if host.contains(':') { host.to_string() } else { format!("{host}:80") };
+	let path = path.trim_end_matches('/');
+	Ok((host, if path.is_empty() { String::new() } else { format!("/{path}") }))
 }
 
 fn state_line(s: &JobState) -> String {
@@ -806,6 +863,23 @@ pub async fn run_model(cli: &Cli, cmd: &ModelCmd) -> Result<()> {
 				m.training.target_modules.join(",")
 			);
 			Ok(())
+		}
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::split_http_url;
+
+	#[test]
+	fn worker_urls_split_into_host_and_path_prefix() {
+		let ok = |u: &str| split_http_url(u).unwrap();
+		assert_eq!(ok("http://127.0.0.1:30480"), ("127.0.0.1:30480".into(), "".into()));
+		assert_eq!(ok("http://127.0.0.1:30480/"), ("127.0.0.1:30480".into(), "".into()));
+		assert_eq!(ok("http://w.example/api/"), ("w.example:80".into(), "/api".into()));
+		assert_eq!(ok("http://[::1]:9/x/y"), ("[::1]:9".into(), "/x/y".into()));
+		for bad in ["https://w.example", "w.example:80", "http:///jobs", "ftp://x"] {
+			assert!(split_http_url(bad).is_err(), "{bad}");
 		}
 	}
 }

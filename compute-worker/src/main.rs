@@ -12,7 +12,8 @@ use tributary_client::{keys::Keystore, Client, DEFAULT_URL};
 use tributary_worker::curator::{Curator, CuratorConfig};
 use tributary_worker::factory;
 use tributary_worker::jobs::progress::{self, ProgressHub};
-use tributary_worker::jobs::runner::{reproduce, JobRunner, RunnerConfig};
+use tributary_worker::jobs::runner::{JobRunner, RunnerConfig};
+use tributary_worker::jobs::training::reproduce;
 use tributary_worker::journal::Journal;
 
 #[derive(Parser)]
@@ -70,6 +71,11 @@ enum Command {
 		/// Serve running jobs' progress as Server-Sent Events on this address (`GET /jobs/<id>/events`).
 		#[arg(long, default_value = "127.0.0.1:0")]
 		progress_listen: std::net::SocketAddr,
+		/// The URL others reach the progress server at, published on chain as this worker's endpoint
+		/// (so `tributary job watch` finds it). Default: `http://` + the progress address, unless that
+		/// is a wildcard address (0.0.0.0 or ::), which names no host: then nothing is published.
+		#[arg(long)]
+		public_url: Option<String>,
 		/// Save a training checkpoint every this many steps (a restarted worker resumes from it).
 		#[arg(long, default_value_t = 10)]
 		checkpoint_every: usize,
@@ -82,7 +88,8 @@ enum Command {
 		/// Seconds without progress before one fetch attempt is abandoned.
 		#[arg(long, default_value_t = 20)]
 		fetch_timeout: u64,
-		/// Fetch attempts before a contribution is left to other curators (never voted down).
+		/// Fetch attempts before a contribution is left to other curators (never voted down), and
+		/// before a job whose data cannot be fetched is refused (never claimed).
 		#[arg(long, default_value_t = 3)]
 		fetch_attempts: u32,
 		/// Seconds to wait before retry n (multiplied by n).
@@ -320,6 +327,7 @@ async fn run(cli: Cli) -> Result<()> {
 			jobs_key,
 			heartbeat_ms,
 			progress_listen,
+			public_url,
 			checkpoint_every,
 			datanet,
 			poll_ms,
@@ -356,12 +364,16 @@ async fn run(cli: Cli) -> Result<()> {
 				Some(name) => {
 					let key = ks.resolve(name)?;
 					let client = Client::connect(url).await?;
-					let cfg = RunnerConfig {
+					let mut cfg = RunnerConfig {
 						poll: Duration::from_millis(*poll_ms),
 						heartbeat_every: Duration::from_millis(*heartbeat_ms),
 						fetch_timeout: Duration::from_secs(*fetch_timeout),
 						checkpoint_every: *checkpoint_every,
 						work_dir: data_dir(&cli).join("work"),
+						public_url: None,
+						prepare_attempts: *fetch_attempts,
+						retry_backoff: Duration::from_secs(*retry_backoff),
+						..Default::default()
 					};
 					let hub = ProgressHub::default();
 					let listener = tokio::net::TcpListener::bind(progress_listen)
@@ -369,6 +381,9 @@ async fn run(cli: Cli) -> Result<()> {
 						.with_context(|| format!("cannot listen on {progress_listen}"))?;
 					let at = listener.local_addr()?;
 					println!("progress on http://{at}/jobs");
+					cfg.public_url = public_url
+						.clone()
+						.or_else(|| (!at.ip().is_unspecified()).then(|| format!("http://{at}")));
 					let tmp = data_dir(&cli).join("progress.url.partial");
 					std::fs::write(&tmp, format!("http://{at}"))?;
 					std::fs::rename(&tmp, data_dir(&cli).join("progress.url"))?;

@@ -163,6 +163,7 @@ impl pallet_workers::Config for Runtime {
 	type MaxPeerIdLen = ConstU32<64>;
 	type MaxAddrs = ConstU32<8>;
 	type MaxAddrLen = ConstU32<128>;
+	type MaxEndpointLen = ConstU32<128>;
 	type WeightInfo = pallet_workers::weights::SubstrateWeight<Runtime>;
 }
 

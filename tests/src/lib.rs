@@ -223,7 +223,6 @@ pub struct CliOutput {
 	pub stderr: String,
 }
 
-/// Runs the `tributary` CLI against `url` with a private keystore.
 /// Runs `tributary-worker` with `args` to completion (the ModelFactory commands).
 pub fn worker_cli(args: &[&str]) -> Result<CliOutput> {
 	let out = Command::new(binary("tributary-worker")?)
@@ -237,6 +236,17 @@ pub fn worker_cli(args: &[&str]) -> Result<CliOutput> {
 	})
 }
 
+/// Starts the `tributary` CLI against `url` with a private keystore, without waiting for it.
+pub fn cli_spawn(name: &str, url: &str, keystore: &std::path::Path, args: &[&str]) -> Result<Proc> {
+	let mut cmd = Command::new(binary("tributary")?);
+	cmd.args(["--url", url, "--keystore", keystore.to_str().expect("utf-8 path")])
+		.args(args)
+		.env_remove("TRIBUTARY_KEY")
+		.env_remove("TRIBUTARY_WORKER_URL");
+	Proc::spawn(name, cmd)
+}
+
+/// Runs the `tributary` CLI against `url` with a private keystore.
 pub fn cli(url: &str, keystore: &std::path::Path, args: &[&str]) -> Result<CliOutput> {
 	let out = Command::new(binary("tributary")?)
 		.args(["--url", url, "--keystore", keystore.to_str().expect("utf-8 path")])

@@ -33,8 +33,10 @@ pub enum DatasetError {
 
 /// The MMR root the chain would compute over `items`, in order (see `pallet_datanets::mmr`).
 pub fn rebuild_root(items: &[DatasetItem]) -> [u8; 32] {
-	let leaves: Vec<_> =
-		items.iter().map(|i| mmr::leaf_hash(i.contribution, &i.content_hash)).collect();
+	let leaves: Vec<_> = items
+		.iter()
+		.map(|i| mmr::leaf_hash(i.contribution, &i.contributor.0, &i.content_hash))
+		.collect();
 	mmr::root_from_leaves(&leaves)
 }
 
@@ -137,6 +139,14 @@ mod tests {
 		tampered[2].content_hash = [9u8; 32];
 		assert!(matches!(
 			verify(0, 1, 5, &root, &tampered),
+			Err(DatasetError::RootMismatch { .. })
+		));
+		// The same bytes credited to someone else are another dataset: the leaf commits the
+		// contributor, so rewards follow the version's root.
+		let mut recredited = items.clone();
+		recredited[3].contributor = AccountId32([2u8; 32]);
+		assert!(matches!(
+			verify(0, 1, 5, &root, &recredited),
 			Err(DatasetError::RootMismatch { .. })
 		));
 		let mut reordered = items.clone();

@@ -3,26 +3,27 @@
 //! refused and never claimed), claims it, trains through `model_factory::finetune` while heartbeating
 //! its progress, stores and provides the canonical adapter blob, and submits the result.
 //!
+//! It follows finalized blocks by subscription and reads the chain at finalized blocks: it looks for
+//! work when a block carries a jobs or workers event, and every `rescan` in any case. Leases are kept
+//! by the best blocks (the chain's tip is where a lease runs out). A job that could not be prepared
+//! for a passing reason (no peer had the data yet) is retried with a growing delay; one whose data
+//! or model does not verify is refused for good.
+//!
 //! After a restart it resumes the job the chain says it holds, from its last checkpoint.
 
-use super::dataset::{self, DatasetError};
-use super::examples;
+use super::prepare::{prepare, Prepared};
 use super::progress::ProgressHub;
-use candle_core::{DType, Device};
+use super::training::{finetune_spec, train, Reporter};
 use data_plane::{DataNode, Pin};
-use model_factory::data::Record;
-use model_factory::finetune::{finetune, Finetune, FinetuneError, Length, Update};
-use model_factory::lora::LoraConfig;
-use model_factory::train::{Event, TrainConfig};
-use std::collections::HashSet;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use futures::StreamExt;
+use model_factory::finetune::FinetuneError;
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 use tributary_client::adapter_blob;
 use tributary_client::keys::Key;
-use tributary_client::training::{
-	BaseModelView, JobId, JobState, JobView, LengthArg, MethodArg, Metrics, ResultSpec,
-};
+use tributary_client::training::{JobId, JobState, JobView, Metrics, ResultSpec};
 use tributary_client::Client;
 
 #[derive(Debug, Clone)]
@@ -37,6 +38,14 @@ pub struct RunnerConfig {
 	pub checkpoint_every: usize,
 	/// Where base models and job folders live.
 	pub work_dir: PathBuf,
+	/// Published on chain as the worker's endpoint once it is registered (live progress).
+	pub public_url: Option<String>,
+	/// Look for work at least this often even when no block says anything changed.
+	pub rescan: Duration,
+	/// Attempts to prepare a job that failed for a passing reason before refusing it.
+	pub prepare_attempts: u32,
+	/// Delay before retry n of a job's preparation (multiplied by n).
+	pub retry_backoff: Duration,
 }
 
 impl Default for RunnerConfig {
@@ -47,37 +56,12 @@ impl Default for RunnerConfig {
 			fetch_timeout: Duration::from_secs(60),
 			checkpoint_every: 10,
 			work_dir: PathBuf::from("jobs"),
+			public_url: None,
+			rescan: Duration::from_secs(30),
+			prepare_attempts: 3,
+			retry_backoff: Duration::from_secs(30),
 		}
 	}
-}
-
-/// The latest progress of the running job, shared with the heartbeat loop.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Progress {
-	pub step: u32,
-	pub total_steps: u32,
-	pub loss: Option<f64>,
-}
-
-/// What a job needs before it is claimed.
-pub struct Prepared {
-	pub model_path: PathBuf,
-	pub base_name: String,
-	pub records: Vec<Record>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum PrepareError {
-	#[error(transparent)]
-	Dataset(#[from] DatasetError),
-	#[error(transparent)]
-	Examples(#[from] examples::ExamplesError),
-	#[error("base model file {name} (0x{hash}) could not be fetched verified: {reason}")]
-	BaseFile { name: String, hash: String, reason: String },
-	#[error("{0}")]
-	Io(String),
-	#[error(transparent)]
-	Chain(#[from] tributary_client::ClientError),
 }
 
 pub struct JobRunner {
@@ -88,6 +72,10 @@ pub struct JobRunner {
 	hub: ProgressHub,
 	/// Jobs whose data or model did not verify: never claimed.
 	refused: HashSet<JobId>,
+	/// Jobs whose preparation failed for a passing reason: attempts so far and when to retry.
+	retry: HashMap<JobId, (u32, tokio::time::Instant)>,
+	/// The endpoint the chain was last seen (or made) to hold for this worker.
+	endpoint_on_chain: Option<String>,
 	/// The bond at which the chain last said this worker is not active: no claims (and no fees)
 	/// until the bond changes.
 	inactive_at_bond: Option<u128>,
@@ -101,24 +89,94 @@ impl JobRunner {
 		cfg: RunnerConfig,
 		hub: ProgressHub,
 	) -> Self {
-		Self { client, key, node, cfg, hub, refused: HashSet::new(), inactive_at_bond: None }
+		Self {
+			client,
+			key,
+			node,
+			cfg,
+			hub,
+			refused: HashSet::new(),
+			retry: HashMap::new(),
+			endpoint_on_chain: None,
+			inactive_at_bond: None,
+		}
 	}
 
-	/// Runs until the process stops; a failed round is logged and the next one retries.
+	/// Runs until the process stops, following finalized blocks; a failed round or a dropped
+	/// subscription is logged, and the runner reconnects and goes on.
 	pub async fn run(mut self) {
 		tracing::info!(worker = %self.key.ss58(), "job runner started");
 		loop {
-			match self.round().await {
-				Ok(Some(job)) => tracing::info!(job, "job done"),
-				Ok(None) => {}
+			let blocks = match self.client.finalized_blocks().await {
+				Ok(b) => b,
 				Err(e) => {
-					tracing::warn!("job round failed: {e:#}");
-					if let Ok(c) = Client::connect(self.client.url()).await {
-						self.client = c;
+					tracing::warn!("cannot follow finalized blocks: {e}");
+					self.reconnect().await;
+					continue;
+				}
+			};
+			let mut blocks = Box::pin(blocks);
+			let mut look = true;
+			let mut last_look = tokio::time::Instant::now();
+			loop {
+				let retry_due =
+					self.retry.values().any(|(_, at)| *at <= tokio::time::Instant::now());
+				if look || retry_due || last_look.elapsed() >= self.cfg.rescan {
+					look = false;
+					last_look = tokio::time::Instant::now();
+					match self.round().await {
+						// Blocks queued while training are stale: subscribe afresh and look again.
+						Ok(Some(job)) => {
+							tracing::info!(job, "job done");
+							break;
+						}
+						Ok(None) => {}
+						Err(e) => {
+							tracing::warn!("job round failed: {e:#}");
+							break;
+						}
 					}
 				}
+				match tokio::time::timeout(self.cfg.poll, blocks.next()).await {
+					Ok(Some(Ok(b))) => look |= b.jobs_or_workers,
+					Ok(Some(Err(e))) => {
+						tracing::warn!("finalized block subscription failed: {e}");
+						break;
+					}
+					Ok(None) => {
+						tracing::warn!("finalized block subscription ended");
+						break;
+					}
+					Err(_) => {} // no block within `poll`: check the timers
+				}
 			}
-			tokio::time::sleep(self.cfg.poll).await;
+			drop(blocks);
+			self.reconnect().await;
+		}
+	}
+
+	/// A fresh connection (after a failure, or to drop a stale subscription), after `poll`.
+	async fn reconnect(&mut self) {
+		tokio::time::sleep(self.cfg.poll).await;
+		match Client::connect(self.client.url()).await {
+			Ok(c) => self.client = c,
+			Err(e) => tracing::warn!("cannot reconnect to {}: {e}", self.client.url()),
+		}
+	}
+
+	/// Publishes `public_url` as this worker's endpoint when the chain holds another.
+	async fn publish_endpoint(&mut self, on_chain: Option<&String>) {
+		let Some(url) = self.cfg.public_url.clone() else { return };
+		if on_chain == Some(&url) {
+			self.endpoint_on_chain = Some(url);
+			return;
+		}
+		match self.client.set_worker_endpoint(&self.key, Some(&url)).await {
+			Ok(()) => {
+				tracing::info!(endpoint = %url, "endpoint published on chain");
+				self.endpoint_on_chain = Some(url);
+			}
+			Err(e) => tracing::warn!(endpoint = %url, "cannot publish the endpoint: {e}"),
 		}
 	}
 
@@ -139,11 +197,18 @@ impl JobRunner {
 			return Ok(Some(id));
 		}
 		let Some(w) = self.client.worker(&me).await? else { return Ok(None) };
+		if self.endpoint_on_chain.is_none() || self.endpoint_on_chain != w.endpoint {
+			self.publish_endpoint(w.endpoint.as_ref()).await;
+		}
 		if w.unbonding_until.is_some() || self.inactive_at_bond == Some(w.bond) {
 			return Ok(None);
 		}
+		let now = tokio::time::Instant::now();
 		for job in self.client.jobs().await? {
 			if job.state != JobState::Open || self.refused.contains(&job.id) {
+				continue;
+			}
+			if self.retry.get(&job.id).is_some_and(|(_, at)| *at > now) {
 				continue;
 			}
 			let base = self.client.base_model(job.base).await?;
@@ -151,13 +216,29 @@ impl JobRunner {
 				continue;
 			}
 			let prepared = match prepare(&self.client, &self.node, &self.cfg, &job, &base).await {
-				Ok(p) => p,
+				Ok(p) => {
+					self.retry.remove(&job.id);
+					p
+				}
 				Err(e) => {
-					tracing::error!(
-						job = job.id,
-						"refusing the job, nothing will be submitted: {e}"
-					);
-					self.refused.insert(job.id);
+					let attempts = self.retry.get(&job.id).map_or(0, |r| r.0) + 1;
+					if e.is_passing() && attempts < self.cfg.prepare_attempts {
+						let wait = self.cfg.retry_backoff * attempts;
+						tracing::warn!(
+							job = job.id,
+							"job not prepared, nothing claimed; attempt {attempts} of {}, \
+							 next in {wait:?}: {e}",
+							self.cfg.prepare_attempts
+						);
+						self.retry.insert(job.id, (attempts, tokio::time::Instant::now() + wait));
+					} else {
+						tracing::error!(
+							job = job.id,
+							"refusing the job, nothing claimed or submitted: {e}"
+						);
+						self.retry.remove(&job.id);
+						self.refused.insert(job.id);
+					}
 					continue;
 				}
 			};
@@ -205,16 +286,27 @@ impl JobRunner {
 		});
 		tokio::pin!(training);
 		// Heartbeat every `heartbeat_every`, and also whenever half the lease has run out, whatever
-		// the chain's block time: the lease is counted in blocks.
+		// the chain's block time: the lease is counted in blocks, watched as best blocks arrive.
 		let mut lease_until = lease_until.unwrap_or(0);
 		let claimed_at = self.client.best_block().await.unwrap_or(0);
 		let mut half_lease = lease_until.saturating_sub(claimed_at) / 2;
+		let mut best = claimed_at;
+		let mut heads = match self.client.best_block_numbers().await {
+			Ok(h) => Some(Box::pin(h)),
+			Err(e) => {
+				tracing::warn!("cannot follow best blocks ({e}); heartbeating by time only");
+				None
+			}
+		};
 		let mut last_beat = tokio::time::Instant::now();
-		let mut tick = tokio::time::interval(Duration::from_millis(
-			(self.cfg.heartbeat_every.as_millis() as u64).clamp(100, 1000),
-		));
-		tick.tick().await;
 		let summary = loop {
+			let next_head = async {
+				match heads.as_mut() {
+					Some(h) => h.next().await,
+					None => std::future::pending().await,
+				}
+			};
+			let next_beat = tokio::time::sleep_until(last_beat + self.cfg.heartbeat_every);
 			tokio::select! {
 				done = &mut training => match done? {
 					Ok(s) => break s,
@@ -228,26 +320,23 @@ impl JobRunner {
 						return Err(e);
 					},
 				},
-				_ = tick.tick() => {
-					let best = self.client.best_block().await.unwrap_or(0);
-					let due = last_beat.elapsed() >= self.cfg.heartbeat_every
-						|| best.saturating_add(half_lease) >= lease_until;
-					if !due {
+				head = next_head => {
+					match head {
+						Some(Ok(n)) => best = best.max(n),
+						Some(Err(e)) => {
+							tracing::warn!("best block subscription failed ({e}); heartbeating by time only");
+							heads = None;
+						}
+						None => heads = None,
+					}
+					if best.saturating_add(half_lease) < lease_until {
 						continue;
 					}
-					let p = reporter.latest();
-					match self.client.heartbeat(&self.key, job.id, p.step, p.total_steps.max(p.step), p.loss).await {
-						Ok(until) => {
-							tracing::info!(job = job.id, step = p.step, total = p.total_steps, lease_until = until, "heartbeat");
-							half_lease = half_lease.max(until.saturating_sub(best) / 2);
-							lease_until = until;
-						},
-						Err(e) if e.chain_error() == Some("NotLeaseHolder") => {
-							tracing::warn!(job = job.id, "the lease is lost (it lapsed): stopping the training");
-							reporter.stop();
-						},
-						Err(e) => tracing::warn!(job = job.id, "heartbeat failed: {e}"),
-					}
+					self.beat(job.id, &reporter, best, &mut half_lease, &mut lease_until).await;
+					last_beat = tokio::time::Instant::now();
+				},
+				_ = next_beat => {
+					self.beat(job.id, &reporter, best, &mut half_lease, &mut lease_until).await;
 					last_beat = tokio::time::Instant::now();
 				},
 			}
@@ -283,172 +372,34 @@ impl JobRunner {
 		tracing::info!(job = job.id, adapter = %hex::encode(hash), final_at, "result submitted");
 		Ok(())
 	}
-}
-
-/// Fetches and verifies a job's base model (`base`, the job's) and dataset, and builds its training
-/// records.
-pub async fn prepare(
-	client: &Client,
-	node: &DataNode,
-	cfg: &RunnerConfig,
-	job: &JobView,
-	base: &BaseModelView,
-) -> Result<Prepared, PrepareError> {
-	let model_path = fetch_base(node, cfg, base).await?;
-	let items =
-		dataset::fetch_version(client, node, job.datanet, job.version, cfg.fetch_timeout).await?;
-	let records = examples::records(&items)?;
-	Ok(Prepared { model_path, base_name: base.spec.name.clone(), records })
-}
-
-/// Every file of a base model, fetched by hash and laid out as its folder (or its .gguf file).
-async fn fetch_base(
-	node: &DataNode,
-	cfg: &RunnerConfig,
-	base: &BaseModelView,
-) -> Result<PathBuf, PrepareError> {
-	let dir = cfg.work_dir.join("bases").join(base.id.to_string());
-	std::fs::create_dir_all(&dir).map_err(|e| PrepareError::Io(e.to_string()))?;
-	let mut gguf = None;
-	for f in &base.spec.files {
-		let blob = dataset::fetch_blob(node, &f.hash, f.bytes, cfg.fetch_timeout).await.map_err(
-			|reason| PrepareError::BaseFile {
-				name: f.name.clone(),
-				hash: hex::encode(f.hash),
-				reason,
-			},
-		)?;
-		// Names are plain on chain (no paths); a link into the store costs no space.
-		let target = dir.join(&f.name);
-		if !target.exists() {
-			std::fs::hard_link(&blob, &target)
-				.or_else(|_| std::fs::copy(&blob, &target).map(|_| ()))
-				.map_err(|e| PrepareError::Io(format!("{}: {e}", target.display())))?;
-		}
-		if f.name.ends_with(".gguf") {
-			gguf = Some(target);
+	/// One heartbeat: reports progress and extends the lease; a lost lease stops the training.
+	async fn beat(
+		&self,
+		job: JobId,
+		reporter: &Reporter,
+		best: u32,
+		half_lease: &mut u32,
+		lease_until: &mut u32,
+	) {
+		let p = reporter.latest();
+		match self.client.heartbeat(&self.key, job, p.step, p.total_steps.max(p.step), p.loss).await
+		{
+			Ok(until) => {
+				tracing::info!(
+					job = job,
+					step = p.step,
+					total = p.total_steps,
+					lease_until = until,
+					"heartbeat"
+				);
+				*half_lease = (*half_lease).max(until.saturating_sub(best) / 2);
+				*lease_until = until;
+			}
+			Err(e) if e.chain_error() == Some("NotLeaseHolder") => {
+				tracing::warn!(job = job, "the lease is lost (it lapsed): stopping the training");
+				reporter.stop();
+			}
+			Err(e) => tracing::warn!(job = job, "heartbeat failed: {e}"),
 		}
 	}
-	Ok(gguf.unwrap_or(dir))
-}
-
-/// Re-runs a job's training from its chain record into `out` and returns the adapter blob's hash
-/// and size: anyone can check a worker's result this way (bit for bit on CPU with the same thread
-/// count).
-pub async fn reproduce(
-	client: &Client,
-	node: &DataNode,
-	cfg: &RunnerConfig,
-	job: &JobView,
-	out: &Path,
-) -> anyhow::Result<([u8; 32], u64)> {
-	let base = client.base_model(job.base).await?;
-	let prepared = prepare(client, node, cfg, job, &base).await?;
-	let spec = finetune_spec(job, 0);
-	let reporter = Reporter::new(job.id, ProgressHub::default());
-	let dir = out.to_path_buf();
-	let summary = tokio::task::spawn_blocking(move || {
-		model_factory::on_compute_pool(|| train(&prepared, &spec, &dir, false, &reporter))
-	})
-	.await??;
-	tracing::info!(steps = summary.total_steps, loss = summary.last_loss, "re-trained");
-	let blob = adapter_blob::pack(out)?;
-	Ok((*blake3::hash(&blob).as_bytes(), blob.len() as u64))
-}
-
-/// The engine's configuration for a job's chain parameters.
-pub fn finetune_spec(job: &JobView, checkpoint_every: usize) -> Finetune {
-	let t = &job.training;
-	Finetune {
-		lora: LoraConfig {
-			r: t.rank as usize,
-			lora_alpha: t.alpha as f64,
-			lora_dropout: t.dropout,
-			use_rslora: false,
-			target_modules: t.target_modules.clone(),
-		},
-		qlora: t.method == MethodArg::Qlora,
-		length: match t.length {
-			LengthArg::Steps(s) => Length::Steps(s as usize),
-			LengthArg::Epochs(e) => Length::Epochs(e as usize),
-		},
-		train: TrainConfig {
-			learning_rate: t.learning_rate,
-			warmup_steps: t.warmup_steps as usize,
-			steps: 0,
-			weight_decay: 0.0,
-			batch_size: t.batch_size as usize,
-			grad_accum: 1,
-			max_grad_norm: 1.0,
-			eval_every: 0,
-			seed: t.seed,
-		},
-		seq_len: t.max_seq_len as usize,
-		eval_fraction: t.eval_fraction,
-		checkpoint_every,
-	}
-}
-
-/// Where a training reports: the latest progress for heartbeats, and every event for the stream.
-pub struct Reporter {
-	job: JobId,
-	latest: Mutex<Progress>,
-	hub: ProgressHub,
-	/// Set when the lease is lost: the training stops at the next step (checkpoint kept).
-	stop: std::sync::atomic::AtomicBool,
-}
-
-impl Reporter {
-	pub fn new(job: JobId, hub: ProgressHub) -> Self {
-		Self { job, latest: Mutex::new(Progress::default()), hub, stop: Default::default() }
-	}
-
-	pub fn latest(&self) -> Progress {
-		*self.latest.lock().expect("progress lock")
-	}
-
-	/// Asks the training to stop at its next step.
-	pub fn stop(&self) {
-		self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-	}
-
-	/// Records `u`; returns whether the training goes on.
-	fn update(&self, u: &Update) -> bool {
-		let mut g = self.latest.lock().expect("progress lock");
-		let (kind, data) = match u {
-			Update::Started { total_steps, first_step, .. } => {
-				g.total_steps = *total_steps as u32;
-				g.step = *first_step as u32;
-				("started", serde_json::to_value(u).expect("json")["Started"].clone())
-			}
-			Update::Event(e @ Event::Step { step, loss, .. }) => {
-				g.step = *step as u32 + 1;
-				g.loss = Some(*loss);
-				("step", serde_json::to_value(e).expect("json")["Step"].clone())
-			}
-			Update::Event(e @ Event::Eval { .. }) => {
-				("eval", serde_json::to_value(e).expect("json")["Eval"].clone())
-			}
-			Update::Checkpoint { step } => ("checkpoint", serde_json::json!({ "step": step })),
-		};
-		drop(g);
-		self.hub.publish(self.job, kind, data);
-		!self.stop.load(std::sync::atomic::Ordering::Relaxed)
-	}
-}
-
-/// Opens the base and runs the training, reporting as it goes.
-pub fn train(
-	prepared: &Prepared,
-	spec: &Finetune,
-	out: &Path,
-	resume: bool,
-	reporter: &Reporter,
-) -> anyhow::Result<model_factory::finetune::Summary> {
-	let mut p = model_factory::pretrained::open(&prepared.model_path, DType::F32, &Device::Cpu)?;
-	let summary =
-		finetune(&mut p, &prepared.records, spec, out, &prepared.base_name, resume, |u| {
-			reporter.update(u)
-		})?;
-	Ok(summary)
 }

@@ -22,6 +22,7 @@ extern crate alloc;
 
 pub use pallet::*;
 
+pub mod migrations;
 pub mod mmr;
 pub mod read;
 pub mod types;
@@ -78,7 +79,8 @@ pub mod pallet {
 	pub type CuratorsOf<T> =
 		BoundedVec<<T as frame_system::Config>::AccountId, <T as Config>::MaxCurators>;
 
-	const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+	/// v2: the MMR leaf commits the contributor ([`migrations::v2`]).
+	pub(crate) const STORAGE_VERSION: StorageVersion = StorageVersion::new(2);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -833,7 +835,7 @@ pub mod pallet {
 		) -> Result<Event<T>, DispatchError> {
 			let index = d.accepted;
 			let mut peaks = MmrPeaks::<T>::get(c.datanet).into_inner();
-			mmr::append(&mut peaks, index, mmr::leaf_hash(id, &c.content_hash));
+			mmr::append(&mut peaks, index, mmr::leaf_hash(id, &c.contributor, &c.content_hash));
 			let peaks: BoundedVec<_, MaxPeaks> =
 				peaks.try_into().map_err(|_| Error::<T>::Overflow)?;
 			MmrPeaks::<T>::insert(c.datanet, peaks);
@@ -928,6 +930,24 @@ pub mod pallet {
 			}
 		}
 
+		/// Replays `datanet`'s first `count` accepted items into MMR peaks, calling `at(n, peaks)`
+		/// after the n-th append. `None` when the accepted list has a gap (a broken invariant).
+		/// `O(count)` reads: for migrations and `try_state`, never for calls.
+		pub(crate) fn replay_mmr(
+			datanet: DatanetId,
+			count: u64,
+			mut at: impl FnMut(u64, &[MmrHash]),
+		) -> Option<Vec<MmrHash>> {
+			let mut peaks = Vec::new();
+			for index in 0..count {
+				let id = AcceptedList::<T>::get(datanet, index)?;
+				let c = Contributions::<T>::get(id)?;
+				mmr::append(&mut peaks, index, mmr::leaf_hash(id, &c.contributor, &c.content_hash));
+				at(index + 1, &peaks);
+			}
+			Some(peaks)
+		}
+
 		/// Checks the pallet's invariants (the `try_state` hook; also called by tests).
 		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 			let next_datanet = NextDatanetId::<T>::get();
@@ -993,6 +1013,25 @@ pub mod pallet {
 					let v = Versions::<T>::get(id, latest).ok_or("latest version missing")?;
 					ensure!(v.count <= d.accepted, "version counts more than accepted");
 				}
+				// Every root (current and published) is the MMR of the accepted list's leaves.
+				let mut published: alloc::collections::BTreeMap<u64, Vec<MmrHash>> =
+					Default::default();
+				for (_, v) in Versions::<T>::iter_prefix(id) {
+					published.entry(v.count).or_default().push(v.root);
+				}
+				let mut versions_ok = true;
+				let replayed = Self::replay_mmr(id, d.accepted, |n, peaks| {
+					if let Some(roots) = published.get(&n) {
+						let root = mmr::root(peaks);
+						versions_ok &= roots.iter().all(|r| *r == root);
+					}
+				})
+				.ok_or("accepted list has a gap")?;
+				ensure!(
+					mmr::root(&replayed) == mmr::root(&peaks),
+					"MMR peaks do not match the accepted list"
+				);
+				ensure!(versions_ok, "a version's root is not the MMR of its items");
 			}
 			Ok(())
 		}

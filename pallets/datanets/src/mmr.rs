@@ -1,8 +1,10 @@
 //! The Merkle mountain range that commits each datanet's accepted list.
 //!
 //! Exact hashing (BLAKE2b-256 everywhere, `‖` is concatenation, integers little-endian):
-//! - leaf `i` (0-based position in the accepted list) for contribution `id` with BLAKE3 content hash `h`:
-//!   `leaf = blake2_256(0x00 ‖ id as u64 LE ‖ h)`
+//! - leaf `i` (0-based position in the accepted list) for contribution `id` by `contributor` with
+//!   BLAKE3 content hash `h`: `leaf = blake2_256(0x00 ‖ id as u64 LE ‖ SCALE(contributor) ‖ h)`
+//!   (SCALE of a 32-byte account id is its 32 bytes). The contributor is in the leaf so that a proof
+//!   of an item also proves who gets credit for it: rewards and attribution pay by these leaves.
 //! - inner node over two equal-height subtrees: `node = blake2_256(0x01 ‖ left ‖ right)`
 //! - the MMR of `n` leaves is the list of perfect-tree peaks given by the set bits of `n`, highest first
 //!   (so leaves `0..2^k` form the first peak when bit `k` is the highest set bit, and so on);
@@ -18,14 +20,17 @@
 
 use crate::types::{ContentHash, ContributionId, MmrHash};
 use alloc::vec::Vec;
+use codec::Encode;
 use sp_io::hashing::blake2_256;
 
-/// Hash of the accepted list's leaf for contribution `id` with content hash `content`.
-pub fn leaf_hash(id: ContributionId, content: &ContentHash) -> MmrHash {
-	let mut buf = [0u8; 1 + 8 + 32];
-	buf[0] = 0x00;
-	buf[1..9].copy_from_slice(&id.to_le_bytes());
-	buf[9..].copy_from_slice(content);
+/// Hash of the accepted list's leaf for contribution `id` by `contributor` with content hash
+/// `content`.
+pub fn leaf_hash<A: Encode>(id: ContributionId, contributor: &A, content: &ContentHash) -> MmrHash {
+	let mut buf = Vec::with_capacity(1 + 8 + 32 + 32);
+	buf.push(0x00);
+	buf.extend_from_slice(&id.to_le_bytes());
+	contributor.encode_to(&mut buf);
+	buf.extend_from_slice(content);
 	blake2_256(&buf)
 }
 

@@ -749,7 +749,7 @@ fn global_leaderboard_adds_up_all_datanets() {
 
 #[test]
 fn mmr_matches_hand_computed_small_trees() {
-	let l: Vec<MmrHash> = (0..3u64).map(|i| mmr::leaf_hash(i, &h(i as u32))).collect();
+	let l: Vec<MmrHash> = (0..3u64).map(|i| mmr::leaf_hash(i, &ALICE, &h(i as u32))).collect();
 	let blake = |tag: u8, a: &MmrHash, b: &MmrHash| {
 		let mut v = vec![tag];
 		v.extend_from_slice(a);
@@ -758,8 +758,11 @@ fn mmr_matches_hand_computed_small_trees() {
 	};
 	let mut leaf0 = vec![0u8];
 	leaf0.extend_from_slice(&0u64.to_le_bytes());
+	leaf0.extend_from_slice(&ALICE.to_le_bytes()); // SCALE of the mock's u64 account
 	leaf0.extend_from_slice(&h(0));
 	assert_eq!(l[0], sp_io::hashing::blake2_256(&leaf0));
+	// The contributor is committed: the same item credited to someone else is another leaf.
+	assert_ne!(mmr::leaf_hash(0, &BOB, &h(0)), l[0]);
 	assert_eq!(mmr::root(&[]), [0u8; 32]);
 	assert_eq!(mmr::root_from_leaves(&l[..1]), l[0]);
 	assert_eq!(mmr::root_from_leaves(&l[..2]), blake(1, &l[0], &l[1]));
@@ -777,9 +780,10 @@ fn mmr_root_after_each_acceptance_matches_an_independent_rebuild() {
 				let c = submit(BOB, d, 1000 + n);
 				reject(c, &[CUR1, CUR2], RejectReason::Duplicate);
 			}
-			let c = submit(if n % 2 == 0 { ALICE } else { CAROL }, d, n);
+			let who = if n % 2 == 0 { ALICE } else { CAROL };
+			let c = submit(who, d, n);
 			approve(c, &[CUR1, CUR2]);
-			leaves.push(mmr::leaf_hash(c, &h(n)));
+			leaves.push(mmr::leaf_hash(c, &who, &h(n)));
 			assert_eq!(
 				Datanets::current_root(d),
 				mmr::root_from_leaves(&leaves),
@@ -791,7 +795,8 @@ fn mmr_root_after_each_acceptance_matches_an_independent_rebuild() {
 			let listed: Vec<MmrHash> = (0..leaves.len() as u64)
 				.map(|i| {
 					let id = AcceptedList::<Test>::get(d, i).unwrap();
-					mmr::leaf_hash(id, &Contributions::<Test>::get(id).unwrap().content_hash)
+					let c = Contributions::<Test>::get(id).unwrap();
+					mmr::leaf_hash(id, &c.contributor, &c.content_hash)
 				})
 				.collect();
 			assert_eq!(listed, leaves);
@@ -813,7 +818,7 @@ fn versions_snapshot_count_and_root() {
 		assert_ok!(Datanets::publish_version(RuntimeOrigin::signed(OWNER), d));
 		let v1 = Versions::<Test>::get(d, 1).unwrap();
 		assert_eq!(v1.count, 1);
-		assert_eq!(v1.root, mmr::root_from_leaves(&[mmr::leaf_hash(c, &h(1))]));
+		assert_eq!(v1.root, mmr::root_from_leaves(&[mmr::leaf_hash(c, &ALICE, &h(1))]));
 		System::assert_last_event(
 			Event::VersionPublished { datanet: d, version: 1, count: 1, root: v1.root }.into(),
 		);
@@ -949,7 +954,7 @@ fn other_pallets_read_published_versions_and_their_items_in_order() {
 		let leaves: Vec<_> = items[..2]
 			.iter()
 			.map(|i| i.as_ref().unwrap())
-			.map(|i| mmr::leaf_hash(i.contribution, &i.content_hash))
+			.map(|i| mmr::leaf_hash(i.contribution, &i.contributor, &i.content_hash))
 			.collect();
 		assert_eq!(v.root, mmr::root_from_leaves(&leaves));
 		assert_eq!(<Datanets as DatasetRead<AccountId>>::version(image, 1), None);
@@ -960,13 +965,14 @@ fn other_pallets_read_published_versions_and_their_items_in_order() {
 #[test]
 fn inclusion_proofs_verify_every_leaf_of_every_size_and_nothing_else() {
 	for n in 1..=33u64 {
-		let leaves: Vec<MmrHash> = (0..n).map(|i| mmr::leaf_hash(i, &h(i as u32))).collect();
+		let leaves: Vec<MmrHash> =
+			(0..n).map(|i| mmr::leaf_hash(i, &ALICE, &h(i as u32))).collect();
 		let root = mmr::root_from_leaves(&leaves);
 		for i in 0..n {
 			let proof = mmr::prove(&leaves, i).expect("in range");
 			assert!(mmr::verify(&root, n, i, &leaves[i as usize], &proof), "n={n} i={i}");
 			// Another leaf, another position, another count or a changed sibling: refused.
-			let other = mmr::leaf_hash(999, &h(999));
+			let other = mmr::leaf_hash(999, &ALICE, &h(999));
 			assert!(!mmr::verify(&root, n, i, &other, &proof));
 			if n > 1 {
 				assert!(!mmr::verify(&root, n, (i + 1) % n, &leaves[i as usize], &proof));
@@ -974,7 +980,7 @@ fn inclusion_proofs_verify_every_leaf_of_every_size_and_nothing_else() {
 			// The root of a longer list does not take this proof. (The root does not commit to the
 			// count on its own: verifiers take `count` from the same published version as `root`.)
 			let mut longer = leaves.clone();
-			longer.push(mmr::leaf_hash(n, &h(n as u32)));
+			longer.push(mmr::leaf_hash(n, &ALICE, &h(n as u32)));
 			let longer_root = mmr::root_from_leaves(&longer);
 			assert!(!mmr::verify(&longer_root, n + 1, i, &leaves[i as usize], &proof));
 			if let Some(s) = proof.siblings.first() {
@@ -999,8 +1005,89 @@ fn proofs_verify_against_the_root_of_a_published_version() {
 		assert_ok!(Datanets::publish_version(RuntimeOrigin::signed(OWNER), d));
 		let v = Versions::<Test>::get(d, 1).unwrap();
 		let leaves: Vec<MmrHash> =
-			ids.iter().enumerate().map(|(n, c)| mmr::leaf_hash(*c, &h(n as u32))).collect();
+			ids.iter().enumerate().map(|(n, c)| mmr::leaf_hash(*c, &ALICE, &h(n as u32))).collect();
 		let proof = mmr::prove(&leaves, 3).unwrap();
 		assert!(mmr::verify(&v.root, v.count, 3, &leaves[3], &proof));
+	});
+}
+
+// ---------------------------------------------------------------- migrations
+
+/// The v1 leaf, without the contributor: what chains before storage version 2 hold.
+fn v1_leaf(id: ContributionId, content: &ContentHash) -> MmrHash {
+	let mut buf = vec![0u8];
+	buf.extend_from_slice(&id.to_le_bytes());
+	buf.extend_from_slice(content);
+	sp_io::hashing::blake2_256(&buf)
+}
+
+/// Rewrites a datanet's peaks and version roots as a v1 chain stored them.
+fn rewrite_as_v1(d: DatanetId) {
+	let accepted = DatanetInfo::<Test>::get(d).unwrap().accepted;
+	let leaves: Vec<MmrHash> = (0..accepted)
+		.map(|i| {
+			let id = AcceptedList::<Test>::get(d, i).unwrap();
+			v1_leaf(id, &Contributions::<Test>::get(id).unwrap().content_hash)
+		})
+		.collect();
+	let mut peaks = Vec::new();
+	for (i, l) in leaves.iter().enumerate() {
+		mmr::append(&mut peaks, i as u64, *l);
+	}
+	MmrPeaks::<Test>::insert(d, BoundedVec::truncate_from(peaks));
+	for (version, v) in Versions::<Test>::iter_prefix(d).collect::<Vec<_>>() {
+		let root = mmr::root_from_leaves(&leaves[..v.count as usize]);
+		Versions::<Test>::mutate(d, version, |x| x.as_mut().unwrap().root = root);
+	}
+}
+
+#[test]
+fn v2_migration_rebuilds_peaks_and_version_roots_with_contributors() {
+	use frame_support::traits::{
+		GetStorageVersion, OnRuntimeUpgrade, StorageVersion, UncheckedOnRuntimeUpgrade,
+	};
+	run_test(|| {
+		let (a, b) = (create(), create());
+		for n in 0..11u32 {
+			let c = submit(if n % 3 == 0 { BOB } else { ALICE }, a, n);
+			approve(c, &[CUR1, CUR2]);
+			if n == 4 || n == 9 {
+				assert_ok!(Datanets::publish_version(RuntimeOrigin::signed(OWNER), a));
+			}
+		}
+		let c = submit(CAROL, b, 100);
+		approve(c, &[CUR1, CUR2]);
+		let pending = submit(CAROL, b, 101);
+		let expected: Vec<_> =
+			[(a, 1), (a, 2)].map(|(d, v)| Versions::<Test>::get(d, v).unwrap()).into();
+		let current = (Datanets::current_root(a), Datanets::current_root(b));
+
+		// A chain still at v1: old leaves, and try_state sees the roots do not match the items.
+		rewrite_as_v1(a);
+		rewrite_as_v1(b);
+		StorageVersion::new(1).put::<Datanets>();
+		assert_ne!(Datanets::current_root(a), current.0);
+		assert!(Datanets::do_try_state().is_err());
+
+		migrations::v2::MigrateV1ToV2::<Test>::on_runtime_upgrade();
+		assert_eq!(Datanets::on_chain_storage_version(), 2);
+		assert_eq!((Datanets::current_root(a), Datanets::current_root(b)), current);
+		for (v, e) in [1, 2].into_iter().zip(&expected) {
+			let got = Versions::<Test>::get(a, v).unwrap();
+			assert_eq!((got.count, got.root, got.published_at), (e.count, e.root, e.published_at));
+		}
+		// Nothing else moved: the pending contribution is still pending, counts are the same.
+		assert_eq!(
+			Contributions::<Test>::get(pending).unwrap().status,
+			ContributionStatus::Pending
+		);
+		assert_eq!(DatanetInfo::<Test>::get(a).unwrap().accepted, 11);
+
+		// Already at v2: a second run does nothing, even to a root that is (wrongly) old-format.
+		rewrite_as_v1(b);
+		migrations::v2::MigrateV1ToV2::<Test>::on_runtime_upgrade();
+		assert_ne!(Datanets::current_root(b), current.1);
+		migrations::v2::RebuildRoots::<Test>::on_runtime_upgrade();
+		assert_eq!(Datanets::current_root(b), current.1);
 	});
 }

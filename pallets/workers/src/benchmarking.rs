@@ -22,6 +22,13 @@ fn addrs<T: Config>() -> AddrsOf<T> {
 	BoundedVec::truncate_from(alloc::vec![one; T::MaxAddrs::get() as usize])
 }
 
+/// The longest valid endpoint.
+fn endpoint<T: Config>() -> EndpointOf<T> {
+	let mut url = b"https://".to_vec();
+	url.resize(T::MaxEndpointLen::get() as usize, b'a');
+	BoundedVec::truncate_from(url)
+}
+
 fn caps() -> Capabilities {
 	Capabilities { device: Device::Cuda, memory_mib: 80_000, max_model_params: 8_000_000_000 }
 }
@@ -81,12 +88,23 @@ mod benchmarks {
 	#[benchmark]
 	fn withdraw() {
 		let who = registered::<T>();
+		Workers::<T>::set_endpoint(RawOrigin::Signed(who.clone()).into(), Some(endpoint::<T>()))
+			.expect("sets an endpoint");
 		Workers::<T>::unbond(RawOrigin::Signed(who.clone()).into()).expect("unbonds");
 		let later = frame_system::Pallet::<T>::block_number() + T::UnbondDelay::get();
 		frame_system::Pallet::<T>::set_block_number(later);
 		#[extrinsic_call]
 		_(RawOrigin::Signed(who.clone()));
 		assert!(!crate::WorkerInfo::<T>::contains_key(&who));
+		assert!(!crate::Endpoints::<T>::contains_key(&who));
+	}
+
+	#[benchmark]
+	fn set_endpoint() {
+		let who = registered::<T>();
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()), Some(endpoint::<T>()));
+		assert_eq!(crate::Endpoints::<T>::get(&who), Some(endpoint::<T>()));
 	}
 
 	impl_benchmark_test_suite!(Workers, crate::mock::new_test_ext(), crate::mock::Test);

@@ -5,6 +5,10 @@
 //! largest model). Other pallets see workers only through [`WorkerRegistry`]: whether an account is
 //! an active worker and what it can run, and slashing its bond.
 //!
+//! A worker may also publish an HTTP endpoint (`set_endpoint`): the base URL of its public API, where
+//! clients find live training progress (`GET {endpoint}/jobs/{id}/events`) without being told where
+//! the worker runs.
+//!
 //! Leaving takes two steps: `unbond` stops new work at once; the bond stays held, and slashable, for
 //! `UnbondDelay` blocks (longer than any lease plus challenge window, so a worker cannot walk away from
 //! a result it still answers for), then `withdraw` releases it and removes the record.
@@ -58,6 +62,7 @@ pub mod pallet {
 	pub type BalanceOf<T> =
 		<<T as Config>::Currency as Inspect<<T as frame_system::Config>::AccountId>>::Balance;
 	pub type PeerIdOf<T> = BoundedVec<u8, <T as Config>::MaxPeerIdLen>;
+	pub type EndpointOf<T> = BoundedVec<u8, <T as Config>::MaxEndpointLen>;
 	pub type AddrsOf<T> =
 		BoundedVec<BoundedVec<u8, <T as Config>::MaxAddrLen>, <T as Config>::MaxAddrs>;
 	pub type WorkerOf<T> = Worker<
@@ -94,6 +99,9 @@ pub mod pallet {
 		/// Longest multiaddress, in bytes.
 		#[pallet::constant]
 		type MaxAddrLen: Get<u32>;
+		/// Longest endpoint URL, bytes.
+		#[pallet::constant]
+		type MaxEndpointLen: Get<u32>;
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
 	}
@@ -108,6 +116,10 @@ pub mod pallet {
 	/// Registered workers.
 	#[pallet::storage]
 	pub type WorkerInfo<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, WorkerOf<T>>;
+
+	/// The HTTP base URL a registered worker publishes (ASCII `http://` or `https://`, no spaces).
+	#[pallet::storage]
+	pub type Endpoints<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, EndpointOf<T>>;
 
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
@@ -124,6 +136,8 @@ pub mod pallet {
 		WorkerWithdrawn { worker: T::AccountId, released: BalanceOf<T> },
 		/// Part of a worker's bond was burned.
 		WorkerSlashed { worker: T::AccountId, amount: BalanceOf<T> },
+		/// A worker published (`Some`) or removed (`None`) its HTTP endpoint.
+		EndpointSet { worker: T::AccountId, endpoint: Option<EndpointOf<T>> },
 	}
 
 	#[pallet::error]
@@ -148,6 +162,8 @@ pub mod pallet {
 		UnbondDelayNotPassed,
 		/// The amount is zero.
 		ZeroAmount,
+		/// An endpoint must be an `http://` or `https://` URL of printable ASCII with a host.
+		BadEndpoint,
 	}
 
 	#[pallet::hooks]
@@ -286,7 +302,33 @@ pub mod pallet {
 				Precision::BestEffort,
 			)?;
 			WorkerInfo::<T>::remove(&who);
+			Endpoints::<T>::remove(&who);
 			Self::deposit_event(Event::WorkerWithdrawn { worker: who, released });
+			Ok(())
+		}
+
+		/// Publish (`Some`) or remove (`None`) the caller's HTTP endpoint. Registered workers only,
+		/// active or unbonding (an unbonding worker may still be finishing a job people watch).
+		///
+		/// Emits `EndpointSet`.
+		///
+		/// Weight: `O(1)` (bounded URL).
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::set_endpoint())]
+		pub fn set_endpoint(
+			origin: OriginFor<T>,
+			endpoint: Option<EndpointOf<T>>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			ensure!(WorkerInfo::<T>::contains_key(&who), Error::<T>::NotRegistered);
+			match &endpoint {
+				Some(url) => {
+					ensure!(Self::valid_endpoint(url), Error::<T>::BadEndpoint);
+					Endpoints::<T>::insert(&who, url);
+				}
+				None => Endpoints::<T>::remove(&who),
+			}
+			Self::deposit_event(Event::EndpointSet { worker: who, endpoint });
 			Ok(())
 		}
 	}
@@ -306,8 +348,26 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Checks the pallet's invariants: every worker's recorded bond is exactly what is held for it.
+		/// `http://` or `https://`, then a non-empty host, all printable ASCII without spaces: clients
+		/// open it as given, so nothing in it may be read two ways.
+		fn valid_endpoint(url: &[u8]) -> bool {
+			let rest = url.strip_prefix(b"https://").or_else(|| url.strip_prefix(b"http://"));
+			match rest {
+				Some(rest) => {
+					!rest.is_empty()
+						&& !rest.starts_with(b"/")
+						&& url.iter().all(|b| b.is_ascii_graphic())
+				}
+				None => false,
+			}
+		}
+
+		/// Checks the pallet's invariants: every worker's recorded bond is exactly what is held for
+		/// it, and every endpoint belongs to a registered worker.
 		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+			for (who, _) in Endpoints::<T>::iter() {
+				ensure!(WorkerInfo::<T>::contains_key(&who), "endpoint of an unregistered account");
+			}
 			for (who, w) in WorkerInfo::<T>::iter() {
 				ensure!(
 					T::Currency::balance_on_hold(&HoldReason::WorkerBond.into(), &who) == w.bond,

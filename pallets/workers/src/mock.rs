@@ -61,6 +61,7 @@ impl pallet_workers::Config for Test {
 	type MaxPeerIdLen = ConstU32<64>;
 	type MaxAddrs = ConstU32<4>;
 	type MaxAddrLen = ConstU32<64>;
+	type MaxEndpointLen = ConstU32<64>;
 	type WeightInfo = ();
 }
 

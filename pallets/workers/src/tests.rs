@@ -153,3 +153,54 @@ fn try_state_catches_a_bond_that_differs_from_the_hold() {
 		assert!(Workers::do_try_state().is_err());
 	});
 }
+
+fn url(s: &str) -> EndpointOf<Test> {
+	s.as_bytes().to_vec().try_into().unwrap()
+}
+
+#[test]
+fn endpoints_are_published_by_registered_workers_and_checked() {
+	run_test(|| {
+		let set =
+			|who, e: Option<&str>| Workers::set_endpoint(RuntimeOrigin::signed(who), e.map(url));
+		assert_noop!(set(W1, Some("http://127.0.0.1:30480")), E::NotRegistered);
+		assert_ok!(register(W1, MIN_BOND));
+		for bad in [
+			"",
+			"127.0.0.1:30480",
+			"ftp://host",
+			"http://",
+			"https:///path",
+			"http://host/a b",
+			"http://host/\u{e9}",
+			"http://host/\n",
+			"javascript:alert(1)",
+		] {
+			assert_noop!(set(W1, Some(bad)), E::BadEndpoint);
+		}
+		assert_ok!(set(W1, Some("http://127.0.0.1:30480")));
+		System::assert_last_event(
+			crate::Event::EndpointSet { worker: W1, endpoint: Some(url("http://127.0.0.1:30480")) }
+				.into(),
+		);
+		assert_ok!(set(W1, Some("https://worker.example/api")));
+		assert_eq!(crate::Endpoints::<Test>::get(W1), Some(url("https://worker.example/api")));
+		assert_ok!(set(W1, None));
+		assert_eq!(crate::Endpoints::<Test>::get(W1), None);
+		// Leaving removes it: no endpoint outlives its worker.
+		assert_ok!(set(W1, Some("http://w1")));
+		assert_ok!(Workers::unbond(RuntimeOrigin::signed(W1)));
+		assert_ok!(set(W1, Some("http://w1:1")));
+		System::set_block_number(1 + UNBOND_DELAY);
+		assert_ok!(Workers::withdraw(RuntimeOrigin::signed(W1)));
+		assert_eq!(crate::Endpoints::<Test>::get(W1), None);
+	});
+}
+
+#[test]
+fn try_state_catches_an_endpoint_without_a_worker() {
+	new_test_ext().execute_with(|| {
+		crate::Endpoints::<Test>::insert(W1, url("http://w1"));
+		assert!(Workers::do_try_state().is_err());
+	});
+}

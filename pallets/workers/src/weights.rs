@@ -17,6 +17,7 @@ pub trait WeightInfo {
 	fn bond_extra() -> Weight;
 	fn unbond() -> Weight;
 	fn withdraw() -> Weight;
+	fn set_endpoint() -> Weight;
 }
 
 /// Measured weights, with storage priced by the runtime's `DbWeight`.
@@ -47,6 +48,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(3 as u64))
 			.saturating_add(T::DbWeight::get().writes(3 as u64))
 	}
+	fn set_endpoint() -> Weight {
+		Weight::from_parts(63_566_000, 4658)
+			.saturating_add(T::DbWeight::get().reads(1 as u64))
+			.saturating_add(T::DbWeight::get().writes(1 as u64))
+	}
 }
 
 /// The same measurements priced with ParityDB's weights, for tests and mocks.
@@ -75,5 +81,10 @@ impl WeightInfo for () {
 		Weight::from_parts(180_963_000, 4658)
 			.saturating_add(ParityDbWeight::get().reads(3 as u64))
 			.saturating_add(ParityDbWeight::get().writes(3 as u64))
+	}
+	fn set_endpoint() -> Weight {
+		Weight::from_parts(63_566_000, 4658)
+			.saturating_add(ParityDbWeight::get().reads(1 as u64))
+			.saturating_add(ParityDbWeight::get().writes(1 as u64))
 	}
 }

@@ -1,0 +1,145 @@
+//! A job's training: its chain parameters as the engine's configuration, the reporter that feeds
+//! heartbeats and the progress stream, and the re-run anyone can do to check a result.
+
+use super::prepare::{prepare, Prepared};
+use super::progress::ProgressHub;
+use super::runner::RunnerConfig;
+use candle_core::{DType, Device};
+use data_plane::DataNode;
+use model_factory::finetune::{finetune, Finetune, Length, Update};
+use model_factory::lora::LoraConfig;
+use model_factory::train::{Event, TrainConfig};
+use std::path::Path;
+use std::sync::Mutex;
+use tributary_client::adapter_blob;
+use tributary_client::training::{JobId, JobView, LengthArg, MethodArg};
+use tributary_client::Client;
+
+/// The latest progress of the running job, shared with the heartbeat loop.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Progress {
+	pub step: u32,
+	pub total_steps: u32,
+	pub loss: Option<f64>,
+}
+
+/// Re-runs a job's training from its chain record into `out` and returns the adapter blob's hash
+/// and size: anyone can check a worker's result this way (bit for bit on CPU with the same thread
+/// count).
+pub async fn reproduce(
+	client: &Client,
+	node: &DataNode,
+	cfg: &RunnerConfig,
+	job: &JobView,
+	out: &Path,
+) -> anyhow::Result<([u8; 32], u64)> {
+	let base = client.base_model(job.base).await?;
+	let prepared = prepare(client, node, cfg, job, &base).await?;
+	let spec = finetune_spec(job, 0);
+	let reporter = Reporter::new(job.id, ProgressHub::default());
+	let dir = out.to_path_buf();
+	let summary = tokio::task::spawn_blocking(move || {
+		model_factory::on_compute_pool(|| train(&prepared, &spec, &dir, false, &reporter))
+	})
+	.await??;
+	tracing::info!(steps = summary.total_steps, loss = summary.last_loss, "re-trained");
+	let blob = adapter_blob::pack(out)?;
+	Ok((*blake3::hash(&blob).as_bytes(), blob.len() as u64))
+}
+
+/// The engine's configuration for a job's chain parameters.
+pub fn finetune_spec(job: &JobView, checkpoint_every: usize) -> Finetune {
+	let t = &job.training;
+	Finetune {
+		lora: LoraConfig {
+			r: t.rank as usize,
+			lora_alpha: t.alpha as f64,
+			lora_dropout: t.dropout,
+			use_rslora: false,
+			target_modules: t.target_modules.clone(),
+		},
+		qlora: t.method == MethodArg::Qlora,
+		length: match t.length {
+			LengthArg::Steps(s) => Length::Steps(s as usize),
+			LengthArg::Epochs(e) => Length::Epochs(e as usize),
+		},
+		train: TrainConfig {
+			learning_rate: t.learning_rate,
+			warmup_steps: t.warmup_steps as usize,
+			steps: 0,
+			weight_decay: 0.0,
+			batch_size: t.batch_size as usize,
+			grad_accum: 1,
+			max_grad_norm: 1.0,
+			eval_every: 0,
+			seed: t.seed,
+		},
+		seq_len: t.max_seq_len as usize,
+		eval_fraction: t.eval_fraction,
+		checkpoint_every,
+	}
+}
+
+/// Where a training reports: the latest progress for heartbeats, and every event for the stream.
+pub struct Reporter {
+	job: JobId,
+	latest: Mutex<Progress>,
+	hub: ProgressHub,
+	/// Set when the lease is lost: the training stops at the next step (checkpoint kept).
+	stop: std::sync::atomic::AtomicBool,
+}
+
+impl Reporter {
+	pub fn new(job: JobId, hub: ProgressHub) -> Self {
+		Self { job, latest: Mutex::new(Progress::default()), hub, stop: Default::default() }
+	}
+
+	pub fn latest(&self) -> Progress {
+		*self.latest.lock().expect("progress lock")
+	}
+
+	/// Asks the training to stop at its next step.
+	pub fn stop(&self) {
+		self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+	}
+
+	/// Records `u`; returns whether the training goes on.
+	fn update(&self, u: &Update) -> bool {
+		let mut g = self.latest.lock().expect("progress lock");
+		let (kind, data) = match u {
+			Update::Started { total_steps, first_step, .. } => {
+				g.total_steps = *total_steps as u32;
+				g.step = *first_step as u32;
+				("started", serde_json::to_value(u).expect("json")["Started"].clone())
+			}
+			Update::Event(e @ Event::Step { step, loss, .. }) => {
+				g.step = *step as u32 + 1;
+				g.loss = Some(*loss);
+				("step", serde_json::to_value(e).expect("json")["Step"].clone())
+			}
+			Update::Event(e @ Event::Eval { .. }) => {
+				("eval", serde_json::to_value(e).expect("json")["Eval"].clone())
+			}
+			Update::Checkpoint { step } => ("checkpoint", serde_json::json!({ "step": step })),
+		};
+		drop(g);
+		self.hub.publish(self.job, kind, data);
+		!self.stop.load(std::sync::atomic::Ordering::Relaxed)
+	}
+}
+
+/// Opens the base and runs the training, reporting as it goes.
+pub fn train(
+	prepared: &Prepared,
+	spec: &Finetune,
+	out: &Path,
+	resume: bool,
+	reporter: &Reporter,
+) -> anyhow::Result<model_factory::finetune::Summary> {
+	let mut p = model_factory::pretrained::open(&prepared.model_path, DType::F32, &Device::Cpu)?;
+	let summary =
+		finetune(&mut p, &prepared.records, spec, out, &prepared.base_name, resume, |u| {
+			reporter.update(u)
+		})?;
+	Ok(summary)
+}

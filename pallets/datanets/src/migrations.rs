@@ -1,0 +1,102 @@
+//! Storage migrations of the datanets pallet.
+
+/// v1 → v2: the MMR leaf commits the contributor (`mmr::leaf_hash`). Every datanet's peaks and
+/// every published version's root are rebuilt from the accepted list, so a version's `(count,
+/// root)` keeps naming the same items while its root now also proves who contributed each one.
+///
+/// Runs in one block: `O(accepted items + versions)` reads. That fits the chains this can meet
+/// (test and early networks of thousands of items); a chain with millions of accepted items would
+/// need a multi-block migration instead.
+pub mod v2 {
+	use crate::{
+		mmr,
+		pallet::{Config, DatanetInfo, MmrPeaks, Pallet, Versions},
+		types::{MaxPeaks, MmrHash},
+	};
+	use alloc::{collections::BTreeMap, vec::Vec};
+	use frame_support::{
+		defensive,
+		migrations::VersionedMigration,
+		traits::{Get, UncheckedOnRuntimeUpgrade},
+		weights::Weight,
+		BoundedVec,
+	};
+
+	/// The migration to register in the runtime: runs only when the on-chain version is 1.
+	pub type MigrateV1ToV2<T> =
+		VersionedMigration<1, 2, RebuildRoots<T>, Pallet<T>, <T as frame_system::Config>::DbWeight>;
+
+	/// Rebuilds the MMR peaks and version roots with contributor-committing leaves.
+	pub struct RebuildRoots<T>(core::marker::PhantomData<T>);
+
+	impl<T: Config> UncheckedOnRuntimeUpgrade for RebuildRoots<T> {
+		fn on_runtime_upgrade() -> Weight {
+			let (mut reads, mut writes) = (0u64, 0u64);
+			for (datanet, d) in DatanetInfo::<T>::iter() {
+				reads += 1;
+				// Version numbers by the count they snapshot; several versions never share a
+				// count (publishing needs new items) but nothing here relies on it.
+				let mut by_count: BTreeMap<u64, Vec<u32>> = BTreeMap::new();
+				for (version, v) in Versions::<T>::iter_prefix(datanet) {
+					reads += 1;
+					by_count.entry(v.count).or_default().push(version);
+				}
+				let mut roots: Vec<(u32, MmrHash)> = Vec::new();
+				let replayed = Pallet::<T>::replay_mmr(datanet, d.accepted, |n, peaks| {
+					for version in by_count.get(&n).into_iter().flatten() {
+						roots.push((*version, mmr::root(peaks)));
+					}
+				});
+				reads += 2 * d.accepted;
+				let Some(peaks) = replayed else {
+					defensive!(
+						"datanets v2 migration: accepted list has a gap; datanet left as is"
+					);
+					continue;
+				};
+				let Ok(peaks) = BoundedVec::<MmrHash, MaxPeaks>::try_from(peaks) else {
+					defensive!("datanets v2 migration: more MMR peaks than bits in a u64");
+					continue;
+				};
+				MmrPeaks::<T>::insert(datanet, peaks);
+				writes += 1;
+				for (version, root) in roots {
+					Versions::<T>::mutate(datanet, version, |v| {
+						if let Some(v) = v {
+							v.root = root;
+						}
+					});
+					reads += 1;
+					writes += 1;
+				}
+			}
+			T::DbWeight::get().reads_writes(reads, writes)
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn pre_upgrade() -> Result<Vec<u8>, sp_runtime::TryRuntimeError> {
+			use codec::Encode;
+			let counts: Vec<(u32, u64, u32)> = DatanetInfo::<T>::iter()
+				.map(|(id, d)| (id, d.accepted, Versions::<T>::iter_prefix(id).count() as u32))
+				.collect();
+			Ok(counts.encode())
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn post_upgrade(state: Vec<u8>) -> Result<(), sp_runtime::TryRuntimeError> {
+			use codec::Decode;
+			let before: Vec<(u32, u64, u32)> = Decode::decode(&mut &state[..])
+				.map_err(|_| "datanets v2 migration: pre-upgrade state undecodable")?;
+			for (id, accepted, versions) in before {
+				let d = DatanetInfo::<T>::get(id).ok_or("datanet vanished")?;
+				frame_support::ensure!(d.accepted == accepted, "accepted count changed");
+				frame_support::ensure!(
+					Versions::<T>::iter_prefix(id).count() as u32 == versions,
+					"versions changed"
+				);
+			}
+			// The invariants include "every root is the MMR of its items" with the new leaves.
+			Pallet::<T>::do_try_state()
+		}
+	}
+}
