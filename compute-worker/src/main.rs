@@ -362,6 +362,9 @@ async fn run(cli: Cli) -> Result<()> {
 			};
 			let runner = match jobs_key {
 				Some(name) => {
+					// The same allocator and thread-pool settings as `train` (without them a job
+					// trains about 25% slower than the same training run alone).
+					model_factory::tune_process_for_training();
 					let key = ks.resolve(name)?;
 					let client = Client::connect(url).await?;
 					let mut cfg = RunnerConfig {

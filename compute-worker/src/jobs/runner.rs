@@ -309,7 +309,10 @@ impl JobRunner {
 			let next_beat = tokio::time::sleep_until(last_beat + self.cfg.heartbeat_every);
 			tokio::select! {
 				done = &mut training => match done? {
-					Ok(s) => break s,
+					Ok(s) => {
+						tracing::info!(job = job.id, steps = s.total_steps, "training finished");
+						break s;
+					}
 					Err(e) => {
 						self.hub.publish(job.id, "failed", serde_json::json!({ "reason": format!("{e:#}") }));
 						if let Some(FinetuneError::Stopped { step }) = e.downcast_ref::<FinetuneError>() {

@@ -108,6 +108,7 @@ impl Reporter {
 		let mut g = self.latest.lock().expect("progress lock");
 		let (kind, data) = match u {
 			Update::Started { total_steps, first_step, .. } => {
+				tracing::info!(job = self.job, total_steps, first_step, "training started");
 				g.total_steps = *total_steps as u32;
 				g.step = *first_step as u32;
 				("started", serde_json::to_value(u).expect("json")["Started"].clone())
