@@ -384,6 +384,14 @@ async fn run(cli: Cli) -> Result<()> {
 						.with_context(|| format!("cannot listen on {progress_listen}"))?;
 					let at = listener.local_addr()?;
 					println!("progress on http://{at}/jobs");
+					if let Some(u) = public_url {
+						let host = u.strip_prefix("http://").or_else(|| u.strip_prefix("https://"));
+						if !host.is_some_and(|h| !h.is_empty() && !h.starts_with('/'))
+							|| !u.bytes().all(|b| b.is_ascii_graphic())
+						{
+							bail!("--public-url {u:?}: give an http:// or https:// URL with a host");
+						}
+					}
 					cfg.public_url = public_url
 						.clone()
 						.or_else(|| (!at.ip().is_unspecified()).then(|| format!("http://{at}")));

@@ -1,6 +1,6 @@
 //! Weights for `pallet_datanets`, measured by `scripts/bench-weights.sh` (do not edit by hand).
 //!
-//! Benchmark CLI 64.0.0, 2026-11-22; steps 20, repeat 10; host `vm`, CPU `AMD EPYC`.
+//! Benchmark CLI 64.0.0, 2026-11-27; steps 20, repeat 10; host `vm`, CPU `Intel(R) Xeon(R) Processor`.
 //! Each weight is the measured base plus its per-component slopes; storage reads and writes are
 //! priced by the runtime's database weights (`SubstrateWeight`) or ParityDB's (`()`).
 
@@ -29,53 +29,53 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// `c` in `[1, 64]`.
 	/// `f` in `[1, 8]`.
 	fn create_datanet(c: u32, f: u32, ) -> Weight {
-		Weight::from_parts(175_577_631, 3593)
-			.saturating_add(Weight::from_parts(92_084, 0).saturating_mul(c.into()))
-			.saturating_add(Weight::from_parts(505_798, 0).saturating_mul(f.into()))
+		Weight::from_parts(213_170_516, 3604)
+			.saturating_add(Weight::from_parts(93_450, 0).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(519_999, 0).saturating_mul(f.into()))
 			.saturating_add(T::DbWeight::get().reads(3 as u64))
 			.saturating_add(T::DbWeight::get().writes(5 as u64))
 	}
 	fn update_rules() -> Weight {
-		Weight::from_parts(93_019_000, 5527)
+		Weight::from_parts(93_840_000, 5527)
 			.saturating_add(T::DbWeight::get().reads(2 as u64))
 			.saturating_add(T::DbWeight::get().writes(1 as u64))
 	}
 	/// `c` in `[1, 63]`.
 	fn add_curator(c: u32, ) -> Weight {
-		Weight::from_parts(53_777_207, 5527)
-			.saturating_add(Weight::from_parts(685_403, 0).saturating_mul(c.into()))
+		Weight::from_parts(80_096_061, 5527)
+			.saturating_add(Weight::from_parts(260_805, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(2 as u64))
 			.saturating_add(T::DbWeight::get().writes(1 as u64))
 	}
 	/// `c` in `[2, 64]`.
 	fn remove_curator(c: u32, ) -> Weight {
-		Weight::from_parts(52_194_301, 5527)
-			.saturating_add(Weight::from_parts(441_383, 0).saturating_mul(c.into()))
+		Weight::from_parts(78_912_496, 5527)
+			.saturating_add(Weight::from_parts(255_417, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(2 as u64))
 			.saturating_add(T::DbWeight::get().writes(1 as u64))
 	}
 	fn close_datanet() -> Weight {
-		Weight::from_parts(150_675_000, 4984)
+		Weight::from_parts(187_752_000, 4984)
 			.saturating_add(T::DbWeight::get().reads(3 as u64))
 			.saturating_add(T::DbWeight::get().writes(3 as u64))
 	}
 	fn submit_contribution() -> Weight {
-		Weight::from_parts(278_166_000, 4984)
+		Weight::from_parts(350_954_000, 4984)
 			.saturating_add(T::DbWeight::get().reads(10 as u64))
 			.saturating_add(T::DbWeight::get().writes(10 as u64))
 	}
 	fn vote() -> Weight {
-		Weight::from_parts(458_925_000, 8799)
+		Weight::from_parts(514_347_000, 8799)
 			.saturating_add(T::DbWeight::get().reads(11 as u64))
 			.saturating_add(T::DbWeight::get().writes(11 as u64))
 	}
 	fn publish_version() -> Weight {
-		Weight::from_parts(88_582_000, 5527)
+		Weight::from_parts(92_995_000, 5527)
 			.saturating_add(T::DbWeight::get().reads(3 as u64))
 			.saturating_add(T::DbWeight::get().writes(2 as u64))
 	}
 	fn fund_curation_pot() -> Weight {
-		Weight::from_parts(173_178_000, 6196)
+		Weight::from_parts(210_080_000, 6196)
 			.saturating_add(T::DbWeight::get().reads(3 as u64))
 			.saturating_add(T::DbWeight::get().writes(2 as u64))
 	}
@@ -84,51 +84,51 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same measurements priced with ParityDB's weights, for tests and mocks.
 impl WeightInfo for () {
 	fn create_datanet(c: u32, f: u32, ) -> Weight {
-		Weight::from_parts(175_577_631, 3593)
-			.saturating_add(Weight::from_parts(92_084, 0).saturating_mul(c.into()))
-			.saturating_add(Weight::from_parts(505_798, 0).saturating_mul(f.into()))
+		Weight::from_parts(213_170_516, 3604)
+			.saturating_add(Weight::from_parts(93_450, 0).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(519_999, 0).saturating_mul(f.into()))
 			.saturating_add(ParityDbWeight::get().reads(3 as u64))
 			.saturating_add(ParityDbWeight::get().writes(5 as u64))
 	}
 	fn update_rules() -> Weight {
-		Weight::from_parts(93_019_000, 5527)
+		Weight::from_parts(93_840_000, 5527)
 			.saturating_add(ParityDbWeight::get().reads(2 as u64))
 			.saturating_add(ParityDbWeight::get().writes(1 as u64))
 	}
 	fn add_curator(c: u32, ) -> Weight {
-		Weight::from_parts(53_777_207, 5527)
-			.saturating_add(Weight::from_parts(685_403, 0).saturating_mul(c.into()))
+		Weight::from_parts(80_096_061, 5527)
+			.saturating_add(Weight::from_parts(260_805, 0).saturating_mul(c.into()))
 			.saturating_add(ParityDbWeight::get().reads(2 as u64))
 			.saturating_add(ParityDbWeight::get().writes(1 as u64))
 	}
 	fn remove_curator(c: u32, ) -> Weight {
-		Weight::from_parts(52_194_301, 5527)
-			.saturating_add(Weight::from_parts(441_383, 0).saturating_mul(c.into()))
+		Weight::from_parts(78_912_496, 5527)
+			.saturating_add(Weight::from_parts(255_417, 0).saturating_mul(c.into()))
 			.saturating_add(ParityDbWeight::get().reads(2 as u64))
 			.saturating_add(ParityDbWeight::get().writes(1 as u64))
 	}
 	fn close_datanet() -> Weight {
-		Weight::from_parts(150_675_000, 4984)
+		Weight::from_parts(187_752_000, 4984)
 			.saturating_add(ParityDbWeight::get().reads(3 as u64))
 			.saturating_add(ParityDbWeight::get().writes(3 as u64))
 	}
 	fn submit_contribution() -> Weight {
-		Weight::from_parts(278_166_000, 4984)
+		Weight::from_parts(350_954_000, 4984)
 			.saturating_add(ParityDbWeight::get().reads(10 as u64))
 			.saturating_add(ParityDbWeight::get().writes(10 as u64))
 	}
 	fn vote() -> Weight {
-		Weight::from_parts(458_925_000, 8799)
+		Weight::from_parts(514_347_000, 8799)
 			.saturating_add(ParityDbWeight::get().reads(11 as u64))
 			.saturating_add(ParityDbWeight::get().writes(11 as u64))
 	}
 	fn publish_version() -> Weight {
-		Weight::from_parts(88_582_000, 5527)
+		Weight::from_parts(92_995_000, 5527)
 			.saturating_add(ParityDbWeight::get().reads(3 as u64))
 			.saturating_add(ParityDbWeight::get().writes(2 as u64))
 	}
 	fn fund_curation_pot() -> Weight {
-		Weight::from_parts(173_178_000, 6196)
+		Weight::from_parts(210_080_000, 6196)
 			.saturating_add(ParityDbWeight::get().reads(3 as u64))
 			.saturating_add(ParityDbWeight::get().writes(2 as u64))
 	}

@@ -24,32 +24,32 @@ pub trait WeightInfo {
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn register() -> Weight {
-		Weight::from_parts(218_079_000, 4658)
+		Weight::from_parts(209_013_000, 4658)
 			.saturating_add(T::DbWeight::get().reads(3 as u64))
 			.saturating_add(T::DbWeight::get().writes(3 as u64))
 	}
 	fn update() -> Weight {
-		Weight::from_parts(63_566_000, 4658)
+		Weight::from_parts(63_324_000, 4658)
 			.saturating_add(T::DbWeight::get().reads(1 as u64))
 			.saturating_add(T::DbWeight::get().writes(1 as u64))
 	}
 	fn bond_extra() -> Weight {
-		Weight::from_parts(211_385_000, 4658)
+		Weight::from_parts(206_612_000, 4658)
 			.saturating_add(T::DbWeight::get().reads(3 as u64))
 			.saturating_add(T::DbWeight::get().writes(3 as u64))
 	}
 	fn unbond() -> Weight {
-		Weight::from_parts(57_552_000, 4658)
+		Weight::from_parts(58_199_000, 4658)
 			.saturating_add(T::DbWeight::get().reads(1 as u64))
 			.saturating_add(T::DbWeight::get().writes(1 as u64))
 	}
 	fn withdraw() -> Weight {
-		Weight::from_parts(180_963_000, 4658)
+		Weight::from_parts(183_709_000, 4658)
 			.saturating_add(T::DbWeight::get().reads(3 as u64))
-			.saturating_add(T::DbWeight::get().writes(3 as u64))
+			.saturating_add(T::DbWeight::get().writes(4 as u64))
 	}
 	fn set_endpoint() -> Weight {
-		Weight::from_parts(63_566_000, 4658)
+		Weight::from_parts(52_475_000, 4658)
 			.saturating_add(T::DbWeight::get().reads(1 as u64))
 			.saturating_add(T::DbWeight::get().writes(1 as u64))
 	}
@@ -58,32 +58,32 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same measurements priced with ParityDB's weights, for tests and mocks.
 impl WeightInfo for () {
 	fn register() -> Weight {
-		Weight::from_parts(218_079_000, 4658)
+		Weight::from_parts(209_013_000, 4658)
 			.saturating_add(ParityDbWeight::get().reads(3 as u64))
 			.saturating_add(ParityDbWeight::get().writes(3 as u64))
 	}
 	fn update() -> Weight {
-		Weight::from_parts(63_566_000, 4658)
+		Weight::from_parts(63_324_000, 4658)
 			.saturating_add(ParityDbWeight::get().reads(1 as u64))
 			.saturating_add(ParityDbWeight::get().writes(1 as u64))
 	}
 	fn bond_extra() -> Weight {
-		Weight::from_parts(211_385_000, 4658)
+		Weight::from_parts(206_612_000, 4658)
 			.saturating_add(ParityDbWeight::get().reads(3 as u64))
 			.saturating_add(ParityDbWeight::get().writes(3 as u64))
 	}
 	fn unbond() -> Weight {
-		Weight::from_parts(57_552_000, 4658)
+		Weight::from_parts(58_199_000, 4658)
 			.saturating_add(ParityDbWeight::get().reads(1 as u64))
 			.saturating_add(ParityDbWeight::get().writes(1 as u64))
 	}
 	fn withdraw() -> Weight {
-		Weight::from_parts(180_963_000, 4658)
+		Weight::from_parts(183_709_000, 4658)
 			.saturating_add(ParityDbWeight::get().reads(3 as u64))
-			.saturating_add(ParityDbWeight::get().writes(3 as u64))
+			.saturating_add(ParityDbWeight::get().writes(4 as u64))
 	}
 	fn set_endpoint() -> Weight {
-		Weight::from_parts(63_566_000, 4658)
+		Weight::from_parts(52_475_000, 4658)
 			.saturating_add(ParityDbWeight::get().reads(1 as u64))
 			.saturating_add(ParityDbWeight::get().writes(1 as u64))
 	}
