@@ -389,7 +389,9 @@ async fn run(cli: Cli) -> Result<()> {
 						if !host.is_some_and(|h| !h.is_empty() && !h.starts_with('/'))
 							|| !u.bytes().all(|b| b.is_ascii_graphic())
 						{
-							bail!("--public-url {u:?}: give an http:// or https:// URL with a host");
+							bail!(
+								"--public-url {u:?}: give an http:// or https:// URL with a host"
+							);
 						}
 					}
 					cfg.public_url = public_url
