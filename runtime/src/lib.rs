@@ -56,7 +56,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("tributary"),
 	impl_name: alloc::borrow::Cow::Borrowed("tributary"),
 	authoring_version: 1,
-	spec_version: 101,
+	spec_version: 102,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -104,7 +104,10 @@ pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
 
 /// Storage migrations run at the next runtime upgrade (each checks its pallet's storage version, so
 /// a migration already applied does nothing).
-pub type Migrations = (pallet_datanets::migrations::v2::MigrateV1ToV2<Runtime>,);
+pub type Migrations = (
+	pallet_datanets::migrations::v2::MigrateV1ToV2<Runtime>,
+	pallet_datanets::migrations::v3::MigrateV2ToV3<Runtime>,
+);
 
 pub type Executive = frame_executive::Executive<
 	Runtime,

@@ -79,8 +79,9 @@ pub mod pallet {
 	pub type CuratorsOf<T> =
 		BoundedVec<<T as frame_system::Config>::AccountId, <T as Config>::MaxCurators>;
 
-	/// v2: the MMR leaf commits the contributor ([`migrations::v2`]).
-	pub(crate) const STORAGE_VERSION: StorageVersion = StorageVersion::new(2);
+	/// v2: the MMR leaf commits the contributor ([`migrations::v2`]); v3: the content-hash index is
+	/// keyed with `Blake2_128Concat` and frees rejected hashes ([`migrations::v3`]).
+	pub(crate) const STORAGE_VERSION: StorageVersion = StorageVersion::new(3);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -155,10 +156,13 @@ pub mod pallet {
 	pub type Contributions<T: Config> =
 		StorageMap<_, Twox64Concat, ContributionId, ContributionOf<T>>;
 
-	/// Content hash to contribution, per datanet: a hash enters a datanet once.
+	/// Content hash to its pending or accepted contribution, per datanet: the same bytes cannot be
+	/// pending or accepted twice. A rejection frees the hash. The hash is chosen by the caller, so it
+	/// is hashed again for the trie key (`Blake2_128Concat`, storage version 3): a caller cannot pick
+	/// keys that unbalance the trie.
 	#[pallet::storage]
 	pub type ContributionByHash<T> =
-		StorageDoubleMap<_, Twox64Concat, DatanetId, Identity, ContentHash, ContributionId>;
+		StorageDoubleMap<_, Twox64Concat, DatanetId, Blake2_128Concat, ContentHash, ContributionId>;
 
 	/// Votes cast, by contribution and curator.
 	#[pallet::storage]
@@ -866,6 +870,9 @@ pub mod pallet {
 		) -> Event<T> {
 			d.rejected = d.rejected.saturating_add(1);
 			c.status = ContributionStatus::Rejected { reason };
+			// The bytes may come back (from their real author, or fixed): a rejection does not
+			// keep the hash, so whoever submits a hash first cannot squat it by being rejected.
+			ContributionByHash::<T>::remove(c.datanet, c.content_hash);
 			Stats::<T>::mutate(c.datanet, &c.contributor, |s| {
 				s.rejected = s.rejected.saturating_add(1)
 			});
@@ -956,9 +963,10 @@ pub mod pallet {
 				Default::default();
 			for (id, c) in Contributions::<T>::iter() {
 				ensure!(id < next_contribution, "contribution id at or above NextContributionId");
+				let indexed = ContributionByHash::<T>::get(c.datanet, c.content_hash) == Some(id);
 				ensure!(
-					ContributionByHash::<T>::get(c.datanet, c.content_hash) == Some(id),
-					"contribution missing from its hash index"
+					indexed != matches!(c.status, ContributionStatus::Rejected { .. }),
+					"hash index holds a rejected contribution or misses a live one"
 				);
 				let e = per_datanet.entry(c.datanet).or_default();
 				e.0 += 1;
@@ -973,6 +981,14 @@ pub mod pallet {
 					ContributionStatus::Rejected { .. } => e.2 += 1,
 					ContributionStatus::Pending => {}
 				}
+			}
+			for (datanet, hash, id) in ContributionByHash::<T>::iter() {
+				let c =
+					Contributions::<T>::get(id).ok_or("hash index points to no contribution")?;
+				ensure!(
+					c.datanet == datanet && c.content_hash == hash,
+					"hash index points to another datanet's or hash's contribution"
+				);
 			}
 			for (id, d) in DatanetInfo::<T>::iter() {
 				ensure!(id < next_datanet, "datanet id at or above NextDatanetId");

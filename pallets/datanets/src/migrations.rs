@@ -100,3 +100,90 @@ pub mod v2 {
 		}
 	}
 }
+
+/// v2 → v3: `ContributionByHash` keys the caller-chosen content hash with `Blake2_128Concat`
+/// instead of `Identity` (a caller could otherwise choose trie keys), and no longer holds rejected
+/// contributions (a rejection frees the hash). Every entry is read with the old hasher and written
+/// with the new one, except those of rejected contributions, which are dropped.
+///
+/// One block, `O(index entries)`.
+pub mod v3 {
+	use crate::{
+		pallet::{Config, ContributionByHash, Contributions, Pallet},
+		types::{ContentHash, ContributionId, ContributionStatus, DatanetId},
+	};
+	use alloc::vec::Vec;
+	use frame_support::{
+		migrations::VersionedMigration,
+		traits::{Get, UncheckedOnRuntimeUpgrade},
+		weights::Weight,
+	};
+
+	mod old {
+		use super::*;
+		use frame_support::{storage_alias, Identity, Twox64Concat};
+
+		/// The index as storage version 2 keyed it.
+		#[storage_alias]
+		pub type ContributionByHash<T: Config> = StorageDoubleMap<
+			Pallet<T>,
+			Twox64Concat,
+			DatanetId,
+			Identity,
+			ContentHash,
+			ContributionId,
+		>;
+	}
+
+	/// The migration to register in the runtime: runs only when the on-chain version is 2.
+	pub type MigrateV2ToV3<T> = VersionedMigration<
+		2,
+		3,
+		RekeyHashIndex<T>,
+		Pallet<T>,
+		<T as frame_system::Config>::DbWeight,
+	>;
+
+	/// Re-keys the content-hash index and drops rejected contributions from it.
+	pub struct RekeyHashIndex<T>(core::marker::PhantomData<T>);
+
+	impl<T: Config> UncheckedOnRuntimeUpgrade for RekeyHashIndex<T> {
+		fn on_runtime_upgrade() -> Weight {
+			// Read all first: the old and new maps share the storage prefix.
+			let entries: Vec<(DatanetId, ContentHash, ContributionId)> =
+				old::ContributionByHash::<T>::drain().collect();
+			let (mut reads, mut writes) = (entries.len() as u64, entries.len() as u64);
+			for (datanet, hash, id) in entries {
+				reads += 1;
+				let live = Contributions::<T>::get(id)
+					.is_some_and(|c| !matches!(c.status, ContributionStatus::Rejected { .. }));
+				if live {
+					ContributionByHash::<T>::insert(datanet, hash, id);
+					writes += 1;
+				}
+			}
+			T::DbWeight::get().reads_writes(reads, writes)
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn pre_upgrade() -> Result<Vec<u8>, sp_runtime::TryRuntimeError> {
+			use codec::Encode;
+			let live = Contributions::<T>::iter()
+				.filter(|(_, c)| !matches!(c.status, ContributionStatus::Rejected { .. }))
+				.count() as u64;
+			Ok(live.encode())
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn post_upgrade(state: Vec<u8>) -> Result<(), sp_runtime::TryRuntimeError> {
+			use codec::Decode;
+			let live = u64::decode(&mut &state[..])
+				.map_err(|_| "datanets v3 migration: pre-upgrade state undecodable")?;
+			frame_support::ensure!(
+				ContributionByHash::<T>::iter().count() as u64 == live,
+				"the index does not hold exactly the live contributions"
+			);
+			Pallet::<T>::do_try_state()
+		}
+	}
+}

@@ -421,6 +421,44 @@ fn submit_refuses_rule_breakers_and_stores_nothing() {
 }
 
 #[test]
+fn a_rejected_squatter_frees_the_hash_for_its_real_author() {
+	run_test(|| {
+		let d = create();
+		// A squatter who learned the hash submits it first with a size the bytes do not have;
+		// curators who fetched the bytes find the mismatch and reject it.
+		let squat = submit_as(BOB, d, h(1), 999);
+		assert_noop!(try_submit(ALICE, d, h(1), 1000, "txt"), E::DuplicateContent);
+		reject(squat, &[CUR1, CUR2], RejectReason::HashMismatch);
+		assert_eq!(ContributionByHash::<Test>::get(d, h(1)), None);
+		// The author submits the same bytes and gets the credit.
+		let real = submit_as(ALICE, d, h(1), 1000);
+		approve(real, &[CUR1, CUR2]);
+		assert_eq!(ContributionByHash::<Test>::get(d, h(1)), Some(real));
+		assert_eq!(Datanets::contributor_stats(&ALICE, Some(d)).accepted, 1);
+		// Accepted bytes keep their hash: nobody submits them again.
+		assert_noop!(try_submit(BOB, d, h(1), 1000, "txt"), E::DuplicateContent);
+	});
+}
+
+#[test]
+fn try_state_catches_a_hash_index_that_disagrees_with_statuses() {
+	new_test_ext().execute_with(|| {
+		let d = create();
+		let c = submit(ALICE, d, 1);
+		reject(c, &[CUR1, CUR2], RejectReason::LowQuality);
+		Datanets::do_try_state().unwrap();
+		// A rejected contribution left in the index.
+		ContributionByHash::<Test>::insert(d, h(1), c);
+		assert!(Datanets::do_try_state().is_err());
+		// An index entry pointing at another hash's contribution.
+		ContributionByHash::<Test>::remove(d, h(1));
+		let live = submit(ALICE, d, 2);
+		ContributionByHash::<Test>::insert(d, h(3), live);
+		assert!(Datanets::do_try_state().is_err());
+	});
+}
+
+#[test]
 fn the_same_hash_may_enter_different_datanets() {
 	run_test(|| {
 		let a = create();
@@ -1089,5 +1127,50 @@ fn v2_migration_rebuilds_peaks_and_version_roots_with_contributors() {
 		assert_ne!(Datanets::current_root(b), current.1);
 		migrations::v2::RebuildRoots::<Test>::on_runtime_upgrade();
 		assert_eq!(Datanets::current_root(b), current.1);
+	});
+}
+
+#[test]
+fn v3_migration_rekeys_the_hash_index_and_drops_rejected_entries() {
+	use codec::Encode;
+	use frame_support::{
+		storage::{unhashed, StoragePrefixedMap},
+		traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion},
+		StorageHasher,
+	};
+	run_test(|| {
+		let d = create();
+		let live = submit(ALICE, d, 1);
+		let accepted = submit(BOB, d, 2);
+		approve(accepted, &[CUR1, CUR2]);
+		let rejected = submit(CAROL, d, 3);
+		reject(rejected, &[CUR1, CUR2], RejectReason::LowQuality);
+
+		// The index as a v2 chain holds it: Identity-keyed hashes, the rejected one included.
+		let prefix = ContributionByHash::<Test>::final_prefix();
+		let old_key = |n: u32| {
+			let mut k = prefix.to_vec();
+			k.extend(frame_support::Twox64Concat::hash(&d.encode()));
+			k.extend(h(n));
+			k
+		};
+		let _ = ContributionByHash::<Test>::clear(u32::MAX, None);
+		for (n, id) in [(1, live), (2, accepted), (3, rejected)] {
+			unhashed::put(&old_key(n), &id);
+		}
+		StorageVersion::new(2).put::<Datanets>();
+		assert_eq!(ContributionByHash::<Test>::get(d, h(1)), None, "new keys do not see old ones");
+
+		migrations::v3::MigrateV2ToV3::<Test>::on_runtime_upgrade();
+		assert_eq!(Datanets::on_chain_storage_version(), 3);
+		assert_eq!(ContributionByHash::<Test>::get(d, h(1)), Some(live));
+		assert_eq!(ContributionByHash::<Test>::get(d, h(2)), Some(accepted));
+		assert_eq!(ContributionByHash::<Test>::get(d, h(3)), None);
+		for n in 1..=3 {
+			assert!(unhashed::get_raw(&old_key(n)).is_none(), "old key {n} left behind");
+		}
+		// The rejected hash is free again; the live ones are not.
+		assert_ok!(try_submit(ALICE, d, h(3), 10, "txt"));
+		assert_noop!(try_submit(CAROL, d, h(1), 10, "txt"), E::DuplicateContent);
 	});
 }
