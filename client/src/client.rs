@@ -135,6 +135,8 @@ pub struct RulesArg {
 	pub rejection_quorum: u32,
 	pub contribution_deposit: u128,
 	pub curator_fee: u128,
+	/// Blocks a contribution may stay pending before it expires.
+	pub pending_blocks: u32,
 }
 
 impl From<&RulesArg> for Rules<u128> {
@@ -148,6 +150,7 @@ impl From<&RulesArg> for Rules<u128> {
 			rejection_quorum: r.rejection_quorum,
 			contribution_deposit: r.contribution_deposit,
 			curator_fee: r.curator_fee,
+			pending_blocks: r.pending_blocks,
 		}
 	}
 }
@@ -163,6 +166,7 @@ impl From<&Rules<u128>> for RulesArg {
 			rejection_quorum: r.rejection_quorum,
 			contribution_deposit: r.contribution_deposit,
 			curator_fee: r.curator_fee,
+			pending_blocks: r.pending_blocks,
 		}
 	}
 }
@@ -241,8 +245,14 @@ impl From<&RejectReason> for RejectArg {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Decision {
 	Pending,
-	Accepted { index: u64 },
-	Rejected { reason: RejectArg },
+	Accepted {
+		index: u64,
+	},
+	Rejected {
+		reason: RejectArg,
+	},
+	/// Not decided within the datanet's `pending_blocks`; the deposit went to the curation pot.
+	Expired,
 }
 
 impl From<&ContributionStatus> for Decision {
@@ -251,6 +261,7 @@ impl From<&ContributionStatus> for Decision {
 			ContributionStatus::Pending => Decision::Pending,
 			ContributionStatus::Accepted { index } => Decision::Accepted { index: *index },
 			ContributionStatus::Rejected { reason } => Decision::Rejected { reason: reason.into() },
+			ContributionStatus::Expired => Decision::Expired,
 		}
 	}
 }
@@ -633,7 +644,7 @@ impl Client {
 
 impl Default for RulesArg {
 	/// The chain's defaults: 10 MB and 20 items per contributor per day, 10 MB per datanet per day,
-	/// items up to 10 MB, one vote decides, no deposit, no curator fee.
+	/// items up to 10 MB, one vote decides, no deposit, no curator fee, a week to decide.
 	fn default() -> Self {
 		RulesArg {
 			max_item_bytes: 10 * 1024 * 1024,
@@ -644,6 +655,7 @@ impl Default for RulesArg {
 			rejection_quorum: 1,
 			contribution_deposit: 0,
 			curator_fee: 0,
+			pending_blocks: 7 * 14_400,
 		}
 	}
 }

@@ -161,6 +161,10 @@ enum DatanetCmd {
 		/// Paid per curator vote from the datanet's curation pot, in plancks.
 		#[arg(long, default_value_t = 0)]
 		curator_fee: u128,
+		/// Blocks a contribution may stay pending before it expires (its deposit then goes to the
+		/// curation pot). Default: a week of 6 s blocks.
+		#[arg(long)]
+		pending_blocks: Option<u32>,
 	},
 	/// List all datanets.
 	List,
@@ -490,6 +494,7 @@ async fn run_datanet(cli: &Cli, cmd: &DatanetCmd) -> Result<()> {
 			datanet_daily_bytes,
 			deposit,
 			curator_fee,
+			pending_blocks,
 		} => {
 			let key = signer(cli)?;
 			let defaults = RulesArg::default();
@@ -504,6 +509,7 @@ async fn run_datanet(cli: &Cli, cmd: &DatanetCmd) -> Result<()> {
 				rejection_quorum: *rejection_quorum,
 				contribution_deposit: *deposit,
 				curator_fee: *curator_fee,
+				pending_blocks: pending_blocks.unwrap_or(defaults.pending_blocks),
 			};
 			let curators = curators
 				.iter()
@@ -588,6 +594,7 @@ async fn run_datanet(cli: &Cli, cmd: &DatanetCmd) -> Result<()> {
 				trib(d.rules.contribution_deposit),
 				trib(d.rules.curator_fee)
 			);
+			println!("  pending for      at most {} blocks, then expires", d.rules.pending_blocks);
 			println!(
 				"  contributions    {} submitted, {} accepted, {} rejected; latest version {}",
 				d.submitted, d.accepted, d.rejected, d.latest_version

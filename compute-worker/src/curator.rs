@@ -149,7 +149,9 @@ impl Curator {
 			match self.client.contribution(id).await?.decision {
 				Decision::Pending => continue,
 				Decision::Accepted { .. } => {}
-				Decision::Rejected { .. } => self.node.store().unpin_chain(&parse_hash(&hash)?)?,
+				Decision::Rejected { .. } | Decision::Expired => {
+					self.node.store().unpin_chain(&parse_hash(&hash)?)?
+				}
 			}
 			self.journal.data.pinned_pending.remove(&id);
 		}

@@ -131,6 +131,8 @@ impl pallet_datanets::Config for Runtime {
 	type MaxFormatLen = ConstU32<16>;
 	type MaxCurators = ConstU32<64>;
 	type MaxMetadataLen = ConstU32<512>;
+	type MaxPendingBlocks = ConstU32<{ 30 * 14_400 }>;
+	type MaxExpiriesPerBlock = ConstU32<256>;
 	type WeightInfo = pallet_datanets::weights::SubstrateWeight<Runtime>;
 }
 

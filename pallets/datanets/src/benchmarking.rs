@@ -4,11 +4,12 @@ use super::*;
 use crate::Pallet as Datanets;
 use frame_benchmarking::v2::*;
 use frame_support::traits::fungible::Inspect;
+use frame_support::traits::Hooks;
 use frame_support::{
 	traits::{fungible::Mutate, Get},
 	BoundedVec,
 };
-use frame_system::RawOrigin;
+use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
 use sp_runtime::traits::Zero;
 
 const SEED: u32 = 0;
@@ -33,6 +34,23 @@ fn text_formats<T: Config>(n: u32) -> FormatsOf<T> {
 		.collect::<Vec<_>>()
 		.try_into()
 		.expect("n <= MaxFormats")
+}
+
+/// Fills the expiry buckets of blocks `from .. from + n` with placeholder ids (worst cases of
+/// scheduling and unscheduling); `clear_filler` takes them out again.
+fn fill_expiry_buckets<T: Config>(from: BlockNumberFor<T>, n: u32) {
+	let full: Vec<ContributionId> =
+		(0..T::MaxExpiriesPerBlock::get() as u64).map(|i| u64::MAX - i).collect();
+	for k in 0..n {
+		let bucket: BoundedVec<_, _> = full.clone().try_into().expect("MaxExpiriesPerBlock ids");
+		PendingExpiries::<T>::insert(from + k.into(), bucket);
+	}
+}
+
+fn clear_filler<T: Config>(from: BlockNumberFor<T>, n: u32) {
+	for k in 0..n {
+		PendingExpiries::<T>::mutate(from + k.into(), |b| b.retain(|id| *id < u64::MAX / 2));
+	}
 }
 
 fn rules<T: Config>(quorum: u32) -> RulesOf<T> {
@@ -147,6 +165,9 @@ mod benchmarks {
 		)
 		.expect("first submission");
 		let next = NextContributionId::<T>::get();
+		// Worst case: every bucket but the last the expiry may spill to is full.
+		let due = frame_system::Pallet::<T>::block_number() + rules::<T>(1).pending_blocks.into();
+		fill_expiry_buckets::<T>(due, EXPIRY_SPILL_BLOCKS - 1);
 		#[extrinsic_call]
 		_(
 			RawOrigin::Signed(who),
@@ -157,6 +178,8 @@ mod benchmarks {
 			bounded(T::MaxMetadataLen::get(), b'm'),
 		);
 		assert_eq!(NextContributionId::<T>::get(), next + 1);
+		assert_eq!(ExpiresAt::<T>::get(next), Some(due + (EXPIRY_SPILL_BLOCKS - 1).into()));
+		clear_filler::<T>(due, EXPIRY_SPILL_BLOCKS - 1);
 	}
 
 	#[benchmark]
@@ -164,6 +187,12 @@ mod benchmarks {
 		let (id, _, curators) = datanet::<T>(T::MaxCurators::get());
 		let who = funded::<T>("contributor", 0);
 		let cid = NextContributionId::<T>::get();
+		// Worst case: its expiry bucket is full (the decision takes it out of a full list).
+		let due = frame_system::Pallet::<T>::block_number() + rules::<T>(1).pending_blocks.into();
+		fill_expiry_buckets::<T>(due, 1);
+		PendingExpiries::<T>::mutate(due, |b| {
+			b.pop();
+		});
 		Datanets::<T>::submit_contribution(
 			RawOrigin::Signed(who).into(),
 			id,
@@ -173,6 +202,7 @@ mod benchmarks {
 			BoundedVec::new(),
 		)
 		.expect("submission");
+		assert_eq!(ExpiresAt::<T>::get(cid), Some(due));
 		// Worst case: the deciding vote, whose MMR append merges 32 peaks, and a paid curator fee.
 		let peaks: BoundedVec<MmrHash, MaxPeaks> =
 			alloc::vec![[7u8; 32]; 32].try_into().expect("32 <= 64");
@@ -196,6 +226,7 @@ mod benchmarks {
 			Contributions::<T>::get(cid).map(|c| c.status),
 			Some(ContributionStatus::Accepted { .. })
 		));
+		clear_filler::<T>(due, 1);
 		// Undo the fabricated history so try_state holds.
 		DatanetInfo::<T>::mutate(id, |d| {
 			if let Some(d) = d {
@@ -240,6 +271,43 @@ mod benchmarks {
 		#[extrinsic_call]
 		_(RawOrigin::Signed(who), id, T::Currency::minimum_balance() * 10u32.into());
 		assert!(!T::Currency::balance(&Datanets::<T>::curation_pot(id)).is_zero());
+	}
+
+	/// `n` pending contributions expire in this block: each hash freed, each deposit to the pot.
+	#[benchmark]
+	fn on_initialize(n: Linear<0, { T::MaxExpiriesPerBlock::get() }>) {
+		let (id, _, _) = datanet::<T>(1);
+		T::Currency::set_balance(
+			&Datanets::<T>::curation_pot(id),
+			T::Currency::minimum_balance() * 1000u32.into(),
+		);
+		let first = NextContributionId::<T>::get();
+		for i in 0..n {
+			let who = funded::<T>("contributor", i);
+			let mut hash = [0u8; 32];
+			hash[..4].copy_from_slice(&i.to_le_bytes());
+			Datanets::<T>::submit_contribution(
+				RawOrigin::Signed(who).into(),
+				id,
+				hash,
+				1,
+				format::<T>(),
+				BoundedVec::new(),
+			)
+			.expect("submission");
+		}
+		let due = frame_system::Pallet::<T>::block_number() + rules::<T>(1).pending_blocks.into();
+		assert_eq!(PendingExpiries::<T>::get(due).len() as u32, n);
+		#[block]
+		{
+			Datanets::<T>::on_initialize(due);
+		}
+		for c in first..first + n as u64 {
+			assert_eq!(
+				Contributions::<T>::get(c).map(|c| c.status),
+				Some(ContributionStatus::Expired)
+			);
+		}
 	}
 
 	impl_benchmark_test_suite!(Datanets, crate::mock::new_test_ext(), crate::mock::Test);

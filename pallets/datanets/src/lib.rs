@@ -13,6 +13,12 @@
 //! bytes, then the earliest first acceptance (see [`types::ContributorStats`]). The runtime API
 //! [`DatanetsApi`] serves it paged and sorted.
 //!
+//! Pending contributions expire after the datanet's `pending_blocks`: each sits in a per-block bucket
+//! (`PendingExpiries`, at most `MaxExpiriesPerBlock`; a full block pushes it to the next with room,
+//! within `EXPIRY_SPILL_BLOCKS`) that `on_initialize` takes, so nothing is scanned. An expired
+//! contribution frees its hash, and its deposit goes to the curation pot: a submission nobody can
+//! fetch or decide costs its submitter, and pays the curators who tried.
+//!
 //! Curation pot (optional): anyone may fund a datanet's pot; while it can pay, each curator vote earns
 //! the datanet's `curator_fee` from it. An empty pot never blocks voting.
 
@@ -48,13 +54,13 @@ pub mod pallet {
 		pallet_prelude::*,
 		traits::{
 			fungible::{Inspect, Mutate, MutateHold},
-			tokens::{Precision, Preservation},
+			tokens::{Fortitude, Precision, Preservation, Restriction},
 			UnixTime,
 		},
 		PalletId,
 	};
 	use frame_system::pallet_prelude::*;
-	use sp_runtime::traits::{AccountIdConversion, Zero};
+	use sp_runtime::traits::{AccountIdConversion, Saturating, Zero};
 
 	pub type BalanceOf<T> =
 		<<T as Config>::Currency as Inspect<<T as frame_system::Config>::AccountId>>::Balance;
@@ -80,8 +86,12 @@ pub mod pallet {
 		BoundedVec<<T as frame_system::Config>::AccountId, <T as Config>::MaxCurators>;
 
 	/// v2: the MMR leaf commits the contributor ([`migrations::v2`]); v3: the content-hash index is
-	/// keyed with `Blake2_128Concat` and frees rejected hashes ([`migrations::v3`]).
-	pub(crate) const STORAGE_VERSION: StorageVersion = StorageVersion::new(3);
+	/// keyed with `Blake2_128Concat` and frees rejected hashes ([`migrations::v3`]); v4: rules have
+	/// `pending_blocks` and pending contributions expire ([`migrations::v4`]).
+	pub(crate) const STORAGE_VERSION: StorageVersion = StorageVersion::new(4);
+
+	/// Blocks an expiry may be pushed past its due block when buckets are full.
+	pub const EXPIRY_SPILL_BLOCKS: u32 = 16;
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -121,6 +131,12 @@ pub mod pallet {
 		/// Longest contribution metadata, in bytes.
 		#[pallet::constant]
 		type MaxMetadataLen: Get<u32>;
+		/// Longest `pending_blocks` rules may set.
+		#[pallet::constant]
+		type MaxPendingBlocks: Get<u32>;
+		/// Most contributions expiring in one block.
+		#[pallet::constant]
+		type MaxExpiriesPerBlock: Get<u32>;
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
 	}
@@ -163,6 +179,20 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type ContributionByHash<T> =
 		StorageDoubleMap<_, Twox64Concat, DatanetId, Blake2_128Concat, ContentHash, ContributionId>;
+
+	/// Pending contributions by the block in which they expire.
+	#[pallet::storage]
+	pub type PendingExpiries<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		BlockNumberFor<T>,
+		BoundedVec<ContributionId, T::MaxExpiriesPerBlock>,
+		ValueQuery,
+	>;
+
+	/// The block in which each pending contribution expires (its `PendingExpiries` bucket).
+	#[pallet::storage]
+	pub type ExpiresAt<T: Config> = StorageMap<_, Twox64Concat, ContributionId, BlockNumberFor<T>>;
 
 	/// Votes cast, by contribution and curator.
 	#[pallet::storage]
@@ -327,6 +357,13 @@ pub mod pallet {
 		CurationPotFunded { datanet: DatanetId, from: T::AccountId, amount: BalanceOf<T> },
 		/// A curator was paid the curator fee for a vote.
 		CuratorPaid { datanet: DatanetId, curator: T::AccountId, amount: BalanceOf<T> },
+		/// A contribution was not decided in time; `forfeited` of its deposit went to the pot.
+		ContributionExpired {
+			contribution: ContributionId,
+			datanet: DatanetId,
+			contributor: T::AccountId,
+			forfeited: BalanceOf<T>,
+		},
 	}
 
 	#[pallet::error]
@@ -387,10 +424,27 @@ pub mod pallet {
 		ZeroAmount,
 		/// A counter reached its maximum.
 		Overflow,
+		/// `pending_blocks` must be at least 1 and at most `MaxPendingBlocks`.
+		InvalidPendingBlocks,
+		/// Too many contributions already expire in the blocks this one would: try again later.
+		ExpiryScheduleFull,
 	}
 
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
+			let due = PendingExpiries::<T>::take(now);
+			for &id in due.iter() {
+				Self::expire(id);
+			}
+			T::WeightInfo::on_initialize(due.len() as u32)
+		}
+
+		fn integrity_test() {
+			assert!(T::MaxExpiriesPerBlock::get() > 0, "MaxExpiriesPerBlock must be positive");
+			assert!(T::MaxPendingBlocks::get() > 0, "MaxPendingBlocks must be positive");
+		}
+
 		#[cfg(feature = "try-runtime")]
 		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
 			Self::do_try_state()
@@ -590,6 +644,8 @@ pub mod pallet {
 			T::Currency::hold(&HoldReason::ContributionDeposit.into(), &who, deposit)?;
 
 			let id = NextContributionId::<T>::get();
+			let now = frame_system::Pallet::<T>::block_number();
+			Self::schedule_expiry(id, now.saturating_add(d.rules.pending_blocks.into()))?;
 			NextContributionId::<T>::put(id.checked_add(1).ok_or(Error::<T>::Overflow)?);
 			d.submitted = d.submitted.saturating_add(1);
 			DatanetInfo::<T>::insert(datanet, d);
@@ -607,7 +663,7 @@ pub mod pallet {
 					bytes,
 					format,
 					metadata,
-					submitted_at: frame_system::Pallet::<T>::block_number(),
+					submitted_at: now,
 					approvals: 0,
 					rejections: 0,
 					deposit,
@@ -665,6 +721,7 @@ pub mod pallet {
 				_ => None,
 			};
 			if let Some(event) = decided {
+				Self::unschedule_expiry(contribution);
 				T::Currency::release(
 					&HoldReason::ContributionDeposit.into(),
 					&c.contributor,
@@ -780,7 +837,73 @@ pub mod pallet {
 					&& rules.max_item_bytes <= rules.datanet_daily_bytes,
 				Error::<T>::InvalidCaps
 			);
+			ensure!(
+				(1..=T::MaxPendingBlocks::get()).contains(&rules.pending_blocks),
+				Error::<T>::InvalidPendingBlocks
+			);
 			Ok(())
+		}
+
+		/// Puts `id` in the first expiry bucket with room at or after block `at`.
+		fn schedule_expiry(id: ContributionId, at: BlockNumberFor<T>) -> DispatchResult {
+			let mut block = at;
+			for _ in 0..EXPIRY_SPILL_BLOCKS {
+				if PendingExpiries::<T>::mutate(block, |b| b.try_push(id).is_ok()) {
+					ExpiresAt::<T>::insert(id, block);
+					return Ok(());
+				}
+				block = block.saturating_add(1u32.into());
+			}
+			Err(Error::<T>::ExpiryScheduleFull.into())
+		}
+
+		/// Takes a decided contribution out of its expiry bucket.
+		fn unschedule_expiry(id: ContributionId) {
+			if let Some(at) = ExpiresAt::<T>::take(id) {
+				PendingExpiries::<T>::mutate(at, |b| b.retain(|x| *x != id));
+			}
+		}
+
+		/// A pending contribution ran out of time: its hash is freed and its deposit goes to the
+		/// curation pot (burned if the pot cannot take it, e.g. below the existential deposit).
+		fn expire(id: ContributionId) {
+			ExpiresAt::<T>::remove(id);
+			let Some(mut c) = Contributions::<T>::get(id) else { return };
+			if c.status != ContributionStatus::Pending {
+				return;
+			}
+			c.status = ContributionStatus::Expired;
+			if ContributionByHash::<T>::get(c.datanet, c.content_hash) == Some(id) {
+				ContributionByHash::<T>::remove(c.datanet, c.content_hash);
+			}
+			let reason = HoldReason::ContributionDeposit.into();
+			let forfeited = T::Currency::transfer_on_hold(
+				&reason,
+				&c.contributor,
+				&Self::curation_pot(c.datanet),
+				c.deposit,
+				Precision::BestEffort,
+				Restriction::Free,
+				Fortitude::Force,
+			)
+			.or_else(|_| {
+				T::Currency::burn_held(
+					&reason,
+					&c.contributor,
+					c.deposit,
+					Precision::BestEffort,
+					Fortitude::Force,
+				)
+			})
+			.unwrap_or_else(|_| Zero::zero());
+			let (datanet, contributor) = (c.datanet, c.contributor.clone());
+			Contributions::<T>::insert(id, c);
+			Self::deposit_event(Event::ContributionExpired {
+				contribution: id,
+				datanet,
+				contributor,
+				forfeited,
+			});
 		}
 
 		#[allow(clippy::too_many_arguments)]
@@ -964,10 +1087,25 @@ pub mod pallet {
 			for (id, c) in Contributions::<T>::iter() {
 				ensure!(id < next_contribution, "contribution id at or above NextContributionId");
 				let indexed = ContributionByHash::<T>::get(c.datanet, c.content_hash) == Some(id);
-				ensure!(
-					indexed != matches!(c.status, ContributionStatus::Rejected { .. }),
-					"hash index holds a rejected contribution or misses a live one"
+				let live = matches!(
+					c.status,
+					ContributionStatus::Pending | ContributionStatus::Accepted { .. }
 				);
+				ensure!(
+					indexed == live,
+					"hash index holds a decided-out contribution or misses a live one"
+				);
+				let pending = c.status == ContributionStatus::Pending;
+				match ExpiresAt::<T>::get(id) {
+					Some(at) => {
+						ensure!(pending, "a contribution no longer pending still has an expiry");
+						ensure!(
+							PendingExpiries::<T>::get(at).contains(&id),
+							"a pending contribution is missing from its expiry bucket"
+						);
+					}
+					None => ensure!(!pending, "a pending contribution has no expiry"),
+				}
 				let e = per_datanet.entry(c.datanet).or_default();
 				e.0 += 1;
 				match c.status {
@@ -979,7 +1117,15 @@ pub mod pallet {
 						);
 					}
 					ContributionStatus::Rejected { .. } => e.2 += 1,
-					ContributionStatus::Pending => {}
+					ContributionStatus::Pending | ContributionStatus::Expired => {}
+				}
+			}
+			for (at, bucket) in PendingExpiries::<T>::iter() {
+				for id in bucket {
+					ensure!(
+						ExpiresAt::<T>::get(id) == Some(at),
+						"expiry bucket entry out of place"
+					);
 				}
 			}
 			for (datanet, hash, id) in ContributionByHash::<T>::iter() {

@@ -187,3 +187,141 @@ pub mod v3 {
 		}
 	}
 }
+
+/// v3 → v4: rules gain `pending_blocks` (set to `DEFAULT_PENDING_BLOCKS` for every datanet), and
+/// every contribution pending at the upgrade is scheduled to expire that many blocks later (spread
+/// over the following blocks when buckets fill).
+///
+/// One block, `O(datanets + contributions)`.
+pub mod v4 {
+	use crate::{
+		pallet::{
+			BalanceOf, Config, Contributions, DatanetInfo, ExpiresAt, Pallet, PendingExpiries,
+		},
+		types::{ContributionStatus, DatanetStatus, Modality, Rules, DEFAULT_PENDING_BLOCKS},
+	};
+	use alloc::vec::Vec;
+	use codec::{Decode, Encode};
+	use frame_support::{
+		migrations::VersionedMigration,
+		traits::{Get, UncheckedOnRuntimeUpgrade},
+		weights::Weight,
+		BoundedVec,
+	};
+
+	/// Rules and datanets as storage version 3 encoded them.
+	mod old {
+		use super::*;
+
+		#[derive(Encode, Decode)]
+		pub struct Rules<Balance> {
+			pub max_item_bytes: u64,
+			pub contributor_daily_bytes: u64,
+			pub contributor_daily_items: u32,
+			pub datanet_daily_bytes: u64,
+			pub approval_quorum: u32,
+			pub rejection_quorum: u32,
+			pub contribution_deposit: Balance,
+			pub curator_fee: Balance,
+		}
+
+		#[derive(Encode, Decode)]
+		pub struct Datanet<AccountId, Balance, NameLen, DescLen, MaxFormats, FormatLen>
+		where
+			NameLen: Get<u32>,
+			DescLen: Get<u32>,
+			MaxFormats: Get<u32>,
+			FormatLen: Get<u32>,
+		{
+			pub owner: AccountId,
+			pub name: BoundedVec<u8, NameLen>,
+			pub description: BoundedVec<u8, DescLen>,
+			pub modality: Modality,
+			pub formats: BoundedVec<BoundedVec<u8, FormatLen>, MaxFormats>,
+			pub rules: Rules<Balance>,
+			pub status: DatanetStatus,
+			pub deposit: Balance,
+			pub submitted: u64,
+			pub accepted: u64,
+			pub rejected: u64,
+		}
+
+		pub type DatanetOf<T> = Datanet<
+			<T as frame_system::Config>::AccountId,
+			BalanceOf<T>,
+			<T as Config>::MaxNameLen,
+			<T as Config>::MaxDescriptionLen,
+			<T as Config>::MaxFormats,
+			<T as Config>::MaxFormatLen,
+		>;
+	}
+
+	/// The migration to register in the runtime: runs only when the on-chain version is 3.
+	pub type MigrateV3ToV4<T> = VersionedMigration<
+		3,
+		4,
+		AddPendingExpiry<T>,
+		Pallet<T>,
+		<T as frame_system::Config>::DbWeight,
+	>;
+
+	/// Adds `pending_blocks` to every datanet's rules and schedules pending contributions.
+	pub struct AddPendingExpiry<T>(core::marker::PhantomData<T>);
+
+	impl<T: Config> UncheckedOnRuntimeUpgrade for AddPendingExpiry<T> {
+		fn on_runtime_upgrade() -> Weight {
+			let (mut reads, mut writes) = (0u64, 0u64);
+			DatanetInfo::<T>::translate::<old::DatanetOf<T>, _>(|_, d| {
+				reads += 1;
+				writes += 1;
+				let r = d.rules;
+				Some(crate::types::Datanet {
+					owner: d.owner,
+					name: d.name,
+					description: d.description,
+					modality: d.modality,
+					formats: d.formats,
+					rules: Rules {
+						max_item_bytes: r.max_item_bytes,
+						contributor_daily_bytes: r.contributor_daily_bytes,
+						contributor_daily_items: r.contributor_daily_items,
+						datanet_daily_bytes: r.datanet_daily_bytes,
+						approval_quorum: r.approval_quorum,
+						rejection_quorum: r.rejection_quorum,
+						contribution_deposit: r.contribution_deposit,
+						curator_fee: r.curator_fee,
+						pending_blocks: DEFAULT_PENDING_BLOCKS,
+					},
+					status: d.status,
+					deposit: d.deposit,
+					submitted: d.submitted,
+					accepted: d.accepted,
+					rejected: d.rejected,
+				})
+			});
+			let pending: Vec<u64> = Contributions::<T>::iter()
+				.filter(|(_, c)| c.status == ContributionStatus::Pending)
+				.map(|(id, _)| id)
+				.collect();
+			reads += Contributions::<T>::iter_keys().count() as u64;
+			let mut block =
+				frame_system::Pallet::<T>::block_number() + DEFAULT_PENDING_BLOCKS.into();
+			for id in pending {
+				// Unbounded spill is fine here: the upgrade places each pending item once.
+				while !PendingExpiries::<T>::mutate(block, |b| b.try_push(id).is_ok()) {
+					block += 1u32.into();
+					reads += 1;
+				}
+				ExpiresAt::<T>::insert(id, block);
+				reads += 1;
+				writes += 2;
+			}
+			T::DbWeight::get().reads_writes(reads, writes)
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn post_upgrade(_: Vec<u8>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Pallet::<T>::do_try_state()
+		}
+	}
+}

@@ -78,6 +78,8 @@ impl pallet_datanets::Config for Test {
 	type MaxFormatLen = ConstU32<8>;
 	type MaxCurators = ConstU32<8>;
 	type MaxMetadataLen = ConstU32<64>;
+	type MaxPendingBlocks = ConstU32<200_000>;
+	type MaxExpiriesPerBlock = ConstU32<4>;
 	type WeightInfo = ();
 }
 

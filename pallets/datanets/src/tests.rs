@@ -116,6 +116,16 @@ fn set_time(ms: u64) {
 	pallet_timestamp::Now::<Test>::put(ms);
 }
 
+/// Runs the pallet's block hooks up to and including block `n`.
+fn run_to(n: u64) {
+	use frame_support::traits::Hooks;
+	while System::block_number() < n {
+		let next = System::block_number() + 1;
+		System::set_block_number(next);
+		Datanets::on_initialize(next);
+	}
+}
+
 // ---------------------------------------------------------------- datanets
 
 #[test]
@@ -1172,5 +1182,174 @@ fn v3_migration_rekeys_the_hash_index_and_drops_rejected_entries() {
 		// The rejected hash is free again; the live ones are not.
 		assert_ok!(try_submit(ALICE, d, h(3), 10, "txt"));
 		assert_noop!(try_submit(CAROL, d, h(1), 10, "txt"), E::DuplicateContent);
+	});
+}
+
+// ---------------------------------------------------------------- expiry of pending contributions
+
+/// A datanet whose contributions may stay pending 10 blocks, with a deposit of 5.
+fn create_expiring() -> DatanetId {
+	let d = create();
+	assert_ok!(Datanets::update_rules(
+		RuntimeOrigin::signed(OWNER),
+		d,
+		Rules { pending_blocks: 10, ..rules() }
+	));
+	d
+}
+
+#[test]
+fn an_undecided_contribution_expires_frees_its_hash_and_pays_its_deposit_to_the_pot() {
+	run_test(|| {
+		let d = create_expiring();
+		let pot = Datanets::curation_pot(d);
+		// Pot funded, so it can take any deposit (no existential-deposit refusal).
+		assert_ok!(Datanets::fund_curation_pot(RuntimeOrigin::signed(OWNER), d, 100));
+		let before = Balances::balance(&BOB);
+		let squat = submit_as(BOB, d, h(1), 999);
+		let decided = submit(CAROL, d, 2);
+		assert_ok!(Datanets::vote(RuntimeOrigin::signed(CUR1), squat, Vote::Approve));
+		approve(decided, &[CUR1, CUR2]);
+		assert_eq!(ExpiresAt::<Test>::get(decided), None, "a decision unschedules");
+		run_to(10);
+		assert_eq!(Contributions::<Test>::get(squat).unwrap().status, ContributionStatus::Pending);
+		run_to(11);
+		assert_eq!(Contributions::<Test>::get(squat).unwrap().status, ContributionStatus::Expired);
+		System::assert_has_event(
+			Event::ContributionExpired {
+				contribution: squat,
+				datanet: d,
+				contributor: BOB,
+				forfeited: 5,
+			}
+			.into(),
+		);
+		assert_eq!(Balances::balance(&BOB), before - 5);
+		assert_eq!(held(BOB), 0);
+		assert_eq!(Balances::balance(&pot), 105);
+		// Votes on it are refused; the hash is free for its real author.
+		assert_noop!(
+			Datanets::vote(RuntimeOrigin::signed(CUR2), squat, Vote::Approve),
+			E::NotPending
+		);
+		let real = submit_as(ALICE, d, h(1), 1000);
+		approve(real, &[CUR1, CUR2]);
+		// The decided contribution never expires, and rank is untouched by the expiry.
+		run_to(30);
+		assert!(matches!(
+			Contributions::<Test>::get(decided).unwrap().status,
+			ContributionStatus::Accepted { .. }
+		));
+		assert_eq!(Datanets::contributor_stats(&BOB, Some(d)).rejected, 0);
+	});
+}
+
+#[test]
+fn expiries_spill_into_later_blocks_when_a_block_is_full_and_all_expire() {
+	run_test(|| {
+		let d = create_expiring();
+		assert_ok!(Datanets::fund_curation_pot(RuntimeOrigin::signed(OWNER), d, 100));
+		// Four per block in the mock: the fifth and sixth submitted in block 1 expire in block 12.
+		let ids: Vec<_> =
+			(0..6).map(|n| submit(if n % 2 == 0 { ALICE } else { BOB }, d, n)).collect();
+		assert_eq!(PendingExpiries::<Test>::get(11).len(), 4);
+		assert_eq!(ExpiresAt::<Test>::get(ids[5]), Some(12));
+		run_to(11);
+		assert_eq!(Contributions::<Test>::get(ids[4]).unwrap().status, ContributionStatus::Pending);
+		run_to(12);
+		for id in ids {
+			assert_eq!(Contributions::<Test>::get(id).unwrap().status, ContributionStatus::Expired);
+		}
+	});
+}
+
+#[test]
+fn when_every_reachable_bucket_is_full_a_submission_is_refused_and_stores_nothing() {
+	run_test(|| {
+		let d = create_expiring();
+		for k in 0..EXPIRY_SPILL_BLOCKS as u64 {
+			let full: BoundedVec<_, _> = vec![u64::MAX; 4].try_into().unwrap();
+			PendingExpiries::<Test>::insert(11 + k, full);
+		}
+		let next = NextContributionId::<Test>::get();
+		assert_noop!(try_submit(ALICE, d, h(1), 10, "txt"), E::ExpiryScheduleFull);
+		assert_eq!(NextContributionId::<Test>::get(), next);
+		let _ = PendingExpiries::<Test>::clear(u32::MAX, None);
+	});
+}
+
+#[test]
+fn pending_blocks_must_be_between_one_and_the_maximum() {
+	run_test(|| {
+		let d = create();
+		for bad in [0, 200_001] {
+			assert_noop!(
+				Datanets::update_rules(
+					RuntimeOrigin::signed(OWNER),
+					d,
+					Rules { pending_blocks: bad, ..rules() }
+				),
+				E::InvalidPendingBlocks
+			);
+		}
+	});
+}
+
+#[test]
+fn try_state_catches_a_pending_contribution_without_an_expiry() {
+	new_test_ext().execute_with(|| {
+		let d = create_expiring();
+		let c = submit(ALICE, d, 1);
+		Datanets::do_try_state().unwrap();
+		ExpiresAt::<Test>::remove(c);
+		assert!(Datanets::do_try_state().is_err());
+	});
+}
+
+#[test]
+fn v4_migration_adds_pending_blocks_and_schedules_pending_contributions() {
+	use codec::Encode;
+	use frame_support::traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion};
+	run_test(|| {
+		let d = create();
+		let pending = submit(ALICE, d, 1);
+		let accepted = submit(BOB, d, 2);
+		approve(accepted, &[CUR1, CUR2]);
+		// A v3 chain: rules without `pending_blocks` (the field is last, so the old encoding is
+		// the new one minus its last four bytes... inside the datanet: re-encode by hand).
+		let new = DatanetInfo::<Test>::get(d).unwrap();
+		let mut old = Vec::new();
+		(&new.owner, &new.name, &new.description, &new.modality, &new.formats).encode_to(&mut old);
+		let r = &new.rules;
+		(
+			r.max_item_bytes,
+			r.contributor_daily_bytes,
+			r.contributor_daily_items,
+			r.datanet_daily_bytes,
+			r.approval_quorum,
+			r.rejection_quorum,
+			r.contribution_deposit,
+			r.curator_fee,
+		)
+			.encode_to(&mut old);
+		(&new.status, &new.deposit, new.submitted, new.accepted, new.rejected).encode_to(&mut old);
+		frame_support::storage::unhashed::put_raw(&DatanetInfo::<Test>::hashed_key_for(d), &old);
+		ExpiresAt::<Test>::remove(pending);
+		let _ = PendingExpiries::<Test>::clear(u32::MAX, None);
+		StorageVersion::new(3).put::<Datanets>();
+		assert!(DatanetInfo::<Test>::get(d).is_none(), "the old encoding does not decode as new");
+
+		migrations::v4::MigrateV3ToV4::<Test>::on_runtime_upgrade();
+		assert_eq!(Datanets::on_chain_storage_version(), 4);
+		let migrated = DatanetInfo::<Test>::get(d).unwrap();
+		assert_eq!(migrated.rules.pending_blocks, DEFAULT_PENDING_BLOCKS);
+		assert_eq!(
+			Rules { pending_blocks: new.rules.pending_blocks, ..migrated.rules.clone() },
+			new.rules
+		);
+		assert_eq!((migrated.submitted, migrated.accepted), (2, 1));
+		let due = 1 + DEFAULT_PENDING_BLOCKS as u64;
+		assert_eq!(ExpiresAt::<Test>::get(pending), Some(due));
+		assert_eq!(ExpiresAt::<Test>::get(accepted), None);
 	});
 }

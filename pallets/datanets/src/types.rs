@@ -106,16 +106,21 @@ pub struct Rules<Balance> {
 	pub contribution_deposit: Balance,
 	/// Paid to a curator per vote from the datanet's curation pot while the pot can afford it.
 	pub curator_fee: Balance,
+	/// Blocks a contribution may stay pending; then it expires, its hash is freed and its deposit
+	/// goes to the curation pot. Changing it affects later submissions only.
+	pub pending_blocks: u32,
 }
 
 /// 10 MB, the public per-user and per-datanet daily figure this project's defaults follow.
 pub const DEFAULT_DAILY_BYTES: u64 = 10 * 1024 * 1024;
 /// 20 files per user per day.
 pub const DEFAULT_DAILY_ITEMS: u32 = 20;
+/// A week of 6-second blocks for curators to decide.
+pub const DEFAULT_PENDING_BLOCKS: u32 = 7 * 14_400;
 
 impl<Balance: Default> Rules<Balance> {
 	/// Defaults: 10 MB and 20 items per contributor per day, 10 MB per datanet per day, items up to
-	/// 10 MB, one vote each way decides, no deposit and no curator fee.
+	/// 10 MB, one vote each way decides, no deposit and no curator fee, a week to decide.
 	pub fn with_defaults() -> Self {
 		Rules {
 			max_item_bytes: DEFAULT_DAILY_BYTES,
@@ -126,6 +131,7 @@ impl<Balance: Default> Rules<Balance> {
 			rejection_quorum: 1,
 			contribution_deposit: Balance::default(),
 			curator_fee: Balance::default(),
+			pending_blocks: DEFAULT_PENDING_BLOCKS,
 		}
 	}
 }
@@ -178,6 +184,9 @@ pub enum ContributionStatus {
 	Rejected {
 		reason: RejectReason,
 	},
+	/// Not decided within the datanet's `pending_blocks`: the hash is free again and the deposit
+	/// went to the curation pot.
+	Expired,
 }
 
 /// Why a curator rejects a contribution. Codes are stable: off-chain validators map their findings to them.
