@@ -25,4 +25,9 @@ cargo test --locked --workspace "${pallets[@]/#/--exclude=}"
 step "pallet unit tests and benchmarks in test mode"
 cargo test --locked "${pallets[@]/#/--package=}" --features runtime-benchmarks
 
+# The migrations' pre/post-upgrade checks and every try_state hook only compile with try-runtime:
+# check them (native only; the wasm build is the same runtime without them).
+step "runtime with try-runtime (check)"
+SKIP_WASM_BUILD=1 cargo check --locked -p tributary-runtime --features try-runtime
+
 step "all tests passed"
