@@ -131,6 +131,7 @@ pub struct RulesArg {
 	pub contributor_daily_bytes: u64,
 	pub contributor_daily_items: u32,
 	pub datanet_daily_bytes: u64,
+	pub datanet_daily_items: u32,
 	pub approval_quorum: u32,
 	pub rejection_quorum: u32,
 	pub contribution_deposit: u128,
@@ -146,6 +147,7 @@ impl From<&RulesArg> for Rules<u128> {
 			contributor_daily_bytes: r.contributor_daily_bytes,
 			contributor_daily_items: r.contributor_daily_items,
 			datanet_daily_bytes: r.datanet_daily_bytes,
+			datanet_daily_items: r.datanet_daily_items,
 			approval_quorum: r.approval_quorum,
 			rejection_quorum: r.rejection_quorum,
 			contribution_deposit: r.contribution_deposit,
@@ -162,6 +164,7 @@ impl From<&Rules<u128>> for RulesArg {
 			contributor_daily_bytes: r.contributor_daily_bytes,
 			contributor_daily_items: r.contributor_daily_items,
 			datanet_daily_bytes: r.datanet_daily_bytes,
+			datanet_daily_items: r.datanet_daily_items,
 			approval_quorum: r.approval_quorum,
 			rejection_quorum: r.rejection_quorum,
 			contribution_deposit: r.contribution_deposit,
@@ -643,14 +646,16 @@ impl Client {
 }
 
 impl Default for RulesArg {
-	/// The chain's defaults: 10 MB and 20 items per contributor per day, 10 MB per datanet per day,
-	/// items up to 10 MB, one vote decides, no deposit, no curator fee, a week to decide.
+	/// The chain's defaults: 10 MiB and 20 items per contributor per day, 10 MiB and 1,000 items per
+	/// datanet per day, items up to 1 MiB, one vote decides, no deposit, no curator fee, a week to
+	/// decide.
 	fn default() -> Self {
 		RulesArg {
-			max_item_bytes: 10 * 1024 * 1024,
+			max_item_bytes: 1024 * 1024,
 			contributor_daily_bytes: 10 * 1024 * 1024,
 			contributor_daily_items: 20,
 			datanet_daily_bytes: 10 * 1024 * 1024,
+			datanet_daily_items: 1_000,
 			approval_quorum: 1,
 			rejection_quorum: 1,
 			contribution_deposit: 0,

@@ -155,6 +155,9 @@ enum DatanetCmd {
 		contributor_daily_items: Option<u32>,
 		#[arg(long)]
 		datanet_daily_bytes: Option<u64>,
+		/// Items all contributors together may submit per day (at least 10).
+		#[arg(long)]
+		datanet_daily_items: Option<u32>,
 		/// Deposit held per pending contribution, in plancks.
 		#[arg(long, default_value_t = 0)]
 		deposit: u128,
@@ -492,6 +495,7 @@ async fn run_datanet(cli: &Cli, cmd: &DatanetCmd) -> Result<()> {
 			contributor_daily_bytes,
 			contributor_daily_items,
 			datanet_daily_bytes,
+			datanet_daily_items,
 			deposit,
 			curator_fee,
 			pending_blocks,
@@ -505,6 +509,7 @@ async fn run_datanet(cli: &Cli, cmd: &DatanetCmd) -> Result<()> {
 				contributor_daily_items: contributor_daily_items
 					.unwrap_or(defaults.contributor_daily_items),
 				datanet_daily_bytes: datanet_daily_bytes.unwrap_or(defaults.datanet_daily_bytes),
+				datanet_daily_items: datanet_daily_items.unwrap_or(defaults.datanet_daily_items),
 				approval_quorum: *approval_quorum,
 				rejection_quorum: *rejection_quorum,
 				contribution_deposit: *deposit,
@@ -582,7 +587,10 @@ async fn run_datanet(cli: &Cli, cmd: &DatanetCmd) -> Result<()> {
 				"  per contributor  {} bytes, {} items per day",
 				d.rules.contributor_daily_bytes, d.rules.contributor_daily_items
 			);
-			println!("  per datanet      {} bytes per day", d.rules.datanet_daily_bytes);
+			println!(
+				"  per datanet      {} bytes, {} items per day",
+				d.rules.datanet_daily_bytes, d.rules.datanet_daily_items
+			);
 			println!(
 				"  quorum           {} to accept, {} to reject, of {} curators",
 				d.rules.approval_quorum,

@@ -390,7 +390,8 @@ pub mod pallet {
 		ZeroQuorum,
 		/// A quorum is larger than the number of curators.
 		QuorumExceedsCurators,
-		/// A cap is zero, or the item cap exceeds a daily byte cap.
+		/// A cap is zero, the item cap exceeds the contributor's daily bytes, or the datanet's day
+		/// holds fewer than `MIN_ITEMS_PER_DATANET_DAY` items (or of its largest items).
 		InvalidCaps,
 		/// This account is already a curator of the datanet.
 		AlreadyCurator,
@@ -428,6 +429,8 @@ pub mod pallet {
 		InvalidPendingBlocks,
 		/// Too many contributions already expire in the blocks this one would: try again later.
 		ExpiryScheduleFull,
+		/// The datanet's item cap for today is reached.
+		DatanetDailyItemsExceeded,
 	}
 
 	#[pallet::hooks]
@@ -639,6 +642,10 @@ pub mod pallet {
 				all.bytes <= d.rules.datanet_daily_bytes,
 				Error::<T>::DatanetDailyBytesExceeded
 			);
+			ensure!(
+				all.items <= d.rules.datanet_daily_items,
+				Error::<T>::DatanetDailyItemsExceeded
+			);
 
 			let deposit = d.rules.contribution_deposit;
 			T::Currency::hold(&HoldReason::ContributionDeposit.into(), &who, deposit)?;
@@ -830,11 +837,13 @@ pub mod pallet {
 					&& rules.rejection_quorum as usize <= curators,
 				Error::<T>::QuorumExceedsCurators
 			);
+			let min_day = u64::from(MIN_ITEMS_PER_DATANET_DAY);
 			ensure!(
 				rules.max_item_bytes > 0
 					&& rules.contributor_daily_items > 0
 					&& rules.max_item_bytes <= rules.contributor_daily_bytes
-					&& rules.max_item_bytes <= rules.datanet_daily_bytes,
+					&& rules.max_item_bytes.saturating_mul(min_day) <= rules.datanet_daily_bytes
+					&& rules.datanet_daily_items >= MIN_ITEMS_PER_DATANET_DAY,
 				Error::<T>::InvalidCaps
 			);
 			ensure!(
@@ -1153,6 +1162,10 @@ pub mod pallet {
 					d.rules.approval_quorum as usize <= curators.len()
 						&& d.rules.rejection_quorum as usize <= curators.len(),
 					"quorum above the number of curators"
+				);
+				ensure!(
+					Self::check_rules(&d.rules, curators.len()).is_ok(),
+					"a datanet's rules break the rule checks"
 				);
 				let stats_sum = Stats::<T>::iter_prefix(id).try_fold(
 					ContributorStats::default(),

@@ -188,9 +188,11 @@ pub mod v3 {
 	}
 }
 
-/// v3 → v4: rules gain `pending_blocks` (set to `DEFAULT_PENDING_BLOCKS` for every datanet), and
-/// every contribution pending at the upgrade is scheduled to expire that many blocks later (spread
-/// over the following blocks when buckets fill).
+/// v3 → v4: rules gain `pending_blocks` (set to `DEFAULT_PENDING_BLOCKS` for every datanet) and
+/// `datanet_daily_items` (`DEFAULT_DATANET_DAILY_ITEMS`, at least `MIN_ITEMS_PER_DATANET_DAY`),
+/// and an item may be at most a tenth of the datanet's day (`max_item_bytes` is lowered where it was
+/// larger); every contribution pending at the upgrade is scheduled to expire `DEFAULT_PENDING_BLOCKS`
+/// later (spread over the following blocks when buckets fill).
 ///
 /// One block, `O(datanets + contributions)`.
 pub mod v4 {
@@ -198,7 +200,10 @@ pub mod v4 {
 		pallet::{
 			BalanceOf, Config, Contributions, DatanetInfo, ExpiresAt, Pallet, PendingExpiries,
 		},
-		types::{ContributionStatus, DatanetStatus, Modality, Rules, DEFAULT_PENDING_BLOCKS},
+		types::{
+			ContributionStatus, DatanetStatus, Modality, Rules, DEFAULT_DATANET_DAILY_ITEMS,
+			DEFAULT_PENDING_BLOCKS, MIN_ITEMS_PER_DATANET_DAY,
+		},
 	};
 	use alloc::vec::Vec;
 	use codec::{Decode, Encode};
@@ -282,10 +287,13 @@ pub mod v4 {
 					modality: d.modality,
 					formats: d.formats,
 					rules: Rules {
-						max_item_bytes: r.max_item_bytes,
+						max_item_bytes: r
+							.max_item_bytes
+							.min(r.datanet_daily_bytes / u64::from(MIN_ITEMS_PER_DATANET_DAY)),
 						contributor_daily_bytes: r.contributor_daily_bytes,
 						contributor_daily_items: r.contributor_daily_items,
 						datanet_daily_bytes: r.datanet_daily_bytes,
+						datanet_daily_items: DEFAULT_DATANET_DAILY_ITEMS,
 						approval_quorum: r.approval_quorum,
 						rejection_quorum: r.rejection_quorum,
 						contribution_deposit: r.contribution_deposit,

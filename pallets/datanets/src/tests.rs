@@ -153,6 +153,42 @@ fn defaults_follow_the_public_numbers() {
 	assert_eq!(r.contributor_daily_bytes, 10 * 1024 * 1024);
 	assert_eq!(r.contributor_daily_items, 20);
 	assert_eq!(r.datanet_daily_bytes, 10 * 1024 * 1024);
+	assert_eq!(r.max_item_bytes * MIN_ITEMS_PER_DATANET_DAY as u64, r.datanet_daily_bytes);
+}
+
+#[test]
+fn one_item_cannot_take_a_datanets_day() {
+	run_test(|| {
+		let d = create();
+		let set = |r| Datanets::update_rules(RuntimeOrigin::signed(OWNER), d, r);
+		// The old defaults (one 10 MiB item = the datanet's 10 MiB day) are refused now.
+		let whole_day = Rules { max_item_bytes: rules().datanet_daily_bytes, ..rules() };
+		assert_noop!(set(whole_day), E::InvalidCaps);
+		let tenth = rules().datanet_daily_bytes / 10;
+		assert_noop!(set(Rules { max_item_bytes: tenth + 1, ..rules() }), E::InvalidCaps);
+		assert_ok!(set(Rules { max_item_bytes: tenth, ..rules() }));
+		assert_noop!(set(Rules { datanet_daily_items: 9, ..rules() }), E::InvalidCaps);
+		assert_ok!(set(Rules { datanet_daily_items: 10, ..rules() }));
+	});
+}
+
+#[test]
+fn datanet_item_cap_is_shared_by_all_contributors() {
+	run_test(|| {
+		let d = create_with(
+			Modality::Text,
+			&["txt"],
+			&[CUR1, CUR2],
+			Rules { datanet_daily_items: 10, ..rules() },
+		);
+		for n in 0..10 {
+			submit(if n < 5 { ALICE } else { BOB }, d, n);
+		}
+		assert_noop!(try_submit(CAROL, d, h(10), 1, "txt"), E::DatanetDailyItemsExceeded);
+		set_time(DAY0_MS + DAY_MS);
+		submit(CAROL, d, 10);
+		assert_eq!(DatanetDaily::<Test>::get(d).items, 1);
+	});
 }
 
 #[test]
@@ -538,19 +574,20 @@ fn datanet_byte_cap_is_shared_by_all_contributors() {
 			&["txt"],
 			&[CUR1, CUR2],
 			Rules {
-				max_item_bytes: 600,
+				max_item_bytes: 150,
 				contributor_daily_bytes: 1000,
 				datanet_daily_bytes: 1500,
 				..rules()
 			},
 		);
-		submit_as(ALICE, d, h(1), 600);
-		submit_as(BOB, d, h(2), 600);
-		assert_noop!(try_submit(CAROL, d, h(3), 301, "txt"), E::DatanetDailyBytesExceeded);
-		submit_as(CAROL, d, h(3), 300);
+		for n in 0..10u32 {
+			submit_as(if n < 6 { ALICE } else { BOB }, d, h(n), if n == 9 { 100 } else { 150 });
+		}
+		assert_noop!(try_submit(CAROL, d, h(10), 51, "txt"), E::DatanetDailyBytesExceeded);
+		submit_as(CAROL, d, h(10), 50);
 		set_time(DAY0_MS + DAY_MS);
-		submit_as(CAROL, d, h(4), 600);
-		assert_eq!(DatanetDaily::<Test>::get(d).bytes, 600);
+		submit_as(CAROL, d, h(11), 150);
+		assert_eq!(DatanetDaily::<Test>::get(d).bytes, 150);
 	});
 }
 
@@ -1321,8 +1358,9 @@ fn v4_migration_adds_pending_blocks_and_schedules_pending_contributions() {
 		let mut old = Vec::new();
 		(&new.owner, &new.name, &new.description, &new.modality, &new.formats).encode_to(&mut old);
 		let r = &new.rules;
+		// This v3 datanet let one item take its whole day.
 		(
-			r.max_item_bytes,
+			r.datanet_daily_bytes,
 			r.contributor_daily_bytes,
 			r.contributor_daily_items,
 			r.datanet_daily_bytes,
@@ -1343,8 +1381,10 @@ fn v4_migration_adds_pending_blocks_and_schedules_pending_contributions() {
 		assert_eq!(Datanets::on_chain_storage_version(), 4);
 		let migrated = DatanetInfo::<Test>::get(d).unwrap();
 		assert_eq!(migrated.rules.pending_blocks, DEFAULT_PENDING_BLOCKS);
+		assert_eq!(migrated.rules.datanet_daily_items, DEFAULT_DATANET_DAILY_ITEMS);
+		assert_eq!(migrated.rules.max_item_bytes, new.rules.datanet_daily_bytes / 10);
 		assert_eq!(
-			Rules { pending_blocks: new.rules.pending_blocks, ..migrated.rules.clone() },
+			Rules { max_item_bytes: new.rules.max_item_bytes, ..migrated.rules.clone() },
 			new.rules
 		);
 		assert_eq!((migrated.submitted, migrated.accepted), (2, 1));

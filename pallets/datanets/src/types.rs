@@ -98,6 +98,8 @@ pub struct Rules<Balance> {
 	pub contributor_daily_items: u32,
 	/// Bytes all contributors together may submit to this datanet per UTC day.
 	pub datanet_daily_bytes: u64,
+	/// Items all contributors together may submit to this datanet per UTC day.
+	pub datanet_daily_items: u32,
 	/// Approve votes that accept a contribution.
 	pub approval_quorum: u32,
 	/// Reject votes that reject a contribution.
@@ -115,18 +117,27 @@ pub struct Rules<Balance> {
 pub const DEFAULT_DAILY_BYTES: u64 = 10 * 1024 * 1024;
 /// 20 files per user per day.
 pub const DEFAULT_DAILY_ITEMS: u32 = 20;
+/// 1 MiB per item: ten of them fit a datanet's default day.
+pub const DEFAULT_MAX_ITEM_BYTES: u64 = 1024 * 1024;
+/// 1,000 items per datanet per day.
+pub const DEFAULT_DATANET_DAILY_ITEMS: u32 = 1_000;
+/// A datanet's day holds at least this many of its largest items (and this many items), so no one
+/// submission can use up everybody's day.
+pub const MIN_ITEMS_PER_DATANET_DAY: u32 = 10;
 /// A week of 6-second blocks for curators to decide.
 pub const DEFAULT_PENDING_BLOCKS: u32 = 7 * 14_400;
 
 impl<Balance: Default> Rules<Balance> {
-	/// Defaults: 10 MB and 20 items per contributor per day, 10 MB per datanet per day, items up to
-	/// 10 MB, one vote each way decides, no deposit and no curator fee, a week to decide.
+	/// Defaults: 10 MiB and 20 items per contributor per day, 10 MiB and 1,000 items per datanet per
+	/// day, items up to 1 MiB, one vote each way decides, no deposit and no curator fee, a week to
+	/// decide.
 	pub fn with_defaults() -> Self {
 		Rules {
-			max_item_bytes: DEFAULT_DAILY_BYTES,
+			max_item_bytes: DEFAULT_MAX_ITEM_BYTES,
 			contributor_daily_bytes: DEFAULT_DAILY_BYTES,
 			contributor_daily_items: DEFAULT_DAILY_ITEMS,
 			datanet_daily_bytes: DEFAULT_DAILY_BYTES,
+			datanet_daily_items: DEFAULT_DATANET_DAILY_ITEMS,
 			approval_quorum: 1,
 			rejection_quorum: 1,
 			contribution_deposit: Balance::default(),
