@@ -127,6 +127,8 @@ enum KeyCmd {
 	List,
 }
 
+// Parsed once per process: the size of its largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum DatanetCmd {
 	/// Create a datanet owned by --key.

@@ -595,9 +595,10 @@ pub mod pallet {
 		///
 		/// Emits `ContributionSubmitted`.
 		///
-		/// Weight: `O(f)` in the datanet's formats (bounded).
+		/// Weight: `O(s)` in the full expiry buckets skipped (at most `EXPIRY_SPILL_BLOCKS - 1`);
+		/// charged for the worst case, the unused part refunded.
 		#[pallet::call_index(5)]
-		#[pallet::weight(T::WeightInfo::submit_contribution())]
+		#[pallet::weight(T::WeightInfo::submit_contribution(EXPIRY_SPILL_BLOCKS - 1))]
 		pub fn submit_contribution(
 			origin: OriginFor<T>,
 			datanet: DatanetId,
@@ -605,7 +606,7 @@ pub mod pallet {
 			bytes: u64,
 			format: FormatOf<T>,
 			metadata: BoundedBytes<T::MaxMetadataLen>,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
 			let mut d = DatanetInfo::<T>::get(datanet).ok_or(Error::<T>::UnknownDatanet)?;
 			ensure!(d.status == DatanetStatus::Open, Error::<T>::DatanetClosed);
@@ -652,7 +653,8 @@ pub mod pallet {
 
 			let id = NextContributionId::<T>::get();
 			let now = frame_system::Pallet::<T>::block_number();
-			Self::schedule_expiry(id, now.saturating_add(d.rules.pending_blocks.into()))?;
+			let spilled =
+				Self::schedule_expiry(id, now.saturating_add(d.rules.pending_blocks.into()))?;
 			NextContributionId::<T>::put(id.checked_add(1).ok_or(Error::<T>::Overflow)?);
 			d.submitted = d.submitted.saturating_add(1);
 			DatanetInfo::<T>::insert(datanet, d);
@@ -684,7 +686,7 @@ pub mod pallet {
 				content_hash,
 				bytes,
 			});
-			Ok(())
+			Ok(Some(T::WeightInfo::submit_contribution(spilled)).into())
 		}
 
 		/// Vote on a pending contribution as a curator of its datanet, once. The vote that reaches
@@ -853,13 +855,19 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Puts `id` in the first expiry bucket with room at or after block `at`.
-		fn schedule_expiry(id: ContributionId, at: BlockNumberFor<T>) -> DispatchResult {
+		/// Puts `id` in the first expiry bucket with room at or after block `at`; returns how many
+		/// full buckets it skipped (each costs a read, and nothing is written to it).
+		fn schedule_expiry(
+			id: ContributionId,
+			at: BlockNumberFor<T>,
+		) -> Result<u32, DispatchError> {
 			let mut block = at;
-			for _ in 0..EXPIRY_SPILL_BLOCKS {
-				if PendingExpiries::<T>::mutate(block, |b| b.try_push(id).is_ok()) {
+			for skipped in 0..EXPIRY_SPILL_BLOCKS {
+				let mut bucket = PendingExpiries::<T>::get(block);
+				if bucket.try_push(id).is_ok() {
+					PendingExpiries::<T>::insert(block, bucket);
 					ExpiresAt::<T>::insert(id, block);
-					return Ok(());
+					return Ok(skipped);
 				}
 				block = block.saturating_add(1u32.into());
 			}

@@ -73,6 +73,8 @@ fn try_submit(
 		bytes(format),
 		bytes(""),
 	)
+	.map(|_| ())
+	.map_err(|e| e.error)
 }
 
 fn submit_as(who: AccountId, d: DatanetId, hash: ContentHash, size: u64) -> ContributionId {
@@ -1391,5 +1393,31 @@ fn v4_migration_adds_pending_blocks_and_schedules_pending_contributions() {
 		let due = 1 + DEFAULT_PENDING_BLOCKS as u64;
 		assert_eq!(ExpiresAt::<Test>::get(pending), Some(due));
 		assert_eq!(ExpiresAt::<Test>::get(accepted), None);
+	});
+}
+
+#[test]
+fn a_submission_pays_for_the_full_buckets_it_skipped_not_for_the_worst_case() {
+	run_test(|| {
+		let d = create_expiring();
+		let weight = |s| Some(<() as WeightInfo>::submit_contribution(s));
+		let post = |n: u32| {
+			Datanets::submit_contribution(
+				RuntimeOrigin::signed(ALICE),
+				d,
+				h(n),
+				10,
+				bytes("txt"),
+				bytes(""),
+			)
+			.unwrap()
+			.actual_weight
+		};
+		for n in 0..4 {
+			assert_eq!(post(n), weight(0));
+		}
+		// Block 11's bucket (four in the mock) is full: the fifth skips one.
+		assert_eq!(post(4), weight(1));
+		assert!(weight(1).unwrap().all_lt(weight(EXPIRY_SPILL_BLOCKS - 1).unwrap()));
 	});
 }
