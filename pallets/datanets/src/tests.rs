@@ -1421,3 +1421,16 @@ fn a_submission_pays_for_the_full_buckets_it_skipped_not_for_the_worst_case() {
 		assert!(weight(1).unwrap().all_lt(weight(EXPIRY_SPILL_BLOCKS - 1).unwrap()));
 	});
 }
+
+#[test]
+fn try_state_catches_a_hold_that_differs_from_the_pending_deposits() {
+	use frame_support::traits::{fungible::MutateHold, tokens::Precision};
+	new_test_ext().execute_with(|| {
+		let d = create();
+		submit(ALICE, d, 1);
+		Datanets::do_try_state().unwrap();
+		let reason: RuntimeHoldReason = HoldReason::ContributionDeposit.into();
+		assert_ok!(Balances::release(&reason, &ALICE, 1, Precision::Exact));
+		assert!(Datanets::do_try_state().is_err());
+	});
+}
