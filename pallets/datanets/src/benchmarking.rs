@@ -199,8 +199,10 @@ mod benchmarks {
 		clear_filler::<T>(due, s);
 	}
 
+	/// The vote that decides, as the `v`-th vote on the contribution (all agreeing, so the fee is
+	/// shared by `v` curators).
 	#[benchmark]
-	fn vote() {
+	fn vote(v: Linear<1, { T::MaxCurators::get() }>) {
 		let (id, _, curators) = datanet::<T>(T::MaxCurators::get());
 		let who = funded::<T>("contributor", 0);
 		let cid = NextContributionId::<T>::get();
@@ -221,6 +223,22 @@ mod benchmarks {
 		)
 		.expect("submission");
 		assert_eq!(ExpiresAt::<T>::get(cid), Some(due));
+		// v - 1 approvals already cast; the quorum is v; every share of the fee is paid.
+		let fee = T::Currency::minimum_balance() * v.into();
+		DatanetInfo::<T>::mutate(id, |d| {
+			if let Some(d) = d {
+				d.rules.approval_quorum = v;
+				d.rules.curator_fee = fee;
+			}
+		});
+		for c in &curators[..v as usize - 1] {
+			Votes::<T>::insert(cid, c, Vote::Approve);
+		}
+		Contributions::<T>::mutate(cid, |c| {
+			if let Some(c) = c {
+				c.approvals = v - 1;
+			}
+		});
 		// Worst case: the deciding vote, whose MMR append merges 32 peaks, and a paid curator fee.
 		let peaks: BoundedVec<MmrHash, MaxPeaks> =
 			alloc::vec![[7u8; 32]; 32].try_into().expect("32 <= 64");
@@ -234,7 +252,7 @@ mod benchmarks {
 			&Datanets::<T>::curation_pot(id),
 			T::Currency::minimum_balance() * 1000u32.into(),
 		);
-		let curator = curators.last().cloned().expect("curators");
+		let curator = curators[v as usize - 1].clone();
 		#[block]
 		{
 			Datanets::<T>::vote(RawOrigin::Signed(curator).into(), cid, Vote::Approve)

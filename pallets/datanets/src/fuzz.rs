@@ -142,7 +142,7 @@ fn step(rng: &mut Rng) {
 			} else {
 				Vote::Reject(rng.pick(&[RejectReason::Malformed, RejectReason::Duplicate]))
 			};
-			Datanets::vote(origin, contribution, vote)
+			Datanets::vote(origin, contribution, vote).map(|_| ()).map_err(|e| e.error)
 		}
 		16 => Datanets::publish_version(origin, datanet),
 		17 => Datanets::fund_curation_pot(origin, datanet, rng.pick(&[0, 1, 10, 1_000_000])),

@@ -19,8 +19,10 @@
 //! contribution frees its hash, and its deposit goes to the curation pot: a submission nobody can
 //! fetch or decide costs its submitter, and pays the curators who tried.
 //!
-//! Curation pot (optional): anyone may fund a datanet's pot; while it can pay, each curator vote earns
-//! the datanet's `curator_fee` from it. An empty pot never blocks voting.
+//! Curation pot (optional): anyone may fund a datanet's pot; while it can pay, each decided
+//! contribution pays the datanet's `curator_fee` once, shared by the curators who voted with the
+//! decision. Paying per decision, not per vote, bounds what an owner who raises the fee can take
+//! out through curators of their own. An empty pot never blocks voting.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -693,19 +695,21 @@ pub mod pallet {
 
 		/// Vote on a pending contribution as a curator of its datanet, once. The vote that reaches
 		/// a quorum decides it: accepted contributions join the accepted list and MMR; either way the
-		/// deposit is released. Pays the curator fee from the curation pot when the pot can afford it.
+		/// deposit is released, and the curator fee is paid once from the pot, shared by the
+		/// curators who voted with the decision.
 		///
 		/// Emits `Voted`, then `ContributionAccepted` or `ContributionRejected` at a quorum, and
-		/// `CuratorPaid` when a fee is paid.
+		/// `CuratorPaid` for each share paid.
 		///
-		/// Weight: `O(c + log n)` in curators and accepted items (both bounded).
+		/// Weight: `O(v + log n)` in the votes on the contribution and accepted items (both
+		/// bounded); charged for `MaxCurators` votes, refunded for those actually cast.
 		#[pallet::call_index(6)]
-		#[pallet::weight(T::WeightInfo::vote())]
+		#[pallet::weight(T::WeightInfo::vote(T::MaxCurators::get()))]
 		pub fn vote(
 			origin: OriginFor<T>,
 			contribution: ContributionId,
 			vote: Vote,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let curator = ensure_signed(origin)?;
 			let mut c =
 				Contributions::<T>::get(contribution).ok_or(Error::<T>::UnknownContribution)?;
@@ -741,10 +745,12 @@ pub mod pallet {
 				)?;
 				DatanetInfo::<T>::insert(c.datanet, &d);
 				Self::deposit_event(event);
+				let accepted = matches!(c.status, ContributionStatus::Accepted { .. });
+				Self::pay_deciders(contribution, c.datanet, accepted, d.rules.curator_fee);
 			}
-			Self::pay_curator(c.datanet, &curator, d.rules.curator_fee);
+			let votes = c.approvals.saturating_add(c.rejections);
 			Contributions::<T>::insert(contribution, c);
-			Ok(())
+			Ok(Some(T::WeightInfo::vote(votes)).into())
 		}
 
 		/// Publish the datanet's accepted list as it stands as a new version `(count, root)`. Owner
@@ -1027,18 +1033,33 @@ pub mod pallet {
 			}
 		}
 
-		/// Pays `fee` from the curation pot if it can afford it; a short pot pays nothing.
-		fn pay_curator(datanet: DatanetId, curator: &T::AccountId, fee: BalanceOf<T>) {
-			if fee.is_zero() {
+		/// Pays `fee` once for a decided contribution, in equal shares to the curators whose votes
+		/// agreed with the decision, if the pot can pay every share; otherwise nobody is paid.
+		fn pay_deciders(
+			contribution: ContributionId,
+			datanet: DatanetId,
+			accepted: bool,
+			fee: BalanceOf<T>,
+		) {
+			let winners: Vec<T::AccountId> = Votes::<T>::iter_prefix(contribution)
+				.filter(|(_, v)| matches!(v, Vote::Approve) == accepted)
+				.map(|(who, _)| who)
+				.collect();
+			let Ok(n) = u32::try_from(winners.len()) else { return };
+			if n == 0 {
 				return;
 			}
+			let share = fee / n.into();
 			let pot = Self::curation_pot(datanet);
-			if T::Currency::transfer(&pot, curator, fee, Preservation::Expendable).is_ok() {
-				Self::deposit_event(Event::CuratorPaid {
-					datanet,
-					curator: curator.clone(),
-					amount: fee,
-				});
+			let available =
+				T::Currency::reducible_balance(&pot, Preservation::Expendable, Fortitude::Polite);
+			if share.is_zero() || available < share.saturating_mul(n.into()) {
+				return;
+			}
+			for curator in winners {
+				if T::Currency::transfer(&pot, &curator, share, Preservation::Expendable).is_ok() {
+					Self::deposit_event(Event::CuratorPaid { datanet, curator, amount: share });
+				}
 			}
 		}
 

@@ -934,7 +934,7 @@ fn curators_are_paid_from_the_pot_while_it_lasts() {
 			Modality::Text,
 			&["txt"],
 			&[CUR1, CUR2, CUR3],
-			Rules { curator_fee: 3, ..rules() },
+			Rules { curator_fee: 4, ..rules() },
 		);
 		assert_noop!(
 			Datanets::fund_curation_pot(RuntimeOrigin::signed(OWNER), d, 0),
@@ -947,15 +947,30 @@ fn curators_are_paid_from_the_pot_while_it_lasts() {
 		assert_ok!(Datanets::fund_curation_pot(RuntimeOrigin::signed(OWNER), d, 7));
 		let pot = Datanets::curation_pot(d);
 		assert_eq!(Balances::balance(&pot), 7);
+		// A vote that decides nothing is not paid; the decision pays its fee once, shared by the
+		// two curators who approved.
 		let c = submit(ALICE, d, 1);
-		approve(c, &[CUR1, CUR2]);
-		assert_eq!(Balances::balance(&CUR1), START_BALANCE + 3);
-		assert_eq!(Balances::balance(&CUR2), START_BALANCE + 3);
-		// One left in the pot: the next vote is unpaid but counts.
+		approve(c, &[CUR1]);
+		assert_eq!(Balances::balance(&pot), 7);
+		approve(c, &[CUR2]);
+		assert_eq!(Balances::balance(&CUR1), START_BALANCE + 2);
+		assert_eq!(Balances::balance(&CUR2), START_BALANCE + 2);
+		assert_eq!(Balances::balance(&pot), 3);
+		// A rejection pays those who rejected, not the one who approved; 3 left cannot pay 2 + 2,
+		// so nobody is paid for it, and the decision stands.
 		let c2 = submit(ALICE, d, 2);
-		approve(c2, &[CUR3]);
+		assert_ok!(Datanets::vote(RuntimeOrigin::signed(CUR3), c2, Vote::Approve));
+		reject(c2, &[CUR1, CUR2], RejectReason::LowQuality);
+		assert_eq!(status(c2), ContributionStatus::Rejected { reason: RejectReason::LowQuality });
+		assert_eq!(Balances::balance(&pot), 3);
+		// Funded again: the rejecters are paid, the approver is not.
+		assert_ok!(Datanets::fund_curation_pot(RuntimeOrigin::signed(OWNER), d, 10));
+		let c3 = submit(ALICE, d, 3);
+		assert_ok!(Datanets::vote(RuntimeOrigin::signed(CUR3), c3, Vote::Approve));
+		reject(c3, &[CUR1, CUR2], RejectReason::LowQuality);
+		assert_eq!(Balances::balance(&CUR1), START_BALANCE + 4);
 		assert_eq!(Balances::balance(&CUR3), START_BALANCE);
-		assert_eq!(Contributions::<Test>::get(c2).unwrap().approvals, 1);
+		assert_eq!(Balances::balance(&pot), 9);
 	});
 }
 
@@ -1432,5 +1447,19 @@ fn try_state_catches_a_hold_that_differs_from_the_pending_deposits() {
 		let reason: RuntimeHoldReason = HoldReason::ContributionDeposit.into();
 		assert_ok!(Balances::release(&reason, &ALICE, 1, Precision::Exact));
 		assert!(Datanets::do_try_state().is_err());
+	});
+}
+
+#[test]
+fn a_vote_pays_for_the_votes_cast_not_for_the_largest_curator_set() {
+	run_test(|| {
+		let d = create();
+		let c = submit(ALICE, d, 1);
+		let weight = |v| Some(<() as WeightInfo>::vote(v));
+		let first = Datanets::vote(RuntimeOrigin::signed(CUR1), c, Vote::Approve).unwrap();
+		assert_eq!(first.actual_weight, weight(1));
+		let second = Datanets::vote(RuntimeOrigin::signed(CUR2), c, Vote::Approve).unwrap();
+		assert_eq!(second.actual_weight, weight(2));
+		assert!(weight(2).unwrap().all_lt(weight(64).unwrap()));
 	});
 }

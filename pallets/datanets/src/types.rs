@@ -106,7 +106,9 @@ pub struct Rules<Balance> {
 	pub rejection_quorum: u32,
 	/// Held from the contributor while a contribution is pending; released when it is decided.
 	pub contribution_deposit: Balance,
-	/// Paid to a curator per vote from the datanet's curation pot while the pot can afford it.
+	/// Paid from the curation pot once per decided contribution, shared equally by the curators
+	/// whose votes agreed with the decision (the remainder of the division stays in the pot); a
+	/// pot that cannot pay it all pays nothing for that decision.
 	pub curator_fee: Balance,
 	/// Blocks a contribution may stay pending; then it expires, its hash is freed and its deposit
 	/// goes to the curation pot. Changing it affects later submissions only.
