@@ -1146,6 +1146,15 @@ pub mod pallet {
 					}
 					None => ensure!(!pending, "a pending contribution has no expiry"),
 				}
+				let (approvals, rejections) =
+					Votes::<T>::iter_prefix(id).fold((0u32, 0u32), |n, v| match v.1 {
+						Vote::Approve => (n.0 + 1, n.1),
+						Vote::Reject(_) => (n.0, n.1 + 1),
+					});
+				ensure!(
+					(approvals, rejections) == (c.approvals, c.rejections),
+					"a contribution's vote counts differ from its votes"
+				);
 				let e = per_datanet.entry(c.datanet).or_default();
 				e.0 += 1;
 				match c.status {
@@ -1187,6 +1196,22 @@ pub mod pallet {
 					"held balance differs from the deposits it backs"
 				);
 			}
+			// The global board is the sum of the datanets' boards.
+			let mut summed: alloc::collections::BTreeMap<T::AccountId, ContributorStats> =
+				Default::default();
+			for (_, who, s) in Stats::<T>::iter() {
+				let g = summed.entry(who).or_default();
+				g.submitted = g.submitted.checked_add(s.submitted).ok_or("stats overflow")?;
+				g.accepted = g.accepted.checked_add(s.accepted).ok_or("stats overflow")?;
+				g.rejected = g.rejected.checked_add(s.rejected).ok_or("stats overflow")?;
+				g.accepted_bytes = g.accepted_bytes.saturating_add(s.accepted_bytes);
+				g.first_accepted = match (g.first_accepted, s.first_accepted) {
+					(Some(a), Some(b)) => Some(a.min(b)),
+					(a, b) => a.or(b),
+				};
+			}
+			let global: alloc::collections::BTreeMap<_, _> = GlobalStats::<T>::iter().collect();
+			ensure!(summed == global, "global leaderboard differs from the sum of the datanets'");
 			for (at, bucket) in PendingExpiries::<T>::iter() {
 				for id in bucket {
 					ensure!(

@@ -1463,3 +1463,18 @@ fn a_vote_pays_for_the_votes_cast_not_for_the_largest_curator_set() {
 		assert!(weight(2).unwrap().all_lt(weight(64).unwrap()));
 	});
 }
+
+#[test]
+fn try_state_catches_vote_counts_and_a_global_board_that_disagree() {
+	new_test_ext().execute_with(|| {
+		let d = create();
+		let c = submit(ALICE, d, 1);
+		assert_ok!(Datanets::vote(RuntimeOrigin::signed(CUR1), c, Vote::Approve));
+		Datanets::do_try_state().unwrap();
+		Contributions::<Test>::mutate(c, |c| c.as_mut().unwrap().approvals = 2);
+		assert!(Datanets::do_try_state().is_err());
+		Contributions::<Test>::mutate(c, |c| c.as_mut().unwrap().approvals = 1);
+		GlobalStats::<Test>::mutate(ALICE, |s| s.submitted += 1);
+		assert!(Datanets::do_try_state().is_err());
+	});
+}
