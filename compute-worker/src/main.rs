@@ -385,10 +385,8 @@ async fn run(cli: Cli) -> Result<()> {
 					let at = listener.local_addr()?;
 					println!("progress on http://{at}/jobs");
 					if let Some(u) = public_url {
-						let host = u.strip_prefix("http://").or_else(|| u.strip_prefix("https://"));
-						if !host.is_some_and(|h| !h.is_empty() && !h.starts_with('/'))
-							|| !u.bytes().all(|b| b.is_ascii_graphic())
-						{
+						// The chain's own check: a URL it would refuse fails here, at start.
+						if !pallet_workers::is_valid_endpoint(u.as_bytes()) {
 							bail!(
 								"--public-url {u:?}: give an http:// or https:// URL with a host"
 							);

@@ -74,8 +74,6 @@ pub struct JobRunner {
 	refused: HashSet<JobId>,
 	/// Jobs whose preparation failed for a passing reason: attempts so far and when to retry.
 	retry: HashMap<JobId, (u32, tokio::time::Instant)>,
-	/// The endpoint the chain was last seen (or made) to hold for this worker.
-	endpoint_on_chain: Option<String>,
 	/// The bond at which the chain last said this worker is not active: no claims (and no fees)
 	/// until the bond changes.
 	inactive_at_bond: Option<u128>,
@@ -97,7 +95,6 @@ impl JobRunner {
 			hub,
 			refused: HashSet::new(),
 			retry: HashMap::new(),
-			endpoint_on_chain: None,
 			inactive_at_bond: None,
 		}
 	}
@@ -165,17 +162,13 @@ impl JobRunner {
 	}
 
 	/// Publishes `public_url` as this worker's endpoint when the chain holds another.
-	async fn publish_endpoint(&mut self, on_chain: Option<&String>) {
-		let Some(url) = self.cfg.public_url.clone() else { return };
-		if on_chain == Some(&url) {
-			self.endpoint_on_chain = Some(url);
+	async fn publish_endpoint(&self, on_chain: Option<&String>) {
+		let Some(url) = &self.cfg.public_url else { return };
+		if on_chain == Some(url) {
 			return;
 		}
-		match self.client.set_worker_endpoint(&self.key, Some(&url)).await {
-			Ok(()) => {
-				tracing::info!(endpoint = %url, "endpoint published on chain");
-				self.endpoint_on_chain = Some(url);
-			}
+		match self.client.set_worker_endpoint(&self.key, Some(url)).await {
+			Ok(()) => tracing::info!(endpoint = %url, "endpoint published on chain"),
 			Err(e) => tracing::warn!(endpoint = %url, "cannot publish the endpoint: {e}"),
 		}
 	}
@@ -197,9 +190,7 @@ impl JobRunner {
 			return Ok(Some(id));
 		}
 		let Some(w) = self.client.worker(&me).await? else { return Ok(None) };
-		if self.endpoint_on_chain.is_none() || self.endpoint_on_chain != w.endpoint {
-			self.publish_endpoint(w.endpoint.as_ref()).await;
-		}
+		self.publish_endpoint(w.endpoint.as_ref()).await;
 		if w.unbonding_until.is_some() || self.inactive_at_bond == Some(w.bond) {
 			return Ok(None);
 		}

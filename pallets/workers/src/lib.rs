@@ -323,7 +323,7 @@ pub mod pallet {
 			ensure!(WorkerInfo::<T>::contains_key(&who), Error::<T>::NotRegistered);
 			match &endpoint {
 				Some(url) => {
-					ensure!(Self::valid_endpoint(url), Error::<T>::BadEndpoint);
+					ensure!(is_valid_endpoint(url), Error::<T>::BadEndpoint);
 					Endpoints::<T>::insert(&who, url);
 				}
 				None => Endpoints::<T>::remove(&who),
@@ -346,20 +346,6 @@ pub mod pallet {
 				Error::<T>::InvalidCapabilities
 			);
 			Ok(())
-		}
-
-		/// `http://` or `https://`, then a non-empty host, all printable ASCII without spaces: clients
-		/// open it as given, so nothing in it may be read two ways.
-		fn valid_endpoint(url: &[u8]) -> bool {
-			let rest = url.strip_prefix(b"https://").or_else(|| url.strip_prefix(b"http://"));
-			match rest {
-				Some(rest) => {
-					!rest.is_empty()
-						&& !rest.starts_with(b"/")
-						&& url.iter().all(|b| b.is_ascii_graphic())
-				}
-				None => false,
-			}
 		}
 
 		/// Checks the pallet's invariants: every worker's recorded bond is exactly what is held for

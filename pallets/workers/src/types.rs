@@ -4,6 +4,18 @@ use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use frame_support::{traits::Get, BoundedVec};
 use scale_info::TypeInfo;
 
+/// Whether `url` may be a worker's endpoint: `http://` or `https://`, then a non-empty host, all
+/// printable ASCII without spaces. Clients open it as given, so nothing in it may be read two ways.
+/// (The length bound is the runtime's `MaxEndpointLen`.)
+pub fn is_valid_endpoint(url: &[u8]) -> bool {
+	match url.strip_prefix(b"https://").or_else(|| url.strip_prefix(b"http://")) {
+		Some(rest) => {
+			!rest.is_empty() && !rest.starts_with(b"/") && url.iter().all(|b| b.is_ascii_graphic())
+		}
+		None => false,
+	}
+}
+
 /// What a worker computes on.
 #[derive(
 	Clone,
