@@ -70,6 +70,16 @@ fn pairs(topic: &str) -> String {
 		.join("\n")
 }
 
+/// Alice creates a job on base 0 of datanet `d` with `args` (length, parameters, budget) through
+/// the CLI; returns its id.
+fn create_job(url: &str, ks: &Path, d: u32, args: &[&str]) -> u64 {
+	let d = d.to_string();
+	let mut all = vec!["--json", "job", "create", "--datanet", d.as_str(), "--base", "0"];
+	all.extend_from_slice(args);
+	all.extend_from_slice(&["--key", "//Alice"]);
+	json(&cli(url, ks, &all).unwrap())["job"].as_u64().expect("job id")
+}
+
 async fn job(client: &Client, id: u64) -> JobView {
 	client.job(id).await.expect("job on chain")
 }
@@ -202,45 +212,33 @@ async fn a_job_survives_a_dead_worker_and_its_adapter_is_fetched_reproduced_and_
 	let dave_bond = client.worker(&key("//Dave").account_id()).await.unwrap().unwrap().bond;
 
 	// The job: 600 steps on the tiny model (a few seconds), budget 10 TRIB.
-	let created = json(
-		&cli(
-			&url,
-			&ks,
-			&[
-				"--json",
-				"job",
-				"create",
-				"--datanet",
-				&d.to_string(),
-				"--base",
-				"0",
-				"--steps",
-				"600",
-				"--batch",
-				"2",
-				"--seq-len",
-				"32",
-				"--lr",
-				"1e-3",
-				"--rank",
-				"4",
-				"--alpha",
-				"8",
-				"--targets",
-				"q_proj,v_proj",
-				"--eval-fraction",
-				"0.2",
-				"--seed",
-				"7",
-				"--budget",
-				"10",
-				"--key",
-				"//Alice",
-			],
-		)
-		.unwrap(),
+	let job_id = create_job(
+		&url,
+		&ks,
+		d,
+		&[
+			"--steps",
+			"600",
+			"--batch",
+			"2",
+			"--seq-len",
+			"32",
+			"--lr",
+			"1e-3",
+			"--rank",
+			"4",
+			"--alpha",
+			"8",
+			"--targets",
+			"q_proj,v_proj",
+			"--eval-fraction",
+			"0.2",
+			"--seed",
+			"7",
+			"--budget",
+			"10",
+		],
 	);
-	let job_id = created["job"].as_u64().unwrap();
 
 	// Worker A claims and is killed after its first heartbeat.
 	let mut a = Worker::start("a", &wa, &a_args).unwrap();
@@ -348,41 +346,29 @@ async fn a_job_survives_a_dead_worker_and_its_adapter_is_fetched_reproduced_and_
 
 	// A worker restarted mid-job resumes from its checkpoint, and the result is still the one an
 	// uninterrupted run gives.
-	let created = json(
-		&cli(
-			&url,
-			&ks,
-			&[
-				"--json",
-				"job",
-				"create",
-				"--datanet",
-				&d.to_string(),
-				"--base",
-				"0",
-				"--steps",
-				"600",
-				"--batch",
-				"2",
-				"--seq-len",
-				"32",
-				"--lr",
-				"1e-3",
-				"--rank",
-				"4",
-				"--alpha",
-				"8",
-				"--seed",
-				"11",
-				"--budget",
-				"2",
-				"--key",
-				"//Alice",
-			],
-		)
-		.unwrap(),
+	let resumed = create_job(
+		&url,
+		&ks,
+		d,
+		&[
+			"--steps",
+			"600",
+			"--batch",
+			"2",
+			"--seq-len",
+			"32",
+			"--lr",
+			"1e-3",
+			"--rank",
+			"4",
+			"--alpha",
+			"8",
+			"--seed",
+			"11",
+			"--budget",
+			"2",
+		],
 	);
-	let resumed = created["job"].as_u64().unwrap();
 	wait_for("B to report a checkpointed step", Duration::from_secs(120), || async {
 		match job(&client, resumed).await.state {
 			JobState::Claimed { step, .. } if step > 5 => Some(()),
@@ -437,31 +423,7 @@ async fn a_job_survives_a_dead_worker_and_its_adapter_is_fetched_reproduced_and_
 	);
 	client.vote(&bob, out["contribution"].as_u64().unwrap(), VoteArg::Approve).await.unwrap();
 	client.publish_version(&alice, d).await.unwrap();
-	let created = json(
-		&cli(
-			&url,
-			&ks,
-			&[
-				"--json",
-				"job",
-				"create",
-				"--datanet",
-				&d.to_string(),
-				"--version",
-				"2",
-				"--base",
-				"0",
-				"--steps",
-				"5",
-				"--budget",
-				"1",
-				"--key",
-				"//Alice",
-			],
-		)
-		.unwrap(),
-	);
-	let refused = created["job"].as_u64().unwrap();
+	let refused = create_job(&url, &ks, d, &["--version", "2", "--steps", "5", "--budget", "1"]);
 	b.proc.wait_log("nothing claimed", Duration::from_secs(60)).unwrap();
 	tokio::time::sleep(Duration::from_secs(2)).await;
 	let j = job(&client, refused).await;
