@@ -1240,15 +1240,10 @@ pub mod pallet {
 					peaks.len() as u32 == d.accepted.count_ones(),
 					"MMR peaks do not match the accepted count"
 				);
-				let curators = Curators::<T>::get(id);
+				// The call-time checks (quorums within the curators, caps, pending blocks) hold.
 				ensure!(
-					d.rules.approval_quorum as usize <= curators.len()
-						&& d.rules.rejection_quorum as usize <= curators.len(),
-					"quorum above the number of curators"
-				);
-				ensure!(
-					Self::check_rules(&d.rules, curators.len()).is_ok(),
-					"a datanet's rules break the rule checks"
+					Self::check_rules(&d.rules, Curators::<T>::get(id).len()).is_ok(),
+					"a datanet's rules break the rule checks (quorums, caps or expiry)"
 				);
 				let stats_sum = Stats::<T>::iter_prefix(id).try_fold(
 					ContributorStats::default(),

@@ -308,10 +308,10 @@ pub mod v4 {
 				})
 			});
 			let pending: Vec<u64> = Contributions::<T>::iter()
+				.inspect(|_| reads += 1)
 				.filter(|(_, c)| c.status == ContributionStatus::Pending)
 				.map(|(id, _)| id)
 				.collect();
-			reads += Contributions::<T>::iter_keys().count() as u64;
 			let mut block =
 				frame_system::Pallet::<T>::block_number() + DEFAULT_PENDING_BLOCKS.into();
 			for id in pending {
