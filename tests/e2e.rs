@@ -129,7 +129,7 @@ async fn dev_node_create_submit_vote_and_rank() {
 	let md = files.path().join("notes.md");
 	std::fs::write(&md, "# half a thought").unwrap();
 	let c2 = client
-		.submit_contribution(&eve, datanet, &content::declare(&md, None).unwrap(), "{}")
+		.contribute(&eve, datanet, &content::declare(&md, None).unwrap(), "{}")
 		.await
 		.unwrap();
 	let decision = client.vote(&bob, c2, VoteArg::Reject(RejectArg::LowQuality)).await.unwrap();
@@ -138,14 +138,13 @@ async fn dev_node_create_submit_vote_and_rank() {
 	assert_eq!(err.chain_error(), Some("NotPending"), "{err}");
 
 	// The leaderboard through the node's RPC.
+	// Only contributors with an acceptance are ranked; Eve's record is read directly.
 	let board = client.leaderboard(Some(datanet), 0, 10).await.unwrap();
-	assert_eq!(board.len(), 2);
+	assert_eq!(board.len(), 1);
 	assert_eq!((board[0].rank, board[0].account.as_str()), (1, dave.ss58().as_str()));
 	assert_eq!(board[0].stats.accepted, 1);
 	assert_eq!(board[0].stats.accepted_bytes, decl.bytes);
 	assert_eq!(board[0].acceptance_rate_ppm, Some(1_000_000));
-	assert_eq!((board[1].rank, board[1].account.as_str()), (2, eve.ss58().as_str()));
-	assert_eq!((board[1].stats.accepted, board[1].stats.rejected), (0, 1));
 	let global = client.leaderboard(None, 0, 10).await.unwrap();
 	assert_eq!(global[0].account, dave.ss58());
 	let stats = client.contributor_stats(&eve.account_id(), Some(datanet)).await.unwrap();
@@ -172,6 +171,41 @@ async fn dev_node_create_submit_vote_and_rank() {
 		status.stdout,
 		status.stderr
 	);
+
+	// Front-running: Dave commits; Eve learns the hash before Dave reveals, and commits and
+	// reveals first. Dave's reveal takes the hash over (his commitment is older): Eve gets nothing.
+	let front = files.path().join("front.txt");
+	std::fs::write(&front, "Q: Who gets the credit?\nA: Whoever committed first.\n").unwrap();
+	let fd = content::declare(&front, None).unwrap();
+	assert_eq!(
+		tributary_client::client::contribution_commitment(datanet, &fd.hash, &dave.account_id()),
+		pallet_datanets::commitment_of(datanet, &fd.hash, &dave.account_id().0),
+		"the client computes the pallet's commitment"
+	);
+	client.commit_contribution(&dave, datanet, &fd).await.unwrap();
+	let squat = client.contribute(&eve, datanet, &fd, "").await.unwrap();
+	let err = client.submit_contribution(&eve, datanet, &fd, "").await.unwrap_err();
+	assert_eq!(err.chain_error(), Some("NotCommitted"), "a commitment is used once: {err}");
+	let real = client.submit_contribution(&dave, datanet, &fd, "").await.unwrap();
+	assert_eq!(
+		client.contribution(squat).await.unwrap().decision,
+		Decision::Superseded { by: real }
+	);
+	// Running `contribute` again for a pending contribution of one's own only re-sends bytes.
+	let again = json(
+		&cli(
+			&url,
+			&ks,
+			&["--json", "contribute", front.to_str().unwrap(), "--datanet", &d, "--key", "//Dave"],
+		)
+		.unwrap(),
+	);
+	assert_eq!(again["contribution"], real);
+	client.vote(&bob, real, VoteArg::Approve).await.unwrap();
+	let decided = client.vote(&charlie, real, VoteArg::Approve).await.unwrap();
+	assert!(matches!(decided, Decision::Accepted { .. }), "{decided:?}");
+	let eve_stats = client.contributor_stats(&eve.account_id(), Some(datanet)).await.unwrap();
+	assert_eq!(eve_stats.accepted, 0);
 }
 
 async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut f: F) -> T
@@ -243,7 +277,7 @@ async fn two_validators_finalize_and_share_contributions() {
 		bytes: 25,
 		format: "txt".into(),
 	};
-	let id = on_alice.submit_contribution(&key("//Dave"), 0, &decl, "").await.unwrap();
+	let id = on_alice.contribute(&key("//Dave"), 0, &decl, "").await.unwrap();
 
 	// Bob's node serves it from its own finalized state.
 	let seen = wait_for("the contribution on bob's node", Duration::from_secs(90), || async {

@@ -26,6 +26,20 @@ use subxt::{
 pub type DatanetId = u32;
 pub type ContributionId = u64;
 
+/// Prefix of every contribution commitment's preimage (the pallet's `COMMITMENT_DOMAIN`).
+const COMMITMENT_DOMAIN: &[u8] = b"tributary/contribution-commitment/v1";
+
+/// What `who` posts with `commit_contribution` before revealing `hash` in `datanet`:
+/// `blake2_256(domain ‖ datanet:u32 LE ‖ hash ‖ who)`, as the pallet's `commitment_of` computes it.
+pub fn contribution_commitment(datanet: DatanetId, hash: &[u8; 32], who: &AccountId32) -> [u8; 32] {
+	let mut preimage = Vec::with_capacity(COMMITMENT_DOMAIN.len() + 4 + 32 + 32);
+	preimage.extend_from_slice(COMMITMENT_DOMAIN);
+	preimage.extend_from_slice(&datanet.to_le_bytes());
+	preimage.extend_from_slice(hash);
+	preimage.extend_from_slice(&who.0);
+	<sp_core::Blake2Hasher as sp_core::Hasher>::hash(&preimage).0
+}
+
 /// Every way a client call fails, each with a sentence that says what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -256,6 +270,11 @@ pub enum Decision {
 	},
 	/// Not decided within the datanet's `pending_blocks`; the deposit went to the curation pot.
 	Expired,
+	/// Contribution `by` took the hash over while this one was pending: its author committed to
+	/// the same bytes first. The deposit went to the curation pot.
+	Superseded {
+		by: ContributionId,
+	},
 }
 
 impl From<&ContributionStatus> for Decision {
@@ -265,6 +284,7 @@ impl From<&ContributionStatus> for Decision {
 			ContributionStatus::Accepted { index } => Decision::Accepted { index: *index },
 			ContributionStatus::Rejected { reason } => Decision::Rejected { reason: reason.into() },
 			ContributionStatus::Expired => Decision::Expired,
+			ContributionStatus::Superseded { by } => Decision::Superseded { by: *by },
 		}
 	}
 }
@@ -443,7 +463,46 @@ impl Client {
 		Ok(created.datanet)
 	}
 
-	/// Submits a contribution declaration signed by `key`; returns the contribution id.
+	/// Contributes `file` to `datanet` as `key`: commits to it, then (once the commitment is in a
+	/// block, per [`Wait`]) reveals it; returns the contribution id. Send the bytes to data peers
+	/// only after this returns: until the reveal is on chain, anyone who sees them could claim
+	/// them first.
+	pub async fn contribute(
+		&self,
+		key: &Key,
+		datanet: DatanetId,
+		file: &FileDeclaration,
+		metadata: &str,
+	) -> Result<ContributionId, ClientError> {
+		self.commit_contribution(key, datanet, file).await?;
+		self.submit_contribution(key, datanet, file, metadata).await
+	}
+
+	/// Posts `key`'s commitment to `file` in `datanet` (see [`contribution_commitment`]).
+	pub async fn commit_contribution(
+		&self,
+		key: &Key,
+		datanet: DatanetId,
+		file: &FileDeclaration,
+	) -> Result<(), ClientError> {
+		let commitment = contribution_commitment(datanet, &file.hash, &key.account_id());
+		let call = chain::tx().datanets().commit_contribution(commitment);
+		let _: chain::datanets::events::ContributionCommitted = self.submit_for(&call, key).await?;
+		Ok(())
+	}
+
+	/// The pending or accepted contribution holding `hash` in `datanet`, if any.
+	pub async fn contribution_by_hash(
+		&self,
+		datanet: DatanetId,
+		hash: &[u8; 32],
+	) -> Result<Option<ContributionId>, ClientError> {
+		let at = self.api.storage().at_latest().await?;
+		Ok(at.fetch(&chain::storage().datanets().contribution_by_hash(datanet, *hash)).await?)
+	}
+
+	/// Reveals a contribution `key` committed to in an earlier block (see [`Self::contribute`]);
+	/// returns the contribution id.
 	pub async fn submit_contribution(
 		&self,
 		key: &Key,

@@ -9,7 +9,7 @@ mod training_cmd;
 
 use training_cmd::{BaseCmd, JobCmd, ModelCmd, WorkerCmd};
 use tributary_client::{
-	client::{ModalityArg, NewDatanet, RejectArg, RulesArg, VoteArg, Wait},
+	client::{Decision, ModalityArg, NewDatanet, RejectArg, RulesArg, VoteArg, Wait},
 	content,
 	keys::{Key, Keystore},
 	Client, DEFAULT_URL,
@@ -46,7 +46,9 @@ enum Command {
 	/// Create and read datanets.
 	#[command(subcommand)]
 	Datanet(DatanetCmd),
-	/// Declare a file as a contribution to a datanet (BLAKE3 hash, size, format), signed with --key.
+	/// Declare a file as a contribution to a datanet (BLAKE3 hash, size, format), signed with --key:
+	/// commit to it, reveal it in a later block, then send the bytes to the data peers. Run again
+	/// for a contribution of yours still pending to send its bytes again.
 	Contribute {
 		/// The file to contribute.
 		file: PathBuf,
@@ -58,8 +60,9 @@ enum Command {
 		/// Free-form metadata stored with the contribution (e.g. JSON: language, source, licence).
 		#[arg(long, default_value = "")]
 		metadata: String,
-		/// Data peer to upload the bytes to before submitting, ending in /p2p/<peer id> (repeatable, or
-		/// comma-separated in TRIBUTARY_PEERS). The submission waits until at least one peer holds them.
+		/// Data peer to upload the bytes to once the contribution is on chain, ending in
+		/// /p2p/<peer id> (repeatable, or comma-separated in TRIBUTARY_PEERS). Nothing goes on chain
+		/// unless one is reachable; the command waits until at least one peer holds the bytes.
 		#[arg(long = "peer", env = "TRIBUTARY_PEERS", value_delimiter = ',')]
 		peers: Vec<libp2p::Multiaddr>,
 		/// Seconds to wait for the peers to confirm the upload.
@@ -228,21 +231,36 @@ async fn ephemeral_node(
 	Ok((dir, node, ids))
 }
 
-/// Pushes `file` to the data peers and waits until at least one holds it (verified); returns how many
-/// do. The CLI serves the bytes itself, from a temporary store, only while the peers fetch them.
-async fn upload(
-	file: &std::path::Path,
-	decl: &content::FileDeclaration,
-	peers: &[libp2p::Multiaddr],
-	timeout: Duration,
-) -> Result<usize> {
-	let (_dir, node, ids) = ephemeral_node(decl.bytes, peers).await?;
+/// Data peers reached for an upload, before anything goes on chain.
+struct Uploader {
+	_dir: tempfile::TempDir,
+	node: data_plane::DataNode,
+	ids: Vec<libp2p::PeerId>,
+}
+
+/// Dials the data peers; refuses when none answers (so nothing is submitted for bytes nobody
+/// will hold).
+async fn reach_peers(bytes: u64, peers: &[libp2p::Multiaddr]) -> Result<Uploader> {
+	let (dir, node, ids) = ephemeral_node(bytes, peers).await?;
 	if ids.is_empty() {
 		bail!("none of the {} data peer(s) could be reached; nothing was submitted", peers.len());
 	}
+	Ok(Uploader { _dir: dir, node, ids })
+}
+
+/// Pushes `file` to the reached peers and waits until at least one holds it (verified); returns
+/// how many do. The CLI serves the bytes itself, from a temporary store, only while the peers
+/// fetch them.
+async fn upload(
+	up: Uploader,
+	file: &std::path::Path,
+	decl: &content::FileDeclaration,
+	timeout: Duration,
+) -> Result<usize> {
+	let Uploader { _dir, node, ids } = up;
 	let (hash, results) = data_plane::upload(&node, file, &ids, timeout).await?;
 	if hash != decl.hash {
-		bail!("{} changed while it was being uploaded; nothing was submitted", file.display());
+		bail!("{} changed since it was declared: its declared bytes are gone", file.display());
 	}
 	for (peer, r) in &results {
 		if let Err(e) = r {
@@ -303,16 +321,38 @@ async fn run(cli: Cli) -> Result<()> {
 			let key = signer(&cli)?;
 			let decl = content::declare(file, format.as_deref())?;
 			let client = connect(&cli).await?;
-			let uploaded = if peers.is_empty() {
+			let uploader = if peers.is_empty() {
 				eprintln!(
 					"note: no --peer given, so the bytes stay here; curators need them from a data \
 					 peer (see `tributary contribute --help`)"
 				);
-				0
+				None
 			} else {
-				upload(file, &decl, peers, Duration::from_secs(*upload_timeout)).await?
+				Some(reach_peers(decl.bytes, peers).await?)
 			};
-			let id = client.submit_contribution(&key, *datanet, &decl, metadata).await?;
+			// A pending contribution of ours for these bytes: only send them again.
+			let mine = match client.contribution_by_hash(*datanet, &decl.hash).await? {
+				Some(id) => {
+					let c = client.contribution(id).await?;
+					(c.contributor == key.ss58() && c.decision == Decision::Pending).then_some(id)
+				}
+				None => None,
+			};
+			let id = match mine {
+				Some(id) => {
+					eprintln!("contribution {id} (yours, pending) already holds these bytes");
+					id
+				}
+				None => client.contribute(&key, *datanet, &decl, metadata).await?,
+			};
+			let uploaded = match uploader {
+				Some(up) => upload(up, file, &decl, Duration::from_secs(*upload_timeout))
+					.await
+					.with_context(|| {
+						format!("contribution {id} is on chain, but its upload failed")
+					})?,
+				None => 0,
+			};
 			if cli.json {
 				print_json(&serde_json::json!({
 					"contribution": id,

@@ -1,6 +1,6 @@
 //! The `tributary` commands of the training loop: `worker`, `base`, `job` and `model`.
 
-use crate::{connect, ephemeral_node, print_json, signer, table, trib, upload, Cli};
+use crate::{connect, ephemeral_node, print_json, reach_peers, signer, table, trib, upload, Cli};
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use std::path::{Path, PathBuf};
@@ -363,7 +363,9 @@ pub async fn run_base(cli: &Cli, cmd: &BaseCmd) -> Result<()> {
 				let decl = content::declare(p, Some("bin"))?;
 				let file_name = p.file_name().expect("a file").to_string_lossy().into_owned();
 				if !peers.is_empty() {
-					let n = upload(p, &decl, peers, Duration::from_secs(*upload_timeout)).await?;
+					// Public weights: nothing to claim, so they go up before registering.
+					let up = reach_peers(decl.bytes, peers).await?;
+					let n = upload(up, p, &decl, Duration::from_secs(*upload_timeout)).await?;
 					eprintln!("{file_name}: {} bytes on {n} data peer(s)", decl.bytes);
 				}
 				files.push(ModelFileSpec { name: file_name, hash: decl.hash, bytes: decl.bytes });

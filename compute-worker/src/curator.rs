@@ -148,7 +148,8 @@ impl Curator {
 		for (id, hash) in watching {
 			match self.client.contribution(id).await?.decision {
 				Decision::Pending => continue,
-				Decision::Accepted { .. } => {}
+				// A superseded contribution's bytes are the contribution that took it over's.
+				Decision::Accepted { .. } | Decision::Superseded { .. } => {}
 				Decision::Rejected { .. } | Decision::Expired => {
 					self.node.store().unpin_chain(&parse_hash(&hash)?)?
 				}

@@ -133,6 +133,12 @@ impl pallet_datanets::Config for Runtime {
 	type MaxMetadataLen = ConstU32<512>;
 	type MaxPendingBlocks = ConstU32<{ 30 * 14_400 }>;
 	type MaxExpiriesPerBlock = ConstU32<256>;
+	// One page of the RPC's default size; each acceptance rewrites two boards of this many.
+	type MaxLeaderboardLen = ConstU32<100>;
+	// A contributor's day is 20 items by default; 64 open commitments leave room for retries.
+	type MaxCommitments = ConstU32<64>;
+	// A day of 6 s blocks to reveal.
+	type CommitmentLifetime = ConstU32<14_400>;
 	type WeightInfo = pallet_datanets::weights::SubstrateWeight<Runtime>;
 }
 

@@ -56,7 +56,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("tributary"),
 	impl_name: alloc::borrow::Cow::Borrowed("tributary"),
 	authoring_version: 1,
-	spec_version: 103,
+	spec_version: 104,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -108,6 +108,7 @@ pub type Migrations = (
 	pallet_datanets::migrations::v2::MigrateV1ToV2<Runtime>,
 	pallet_datanets::migrations::v3::MigrateV2ToV3<Runtime>,
 	pallet_datanets::migrations::v4::MigrateV3ToV4<Runtime>,
+	pallet_datanets::migrations::v5::MigrateV4ToV5<Runtime>,
 );
 
 pub type Executive = frame_executive::Executive<

@@ -97,6 +97,32 @@ fn datanet<T: Config>(c: u32) -> (DatanetId, T::AccountId, Vec<T::AccountId>) {
 	(id, owner, curators)
 }
 
+/// Gives `who` a commitment to `hash` in `datanet` made in the previous block (block 1 is the
+/// earliest a reveal can use: set-up moves there from block 0).
+fn commit_earlier<T: Config>(who: &T::AccountId, datanet: DatanetId, hash: ContentHash) {
+	if frame_system::Pallet::<T>::block_number() == 0u32.into() {
+		frame_system::Pallet::<T>::set_block_number(1u32.into());
+	}
+	let made = frame_system::Pallet::<T>::block_number() - 1u32.into();
+	Commitments::<T>::mutate(who, |list| {
+		list.try_push((commitment_of(datanet, &hash, who), made)).expect("room for one more")
+	});
+}
+
+/// Commits earlier and submits `hash` (1 KiB of txt) as `who`.
+fn submit_committed<T: Config>(who: &T::AccountId, datanet: DatanetId, hash: ContentHash) {
+	commit_earlier::<T>(who, datanet, hash);
+	Datanets::<T>::submit_contribution(
+		RawOrigin::Signed(who.clone()).into(),
+		datanet,
+		hash,
+		1024,
+		format::<T>(),
+		BoundedVec::new(),
+	)
+	.expect("submission");
+}
+
 fn format<T: Config>() -> FormatOf<T> {
 	b"txt".to_vec().try_into().expect("fits")
 }
@@ -166,37 +192,76 @@ mod benchmarks {
 		assert_eq!(DatanetInfo::<T>::get(id).map(|d| d.status), Some(DatanetStatus::Closed));
 	}
 
-	/// `s` full expiry buckets are skipped before one with room.
+	/// `s` full expiry buckets are skipped before one with room. Also at its worst otherwise: the
+	/// caller's commitment is the last of a full list, and the reveal takes the hash over from a
+	/// pending contribution committed later, whose expiry bucket is full.
 	#[benchmark]
 	fn submit_contribution(s: Linear<0, { EXPIRY_SPILL_BLOCKS - 1 }>) {
 		let (id, _, _) = datanet::<T>(1);
 		let who = funded::<T>("contributor", 0);
 		// Usage already recorded today: the caps are read, checked and rewritten.
-		Datanets::<T>::submit_contribution(
-			RawOrigin::Signed(who.clone()).into(),
-			id,
-			[1u8; 32],
-			1,
-			format::<T>(),
-			BoundedVec::new(),
-		)
-		.expect("first submission");
-		let next = NextContributionId::<T>::get();
+		submit_committed::<T>(&who, id, [1u8; 32]);
+		let hash = [2u8; 32];
+		let squatter = funded::<T>("squatter", 0);
+		let holder = NextContributionId::<T>::get();
+		submit_committed::<T>(&squatter, id, hash);
+		let now = frame_system::Pallet::<T>::block_number();
+		CommittedAt::<T>::insert(holder, now);
 		let due = expiry_due::<T>();
+		let far = due + EXPIRY_SPILL_BLOCKS.into();
+		Datanets::<T>::unschedule_expiry(holder);
+		fill_expiry_buckets::<T>(far, 1);
+		PendingExpiries::<T>::mutate(far, |b| {
+			b.pop();
+			b.try_push(holder).expect("room for the holder");
+		});
+		ExpiresAt::<T>::insert(holder, far);
+		for n in 1..T::MaxCommitments::get() {
+			let mut other = [3u8; 32];
+			other[..4].copy_from_slice(&n.to_le_bytes());
+			commit_earlier::<T>(&who, id, other);
+		}
+		commit_earlier::<T>(&who, id, hash);
+		let next = NextContributionId::<T>::get();
 		clear_expiry_window::<T>(due);
 		fill_expiry_buckets::<T>(due, s);
 		#[extrinsic_call]
 		_(
 			RawOrigin::Signed(who),
 			id,
-			[2u8; 32],
+			hash,
 			1024,
 			format::<T>(),
 			bounded(T::MaxMetadataLen::get(), b'm'),
 		);
 		assert_eq!(NextContributionId::<T>::get(), next + 1);
 		assert_eq!(ExpiresAt::<T>::get(next), Some(due + s.into()));
+		assert_eq!(
+			Contributions::<T>::get(holder).map(|c| c.status),
+			Some(ContributionStatus::Superseded { by: next })
+		);
 		clear_filler::<T>(due, s);
+		clear_filler::<T>(far, 1);
+	}
+
+	/// The caller's list is full of expired commitments but one (all dropped but that one).
+	#[benchmark]
+	fn commit_contribution() {
+		let who = funded::<T>("contributor", 0);
+		let max = T::MaxCommitments::get();
+		let list: Vec<(Commitment, BlockNumberFor<T>)> =
+			(0..max - 1).map(|n| ([n as u8; 32], 0u32.into())).collect();
+		Commitments::<T>::insert(&who, BoundedVec::truncate_from(list));
+		let lifetime: BlockNumberFor<T> = T::CommitmentLifetime::get().into();
+		frame_system::Pallet::<T>::set_block_number(lifetime + 1u32.into());
+		Commitments::<T>::mutate(&who, |l| {
+			if let Some(last) = l.last_mut() {
+				last.1 = lifetime;
+			}
+		});
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()), [0xEE; 32]);
+		assert_eq!(Commitments::<T>::get(&who).len(), 2);
 	}
 
 	/// The vote that decides, as the `v`-th vote on the contribution (all agreeing, so the fee is
@@ -213,15 +278,7 @@ mod benchmarks {
 		PendingExpiries::<T>::mutate(due, |b| {
 			b.pop();
 		});
-		Datanets::<T>::submit_contribution(
-			RawOrigin::Signed(who).into(),
-			id,
-			[1u8; 32],
-			1024,
-			format::<T>(),
-			BoundedVec::new(),
-		)
-		.expect("submission");
+		submit_committed::<T>(&who, id, [1u8; 32]);
 		assert_eq!(ExpiresAt::<T>::get(cid), Some(due));
 		// v - 1 approvals already cast; the quorum is v; every share of the fee is paid.
 		let fee = T::Currency::minimum_balance() * v.into();
@@ -252,6 +309,19 @@ mod benchmarks {
 			&Datanets::<T>::curation_pot(id),
 			T::Currency::minimum_balance() * 1000u32.into(),
 		);
+		// Both boards full of others ranked below: the contributor is looked for in every entry,
+		// goes in first and pushes the last one off.
+		for board in [Some(id), None] {
+			let others: Vec<BoardEntry<T::AccountId>> = (0..T::MaxLeaderboardLen::get())
+				.map(|i| BoardEntry {
+					account: account("ranked", i, SEED),
+					accepted: 1,
+					accepted_bytes: 1,
+					first_accepted: Some(u64::MAX - i as u64),
+				})
+				.collect();
+			TopContributors::<T>::insert(board, BoundedVec::truncate_from(others));
+		}
 		let curator = curators[v as usize - 1].clone();
 		#[block]
 		{
@@ -262,6 +332,10 @@ mod benchmarks {
 			Contributions::<T>::get(cid).map(|c| c.status),
 			Some(ContributionStatus::Accepted { .. })
 		));
+		assert_eq!(
+			TopContributors::<T>::get(None::<DatanetId>).first().map(|e| &e.account),
+			Some(&who)
+		);
 		clear_filler::<T>(due, 1);
 		// Undo the fabricated history so try_state holds.
 		DatanetInfo::<T>::mutate(id, |d| {
@@ -270,6 +344,10 @@ mod benchmarks {
 			}
 		});
 		MmrPeaks::<T>::insert(id, BoundedVec::truncate_from(alloc::vec![[7u8; 32]]));
+		for board in [Some(id), None] {
+			let rebuilt = Datanets::<T>::rebuild_board(board);
+			TopContributors::<T>::insert(board, BoundedVec::truncate_from(rebuilt));
+		}
 		AcceptedList::<T>::remove(id, (1u64 << 32) - 1);
 		AcceptedList::<T>::insert(id, 0, cid);
 		Contributions::<T>::mutate(cid, |c| {
@@ -284,15 +362,7 @@ mod benchmarks {
 		let (id, owner, curators) = datanet::<T>(1);
 		let who = funded::<T>("contributor", 0);
 		let cid = NextContributionId::<T>::get();
-		Datanets::<T>::submit_contribution(
-			RawOrigin::Signed(who).into(),
-			id,
-			[1u8; 32],
-			1024,
-			format::<T>(),
-			BoundedVec::new(),
-		)
-		.expect("submission");
+		submit_committed::<T>(&who, id, [1u8; 32]);
 		Datanets::<T>::vote(RawOrigin::Signed(curators[0].clone()).into(), cid, Vote::Approve)
 			.expect("vote");
 		#[extrinsic_call]
@@ -324,15 +394,7 @@ mod benchmarks {
 			let who = funded::<T>("contributor", i);
 			let mut hash = [0u8; 32];
 			hash[..4].copy_from_slice(&i.to_le_bytes());
-			Datanets::<T>::submit_contribution(
-				RawOrigin::Signed(who).into(),
-				id,
-				hash,
-				1,
-				format::<T>(),
-				BoundedVec::new(),
-			)
-			.expect("submission");
+			submit_committed::<T>(&who, id, hash);
 		}
 		assert_eq!(PendingExpiries::<T>::get(due).len() as u32, n);
 		#[block]

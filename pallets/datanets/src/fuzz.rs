@@ -1,4 +1,5 @@
-//! Random call sequences through the mock runtime: every call of the pallet, from owners, curators,
+//! Random call sequences through the mock runtime: every call of the pallet (commitments honest,
+//! for someone else, junk, or missing; reveals by their author or by a squatter), from owners, curators,
 //! contributors, outsiders and an account with no funds, with valid and invalid arguments, and
 //! blocks and days passing in between (expiries run). `try_state` and the held balances are
 //! checked after every step. A failure prints the seed and step to replay.
@@ -88,16 +89,30 @@ fn check_holds() -> Result<(), String> {
 }
 
 /// One random step. Results are ignored on purpose: a refusal is as good as a success, as long
-/// as the invariants hold afterwards.
-fn step(rng: &mut Rng) {
-	let who = rng.pick(&ACCOUNTS);
-	let origin = RuntimeOrigin::signed(who);
+/// as the invariants hold afterwards. `committed` remembers commitments made by honest commit
+/// steps, so that later reveals (and takeovers by an earlier committer) happen.
+fn step(rng: &mut Rng, committed: &mut Vec<(AccountId, DatanetId, ContentHash)>) {
+	let mut who = rng.pick(&ACCOUNTS);
 	let datanets = NextDatanetId::<Test>::get() as u64;
-	let datanet = rng.below(datanets + 1) as DatanetId;
+	let mut datanet = rng.below(datanets + 1) as DatanetId;
 	let contributions = NextContributionId::<Test>::get();
 	let contribution = contributions.saturating_sub(rng.below(6)).saturating_sub(rng.below(2));
 	let curator = rng.pick(&ACCOUNTS);
-	let _ = match rng.below(20) {
+	// A small pool of hashes: duplicates, takeovers and re-submissions after rejection or expiry.
+	let mut hash = [0u8; 32];
+	hash[0] = rng.below(12) as u8;
+	let choice = rng.below(24);
+	let remembered = (6..=10).contains(&choice) && !committed.is_empty() && rng.chance(60);
+	let mut squatter = false;
+	if remembered {
+		(who, datanet, hash) = committed.swap_remove(rng.below(committed.len() as u64) as usize);
+	} else if (6..=10).contains(&choice) && !committed.is_empty() && rng.chance(40) {
+		// A squatter: someone else's committed bytes, learned before their author revealed.
+		(_, datanet, hash) = committed[rng.below(committed.len() as u64) as usize];
+		squatter = true;
+	}
+	let origin = RuntimeOrigin::signed(who);
+	let _ = match choice {
 		0 | 1 => {
 			let curators: Vec<AccountId> =
 				ACCOUNTS.iter().copied().filter(|_| rng.chance(40)).take(4).collect();
@@ -127,12 +142,27 @@ fn step(rng: &mut Rng) {
 		4 => Datanets::remove_curator(origin, datanet, curator),
 		5 => Datanets::close_datanet(origin, datanet),
 		6..=10 => {
-			// A small pool of hashes: duplicates and re-submissions after rejection or expiry.
-			let mut hash = [0u8; 32];
-			hash[0] = rng.below(12) as u8;
-			let size = rng.pick(&[0, 1, 99, 100, 101, 1000, 6000]);
-			let format: &[u8] = rng.pick(&[&b"txt"[..], b"jsonl", b"png", b"md"]);
-			Datanets::submit_contribution(origin, datanet, hash, size, bytes(format), bytes(b""))
+			if !remembered && rng.chance(75) {
+				// Commit, then reveal in the next block (sometimes the same block: refused).
+				let _ = Datanets::commit_contribution(
+					origin.clone(),
+					commitment_of(datanet, &hash, &who),
+				);
+				if rng.chance(90) {
+					pass_blocks(1);
+				}
+			}
+			let mut size = rng.pick(&[0, 1, 99, 100, 101, 1000, 6000]);
+			let mut format = bytes(rng.pick(&[&b"txt"[..], b"jsonl", b"png", b"md"]));
+			// Revealed and squatted bytes mostly follow the rules, so that takeovers happen.
+			if (remembered || squatter) && rng.chance(80) {
+				let first =
+					DatanetInfo::<Test>::get(datanet).and_then(|d| d.formats.first().cloned());
+				if let Some(f) = first {
+					(size, format) = (50, f);
+				}
+			}
+			Datanets::submit_contribution(origin, datanet, hash, size, format, bytes(b""))
 				.map(|_| ())
 				.map_err(|e| e.error)
 		}
@@ -146,13 +176,23 @@ fn step(rng: &mut Rng) {
 		}
 		16 => Datanets::publish_version(origin, datanet),
 		17 => Datanets::fund_curation_pot(origin, datanet, rng.pick(&[0, 1, 10, 1_000_000])),
+		18..=20 => {
+			// A commitment revealed later, if ever (an earlier claim for takeovers), or junk.
+			let commitment = match rng.chance(85) {
+				true => {
+					let by = rng.pick(&[who, who, curator]);
+					if by == who {
+						committed.push((who, datanet, hash));
+					}
+					commitment_of(datanet, &hash, &by)
+				}
+				false => [rng.below(256) as u8; 32],
+			};
+			Datanets::commit_contribution(origin, commitment)
+		}
 		_ => {
 			// Time passes: some blocks (expiries run), sometimes a UTC day (caps reset).
-			for _ in 0..1 + rng.below(8) {
-				let next = System::block_number() + 1;
-				System::set_block_number(next);
-				Datanets::on_initialize(next);
-			}
+			pass_blocks(1 + rng.below(8));
 			if rng.chance(20) {
 				pallet_timestamp::Now::<Test>::mutate(|t| *t += DAY_MS);
 			}
@@ -161,20 +201,30 @@ fn step(rng: &mut Rng) {
 	};
 }
 
+fn pass_blocks(n: u64) {
+	for _ in 0..n {
+		let next = System::block_number() + 1;
+		System::set_block_number(next);
+		Datanets::on_initialize(next);
+	}
+}
+
 /// How far the sequences got: contributions by final status, and calls that succeeded.
 #[derive(Default, Debug)]
 struct Reached {
 	accepted: u64,
 	rejected: u64,
 	expired: u64,
+	superseded: u64,
 	versions: u64,
 }
 
 fn sequence(seed: u64, steps: usize, reached: &mut Reached) {
 	new_test_ext().execute_with(|| {
 		let mut rng = Rng::new(seed);
+		let mut committed = Vec::new();
 		for n in 0..steps {
-			step(&mut rng);
+			step(&mut rng, &mut committed);
 			if let Err(e) = Datanets::do_try_state() {
 				panic!("seed {seed}, step {n}: try_state: {e:?}");
 			}
@@ -187,6 +237,7 @@ fn sequence(seed: u64, steps: usize, reached: &mut Reached) {
 				ContributionStatus::Accepted { .. } => reached.accepted += 1,
 				ContributionStatus::Rejected { .. } => reached.rejected += 1,
 				ContributionStatus::Expired => reached.expired += 1,
+				ContributionStatus::Superseded { .. } => reached.superseded += 1,
 				ContributionStatus::Pending => {}
 			}
 		}
@@ -211,7 +262,11 @@ fn random_call_sequences_keep_every_invariant() {
 	);
 	// The generator must reach every outcome, or the invariants were checked on too little.
 	assert!(
-		reached.accepted > 0 && reached.rejected > 0 && reached.expired > 0 && reached.versions > 0,
+		reached.accepted > 0
+			&& reached.rejected > 0
+			&& reached.expired > 0
+			&& reached.superseded > 0
+			&& reached.versions > 0,
 		"{reached:?}"
 	);
 }

@@ -19,6 +19,11 @@
 //! contribution frees its hash, and its deposit goes to the curation pot: a submission nobody can
 //! fetch or decide costs its submitter, and pays the curators who tried.
 //!
+//! Contributions are committed before they are revealed ([`commitments`]): the contributor posts a
+//! commitment to `(datanet, hash, contributor)`, submits in a later block, and only then sends the
+//! bytes; an earlier commitment to the same bytes takes the hash from a later one while it is
+//! pending, so someone who learns a hash cannot take the credit for it.
+//!
 //! Curation pot (optional): anyone may fund a datanet's pot; while it can pay, each decided
 //! contribution pays the datanet's `curator_fee` once, shared by the curators who voted with the
 //! decision. Paying per decision, not per vote, bounds what an owner who raises the fee can take
@@ -30,6 +35,10 @@ extern crate alloc;
 
 pub use pallet::*;
 
+mod board;
+pub mod commitments;
+mod expiry;
+mod invariants;
 pub mod migrations;
 pub mod mmr;
 pub mod read;
@@ -45,6 +54,7 @@ mod mock;
 #[cfg(test)]
 mod tests;
 
+pub use commitments::commitment_of;
 pub use read::{DatasetItem, DatasetRead, VersionInfo};
 pub use types::*;
 pub use weights::WeightInfo;
@@ -57,14 +67,14 @@ pub mod pallet {
 	use frame_support::{
 		pallet_prelude::*,
 		traits::{
-			fungible::{Inspect, InspectHold, Mutate, MutateHold},
-			tokens::{Fortitude, Precision, Preservation, Restriction},
+			fungible::{Inspect, Mutate, MutateHold},
+			tokens::{Fortitude, Precision, Preservation},
 			UnixTime,
 		},
 		PalletId,
 	};
 	use frame_system::pallet_prelude::*;
-	use sp_runtime::traits::{AccountIdConversion, CheckedAdd, Saturating, Zero};
+	use sp_runtime::traits::{AccountIdConversion, Saturating, Zero};
 
 	pub type BalanceOf<T> =
 		<<T as Config>::Currency as Inspect<<T as frame_system::Config>::AccountId>>::Balance;
@@ -91,8 +101,10 @@ pub mod pallet {
 
 	/// v2: the MMR leaf commits the contributor ([`migrations::v2`]); v3: the content-hash index is
 	/// keyed with `Blake2_128Concat` and frees rejected hashes ([`migrations::v3`]); v4: rules have
-	/// `pending_blocks` and pending contributions expire ([`migrations::v4`]).
-	pub(crate) const STORAGE_VERSION: StorageVersion = StorageVersion::new(4);
+	/// `pending_blocks` and pending contributions expire ([`migrations::v4`]); v5: leaderboards
+	/// are stored sorted ([`migrations::v5`]). Commitments (`Commitments`, `CommittedAt`) are new
+	/// maps that start empty: no migration.
+	pub(crate) const STORAGE_VERSION: StorageVersion = StorageVersion::new(5);
 
 	/// Blocks an expiry may be pushed past its due block when buckets are full.
 	pub const EXPIRY_SPILL_BLOCKS: u32 = 16;
@@ -141,6 +153,16 @@ pub mod pallet {
 		/// Most contributions expiring in one block.
 		#[pallet::constant]
 		type MaxExpiriesPerBlock: Get<u32>;
+		/// Most contributors a leaderboard (each datanet's, and the global one) lists.
+		#[pallet::constant]
+		type MaxLeaderboardLen: Get<u32>;
+		/// Most live commitments one account may hold.
+		#[pallet::constant]
+		type MaxCommitments: Get<u32>;
+		/// Blocks a commitment stays revealable (and counts as a claim) after the block it was
+		/// made in.
+		#[pallet::constant]
+		type CommitmentLifetime: Get<u32>;
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
 	}
@@ -197,6 +219,23 @@ pub mod pallet {
 	/// The block in which each pending contribution expires (its `PendingExpiries` bucket).
 	#[pallet::storage]
 	pub type ExpiresAt<T: Config> = StorageMap<_, Twox64Concat, ContributionId, BlockNumberFor<T>>;
+
+	/// Each account's live commitments and the blocks they were made in, oldest first (see
+	/// [`crate::commitments`]). Expired entries are dropped when the account commits or reveals.
+	#[pallet::storage]
+	pub type Commitments<T: Config> = StorageMap<
+		_,
+		Blake2_128Concat,
+		T::AccountId,
+		BoundedVec<(Commitment, BlockNumberFor<T>), T::MaxCommitments>,
+		ValueQuery,
+	>;
+
+	/// The block in which each pending contribution's author committed to it: an earlier
+	/// commitment to the same bytes takes the hash over. Removed when it stops being pending.
+	#[pallet::storage]
+	pub type CommittedAt<T: Config> =
+		StorageMap<_, Twox64Concat, ContributionId, BlockNumberFor<T>>;
 
 	/// Votes cast, by contribution and curator.
 	#[pallet::storage]
@@ -261,6 +300,17 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type GlobalStats<T: Config> =
 		StorageMap<_, Blake2_128Concat, T::AccountId, ContributorStats, ValueQuery>;
+
+	/// The best `MaxLeaderboardLen` contributors of each datanet (`Some`) and of all datanets
+	/// (`None`), best first; kept sorted on each acceptance (see [`crate::board`]).
+	#[pallet::storage]
+	pub type TopContributors<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		Option<DatanetId>,
+		BoundedVec<BoardEntry<T::AccountId>, T::MaxLeaderboardLen>,
+		ValueQuery,
+	>;
 
 	/// A datanet created at genesis (no deposit is held for it).
 	#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -361,6 +411,17 @@ pub mod pallet {
 		CurationPotFunded { datanet: DatanetId, from: T::AccountId, amount: BalanceOf<T> },
 		/// A curator was paid the curator fee for a vote.
 		CuratorPaid { datanet: DatanetId, curator: T::AccountId, amount: BalanceOf<T> },
+		/// An account committed to a contribution it will reveal in a later block.
+		ContributionCommitted { who: T::AccountId, commitment: Commitment },
+		/// A pending contribution lost its hash to contribution `by`, whose author committed to the
+		/// same bytes earlier; `forfeited` of its deposit went to the curation pot.
+		ContributionSuperseded {
+			contribution: ContributionId,
+			by: ContributionId,
+			datanet: DatanetId,
+			contributor: T::AccountId,
+			forfeited: BalanceOf<T>,
+		},
 		/// A contribution was not decided in time; `forfeited` of its deposit went to the pot.
 		ContributionExpired {
 			contribution: ContributionId,
@@ -435,6 +496,14 @@ pub mod pallet {
 		ExpiryScheduleFull,
 		/// The datanet's item cap for today is reached.
 		DatanetDailyItemsExceeded,
+		/// The caller holds no live commitment to this content in this datanet: post
+		/// `commit_contribution(commitment_of(datanet, hash, caller))` first, then submit in a
+		/// later block.
+		NotCommitted,
+		/// The commitment was made in this block: submit in a later one.
+		CommitmentTooRecent,
+		/// The caller holds `MaxCommitments` live commitments: reveal or let some expire first.
+		TooManyCommitments,
 	}
 
 	#[pallet::hooks]
@@ -592,12 +661,16 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Submit a contribution: the BLAKE3 `content_hash`, size in `bytes` and `format` of a file.
-		/// Refused if the datanet is closed, the format is not allowed, the item is empty or too large,
-		/// a daily cap would be exceeded, or the hash is already in the datanet. Holds the datanet's
+		/// Submit (reveal) a contribution: the BLAKE3 `content_hash`, size in `bytes` and `format`
+		/// of a file the caller committed to with `commit_contribution` in an earlier block (the
+		/// commitment is used up). Refused if there is no such live commitment, the datanet is
+		/// closed, the format is not allowed, the item is empty or too large, a daily cap would be
+		/// exceeded, or the hash is accepted in the datanet or pending under a commitment made no
+		/// later than the caller's. A pending contribution whose commitment is later than the
+		/// caller's is superseded: the caller committed to these bytes first. Holds the datanet's
 		/// contribution deposit until the contribution is decided.
 		///
-		/// Emits `ContributionSubmitted`.
+		/// Emits `ContributionSubmitted`, after `ContributionSuperseded` when it takes a hash over.
 		///
 		/// Weight: `O(s)` in the full expiry buckets skipped (at most `EXPIRY_SPILL_BLOCKS - 1`);
 		/// charged for the worst case, the unused part refunded.
@@ -617,10 +690,12 @@ pub mod pallet {
 			ensure!(d.formats.contains(&format), Error::<T>::FormatNotAllowed);
 			ensure!(bytes > 0, Error::<T>::EmptyItem);
 			ensure!(bytes <= d.rules.max_item_bytes, Error::<T>::ItemTooLarge);
-			ensure!(
-				!ContributionByHash::<T>::contains_key(datanet, content_hash),
-				Error::<T>::DuplicateContent
-			);
+			let committed = Self::take_commitment(&who, datanet, &content_hash)?;
+			let superseded = match ContributionByHash::<T>::get(datanet, content_hash) {
+				None => None,
+				Some(holder) if Self::takes_over(holder, committed) => Some(holder),
+				Some(_) => return Err(Error::<T>::DuplicateContent.into()),
+			};
 
 			let day = T::Time::now().as_millis() as u64 / DAY_MS;
 			let mut mine = ContributorDaily::<T>::get(datanet, &who);
@@ -660,6 +735,10 @@ pub mod pallet {
 			let spilled =
 				Self::schedule_expiry(id, now.saturating_add(d.rules.pending_blocks.into()))?;
 			NextContributionId::<T>::put(id.checked_add(1).ok_or(Error::<T>::Overflow)?);
+			if let Some(holder) = superseded {
+				Self::supersede(holder, id);
+			}
+			CommittedAt::<T>::insert(id, committed);
 			d.submitted = d.submitted.saturating_add(1);
 			DatanetInfo::<T>::insert(datanet, d);
 			ContributorDaily::<T>::insert(datanet, &who, mine);
@@ -737,6 +816,7 @@ pub mod pallet {
 			};
 			if let Some(event) = decided {
 				Self::unschedule_expiry(contribution);
+				CommittedAt::<T>::remove(contribution);
 				T::Currency::release(
 					&HoldReason::ContributionDeposit.into(),
 					&c.contributor,
@@ -815,6 +895,24 @@ pub mod pallet {
 			Self::deposit_event(Event::CurationPotFunded { datanet, from, amount });
 			Ok(())
 		}
+
+		/// Commit to a contribution before revealing it: `commitment` is
+		/// [`commitment_of`]`(datanet, content_hash, caller)`, which tells nobody the hash and
+		/// which nobody else can make for the caller. Reveal with `submit_contribution` in a later
+		/// block, within `CommitmentLifetime` blocks; send the bytes to data peers only after the
+		/// reveal. Committing again to a live commitment keeps its first block.
+		///
+		/// Emits `ContributionCommitted`.
+		///
+		/// Weight: `O(MaxCommitments)` (the caller's list is read, pruned and written).
+		#[pallet::call_index(9)]
+		#[pallet::weight(T::WeightInfo::commit_contribution())]
+		pub fn commit_contribution(origin: OriginFor<T>, commitment: Commitment) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_commit(&who, commitment)?;
+			Self::deposit_event(Event::ContributionCommitted { who, commitment });
+			Ok(())
+		}
 	}
 
 	impl<T: Config> Pallet<T> {
@@ -837,7 +935,7 @@ pub mod pallet {
 			Ok(d)
 		}
 
-		fn check_rules(rules: &RulesOf<T>, curators: usize) -> DispatchResult {
+		pub(crate) fn check_rules(rules: &RulesOf<T>, curators: usize) -> DispatchResult {
 			ensure!(
 				rules.approval_quorum > 0 && rules.rejection_quorum > 0,
 				Error::<T>::ZeroQuorum
@@ -861,74 +959,6 @@ pub mod pallet {
 				Error::<T>::InvalidPendingBlocks
 			);
 			Ok(())
-		}
-
-		/// Puts `id` in the first expiry bucket with room at or after block `at`; returns how many
-		/// full buckets it skipped (each costs a read, and nothing is written to it).
-		fn schedule_expiry(
-			id: ContributionId,
-			at: BlockNumberFor<T>,
-		) -> Result<u32, DispatchError> {
-			let mut block = at;
-			for skipped in 0..EXPIRY_SPILL_BLOCKS {
-				let mut bucket = PendingExpiries::<T>::get(block);
-				if bucket.try_push(id).is_ok() {
-					PendingExpiries::<T>::insert(block, bucket);
-					ExpiresAt::<T>::insert(id, block);
-					return Ok(skipped);
-				}
-				block = block.saturating_add(1u32.into());
-			}
-			Err(Error::<T>::ExpiryScheduleFull.into())
-		}
-
-		/// Takes a decided contribution out of its expiry bucket.
-		fn unschedule_expiry(id: ContributionId) {
-			if let Some(at) = ExpiresAt::<T>::take(id) {
-				PendingExpiries::<T>::mutate(at, |b| b.retain(|x| *x != id));
-			}
-		}
-
-		/// A pending contribution ran out of time: its hash is freed and its deposit goes to the
-		/// curation pot (burned if the pot cannot take it, e.g. below the existential deposit).
-		fn expire(id: ContributionId) {
-			ExpiresAt::<T>::remove(id);
-			let Some(mut c) = Contributions::<T>::get(id) else { return };
-			if c.status != ContributionStatus::Pending {
-				return;
-			}
-			c.status = ContributionStatus::Expired;
-			if ContributionByHash::<T>::get(c.datanet, c.content_hash) == Some(id) {
-				ContributionByHash::<T>::remove(c.datanet, c.content_hash);
-			}
-			let reason = HoldReason::ContributionDeposit.into();
-			let forfeited = T::Currency::transfer_on_hold(
-				&reason,
-				&c.contributor,
-				&Self::curation_pot(c.datanet),
-				c.deposit,
-				Precision::BestEffort,
-				Restriction::Free,
-				Fortitude::Force,
-			)
-			.or_else(|_| {
-				T::Currency::burn_held(
-					&reason,
-					&c.contributor,
-					c.deposit,
-					Precision::BestEffort,
-					Fortitude::Force,
-				)
-			})
-			.unwrap_or_else(|_| Zero::zero());
-			let (datanet, contributor) = (c.datanet, c.contributor.clone());
-			Contributions::<T>::insert(id, c);
-			Self::deposit_event(Event::ContributionExpired {
-				contribution: id,
-				datanet,
-				contributor,
-				forfeited,
-			});
 		}
 
 		#[allow(clippy::too_many_arguments)]
@@ -997,10 +1027,15 @@ pub mod pallet {
 			let credit = |s: &mut ContributorStats| {
 				s.accepted = s.accepted.saturating_add(1);
 				s.accepted_bytes = s.accepted_bytes.saturating_add(c.bytes);
-				s.first_accepted.get_or_insert(id);
+				// The lowest accepted id, whatever order decisions came in: the global record is
+				// then the minimum over the datanets' (acceptances are not in id order).
+				s.first_accepted = Some(s.first_accepted.map_or(id, |f| f.min(id)));
+				*s
 			};
-			Stats::<T>::mutate(c.datanet, &c.contributor, credit);
-			GlobalStats::<T>::mutate(&c.contributor, credit);
+			let mine = Stats::<T>::mutate(c.datanet, &c.contributor, credit);
+			let all = GlobalStats::<T>::mutate(&c.contributor, credit);
+			Self::rank_up(Some(c.datanet), &c.contributor, &mine);
+			Self::rank_up(None, &c.contributor, &all);
 			Ok(Event::ContributionAccepted {
 				contribution: id,
 				datanet: c.datanet,
@@ -1063,30 +1098,15 @@ pub mod pallet {
 			}
 		}
 
-		/// Sorted leaderboard of one datanet (`Some`) or of all datanets (`None`), `limit` rows from
-		/// `offset` (0-based). Reads every record of the board: meant for runtime API calls, not for
-		/// dispatchables.
+		/// Leaderboard of one datanet (`Some`) or of all datanets (`None`): `limit` rows from
+		/// `offset` (0-based) of its best `MaxLeaderboardLen` contributors with an acceptance.
+		/// Reads the stored board and one record per row returned.
 		pub fn leaderboard(
 			datanet: Option<DatanetId>,
 			offset: u32,
 			limit: u32,
 		) -> Vec<LeaderboardEntry<T::AccountId>> {
-			let mut rows: Vec<(T::AccountId, ContributorStats)> = match datanet {
-				Some(d) => Stats::<T>::iter_prefix(d).collect(),
-				None => GlobalStats::<T>::iter().collect(),
-			};
-			rows.sort_by(|(a, x), (b, y)| x.rank_key().cmp(&y.rank_key()).then_with(|| a.cmp(b)));
-			rows.into_iter()
-				.enumerate()
-				.skip(offset as usize)
-				.take(limit as usize)
-				.map(|(i, (account, stats))| LeaderboardEntry {
-					rank: (i as u32).saturating_add(1),
-					account,
-					acceptance_rate_ppm: stats.acceptance_rate_ppm(),
-					stats,
-				})
-				.collect()
+			Self::board_page(datanet, offset, limit)
 		}
 
 		/// A contributor's record in one datanet (`Some`) or across all (`None`).
@@ -1116,177 +1136,6 @@ pub mod pallet {
 				at(index + 1, &peaks);
 			}
 			Some(peaks)
-		}
-
-		/// Checks the pallet's invariants (the `try_state` hook; also called by tests).
-		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
-			let next_datanet = NextDatanetId::<T>::get();
-			let next_contribution = NextContributionId::<T>::get();
-			let mut per_datanet: alloc::collections::BTreeMap<DatanetId, (u64, u64, u64)> =
-				Default::default();
-			for (id, c) in Contributions::<T>::iter() {
-				ensure!(id < next_contribution, "contribution id at or above NextContributionId");
-				let indexed = ContributionByHash::<T>::get(c.datanet, c.content_hash) == Some(id);
-				let live = matches!(
-					c.status,
-					ContributionStatus::Pending | ContributionStatus::Accepted { .. }
-				);
-				ensure!(
-					indexed == live,
-					"hash index holds a decided-out contribution or misses a live one"
-				);
-				let pending = c.status == ContributionStatus::Pending;
-				match ExpiresAt::<T>::get(id) {
-					Some(at) => {
-						ensure!(pending, "a contribution no longer pending still has an expiry");
-						ensure!(
-							PendingExpiries::<T>::get(at).contains(&id),
-							"a pending contribution is missing from its expiry bucket"
-						);
-					}
-					None => ensure!(!pending, "a pending contribution has no expiry"),
-				}
-				let (approvals, rejections) =
-					Votes::<T>::iter_prefix(id).fold((0u32, 0u32), |n, v| match v.1 {
-						Vote::Approve => (n.0 + 1, n.1),
-						Vote::Reject(_) => (n.0, n.1 + 1),
-					});
-				ensure!(
-					(approvals, rejections) == (c.approvals, c.rejections),
-					"a contribution's vote counts differ from its votes"
-				);
-				let e = per_datanet.entry(c.datanet).or_default();
-				e.0 += 1;
-				match c.status {
-					ContributionStatus::Accepted { index } => {
-						e.1 += 1;
-						ensure!(
-							AcceptedList::<T>::get(c.datanet, index) == Some(id),
-							"accepted contribution not at its index"
-						);
-					}
-					ContributionStatus::Rejected { .. } => e.2 += 1,
-					ContributionStatus::Pending | ContributionStatus::Expired => {}
-				}
-			}
-			// Held balances: each contributor's pending deposits and each owner's open datanets.
-			// (Accounts holding more without any pending item cannot be enumerated here; the
-			// random-sequence test checks every account it uses.)
-			let mut held: alloc::collections::BTreeMap<(T::AccountId, bool), BalanceOf<T>> =
-				Default::default();
-			for (_, c) in Contributions::<T>::iter() {
-				if c.status == ContributionStatus::Pending {
-					let e = held.entry((c.contributor, true)).or_default();
-					*e = e.checked_add(&c.deposit).ok_or("contribution deposits overflow")?;
-				}
-			}
-			for (_, d) in DatanetInfo::<T>::iter() {
-				if d.status == DatanetStatus::Open {
-					let e = held.entry((d.owner, false)).or_default();
-					*e = e.checked_add(&d.deposit).ok_or("datanet deposits overflow")?;
-				}
-			}
-			for ((who, contribution), sum) in held {
-				let reason = match contribution {
-					true => HoldReason::ContributionDeposit,
-					false => HoldReason::DatanetDeposit,
-				};
-				ensure!(
-					T::Currency::balance_on_hold(&reason.into(), &who) == sum,
-					"held balance differs from the deposits it backs"
-				);
-			}
-			// The global board is the sum of the datanets' boards.
-			let mut summed: alloc::collections::BTreeMap<T::AccountId, ContributorStats> =
-				Default::default();
-			for (_, who, s) in Stats::<T>::iter() {
-				let g = summed.entry(who).or_default();
-				g.submitted = g.submitted.checked_add(s.submitted).ok_or("stats overflow")?;
-				g.accepted = g.accepted.checked_add(s.accepted).ok_or("stats overflow")?;
-				g.rejected = g.rejected.checked_add(s.rejected).ok_or("stats overflow")?;
-				g.accepted_bytes = g.accepted_bytes.saturating_add(s.accepted_bytes);
-				g.first_accepted = match (g.first_accepted, s.first_accepted) {
-					(Some(a), Some(b)) => Some(a.min(b)),
-					(a, b) => a.or(b),
-				};
-			}
-			let global: alloc::collections::BTreeMap<_, _> = GlobalStats::<T>::iter().collect();
-			ensure!(summed == global, "global leaderboard differs from the sum of the datanets'");
-			for (at, bucket) in PendingExpiries::<T>::iter() {
-				for id in bucket {
-					ensure!(
-						ExpiresAt::<T>::get(id) == Some(at),
-						"expiry bucket entry out of place"
-					);
-				}
-			}
-			for (datanet, hash, id) in ContributionByHash::<T>::iter() {
-				let c =
-					Contributions::<T>::get(id).ok_or("hash index points to no contribution")?;
-				ensure!(
-					c.datanet == datanet && c.content_hash == hash,
-					"hash index points to another datanet's or hash's contribution"
-				);
-			}
-			for (id, d) in DatanetInfo::<T>::iter() {
-				ensure!(id < next_datanet, "datanet id at or above NextDatanetId");
-				let (s, a, r) = per_datanet.get(&id).copied().unwrap_or_default();
-				ensure!(
-					(d.submitted, d.accepted, d.rejected) == (s, a, r),
-					"datanet counters disagree with its contributions"
-				);
-				let peaks = MmrPeaks::<T>::get(id);
-				ensure!(
-					peaks.len() as u32 == d.accepted.count_ones(),
-					"MMR peaks do not match the accepted count"
-				);
-				// The call-time checks (quorums within the curators, caps, pending blocks) hold.
-				ensure!(
-					Self::check_rules(&d.rules, Curators::<T>::get(id).len()).is_ok(),
-					"a datanet's rules break the rule checks (quorums, caps or expiry)"
-				);
-				let stats_sum = Stats::<T>::iter_prefix(id).try_fold(
-					ContributorStats::default(),
-					|acc, (_, s)| {
-						Some(ContributorStats {
-							submitted: acc.submitted.checked_add(s.submitted)?,
-							accepted: acc.accepted.checked_add(s.accepted)?,
-							rejected: acc.rejected.checked_add(s.rejected)?,
-							..acc
-						})
-					},
-				);
-				let stats_sum = stats_sum.ok_or("leaderboard counters overflow")?;
-				ensure!(
-					(stats_sum.submitted, stats_sum.accepted, stats_sum.rejected) == (s, a, r),
-					"leaderboard disagrees with the datanet's counters"
-				);
-				let latest = LatestVersion::<T>::get(id);
-				if latest > 0 {
-					let v = Versions::<T>::get(id, latest).ok_or("latest version missing")?;
-					ensure!(v.count <= d.accepted, "version counts more than accepted");
-				}
-				// Every root (current and published) is the MMR of the accepted list's leaves.
-				let mut published: alloc::collections::BTreeMap<u64, Vec<MmrHash>> =
-					Default::default();
-				for (_, v) in Versions::<T>::iter_prefix(id) {
-					published.entry(v.count).or_default().push(v.root);
-				}
-				let mut versions_ok = true;
-				let replayed = Self::replay_mmr(id, d.accepted, |n, peaks| {
-					if let Some(roots) = published.get(&n) {
-						let root = mmr::root(peaks);
-						versions_ok &= roots.iter().all(|r| *r == root);
-					}
-				})
-				.ok_or("accepted list has a gap")?;
-				ensure!(
-					mmr::root(&replayed) == mmr::root(&peaks),
-					"MMR peaks do not match the accepted list"
-				);
-				ensure!(versions_ok, "a version's root is not the MMR of its items");
-			}
-			Ok(())
 		}
 	}
 }

@@ -333,3 +333,45 @@ pub mod v4 {
 		}
 	}
 }
+
+/// v4 → v5: leaderboards are stored sorted (`TopContributors`, see [`crate::board`]). Each
+/// datanet's board and the global one are built once from the records: `O(n log n)` in records,
+/// one block.
+pub mod v5 {
+	use crate::pallet::{Config, DatanetInfo, Pallet, Stats, TopContributors};
+	use frame_support::{
+		migrations::VersionedMigration,
+		traits::{Get, UncheckedOnRuntimeUpgrade},
+		weights::Weight,
+		BoundedVec,
+	};
+
+	/// The migration to register in the runtime: runs only when the on-chain version is 4.
+	pub type MigrateV4ToV5<T> =
+		VersionedMigration<4, 5, BuildBoards<T>, Pallet<T>, <T as frame_system::Config>::DbWeight>;
+
+	/// Builds every stored leaderboard from the contributor records.
+	pub struct BuildBoards<T>(core::marker::PhantomData<T>);
+
+	impl<T: Config> UncheckedOnRuntimeUpgrade for BuildBoards<T> {
+		fn on_runtime_upgrade() -> Weight {
+			let (mut reads, mut writes) = (0u64, 0u64);
+			let boards = DatanetInfo::<T>::iter_keys().map(Some).chain(core::iter::once(None));
+			for board in boards.collect::<alloc::vec::Vec<_>>() {
+				reads += 1 + match board {
+					Some(d) => Stats::<T>::iter_prefix(d).count() as u64,
+					None => crate::pallet::GlobalStats::<T>::iter().count() as u64,
+				};
+				let entries = Pallet::<T>::rebuild_board(board);
+				TopContributors::<T>::insert(board, BoundedVec::truncate_from(entries));
+				writes += 1;
+			}
+			T::DbWeight::get().reads_writes(reads, writes)
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn post_upgrade(_: alloc::vec::Vec<u8>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Pallet::<T>::do_try_state()
+		}
+	}
+}

@@ -80,6 +80,9 @@ impl pallet_datanets::Config for Test {
 	type MaxMetadataLen = ConstU32<64>;
 	type MaxPendingBlocks = ConstU32<200_000>;
 	type MaxExpiriesPerBlock = ConstU32<4>;
+	type MaxCommitments = ConstU32<8>;
+	type MaxLeaderboardLen = ConstU32<3>;
+	type CommitmentLifetime = ConstU32<40>;
 	type WeightInfo = ();
 }
 

@@ -84,6 +84,13 @@ impl<T: Config> DatasetRead<T::AccountId> for Pallet<T> {
 		)
 		.expect("benchmark datanet");
 		let cid = crate::pallet::NextContributionId::<T>::get();
+		Pallet::<T>::commit_contribution(
+			RawOrigin::Signed(contributor.clone()).into(),
+			crate::commitments::commitment_of(id, &[4u8; 32], &contributor),
+		)
+		.expect("benchmark commitment");
+		let now = frame_system::Pallet::<T>::block_number();
+		frame_system::Pallet::<T>::set_block_number(now.saturating_add(1u32.into()));
 		Pallet::<T>::submit_contribution(
 			RawOrigin::Signed(contributor).into(),
 			id,

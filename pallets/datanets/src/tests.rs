@@ -57,8 +57,32 @@ fn h(n: u32) -> ContentHash {
 	out
 }
 
-/// Submits with empty metadata; returns the call's result (for refusals).
-fn try_submit(
+/// Commits `who` to `hash` in `d` and moves to the next block, where the reveal may land.
+fn commit(who: AccountId, d: DatanetId, hash: ContentHash) {
+	assert_ok!(Datanets::commit_contribution(
+		RuntimeOrigin::signed(who),
+		commitment_of(d, &hash, &who)
+	));
+	run_to(System::block_number() + 1);
+}
+
+fn lifetime() -> u64 {
+	<<Test as Config>::CommitmentLifetime as frame_support::traits::Get<u32>>::get().into()
+}
+
+/// Commits each `(who, datanet, hash)` in this block and moves to the next, where all may reveal.
+fn commit_all(commitments: &[(AccountId, DatanetId, ContentHash)]) {
+	for (who, d, hash) in commitments {
+		assert_ok!(Datanets::commit_contribution(
+			RuntimeOrigin::signed(*who),
+			commitment_of(*d, hash, who)
+		));
+	}
+	run_to(System::block_number() + 1);
+}
+
+/// Submits with empty metadata, without committing first; returns the call's result.
+fn reveal(
 	who: AccountId,
 	d: DatanetId,
 	hash: ContentHash,
@@ -77,7 +101,35 @@ fn try_submit(
 	.map_err(|e| e.error)
 }
 
+/// Commits, then submits with empty metadata; returns the submission's result.
+fn try_submit(
+	who: AccountId,
+	d: DatanetId,
+	hash: ContentHash,
+	size: u64,
+	format: &str,
+) -> sp_runtime::DispatchResult {
+	commit(who, d, hash);
+	reveal(who, d, hash, size, format)
+}
+
+/// Commits, then asserts that the submission is refused with `err` and changes nothing.
+#[track_caller]
+fn assert_refused(
+	who: AccountId,
+	d: DatanetId,
+	hash: ContentHash,
+	size: u64,
+	format: &str,
+	err: impl Into<DispatchError>,
+) {
+	commit(who, d, hash);
+	assert_noop!(reveal(who, d, hash, size, format), err.into());
+}
+
+/// Commits, then submits; asserts the submission is stored.
 fn submit_as(who: AccountId, d: DatanetId, hash: ContentHash, size: u64) -> ContributionId {
+	commit(who, d, hash);
 	let id = NextContributionId::<Test>::get();
 	assert_ok!(Datanets::submit_contribution(
 		RuntimeOrigin::signed(who),
@@ -186,7 +238,7 @@ fn datanet_item_cap_is_shared_by_all_contributors() {
 		for n in 0..10 {
 			submit(if n < 5 { ALICE } else { BOB }, d, n);
 		}
-		assert_noop!(try_submit(CAROL, d, h(10), 1, "txt"), E::DatanetDailyItemsExceeded);
+		assert_refused(CAROL, d, h(10), 1, "txt", E::DatanetDailyItemsExceeded);
 		set_time(DAY0_MS + DAY_MS);
 		submit(CAROL, d, 10);
 		assert_eq!(DatanetDaily::<Test>::get(d).items, 1);
@@ -355,7 +407,7 @@ fn owner_updates_rules_and_others_cannot() {
 		assert_ok!(Datanets::update_rules(RuntimeOrigin::signed(OWNER), d, new.clone()));
 		assert_eq!(DatanetInfo::<Test>::get(d).unwrap().rules, new);
 		System::assert_last_event(Event::RulesUpdated { datanet: d }.into());
-		assert_noop!(try_submit(ALICE, d, h(1), 501, "txt"), E::ItemTooLarge);
+		assert_refused(ALICE, d, h(1), 501, "txt", E::ItemTooLarge);
 	});
 }
 
@@ -411,7 +463,7 @@ fn closing_refuses_submissions_releases_the_deposit_and_lets_pending_finish() {
 		assert_eq!(held(OWNER), 0);
 		assert_eq!(DatanetInfo::<Test>::get(d).unwrap().status, DatanetStatus::Closed);
 		assert_noop!(Datanets::close_datanet(RuntimeOrigin::signed(OWNER), d), E::AlreadyClosed);
-		assert_noop!(try_submit(ALICE, d, h(2), 10, "txt"), E::DatanetClosed);
+		assert_refused(ALICE, d, h(2), 10, "txt", E::DatanetClosed);
 		approve(c, &[CUR1, CUR2]);
 		assert_eq!(status(c), ContributionStatus::Accepted { index: 0 });
 		assert_eq!(held(ALICE), 0);
@@ -454,17 +506,17 @@ fn submit_records_pending_holds_deposit_and_emits() {
 fn submit_refuses_rule_breakers_and_stores_nothing() {
 	run_test(|| {
 		let d = create();
-		assert_noop!(try_submit(ALICE, 9, h(1), 10, "txt"), E::UnknownDatanet);
-		assert_noop!(try_submit(ALICE, d, h(1), 10, "md"), E::FormatNotAllowed);
-		assert_noop!(try_submit(ALICE, d, h(1), 0, "txt"), E::EmptyItem);
+		assert_refused(ALICE, 9, h(1), 10, "txt", E::UnknownDatanet);
+		assert_refused(ALICE, d, h(1), 10, "md", E::FormatNotAllowed);
+		assert_refused(ALICE, d, h(1), 0, "txt", E::EmptyItem);
 		let max = rules().max_item_bytes;
-		assert_noop!(try_submit(ALICE, d, h(1), max + 1, "txt"), E::ItemTooLarge);
+		assert_refused(ALICE, d, h(1), max + 1, "txt", E::ItemTooLarge);
 		assert_ok!(try_submit(ALICE, d, h(1), max, "txt"));
 		set_time(DAY0_MS + DAY_MS);
 		// The same bytes again, by anyone, on any day.
-		assert_noop!(try_submit(BOB, d, h(1), 10, "txt"), E::DuplicateContent);
+		assert_refused(BOB, d, h(1), 10, "txt", E::DuplicateContent);
 		// A contributor who cannot pay the deposit.
-		assert_noop!(try_submit(4321, d, h(2), 10, "txt"), TokenError::FundsUnavailable);
+		assert_refused(4321, d, h(2), 10, "txt", TokenError::FundsUnavailable);
 	});
 }
 
@@ -475,7 +527,7 @@ fn a_rejected_squatter_frees_the_hash_for_its_real_author() {
 		// A squatter who learned the hash submits it first with a size the bytes do not have;
 		// curators who fetched the bytes find the mismatch and reject it.
 		let squat = submit_as(BOB, d, h(1), 999);
-		assert_noop!(try_submit(ALICE, d, h(1), 1000, "txt"), E::DuplicateContent);
+		assert_refused(ALICE, d, h(1), 1000, "txt", E::DuplicateContent);
 		reject(squat, &[CUR1, CUR2], RejectReason::HashMismatch);
 		assert_eq!(ContributionByHash::<Test>::get(d, h(1)), None);
 		// The author submits the same bytes and gets the credit.
@@ -484,7 +536,159 @@ fn a_rejected_squatter_frees_the_hash_for_its_real_author() {
 		assert_eq!(ContributionByHash::<Test>::get(d, h(1)), Some(real));
 		assert_eq!(Datanets::contributor_stats(&ALICE, Some(d)).accepted, 1);
 		// Accepted bytes keep their hash: nobody submits them again.
-		assert_noop!(try_submit(BOB, d, h(1), 1000, "txt"), E::DuplicateContent);
+		assert_refused(BOB, d, h(1), 1000, "txt", E::DuplicateContent);
+	});
+}
+
+#[test]
+fn a_squatter_who_learns_the_hash_gets_nothing() {
+	run_test(|| {
+		let d = create();
+		let pot = Datanets::curation_pot(d);
+		// Alice commits in block 1: the commitment tells nobody the hash.
+		assert_ok!(Datanets::commit_contribution(
+			RuntimeOrigin::signed(ALICE),
+			commitment_of(d, &h(1), &ALICE)
+		));
+		run_to(2);
+		// Bob learns the hash (say, from Alice's reveal waiting in the pool) and races her: he
+		// commits and reveals first, and his curators even start approving.
+		let squat = submit_as(BOB, d, h(1), 1000);
+		assert_ok!(Datanets::vote(RuntimeOrigin::signed(CUR1), squat, Vote::Approve));
+		let bob_before = Balances::total_balance(&BOB);
+		// Alice's reveal lands: her commitment is older, so the hash is hers.
+		let real = NextContributionId::<Test>::get();
+		assert_ok!(reveal(ALICE, d, h(1), 1000, "txt"));
+		assert_eq!(status(squat), ContributionStatus::Superseded { by: real });
+		System::assert_has_event(
+			Event::ContributionSuperseded {
+				contribution: squat,
+				by: real,
+				datanet: d,
+				contributor: BOB,
+				forfeited: 5,
+			}
+			.into(),
+		);
+		assert_eq!(ContributionByHash::<Test>::get(d, h(1)), Some(real));
+		// Bob's deposit went to the pot; votes on his contribution are refused.
+		assert_eq!(Balances::total_balance(&BOB), bob_before - 5);
+		assert_eq!(held(BOB), 0);
+		assert_eq!(Balances::balance(&pot), 5);
+		assert_eq!(ExpiresAt::<Test>::get(squat), None);
+		assert_noop!(
+			Datanets::vote(RuntimeOrigin::signed(CUR2), squat, Vote::Approve),
+			E::NotPending
+		);
+		approve(real, &[CUR1, CUR2]);
+		assert_eq!(Datanets::contributor_stats(&ALICE, Some(d)).accepted, 1);
+		assert_eq!(Datanets::contributor_stats(&BOB, Some(d)).accepted, 0);
+		// Once accepted, not even an older commitment takes the hash back.
+		assert_refused(CAROL, d, h(1), 1000, "txt", E::DuplicateContent);
+	});
+}
+
+#[test]
+fn a_later_or_equal_commitment_cannot_take_a_pending_hash() {
+	run_test(|| {
+		let d = create();
+		// Same block: the first reveal keeps the hash.
+		commit_all(&[(ALICE, d, h(1)), (BOB, d, h(1))]);
+		let first = submit_as(ALICE, d, h(2), 10);
+		assert_ok!(reveal(ALICE, d, h(1), 1000, "txt"));
+		assert_noop!(reveal(BOB, d, h(1), 1000, "txt"), E::DuplicateContent);
+		// A later commitment (Carol's) cannot either.
+		assert_refused(CAROL, d, h(1), 1000, "txt", E::DuplicateContent);
+		assert_eq!(status(first), ContributionStatus::Pending);
+	});
+}
+
+#[test]
+fn a_reveal_needs_its_own_live_commitment_from_an_earlier_block() {
+	run_test(|| {
+		let d = create();
+		let other = create();
+		// None at all.
+		assert_noop!(reveal(ALICE, d, h(1), 10, "txt"), E::NotCommitted);
+		// Someone else's commitment, posted by Bob, is not Bob's.
+		assert_ok!(Datanets::commit_contribution(
+			RuntimeOrigin::signed(BOB),
+			commitment_of(d, &h(1), &ALICE)
+		));
+		// A commitment to the same bytes in another datanet is not one for this datanet.
+		assert_ok!(Datanets::commit_contribution(
+			RuntimeOrigin::signed(ALICE),
+			commitment_of(other, &h(1), &ALICE)
+		));
+		// Committed in this block: not yet.
+		assert_ok!(Datanets::commit_contribution(
+			RuntimeOrigin::signed(CAROL),
+			commitment_of(d, &h(1), &CAROL)
+		));
+		assert_noop!(reveal(CAROL, d, h(1), 10, "txt"), E::CommitmentTooRecent);
+		run_to(2);
+		assert_noop!(reveal(BOB, d, h(1), 10, "txt"), E::NotCommitted);
+		assert_noop!(reveal(ALICE, d, h(1), 10, "txt"), E::NotCommitted);
+		// A commitment is used up by its reveal.
+		assert_ok!(reveal(CAROL, d, h(1), 10, "txt"));
+		assert_eq!(Commitments::<Test>::get(CAROL).len(), 0);
+		assert!(!Commitments::<Test>::contains_key(CAROL), "an emptied list is removed");
+		// Expired after `CommitmentLifetime` blocks.
+		assert_ok!(Datanets::commit_contribution(
+			RuntimeOrigin::signed(ALICE),
+			commitment_of(d, &h(2), &ALICE)
+		));
+		run_to(2 + lifetime() + 1);
+		assert_noop!(reveal(ALICE, d, h(2), 10, "txt"), E::NotCommitted);
+	});
+}
+
+#[test]
+fn commitments_are_bounded_per_account_and_expired_ones_make_room() {
+	run_test(|| {
+		let d = create();
+		let max = <<Test as Config>::MaxCommitments as frame_support::traits::Get<u32>>::get();
+		for n in 0..max {
+			assert_ok!(Datanets::commit_contribution(
+				RuntimeOrigin::signed(ALICE),
+				commitment_of(d, &h(n), &ALICE)
+			));
+		}
+		assert_noop!(
+			Datanets::commit_contribution(RuntimeOrigin::signed(ALICE), [7; 32]),
+			E::TooManyCommitments
+		);
+		// Committing again to a live commitment keeps its first block.
+		run_to(5);
+		assert_ok!(Datanets::commit_contribution(
+			RuntimeOrigin::signed(ALICE),
+			commitment_of(d, &h(0), &ALICE)
+		));
+		assert_eq!(Commitments::<Test>::get(ALICE)[0], (commitment_of(d, &h(0), &ALICE), 1));
+		// Once they expire, the next commitment drops them all.
+		run_to(1 + lifetime() + 1);
+		assert_ok!(Datanets::commit_contribution(RuntimeOrigin::signed(ALICE), [7; 32]));
+		let now = System::block_number();
+		assert_eq!(Commitments::<Test>::get(ALICE).into_inner(), vec![([7; 32], now)]);
+	});
+}
+
+#[test]
+fn try_state_catches_commitment_records_out_of_place() {
+	new_test_ext().execute_with(|| {
+		let d = create();
+		let c = submit(ALICE, d, 1);
+		approve(c, &[CUR1, CUR2]);
+		Datanets::do_try_state().unwrap();
+		// A decided contribution that kept its commitment block.
+		CommittedAt::<Test>::insert(c, 1);
+		assert!(Datanets::do_try_state().is_err());
+		CommittedAt::<Test>::remove(c);
+		// A commitment dated in the future.
+		Commitments::<Test>::insert(BOB, BoundedVec::truncate_from(vec![([1; 32], 99)]));
+		assert!(Datanets::do_try_state().is_err());
+		Commitments::<Test>::remove(BOB);
+		Datanets::do_try_state().unwrap();
 	});
 }
 
@@ -531,12 +735,12 @@ fn contributor_item_cap_holds_until_the_day_ends() {
 		for n in 0..3 {
 			submit(ALICE, d, n);
 		}
-		assert_noop!(try_submit(ALICE, d, h(3), 10, "txt"), E::ContributorDailyItemsExceeded);
+		assert_refused(ALICE, d, h(3), 10, "txt", E::ContributorDailyItemsExceeded);
 		// Another contributor has a cap of their own.
 		submit(BOB, d, 100);
 		// One millisecond before midnight: still the same day.
 		set_time(DAY0_MS + DAY_MS - 1);
-		assert_noop!(try_submit(ALICE, d, h(3), 10, "txt"), E::ContributorDailyItemsExceeded);
+		assert_refused(ALICE, d, h(3), 10, "txt", E::ContributorDailyItemsExceeded);
 		// Midnight UTC: a new day, a new allowance.
 		set_time(DAY0_MS + DAY_MS);
 		for n in 3..6 {
@@ -562,7 +766,7 @@ fn contributor_byte_cap_counts_every_submission_of_the_day() {
 		);
 		submit_as(ALICE, d, h(1), 600);
 		submit_as(ALICE, d, h(2), 400);
-		assert_noop!(try_submit(ALICE, d, h(3), 1, "txt"), E::ContributorDailyBytesExceeded);
+		assert_refused(ALICE, d, h(3), 1, "txt", E::ContributorDailyBytesExceeded);
 		set_time(DAY0_MS + 2 * DAY_MS + 5);
 		submit_as(ALICE, d, h(3), 600);
 	});
@@ -585,7 +789,7 @@ fn datanet_byte_cap_is_shared_by_all_contributors() {
 		for n in 0..10u32 {
 			submit_as(if n < 6 { ALICE } else { BOB }, d, h(n), if n == 9 { 100 } else { 150 });
 		}
-		assert_noop!(try_submit(CAROL, d, h(10), 51, "txt"), E::DatanetDailyBytesExceeded);
+		assert_refused(CAROL, d, h(10), 51, "txt", E::DatanetDailyBytesExceeded);
 		submit_as(CAROL, d, h(10), 50);
 		set_time(DAY0_MS + DAY_MS);
 		submit_as(CAROL, d, h(11), 150);
@@ -621,6 +825,24 @@ fn approval_quorum_accepts_and_returns_the_deposit() {
 		assert_eq!((s.submitted, s.accepted, s.rejected, s.accepted_bytes), (1, 1, 0, 1000));
 		assert_eq!(s.first_accepted, Some(c));
 		assert_eq!(GlobalStats::<Test>::get(ALICE), s);
+	});
+}
+
+#[test]
+fn first_accepted_is_the_lowest_accepted_id_whatever_the_decision_order() {
+	run_test(|| {
+		// Found by the random call sequences: acceptances out of id order across datanets left
+		// the global record at the first accepted in time, not the minimum of the datanets'.
+		let (d1, d2) = (create(), create());
+		let early = submit(ALICE, d1, 1);
+		let late = submit(ALICE, d2, 2);
+		let later = submit(ALICE, d1, 3);
+		approve(later, &[CUR1, CUR2]);
+		approve(late, &[CUR1, CUR2]);
+		approve(early, &[CUR1, CUR2]);
+		assert_eq!(Stats::<Test>::get(d1, ALICE).first_accepted, Some(early));
+		assert_eq!(Stats::<Test>::get(d2, ALICE).first_accepted, Some(late));
+		assert_eq!(GlobalStats::<Test>::get(ALICE).first_accepted, Some(early));
 	});
 }
 
@@ -803,10 +1025,11 @@ fn a_rejection_never_lowers_rank_or_score() {
 		assert_eq!(alice.stats.rejected, 5);
 		// One accepted out of six decided.
 		assert_eq!(alice.acceptance_rate_ppm, Some(166_666));
-		// Rejected-only contributors still sit below anyone with an acceptance, never above.
+		// Contributors without an acceptance are not on the board; their records stay readable.
 		let c = submit(CAROL, d, 50);
 		reject(c, &[CUR1, CUR2], RejectReason::Malformed);
-		assert_eq!(board(Some(d)).last(), Some(&(CAROL, 3)));
+		assert!(board(Some(d)).iter().all(|(who, _)| *who != CAROL));
+		assert_eq!(Datanets::contributor_stats(&CAROL, Some(d)).rejected, 1);
 	});
 }
 
@@ -829,6 +1052,77 @@ fn global_leaderboard_adds_up_all_datanets() {
 		assert_eq!(Datanets::contributor_stats(&ALICE, None).accepted, 3);
 		assert_eq!(Datanets::contributor_stats(&ALICE, Some(b)).accepted, 1);
 		assert_eq!(board(Some(b)), vec![(BOB, 1), (ALICE, 2)]);
+	});
+}
+
+#[test]
+fn the_stored_board_keeps_the_best_and_a_climber_pushes_the_last_off() {
+	run_test(|| {
+		// Three places in the mock. ALICE 3 accepted, BOB 2, CAROL 1: full.
+		let d = create();
+		for (who, n) in [(ALICE, 1), (ALICE, 2), (ALICE, 3), (BOB, 4), (BOB, 5), (CAROL, 6)] {
+			let c = submit(who, d, n);
+			approve(c, &[CUR1, CUR2]);
+		}
+		assert_eq!(board(Some(d)), vec![(ALICE, 1), (BOB, 2), (CAROL, 3)]);
+		// OUTSIDER's first acceptance ranks below CAROL's (same count and bytes, later id): off.
+		let c = submit(OUTSIDER, d, 7);
+		approve(c, &[CUR1, CUR2]);
+		assert_eq!(board(Some(d)), vec![(ALICE, 1), (BOB, 2), (CAROL, 3)]);
+		// Two more and OUTSIDER climbs to second; CAROL falls off the end.
+		for n in 8..10 {
+			let c = submit(OUTSIDER, d, n);
+			approve(c, &[CUR1, CUR2]);
+		}
+		assert_eq!(board(Some(d)), vec![(ALICE, 1), (OUTSIDER, 2), (BOB, 3)]);
+		assert_eq!(TopContributors::<Test>::get(Some(d)).len(), 3);
+		// The page carries each contributor's full record.
+		let top = Datanets::leaderboard(Some(d), 0, 1);
+		assert_eq!((top[0].stats.submitted, top[0].stats.accepted), (3, 3));
+		// CAROL comes back by improving past BOB, and ties OUTSIDER: her first acceptance is
+		// earlier, so she ranks above.
+		for n in 10..12 {
+			let c = submit(CAROL, d, n);
+			approve(c, &[CUR1, CUR2]);
+		}
+		assert_eq!(board(Some(d)), vec![(ALICE, 1), (CAROL, 2), (OUTSIDER, 3)]);
+	});
+}
+
+#[test]
+fn try_state_catches_a_stored_board_out_of_order() {
+	new_test_ext().execute_with(|| {
+		let d = create();
+		for (who, n) in [(ALICE, 1), (ALICE, 2), (BOB, 3)] {
+			let c = submit(who, d, n);
+			approve(c, &[CUR1, CUR2]);
+		}
+		Datanets::do_try_state().unwrap();
+		TopContributors::<Test>::mutate(Some(d), |b| b.as_mut().swap(0, 1));
+		assert!(Datanets::do_try_state().is_err());
+		TopContributors::<Test>::mutate(Some(d), |b| b.as_mut().swap(0, 1));
+		TopContributors::<Test>::remove(None::<DatanetId>);
+		assert!(Datanets::do_try_state().is_err(), "a missing global board");
+	});
+}
+
+#[test]
+fn v5_migration_builds_every_board_from_the_records() {
+	use frame_support::traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion};
+	run_test(|| {
+		let (a, b) = (create(), create());
+		for (who, d, n) in [(ALICE, a, 1), (BOB, a, 2), (BOB, b, 3), (BOB, b, 4), (CAROL, b, 5)] {
+			let c = submit(who, d, n);
+			approve(c, &[CUR1, CUR2]);
+		}
+		let before = (board(Some(a)), board(Some(b)), board(None));
+		let _ = TopContributors::<Test>::clear(u32::MAX, None);
+		StorageVersion::new(4).put::<Datanets>();
+		assert!(Datanets::do_try_state().is_err(), "a v4 chain has no stored boards");
+		migrations::v5::MigrateV4ToV5::<Test>::on_runtime_upgrade();
+		assert_eq!(Datanets::on_chain_storage_version(), 5);
+		assert_eq!((board(Some(a)), board(Some(b)), board(None)), before);
+		assert_eq!(board(None), vec![(BOB, 1), (ALICE, 2), (CAROL, 3)]);
 	});
 }
 
@@ -1235,7 +1529,7 @@ fn v3_migration_rekeys_the_hash_index_and_drops_rejected_entries() {
 		}
 		// The rejected hash is free again; the live ones are not.
 		assert_ok!(try_submit(ALICE, d, h(3), 10, "txt"));
-		assert_noop!(try_submit(CAROL, d, h(1), 10, "txt"), E::DuplicateContent);
+		assert_refused(CAROL, d, h(1), 10, "txt", E::DuplicateContent);
 	});
 }
 
@@ -1260,14 +1554,18 @@ fn an_undecided_contribution_expires_frees_its_hash_and_pays_its_deposit_to_the_
 		// Pot funded, so it can take any deposit (no existential-deposit refusal).
 		assert_ok!(Datanets::fund_curation_pot(RuntimeOrigin::signed(OWNER), d, 100));
 		let before = Balances::balance(&BOB);
-		let squat = submit_as(BOB, d, h(1), 999);
-		let decided = submit(CAROL, d, 2);
+		// Both revealed in block 2: due in block 12.
+		commit_all(&[(BOB, d, h(1)), (CAROL, d, h(2))]);
+		let squat = NextContributionId::<Test>::get();
+		assert_ok!(reveal(BOB, d, h(1), 999, "txt"));
+		let decided = squat + 1;
+		assert_ok!(reveal(CAROL, d, h(2), 1000, "txt"));
 		assert_ok!(Datanets::vote(RuntimeOrigin::signed(CUR1), squat, Vote::Approve));
 		approve(decided, &[CUR1, CUR2]);
 		assert_eq!(ExpiresAt::<Test>::get(decided), None, "a decision unschedules");
-		run_to(10);
-		assert_eq!(Contributions::<Test>::get(squat).unwrap().status, ContributionStatus::Pending);
 		run_to(11);
+		assert_eq!(Contributions::<Test>::get(squat).unwrap().status, ContributionStatus::Pending);
+		run_to(12);
 		assert_eq!(Contributions::<Test>::get(squat).unwrap().status, ContributionStatus::Expired);
 		System::assert_has_event(
 			Event::ContributionExpired {
@@ -1303,14 +1601,19 @@ fn expiries_spill_into_later_blocks_when_a_block_is_full_and_all_expire() {
 	run_test(|| {
 		let d = create_expiring();
 		assert_ok!(Datanets::fund_curation_pot(RuntimeOrigin::signed(OWNER), d, 100));
-		// Four per block in the mock: the fifth and sixth submitted in block 1 expire in block 12.
-		let ids: Vec<_> =
-			(0..6).map(|n| submit(if n % 2 == 0 { ALICE } else { BOB }, d, n)).collect();
-		assert_eq!(PendingExpiries::<Test>::get(11).len(), 4);
-		assert_eq!(ExpiresAt::<Test>::get(ids[5]), Some(12));
-		run_to(11);
-		assert_eq!(Contributions::<Test>::get(ids[4]).unwrap().status, ContributionStatus::Pending);
+		// Four per block in the mock: the fifth and sixth revealed in block 2 expire in block 13.
+		let who = |n: u32| if n % 2 == 0 { ALICE } else { BOB };
+		commit_all(&(0..6).map(|n| (who(n), d, h(n))).collect::<Vec<_>>());
+		let first = NextContributionId::<Test>::get();
+		for n in 0..6 {
+			assert_ok!(reveal(who(n), d, h(n), 1000, "txt"));
+		}
+		let ids: Vec<_> = (first..first + 6).collect();
+		assert_eq!(PendingExpiries::<Test>::get(12).len(), 4);
+		assert_eq!(ExpiresAt::<Test>::get(ids[5]), Some(13));
 		run_to(12);
+		assert_eq!(Contributions::<Test>::get(ids[4]).unwrap().status, ContributionStatus::Pending);
+		run_to(13);
 		for id in ids {
 			assert_eq!(Contributions::<Test>::get(id).unwrap().status, ContributionStatus::Expired);
 		}
@@ -1323,10 +1626,11 @@ fn when_every_reachable_bucket_is_full_a_submission_is_refused_and_stores_nothin
 		let d = create_expiring();
 		for k in 0..EXPIRY_SPILL_BLOCKS as u64 {
 			let full: BoundedVec<_, _> = vec![u64::MAX; 4].try_into().unwrap();
-			PendingExpiries::<Test>::insert(11 + k, full);
+			// Revealed in block 2 (after its commitment), due in block 12.
+			PendingExpiries::<Test>::insert(12 + k, full);
 		}
 		let next = NextContributionId::<Test>::get();
-		assert_noop!(try_submit(ALICE, d, h(1), 10, "txt"), E::ExpiryScheduleFull);
+		assert_refused(ALICE, d, h(1), 10, "txt", E::ExpiryScheduleFull);
 		assert_eq!(NextContributionId::<Test>::get(), next);
 		let _ = PendingExpiries::<Test>::clear(u32::MAX, None);
 	});
@@ -1405,7 +1709,7 @@ fn v4_migration_adds_pending_blocks_and_schedules_pending_contributions() {
 			new.rules
 		);
 		assert_eq!((migrated.submitted, migrated.accepted), (2, 1));
-		let due = 1 + DEFAULT_PENDING_BLOCKS as u64;
+		let due = System::block_number() + DEFAULT_PENDING_BLOCKS as u64;
 		assert_eq!(ExpiresAt::<Test>::get(pending), Some(due));
 		assert_eq!(ExpiresAt::<Test>::get(accepted), None);
 	});
@@ -1428,10 +1732,11 @@ fn a_submission_pays_for_the_full_buckets_it_skipped_not_for_the_worst_case() {
 			.unwrap()
 			.actual_weight
 		};
+		commit_all(&(0..5).map(|n| (ALICE, d, h(n))).collect::<Vec<_>>());
 		for n in 0..4 {
 			assert_eq!(post(n), weight(0));
 		}
-		// Block 11's bucket (four in the mock) is full: the fifth skips one.
+		// Block 12's bucket (four in the mock) is full: the fifth skips one.
 		assert_eq!(post(4), weight(1));
 		assert!(weight(1).unwrap().all_lt(weight(EXPIRY_SPILL_BLOCKS - 1).unwrap()));
 	});

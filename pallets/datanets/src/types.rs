@@ -11,6 +11,9 @@ pub type DatanetId = u32;
 pub type ContributionId = u64;
 /// BLAKE3 hash of a contribution's bytes.
 pub type ContentHash = [u8; 32];
+/// A contributor's commitment to a contribution it will reveal later (see
+/// [`crate::commitments::commitment_of`]).
+pub type Commitment = [u8; 32];
 /// A node of a datanet's Merkle mountain range (BLAKE2-256, see [`crate::mmr`]).
 pub type MmrHash = [u8; 32];
 /// Upper bound on MMR peaks: one per set bit of a 64-bit leaf count.
@@ -200,6 +203,11 @@ pub enum ContributionStatus {
 	/// Not decided within the datanet's `pending_blocks`: the hash is free again and the deposit
 	/// went to the curation pot.
 	Expired,
+	/// While pending, contribution `by` took its hash over: `by`'s author committed to the same
+	/// bytes in an earlier block. The deposit went to the curation pot.
+	Superseded {
+		by: ContributionId,
+	},
 }
 
 /// Why a curator rejects a contribution. Codes are stable: off-chain validators map their findings to them.
@@ -321,6 +329,48 @@ impl ContributorStats {
 			core::cmp::Reverse(self.accepted_bytes),
 			self.first_accepted.unwrap_or(u64::MAX),
 		)
+	}
+}
+
+/// A contributor's place on a leaderboard: the fields its rank is decided by (see
+/// [`ContributorStats::rank_key`]), then the account as the last tie-breaker.
+#[derive(Clone, Encode, Decode, Eq, PartialEq, Debug, TypeInfo, MaxEncodedLen)]
+pub struct BoardEntry<AccountId> {
+	pub account: AccountId,
+	pub accepted: u64,
+	pub accepted_bytes: u64,
+	pub first_accepted: Option<ContributionId>,
+}
+
+impl<AccountId: Ord> BoardEntry<AccountId> {
+	pub fn new(account: AccountId, s: &ContributorStats) -> Self {
+		BoardEntry {
+			account,
+			accepted: s.accepted,
+			accepted_bytes: s.accepted_bytes,
+			first_accepted: s.first_accepted,
+		}
+	}
+
+	fn stats(&self) -> ContributorStats {
+		ContributorStats {
+			accepted: self.accepted,
+			accepted_bytes: self.accepted_bytes,
+			first_accepted: self.first_accepted,
+			..Default::default()
+		}
+	}
+
+	/// Better ranks sort first.
+	pub fn order(&self, other: &Self) -> core::cmp::Ordering {
+		self.stats()
+			.rank_key()
+			.cmp(&other.stats().rank_key())
+			.then_with(|| self.account.cmp(&other.account))
+	}
+
+	pub fn sorts_before(&self, other: &Self) -> bool {
+		self.order(other) == core::cmp::Ordering::Less
 	}
 }
 

@@ -18,6 +18,7 @@ pub trait WeightInfo {
 	fn remove_curator(c: u32, ) -> Weight;
 	fn close_datanet() -> Weight;
 	fn submit_contribution(s: u32, ) -> Weight;
+	fn commit_contribution() -> Weight;
 	fn vote(v: u32, ) -> Weight;
 	fn publish_version() -> Weight;
 	fn fund_curation_pot() -> Weight;
@@ -30,142 +31,152 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// `c` in `[1, 64]`.
 	/// `f` in `[1, 8]`.
 	fn create_datanet(c: u32, f: u32, ) -> Weight {
-		Weight::from_parts(374_647_748, 3604)
-			.saturating_add(Weight::from_parts(213_973, 0).saturating_mul(c.into()))
-			.saturating_add(Weight::from_parts(359_383, 0).saturating_mul(f.into()))
+		Weight::from_parts(205_887_369, 3604)
+			.saturating_add(Weight::from_parts(120_395, 0).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(744_701, 0).saturating_mul(f.into()))
 			.saturating_add(T::DbWeight::get().reads(3 as u64))
 			.saturating_add(T::DbWeight::get().writes(5 as u64))
 	}
 	fn update_rules() -> Weight {
-		Weight::from_parts(98_344_000, 5527)
+		Weight::from_parts(92_901_000, 5527)
 			.saturating_add(T::DbWeight::get().reads(2 as u64))
 			.saturating_add(T::DbWeight::get().writes(1 as u64))
 	}
 	/// `c` in `[1, 63]`.
 	fn add_curator(c: u32, ) -> Weight {
-		Weight::from_parts(86_921_277, 5527)
-			.saturating_add(Weight::from_parts(248_663, 0).saturating_mul(c.into()))
+		Weight::from_parts(78_893_542, 5527)
+			.saturating_add(Weight::from_parts(256_176, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(2 as u64))
 			.saturating_add(T::DbWeight::get().writes(1 as u64))
 	}
 	/// `c` in `[2, 64]`.
 	fn remove_curator(c: u32, ) -> Weight {
-		Weight::from_parts(78_750_766, 5527)
-			.saturating_add(Weight::from_parts(217_473, 0).saturating_mul(c.into()))
+		Weight::from_parts(78_390_285, 5527)
+			.saturating_add(Weight::from_parts(250_709, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(2 as u64))
 			.saturating_add(T::DbWeight::get().writes(1 as u64))
 	}
 	fn close_datanet() -> Weight {
-		Weight::from_parts(185_827_000, 4992)
+		Weight::from_parts(186_815_000, 4992)
 			.saturating_add(T::DbWeight::get().reads(3 as u64))
 			.saturating_add(T::DbWeight::get().writes(3 as u64))
 	}
 	/// `s` in `[0, 15]`.
 	fn submit_contribution(s: u32, ) -> Weight {
-		Weight::from_parts(380_664_336, 5527)
-			.saturating_add(Weight::from_parts(10_011_653, 0).saturating_mul(s.into()))
+		Weight::from_parts(607_483_736, 10064)
+			.saturating_add(Weight::from_parts(10_083_213, 0).saturating_mul(s.into()))
 			.saturating_add(Weight::from_parts(0, 4537).saturating_mul(s.into()))
-			.saturating_add(T::DbWeight::get().reads(11 as u64))
-			.saturating_add(T::DbWeight::get().writes(12 as u64))
+			.saturating_add(T::DbWeight::get().reads(19 as u64))
+			.saturating_add(T::DbWeight::get().writes(20 as u64))
 			.saturating_add(T::DbWeight::get().reads((1 as u64).saturating_mul(s.into())))
+	}
+	fn commit_contribution() -> Weight {
+		Weight::from_parts(49_381_000, 5819)
+			.saturating_add(T::DbWeight::get().reads(1 as u64))
+			.saturating_add(T::DbWeight::get().writes(1 as u64))
 	}
 	/// `v` in `[1, 64]`.
 	fn vote(v: u32, ) -> Weight {
-		Weight::from_parts(481_670_543, 6196)
-			.saturating_add(Weight::from_parts(154_698_962, 0).saturating_mul(v.into()))
+		Weight::from_parts(528_980_944, 6196)
+			.saturating_add(Weight::from_parts(158_746_091, 0).saturating_mul(v.into()))
 			.saturating_add(Weight::from_parts(0, 2603).saturating_mul(v.into()))
 			.saturating_add(T::DbWeight::get().reads(12 as u64))
-			.saturating_add(T::DbWeight::get().writes(12 as u64))
+			.saturating_add(T::DbWeight::get().writes(13 as u64))
 			.saturating_add(T::DbWeight::get().reads((2 as u64).saturating_mul(v.into())))
 			.saturating_add(T::DbWeight::get().writes((1 as u64).saturating_mul(v.into())))
 	}
 	fn publish_version() -> Weight {
-		Weight::from_parts(94_543_000, 5527)
+		Weight::from_parts(92_838_000, 5527)
 			.saturating_add(T::DbWeight::get().reads(3 as u64))
 			.saturating_add(T::DbWeight::get().writes(2 as u64))
 	}
 	fn fund_curation_pot() -> Weight {
-		Weight::from_parts(216_023_000, 6196)
+		Weight::from_parts(217_660_000, 6196)
 			.saturating_add(T::DbWeight::get().reads(3 as u64))
 			.saturating_add(T::DbWeight::get().writes(2 as u64))
 	}
 	/// `n` in `[0, 256]`.
 	fn on_initialize(n: u32, ) -> Weight {
-		Weight::from_parts(12_042_000, 5527)
-			.saturating_add(Weight::from_parts(202_215_789, 0).saturating_mul(n.into()))
+		Weight::from_parts(11_595_000, 5527)
+			.saturating_add(Weight::from_parts(187_317_947, 0).saturating_mul(n.into()))
 			.saturating_add(Weight::from_parts(0, 3135).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(2 as u64))
 			.saturating_add(T::DbWeight::get().writes(2 as u64))
 			.saturating_add(T::DbWeight::get().reads((4 as u64).saturating_mul(n.into())))
-			.saturating_add(T::DbWeight::get().writes((5 as u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes((6 as u64).saturating_mul(n.into())))
 	}
 }
 
 /// The same measurements priced with ParityDB's weights, for tests and mocks.
 impl WeightInfo for () {
 	fn create_datanet(c: u32, f: u32, ) -> Weight {
-		Weight::from_parts(374_647_748, 3604)
-			.saturating_add(Weight::from_parts(213_973, 0).saturating_mul(c.into()))
-			.saturating_add(Weight::from_parts(359_383, 0).saturating_mul(f.into()))
+		Weight::from_parts(205_887_369, 3604)
+			.saturating_add(Weight::from_parts(120_395, 0).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(744_701, 0).saturating_mul(f.into()))
 			.saturating_add(ParityDbWeight::get().reads(3 as u64))
 			.saturating_add(ParityDbWeight::get().writes(5 as u64))
 	}
 	fn update_rules() -> Weight {
-		Weight::from_parts(98_344_000, 5527)
+		Weight::from_parts(92_901_000, 5527)
 			.saturating_add(ParityDbWeight::get().reads(2 as u64))
 			.saturating_add(ParityDbWeight::get().writes(1 as u64))
 	}
 	fn add_curator(c: u32, ) -> Weight {
-		Weight::from_parts(86_921_277, 5527)
-			.saturating_add(Weight::from_parts(248_663, 0).saturating_mul(c.into()))
+		Weight::from_parts(78_893_542, 5527)
+			.saturating_add(Weight::from_parts(256_176, 0).saturating_mul(c.into()))
 			.saturating_add(ParityDbWeight::get().reads(2 as u64))
 			.saturating_add(ParityDbWeight::get().writes(1 as u64))
 	}
 	fn remove_curator(c: u32, ) -> Weight {
-		Weight::from_parts(78_750_766, 5527)
-			.saturating_add(Weight::from_parts(217_473, 0).saturating_mul(c.into()))
+		Weight::from_parts(78_390_285, 5527)
+			.saturating_add(Weight::from_parts(250_709, 0).saturating_mul(c.into()))
 			.saturating_add(ParityDbWeight::get().reads(2 as u64))
 			.saturating_add(ParityDbWeight::get().writes(1 as u64))
 	}
 	fn close_datanet() -> Weight {
-		Weight::from_parts(185_827_000, 4992)
+		Weight::from_parts(186_815_000, 4992)
 			.saturating_add(ParityDbWeight::get().reads(3 as u64))
 			.saturating_add(ParityDbWeight::get().writes(3 as u64))
 	}
 	fn submit_contribution(s: u32, ) -> Weight {
-		Weight::from_parts(380_664_336, 5527)
-			.saturating_add(Weight::from_parts(10_011_653, 0).saturating_mul(s.into()))
+		Weight::from_parts(607_483_736, 10064)
+			.saturating_add(Weight::from_parts(10_083_213, 0).saturating_mul(s.into()))
 			.saturating_add(Weight::from_parts(0, 4537).saturating_mul(s.into()))
-			.saturating_add(ParityDbWeight::get().reads(11 as u64))
-			.saturating_add(ParityDbWeight::get().writes(12 as u64))
+			.saturating_add(ParityDbWeight::get().reads(19 as u64))
+			.saturating_add(ParityDbWeight::get().writes(20 as u64))
 			.saturating_add(ParityDbWeight::get().reads((1 as u64).saturating_mul(s.into())))
 	}
+	fn commit_contribution() -> Weight {
+		Weight::from_parts(49_381_000, 5819)
+			.saturating_add(ParityDbWeight::get().reads(1 as u64))
+			.saturating_add(ParityDbWeight::get().writes(1 as u64))
+	}
 	fn vote(v: u32, ) -> Weight {
-		Weight::from_parts(481_670_543, 6196)
-			.saturating_add(Weight::from_parts(154_698_962, 0).saturating_mul(v.into()))
+		Weight::from_parts(528_980_944, 6196)
+			.saturating_add(Weight::from_parts(158_746_091, 0).saturating_mul(v.into()))
 			.saturating_add(Weight::from_parts(0, 2603).saturating_mul(v.into()))
 			.saturating_add(ParityDbWeight::get().reads(12 as u64))
-			.saturating_add(ParityDbWeight::get().writes(12 as u64))
+			.saturating_add(ParityDbWeight::get().writes(13 as u64))
 			.saturating_add(ParityDbWeight::get().reads((2 as u64).saturating_mul(v.into())))
 			.saturating_add(ParityDbWeight::get().writes((1 as u64).saturating_mul(v.into())))
 	}
 	fn publish_version() -> Weight {
-		Weight::from_parts(94_543_000, 5527)
+		Weight::from_parts(92_838_000, 5527)
 			.saturating_add(ParityDbWeight::get().reads(3 as u64))
 			.saturating_add(ParityDbWeight::get().writes(2 as u64))
 	}
 	fn fund_curation_pot() -> Weight {
-		Weight::from_parts(216_023_000, 6196)
+		Weight::from_parts(217_660_000, 6196)
 			.saturating_add(ParityDbWeight::get().reads(3 as u64))
 			.saturating_add(ParityDbWeight::get().writes(2 as u64))
 	}
 	fn on_initialize(n: u32, ) -> Weight {
-		Weight::from_parts(12_042_000, 5527)
-			.saturating_add(Weight::from_parts(202_215_789, 0).saturating_mul(n.into()))
+		Weight::from_parts(11_595_000, 5527)
+			.saturating_add(Weight::from_parts(187_317_947, 0).saturating_mul(n.into()))
 			.saturating_add(Weight::from_parts(0, 3135).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(2 as u64))
 			.saturating_add(ParityDbWeight::get().writes(2 as u64))
 			.saturating_add(ParityDbWeight::get().reads((4 as u64).saturating_mul(n.into())))
-			.saturating_add(ParityDbWeight::get().writes((5 as u64).saturating_mul(n.into())))
+			.saturating_add(ParityDbWeight::get().writes((6 as u64).saturating_mul(n.into())))
 	}
 }

@@ -86,6 +86,9 @@ impl pallet_datanets::Config for Test {
 	type MaxMetadataLen = ConstU32<64>;
 	type MaxPendingBlocks = ConstU32<200_000>;
 	type MaxExpiriesPerBlock = ConstU32<4>;
+	type MaxCommitments = ConstU32<4>;
+	type MaxLeaderboardLen = ConstU32<8>;
+	type CommitmentLifetime = ConstU32<10>;
 	type WeightInfo = ();
 }
 

@@ -35,6 +35,14 @@ fn published(modality: Modality, format: &str) -> u32 {
 	let cid = pallet_datanets::NextContributionId::<Test>::get();
 	let mut hash = [0u8; 32];
 	hash[..8].copy_from_slice(&cid.to_le_bytes());
+	// Committed in the previous block (the tests' timelines start at block 1).
+	let now = System::block_number();
+	System::set_block_number(now - 1);
+	assert_ok!(Datanets::commit_contribution(
+		RuntimeOrigin::signed(CONTRIBUTOR),
+		pallet_datanets::commitment_of(id, &hash, &CONTRIBUTOR)
+	));
+	System::set_block_number(now);
 	assert_ok!(Datanets::submit_contribution(
 		RuntimeOrigin::signed(CONTRIBUTOR),
 		id,

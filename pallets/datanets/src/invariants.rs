@@ -1,0 +1,208 @@
+//! The pallet's invariants, checked by the `try_state` hook, the tests and the random call
+//! sequences. They read every record: never called from a dispatchable.
+
+use crate::{mmr, pallet::*, types::*};
+use alloc::vec::Vec;
+use frame_support::{ensure, traits::fungible::InspectHold};
+use sp_runtime::traits::CheckedAdd;
+
+impl<T: Config> Pallet<T> {
+	/// Checks the pallet's invariants (the `try_state` hook; also called by tests).
+	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+		let next_datanet = NextDatanetId::<T>::get();
+		let next_contribution = NextContributionId::<T>::get();
+		let mut per_datanet: alloc::collections::BTreeMap<DatanetId, (u64, u64, u64)> =
+			Default::default();
+		for (id, c) in Contributions::<T>::iter() {
+			ensure!(id < next_contribution, "contribution id at or above NextContributionId");
+			let indexed = ContributionByHash::<T>::get(c.datanet, c.content_hash) == Some(id);
+			let live = matches!(
+				c.status,
+				ContributionStatus::Pending | ContributionStatus::Accepted { .. }
+			);
+			ensure!(
+				indexed == live,
+				"hash index holds a decided-out contribution or misses a live one"
+			);
+			let pending = c.status == ContributionStatus::Pending;
+			match ExpiresAt::<T>::get(id) {
+				Some(at) => {
+					ensure!(pending, "a contribution no longer pending still has an expiry");
+					ensure!(
+						PendingExpiries::<T>::get(at).contains(&id),
+						"a pending contribution is missing from its expiry bucket"
+					);
+				}
+				None => ensure!(!pending, "a pending contribution has no expiry"),
+			}
+			ensure!(
+				pending || !CommittedAt::<T>::contains_key(id),
+				"a contribution no longer pending still has a commitment block"
+			);
+			if let ContributionStatus::Superseded { by } = c.status {
+				let winner = Contributions::<T>::get(by).ok_or("superseded by nothing")?;
+				ensure!(
+					by > id && winner.datanet == c.datanet && winner.content_hash == c.content_hash,
+					"superseded by a contribution of other bytes"
+				);
+			}
+			let (approvals, rejections) =
+				Votes::<T>::iter_prefix(id).fold((0u32, 0u32), |n, v| match v.1 {
+					Vote::Approve => (n.0 + 1, n.1),
+					Vote::Reject(_) => (n.0, n.1 + 1),
+				});
+			ensure!(
+				(approvals, rejections) == (c.approvals, c.rejections),
+				"a contribution's vote counts differ from its votes"
+			);
+			let e = per_datanet.entry(c.datanet).or_default();
+			e.0 += 1;
+			match c.status {
+				ContributionStatus::Accepted { index } => {
+					e.1 += 1;
+					ensure!(
+						AcceptedList::<T>::get(c.datanet, index) == Some(id),
+						"accepted contribution not at its index"
+					);
+				}
+				ContributionStatus::Rejected { .. } => e.2 += 1,
+				ContributionStatus::Pending
+				| ContributionStatus::Expired
+				| ContributionStatus::Superseded { .. } => {}
+			}
+		}
+		// Held balances: each contributor's pending deposits and each owner's open datanets.
+		// (Accounts holding more without any pending item cannot be enumerated here; the
+		// random-sequence test checks every account it uses.)
+		let mut held: alloc::collections::BTreeMap<(T::AccountId, bool), BalanceOf<T>> =
+			Default::default();
+		for (_, c) in Contributions::<T>::iter() {
+			if c.status == ContributionStatus::Pending {
+				let e = held.entry((c.contributor, true)).or_default();
+				*e = e.checked_add(&c.deposit).ok_or("contribution deposits overflow")?;
+			}
+		}
+		for (_, d) in DatanetInfo::<T>::iter() {
+			if d.status == DatanetStatus::Open {
+				let e = held.entry((d.owner, false)).or_default();
+				*e = e.checked_add(&d.deposit).ok_or("datanet deposits overflow")?;
+			}
+		}
+		for ((who, contribution), sum) in held {
+			let reason = match contribution {
+				true => HoldReason::ContributionDeposit,
+				false => HoldReason::DatanetDeposit,
+			};
+			ensure!(
+				T::Currency::balance_on_hold(&reason.into(), &who) == sum,
+				"held balance differs from the deposits it backs"
+			);
+		}
+		// The global board is the sum of the datanets' boards.
+		let mut summed: alloc::collections::BTreeMap<T::AccountId, ContributorStats> =
+			Default::default();
+		for (_, who, s) in Stats::<T>::iter() {
+			let g = summed.entry(who).or_default();
+			g.submitted = g.submitted.checked_add(s.submitted).ok_or("stats overflow")?;
+			g.accepted = g.accepted.checked_add(s.accepted).ok_or("stats overflow")?;
+			g.rejected = g.rejected.checked_add(s.rejected).ok_or("stats overflow")?;
+			g.accepted_bytes = g.accepted_bytes.saturating_add(s.accepted_bytes);
+			g.first_accepted = match (g.first_accepted, s.first_accepted) {
+				(Some(a), Some(b)) => Some(a.min(b)),
+				(a, b) => a.or(b),
+			};
+		}
+		let global: alloc::collections::BTreeMap<_, _> = GlobalStats::<T>::iter().collect();
+		ensure!(summed == global, "global leaderboard differs from the sum of the datanets'");
+		// Each stored board is the top of a full sort of its records.
+		for board in DatanetInfo::<T>::iter_keys().map(Some).chain(core::iter::once(None)) {
+			ensure!(
+				TopContributors::<T>::get(board).into_inner() == Self::rebuild_board(board),
+				"a stored leaderboard differs from a sort of its records"
+			);
+		}
+		// Commitments: made no later than now, each held once per account.
+		let now = frame_system::Pallet::<T>::block_number();
+		for (_, list) in Commitments::<T>::iter() {
+			ensure!(!list.is_empty(), "an empty commitment list is stored");
+			for (i, (c, made)) in list.iter().enumerate() {
+				ensure!(*made <= now, "a commitment from a future block");
+				ensure!(
+					!list[..i].iter().any(|(other, _)| other == c),
+					"a commitment is held twice by one account"
+				);
+			}
+		}
+		for (id, _) in CommittedAt::<T>::iter() {
+			ensure!(id < next_contribution, "commitment block of an unknown contribution");
+		}
+		for (at, bucket) in PendingExpiries::<T>::iter() {
+			for id in bucket {
+				ensure!(ExpiresAt::<T>::get(id) == Some(at), "expiry bucket entry out of place");
+			}
+		}
+		for (datanet, hash, id) in ContributionByHash::<T>::iter() {
+			let c = Contributions::<T>::get(id).ok_or("hash index points to no contribution")?;
+			ensure!(
+				c.datanet == datanet && c.content_hash == hash,
+				"hash index points to another datanet's or hash's contribution"
+			);
+		}
+		for (id, d) in DatanetInfo::<T>::iter() {
+			ensure!(id < next_datanet, "datanet id at or above NextDatanetId");
+			let (s, a, r) = per_datanet.get(&id).copied().unwrap_or_default();
+			ensure!(
+				(d.submitted, d.accepted, d.rejected) == (s, a, r),
+				"datanet counters disagree with its contributions"
+			);
+			let peaks = MmrPeaks::<T>::get(id);
+			ensure!(
+				peaks.len() as u32 == d.accepted.count_ones(),
+				"MMR peaks do not match the accepted count"
+			);
+			// The call-time checks (quorums within the curators, caps, pending blocks) hold.
+			ensure!(
+				Self::check_rules(&d.rules, Curators::<T>::get(id).len()).is_ok(),
+				"a datanet's rules break the rule checks (quorums, caps or expiry)"
+			);
+			let stats_sum =
+				Stats::<T>::iter_prefix(id).try_fold(ContributorStats::default(), |acc, (_, s)| {
+					Some(ContributorStats {
+						submitted: acc.submitted.checked_add(s.submitted)?,
+						accepted: acc.accepted.checked_add(s.accepted)?,
+						rejected: acc.rejected.checked_add(s.rejected)?,
+						..acc
+					})
+				});
+			let stats_sum = stats_sum.ok_or("leaderboard counters overflow")?;
+			ensure!(
+				(stats_sum.submitted, stats_sum.accepted, stats_sum.rejected) == (s, a, r),
+				"leaderboard disagrees with the datanet's counters"
+			);
+			let latest = LatestVersion::<T>::get(id);
+			if latest > 0 {
+				let v = Versions::<T>::get(id, latest).ok_or("latest version missing")?;
+				ensure!(v.count <= d.accepted, "version counts more than accepted");
+			}
+			// Every root (current and published) is the MMR of the accepted list's leaves.
+			let mut published: alloc::collections::BTreeMap<u64, Vec<MmrHash>> = Default::default();
+			for (_, v) in Versions::<T>::iter_prefix(id) {
+				published.entry(v.count).or_default().push(v.root);
+			}
+			let mut versions_ok = true;
+			let replayed = Self::replay_mmr(id, d.accepted, |n, peaks| {
+				if let Some(roots) = published.get(&n) {
+					let root = mmr::root(peaks);
+					versions_ok &= roots.iter().all(|r| *r == root);
+				}
+			})
+			.ok_or("accepted list has a gap")?;
+			ensure!(
+				mmr::root(&replayed) == mmr::root(&peaks),
+				"MMR peaks do not match the accepted list"
+			);
+			ensure!(versions_ok, "a version's root is not the MMR of its items");
+		}
+		Ok(())
+	}
+}
