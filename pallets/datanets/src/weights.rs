@@ -31,74 +31,74 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// `c` in `[1, 64]`.
 	/// `f` in `[1, 8]`.
 	fn create_datanet(c: u32, f: u32, ) -> Weight {
-		Weight::from_parts(205_887_369, 3604)
-			.saturating_add(Weight::from_parts(120_395, 0).saturating_mul(c.into()))
-			.saturating_add(Weight::from_parts(744_701, 0).saturating_mul(f.into()))
+		Weight::from_parts(211_312_394, 3604)
+			.saturating_add(Weight::from_parts(132_456, 0).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(655_763, 0).saturating_mul(f.into()))
 			.saturating_add(T::DbWeight::get().reads(3 as u64))
 			.saturating_add(T::DbWeight::get().writes(5 as u64))
 	}
 	fn update_rules() -> Weight {
-		Weight::from_parts(92_901_000, 5527)
+		Weight::from_parts(91_435_000, 5527)
 			.saturating_add(T::DbWeight::get().reads(2 as u64))
 			.saturating_add(T::DbWeight::get().writes(1 as u64))
 	}
 	/// `c` in `[1, 63]`.
 	fn add_curator(c: u32, ) -> Weight {
-		Weight::from_parts(78_893_542, 5527)
-			.saturating_add(Weight::from_parts(256_176, 0).saturating_mul(c.into()))
+		Weight::from_parts(77_781_681, 5527)
+			.saturating_add(Weight::from_parts(252_595, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(2 as u64))
 			.saturating_add(T::DbWeight::get().writes(1 as u64))
 	}
 	/// `c` in `[2, 64]`.
 	fn remove_curator(c: u32, ) -> Weight {
-		Weight::from_parts(78_390_285, 5527)
-			.saturating_add(Weight::from_parts(250_709, 0).saturating_mul(c.into()))
+		Weight::from_parts(78_257_427, 5527)
+			.saturating_add(Weight::from_parts(230_676, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(2 as u64))
 			.saturating_add(T::DbWeight::get().writes(1 as u64))
 	}
 	fn close_datanet() -> Weight {
-		Weight::from_parts(186_815_000, 4992)
+		Weight::from_parts(190_683_000, 4992)
 			.saturating_add(T::DbWeight::get().reads(3 as u64))
 			.saturating_add(T::DbWeight::get().writes(3 as u64))
 	}
 	/// `s` in `[0, 15]`.
 	fn submit_contribution(s: u32, ) -> Weight {
-		Weight::from_parts(607_483_736, 10064)
-			.saturating_add(Weight::from_parts(10_083_213, 0).saturating_mul(s.into()))
+		Weight::from_parts(613_606_803, 10064)
+			.saturating_add(Weight::from_parts(10_632_709, 0).saturating_mul(s.into()))
 			.saturating_add(Weight::from_parts(0, 4537).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(19 as u64))
 			.saturating_add(T::DbWeight::get().writes(20 as u64))
 			.saturating_add(T::DbWeight::get().reads((1 as u64).saturating_mul(s.into())))
 	}
 	fn commit_contribution() -> Weight {
-		Weight::from_parts(49_381_000, 5819)
+		Weight::from_parts(49_364_000, 5819)
 			.saturating_add(T::DbWeight::get().reads(1 as u64))
 			.saturating_add(T::DbWeight::get().writes(1 as u64))
 	}
 	/// `v` in `[1, 64]`.
 	fn vote(v: u32, ) -> Weight {
-		Weight::from_parts(528_980_944, 6196)
-			.saturating_add(Weight::from_parts(158_746_091, 0).saturating_mul(v.into()))
+		Weight::from_parts(545_522_833, 17370)
+			.saturating_add(Weight::from_parts(160_896_453, 0).saturating_mul(v.into()))
 			.saturating_add(Weight::from_parts(0, 2603).saturating_mul(v.into()))
-			.saturating_add(T::DbWeight::get().reads(12 as u64))
-			.saturating_add(T::DbWeight::get().writes(13 as u64))
+			.saturating_add(T::DbWeight::get().reads(14 as u64))
+			.saturating_add(T::DbWeight::get().writes(15 as u64))
 			.saturating_add(T::DbWeight::get().reads((2 as u64).saturating_mul(v.into())))
 			.saturating_add(T::DbWeight::get().writes((1 as u64).saturating_mul(v.into())))
 	}
 	fn publish_version() -> Weight {
-		Weight::from_parts(92_838_000, 5527)
+		Weight::from_parts(90_564_000, 5527)
 			.saturating_add(T::DbWeight::get().reads(3 as u64))
 			.saturating_add(T::DbWeight::get().writes(2 as u64))
 	}
 	fn fund_curation_pot() -> Weight {
-		Weight::from_parts(217_660_000, 6196)
+		Weight::from_parts(216_598_000, 6196)
 			.saturating_add(T::DbWeight::get().reads(3 as u64))
 			.saturating_add(T::DbWeight::get().writes(2 as u64))
 	}
 	/// `n` in `[0, 256]`.
 	fn on_initialize(n: u32, ) -> Weight {
-		Weight::from_parts(11_595_000, 5527)
-			.saturating_add(Weight::from_parts(187_317_947, 0).saturating_mul(n.into()))
+		Weight::from_parts(11_987_000, 5527)
+			.saturating_add(Weight::from_parts(194_601_106, 0).saturating_mul(n.into()))
 			.saturating_add(Weight::from_parts(0, 3135).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(2 as u64))
 			.saturating_add(T::DbWeight::get().writes(2 as u64))
@@ -110,69 +110,69 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same measurements priced with ParityDB's weights, for tests and mocks.
 impl WeightInfo for () {
 	fn create_datanet(c: u32, f: u32, ) -> Weight {
-		Weight::from_parts(205_887_369, 3604)
-			.saturating_add(Weight::from_parts(120_395, 0).saturating_mul(c.into()))
-			.saturating_add(Weight::from_parts(744_701, 0).saturating_mul(f.into()))
+		Weight::from_parts(211_312_394, 3604)
+			.saturating_add(Weight::from_parts(132_456, 0).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(655_763, 0).saturating_mul(f.into()))
 			.saturating_add(ParityDbWeight::get().reads(3 as u64))
 			.saturating_add(ParityDbWeight::get().writes(5 as u64))
 	}
 	fn update_rules() -> Weight {
-		Weight::from_parts(92_901_000, 5527)
+		Weight::from_parts(91_435_000, 5527)
 			.saturating_add(ParityDbWeight::get().reads(2 as u64))
 			.saturating_add(ParityDbWeight::get().writes(1 as u64))
 	}
 	fn add_curator(c: u32, ) -> Weight {
-		Weight::from_parts(78_893_542, 5527)
-			.saturating_add(Weight::from_parts(256_176, 0).saturating_mul(c.into()))
+		Weight::from_parts(77_781_681, 5527)
+			.saturating_add(Weight::from_parts(252_595, 0).saturating_mul(c.into()))
 			.saturating_add(ParityDbWeight::get().reads(2 as u64))
 			.saturating_add(ParityDbWeight::get().writes(1 as u64))
 	}
 	fn remove_curator(c: u32, ) -> Weight {
-		Weight::from_parts(78_390_285, 5527)
-			.saturating_add(Weight::from_parts(250_709, 0).saturating_mul(c.into()))
+		Weight::from_parts(78_257_427, 5527)
+			.saturating_add(Weight::from_parts(230_676, 0).saturating_mul(c.into()))
 			.saturating_add(ParityDbWeight::get().reads(2 as u64))
 			.saturating_add(ParityDbWeight::get().writes(1 as u64))
 	}
 	fn close_datanet() -> Weight {
-		Weight::from_parts(186_815_000, 4992)
+		Weight::from_parts(190_683_000, 4992)
 			.saturating_add(ParityDbWeight::get().reads(3 as u64))
 			.saturating_add(ParityDbWeight::get().writes(3 as u64))
 	}
 	fn submit_contribution(s: u32, ) -> Weight {
-		Weight::from_parts(607_483_736, 10064)
-			.saturating_add(Weight::from_parts(10_083_213, 0).saturating_mul(s.into()))
+		Weight::from_parts(613_606_803, 10064)
+			.saturating_add(Weight::from_parts(10_632_709, 0).saturating_mul(s.into()))
 			.saturating_add(Weight::from_parts(0, 4537).saturating_mul(s.into()))
 			.saturating_add(ParityDbWeight::get().reads(19 as u64))
 			.saturating_add(ParityDbWeight::get().writes(20 as u64))
 			.saturating_add(ParityDbWeight::get().reads((1 as u64).saturating_mul(s.into())))
 	}
 	fn commit_contribution() -> Weight {
-		Weight::from_parts(49_381_000, 5819)
+		Weight::from_parts(49_364_000, 5819)
 			.saturating_add(ParityDbWeight::get().reads(1 as u64))
 			.saturating_add(ParityDbWeight::get().writes(1 as u64))
 	}
 	fn vote(v: u32, ) -> Weight {
-		Weight::from_parts(528_980_944, 6196)
-			.saturating_add(Weight::from_parts(158_746_091, 0).saturating_mul(v.into()))
+		Weight::from_parts(545_522_833, 17370)
+			.saturating_add(Weight::from_parts(160_896_453, 0).saturating_mul(v.into()))
 			.saturating_add(Weight::from_parts(0, 2603).saturating_mul(v.into()))
-			.saturating_add(ParityDbWeight::get().reads(12 as u64))
-			.saturating_add(ParityDbWeight::get().writes(13 as u64))
+			.saturating_add(ParityDbWeight::get().reads(14 as u64))
+			.saturating_add(ParityDbWeight::get().writes(15 as u64))
 			.saturating_add(ParityDbWeight::get().reads((2 as u64).saturating_mul(v.into())))
 			.saturating_add(ParityDbWeight::get().writes((1 as u64).saturating_mul(v.into())))
 	}
 	fn publish_version() -> Weight {
-		Weight::from_parts(92_838_000, 5527)
+		Weight::from_parts(90_564_000, 5527)
 			.saturating_add(ParityDbWeight::get().reads(3 as u64))
 			.saturating_add(ParityDbWeight::get().writes(2 as u64))
 	}
 	fn fund_curation_pot() -> Weight {
-		Weight::from_parts(217_660_000, 6196)
+		Weight::from_parts(216_598_000, 6196)
 			.saturating_add(ParityDbWeight::get().reads(3 as u64))
 			.saturating_add(ParityDbWeight::get().writes(2 as u64))
 	}
 	fn on_initialize(n: u32, ) -> Weight {
-		Weight::from_parts(11_595_000, 5527)
-			.saturating_add(Weight::from_parts(187_317_947, 0).saturating_mul(n.into()))
+		Weight::from_parts(11_987_000, 5527)
+			.saturating_add(Weight::from_parts(194_601_106, 0).saturating_mul(n.into()))
 			.saturating_add(Weight::from_parts(0, 3135).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(2 as u64))
 			.saturating_add(ParityDbWeight::get().writes(2 as u64))
