@@ -25,9 +25,14 @@ cargo test --locked --workspace "${pallets[@]/#/--exclude=}"
 step "pallet unit tests and benchmarks in test mode"
 cargo test --locked "${pallets[@]/#/--package=}" --features runtime-benchmarks
 
-# The migrations' pre/post-upgrade checks and every try_state hook only compile with try-runtime:
-# check them (native only; the wasm build is the same runtime without them).
-step "runtime with try-runtime (check)"
-SKIP_WASM_BUILD=1 cargo check --locked -p tributary-runtime --features try-runtime
+# Clippy with warnings denied over every crate and target, with the features whose code would
+# otherwise go unchecked: the migrations' pre/post-upgrade checks and every try_state hook
+# (try-runtime) and the benchmarks (runtime-benchmarks). Native only: the wasm build is the same
+# runtime without them.
+step "clippy, warnings denied (with try-runtime and benchmarks)"
+features=tributary-runtime/try-runtime
+for p in "${pallets[@]}"; do features+=",$p/runtime-benchmarks"; done
+SKIP_WASM_BUILD=1 cargo clippy --locked --workspace --all-targets --features "$features" \
+	-- -D warnings
 
 step "all tests passed"

@@ -140,7 +140,13 @@ fn step(rng: &mut Rng, committed: &mut Vec<(AccountId, DatanetId, ContentHash)>)
 		}
 		3 => Datanets::add_curator(origin, datanet, curator),
 		4 => Datanets::remove_curator(origin, datanet, curator),
-		5 => Datanets::close_datanet(origin, datanet),
+		5 if rng.chance(80) => Datanets::close_datanet(origin, datanet),
+		5 => {
+			// The force origin, or someone pretending to be it.
+			let force = if rng.chance(70) { RuntimeOrigin::root() } else { origin };
+			let to = rng.chance(50).then_some(curator);
+			Datanets::force_close_datanet(force, datanet, rng.chance(50), to)
+		}
 		6..=10 => {
 			if !remembered && rng.chance(75) {
 				// Commit, then reveal in the next block (sometimes the same block: refused).

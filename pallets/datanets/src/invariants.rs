@@ -114,6 +114,15 @@ impl<T: Config> Pallet<T> {
 		}
 		let global: alloc::collections::BTreeMap<_, _> = GlobalStats::<T>::iter().collect();
 		ensure!(summed == global, "global leaderboard differs from the sum of the datanets'");
+		// A scheduled change belongs to a datanet and fits its curators.
+		for (datanet, change) in ScheduledRules::<T>::iter() {
+			let d = DatanetInfo::<T>::get(datanet).ok_or("a rules change for no datanet")?;
+			ensure!(
+				Self::check_rules(&change.apply_to(d.rules), Curators::<T>::get(datanet).len())
+					.is_ok(),
+				"a scheduled rules change breaks the rule checks"
+			);
+		}
 		// Each stored board is the top of a full sort of its records.
 		for board in DatanetInfo::<T>::iter_keys().map(Some).chain(core::iter::once(None)) {
 			ensure!(

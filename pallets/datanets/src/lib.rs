@@ -42,6 +42,7 @@ mod invariants;
 pub mod migrations;
 pub mod mmr;
 pub mod read;
+mod rules_change;
 pub mod types;
 pub mod weights;
 
@@ -156,6 +157,11 @@ pub mod pallet {
 		/// Most contributors a leaderboard (each datanet's, and the global one) lists.
 		#[pallet::constant]
 		type MaxLeaderboardLen: Get<u32>;
+		/// Blocks a change of a datanet's fee, quorums or deposit waits before it applies.
+		#[pallet::constant]
+		type RulesChangeDelay: Get<u32>;
+		/// May close any datanet and sweep its curation pot (root now, governance later).
+		type ForceOrigin: EnsureOrigin<Self::RuntimeOrigin>;
 		/// Most live commitments one account may hold.
 		#[pallet::constant]
 		type MaxCommitments: Get<u32>;
@@ -205,6 +211,12 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type ContributionByHash<T> =
 		StorageDoubleMap<_, Twox64Concat, DatanetId, Blake2_128Concat, ContentHash, ContributionId>;
+
+	/// A change of a datanet's fee, quorums or deposit, waiting for its block (see
+	/// [`crate::rules_change`]).
+	#[pallet::storage]
+	pub type ScheduledRules<T: Config> =
+		StorageMap<_, Twox64Concat, DatanetId, ScheduledChange<BalanceOf<T>, BlockNumberFor<T>>>;
 
 	/// Pending contributions by the block in which they expire.
 	#[pallet::storage]
@@ -373,8 +385,20 @@ pub mod pallet {
 	pub enum Event<T: Config> {
 		/// A datanet was created.
 		DatanetCreated { datanet: DatanetId, owner: T::AccountId, modality: Modality },
-		/// A datanet's rules were updated.
+		/// A datanet's rules were updated (caps and expiry at once; see `RulesChangeScheduled`).
 		RulesUpdated { datanet: DatanetId },
+		/// A change of a datanet's fee, quorums or deposit will apply in block `at`.
+		RulesChangeScheduled { datanet: DatanetId, at: BlockNumberFor<T> },
+		/// A scheduled change of a datanet's fee, quorums or deposit applied.
+		RulesChangeApplied { datanet: DatanetId },
+		/// The force origin closed a datanet: `slashed` of the owner's deposit was burned and
+		/// `swept` moved from the curation pot to `pot_to`.
+		DatanetForceClosed {
+			datanet: DatanetId,
+			slashed: BalanceOf<T>,
+			pot_to: Option<T::AccountId>,
+			swept: BalanceOf<T>,
+		},
 		/// A curator was added to a datanet.
 		CuratorAdded { datanet: DatanetId, curator: T::AccountId },
 		/// A curator was removed from a datanet.
@@ -562,10 +586,13 @@ pub mod pallet {
 			.map(|_| ())
 		}
 
-		/// Replace a datanet's rules. Owner only. Pending contributions keep the deposit they were
-		/// charged and are decided by the new quorums.
+		/// Replace a datanet's rules. Owner only. Caps and `pending_blocks` apply at once; a
+		/// different curator fee, quorum or contribution deposit applies `RulesChangeDelay`
+		/// blocks later (replacing a change already scheduled; asking for the current values
+		/// cancels it). Pending contributions keep the deposit they were charged and are decided
+		/// by the quorums in force when the deciding vote comes.
 		///
-		/// Emits `RulesUpdated`.
+		/// Emits `RulesUpdated`, and `RulesChangeScheduled` when part of the change waits.
 		///
 		/// Weight: `O(1)`
 		#[pallet::call_index(1)]
@@ -576,14 +603,14 @@ pub mod pallet {
 			rules: RulesOf<T>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			DatanetInfo::<T>::try_mutate(datanet, |d| {
-				let d = d.as_mut().ok_or(Error::<T>::UnknownDatanet)?;
-				ensure!(d.owner == who, Error::<T>::NotOwner);
-				Self::check_rules(&rules, Curators::<T>::get(datanet).len())?;
-				d.rules = rules;
-				Ok::<_, DispatchError>(())
-			})?;
+			let mut d = Self::load_datanet(datanet)?;
+			ensure!(d.owner == who, Error::<T>::NotOwner);
+			let scheduled = Self::change_rules(datanet, &mut d, rules)?;
+			DatanetInfo::<T>::insert(datanet, d);
 			Self::deposit_event(Event::RulesUpdated { datanet });
+			if let Some(at) = scheduled {
+				Self::deposit_event(Event::RulesChangeScheduled { datanet, at });
+			}
 			Ok(())
 		}
 
@@ -609,8 +636,8 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Remove a curator. Owner only. Refused if the quorums would exceed the curators left.
-		/// Votes already cast stand.
+		/// Remove a curator. Owner only. Refused if the quorums, current or scheduled, would
+		/// exceed the curators left. Votes already cast stand.
 		///
 		/// Emits `CuratorRemoved`.
 		///
@@ -627,6 +654,7 @@ pub mod pallet {
 			Curators::<T>::try_mutate(datanet, |cs| {
 				let pos = cs.iter().position(|c| c == &curator).ok_or(Error::<T>::NotCurator)?;
 				cs.remove(pos);
+				Self::ensure_scheduled_quorums_fit(datanet, cs.len())?;
 				Self::check_rules(&d.rules, cs.len())
 			})?;
 			Self::deposit_event(Event::CuratorRemoved { datanet, curator });
@@ -672,10 +700,10 @@ pub mod pallet {
 		///
 		/// Emits `ContributionSubmitted`, after `ContributionSuperseded` when it takes a hash over.
 		///
-		/// Weight: `O(s)` in the full expiry buckets skipped (at most `EXPIRY_SPILL_BLOCKS - 1`);
-		/// charged for the worst case, the unused part refunded.
+		/// Weight: `O(s)` in the full expiry buckets skipped (at most `EXPIRY_SPILL_BLOCKS - 1`),
+		/// plus a takeover (`t`, 0 or 1); charged for the worst case, the unused part refunded.
 		#[pallet::call_index(5)]
-		#[pallet::weight(T::WeightInfo::submit_contribution(EXPIRY_SPILL_BLOCKS - 1))]
+		#[pallet::weight(T::WeightInfo::submit_contribution(EXPIRY_SPILL_BLOCKS - 1, 1))]
 		pub fn submit_contribution(
 			origin: OriginFor<T>,
 			datanet: DatanetId,
@@ -685,7 +713,7 @@ pub mod pallet {
 			metadata: BoundedBytes<T::MaxMetadataLen>,
 		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			let mut d = DatanetInfo::<T>::get(datanet).ok_or(Error::<T>::UnknownDatanet)?;
+			let mut d = Self::load_datanet(datanet)?;
 			ensure!(d.status == DatanetStatus::Open, Error::<T>::DatanetClosed);
 			ensure!(d.formats.contains(&format), Error::<T>::FormatNotAllowed);
 			ensure!(bytes > 0, Error::<T>::EmptyItem);
@@ -769,7 +797,8 @@ pub mod pallet {
 				content_hash,
 				bytes,
 			});
-			Ok(Some(T::WeightInfo::submit_contribution(spilled)).into())
+			let took_over = u32::from(superseded.is_some());
+			Ok(Some(T::WeightInfo::submit_contribution(spilled, took_over)).into())
 		}
 
 		/// Vote on a pending contribution as a curator of its datanet, once. The vote that reaches
@@ -796,7 +825,7 @@ pub mod pallet {
 			ensure!(Curators::<T>::get(c.datanet).contains(&curator), Error::<T>::NotCurator);
 			ensure!(c.contributor != curator, Error::<T>::OwnContribution);
 			ensure!(!Votes::<T>::contains_key(contribution, &curator), Error::<T>::AlreadyVoted);
-			let mut d = DatanetInfo::<T>::get(c.datanet).ok_or(Error::<T>::UnknownDatanet)?;
+			let mut d = Self::load_datanet(c.datanet)?;
 
 			Votes::<T>::insert(contribution, &curator, vote);
 			match vote {
@@ -911,6 +940,56 @@ pub mod pallet {
 			let who = ensure_signed(origin)?;
 			Self::do_commit(&who, commitment)?;
 			Self::deposit_event(Event::ContributionCommitted { who, commitment });
+			Ok(())
+		}
+
+		/// Close a datanet by force (`ForceOrigin`: root now, governance later), e.g. one whose
+		/// owner abuses contributors or curators; a closed datanet may be swept again. As with
+		/// `close_datanet`, pending contributions can still be decided and published versions
+		/// stay. The owner's deposit is burned when `slash_deposit`, else released; the curation
+		/// pot is emptied into `pot_to` when given.
+		///
+		/// Emits `DatanetForceClosed`.
+		///
+		/// Weight: `O(1)`
+		#[pallet::call_index(10)]
+		#[pallet::weight(T::WeightInfo::force_close_datanet())]
+		pub fn force_close_datanet(
+			origin: OriginFor<T>,
+			datanet: DatanetId,
+			slash_deposit: bool,
+			pot_to: Option<T::AccountId>,
+		) -> DispatchResult {
+			T::ForceOrigin::ensure_origin(origin)?;
+			let mut d = DatanetInfo::<T>::get(datanet).ok_or(Error::<T>::UnknownDatanet)?;
+			let reason = HoldReason::DatanetDeposit.into();
+			let slashed = match slash_deposit {
+				true => T::Currency::burn_held(
+					&reason,
+					&d.owner,
+					d.deposit,
+					Precision::BestEffort,
+					Fortitude::Force,
+				)?,
+				false => {
+					T::Currency::release(&reason, &d.owner, d.deposit, Precision::BestEffort)?;
+					Zero::zero()
+				}
+			};
+			d.deposit = Zero::zero();
+			d.status = DatanetStatus::Closed;
+			DatanetInfo::<T>::insert(datanet, d);
+			let mut swept = Zero::zero();
+			if let Some(to) = &pot_to {
+				let pot = Self::curation_pot(datanet);
+				swept = T::Currency::reducible_balance(
+					&pot,
+					Preservation::Expendable,
+					Fortitude::Polite,
+				);
+				T::Currency::transfer(&pot, to, swept, Preservation::Expendable)?;
+			}
+			Self::deposit_event(Event::DatanetForceClosed { datanet, slashed, pot_to, swept });
 			Ok(())
 		}
 	}

@@ -82,6 +82,8 @@ impl pallet_datanets::Config for Test {
 	type MaxExpiriesPerBlock = ConstU32<4>;
 	type MaxCommitments = ConstU32<8>;
 	type MaxLeaderboardLen = ConstU32<3>;
+	type RulesChangeDelay = ConstU32<5>;
+	type ForceOrigin = frame_system::EnsureRoot<AccountId>;
 	type CommitmentLifetime = ConstU32<40>;
 	type WeightInfo = ();
 }

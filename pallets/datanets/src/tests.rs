@@ -405,9 +405,112 @@ fn owner_updates_rules_and_others_cannot() {
 			E::QuorumExceedsCurators
 		);
 		assert_ok!(Datanets::update_rules(RuntimeOrigin::signed(OWNER), d, new.clone()));
-		assert_eq!(DatanetInfo::<Test>::get(d).unwrap().rules, new);
-		System::assert_last_event(Event::RulesUpdated { datanet: d }.into());
+		// The cap applies at once; the quorum waits `RulesChangeDelay` (5 in the mock).
+		let now = System::block_number();
+		assert_eq!(
+			DatanetInfo::<Test>::get(d).unwrap().rules,
+			Rules { approval_quorum: 2, ..new.clone() }
+		);
+		System::assert_has_event(Event::RulesUpdated { datanet: d }.into());
+		System::assert_last_event(Event::RulesChangeScheduled { datanet: d, at: now + 5 }.into());
 		assert_refused(ALICE, d, h(1), 501, "txt", E::ItemTooLarge);
+		run_to(now + 5);
+		submit_as(ALICE, d, h(2), 100);
+		assert_eq!(DatanetInfo::<Test>::get(d).unwrap().rules, new);
+		System::assert_has_event(Event::RulesChangeApplied { datanet: d }.into());
+		assert!(ScheduledRules::<Test>::get(d).is_none());
+	});
+}
+
+#[test]
+fn a_fee_raised_by_the_owner_waits_so_curators_and_contributors_see_it_coming() {
+	run_test(|| {
+		let d = create();
+		assert_ok!(Datanets::fund_curation_pot(RuntimeOrigin::signed(OUTSIDER), d, 1000));
+		let raised =
+			Rules { curator_fee: 900, approval_quorum: 1, contribution_deposit: 50, ..rules() };
+		assert_ok!(Datanets::update_rules(RuntimeOrigin::signed(OWNER), d, raised.clone()));
+		let due = System::block_number() + 5;
+		assert_eq!(
+			ScheduledRules::<Test>::get(d),
+			Some(ScheduledChange {
+				approval_quorum: 1,
+				rejection_quorum: 2,
+				contribution_deposit: 50,
+				curator_fee: 900,
+				at: due
+			})
+		);
+		// Until then: the old fee (0), quorum (2) and deposit (5).
+		let c = submit(ALICE, d, 1);
+		assert_eq!(held(ALICE), 5);
+		approve(c, &[CUR1]);
+		assert_eq!(status(c), ContributionStatus::Pending);
+		approve(c, &[CUR2]);
+		assert_eq!(Balances::balance(&Datanets::curation_pot(d)), 1000, "no fee yet");
+		// Asking for the current values again cancels the change.
+		assert_ok!(Datanets::update_rules(RuntimeOrigin::signed(OWNER), d, rules()));
+		assert!(ScheduledRules::<Test>::get(d).is_none());
+		run_to(due + 1);
+		let c = submit(BOB, d, 2);
+		assert_eq!(held(BOB), 5);
+		// Scheduled again, it applies at its block: the first vote decides and pays the fee.
+		assert_ok!(Datanets::update_rules(RuntimeOrigin::signed(OWNER), d, raised));
+		run_to(System::block_number() + 5);
+		approve(c, &[CUR1]);
+		assert!(matches!(status(c), ContributionStatus::Accepted { .. }));
+		assert_eq!(Balances::balance(&Datanets::curation_pot(d)), 100);
+	});
+}
+
+#[test]
+fn a_curator_cannot_be_removed_below_a_scheduled_quorum() {
+	run_test(|| {
+		let d = create();
+		let r = Rules { approval_quorum: 3, rejection_quorum: 1, ..rules() };
+		assert_ok!(Datanets::update_rules(RuntimeOrigin::signed(OWNER), d, r));
+		assert_noop!(
+			Datanets::remove_curator(RuntimeOrigin::signed(OWNER), d, CUR3),
+			E::QuorumExceedsCurators
+		);
+	});
+}
+
+#[test]
+fn the_force_origin_closes_slashes_and_sweeps_and_nobody_else_can() {
+	run_test(|| {
+		let d = create();
+		assert_ok!(Datanets::fund_curation_pot(RuntimeOrigin::signed(OUTSIDER), d, 700));
+		let c = submit(ALICE, d, 1);
+		assert_noop!(
+			Datanets::force_close_datanet(RuntimeOrigin::signed(OWNER), d, true, Some(BOB)),
+			DispatchError::BadOrigin
+		);
+		let issuance = Balances::total_issuance();
+		let bob = Balances::balance(&BOB);
+		assert_ok!(Datanets::force_close_datanet(RuntimeOrigin::root(), d, true, Some(BOB)));
+		System::assert_last_event(
+			Event::DatanetForceClosed {
+				datanet: d,
+				slashed: DATANET_DEPOSIT,
+				pot_to: Some(BOB),
+				swept: 700,
+			}
+			.into(),
+		);
+		assert_eq!(Balances::total_issuance(), issuance - DATANET_DEPOSIT);
+		assert_eq!(held(OWNER), 0);
+		assert_eq!(Balances::balance(&BOB), bob + 700);
+		assert_eq!(Balances::balance(&Datanets::curation_pot(d)), 0);
+		assert_refused(BOB, d, h(2), 10, "txt", E::DatanetClosed);
+		// What is pending can still be decided; later forfeits can be swept again.
+		approve(c, &[CUR1, CUR2]);
+		assert!(matches!(status(c), ContributionStatus::Accepted { .. }));
+		assert_ok!(Datanets::force_close_datanet(RuntimeOrigin::root(), d, false, None));
+		assert_noop!(
+			Datanets::force_close_datanet(RuntimeOrigin::root(), 99, false, None),
+			E::UnknownDatanet
+		);
 	});
 }
 
@@ -556,9 +659,19 @@ fn a_squatter_who_learns_the_hash_gets_nothing() {
 		let squat = submit_as(BOB, d, h(1), 1000);
 		assert_ok!(Datanets::vote(RuntimeOrigin::signed(CUR1), squat, Vote::Approve));
 		let bob_before = Balances::total_balance(&BOB);
-		// Alice's reveal lands: her commitment is older, so the hash is hers.
+		// Alice's reveal lands: her commitment is older, so the hash is hers. The takeover is
+		// part of what it pays for.
 		let real = NextContributionId::<Test>::get();
-		assert_ok!(reveal(ALICE, d, h(1), 1000, "txt"));
+		let post = Datanets::submit_contribution(
+			RuntimeOrigin::signed(ALICE),
+			d,
+			h(1),
+			1000,
+			bytes("txt"),
+			bytes(""),
+		)
+		.unwrap();
+		assert_eq!(post.actual_weight, Some(<() as WeightInfo>::submit_contribution(0, 1)));
 		assert_eq!(status(squat), ContributionStatus::Superseded { by: real });
 		System::assert_has_event(
 			Event::ContributionSuperseded {
@@ -923,6 +1036,7 @@ fn a_lowered_quorum_applies_at_the_next_vote() {
 			d,
 			Rules { approval_quorum: 2, ..rules() }
 		));
+		run_to(System::block_number() + 5);
 		assert_eq!(status(c), ContributionStatus::Pending);
 		approve(c, &[CUR2]);
 		assert!(matches!(status(c), ContributionStatus::Accepted { .. }));
@@ -1602,7 +1716,7 @@ fn expiries_spill_into_later_blocks_when_a_block_is_full_and_all_expire() {
 		let d = create_expiring();
 		assert_ok!(Datanets::fund_curation_pot(RuntimeOrigin::signed(OWNER), d, 100));
 		// Four per block in the mock: the fifth and sixth revealed in block 2 expire in block 13.
-		let who = |n: u32| if n % 2 == 0 { ALICE } else { BOB };
+		let who = |n: u32| if n.is_multiple_of(2) { ALICE } else { BOB };
 		commit_all(&(0..6).map(|n| (who(n), d, h(n))).collect::<Vec<_>>());
 		let first = NextContributionId::<Test>::get();
 		for n in 0..6 {
@@ -1719,7 +1833,7 @@ fn v4_migration_adds_pending_blocks_and_schedules_pending_contributions() {
 fn a_submission_pays_for_the_full_buckets_it_skipped_not_for_the_worst_case() {
 	run_test(|| {
 		let d = create_expiring();
-		let weight = |s| Some(<() as WeightInfo>::submit_contribution(s));
+		let weight = |s| Some(<() as WeightInfo>::submit_contribution(s, 0));
 		let post = |n: u32| {
 			Datanets::submit_contribution(
 				RuntimeOrigin::signed(ALICE),

@@ -152,6 +152,42 @@ impl<Balance: Default> Rules<Balance> {
 	}
 }
 
+/// The part of a datanet's rules whose changes wait (see [`crate::rules_change`]): what a
+/// decision pays, how many votes make one, and what a submission holds; `at` is the block the
+/// change applies in.
+#[derive(Clone, Encode, Decode, Eq, PartialEq, Debug, TypeInfo, MaxEncodedLen)]
+pub struct ScheduledChange<Balance, BlockNumber> {
+	pub approval_quorum: u32,
+	pub rejection_quorum: u32,
+	pub contribution_deposit: Balance,
+	pub curator_fee: Balance,
+	pub at: BlockNumber,
+}
+
+impl<Balance: Clone, BlockNumber> ScheduledChange<Balance, BlockNumber> {
+	/// The delayed fields of `rules`.
+	pub fn of(rules: &Rules<Balance>, at: BlockNumber) -> Self {
+		ScheduledChange {
+			approval_quorum: rules.approval_quorum,
+			rejection_quorum: rules.rejection_quorum,
+			contribution_deposit: rules.contribution_deposit.clone(),
+			curator_fee: rules.curator_fee.clone(),
+			at,
+		}
+	}
+
+	/// `rules` with this change's fields.
+	pub fn apply_to(&self, rules: Rules<Balance>) -> Rules<Balance> {
+		Rules {
+			approval_quorum: self.approval_quorum,
+			rejection_quorum: self.rejection_quorum,
+			contribution_deposit: self.contribution_deposit.clone(),
+			curator_fee: self.curator_fee.clone(),
+			..rules
+		}
+	}
+}
+
 /// A datanet: its owner, metadata, modality, formats and rules. Curators are stored beside it.
 #[derive(Clone, Encode, Decode, Eq, PartialEq, Debug, TypeInfo, MaxEncodedLen)]
 #[scale_info(skip_type_params(NameLen, DescLen, MaxFormats, FormatLen))]

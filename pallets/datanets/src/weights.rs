@@ -17,7 +17,8 @@ pub trait WeightInfo {
 	fn add_curator(c: u32, ) -> Weight;
 	fn remove_curator(c: u32, ) -> Weight;
 	fn close_datanet() -> Weight;
-	fn submit_contribution(s: u32, ) -> Weight;
+	fn force_close_datanet() -> Weight;
+	fn submit_contribution(s: u32, t: u32, ) -> Weight;
 	fn commit_contribution() -> Weight;
 	fn vote(v: u32, ) -> Weight;
 	fn publish_version() -> Weight;
@@ -31,74 +32,84 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// `c` in `[1, 64]`.
 	/// `f` in `[1, 8]`.
 	fn create_datanet(c: u32, f: u32, ) -> Weight {
-		Weight::from_parts(211_312_394, 3604)
-			.saturating_add(Weight::from_parts(132_456, 0).saturating_mul(c.into()))
-			.saturating_add(Weight::from_parts(655_763, 0).saturating_mul(f.into()))
+		Weight::from_parts(213_784_302, 3604)
+			.saturating_add(Weight::from_parts(100_433, 0).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(648_601, 0).saturating_mul(f.into()))
 			.saturating_add(T::DbWeight::get().reads(3 as u64))
 			.saturating_add(T::DbWeight::get().writes(5 as u64))
 	}
 	fn update_rules() -> Weight {
-		Weight::from_parts(91_435_000, 5527)
-			.saturating_add(T::DbWeight::get().reads(2 as u64))
-			.saturating_add(T::DbWeight::get().writes(1 as u64))
+		Weight::from_parts(157_255_000, 5527)
+			.saturating_add(T::DbWeight::get().reads(3 as u64))
+			.saturating_add(T::DbWeight::get().writes(2 as u64))
 	}
 	/// `c` in `[1, 63]`.
 	fn add_curator(c: u32, ) -> Weight {
-		Weight::from_parts(77_781_681, 5527)
-			.saturating_add(Weight::from_parts(252_595, 0).saturating_mul(c.into()))
+		Weight::from_parts(79_089_132, 5527)
+			.saturating_add(Weight::from_parts(278_930, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(2 as u64))
 			.saturating_add(T::DbWeight::get().writes(1 as u64))
 	}
 	/// `c` in `[2, 64]`.
 	fn remove_curator(c: u32, ) -> Weight {
-		Weight::from_parts(78_257_427, 5527)
-			.saturating_add(Weight::from_parts(230_676, 0).saturating_mul(c.into()))
-			.saturating_add(T::DbWeight::get().reads(2 as u64))
+		Weight::from_parts(86_910_514, 5527)
+			.saturating_add(Weight::from_parts(259_502, 0).saturating_mul(c.into()))
+			.saturating_add(T::DbWeight::get().reads(3 as u64))
 			.saturating_add(T::DbWeight::get().writes(1 as u64))
 	}
 	fn close_datanet() -> Weight {
-		Weight::from_parts(190_683_000, 4992)
+		Weight::from_parts(195_781_000, 4992)
 			.saturating_add(T::DbWeight::get().reads(3 as u64))
 			.saturating_add(T::DbWeight::get().writes(3 as u64))
 	}
+	fn force_close_datanet() -> Weight {
+		Weight::from_parts(349_409_000, 8799)
+			.saturating_add(T::DbWeight::get().reads(5 as u64))
+			.saturating_add(T::DbWeight::get().writes(5 as u64))
+	}
 	/// `s` in `[0, 15]`.
-	fn submit_contribution(s: u32, ) -> Weight {
-		Weight::from_parts(613_606_803, 10064)
-			.saturating_add(Weight::from_parts(10_632_709, 0).saturating_mul(s.into()))
-			.saturating_add(Weight::from_parts(0, 4537).saturating_mul(s.into()))
-			.saturating_add(T::DbWeight::get().reads(19 as u64))
-			.saturating_add(T::DbWeight::get().writes(20 as u64))
+	/// `t` in `[0, 1]`.
+	fn submit_contribution(s: u32, t: u32, ) -> Weight {
+		Weight::from_parts(474_844_019, 7575)
+			.saturating_add(Weight::from_parts(11_297_923, 0).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(192_673_426, 0).saturating_mul(t.into()))
+			.saturating_add(Weight::from_parts(0, 6585).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(0, 6585).saturating_mul(t.into()))
+			.saturating_add(T::DbWeight::get().reads(14 as u64))
+			.saturating_add(T::DbWeight::get().writes(15 as u64))
 			.saturating_add(T::DbWeight::get().reads((1 as u64).saturating_mul(s.into())))
+			.saturating_add(T::DbWeight::get().reads((7 as u64).saturating_mul(t.into())))
+			.saturating_add(T::DbWeight::get().writes((6 as u64).saturating_mul(t.into())))
 	}
 	fn commit_contribution() -> Weight {
-		Weight::from_parts(49_364_000, 5819)
+		Weight::from_parts(50_996_000, 5819)
 			.saturating_add(T::DbWeight::get().reads(1 as u64))
 			.saturating_add(T::DbWeight::get().writes(1 as u64))
 	}
 	/// `v` in `[1, 64]`.
 	fn vote(v: u32, ) -> Weight {
-		Weight::from_parts(545_522_833, 17370)
-			.saturating_add(Weight::from_parts(160_896_453, 0).saturating_mul(v.into()))
+		Weight::from_parts(585_510_440, 17370)
+			.saturating_add(Weight::from_parts(159_503_987, 0).saturating_mul(v.into()))
 			.saturating_add(Weight::from_parts(0, 2603).saturating_mul(v.into()))
-			.saturating_add(T::DbWeight::get().reads(14 as u64))
-			.saturating_add(T::DbWeight::get().writes(15 as u64))
+			.saturating_add(T::DbWeight::get().reads(15 as u64))
+			.saturating_add(T::DbWeight::get().writes(16 as u64))
 			.saturating_add(T::DbWeight::get().reads((2 as u64).saturating_mul(v.into())))
 			.saturating_add(T::DbWeight::get().writes((1 as u64).saturating_mul(v.into())))
 	}
 	fn publish_version() -> Weight {
-		Weight::from_parts(90_564_000, 5527)
+		Weight::from_parts(91_311_000, 5527)
 			.saturating_add(T::DbWeight::get().reads(3 as u64))
 			.saturating_add(T::DbWeight::get().writes(2 as u64))
 	}
 	fn fund_curation_pot() -> Weight {
-		Weight::from_parts(216_598_000, 6196)
+		Weight::from_parts(269_309_000, 6196)
 			.saturating_add(T::DbWeight::get().reads(3 as u64))
 			.saturating_add(T::DbWeight::get().writes(2 as u64))
 	}
-	/// `n` in `[0, 256]`.
+	/// `n` in `[0, 512]`.
 	fn on_initialize(n: u32, ) -> Weight {
-		Weight::from_parts(11_987_000, 5527)
-			.saturating_add(Weight::from_parts(194_601_106, 0).saturating_mul(n.into()))
+		Weight::from_parts(11_822_000, 7575)
+			.saturating_add(Weight::from_parts(207_494_214, 0).saturating_mul(n.into()))
 			.saturating_add(Weight::from_parts(0, 3135).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(2 as u64))
 			.saturating_add(T::DbWeight::get().writes(2 as u64))
@@ -110,69 +121,78 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same measurements priced with ParityDB's weights, for tests and mocks.
 impl WeightInfo for () {
 	fn create_datanet(c: u32, f: u32, ) -> Weight {
-		Weight::from_parts(211_312_394, 3604)
-			.saturating_add(Weight::from_parts(132_456, 0).saturating_mul(c.into()))
-			.saturating_add(Weight::from_parts(655_763, 0).saturating_mul(f.into()))
+		Weight::from_parts(213_784_302, 3604)
+			.saturating_add(Weight::from_parts(100_433, 0).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(648_601, 0).saturating_mul(f.into()))
 			.saturating_add(ParityDbWeight::get().reads(3 as u64))
 			.saturating_add(ParityDbWeight::get().writes(5 as u64))
 	}
 	fn update_rules() -> Weight {
-		Weight::from_parts(91_435_000, 5527)
-			.saturating_add(ParityDbWeight::get().reads(2 as u64))
-			.saturating_add(ParityDbWeight::get().writes(1 as u64))
+		Weight::from_parts(157_255_000, 5527)
+			.saturating_add(ParityDbWeight::get().reads(3 as u64))
+			.saturating_add(ParityDbWeight::get().writes(2 as u64))
 	}
 	fn add_curator(c: u32, ) -> Weight {
-		Weight::from_parts(77_781_681, 5527)
-			.saturating_add(Weight::from_parts(252_595, 0).saturating_mul(c.into()))
+		Weight::from_parts(79_089_132, 5527)
+			.saturating_add(Weight::from_parts(278_930, 0).saturating_mul(c.into()))
 			.saturating_add(ParityDbWeight::get().reads(2 as u64))
 			.saturating_add(ParityDbWeight::get().writes(1 as u64))
 	}
 	fn remove_curator(c: u32, ) -> Weight {
-		Weight::from_parts(78_257_427, 5527)
-			.saturating_add(Weight::from_parts(230_676, 0).saturating_mul(c.into()))
-			.saturating_add(ParityDbWeight::get().reads(2 as u64))
+		Weight::from_parts(86_910_514, 5527)
+			.saturating_add(Weight::from_parts(259_502, 0).saturating_mul(c.into()))
+			.saturating_add(ParityDbWeight::get().reads(3 as u64))
 			.saturating_add(ParityDbWeight::get().writes(1 as u64))
 	}
 	fn close_datanet() -> Weight {
-		Weight::from_parts(190_683_000, 4992)
+		Weight::from_parts(195_781_000, 4992)
 			.saturating_add(ParityDbWeight::get().reads(3 as u64))
 			.saturating_add(ParityDbWeight::get().writes(3 as u64))
 	}
-	fn submit_contribution(s: u32, ) -> Weight {
-		Weight::from_parts(613_606_803, 10064)
-			.saturating_add(Weight::from_parts(10_632_709, 0).saturating_mul(s.into()))
-			.saturating_add(Weight::from_parts(0, 4537).saturating_mul(s.into()))
-			.saturating_add(ParityDbWeight::get().reads(19 as u64))
-			.saturating_add(ParityDbWeight::get().writes(20 as u64))
+	fn force_close_datanet() -> Weight {
+		Weight::from_parts(349_409_000, 8799)
+			.saturating_add(ParityDbWeight::get().reads(5 as u64))
+			.saturating_add(ParityDbWeight::get().writes(5 as u64))
+	}
+	fn submit_contribution(s: u32, t: u32, ) -> Weight {
+		Weight::from_parts(474_844_019, 7575)
+			.saturating_add(Weight::from_parts(11_297_923, 0).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(192_673_426, 0).saturating_mul(t.into()))
+			.saturating_add(Weight::from_parts(0, 6585).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(0, 6585).saturating_mul(t.into()))
+			.saturating_add(ParityDbWeight::get().reads(14 as u64))
+			.saturating_add(ParityDbWeight::get().writes(15 as u64))
 			.saturating_add(ParityDbWeight::get().reads((1 as u64).saturating_mul(s.into())))
+			.saturating_add(ParityDbWeight::get().reads((7 as u64).saturating_mul(t.into())))
+			.saturating_add(ParityDbWeight::get().writes((6 as u64).saturating_mul(t.into())))
 	}
 	fn commit_contribution() -> Weight {
-		Weight::from_parts(49_364_000, 5819)
+		Weight::from_parts(50_996_000, 5819)
 			.saturating_add(ParityDbWeight::get().reads(1 as u64))
 			.saturating_add(ParityDbWeight::get().writes(1 as u64))
 	}
 	fn vote(v: u32, ) -> Weight {
-		Weight::from_parts(545_522_833, 17370)
-			.saturating_add(Weight::from_parts(160_896_453, 0).saturating_mul(v.into()))
+		Weight::from_parts(585_510_440, 17370)
+			.saturating_add(Weight::from_parts(159_503_987, 0).saturating_mul(v.into()))
 			.saturating_add(Weight::from_parts(0, 2603).saturating_mul(v.into()))
-			.saturating_add(ParityDbWeight::get().reads(14 as u64))
-			.saturating_add(ParityDbWeight::get().writes(15 as u64))
+			.saturating_add(ParityDbWeight::get().reads(15 as u64))
+			.saturating_add(ParityDbWeight::get().writes(16 as u64))
 			.saturating_add(ParityDbWeight::get().reads((2 as u64).saturating_mul(v.into())))
 			.saturating_add(ParityDbWeight::get().writes((1 as u64).saturating_mul(v.into())))
 	}
 	fn publish_version() -> Weight {
-		Weight::from_parts(90_564_000, 5527)
+		Weight::from_parts(91_311_000, 5527)
 			.saturating_add(ParityDbWeight::get().reads(3 as u64))
 			.saturating_add(ParityDbWeight::get().writes(2 as u64))
 	}
 	fn fund_curation_pot() -> Weight {
-		Weight::from_parts(216_598_000, 6196)
+		Weight::from_parts(269_309_000, 6196)
 			.saturating_add(ParityDbWeight::get().reads(3 as u64))
 			.saturating_add(ParityDbWeight::get().writes(2 as u64))
 	}
 	fn on_initialize(n: u32, ) -> Weight {
-		Weight::from_parts(11_987_000, 5527)
-			.saturating_add(Weight::from_parts(194_601_106, 0).saturating_mul(n.into()))
+		Weight::from_parts(11_822_000, 7575)
+			.saturating_add(Weight::from_parts(207_494_214, 0).saturating_mul(n.into()))
 			.saturating_add(Weight::from_parts(0, 3135).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(2 as u64))
 			.saturating_add(ParityDbWeight::get().writes(2 as u64))

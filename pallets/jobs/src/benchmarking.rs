@@ -91,7 +91,7 @@ fn fill<T: Config>(leases: bool, from: BlockNumberFor<T>) {
 		} else {
 			Finalizing::<T>::insert(block, full.clone());
 		}
-		block = block + One::one();
+		block += One::one();
 	}
 }
 

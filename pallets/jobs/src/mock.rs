@@ -88,6 +88,8 @@ impl pallet_datanets::Config for Test {
 	type MaxExpiriesPerBlock = ConstU32<4>;
 	type MaxCommitments = ConstU32<4>;
 	type MaxLeaderboardLen = ConstU32<8>;
+	type RulesChangeDelay = ConstU32<5>;
+	type ForceOrigin = frame_system::EnsureRoot<AccountId>;
 	type CommitmentLifetime = ConstU32<10>;
 	type WeightInfo = ();
 }
