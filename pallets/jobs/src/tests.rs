@@ -16,12 +16,12 @@ use sp_runtime::{Perbill, Permill, TokenError};
 
 type E = Error<Test>;
 
-fn b<L: frame_support::traits::Get<u32>>(s: &str) -> BoundedVec<u8, L> {
+pub(crate) fn b<L: frame_support::traits::Get<u32>>(s: &str) -> BoundedVec<u8, L> {
 	BoundedVec::truncate_from(s.as_bytes().to_vec())
 }
 
 /// A datanet of `modality` owned by OWNER with CURATOR (quorum 1), one accepted item, version 1.
-fn published(modality: Modality, format: &str) -> u32 {
+pub(crate) fn published(modality: Modality, format: &str) -> u32 {
 	let id = pallet_datanets::NextDatanetId::<Test>::get();
 	assert_ok!(Datanets::create_datanet(
 		RuntimeOrigin::signed(OWNER),
@@ -61,7 +61,7 @@ fn text() -> u32 {
 }
 
 /// A base model of `params` parameters listed by OWNER.
-fn base(params: u64) -> u32 {
+pub(crate) fn base(params: u64) -> u32 {
 	let id = pallet_models::NextBaseModelId::<Test>::get();
 	let file = |n: &str| ModelFile { name: b(n), hash: [1u8; 32], bytes: 10 };
 	assert_ok!(ModelCatalog::register_base(
@@ -88,7 +88,7 @@ fn worker(who: AccountId, max_params: u64) {
 	));
 }
 
-fn config() -> TrainingConfig {
+pub(crate) fn config() -> TrainingConfig {
 	TrainingConfig {
 		method: TrainingMethod::Lora,
 		rank: 8,
@@ -124,7 +124,7 @@ fn setup() -> JobId {
 	id
 }
 
-fn result() -> JobResult {
+pub(crate) fn result() -> JobResult {
 	JobResult {
 		adapter: AdapterRef { hash: [7u8; 32], bytes: 4_096 },
 		metrics: TrainingMetrics {
