@@ -66,6 +66,7 @@ async fn dev_node_create_submit_vote_and_rank() {
 				"1",
 				"--deposit",
 				"1000000000000",
+				"--global-board",
 			],
 		)
 		.unwrap(),
@@ -76,6 +77,7 @@ async fn dev_node_create_submit_vote_and_rank() {
 		json(&cli(&url, &ks, &["--json", "datanet", "show", &datanet.to_string()]).unwrap());
 	assert_eq!(shown["formats"], serde_json::json!(["txt", "md"]));
 	assert_eq!(shown["rules"]["approval_quorum"], 2);
+	assert_eq!(shown["on_global_board"], true);
 
 	// A contributor declares a file through the CLI.
 	let good = files.path().join("pair.txt");

@@ -117,6 +117,8 @@ pub struct DatanetView {
 	pub accepted: u64,
 	pub rejected: u64,
 	pub latest_version: u32,
+	/// Whether the datanet counts on the global board.
+	pub on_global_board: bool,
 }
 
 /// A new datanet's definition.
@@ -463,6 +465,18 @@ impl Client {
 		Ok(created.datanet)
 	}
 
+	/// Puts `datanet` (owned by `key`, no submissions yet) on the global board, bonding
+	/// `GlobalBoardBond` for good.
+	pub async fn join_global_board(
+		&self,
+		key: &Key,
+		datanet: DatanetId,
+	) -> Result<(), ClientError> {
+		let call = chain::tx().datanets().join_global_board(datanet);
+		let _: chain::datanets::events::DatanetOnGlobalBoard = self.submit_for(&call, key).await?;
+		Ok(())
+	}
+
 	/// Contributes `file` to `datanet` as `key`: commits to it, then (once the commitment is in a
 	/// block, per [`Wait`]) reveals it; returns the contribution id. Send the bytes to data peers
 	/// only after this returns: until the reveal is on chain, anyone who sees them could claim
@@ -578,6 +592,7 @@ impl Client {
 			accepted: d.accepted,
 			rejected: d.rejected,
 			latest_version,
+			on_global_board: d.board_bond.is_some(),
 		}))
 	}
 

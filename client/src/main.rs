@@ -173,6 +173,10 @@ enum DatanetCmd {
 		/// curation pot). Default: a week of 6 s blocks.
 		#[arg(long)]
 		pending_blocks: Option<u32>,
+		/// Put the datanet on the global board: its contributors' records count across datanets.
+		/// Holds the chain's global-board bond from you for good.
+		#[arg(long)]
+		global_board: bool,
 	},
 	/// List all datanets.
 	List,
@@ -541,6 +545,7 @@ async fn run_datanet(cli: &Cli, cmd: &DatanetCmd) -> Result<()> {
 			deposit,
 			curator_fee,
 			pending_blocks,
+			global_board,
 		} => {
 			let key = signer(cli)?;
 			let defaults = RulesArg::default();
@@ -573,11 +578,16 @@ async fn run_datanet(cli: &Cli, cmd: &DatanetCmd) -> Result<()> {
 				curators,
 				rules,
 			};
-			let id = connect(cli).await?.create_datanet(&key, &def).await?;
+			let client = connect(cli).await?;
+			let id = client.create_datanet(&key, &def).await?;
+			if *global_board {
+				client.join_global_board(&key, id).await?;
+			}
 			if cli.json {
-				print_json(&serde_json::json!({ "datanet": id }));
+				print_json(&serde_json::json!({ "datanet": id, "global_board": global_board }));
 			} else {
-				println!("datanet {id} created: {name}");
+				let board = if *global_board { " (on the global board)" } else { "" };
+				println!("datanet {id} created: {name}{board}");
 			}
 			Ok(())
 		}
@@ -645,6 +655,10 @@ async fn run_datanet(cli: &Cli, cmd: &DatanetCmd) -> Result<()> {
 				trib(d.rules.curator_fee)
 			);
 			println!("  pending for      at most {} blocks, then expires", d.rules.pending_blocks);
+			println!(
+				"  global board     {}",
+				if d.on_global_board { "yes: its records count across datanets" } else { "no" }
+			);
 			println!(
 				"  contributions    {} submitted, {} accepted, {} rejected; latest version {}",
 				d.submitted, d.accepted, d.rejected, d.latest_version

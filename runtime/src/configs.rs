@@ -125,6 +125,9 @@ impl pallet_datanets::Config for Runtime {
 	type Time = Timestamp;
 	type PalletId = DatanetsPalletId;
 	type DatanetDeposit = ConstU128<{ 10 * UNIT }>;
+	// Held for good from a datanet that counts on the global board: a board farmed from
+	// self-made datanets costs this much per datanet.
+	type GlobalBoardBond = ConstU128<{ 100 * UNIT }>;
 	type MaxNameLen = ConstU32<64>;
 	type MaxDescriptionLen = ConstU32<1024>;
 	type MaxFormats = ConstU32<16>;

@@ -109,6 +109,7 @@ pub type Migrations = (
 	pallet_datanets::migrations::v3::MigrateV2ToV3<Runtime>,
 	pallet_datanets::migrations::v4::MigrateV3ToV4<Runtime>,
 	pallet_datanets::migrations::v5::MigrateV4ToV5<Runtime>,
+	pallet_datanets::migrations::v6::MigrateV5ToV6<Runtime>,
 );
 
 pub type Executive = frame_executive::Executive<

@@ -94,6 +94,12 @@ fn datanet<T: Config>(c: u32) -> (DatanetId, T::AccountId, Vec<T::AccountId>) {
 		T::DatanetDeposit::get(),
 	)
 	.expect("valid datanet");
+	// On the global board (no bond needed for that here): decisions update both boards.
+	DatanetInfo::<T>::mutate(id, |d| {
+		if let Some(d) = d {
+			d.board_bond = Some(Zero::zero());
+		}
+	});
 	(id, owner, curators)
 }
 
@@ -199,6 +205,19 @@ mod benchmarks {
 		#[extrinsic_call]
 		_(RawOrigin::Signed(owner), id);
 		assert_eq!(DatanetInfo::<T>::get(id).map(|d| d.status), Some(DatanetStatus::Closed));
+	}
+
+	#[benchmark]
+	fn join_global_board() {
+		let (id, owner, _) = datanet::<T>(1);
+		DatanetInfo::<T>::mutate(id, |d| {
+			if let Some(d) = d {
+				d.board_bond = None;
+			}
+		});
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), id);
+		assert!(DatanetInfo::<T>::get(id).and_then(|d| d.board_bond).is_some());
 	}
 
 	/// Slashes the owner's deposit and sweeps a funded pot.

@@ -140,7 +140,8 @@ fn step(rng: &mut Rng, committed: &mut Vec<(AccountId, DatanetId, ContentHash)>)
 		}
 		3 => Datanets::add_curator(origin, datanet, curator),
 		4 => Datanets::remove_curator(origin, datanet, curator),
-		5 if rng.chance(80) => Datanets::close_datanet(origin, datanet),
+		5 if rng.chance(50) => Datanets::close_datanet(origin, datanet),
+		5 if rng.chance(60) => Datanets::join_global_board(origin, datanet),
 		5 => {
 			// The force origin, or someone pretending to be it.
 			let force = if rng.chance(70) { RuntimeOrigin::root() } else { origin };

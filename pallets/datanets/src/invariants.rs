@@ -82,11 +82,23 @@ impl<T: Config> Pallet<T> {
 				*e = e.checked_add(&c.deposit).ok_or("contribution deposits overflow")?;
 			}
 		}
+		let mut bonds: alloc::collections::BTreeMap<T::AccountId, BalanceOf<T>> =
+			Default::default();
 		for (_, d) in DatanetInfo::<T>::iter() {
+			if let Some(bond) = d.board_bond {
+				let e = bonds.entry(d.owner.clone()).or_default();
+				*e = e.checked_add(&bond).ok_or("board bonds overflow")?;
+			}
 			if d.status == DatanetStatus::Open {
 				let e = held.entry((d.owner, false)).or_default();
 				*e = e.checked_add(&d.deposit).ok_or("datanet deposits overflow")?;
 			}
+		}
+		for (who, sum) in bonds {
+			ensure!(
+				T::Currency::balance_on_hold(&HoldReason::GlobalBoardBond.into(), &who) == sum,
+				"held board bond differs from the owner's datanets' bonds"
+			);
 		}
 		for ((who, contribution), sum) in held {
 			let reason = match contribution {
@@ -98,10 +110,14 @@ impl<T: Config> Pallet<T> {
 				"held balance differs from the deposits it backs"
 			);
 		}
-		// The global board is the sum of the datanets' boards.
+		// The global board is the sum of the boards of the datanets on it.
+		let on_board: alloc::collections::BTreeSet<DatanetId> = DatanetInfo::<T>::iter()
+			.filter(|(_, d)| d.board_bond.is_some())
+			.map(|(id, _)| id)
+			.collect();
 		let mut summed: alloc::collections::BTreeMap<T::AccountId, ContributorStats> =
 			Default::default();
-		for (_, who, s) in Stats::<T>::iter() {
+		for (_, who, s) in Stats::<T>::iter().filter(|(d, _, _)| on_board.contains(d)) {
 			let g = summed.entry(who).or_default();
 			g.submitted = g.submitted.checked_add(s.submitted).ok_or("stats overflow")?;
 			g.accepted = g.accepted.checked_add(s.accepted).ok_or("stats overflow")?;

@@ -103,9 +103,10 @@ pub mod pallet {
 	/// v2: the MMR leaf commits the contributor ([`migrations::v2`]); v3: the content-hash index is
 	/// keyed with `Blake2_128Concat` and frees rejected hashes ([`migrations::v3`]); v4: rules have
 	/// `pending_blocks` and pending contributions expire ([`migrations::v4`]); v5: leaderboards
-	/// are stored sorted ([`migrations::v5`]). Commitments (`Commitments`, `CommittedAt`) are new
-	/// maps that start empty: no migration.
-	pub(crate) const STORAGE_VERSION: StorageVersion = StorageVersion::new(5);
+	/// are stored sorted ([`migrations::v5`]); v6: datanets record whether they count on the
+	/// global board ([`migrations::v6`]). Commitments (`Commitments`, `CommittedAt`) are new maps
+	/// that start empty: no migration.
+	pub(crate) const STORAGE_VERSION: StorageVersion = StorageVersion::new(6);
 
 	/// Blocks an expiry may be pushed past its due block when buckets are full.
 	pub const EXPIRY_SPILL_BLOCKS: u32 = 16;
@@ -130,6 +131,9 @@ pub mod pallet {
 		/// Held from the owner while a datanet is open.
 		#[pallet::constant]
 		type DatanetDeposit: Get<BalanceOf<Self>>;
+		/// Held for good from the owner of a datanet that counts on the global board.
+		#[pallet::constant]
+		type GlobalBoardBond: Get<BalanceOf<Self>>;
 		/// Longest datanet name, in bytes.
 		#[pallet::constant]
 		type MaxNameLen: Get<u32>;
@@ -180,6 +184,8 @@ pub mod pallet {
 		DatanetDeposit,
 		/// A pending contribution's deposit.
 		ContributionDeposit,
+		/// The bond that puts a datanet on the global board.
+		GlobalBoardBond,
 	}
 
 	/// The id the next datanet gets.
@@ -308,7 +314,7 @@ pub mod pallet {
 		ValueQuery,
 	>;
 
-	/// Leaderboard records across all datanets.
+	/// Leaderboard records across the datanets on the global board (`board_bond`).
 	#[pallet::storage]
 	pub type GlobalStats<T: Config> =
 		StorageMap<_, Blake2_128Concat, T::AccountId, ContributorStats, ValueQuery>;
@@ -365,7 +371,7 @@ pub mod pallet {
 					.collect();
 				let formats = formats.try_into().expect("too many genesis formats");
 				let curators = d.curators.clone().try_into().expect("too many genesis curators");
-				Pallet::<T>::do_create_datanet(
+				let id = Pallet::<T>::do_create_datanet(
 					d.owner.clone(),
 					name,
 					description,
@@ -376,6 +382,12 @@ pub mod pallet {
 					Zero::zero(),
 				)
 				.expect("invalid genesis datanet");
+				// Genesis datanets count on the global board without a bond.
+				DatanetInfo::<T>::mutate(id, |d| {
+					if let Some(d) = d {
+						d.board_bond = Some(Zero::zero());
+					}
+				});
 			}
 		}
 	}
@@ -405,6 +417,8 @@ pub mod pallet {
 		CuratorRemoved { datanet: DatanetId, curator: T::AccountId },
 		/// A datanet was closed to new submissions.
 		DatanetClosed { datanet: DatanetId },
+		/// A datanet's owner bonded it onto the global board.
+		DatanetOnGlobalBoard { datanet: DatanetId, bond: BalanceOf<T> },
 		/// A contribution was submitted and awaits votes.
 		ContributionSubmitted {
 			contribution: ContributionId,
@@ -528,6 +542,11 @@ pub mod pallet {
 		CommitmentTooRecent,
 		/// The caller holds `MaxCommitments` live commitments: reveal or let some expire first.
 		TooManyCommitments,
+		/// The datanet is already on the global board.
+		AlreadyOnGlobalBoard,
+		/// Only a datanet without submissions yet can join the global board (its whole record
+		/// must count there).
+		HasSubmissions,
 	}
 
 	#[pallet::hooks]
@@ -757,6 +776,7 @@ pub mod pallet {
 
 			let deposit = d.rules.contribution_deposit;
 			T::Currency::hold(&HoldReason::ContributionDeposit.into(), &who, deposit)?;
+			let on_board = d.board_bond.is_some();
 
 			let id = NextContributionId::<T>::get();
 			let now = frame_system::Pallet::<T>::block_number();
@@ -773,7 +793,9 @@ pub mod pallet {
 			DatanetDaily::<T>::insert(datanet, all);
 			ContributionByHash::<T>::insert(datanet, content_hash, id);
 			Stats::<T>::mutate(datanet, &who, |s| s.submitted = s.submitted.saturating_add(1));
-			GlobalStats::<T>::mutate(&who, |s| s.submitted = s.submitted.saturating_add(1));
+			if on_board {
+				GlobalStats::<T>::mutate(&who, |s| s.submitted = s.submitted.saturating_add(1));
+			}
 			Contributions::<T>::insert(
 				id,
 				Contribution {
@@ -943,6 +965,30 @@ pub mod pallet {
 			Ok(())
 		}
 
+		/// Put a datanet on the global board: its contributors' records then count across
+		/// datanets. Owner only, before the datanet's first submission (its whole record must
+		/// count). Holds `GlobalBoardBond` from the owner for good, so that a board of self-made
+		/// datanets with self-made curators costs a bond per datanet.
+		///
+		/// Emits `DatanetOnGlobalBoard`.
+		///
+		/// Weight: `O(1)`
+		#[pallet::call_index(11)]
+		#[pallet::weight(T::WeightInfo::join_global_board())]
+		pub fn join_global_board(origin: OriginFor<T>, datanet: DatanetId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let mut d = Self::ensure_owner(datanet, &who)?;
+			ensure!(d.board_bond.is_none(), Error::<T>::AlreadyOnGlobalBoard);
+			ensure!(d.status == DatanetStatus::Open, Error::<T>::DatanetClosed);
+			ensure!(d.submitted == 0, Error::<T>::HasSubmissions);
+			let bond = T::GlobalBoardBond::get();
+			T::Currency::hold(&HoldReason::GlobalBoardBond.into(), &who, bond)?;
+			d.board_bond = Some(bond);
+			DatanetInfo::<T>::insert(datanet, d);
+			Self::deposit_event(Event::DatanetOnGlobalBoard { datanet, bond });
+			Ok(())
+		}
+
 		/// Close a datanet by force (`ForceOrigin`: root now, governance later), e.g. one whose
 		/// owner abuses contributors or curators; a closed datanet may be swept again. As with
 		/// `close_datanet`, pending contributions can still be decided and published versions
@@ -1081,6 +1127,7 @@ pub mod pallet {
 					submitted: 0,
 					accepted: 0,
 					rejected: 0,
+					board_bond: None,
 				},
 			);
 			Curators::<T>::insert(id, curators);
@@ -1112,9 +1159,11 @@ pub mod pallet {
 				*s
 			};
 			let mine = Stats::<T>::mutate(c.datanet, &c.contributor, credit);
-			let all = GlobalStats::<T>::mutate(&c.contributor, credit);
 			Self::rank_up(Some(c.datanet), &c.contributor, &mine);
-			Self::rank_up(None, &c.contributor, &all);
+			if d.board_bond.is_some() {
+				let all = GlobalStats::<T>::mutate(&c.contributor, credit);
+				Self::rank_up(None, &c.contributor, &all);
+			}
 			Ok(Event::ContributionAccepted {
 				contribution: id,
 				datanet: c.datanet,
@@ -1138,7 +1187,11 @@ pub mod pallet {
 			Stats::<T>::mutate(c.datanet, &c.contributor, |s| {
 				s.rejected = s.rejected.saturating_add(1)
 			});
-			GlobalStats::<T>::mutate(&c.contributor, |s| s.rejected = s.rejected.saturating_add(1));
+			if d.board_bond.is_some() {
+				GlobalStats::<T>::mutate(&c.contributor, |s| {
+					s.rejected = s.rejected.saturating_add(1)
+				});
+			}
 			Event::ContributionRejected {
 				contribution: id,
 				datanet: c.datanet,

@@ -276,11 +276,18 @@ pub mod v4 {
 	impl<T: Config> UncheckedOnRuntimeUpgrade for AddPendingExpiry<T> {
 		fn on_runtime_upgrade() -> Weight {
 			let (mut reads, mut writes) = (0u64, 0u64);
-			DatanetInfo::<T>::translate::<old::DatanetOf<T>, _>(|_, d| {
+			// Written in the layout of storage versions 4 and 5 (`v6` adds a field after them).
+			let ids: Vec<_> = DatanetInfo::<T>::iter_keys().collect();
+			for id in ids {
+				let key = DatanetInfo::<T>::hashed_key_for(id);
 				reads += 1;
+				let Some(d) = frame_support::storage::unhashed::get::<old::DatanetOf<T>>(&key)
+				else {
+					continue;
+				};
 				writes += 1;
 				let r = d.rules;
-				Some(crate::types::Datanet {
+				let new = crate::migrations::v6::V5DatanetOf::<T> {
 					owner: d.owner,
 					name: d.name,
 					description: d.description,
@@ -305,8 +312,9 @@ pub mod v4 {
 					submitted: d.submitted,
 					accepted: d.accepted,
 					rejected: d.rejected,
-				})
-			});
+				};
+				frame_support::storage::unhashed::put(&key, &new);
+			}
 			let pending: Vec<u64> = Contributions::<T>::iter()
 				.inspect(|_| reads += 1)
 				.filter(|(_, c)| c.status == ContributionStatus::Pending)
@@ -327,10 +335,8 @@ pub mod v4 {
 			T::DbWeight::get().reads_writes(reads, writes)
 		}
 
-		#[cfg(feature = "try-runtime")]
-		fn post_upgrade(_: Vec<u8>) -> Result<(), sp_runtime::TryRuntimeError> {
-			Pallet::<T>::do_try_state()
-		}
+		// No `post_upgrade` check here: the datanet layout changes again in v6, whose
+		// `post_upgrade` runs every invariant.
 	}
 }
 
@@ -367,6 +373,87 @@ pub mod v5 {
 				writes += 1;
 			}
 			T::DbWeight::get().reads_writes(reads, writes)
+		}
+		// Checked by v6's `post_upgrade` (datanets only decode in the current layout after it).
+	}
+}
+
+/// v5 → v6: a datanet records whether it counts on the global board (`board_bond`). Every
+/// datanet existing at the upgrade already counted there, so each gets `Some(0)`: on the board,
+/// with no bond (new datanets join with `join_global_board` and a bond). `O(datanets)`, one block.
+pub mod v6 {
+	use crate::{
+		pallet::{BalanceOf, Config, DatanetInfo, Pallet},
+		types::{DatanetStatus, Modality, Rules},
+	};
+	use codec::{Decode, Encode};
+	use frame_support::{
+		migrations::VersionedMigration,
+		traits::{Get, UncheckedOnRuntimeUpgrade},
+		weights::Weight,
+		BoundedVec,
+	};
+	use sp_runtime::traits::Zero;
+
+	/// A datanet as storage versions 4 and 5 encoded it.
+	#[derive(Encode, Decode)]
+	pub(crate) struct V5Datanet<AccountId, Balance, NameLen, DescLen, MaxFormats, FormatLen>
+	where
+		NameLen: Get<u32>,
+		DescLen: Get<u32>,
+		MaxFormats: Get<u32>,
+		FormatLen: Get<u32>,
+	{
+		pub owner: AccountId,
+		pub name: BoundedVec<u8, NameLen>,
+		pub description: BoundedVec<u8, DescLen>,
+		pub modality: Modality,
+		pub formats: BoundedVec<BoundedVec<u8, FormatLen>, MaxFormats>,
+		pub rules: Rules<Balance>,
+		pub status: DatanetStatus,
+		pub deposit: Balance,
+		pub submitted: u64,
+		pub accepted: u64,
+		pub rejected: u64,
+	}
+
+	pub(crate) type V5DatanetOf<T> = V5Datanet<
+		<T as frame_system::Config>::AccountId,
+		BalanceOf<T>,
+		<T as Config>::MaxNameLen,
+		<T as Config>::MaxDescriptionLen,
+		<T as Config>::MaxFormats,
+		<T as Config>::MaxFormatLen,
+	>;
+
+	/// The migration to register in the runtime: runs only when the on-chain version is 5.
+	pub type MigrateV5ToV6<T> =
+		VersionedMigration<5, 6, PutOnBoard<T>, Pallet<T>, <T as frame_system::Config>::DbWeight>;
+
+	/// Marks every existing datanet as on the global board, without a bond.
+	pub struct PutOnBoard<T>(core::marker::PhantomData<T>);
+
+	impl<T: Config> UncheckedOnRuntimeUpgrade for PutOnBoard<T> {
+		fn on_runtime_upgrade() -> Weight {
+			let mut n = 0u64;
+			DatanetInfo::<T>::translate::<V5DatanetOf<T>, _>(|_, d| {
+				n += 1;
+				Some(crate::types::Datanet {
+					owner: d.owner,
+					name: d.name,
+					description: d.description,
+					modality: d.modality,
+					formats: d.formats,
+					rules: d.rules,
+					status: d.status,
+					deposit: d.deposit,
+					submitted: d.submitted,
+					accepted: d.accepted,
+					rejected: d.rejected,
+					board_bond: Some(Zero::zero()),
+				})
+			});
+			T::DbWeight::get().reads_writes(n, n)
 		}
 
 		#[cfg(feature = "try-runtime")]

@@ -72,6 +72,7 @@ impl pallet_datanets::Config for Test {
 	type Time = Timestamp;
 	type PalletId = DatanetsPalletId;
 	type DatanetDeposit = ConstU128<DATANET_DEPOSIT>;
+	type GlobalBoardBond = ConstU128<500>;
 	type MaxNameLen = ConstU32<32>;
 	type MaxDescriptionLen = ConstU32<128>;
 	type MaxFormats = ConstU32<8>;

@@ -50,6 +50,12 @@ fn create() -> DatanetId {
 	create_with(Modality::Text, &["txt", "jsonl"], &[CUR1, CUR2, CUR3], rules())
 }
 
+/// Puts `d` on the global board (OWNER posts the bond).
+fn on_board(d: DatanetId) -> DatanetId {
+	assert_ok!(Datanets::join_global_board(RuntimeOrigin::signed(OWNER), d));
+	d
+}
+
 fn h(n: u32) -> ContentHash {
 	let mut out = [0u8; 32];
 	out[..4].copy_from_slice(&n.to_le_bytes());
@@ -915,7 +921,7 @@ fn datanet_byte_cap_is_shared_by_all_contributors() {
 #[test]
 fn approval_quorum_accepts_and_returns_the_deposit() {
 	run_test(|| {
-		let d = create();
+		let d = on_board(create());
 		let c = submit(ALICE, d, 1);
 		approve(c, &[CUR1]);
 		assert_eq!(status(c), ContributionStatus::Pending);
@@ -946,7 +952,7 @@ fn first_accepted_is_the_lowest_accepted_id_whatever_the_decision_order() {
 	run_test(|| {
 		// Found by the random call sequences: acceptances out of id order across datanets left
 		// the global record at the first accepted in time, not the minimum of the datanets'.
-		let (d1, d2) = (create(), create());
+		let (d1, d2) = (on_board(create()), on_board(create()));
 		let early = submit(ALICE, d1, 1);
 		let late = submit(ALICE, d2, 2);
 		let later = submit(ALICE, d1, 3);
@@ -1150,8 +1156,8 @@ fn a_rejection_never_lowers_rank_or_score() {
 #[test]
 fn global_leaderboard_adds_up_all_datanets() {
 	run_test(|| {
-		let a = create();
-		let b = create();
+		let a = on_board(create());
+		let b = on_board(create());
 		let c = submit(ALICE, a, 1);
 		approve(c, &[CUR1, CUR2]);
 		for n in 2..4 {
@@ -1166,6 +1172,50 @@ fn global_leaderboard_adds_up_all_datanets() {
 		assert_eq!(Datanets::contributor_stats(&ALICE, None).accepted, 3);
 		assert_eq!(Datanets::contributor_stats(&ALICE, Some(b)).accepted, 1);
 		assert_eq!(board(Some(b)), vec![(BOB, 1), (ALICE, 2)]);
+	});
+}
+
+#[test]
+fn a_self_made_datanet_cannot_farm_the_global_board_without_a_bond() {
+	run_test(|| {
+		// BOB makes a datanet with his friend as curator and accepts his own items: his datanet's
+		// board shows them, the global board does not.
+		let farm = create_with(
+			Modality::Text,
+			&["txt"],
+			&[CAROL],
+			Rules { approval_quorum: 1, rejection_quorum: 1, ..rules() },
+		);
+		let honest = on_board(create());
+		for n in 0..3 {
+			let c = submit(BOB, farm, n);
+			approve(c, &[CAROL]);
+		}
+		let c = submit(ALICE, honest, 10);
+		approve(c, &[CUR1, CUR2]);
+		assert_eq!(board(Some(farm)), vec![(BOB, 1)]);
+		assert_eq!(board(None), vec![(ALICE, 1)]);
+		assert_eq!(Datanets::contributor_stats(&BOB, None).accepted, 0);
+		// Joining later would bring only part of the record: refused once anything was submitted.
+		assert_noop!(
+			Datanets::join_global_board(RuntimeOrigin::signed(OWNER), farm),
+			E::HasSubmissions
+		);
+		// Joining costs the bond, held for good; only the owner, once.
+		let fresh = create();
+		assert_noop!(Datanets::join_global_board(RuntimeOrigin::signed(BOB), fresh), E::NotOwner);
+		let before = Balances::total_balance_on_hold(&OWNER);
+		on_board(fresh);
+		assert_eq!(Balances::total_balance_on_hold(&OWNER), before + 500);
+		System::assert_last_event(Event::DatanetOnGlobalBoard { datanet: fresh, bond: 500 }.into());
+		assert_noop!(
+			Datanets::join_global_board(RuntimeOrigin::signed(OWNER), fresh),
+			E::AlreadyOnGlobalBoard
+		);
+		assert_ok!(Datanets::close_datanet(RuntimeOrigin::signed(OWNER), fresh));
+		let bond_held = Balances::balance_on_hold(&HoldReason::GlobalBoardBond.into(), &OWNER);
+		// Two bonds: `honest` and `fresh`.
+		assert_eq!(bond_held, 1000, "the bond stays when the datanet closes");
 	});
 }
 
@@ -1206,7 +1256,7 @@ fn the_stored_board_keeps_the_best_and_a_climber_pushes_the_last_off() {
 #[test]
 fn try_state_catches_a_stored_board_out_of_order() {
 	new_test_ext().execute_with(|| {
-		let d = create();
+		let d = on_board(create());
 		for (who, n) in [(ALICE, 1), (ALICE, 2), (BOB, 3)] {
 			let c = submit(who, d, n);
 			approve(c, &[CUR1, CUR2]);
@@ -1224,7 +1274,7 @@ fn try_state_catches_a_stored_board_out_of_order() {
 fn v5_migration_builds_every_board_from_the_records() {
 	use frame_support::traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion};
 	run_test(|| {
-		let (a, b) = (create(), create());
+		let (a, b) = (on_board(create()), on_board(create()));
 		for (who, d, n) in [(ALICE, a, 1), (BOB, a, 2), (BOB, b, 3), (BOB, b, 4), (CAROL, b, 5)] {
 			let c = submit(who, d, n);
 			approve(c, &[CUR1, CUR2]);
@@ -1404,6 +1454,7 @@ fn genesis_creates_datanets_without_deposits() {
 		let d = DatanetInfo::<Test>::get(0).unwrap();
 		assert_eq!(d.modality, Modality::Audio);
 		assert_eq!(d.deposit, 0);
+		assert_eq!(d.board_bond, Some(0), "genesis datanets count on the global board, bond-free");
 		assert_eq!(d.formats.len(), 2);
 		assert_eq!(NextDatanetId::<Test>::get(), 1);
 		Datanets::do_try_state().unwrap();
@@ -1783,7 +1834,9 @@ fn v4_migration_adds_pending_blocks_and_schedules_pending_contributions() {
 	use codec::Encode;
 	use frame_support::traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion};
 	run_test(|| {
+		// Before v6 every datanet counted on the global board, without a bond.
 		let d = create();
+		DatanetInfo::<Test>::mutate(d, |x| x.as_mut().unwrap().board_bond = Some(0));
 		let pending = submit(ALICE, d, 1);
 		let accepted = submit(BOB, d, 2);
 		approve(accepted, &[CUR1, CUR2]);
@@ -1814,7 +1867,12 @@ fn v4_migration_adds_pending_blocks_and_schedules_pending_contributions() {
 
 		migrations::v4::MigrateV3ToV4::<Test>::on_runtime_upgrade();
 		assert_eq!(Datanets::on_chain_storage_version(), 4);
+		// v4 writes the layout v5 keeps and v6 extends: the runtime runs them in a row.
+		migrations::v5::MigrateV4ToV5::<Test>::on_runtime_upgrade();
+		migrations::v6::MigrateV5ToV6::<Test>::on_runtime_upgrade();
+		assert_eq!(Datanets::on_chain_storage_version(), 6);
 		let migrated = DatanetInfo::<Test>::get(d).unwrap();
+		assert_eq!(migrated.board_bond, Some(0), "datanets before v6 stay on the global board");
 		assert_eq!(migrated.rules.pending_blocks, DEFAULT_PENDING_BLOCKS);
 		assert_eq!(migrated.rules.datanet_daily_items, DEFAULT_DATANET_DAILY_ITEMS);
 		assert_eq!(migrated.rules.max_item_bytes, new.rules.datanet_daily_bytes / 10);

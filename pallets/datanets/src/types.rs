@@ -211,6 +211,10 @@ where
 	pub submitted: u64,
 	pub accepted: u64,
 	pub rejected: u64,
+	/// `Some(bond)` when the datanet counts on the global board: the owner posted `bond`
+	/// (`GlobalBoardBond`; zero for genesis datanets and those that counted before bonds), held for
+	/// good. `None`: its contributors rank on its own board only.
+	pub board_bond: Option<Balance>,
 }
 
 /// Where a contribution stands.

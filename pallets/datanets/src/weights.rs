@@ -17,6 +17,7 @@ pub trait WeightInfo {
 	fn add_curator(c: u32, ) -> Weight;
 	fn remove_curator(c: u32, ) -> Weight;
 	fn close_datanet() -> Weight;
+	fn join_global_board() -> Weight;
 	fn force_close_datanet() -> Weight;
 	fn submit_contribution(s: u32, t: u32, ) -> Weight;
 	fn commit_contribution() -> Weight;
@@ -32,47 +33,52 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// `c` in `[1, 64]`.
 	/// `f` in `[1, 8]`.
 	fn create_datanet(c: u32, f: u32, ) -> Weight {
-		Weight::from_parts(213_784_302, 3604)
-			.saturating_add(Weight::from_parts(100_433, 0).saturating_mul(c.into()))
-			.saturating_add(Weight::from_parts(648_601, 0).saturating_mul(f.into()))
+		Weight::from_parts(211_068_256, 3622)
+			.saturating_add(Weight::from_parts(157_599, 0).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(990_751, 0).saturating_mul(f.into()))
 			.saturating_add(T::DbWeight::get().reads(3 as u64))
 			.saturating_add(T::DbWeight::get().writes(5 as u64))
 	}
 	fn update_rules() -> Weight {
-		Weight::from_parts(157_255_000, 5527)
+		Weight::from_parts(157_077_000, 5527)
 			.saturating_add(T::DbWeight::get().reads(3 as u64))
 			.saturating_add(T::DbWeight::get().writes(2 as u64))
 	}
 	/// `c` in `[1, 63]`.
 	fn add_curator(c: u32, ) -> Weight {
-		Weight::from_parts(79_089_132, 5527)
-			.saturating_add(Weight::from_parts(278_930, 0).saturating_mul(c.into()))
+		Weight::from_parts(82_942_211, 5527)
+			.saturating_add(Weight::from_parts(305_608, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(2 as u64))
 			.saturating_add(T::DbWeight::get().writes(1 as u64))
 	}
 	/// `c` in `[2, 64]`.
 	fn remove_curator(c: u32, ) -> Weight {
-		Weight::from_parts(86_910_514, 5527)
-			.saturating_add(Weight::from_parts(259_502, 0).saturating_mul(c.into()))
+		Weight::from_parts(87_924_436, 5527)
+			.saturating_add(Weight::from_parts(295_310, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(3 as u64))
 			.saturating_add(T::DbWeight::get().writes(1 as u64))
 	}
 	fn close_datanet() -> Weight {
-		Weight::from_parts(195_781_000, 4992)
+		Weight::from_parts(192_773_000, 5009)
+			.saturating_add(T::DbWeight::get().reads(3 as u64))
+			.saturating_add(T::DbWeight::get().writes(3 as u64))
+	}
+	fn join_global_board() -> Weight {
+		Weight::from_parts(226_907_000, 5009)
 			.saturating_add(T::DbWeight::get().reads(3 as u64))
 			.saturating_add(T::DbWeight::get().writes(3 as u64))
 	}
 	fn force_close_datanet() -> Weight {
-		Weight::from_parts(349_409_000, 8799)
+		Weight::from_parts(349_608_000, 8799)
 			.saturating_add(T::DbWeight::get().reads(5 as u64))
 			.saturating_add(T::DbWeight::get().writes(5 as u64))
 	}
 	/// `s` in `[0, 15]`.
 	/// `t` in `[0, 1]`.
 	fn submit_contribution(s: u32, t: u32, ) -> Weight {
-		Weight::from_parts(474_844_019, 7575)
-			.saturating_add(Weight::from_parts(11_297_923, 0).saturating_mul(s.into()))
-			.saturating_add(Weight::from_parts(192_673_426, 0).saturating_mul(t.into()))
+		Weight::from_parts(477_152_638, 7575)
+			.saturating_add(Weight::from_parts(11_094_600, 0).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(196_487_874, 0).saturating_mul(t.into()))
 			.saturating_add(Weight::from_parts(0, 6585).saturating_mul(s.into()))
 			.saturating_add(Weight::from_parts(0, 6585).saturating_mul(t.into()))
 			.saturating_add(T::DbWeight::get().reads(14 as u64))
@@ -82,14 +88,14 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().writes((6 as u64).saturating_mul(t.into())))
 	}
 	fn commit_contribution() -> Weight {
-		Weight::from_parts(50_996_000, 5819)
+		Weight::from_parts(50_669_000, 5819)
 			.saturating_add(T::DbWeight::get().reads(1 as u64))
 			.saturating_add(T::DbWeight::get().writes(1 as u64))
 	}
 	/// `v` in `[1, 64]`.
 	fn vote(v: u32, ) -> Weight {
-		Weight::from_parts(585_510_440, 17370)
-			.saturating_add(Weight::from_parts(159_503_987, 0).saturating_mul(v.into()))
+		Weight::from_parts(550_430_591, 17370)
+			.saturating_add(Weight::from_parts(242_158_231, 0).saturating_mul(v.into()))
 			.saturating_add(Weight::from_parts(0, 2603).saturating_mul(v.into()))
 			.saturating_add(T::DbWeight::get().reads(15 as u64))
 			.saturating_add(T::DbWeight::get().writes(16 as u64))
@@ -97,19 +103,19 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().writes((1 as u64).saturating_mul(v.into())))
 	}
 	fn publish_version() -> Weight {
-		Weight::from_parts(91_311_000, 5527)
+		Weight::from_parts(96_274_000, 5527)
 			.saturating_add(T::DbWeight::get().reads(3 as u64))
 			.saturating_add(T::DbWeight::get().writes(2 as u64))
 	}
 	fn fund_curation_pot() -> Weight {
-		Weight::from_parts(269_309_000, 6196)
+		Weight::from_parts(229_445_000, 6196)
 			.saturating_add(T::DbWeight::get().reads(3 as u64))
 			.saturating_add(T::DbWeight::get().writes(2 as u64))
 	}
 	/// `n` in `[0, 512]`.
 	fn on_initialize(n: u32, ) -> Weight {
-		Weight::from_parts(11_822_000, 7575)
-			.saturating_add(Weight::from_parts(207_494_214, 0).saturating_mul(n.into()))
+		Weight::from_parts(12_825_000, 7575)
+			.saturating_add(Weight::from_parts(304_894_651, 0).saturating_mul(n.into()))
 			.saturating_add(Weight::from_parts(0, 3135).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(2 as u64))
 			.saturating_add(T::DbWeight::get().writes(2 as u64))
@@ -121,43 +127,48 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same measurements priced with ParityDB's weights, for tests and mocks.
 impl WeightInfo for () {
 	fn create_datanet(c: u32, f: u32, ) -> Weight {
-		Weight::from_parts(213_784_302, 3604)
-			.saturating_add(Weight::from_parts(100_433, 0).saturating_mul(c.into()))
-			.saturating_add(Weight::from_parts(648_601, 0).saturating_mul(f.into()))
+		Weight::from_parts(211_068_256, 3622)
+			.saturating_add(Weight::from_parts(157_599, 0).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(990_751, 0).saturating_mul(f.into()))
 			.saturating_add(ParityDbWeight::get().reads(3 as u64))
 			.saturating_add(ParityDbWeight::get().writes(5 as u64))
 	}
 	fn update_rules() -> Weight {
-		Weight::from_parts(157_255_000, 5527)
+		Weight::from_parts(157_077_000, 5527)
 			.saturating_add(ParityDbWeight::get().reads(3 as u64))
 			.saturating_add(ParityDbWeight::get().writes(2 as u64))
 	}
 	fn add_curator(c: u32, ) -> Weight {
-		Weight::from_parts(79_089_132, 5527)
-			.saturating_add(Weight::from_parts(278_930, 0).saturating_mul(c.into()))
+		Weight::from_parts(82_942_211, 5527)
+			.saturating_add(Weight::from_parts(305_608, 0).saturating_mul(c.into()))
 			.saturating_add(ParityDbWeight::get().reads(2 as u64))
 			.saturating_add(ParityDbWeight::get().writes(1 as u64))
 	}
 	fn remove_curator(c: u32, ) -> Weight {
-		Weight::from_parts(86_910_514, 5527)
-			.saturating_add(Weight::from_parts(259_502, 0).saturating_mul(c.into()))
+		Weight::from_parts(87_924_436, 5527)
+			.saturating_add(Weight::from_parts(295_310, 0).saturating_mul(c.into()))
 			.saturating_add(ParityDbWeight::get().reads(3 as u64))
 			.saturating_add(ParityDbWeight::get().writes(1 as u64))
 	}
 	fn close_datanet() -> Weight {
-		Weight::from_parts(195_781_000, 4992)
+		Weight::from_parts(192_773_000, 5009)
+			.saturating_add(ParityDbWeight::get().reads(3 as u64))
+			.saturating_add(ParityDbWeight::get().writes(3 as u64))
+	}
+	fn join_global_board() -> Weight {
+		Weight::from_parts(226_907_000, 5009)
 			.saturating_add(ParityDbWeight::get().reads(3 as u64))
 			.saturating_add(ParityDbWeight::get().writes(3 as u64))
 	}
 	fn force_close_datanet() -> Weight {
-		Weight::from_parts(349_409_000, 8799)
+		Weight::from_parts(349_608_000, 8799)
 			.saturating_add(ParityDbWeight::get().reads(5 as u64))
 			.saturating_add(ParityDbWeight::get().writes(5 as u64))
 	}
 	fn submit_contribution(s: u32, t: u32, ) -> Weight {
-		Weight::from_parts(474_844_019, 7575)
-			.saturating_add(Weight::from_parts(11_297_923, 0).saturating_mul(s.into()))
-			.saturating_add(Weight::from_parts(192_673_426, 0).saturating_mul(t.into()))
+		Weight::from_parts(477_152_638, 7575)
+			.saturating_add(Weight::from_parts(11_094_600, 0).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(196_487_874, 0).saturating_mul(t.into()))
 			.saturating_add(Weight::from_parts(0, 6585).saturating_mul(s.into()))
 			.saturating_add(Weight::from_parts(0, 6585).saturating_mul(t.into()))
 			.saturating_add(ParityDbWeight::get().reads(14 as u64))
@@ -167,13 +178,13 @@ impl WeightInfo for () {
 			.saturating_add(ParityDbWeight::get().writes((6 as u64).saturating_mul(t.into())))
 	}
 	fn commit_contribution() -> Weight {
-		Weight::from_parts(50_996_000, 5819)
+		Weight::from_parts(50_669_000, 5819)
 			.saturating_add(ParityDbWeight::get().reads(1 as u64))
 			.saturating_add(ParityDbWeight::get().writes(1 as u64))
 	}
 	fn vote(v: u32, ) -> Weight {
-		Weight::from_parts(585_510_440, 17370)
-			.saturating_add(Weight::from_parts(159_503_987, 0).saturating_mul(v.into()))
+		Weight::from_parts(550_430_591, 17370)
+			.saturating_add(Weight::from_parts(242_158_231, 0).saturating_mul(v.into()))
 			.saturating_add(Weight::from_parts(0, 2603).saturating_mul(v.into()))
 			.saturating_add(ParityDbWeight::get().reads(15 as u64))
 			.saturating_add(ParityDbWeight::get().writes(16 as u64))
@@ -181,18 +192,18 @@ impl WeightInfo for () {
 			.saturating_add(ParityDbWeight::get().writes((1 as u64).saturating_mul(v.into())))
 	}
 	fn publish_version() -> Weight {
-		Weight::from_parts(91_311_000, 5527)
+		Weight::from_parts(96_274_000, 5527)
 			.saturating_add(ParityDbWeight::get().reads(3 as u64))
 			.saturating_add(ParityDbWeight::get().writes(2 as u64))
 	}
 	fn fund_curation_pot() -> Weight {
-		Weight::from_parts(269_309_000, 6196)
+		Weight::from_parts(229_445_000, 6196)
 			.saturating_add(ParityDbWeight::get().reads(3 as u64))
 			.saturating_add(ParityDbWeight::get().writes(2 as u64))
 	}
 	fn on_initialize(n: u32, ) -> Weight {
-		Weight::from_parts(11_822_000, 7575)
-			.saturating_add(Weight::from_parts(207_494_214, 0).saturating_mul(n.into()))
+		Weight::from_parts(12_825_000, 7575)
+			.saturating_add(Weight::from_parts(304_894_651, 0).saturating_mul(n.into()))
 			.saturating_add(Weight::from_parts(0, 3135).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(2 as u64))
 			.saturating_add(ParityDbWeight::get().writes(2 as u64))

@@ -78,6 +78,7 @@ impl pallet_datanets::Config for Test {
 	type Time = Timestamp;
 	type PalletId = DatanetsPalletId;
 	type DatanetDeposit = ConstU128<100>;
+	type GlobalBoardBond = ConstU128<500>;
 	type MaxNameLen = ConstU32<32>;
 	type MaxDescriptionLen = ConstU32<128>;
 	type MaxFormats = ConstU32<8>;
