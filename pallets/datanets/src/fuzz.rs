@@ -7,32 +7,9 @@
 //! `cargo test -p pallet-datanets random_call_sequences` runs `FUZZ_SEQUENCES` sequences (default
 //! 200) from `FUZZ_SEED` (default a fixed one); `scripts/fuzz-chain` runs 10,000.
 
+use crate::fuzzing::{env_u64, Rng};
 use crate::{mock::*, *};
 use frame_support::traits::{fungible::InspectHold, Hooks};
-
-/// xorshift64*: small, seedable, good enough to pick calls.
-struct Rng(u64);
-
-impl Rng {
-	fn new(seed: u64) -> Self {
-		Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-	}
-	fn next(&mut self) -> u64 {
-		self.0 ^= self.0 >> 12;
-		self.0 ^= self.0 << 25;
-		self.0 ^= self.0 >> 27;
-		self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-	}
-	fn below(&mut self, n: u64) -> u64 {
-		self.next() % n.max(1)
-	}
-	fn chance(&mut self, percent: u64) -> bool {
-		self.below(100) < percent
-	}
-	fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
-		xs[self.below(xs.len() as u64) as usize]
-	}
-}
 
 /// Funded accounts, and one with nothing (4321).
 const ACCOUNTS: [AccountId; 9] = [OWNER, ALICE, BOB, CAROL, CUR1, CUR2, CUR3, OUTSIDER, 4321];
@@ -250,10 +227,6 @@ fn sequence(seed: u64, steps: usize, reached: &mut Reached) {
 		}
 		reached.versions += LatestVersion::<Test>::iter().map(|(_, v)| v as u64).sum::<u64>();
 	});
-}
-
-fn env_u64(name: &str, default: u64) -> u64 {
-	std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 #[test]

@@ -50,6 +50,8 @@ pub mod weights;
 mod benchmarking;
 #[cfg(test)]
 mod fuzz;
+#[cfg(feature = "std")]
+pub mod fuzzing;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]

@@ -17,33 +17,10 @@ use frame_support::{
 	traits::{fungible::Mutate, Hooks},
 	BoundedVec,
 };
+use pallet_datanets::fuzzing::{env_u64, Rng};
 use pallet_datanets::Modality;
 use pallet_models::{ModelFamily, ModelFile, TrainingLength};
 use pallet_workers::{Capabilities, Device};
-
-/// xorshift64*: small, seedable, good enough to pick calls.
-struct Rng(u64);
-
-impl Rng {
-	fn new(seed: u64) -> Self {
-		Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-	}
-	fn next(&mut self) -> u64 {
-		self.0 ^= self.0 >> 12;
-		self.0 ^= self.0 << 25;
-		self.0 ^= self.0 >> 27;
-		self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-	}
-	fn below(&mut self, n: u64) -> u64 {
-		self.next() % n.max(1)
-	}
-	fn chance(&mut self, percent: u64) -> bool {
-		self.below(100) < percent
-	}
-	fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
-		xs[self.below(xs.len() as u64) as usize]
-	}
-}
 
 /// Funded accounts, and one with nothing (4321).
 const ACCOUNTS: [AccountId; 9] =
@@ -232,10 +209,6 @@ fn sequence(seed: u64, steps: usize, reached: &mut Reached) {
 			}
 		}
 	});
-}
-
-fn env_u64(name: &str, default: u64) -> u64 {
-	std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 #[test]
