@@ -9,7 +9,7 @@ impl Rng {
 		Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
 	}
 
-	pub fn next(&mut self) -> u64 {
+	pub fn next_u64(&mut self) -> u64 {
 		self.0 ^= self.0 >> 12;
 		self.0 ^= self.0 << 25;
 		self.0 ^= self.0 >> 27;
@@ -18,7 +18,7 @@ impl Rng {
 
 	/// Uniform-enough in `0..n` (`0` when `n` is 0).
 	pub fn below(&mut self, n: u64) -> u64 {
-		self.next() % n.max(1)
+		self.next_u64() % n.max(1)
 	}
 
 	pub fn chance(&mut self, percent: u64) -> bool {
