@@ -208,6 +208,19 @@ async fn dev_node_create_submit_vote_and_rank() {
 	assert!(matches!(decided, Decision::Accepted { .. }), "{decided:?}");
 	let eve_stats = client.contributor_stats(&eve.account_id(), Some(datanet)).await.unwrap();
 	assert_eq!(eve_stats.accepted, 0);
+
+	// The owner raises the curator fee: it waits a day of blocks, and `datanet show` says so.
+	let mut rules = client.datanet(datanet).await.unwrap().unwrap().rules;
+	rules.curator_fee = 7_000_000_000_000;
+	let call = tributary_client::chain::tx().datanets().update_rules(datanet, (&rules).into());
+	client.submit(&call, &key("//Alice")).await.unwrap();
+	let shown =
+		json(&cli(&url, &ks, &["--json", "datanet", "show", &datanet.to_string()]).unwrap());
+	assert_eq!(shown["rules"]["curator_fee"], 0, "not yet");
+	assert_eq!(shown["scheduled_rules"]["curator_fee"], 7_000_000_000_000u64);
+	let at = shown["scheduled_rules"]["at_block"].as_u64().unwrap();
+	let now = client.api().blocks().at_latest().await.unwrap().number() as u64;
+	assert!(at > now + 14_000, "applies a day of blocks later: at {at}, now {now}");
 }
 
 async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut f: F) -> T

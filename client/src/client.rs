@@ -119,6 +119,18 @@ pub struct DatanetView {
 	pub latest_version: u32,
 	/// Whether the datanet counts on the global board.
 	pub on_global_board: bool,
+	/// A change of fee, quorums or deposit the owner asked for, and the block it applies in.
+	pub scheduled_rules: Option<ScheduledRulesView>,
+}
+
+/// A rules change waiting for its block (the chain's `ScheduledRules`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduledRulesView {
+	pub approval_quorum: u32,
+	pub rejection_quorum: u32,
+	pub contribution_deposit: u128,
+	pub curator_fee: u128,
+	pub at_block: u32,
 }
 
 /// A new datanet's definition.
@@ -575,6 +587,13 @@ impl Client {
 		let Some(d) = at.fetch(&q.datanet_info(id)).await? else { return Ok(None) };
 		let curators = at.fetch(&q.curators(id)).await?.map(|c| c.0).unwrap_or_default();
 		let latest_version = at.fetch(&q.latest_version(id)).await?.unwrap_or(0);
+		let scheduled = at.fetch(&q.scheduled_rules(id)).await?.map(|c| ScheduledRulesView {
+			approval_quorum: c.approval_quorum,
+			rejection_quorum: c.rejection_quorum,
+			contribution_deposit: c.contribution_deposit,
+			curator_fee: c.curator_fee,
+			at_block: c.at,
+		});
 		Ok(Some(DatanetView {
 			id,
 			owner: d.owner.to_string(),
@@ -593,6 +612,7 @@ impl Client {
 			rejected: d.rejected,
 			latest_version,
 			on_global_board: d.board_bond.is_some(),
+			scheduled_rules: scheduled,
 		}))
 	}
 

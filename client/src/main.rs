@@ -659,6 +659,16 @@ async fn run_datanet(cli: &Cli, cmd: &DatanetCmd) -> Result<()> {
 				"  global board     {}",
 				if d.on_global_board { "yes: its records count across datanets" } else { "no" }
 			);
+			if let Some(c) = &d.scheduled_rules {
+				println!(
+					"  from block {:<6} quorum {} / {}, deposit {}, curator fee {} (scheduled)",
+					c.at_block,
+					c.approval_quorum,
+					c.rejection_quorum,
+					trib(c.contribution_deposit),
+					trib(c.curator_fee)
+				);
+			}
 			println!(
 				"  contributions    {} submitted, {} accepted, {} rejected; latest version {}",
 				d.submitted, d.accepted, d.rejected, d.latest_version
