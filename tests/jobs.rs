@@ -70,6 +70,22 @@ fn pairs(topic: &str) -> String {
 		.join("\n")
 }
 
+/// The training both jobs of the test run: 600 steps of the tiny model (a few seconds).
+const TINY_RUN: [&str; 12] = [
+	"--steps",
+	"600",
+	"--batch",
+	"2",
+	"--seq-len",
+	"32",
+	"--lr",
+	"1e-3",
+	"--rank",
+	"4",
+	"--alpha",
+	"8",
+];
+
 /// Alice creates a job on base 0 of datanet `d` with `args` (length, parameters, budget) through
 /// the CLI; returns its id.
 fn create_job(url: &str, ks: &Path, d: u32, args: &[&str]) -> u64 {
@@ -212,33 +228,9 @@ async fn a_job_survives_a_dead_worker_and_its_adapter_is_fetched_reproduced_and_
 	let dave_bond = client.worker(&key("//Dave").account_id()).await.unwrap().unwrap().bond;
 
 	// The job: 600 steps on the tiny model (a few seconds), budget 10 TRIB.
-	let job_id = create_job(
-		&url,
-		&ks,
-		d,
-		&[
-			"--steps",
-			"600",
-			"--batch",
-			"2",
-			"--seq-len",
-			"32",
-			"--lr",
-			"1e-3",
-			"--rank",
-			"4",
-			"--alpha",
-			"8",
-			"--targets",
-			"q_proj,v_proj",
-			"--eval-fraction",
-			"0.2",
-			"--seed",
-			"7",
-			"--budget",
-			"10",
-		],
-	);
+	let extra =
+		["--targets", "q_proj,v_proj", "--eval-fraction", "0.2", "--seed", "7", "--budget", "10"];
+	let job_id = create_job(&url, &ks, d, &[&TINY_RUN[..], &extra].concat());
 
 	// Worker A claims and is killed after its first heartbeat.
 	let mut a = Worker::start("a", &wa, &a_args).unwrap();
@@ -346,29 +338,8 @@ async fn a_job_survives_a_dead_worker_and_its_adapter_is_fetched_reproduced_and_
 
 	// A worker restarted mid-job resumes from its checkpoint, and the result is still the one an
 	// uninterrupted run gives.
-	let resumed = create_job(
-		&url,
-		&ks,
-		d,
-		&[
-			"--steps",
-			"600",
-			"--batch",
-			"2",
-			"--seq-len",
-			"32",
-			"--lr",
-			"1e-3",
-			"--rank",
-			"4",
-			"--alpha",
-			"8",
-			"--seed",
-			"11",
-			"--budget",
-			"2",
-		],
-	);
+	let resumed =
+		create_job(&url, &ks, d, &[&TINY_RUN[..], &["--seed", "11", "--budget", "2"]].concat());
 	wait_for("B to report a checkpointed step", Duration::from_secs(120), || async {
 		match job(&client, resumed).await.state {
 			JobState::Claimed { step, .. } if step > 5 => Some(()),

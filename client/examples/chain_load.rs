@@ -120,6 +120,15 @@ impl Load {
 		Ok(Tx { hash: tx.hash(), bytes: tx.encoded().to_vec() })
 	}
 
+	/// Each account's next nonce, as the node counts it (chain and pool).
+	async fn next_nonces(&self, keys: &[Key]) -> Result<Vec<u64>> {
+		let mut nonces = Vec::with_capacity(keys.len());
+		for k in keys {
+			nonces.push(self.legacy.system_account_next_index(&k.account_id()).await?);
+		}
+		Ok(nonces)
+	}
+
 	/// Sends every transaction, then waits for each to be included or given up on. Returns the
 	/// outcome of each, in order, and when the first was sent.
 	async fn run(&self, txs: Vec<Tx>) -> (Vec<Outcome>, Instant) {
@@ -300,10 +309,11 @@ async fn main() -> Result<()> {
 		}
 		anyhow::Ok(txs)
 	};
-	let reveal_txs = |tag: &str, from: usize, to: usize, datanet: u32, nonces: &mut [u64]| {
+	// `items[i]`: the numbers of account `i`'s items to reveal.
+	let reveal_txs = |tag: &str, items: &[Vec<usize>], datanet: u32, nonces: &mut [u64]| {
 		let mut txs = Vec::new();
 		for (i, k) in keys.iter().enumerate() {
-			for n in from..to {
+			for &n in &items[i] {
 				let (hash, bytes) = decl(i, n, tag);
 				let call = reveal(datanet, hash, bytes);
 				txs.push(load.sign(&call, k, nonces[i])?);
@@ -315,7 +325,8 @@ async fn main() -> Result<()> {
 	let (commits, c_start) =
 		load.run(commit_txs("steady", 0, per_account, steady, &mut nonces)?).await;
 	require_all_included("commitments", &commits)?;
-	let (reveals, _) = load.run(reveal_txs("steady", 0, per_account, steady, &mut nonces)?).await;
+	let every: Vec<Vec<usize>> = vec![(0..per_account).collect(); accounts];
+	let (reveals, _) = load.run(reveal_txs("steady", &every, steady, &mut nonces)?).await;
 	require_all_included("reveals", &reveals)?;
 	let both: Vec<Outcome> = commits.into_iter().chain(reveals).collect();
 	let (contribution_rate, n_contribution_txs) = rate(&both, c_start);
@@ -355,19 +366,8 @@ async fn main() -> Result<()> {
 			}
 		}
 		// A refused commitment never used its nonce: start each account again from the chain.
-		for (i, k) in keys.iter().enumerate() {
-			nonces[i] = load.legacy.system_account_next_index(&k.account_id()).await?;
-		}
-		let mut txs = Vec::new();
-		for (i, k) in keys.iter().enumerate() {
-			for &n in &ok[i] {
-				let (hash, bytes) = decl(i, n, "flood");
-				let call = reveal(flooded, hash, bytes);
-				txs.push(load.sign(&call, k, nonces[i])?);
-				nonces[i] += 1;
-			}
-		}
-		let (reveals, _) = load.run(txs).await;
+		nonces = load.next_nonces(&keys).await?;
+		let (reveals, _) = load.run(reveal_txs("flood", &ok, flooded, &mut nonces)?).await;
 		for o in &reveals {
 			match o {
 				Outcome::Included(at) => {
@@ -382,9 +382,7 @@ async fn main() -> Result<()> {
 			}
 		}
 		accounted += commits.len();
-		for i in 0..accounts {
-			nonces[i] = load.legacy.system_account_next_index(&keys[i].account_id()).await?;
-		}
+		nonces = load.next_nonces(&keys).await?;
 		from = to;
 	}
 	let refused: usize = tally.values().sum();

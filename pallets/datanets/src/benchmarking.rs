@@ -36,13 +36,18 @@ fn text_formats<T: Config>(n: u32) -> FormatsOf<T> {
 		.expect("n <= MaxFormats")
 }
 
-/// The block the measured call runs in: the framework moves block 0 to 1 after set-up, so set-up
-/// that schedules by block number starts there too.
-fn expiry_due<T: Config>() -> BlockNumberFor<T> {
+/// The block set-up runs in, at least 1: the framework moves block 0 to 1 after set-up, so
+/// set-up that depends on block numbers starts there too.
+fn setup_block<T: Config>() -> BlockNumberFor<T> {
 	if frame_system::Pallet::<T>::block_number() == 0u32.into() {
 		frame_system::Pallet::<T>::set_block_number(1u32.into());
 	}
-	frame_system::Pallet::<T>::block_number() + rules::<T>(1).pending_blocks.into()
+	frame_system::Pallet::<T>::block_number()
+}
+
+/// The block a submission made now expires in.
+fn expiry_due<T: Config>() -> BlockNumberFor<T> {
+	setup_block::<T>() + rules::<T>(1).pending_blocks.into()
 }
 
 /// Empties the expiry buckets a submission due at `from` may use (whatever earlier runs left).
@@ -106,10 +111,7 @@ fn datanet<T: Config>(c: u32) -> (DatanetId, T::AccountId, Vec<T::AccountId>) {
 /// Gives `who` a commitment to `hash` in `datanet` made in the previous block (block 1 is the
 /// earliest a reveal can use: set-up moves there from block 0).
 fn commit_earlier<T: Config>(who: &T::AccountId, datanet: DatanetId, hash: ContentHash) {
-	if frame_system::Pallet::<T>::block_number() == 0u32.into() {
-		frame_system::Pallet::<T>::set_block_number(1u32.into());
-	}
-	let made = frame_system::Pallet::<T>::block_number() - 1u32.into();
+	let made = setup_block::<T>() - 1u32.into();
 	Commitments::<T>::mutate(who, |list| {
 		list.try_push((commitment_of(datanet, &hash, who), made)).expect("room for one more")
 	});

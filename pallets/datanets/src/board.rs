@@ -33,8 +33,10 @@ impl<T: Config> Pallet<T> {
 		});
 	}
 
-	/// `limit` rows of `board` from `offset` (0-based), with each contributor's full record.
-	pub(crate) fn board_page(
+	/// Leaderboard of one datanet (`Some`) or of all datanets on the global board (`None`):
+	/// `limit` rows from `offset` (0-based) of its best `MaxLeaderboardLen` contributors with an
+	/// acceptance. Reads the stored board and one record per row returned.
+	pub fn leaderboard(
 		board: Option<DatanetId>,
 		offset: u32,
 		limit: u32,
@@ -59,10 +61,21 @@ impl<T: Config> Pallet<T> {
 	/// The board as a full sort of every record would give it: for migrations and `try_state`
 	/// (`O(n log n)` in the board's contributors), never for calls.
 	pub(crate) fn rebuild_board(board: Option<DatanetId>) -> Vec<BoardEntry<T::AccountId>> {
-		let records: Vec<(T::AccountId, ContributorStats)> = match board {
+		Self::sort_board(Self::board_records(board))
+	}
+
+	/// Every record a board ranks from.
+	pub(crate) fn board_records(board: Option<DatanetId>) -> Vec<(T::AccountId, ContributorStats)> {
+		match board {
 			Some(d) => Stats::<T>::iter_prefix(d).collect(),
 			None => GlobalStats::<T>::iter().collect(),
-		};
+		}
+	}
+
+	/// The best `MaxLeaderboardLen` of `records` with an acceptance, best first.
+	pub(crate) fn sort_board(
+		records: Vec<(T::AccountId, ContributorStats)>,
+	) -> Vec<BoardEntry<T::AccountId>> {
 		let mut entries: Vec<_> = records
 			.into_iter()
 			.filter(|(_, s)| s.accepted > 0)

@@ -89,8 +89,7 @@ impl<T: Config> Pallet<T> {
 	/// expiry bucket and its deposit goes to the curation pot. The caller re-points the hash.
 	pub(crate) fn supersede(old: ContributionId, by: ContributionId) {
 		let Some(mut c) = Contributions::<T>::get(old) else { return };
-		Self::unschedule_expiry(old);
-		CommittedAt::<T>::remove(old);
+		Self::end_pending(old);
 		c.status = ContributionStatus::Superseded { by };
 		let forfeited = Self::forfeit_deposit(&c);
 		let (datanet, contributor) = (c.datanet, c.contributor.clone());

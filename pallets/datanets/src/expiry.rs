@@ -39,6 +39,13 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
+	/// A contribution stops being pending (decided or taken over): out of its expiry bucket,
+	/// its commitment block dropped. (An expiry, whose bucket is already taken, does its own.)
+	pub(crate) fn end_pending(id: ContributionId) {
+		Self::unschedule_expiry(id);
+		CommittedAt::<T>::remove(id);
+	}
+
 	/// A pending contribution ran out of time: its hash is freed and its deposit goes to the
 	/// curation pot (burned if the pot cannot take it, e.g. below the existential deposit).
 	pub(crate) fn expire(id: ContributionId) {

@@ -84,8 +84,10 @@ impl<T: Config> Pallet<T> {
 		}
 		let mut bonds: alloc::collections::BTreeMap<T::AccountId, BalanceOf<T>> =
 			Default::default();
-		for (_, d) in DatanetInfo::<T>::iter() {
+		let mut on_board = alloc::collections::BTreeSet::new();
+		for (id, d) in DatanetInfo::<T>::iter() {
 			if let Some(bond) = d.board_bond {
+				on_board.insert(id);
 				let e = bonds.entry(d.owner.clone()).or_default();
 				*e = e.checked_add(&bond).ok_or("board bonds overflow")?;
 			}
@@ -111,10 +113,6 @@ impl<T: Config> Pallet<T> {
 			);
 		}
 		// The global board is the sum of the boards of the datanets on it.
-		let on_board: alloc::collections::BTreeSet<DatanetId> = DatanetInfo::<T>::iter()
-			.filter(|(_, d)| d.board_bond.is_some())
-			.map(|(id, _)| id)
-			.collect();
 		let mut summed: alloc::collections::BTreeMap<T::AccountId, ContributorStats> =
 			Default::default();
 		for (_, who, s) in Stats::<T>::iter().filter(|(d, _, _)| on_board.contains(d)) {

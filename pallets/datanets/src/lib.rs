@@ -675,8 +675,12 @@ pub mod pallet {
 			Curators::<T>::try_mutate(datanet, |cs| {
 				let pos = cs.iter().position(|c| c == &curator).ok_or(Error::<T>::NotCurator)?;
 				cs.remove(pos);
-				Self::ensure_scheduled_quorums_fit(datanet, cs.len())?;
-				Self::check_rules(&d.rules, cs.len())
+				Self::check_rules(&d.rules, cs.len())?;
+				// A scheduled change must still fit the curators left when it applies.
+				match ScheduledRules::<T>::get(datanet) {
+					Some(change) => Self::check_rules(&change.apply_to(d.rules.clone()), cs.len()),
+					None => Ok(()),
+				}
 			})?;
 			Self::deposit_event(Event::CuratorRemoved { datanet, curator });
 			Ok(())
@@ -868,8 +872,7 @@ pub mod pallet {
 				_ => None,
 			};
 			if let Some(event) = decided {
-				Self::unschedule_expiry(contribution);
-				CommittedAt::<T>::remove(contribution);
+				Self::end_pending(contribution);
 				T::Currency::release(
 					&HoldReason::ContributionDeposit.into(),
 					&c.contributor,
@@ -1230,17 +1233,6 @@ pub mod pallet {
 					Self::deposit_event(Event::CuratorPaid { datanet, curator, amount: share });
 				}
 			}
-		}
-
-		/// Leaderboard of one datanet (`Some`) or of all datanets (`None`): `limit` rows from
-		/// `offset` (0-based) of its best `MaxLeaderboardLen` contributors with an acceptance.
-		/// Reads the stored board and one record per row returned.
-		pub fn leaderboard(
-			datanet: Option<DatanetId>,
-			offset: u32,
-			limit: u32,
-		) -> Vec<LeaderboardEntry<T::AccountId>> {
-			Self::board_page(datanet, offset, limit)
 		}
 
 		/// A contributor's record in one datanet (`Some`) or across all (`None`).

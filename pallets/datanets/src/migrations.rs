@@ -344,7 +344,7 @@ pub mod v4 {
 /// datanet's board and the global one are built once from the records: `O(n log n)` in records,
 /// one block.
 pub mod v5 {
-	use crate::pallet::{Config, DatanetInfo, Pallet, Stats, TopContributors};
+	use crate::pallet::{Config, DatanetInfo, Pallet, TopContributors};
 	use frame_support::{
 		migrations::VersionedMigration,
 		traits::{Get, UncheckedOnRuntimeUpgrade},
@@ -364,11 +364,9 @@ pub mod v5 {
 			let (mut reads, mut writes) = (0u64, 0u64);
 			let boards = DatanetInfo::<T>::iter_keys().map(Some).chain(core::iter::once(None));
 			for board in boards.collect::<alloc::vec::Vec<_>>() {
-				reads += 1 + match board {
-					Some(d) => Stats::<T>::iter_prefix(d).count() as u64,
-					None => crate::pallet::GlobalStats::<T>::iter().count() as u64,
-				};
-				let entries = Pallet::<T>::rebuild_board(board);
+				let records = Pallet::<T>::board_records(board);
+				reads += 1 + records.len() as u64;
+				let entries = Pallet::<T>::sort_board(records);
 				TopContributors::<T>::insert(board, BoundedVec::truncate_from(entries));
 				writes += 1;
 			}

@@ -9,7 +9,7 @@
 //! submission, a vote, a rules update), so nothing is scanned.
 
 use crate::{pallet::*, types::*};
-use frame_support::{ensure, pallet_prelude::*};
+use frame_support::pallet_prelude::*;
 use frame_system::pallet_prelude::BlockNumberFor;
 use sp_runtime::traits::{Saturating, Zero};
 
@@ -53,20 +53,5 @@ impl<T: Config> Pallet<T> {
 			.saturating_add(T::RulesChangeDelay::get().into());
 		ScheduledRules::<T>::insert(datanet, ScheduledChange { at, ..delayed });
 		Ok(Some(at))
-	}
-
-	/// Whether `curators` curators are enough for the scheduled quorums of `datanet` too.
-	pub(crate) fn ensure_scheduled_quorums_fit(
-		datanet: DatanetId,
-		curators: usize,
-	) -> DispatchResult {
-		if let Some(change) = ScheduledRules::<T>::get(datanet) {
-			ensure!(
-				change.approval_quorum as usize <= curators
-					&& change.rejection_quorum as usize <= curators,
-				Error::<T>::QuorumExceedsCurators
-			);
-		}
-		Ok(())
 	}
 }
