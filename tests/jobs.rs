@@ -3,7 +3,7 @@
 //!
 //! Thirty instruction pairs are contributed (through the data peer) and accepted, a version is
 //! published, a tiny llama (the committed fixture plus a tokenizer written here) is registered as a
-//! base, and a job is opened. Worker A (Dave) claims it and is killed after its first heartbeat; the
+//! base, and a job is opened. Worker A (Dave) claims it and is killed as it starts training; the
 //! lease lapses (A's bond pays the penalty) and worker B (Eve) claims, trains and submits. After the
 //! challenge window the model is final with its lineage and B is paid. `model fetch` gets an adapter
 //! whose hash matches the chain, `tributary-worker reproduce` re-trains it bit for bit, and the
@@ -70,21 +70,23 @@ fn pairs(topic: &str) -> String {
 		.join("\n")
 }
 
-/// The training both jobs of the test run: 600 steps of the tiny model (a few seconds).
-const TINY_RUN: [&str; 12] = [
-	"--steps",
-	"600",
-	"--batch",
-	"2",
-	"--seq-len",
-	"32",
-	"--lr",
-	"1e-3",
-	"--rank",
-	"4",
-	"--alpha",
-	"8",
-];
+/// The training of the test's jobs: `steps` of the tiny model (~350 steps a second on 2 cores).
+fn tiny_run(steps: &str) -> Vec<&str> {
+	vec![
+		"--steps",
+		steps,
+		"--batch",
+		"2",
+		"--seq-len",
+		"32",
+		"--lr",
+		"1e-3",
+		"--rank",
+		"4",
+		"--alpha",
+		"8",
+	]
+}
 
 /// Alice creates a job on base 0 of datanet `d` with `args` (length, parameters, budget) through
 /// the CLI; returns its id.
@@ -230,16 +232,22 @@ async fn a_job_survives_a_dead_worker_and_its_adapter_is_fetched_reproduced_and_
 	// The job: 600 steps on the tiny model (a few seconds), budget 10 TRIB.
 	let extra =
 		["--targets", "q_proj,v_proj", "--eval-fraction", "0.2", "--seed", "7", "--budget", "10"];
-	let job_id = create_job(&url, &ks, d, &[&TINY_RUN[..], &extra].concat());
+	let job_id = create_job(&url, &ks, d, &[&tiny_run("600")[..], &extra].concat());
 
-	// Worker A claims and is killed after its first heartbeat.
+	// Worker A claims and is killed as soon as it starts training. (Not later: the tiny run takes
+	// about a second, so a worker killed after its first heartbeat may already have submitted.)
 	let mut a = Worker::start("a", &wa, &a_args).unwrap();
-	a.proc.wait_log("heartbeat", Duration::from_secs(120)).unwrap();
+	a.proc.wait_log("training started", Duration::from_secs(120)).unwrap();
 	a.proc.kill();
 	assert!(matches!(job(&client, job_id).await.state, JobState::Claimed { .. }));
 	// The lease lapses: the job is open again and Dave's bond paid the penalty.
 	wait_for("the lease to lapse", Duration::from_secs(60), || async {
 		let j = job(&client, job_id).await;
+		assert!(
+			matches!(j.state, JobState::Open | JobState::Claimed { .. }),
+			"A was killed mid-training, yet the job is {:?}",
+			j.state
+		);
 		(j.state == JobState::Open && j.lapses == 1).then_some(())
 	})
 	.await;
@@ -338,12 +346,18 @@ async fn a_job_survives_a_dead_worker_and_its_adapter_is_fetched_reproduced_and_
 
 	// A worker restarted mid-job resumes from its checkpoint, and the result is still the one an
 	// uninterrupted run gives.
-	let resumed =
-		create_job(&url, &ks, d, &[&TINY_RUN[..], &["--seed", "11", "--budget", "2"]].concat());
+	// Long enough (seconds) that B cannot finish between the chain showing progress and the kill.
+	let resumed = create_job(
+		&url,
+		&ks,
+		d,
+		&[&tiny_run("3000")[..], &["--seed", "11", "--budget", "2"]].concat(),
+	);
 	wait_for("B to report a checkpointed step", Duration::from_secs(120), || async {
 		match job(&client, resumed).await.state {
 			JobState::Claimed { step, .. } if step > 5 => Some(()),
-			_ => None,
+			JobState::Open | JobState::Claimed { .. } => None,
+			other => panic!("B was to be killed mid-training, yet the job is {other:?}"),
 		}
 	})
 	.await;
@@ -359,7 +373,7 @@ async fn a_job_survives_a_dead_worker_and_its_adapter_is_fetched_reproduced_and_
 		})
 		.await;
 	assert_eq!(job(&client, resumed).await.lapses, 0, "resumed within the lease");
-	assert_eq!(client.model(final_model).await.unwrap().metrics.steps, 600);
+	assert_eq!(client.model(final_model).await.unwrap().metrics.steps, 3000);
 	let r = worker_cli(&[
 		"--data-dir",
 		rd.to_str().unwrap(),
