@@ -9,4 +9,5 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_workers, Workers]
 	[pallet_models, Models]
 	[pallet_jobs, Jobs]
+	[pallet_validators, Validators]
 );

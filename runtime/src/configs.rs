@@ -54,7 +54,7 @@ impl frame_system::Config for Runtime {
 
 impl pallet_aura::Config for Runtime {
 	type AuthorityId = AuraId;
-	type DisabledValidators = ();
+	type DisabledValidators = Session;
 	type MaxAuthorities = ConstU32<32>;
 	type AllowMultipleBlocksPerSlot = ConstBool<false>;
 	type SlotDuration = pallet_aura::MinimumPeriodTimesTwo<Runtime>;
@@ -65,9 +65,77 @@ impl pallet_grandpa::Config for Runtime {
 	type WeightInfo = ();
 	type MaxAuthorities = ConstU32<32>;
 	type MaxNominators = ConstU32<0>;
-	type MaxSetIdSessionEntries = ConstU64<0>;
-	type KeyOwnerProof = sp_core::Void;
-	type EquivocationReportSystem = ();
+	type MaxSetIdSessionEntries = ConstU64<{ VALIDATOR_HISTORY_DEPTH as u64 }>;
+	type KeyOwnerProof = sp_session::MembershipProof;
+	type EquivocationReportSystem =
+		pallet_grandpa::EquivocationReportSystem<Self, Validators, Historical, ReportLongevity>;
+}
+
+/// Sessions whose validator sets are kept, so equivocations in them can still be proven.
+pub const VALIDATOR_HISTORY_DEPTH: u32 = 28;
+/// The shortest session: a set change needs a session to queue and one to apply.
+pub const MIN_SESSION_LENGTH: BlockNumber = 4;
+
+parameter_types! {
+	/// How long an unsigned equivocation report stays in the pool: a day of blocks.
+	pub const ReportLongevity: u64 = 24 * HOURS as u64;
+}
+
+impl pallet_authorship::Config for Runtime {
+	type FindAuthor = pallet_session::FindAccountFromAuthorIndex<Self, Aura>;
+	type EventHandler = ();
+}
+
+impl pallet_session::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type ValidatorId = AccountId;
+	type ValidatorIdOf = sp_runtime::traits::ConvertInto;
+	type ShouldEndSession = Validators;
+	type NextSessionRotation = Validators;
+	type SessionManager = pallet_session::historical::NoteHistoricalRoot<Self, Validators>;
+	type SessionHandler = <SessionKeys as sp_runtime::traits::OpaqueKeys>::KeyTypeIdProviders;
+	type Keys = SessionKeys;
+	// At most a third of the set disabled at once (the Byzantine bound).
+	type DisablingStrategy = pallet_session::disabling::UpToLimitDisablingStrategy;
+	type WeightInfo = pallet_session::weights::SubstrateWeight<Runtime>;
+	type Currency = Balances;
+	/// Held while session keys are set: key storage is paid for by whoever fills it.
+	type KeyDeposit = ConstU128<{ 10 * UNIT }>;
+}
+
+impl pallet_session::historical::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type FullIdentification = ();
+	type FullIdentificationOf = pallet_validators::NoIdentification;
+}
+
+impl pallet_validators::Config for Runtime {
+	type ValidatorOrigin = frame_system::EnsureRoot<AccountId>;
+	type MaxValidators = ConstU32<32>;
+	type MinValidators = ConstU32<1>;
+	type MinSessionLength = ConstU32<MIN_SESSION_LENGTH>;
+	type HistoryDepth = ConstU32<VALIDATOR_HISTORY_DEPTH>;
+	/// A day of slots.
+	type AuraReportWindow = ConstU64<{ 24 * HOURS as u64 }>;
+	type WeightInfo = pallet_validators::weights::SubstrateWeight<Runtime>;
+}
+
+/// Unsigned transactions built inside the runtime (GRANDPA's equivocation reports).
+impl<C> frame_system::offchain::CreateTransactionBase<C> for Runtime
+where
+	RuntimeCall: From<C>,
+{
+	type Extrinsic = UncheckedExtrinsic;
+	type RuntimeCall = RuntimeCall;
+}
+
+impl<C> frame_system::offchain::CreateBare<C> for Runtime
+where
+	RuntimeCall: From<C>,
+{
+	fn create_bare(call: RuntimeCall) -> UncheckedExtrinsic {
+		UncheckedExtrinsic::new_bare(call)
+	}
 }
 
 impl pallet_timestamp::Config for Runtime {

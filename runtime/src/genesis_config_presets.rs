@@ -2,7 +2,10 @@
 //! Both fund the well-known dev accounts, make Alice sudo, and create one example datanet per
 //! modality owned by Alice with Bob and Charlie as curators.
 
-use crate::{AccountId, BalancesConfig, DatanetsConfig, RuntimeGenesisConfig, SudoConfig, UNIT};
+use crate::{
+	AccountId, BalancesConfig, BlockNumber, DatanetsConfig, RuntimeGenesisConfig, SessionConfig,
+	SessionKeys, SudoConfig, ValidatorsConfig, UNIT,
+};
 use alloc::{string::ToString, vec, vec::Vec};
 use pallet_datanets::{GenesisDatanet, Modality, Rules};
 use serde_json::Value;
@@ -52,7 +55,8 @@ fn example_datanets() -> Vec<GenesisDatanet<crate::Runtime>> {
 }
 
 fn testnet_genesis(
-	authorities: Vec<(AuraId, GrandpaId)>,
+	validators: Vec<(AccountId, AuraId, GrandpaId)>,
+	session_length: BlockNumber,
 	endowed: Vec<AccountId>,
 	root: AccountId,
 ) -> Value {
@@ -61,11 +65,23 @@ fn testnet_genesis(
 			balances: endowed.iter().cloned().map(|k| (k, ENDOWMENT)).collect(),
 			..Default::default()
 		},
-		aura: pallet_aura::GenesisConfig {
-			authorities: authorities.iter().map(|a| a.0.clone()).collect(),
+		// Aura's and GRANDPA's authorities come from the session's keys (their own genesis
+		// lists stay empty, or the session's first set would clash with them).
+		validators: ValidatorsConfig {
+			validators: validators.iter().map(|v| v.0.clone()).collect(),
+			session_length,
 		},
-		grandpa: pallet_grandpa::GenesisConfig {
-			authorities: authorities.iter().map(|a| (a.1.clone(), 1)).collect(),
+		session: SessionConfig {
+			keys: validators
+				.iter()
+				.map(|(who, aura, grandpa)| {
+					(
+						who.clone(),
+						who.clone(),
+						SessionKeys { aura: aura.clone(), grandpa: grandpa.clone() },
+					)
+				})
+				.collect(),
 			..Default::default()
 		},
 		sudo: SudoConfig { key: Some(root) },
@@ -75,9 +91,15 @@ fn testnet_genesis(
 	serde_json::to_value(config).expect("genesis config serializes")
 }
 
-fn authority(k: Sr25519Keyring, g: Ed25519Keyring) -> (AuraId, GrandpaId) {
-	(k.public().into(), g.public().into())
+/// A dev validator: its account and Aura key are the sr25519 dev key, its GRANDPA key the ed25519.
+fn validator(k: Sr25519Keyring, g: Ed25519Keyring) -> (AccountId, AuraId, GrandpaId) {
+	(k.to_account_id(), k.public().into(), g.public().into())
 }
+
+/// Blocks per session on the dev chain (an hour) and on the local testnet (two minutes, so a
+/// validator added there starts authoring within a few minutes).
+pub const DEV_SESSION_LENGTH: BlockNumber = 600;
+pub const LOCAL_SESSION_LENGTH: BlockNumber = 20;
 
 fn dev_accounts() -> Vec<AccountId> {
 	Sr25519Keyring::iter()
@@ -89,7 +111,8 @@ fn dev_accounts() -> Vec<AccountId> {
 /// Alice alone validates.
 pub fn development_config_genesis() -> Value {
 	testnet_genesis(
-		vec![authority(Sr25519Keyring::Alice, Ed25519Keyring::Alice)],
+		vec![validator(Sr25519Keyring::Alice, Ed25519Keyring::Alice)],
+		DEV_SESSION_LENGTH,
 		dev_accounts(),
 		Sr25519Keyring::Alice.to_account_id(),
 	)
@@ -99,9 +122,10 @@ pub fn development_config_genesis() -> Value {
 pub fn local_config_genesis() -> Value {
 	testnet_genesis(
 		vec![
-			authority(Sr25519Keyring::Alice, Ed25519Keyring::Alice),
-			authority(Sr25519Keyring::Bob, Ed25519Keyring::Bob),
+			validator(Sr25519Keyring::Alice, Ed25519Keyring::Alice),
+			validator(Sr25519Keyring::Bob, Ed25519Keyring::Bob),
 		],
+		LOCAL_SESSION_LENGTH,
 		dev_accounts(),
 		Sr25519Keyring::Alice.to_account_id(),
 	)

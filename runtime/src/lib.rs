@@ -1,6 +1,7 @@
 //! The Tributary runtime.
 //!
-//! Aura block production and GRANDPA finality, balances and fees, sudo (dev and local presets only),
+//! Aura block production and GRANDPA finality over a validator set that root changes at runtime
+//! (sessions, equivocation reports), balances and fees, sudo (dev and local presets only),
 //! the datanets pallet, and the training loop's pallets: workers, models and jobs. `apis.rs` implements the runtime APIs (including the datanets queries the
 //! node serves over RPC); `genesis_config_presets.rs` holds the `development` and `local_testnet`
 //! presets.
@@ -31,6 +32,7 @@ use sp_version::RuntimeVersion;
 pub use pallet_datanets;
 pub use pallet_jobs;
 pub use pallet_models;
+pub use pallet_validators;
 pub use pallet_workers;
 #[cfg(feature = "std")]
 pub use sp_runtime::BuildStorage;
@@ -56,7 +58,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("tributary"),
 	impl_name: alloc::borrow::Cow::Borrowed("tributary"),
 	authoring_version: 1,
-	spec_version: 104,
+	spec_version: 105,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -142,6 +144,16 @@ mod runtime {
 	pub type System = frame_system;
 	#[runtime::pallet_index(1)]
 	pub type Timestamp = pallet_timestamp;
+	// Genesis and `on_initialize` run in this order: the validator set before the session that
+	// reads it, and the session (which sets Aura's and GRANDPA's authorities) before both.
+	#[runtime::pallet_index(7)]
+	pub type Authorship = pallet_authorship;
+	#[runtime::pallet_index(8)]
+	pub type Validators = pallet_validators;
+	#[runtime::pallet_index(9)]
+	pub type Session = pallet_session;
+	#[runtime::pallet_index(14)]
+	pub type Historical = pallet_session::historical;
 	#[runtime::pallet_index(2)]
 	pub type Aura = pallet_aura;
 	#[runtime::pallet_index(3)]
@@ -161,6 +173,9 @@ mod runtime {
 	#[runtime::pallet_index(13)]
 	pub type Jobs = pallet_jobs;
 }
+
+#[cfg(test)]
+mod equivocation_tests;
 
 #[cfg(test)]
 mod tests {
@@ -208,6 +223,12 @@ mod tests {
 				Workers::do_try_state().expect("workers invariants hold at genesis");
 				Models::do_try_state().expect("models invariants hold at genesis");
 				Jobs::do_try_state().expect("jobs invariants hold at genesis");
+				Validators::do_try_state().expect("validator invariants hold at genesis");
+				// The session's validators are Aura's and GRANDPA's authorities.
+				let set = pallet_session::Validators::<Runtime>::get();
+				assert!(!set.is_empty());
+				assert_eq!(pallet_aura::Authorities::<Runtime>::get().len(), set.len());
+				assert_eq!(Grandpa::grandpa_authorities().len(), set.len());
 			});
 		}
 	}

@@ -89,7 +89,6 @@ impl<A> Convert<A, Option<()>> for NoIdentification {
 impl<T: Config> Pallet<T> {
 	/// The set is within bounds and has no duplicates; the session length is allowed. (A member
 	/// may purge its session keys later; pallet-session then leaves it out of the sessions.)
-	#[cfg(any(feature = "try-runtime", test))]
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		let set = PlannedValidators::<T>::get();
 		frame_support::ensure!(
