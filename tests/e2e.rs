@@ -17,6 +17,7 @@ use tributary_e2e::{cli, Node};
 mod data_plane;
 mod jobs;
 mod model_factory_cli;
+mod validators;
 
 fn key(suri: &str) -> Key {
 	Key::from_suri(suri).expect("dev key")

@@ -703,6 +703,18 @@ impl Client {
 			.unwrap_or(0))
 	}
 
+	/// The hash (0x hex) of the block at `number` on the node's best chain, if it has one.
+	pub async fn block_hash(&self, number: u64) -> Result<Option<String>, ClientError> {
+		let hash = self
+			.legacy
+			.chain_get_block_hash(Some(subxt::backend::legacy::rpc_methods::BlockNumber::from(
+				number,
+			)))
+			.await
+			.map_err(|e| ClientError::from(subxt::Error::from(e)))?;
+		Ok(hash.map(|h| format!("{h:?}")))
+	}
+
 	/// Node name, chain, peers, best and finalized heights.
 	pub async fn status(&self) -> Result<NodeStatus, ClientError> {
 		let err = |e: subxt::Error| ClientError::from(e);

@@ -8,7 +8,7 @@
 //! - [`content`]: what a contribution declares about a file (BLAKE3 hash, size, format).
 //! - [`adapter_blob`]: the canonical one-file form of a PEFT adapter, whose BLAKE3 hash jobs record.
 //! - [`training`]: workers, base and trained models, and training jobs; [`dataset`]: a published
-//!   version and its items.
+//!   version and its items; [`validators`]: the validator set and session keys.
 
 pub mod adapter_blob;
 pub mod client;
@@ -16,6 +16,7 @@ pub mod content;
 pub mod dataset;
 pub mod keys;
 pub mod training;
+pub mod validators;
 
 pub use client::{Client, ClientError};
 

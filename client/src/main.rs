@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
 mod training_cmd;
+mod validator_cmd;
 
 use training_cmd::{BaseCmd, JobCmd, ModelCmd, WorkerCmd};
 use tributary_client::{
@@ -14,6 +15,7 @@ use tributary_client::{
 	keys::{Key, Keystore},
 	Client, DEFAULT_URL,
 };
+use validator_cmd::ValidatorCmd;
 
 /// Tributary: contribute data to datanets, curate it, follow the leaderboard, and train models on it.
 #[derive(Parser)]
@@ -104,6 +106,9 @@ enum Command {
 	/// Trained models and their lineage.
 	#[command(subcommand)]
 	Model(ModelCmd),
+	/// The validator set: list it, set session keys, and (as root) add or remove validators.
+	#[command(subcommand)]
+	Validator(ValidatorCmd),
 }
 
 #[derive(Subcommand)]
@@ -321,6 +326,7 @@ async fn run(cli: Cli) -> Result<()> {
 		Command::Base(cmd) => training_cmd::run_base(&cli, cmd).await,
 		Command::Job(cmd) => training_cmd::run_job(&cli, cmd).await,
 		Command::Model(cmd) => training_cmd::run_model(&cli, cmd).await,
+		Command::Validator(cmd) => validator_cmd::run_validator(&cli, cmd).await,
 		Command::Contribute { file, datanet, format, metadata, peers, upload_timeout } => {
 			let key = signer(&cli)?;
 			let decl = content::declare(file, format.as_deref())?;

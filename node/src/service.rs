@@ -29,7 +29,7 @@ type FullBackend = sc_service::TFullBackend<Block>;
 type FullSelectChain = sc_consensus::LongestChain<FullBackend, Block>;
 type GrandpaBlockImport =
 	sc_consensus_grandpa::GrandpaBlockImport<FullBackend, Block, FullClient, FullSelectChain>;
-type Pool = sc_transaction_pool::TransactionPoolHandle<Block, FullClient>;
+pub(crate) type Pool = sc_transaction_pool::TransactionPoolHandle<Block, FullClient>;
 type BlockHash = <Block as BlockT>::Hash;
 
 /// Blocks between GRANDPA justifications kept for warp sync.
@@ -283,6 +283,11 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, BlockHash>>(
 	}
 
 	if role.is_authority() {
+		task_manager.spawn_handle().spawn(
+			"aura-equivocation-reports",
+			None,
+			crate::aura_equivocation::watch(client.clone(), transaction_pool.clone()),
+		);
 		let slot_duration = sc_consensus_aura::slot_duration(&*client)?;
 		let aura = sc_consensus_aura::start_aura::<AuraPair, _, _, _, _, _, _, _, _, _, _>(
 			StartAuraParams {
