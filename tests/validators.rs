@@ -1,21 +1,24 @@
 //! The validator set changes at runtime on a real network of validator nodes on loopback: a chain
 //! spec (the local testnet's, patched) starts Alice, Bob, Charlie and Dave validating with 4-block
-//! sessions. Dave's node stops and the other three keep finalizing (3 of 4 is over two thirds).
-//! Eve starts a node, has it make session keys and registers them (`validator set-keys`), root
-//! adds her (`validator add`), and within two sessions she is a validator and her node authors a
-//! block that the chain finalizes.
+//! sessions. A second node with Dave's Aura key (a failover gone wrong) makes Dave author two
+//! blocks in one slot: the other validators' nodes report it and the chain takes Dave out of the
+//! planned set. Both Dave nodes stop and the other three keep finalizing (3 of 4 is over two
+//! thirds). Eve starts a node, has it make session keys and registers them (`validator
+//! set-keys`), root adds her (`validator add`), and within two sessions she is a validator and her
+//! node authors a block that the chain finalizes.
 
 use crate::{json, wait_for};
 use std::time::Duration;
 use tributary_client::{keys::Key, Client};
 use tributary_e2e::{bin_dir, cli, Node};
 
-const NODE_KEYS: [&str; 5] = [
+const NODE_KEYS: [&str; 6] = [
 	"0000000000000000000000000000000000000000000000000000000000000011",
 	"0000000000000000000000000000000000000000000000000000000000000012",
 	"0000000000000000000000000000000000000000000000000000000000000013",
 	"0000000000000000000000000000000000000000000000000000000000000014",
 	"0000000000000000000000000000000000000000000000000000000000000015",
+	"0000000000000000000000000000000000000000000000000000000000000016",
 ];
 
 /// The SS58 address of a dev key in `scheme`, as `tributary-node key inspect` prints it.
@@ -68,11 +71,14 @@ async fn four_validators_lose_one_and_gain_a_fifth_at_runtime() {
 	.expect("alice starts");
 	let peer = alice.peer_id().unwrap();
 	let boot = format!("/ip4/127.0.0.1/tcp/{}/p2p/{peer}", alice.p2p_port);
-	let start = |name: &str, flag: Option<&str>, node_key: &str| {
+	let start_with = |name: &str, extra: &[&str], node_key: &str| {
 		let mut args = vec!["--chain", spec, "--validator", "--node-key", node_key];
 		args.extend(["--bootnodes", &boot]);
-		args.extend(flag);
+		args.extend(extra);
 		Node::start(name, &args).expect("node starts")
+	};
+	let start = |name: &str, flag: Option<&str>, node_key: &str| {
+		start_with(name, flag.as_slice(), node_key)
 	};
 	let mut others = [
 		start("bob", Some("--bob"), NODE_KEYS[1]),
@@ -92,7 +98,28 @@ async fn four_validators_lose_one_and_gain_a_fifth_at_runtime() {
 	})
 	.await;
 
+	// Dave's key runs on a second node (Aura only): Dave equivocates, is reported by the others'
+	// nodes, and leaves the planned set.
+	let twin_keys = home.path().join("dave-twin-keys");
+	let inserted = std::process::Command::new(bin_dir().join("tributary-node"))
+		.args(["key", "insert", "--chain", spec, "--keystore-path", twin_keys.to_str().unwrap()])
+		.args(["--scheme", "sr25519", "--key-type", "aura", "--suri", "//Dave"])
+		.output()
+		.unwrap();
+	assert!(inserted.status.success(), "{}", String::from_utf8_lossy(&inserted.stderr));
+	let mut twin =
+		start_with("dave-twin", &["--keystore-path", twin_keys.to_str().unwrap()], NODE_KEYS[5]);
+	let dave = Key::from_suri("//Dave").unwrap().ss58();
+	wait_for("Dave's equivocation reported", Duration::from_secs(240), || async {
+		client.validator_set().await.ok().filter(|s| !s.planned.contains(&dave))
+	})
+	.await;
+	let reported = alice.proc.tail(2000).contains("Aura equivocation by")
+		|| others.iter().any(|n| n.proc.tail(2000).contains("Aura equivocation by"));
+	assert!(reported, "a validator node reported it");
+
 	// Dave stops; three of four keep finalizing.
+	twin.proc.kill();
 	others[2].proc.kill();
 	let before = finalized().await;
 	wait_for("finality without Dave", Duration::from_secs(180), || async {
@@ -142,5 +169,10 @@ async fn four_validators_lose_one_and_gain_a_fifth_at_runtime() {
 	let at = client.block_hash(number).await.unwrap();
 	assert_eq!(at.as_deref(), Some(hash), "Eve's block {number} is the finalized one");
 	let listed = json(&cli(&alice.url(), &ks, &["--json", "validator", "list"]).unwrap());
-	assert_eq!(listed["active"].as_array().unwrap().len(), 5);
+	let active: Vec<&str> =
+		listed["active"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+	assert!(
+		active.contains(&eve_account.as_str()) && !active.contains(&dave.as_str()),
+		"{active:?}"
+	);
 }
