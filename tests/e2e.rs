@@ -222,6 +222,26 @@ async fn dev_node_create_submit_vote_and_rank() {
 	let at = shown["scheduled_rules"]["at_block"].as_u64().unwrap();
 	let now = client.api().blocks().at_latest().await.unwrap().number() as u64;
 	assert!(at > now + 14_000, "applies a day of blocks later: at {at}, now {now}");
+
+	// A curator named without a bond decides nothing until it bonds (`tributary curator`).
+	let ferdie = key("//Ferdie");
+	let call = tributary_client::chain::tx().datanets().add_curator(datanet, ferdie.account_id());
+	client.submit(&call, &key("//Alice")).await.unwrap();
+	let late = files.path().join("late.txt");
+	std::fs::write(&late, "Q: Who may curate?\nA: Whoever holds a curator bond.\n").unwrap();
+	let pending = client
+		.contribute(&eve, datanet, &content::declare(&late, None).unwrap(), "")
+		.await
+		.unwrap();
+	let err = client.vote(&ferdie, pending, VoteArg::Approve).await.unwrap_err();
+	assert_eq!(err.chain_error(), Some("CuratorNotBonded"), "{err}");
+	let status = cli(&url, &ks, &["curator", "status", "--key", "//Ferdie"]).unwrap();
+	assert!(status.stdout.contains("no curator bond"), "{}{}", status.stdout, status.stderr);
+	let bonded = cli(&url, &ks, &["curator", "bond", "--key", "//Ferdie"]).unwrap();
+	assert!(bonded.ok, "{}", bonded.stderr);
+	let status = cli(&url, &ks, &["curator", "status", "--key", "//Ferdie"]).unwrap();
+	assert!(status.stdout.contains("50 TRIB held, votes count"), "{}", status.stdout);
+	assert_eq!(client.vote(&ferdie, pending, VoteArg::Approve).await.unwrap(), Decision::Pending);
 }
 
 async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut f: F) -> T

@@ -5,7 +5,8 @@
 //! - [`keys`]: sr25519 keys from SURIs or mnemonics, and a file keystore.
 //! - [`Client`]: connect, submit signed extrinsics, read storage and the `datanets_*` RPCs, with
 //!   every failure turned into a sentence a user can act on ([`ClientError`]).
-//! - [`content`]: what a contribution declares about a file (BLAKE3 hash, size, format).
+//! - [`content`]: what a contribution declares about a file (BLAKE3 hash, size, format);
+//!   [`curators`]: curator bonds.
 //! - [`adapter_blob`]: the canonical one-file form of a PEFT adapter, whose BLAKE3 hash jobs record.
 //! - [`training`]: workers, base and trained models, and training jobs; [`dataset`]: a published
 //!   version and its items; [`validators`]: the validator set and session keys.
@@ -13,6 +14,7 @@
 pub mod adapter_blob;
 pub mod client;
 pub mod content;
+pub mod curators;
 pub mod dataset;
 pub mod keys;
 pub mod training;

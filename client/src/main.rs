@@ -5,9 +5,11 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
+mod curator_cmd;
 mod training_cmd;
 mod validator_cmd;
 
+use curator_cmd::CuratorCmd;
 use training_cmd::{BaseCmd, JobCmd, ModelCmd, WorkerCmd};
 use tributary_client::{
 	client::{Decision, ModalityArg, NewDatanet, RejectArg, RulesArg, VoteArg, Wait},
@@ -71,7 +73,10 @@ enum Command {
 		#[arg(long, default_value_t = 600)]
 		upload_timeout: u64,
 	},
-	/// Vote on a pending contribution as a curator (signed with --key).
+	/// A curator's bond: votes count only while one is held.
+	#[command(subcommand)]
+	Curator(CuratorCmd),
+	/// Vote on a pending contribution as a curator (signed with --key; needs a curator bond).
 	Vote {
 		contribution: u64,
 		#[arg(value_parser = ["approve", "reject"])]
@@ -327,6 +332,7 @@ async fn run(cli: Cli) -> Result<()> {
 		Command::Job(cmd) => training_cmd::run_job(&cli, cmd).await,
 		Command::Model(cmd) => training_cmd::run_model(&cli, cmd).await,
 		Command::Validator(cmd) => validator_cmd::run_validator(&cli, cmd).await,
+		Command::Curator(cmd) => curator_cmd::run_curator(&cli, cmd).await,
 		Command::Contribute { file, datanet, format, metadata, peers, upload_timeout } => {
 			let key = signer(&cli)?;
 			let decl = content::declare(file, format.as_deref())?;

@@ -216,6 +216,10 @@ impl pallet_datanets::Config for Runtime {
 	type MaxCommitments = ConstU32<64>;
 	// A day of 6 s blocks to reveal.
 	type CommitmentLifetime = ConstU32<14_400>;
+	/// A curator's bond: 50 TRIB.
+	type CuratorBond = ConstU128<{ 50 * UNIT }>;
+	/// A week: the bond stays slashable that long after the last vote.
+	type CuratorUnbondDelay = ConstU32<100_800>;
 	type WeightInfo = pallet_datanets::weights::SubstrateWeight<Runtime>;
 }
 

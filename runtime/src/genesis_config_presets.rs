@@ -1,6 +1,6 @@
 //! Genesis presets: `development` (Alice alone) and `local_testnet` (Alice and Bob validating).
 //! Both fund the well-known dev accounts, make Alice sudo, and create one example datanet per
-//! modality owned by Alice with Bob and Charlie as curators.
+//! modality owned by Alice with Bob and Charlie as curators (bonded).
 
 use crate::{
 	AccountId, BalancesConfig, BlockNumber, DatanetsConfig, RuntimeGenesisConfig, SessionConfig,
@@ -85,7 +85,14 @@ fn testnet_genesis(
 			..Default::default()
 		},
 		sudo: SudoConfig { key: Some(root) },
-		datanets: DatanetsConfig { datanets: example_datanets() },
+		datanets: DatanetsConfig {
+			datanets: example_datanets(),
+			// The example datanets' curators curate with a bond from the start.
+			bonded_curators: vec![
+				Sr25519Keyring::Bob.to_account_id(),
+				Sr25519Keyring::Charlie.to_account_id(),
+			],
+		},
 		..Default::default()
 	};
 	serde_json::to_value(config).expect("genesis config serializes")

@@ -88,6 +88,9 @@ fn rules<T: Config>(quorum: u32) -> RulesOf<T> {
 fn datanet<T: Config>(c: u32) -> (DatanetId, T::AccountId, Vec<T::AccountId>) {
 	let owner = funded::<T>("owner", 0);
 	let curators: Vec<T::AccountId> = (0..c.max(1)).map(|i| funded::<T>("curator", i)).collect();
+	for who in &curators {
+		Datanets::<T>::do_bond_curator(who, T::CuratorBond::get()).expect("a funded curator bonds");
+	}
 	let id = Datanets::<T>::do_create_datanet(
 		owner.clone(),
 		bounded(T::MaxNameLen::get(), b'n'),
@@ -422,6 +425,48 @@ mod benchmarks {
 		#[extrinsic_call]
 		_(RawOrigin::Signed(owner), id);
 		assert_eq!(LatestVersion::<T>::get(id), 1);
+	}
+
+	#[benchmark]
+	fn bond_curator() {
+		let who = funded::<T>("curator", 0);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()), T::CuratorBond::get());
+		assert!(Datanets::<T>::is_bonded_curator(&who));
+	}
+
+	#[benchmark]
+	fn unbond_curator() {
+		let who = funded::<T>("curator", 0);
+		Datanets::<T>::do_bond_curator(&who, T::CuratorBond::get()).expect("bonds");
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()));
+		assert!(!Datanets::<T>::is_bonded_curator(&who));
+	}
+
+	#[benchmark]
+	fn withdraw_curator_bond() {
+		let who = funded::<T>("curator", 0);
+		Datanets::<T>::do_bond_curator(&who, T::CuratorBond::get()).expect("bonds");
+		Datanets::<T>::do_unbond_curator(&who).expect("unbonds");
+		let later = frame_system::Pallet::<T>::block_number() + T::CuratorUnbondDelay::get().into();
+		frame_system::Pallet::<T>::set_block_number(later);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()));
+		assert!(!CuratorBonds::<T>::contains_key(&who));
+	}
+
+	#[benchmark]
+	fn slash_curator() -> Result<(), BenchmarkError> {
+		let who = funded::<T>("curator", 0);
+		Datanets::<T>::do_bond_curator(&who, T::CuratorBond::get()).expect("bonds");
+		let origin =
+			<T::ForceOrigin as frame_support::traits::EnsureOrigin<_>>::try_successful_origin()
+				.map_err(|_| BenchmarkError::Weightless)?;
+		#[extrinsic_call]
+		_(origin as T::RuntimeOrigin, who.clone(), T::CuratorBond::get());
+		assert!(!CuratorBonds::<T>::contains_key(&who));
+		Ok(())
 	}
 
 	#[benchmark]

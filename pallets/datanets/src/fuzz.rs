@@ -42,7 +42,8 @@ fn random_rules(rng: &mut Rng, curators: u32) -> RulesOf<Test> {
 	r
 }
 
-/// What each account must have on hold: deposits of its pending contributions and open datanets.
+/// What each account must have on hold: deposits of its pending contributions and open datanets,
+/// and its curator bond.
 fn check_holds() -> Result<(), String> {
 	for who in ACCOUNTS {
 		let pending: Balance = Contributions::<Test>::iter()
@@ -60,6 +61,11 @@ fn check_holds() -> Result<(), String> {
 		let held = Balances::balance_on_hold(&HoldReason::DatanetDeposit.into(), &who);
 		if held != open {
 			return Err(format!("{who}: {held} held for datanets, {open} for open ones"));
+		}
+		let bond = CuratorBonds::<Test>::get(who).map_or(0, |b| b.amount);
+		let held = Balances::balance_on_hold(&HoldReason::CuratorBond.into(), &who);
+		if held != bond {
+			return Err(format!("{who}: {held} held as curator bond, {bond} recorded"));
 		}
 	}
 	Ok(())
@@ -158,8 +164,28 @@ fn step(rng: &mut Rng, committed: &mut Vec<(AccountId, DatanetId, ContentHash)>)
 			};
 			Datanets::vote(origin, contribution, vote).map(|_| ()).map_err(|e| e.error)
 		}
-		16 => Datanets::publish_version(origin, datanet),
-		17 => Datanets::fund_curation_pot(origin, datanet, rng.pick(&[0, 1, 10, 1_000_000])),
+		16 => {
+			// Mostly the owner (versions get published), sometimes anyone.
+			let owner = DatanetInfo::<Test>::get(datanet).map(|d| d.owner);
+			let by = owner.filter(|_| rng.chance(70)).map_or(origin, RuntimeOrigin::signed);
+			Datanets::publish_version(by, datanet)
+		}
+		17 if rng.chance(50) => {
+			Datanets::fund_curation_pot(origin, datanet, rng.pick(&[0, 1, 10, 1_000_000]))
+		}
+		17 => match rng.below(5) {
+			// Curator bonds: bond (too little, enough, more than the account has), leave,
+			// withdraw (often too early), and slashes by the force origin or a pretender.
+			0 | 1 => {
+				Datanets::bond_curator(origin, rng.pick(&[1, CURATOR_BOND, 10 * START_BALANCE]))
+			}
+			2 => Datanets::unbond_curator(origin),
+			3 => Datanets::withdraw_curator_bond(origin),
+			_ => {
+				let force = if rng.chance(70) { RuntimeOrigin::root() } else { origin };
+				Datanets::slash_curator(force, curator, rng.pick(&[1, CURATOR_BOND, 1_000_000]))
+			}
+		},
 		18..=20 => {
 			// A commitment revealed later, if ever (an earlier claim for takeovers), or junk.
 			let commitment = match rng.chance(85) {
@@ -207,6 +233,12 @@ fn sequence(seed: u64, steps: usize, reached: &mut Reached) {
 	new_test_ext().execute_with(|| {
 		let mut rng = Rng::new(seed);
 		let mut committed = Vec::new();
+		// Besides the genesis curators, some accounts curate with a bond from the start.
+		for who in ACCOUNTS {
+			if rng.chance(85) {
+				let _ = Datanets::bond_curator(RuntimeOrigin::signed(who), CURATOR_BOND);
+			}
+		}
 		for n in 0..steps {
 			step(&mut rng, &mut committed);
 			if let Err(e) = Datanets::do_try_state() {

@@ -4,7 +4,7 @@
 use crate::{mmr, pallet::*, types::*};
 use alloc::vec::Vec;
 use frame_support::{ensure, traits::fungible::InspectHold};
-use sp_runtime::traits::CheckedAdd;
+use sp_runtime::traits::{CheckedAdd, Zero};
 
 impl<T: Config> Pallet<T> {
 	/// Checks the pallet's invariants (the `try_state` hook; also called by tests).
@@ -110,6 +110,14 @@ impl<T: Config> Pallet<T> {
 			ensure!(
 				T::Currency::balance_on_hold(&reason.into(), &who) == sum,
 				"held balance differs from the deposits it backs"
+			);
+		}
+		// Each curator bond is exactly what is held for it.
+		for (who, bond) in CuratorBonds::<T>::iter() {
+			ensure!(!bond.amount.is_zero(), "an empty curator bond is kept");
+			ensure!(
+				T::Currency::balance_on_hold(&HoldReason::CuratorBond.into(), &who) == bond.amount,
+				"held curator bond differs from the recorded bond"
 			);
 		}
 		// The global board is the sum of the boards of the datanets on it.

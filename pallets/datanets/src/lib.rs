@@ -37,6 +37,7 @@ pub use pallet::*;
 
 mod board;
 pub mod commitments;
+mod curator_bonds;
 mod expiry;
 mod invariants;
 pub mod migrations;
@@ -97,6 +98,7 @@ pub mod pallet {
 		<T as Config>::MaxMetadataLen,
 	>;
 	pub type RulesOf<T> = Rules<BalanceOf<T>>;
+	pub type CuratorBondOf<T> = CuratorBondInfo<BalanceOf<T>, BlockNumberFor<T>>;
 	pub type FormatOf<T> = BoundedVec<u8, <T as Config>::MaxFormatLen>;
 	pub type FormatsOf<T> = BoundedVec<FormatOf<T>, <T as Config>::MaxFormats>;
 	pub type CuratorsOf<T> =
@@ -175,6 +177,14 @@ pub mod pallet {
 		/// made in.
 		#[pallet::constant]
 		type CommitmentLifetime: Get<u32>;
+		/// What a curator holds before its votes count (`bond_curator`); `ForceOrigin` can
+		/// slash it.
+		#[pallet::constant]
+		type CuratorBond: Get<BalanceOf<Self>>;
+		/// Blocks between `unbond_curator` and `withdraw_curator_bond`: the bond stays slashable
+		/// for a while after the curator's last vote.
+		#[pallet::constant]
+		type CuratorUnbondDelay: Get<u32>;
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
 	}
@@ -188,6 +198,8 @@ pub mod pallet {
 		ContributionDeposit,
 		/// The bond that puts a datanet on the global board.
 		GlobalBoardBond,
+		/// A curator's bond, held while its votes count and for a delay after.
+		CuratorBond,
 	}
 
 	/// The id the next datanet gets.
@@ -332,6 +344,11 @@ pub mod pallet {
 		ValueQuery,
 	>;
 
+	/// Each curator's bond (see `bond_curator`).
+	#[pallet::storage]
+	pub type CuratorBonds<T: Config> =
+		StorageMap<_, Blake2_128Concat, T::AccountId, CuratorBondOf<T>>;
+
 	/// A datanet created at genesis (no deposit is held for it).
 	#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 	#[serde(bound(serialize = "T::AccountId: serde::Serialize, BalanceOf<T>: serde::Serialize"))]
@@ -353,11 +370,17 @@ pub mod pallet {
 	#[derive(frame_support::DefaultNoBound)]
 	pub struct GenesisConfig<T: Config> {
 		pub datanets: Vec<GenesisDatanet<T>>,
+		/// Accounts that hold `CuratorBond` as curators from genesis (they must be funded).
+		pub bonded_curators: Vec<T::AccountId>,
 	}
 
 	#[pallet::genesis_build]
 	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
 		fn build(&self) {
+			for who in &self.bonded_curators {
+				Pallet::<T>::do_bond_curator(who, T::CuratorBond::get())
+					.expect("a genesis curator can hold its bond");
+			}
 			for d in &self.datanets {
 				let name = d.name.as_bytes().to_vec().try_into().expect("genesis name too long");
 				let description = d
@@ -421,6 +444,14 @@ pub mod pallet {
 		DatanetClosed { datanet: DatanetId },
 		/// A datanet's owner bonded it onto the global board.
 		DatanetOnGlobalBoard { datanet: DatanetId, bond: BalanceOf<T> },
+		/// `curator` now holds `total` as its curator bond.
+		CuratorBonded { curator: T::AccountId, total: BalanceOf<T> },
+		/// `curator` stopped curating; its bond can be withdrawn from block `withdraw_at`.
+		CuratorUnbonding { curator: T::AccountId, withdraw_at: BlockNumberFor<T> },
+		/// `curator`'s bond was released.
+		CuratorBondWithdrawn { curator: T::AccountId, amount: BalanceOf<T> },
+		/// `amount` of `curator`'s bond was burned by the force origin.
+		CuratorSlashed { curator: T::AccountId, amount: BalanceOf<T> },
 		/// A contribution was submitted and awaits votes.
 		ContributionSubmitted {
 			contribution: ContributionId,
@@ -546,6 +577,15 @@ pub mod pallet {
 		TooManyCommitments,
 		/// The datanet is already on the global board.
 		AlreadyOnGlobalBoard,
+		/// The curator holds no curator bond of at least `CuratorBond`, or is unbonding
+		/// (`bond_curator` first).
+		CuratorNotBonded,
+		/// The bond would stay below `CuratorBond`.
+		CuratorBondTooSmall,
+		/// The account is already unbonding, or holds no curator bond.
+		NotUnbondable,
+		/// The bond is not withdrawable yet (or `unbond_curator` was not called).
+		BondStillLocked,
 		/// Only a datanet without submissions yet can join the global board (its whole record
 		/// must count there).
 		HasSubmissions,
@@ -852,6 +892,7 @@ pub mod pallet {
 			ensure!(c.status == ContributionStatus::Pending, Error::<T>::NotPending);
 			ensure!(Curators::<T>::get(c.datanet).contains(&curator), Error::<T>::NotCurator);
 			ensure!(c.contributor != curator, Error::<T>::OwnContribution);
+			ensure!(Self::is_bonded_curator(&curator), Error::<T>::CuratorNotBonded);
 			ensure!(!Votes::<T>::contains_key(contribution, &curator), Error::<T>::AlreadyVoted);
 			let mut d = Self::load_datanet(c.datanet)?;
 
@@ -1042,6 +1083,63 @@ pub mod pallet {
 			}
 			Self::deposit_event(Event::DatanetForceClosed { datanet, slashed, pot_to, swept });
 			Ok(())
+		}
+
+		/// Hold `amount` more as the caller's curator bond (cancelling an unbonding). A curator's
+		/// votes count only while it holds at least `CuratorBond` and is not unbonding, so a
+		/// curator that approves junk or rejects honest work has something to lose.
+		///
+		/// Emits `CuratorBonded`.
+		///
+		/// Weight: `O(1)`
+		#[pallet::call_index(12)]
+		#[pallet::weight(T::WeightInfo::bond_curator())]
+		pub fn bond_curator(origin: OriginFor<T>, amount: BalanceOf<T>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_bond_curator(&who, amount)
+		}
+
+		/// Stop curating: votes stop counting at once; the bond can be withdrawn after
+		/// `CuratorUnbondDelay` blocks and stays slashable until then.
+		///
+		/// Emits `CuratorUnbonding`.
+		///
+		/// Weight: `O(1)`
+		#[pallet::call_index(13)]
+		#[pallet::weight(T::WeightInfo::unbond_curator())]
+		pub fn unbond_curator(origin: OriginFor<T>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_unbond_curator(&who)
+		}
+
+		/// Release the caller's curator bond once its unbonding delay has passed.
+		///
+		/// Emits `CuratorBondWithdrawn`.
+		///
+		/// Weight: `O(1)`
+		#[pallet::call_index(14)]
+		#[pallet::weight(T::WeightInfo::withdraw_curator_bond())]
+		pub fn withdraw_curator_bond(origin: OriginFor<T>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_withdraw_curator_bond(&who)
+		}
+
+		/// Burn up to `amount` of `curator`'s bond (`ForceOrigin`: root now, governance later),
+		/// e.g. for approving junk or rejecting honest work. Below `CuratorBond` its votes stop
+		/// counting until it bonds more.
+		///
+		/// Emits `CuratorSlashed`.
+		///
+		/// Weight: `O(1)`
+		#[pallet::call_index(15)]
+		#[pallet::weight(T::WeightInfo::slash_curator())]
+		pub fn slash_curator(
+			origin: OriginFor<T>,
+			curator: T::AccountId,
+			amount: BalanceOf<T>,
+		) -> DispatchResult {
+			T::ForceOrigin::ensure_origin(origin)?;
+			Self::do_slash_curator(&curator, amount)
 		}
 	}
 

@@ -65,6 +65,7 @@ parameter_types! {
 }
 
 pub const DATANET_DEPOSIT: Balance = 100;
+pub const CURATOR_BOND: Balance = 50;
 
 impl pallet_datanets::Config for Test {
 	type Currency = Balances;
@@ -86,6 +87,8 @@ impl pallet_datanets::Config for Test {
 	type RulesChangeDelay = ConstU32<5>;
 	type ForceOrigin = frame_system::EnsureRoot<AccountId>;
 	type CommitmentLifetime = ConstU32<40>;
+	type CuratorBond = ConstU128<CURATOR_BOND>;
+	type CuratorUnbondDelay = ConstU32<20>;
 	type WeightInfo = ();
 }
 
@@ -111,6 +114,10 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 	}
 	.assimilate_storage(&mut t)
 	.unwrap();
+	// The curators curate with a bond from the start.
+	crate::GenesisConfig::<Test> { datanets: vec![], bonded_curators: vec![CUR1, CUR2, CUR3] }
+		.assimilate_storage(&mut t)
+		.unwrap();
 	let mut ext = sp_io::TestExternalities::new(t);
 	ext.execute_with(|| {
 		System::set_block_number(1);

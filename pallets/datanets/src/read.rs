@@ -72,6 +72,11 @@ impl<T: Config> DatasetRead<T::AccountId> for Pallet<T> {
 				T::Currency::set_balance(who, rich);
 			}
 		}
+		if !Pallet::<T>::is_bonded_curator(&curator) {
+			T::Currency::set_balance(&curator, rich.saturating_add(T::CuratorBond::get()));
+			Pallet::<T>::do_bond_curator(&curator, T::CuratorBond::get())
+				.expect("benchmark curator bonds");
+		}
 		let id = Pallet::<T>::do_create_datanet(
 			owner.clone(),
 			BoundedVec::truncate_from(b"bench".to_vec()),

@@ -483,6 +483,89 @@ fn a_curator_cannot_be_removed_below_a_scheduled_quorum() {
 }
 
 #[test]
+fn a_curator_without_a_bond_cannot_decide_anything() {
+	run_test(|| {
+		// ALICE is named curator but posts no bond: her vote is refused and decides nothing.
+		let d = create_with(Modality::Text, &["txt"], &[CUR1, ALICE], rules());
+		let c = submit(BOB, d, 1);
+		assert_noop!(
+			Datanets::vote(RuntimeOrigin::signed(ALICE), c, Vote::Approve),
+			Error::<Test>::CuratorNotBonded
+		);
+		// Too small a bond is refused; the full bond is held and makes her votes count.
+		assert_noop!(
+			Datanets::bond_curator(RuntimeOrigin::signed(ALICE), CURATOR_BOND - 1),
+			Error::<Test>::CuratorBondTooSmall
+		);
+		let before = held(ALICE);
+		assert_ok!(Datanets::bond_curator(RuntimeOrigin::signed(ALICE), CURATOR_BOND));
+		assert_eq!(held(ALICE), before + CURATOR_BOND);
+		approve(c, &[CUR1, ALICE]);
+		assert!(matches!(status(c), ContributionStatus::Accepted { .. }));
+	});
+}
+
+#[test]
+fn an_unbonding_curator_stops_voting_at_once_and_stays_slashable_for_the_delay() {
+	run_test(|| {
+		let d = create();
+		let c = submit(BOB, d, 1);
+		assert_ok!(Datanets::unbond_curator(RuntimeOrigin::signed(CUR1)));
+		assert_noop!(
+			Datanets::unbond_curator(RuntimeOrigin::signed(CUR1)),
+			Error::<Test>::NotUnbondable
+		);
+		assert_noop!(
+			Datanets::vote(RuntimeOrigin::signed(CUR1), c, Vote::Approve),
+			Error::<Test>::CuratorNotBonded
+		);
+		// Not before the delay; the force origin can still slash meanwhile.
+		assert_noop!(
+			Datanets::withdraw_curator_bond(RuntimeOrigin::signed(CUR1)),
+			Error::<Test>::BondStillLocked
+		);
+		assert_ok!(Datanets::slash_curator(RuntimeOrigin::root(), CUR1, 20));
+		let now = System::block_number();
+		run_to(now + 20);
+		let free = Balances::free_balance(CUR1);
+		assert_ok!(Datanets::withdraw_curator_bond(RuntimeOrigin::signed(CUR1)));
+		assert_eq!(Balances::free_balance(CUR1), free + CURATOR_BOND - 20);
+		assert!(CuratorBonds::<Test>::get(CUR1).is_none());
+		// Bonding again makes a curator of it again.
+		assert_ok!(Datanets::bond_curator(RuntimeOrigin::signed(CUR1), CURATOR_BOND));
+		assert_ok!(Datanets::vote(RuntimeOrigin::signed(CUR1), c, Vote::Approve));
+	});
+}
+
+#[test]
+fn only_the_force_origin_slashes_curators_and_a_slashed_one_must_top_up() {
+	run_test(|| {
+		let d = create();
+		let c = submit(BOB, d, 1);
+		assert_noop!(
+			Datanets::slash_curator(RuntimeOrigin::signed(OWNER), CUR1, 10),
+			DispatchError::BadOrigin
+		);
+		let issuance = Balances::total_issuance();
+		assert_ok!(Datanets::slash_curator(RuntimeOrigin::root(), CUR1, 10));
+		assert_eq!(Balances::total_issuance(), issuance - 10, "burned");
+		assert_noop!(
+			Datanets::vote(RuntimeOrigin::signed(CUR1), c, Vote::Approve),
+			Error::<Test>::CuratorNotBonded
+		);
+		assert_ok!(Datanets::bond_curator(RuntimeOrigin::signed(CUR1), 10));
+		assert_ok!(Datanets::vote(RuntimeOrigin::signed(CUR1), c, Vote::Approve));
+		// Slashing more than is held burns what there is and ends the bond.
+		assert_ok!(Datanets::slash_curator(RuntimeOrigin::root(), CUR2, 10 * CURATOR_BOND));
+		assert!(CuratorBonds::<Test>::get(CUR2).is_none());
+		assert_noop!(
+			Datanets::slash_curator(RuntimeOrigin::root(), CUR2, 1),
+			Error::<Test>::CuratorNotBonded
+		);
+	});
+}
+
+#[test]
 fn the_force_origin_closes_slashes_and_sweeps_and_nobody_else_can() {
 	run_test(|| {
 		let d = create();
@@ -1178,8 +1261,9 @@ fn global_leaderboard_adds_up_all_datanets() {
 #[test]
 fn a_self_made_datanet_cannot_farm_the_global_board_without_a_bond() {
 	run_test(|| {
-		// BOB makes a datanet with his friend as curator and accepts his own items: his datanet's
-		// board shows them, the global board does not.
+		// BOB makes a datanet with his friend as curator (who must bond, like any curator) and
+		// accepts his own items: his datanet's board shows them, the global board does not.
+		assert_ok!(Datanets::bond_curator(RuntimeOrigin::signed(CAROL), CURATOR_BOND));
 		let farm = create_with(
 			Modality::Text,
 			&["txt"],
@@ -1411,8 +1495,8 @@ fn curators_are_paid_from_the_pot_while_it_lasts() {
 		approve(c, &[CUR1]);
 		assert_eq!(Balances::balance(&pot), 7);
 		approve(c, &[CUR2]);
-		assert_eq!(Balances::balance(&CUR1), START_BALANCE + 2);
-		assert_eq!(Balances::balance(&CUR2), START_BALANCE + 2);
+		assert_eq!(Balances::balance(&CUR1), START_BALANCE - CURATOR_BOND + 2);
+		assert_eq!(Balances::balance(&CUR2), START_BALANCE - CURATOR_BOND + 2);
 		assert_eq!(Balances::balance(&pot), 3);
 		// A rejection pays those who rejected, not the one who approved; 3 left cannot pay 2 + 2,
 		// so nobody is paid for it, and the decision stands.
@@ -1426,8 +1510,8 @@ fn curators_are_paid_from_the_pot_while_it_lasts() {
 		let c3 = submit(ALICE, d, 3);
 		assert_ok!(Datanets::vote(RuntimeOrigin::signed(CUR3), c3, Vote::Approve));
 		reject(c3, &[CUR1, CUR2], RejectReason::LowQuality);
-		assert_eq!(Balances::balance(&CUR1), START_BALANCE + 4);
-		assert_eq!(Balances::balance(&CUR3), START_BALANCE);
+		assert_eq!(Balances::balance(&CUR1), START_BALANCE - CURATOR_BOND + 4);
+		assert_eq!(Balances::balance(&CUR3), START_BALANCE - CURATOR_BOND);
 		assert_eq!(Balances::balance(&pot), 9);
 	});
 }
@@ -1447,6 +1531,7 @@ fn genesis_creates_datanets_without_deposits() {
 			curators: vec![CUR1],
 			rules: Rules::with_defaults(),
 		}],
+		bonded_curators: vec![],
 	}
 	.assimilate_storage(&mut t)
 	.unwrap();

@@ -152,6 +152,14 @@ impl<Balance: Default> Rules<Balance> {
 	}
 }
 
+/// A curator's bond: what is held, and from which block it can be withdrawn once the curator
+/// asked to leave (`None` while it curates).
+#[derive(Clone, Encode, Decode, Eq, PartialEq, Debug, TypeInfo, MaxEncodedLen)]
+pub struct CuratorBondInfo<Balance, BlockNumber> {
+	pub amount: Balance,
+	pub unbonding_at: Option<BlockNumber>,
+}
+
 /// The part of a datanet's rules whose changes wait (see [`crate::rules_change`]): what a
 /// decision pays, how many votes make one, and what a submission holds; `at` is the block the
 /// change applies in.

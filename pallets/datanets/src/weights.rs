@@ -18,6 +18,10 @@ pub trait WeightInfo {
 	fn remove_curator(c: u32, ) -> Weight;
 	fn close_datanet() -> Weight;
 	fn join_global_board() -> Weight;
+	fn bond_curator() -> Weight;
+	fn unbond_curator() -> Weight;
+	fn withdraw_curator_bond() -> Weight;
+	fn slash_curator() -> Weight;
 	fn force_close_datanet() -> Weight;
 	fn submit_contribution(s: u32, t: u32, ) -> Weight;
 	fn commit_contribution() -> Weight;
@@ -64,6 +68,26 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().writes(3 as u64))
 	}
 	fn join_global_board() -> Weight {
+		Weight::from_parts(226_907_000, 5009)
+			.saturating_add(T::DbWeight::get().reads(3 as u64))
+			.saturating_add(T::DbWeight::get().writes(3 as u64))
+	}
+	fn bond_curator() -> Weight {
+		Weight::from_parts(226_907_000, 5009)
+			.saturating_add(T::DbWeight::get().reads(3 as u64))
+			.saturating_add(T::DbWeight::get().writes(3 as u64))
+	}
+	fn unbond_curator() -> Weight {
+		Weight::from_parts(226_907_000, 5009)
+			.saturating_add(T::DbWeight::get().reads(3 as u64))
+			.saturating_add(T::DbWeight::get().writes(3 as u64))
+	}
+	fn withdraw_curator_bond() -> Weight {
+		Weight::from_parts(226_907_000, 5009)
+			.saturating_add(T::DbWeight::get().reads(3 as u64))
+			.saturating_add(T::DbWeight::get().writes(3 as u64))
+	}
+	fn slash_curator() -> Weight {
 		Weight::from_parts(226_907_000, 5009)
 			.saturating_add(T::DbWeight::get().reads(3 as u64))
 			.saturating_add(T::DbWeight::get().writes(3 as u64))
@@ -156,6 +180,26 @@ impl WeightInfo for () {
 			.saturating_add(ParityDbWeight::get().writes(3 as u64))
 	}
 	fn join_global_board() -> Weight {
+		Weight::from_parts(226_907_000, 5009)
+			.saturating_add(ParityDbWeight::get().reads(3 as u64))
+			.saturating_add(ParityDbWeight::get().writes(3 as u64))
+	}
+	fn bond_curator() -> Weight {
+		Weight::from_parts(226_907_000, 5009)
+			.saturating_add(ParityDbWeight::get().reads(3 as u64))
+			.saturating_add(ParityDbWeight::get().writes(3 as u64))
+	}
+	fn unbond_curator() -> Weight {
+		Weight::from_parts(226_907_000, 5009)
+			.saturating_add(ParityDbWeight::get().reads(3 as u64))
+			.saturating_add(ParityDbWeight::get().writes(3 as u64))
+	}
+	fn withdraw_curator_bond() -> Weight {
+		Weight::from_parts(226_907_000, 5009)
+			.saturating_add(ParityDbWeight::get().reads(3 as u64))
+			.saturating_add(ParityDbWeight::get().writes(3 as u64))
+	}
+	fn slash_curator() -> Weight {
 		Weight::from_parts(226_907_000, 5009)
 			.saturating_add(ParityDbWeight::get().reads(3 as u64))
 			.saturating_add(ParityDbWeight::get().writes(3 as u64))

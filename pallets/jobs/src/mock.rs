@@ -92,6 +92,8 @@ impl pallet_datanets::Config for Test {
 	type RulesChangeDelay = ConstU32<5>;
 	type ForceOrigin = frame_system::EnsureRoot<AccountId>;
 	type CommitmentLifetime = ConstU32<10>;
+	type CuratorBond = ConstU128<10>;
+	type CuratorUnbondDelay = ConstU32<10>;
 	type WeightInfo = ();
 }
 
@@ -167,6 +169,9 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 	}
 	.assimilate_storage(&mut t)
 	.unwrap();
+	pallet_datanets::GenesisConfig::<Test> { datanets: vec![], bonded_curators: vec![CURATOR] }
+		.assimilate_storage(&mut t)
+		.unwrap();
 	let mut ext = sp_io::TestExternalities::new(t);
 	ext.execute_with(|| {
 		System::set_block_number(1);

@@ -1,0 +1,69 @@
+//! `tributary curator`: the bond a curator holds for its votes to count.
+
+use crate::{connect, print_json, signer, trib, Cli};
+use anyhow::{Context, Result};
+use clap::Subcommand;
+use tributary_client::training::parse_trib;
+
+#[derive(Subcommand)]
+pub enum CuratorCmd {
+	/// Hold a curator bond for --key (default: what the chain requires); votes count only with one.
+	Bond {
+		/// In TRIB; added to what is already held.
+		#[arg(long)]
+		amount: Option<String>,
+	},
+	/// Stop curating: votes stop counting now; the bond can be withdrawn after the delay.
+	Unbond,
+	/// Release the bond once the unbonding delay has passed.
+	Withdraw,
+	/// Show a curator's bond (--key's account, or the address given).
+	Status { address: Option<String> },
+}
+
+pub async fn run_curator(cli: &Cli, cmd: &CuratorCmd) -> Result<()> {
+	let client = connect(cli).await?;
+	match cmd {
+		CuratorCmd::Bond { amount } => {
+			let key = signer(cli)?;
+			let amount = match amount {
+				Some(a) => parse_trib(a)?,
+				None => client.curator_bond_required()?,
+			};
+			client.bond_curator(&key, amount).await?;
+			println!("{} holds {} more as curator bond", key.ss58(), trib(amount));
+		}
+		CuratorCmd::Unbond => {
+			let at = client.unbond_curator(&signer(cli)?).await?;
+			println!("unbonding: votes no longer count; withdraw from block {at}");
+		}
+		CuratorCmd::Withdraw => {
+			let amount = client.withdraw_curator_bond(&signer(cli)?).await?;
+			println!("released {}", trib(amount));
+		}
+		CuratorCmd::Status { address } => {
+			let who = match address {
+				Some(a) => a.parse().with_context(|| format!("`{a}` is not an SS58 address"))?,
+				None => signer(cli)?.account_id(),
+			};
+			let bond = client.curator_bond(&who).await?;
+			if cli.json {
+				print_json(&bond);
+				return Ok(());
+			}
+			match bond {
+				None => println!("{who}: no curator bond (votes do not count)"),
+				Some(b) => println!(
+					"{who}: {} held, {}",
+					trib(b.amount),
+					match (b.active, b.unbonding_at) {
+						(true, _) => "votes count".to_string(),
+						(false, Some(at)) => format!("unbonding, withdrawable from block {at}"),
+						(false, None) => "below the required bond: votes do not count".to_string(),
+					}
+				),
+			}
+		}
+	}
+	Ok(())
+}
