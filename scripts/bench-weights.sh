@@ -2,7 +2,7 @@
 # Measures one pallet's calls and rewrites its pallets/<name>/src/weights.rs. Builds the node with
 # `runtime-benchmarks` (a second build of node and runtime: expect ~20 min cold here).
 # Usage: scripts/bench-weights.sh [pallet] [steps] [repeat]
-#   pallet: datanets (default), workers, models or jobs; steps and repeat default to 20 and 10.
+#   pallet: datanets (default), workers, models, jobs or validators; steps and repeat default to 20 and 10.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/bootstrap.sh

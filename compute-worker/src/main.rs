@@ -346,6 +346,14 @@ async fn run(cli: Cli) -> Result<()> {
 				Some(name) => {
 					let key = ks.resolve(name)?;
 					let client = Client::connect(url).await?;
+					// A curator's votes count only with a bond: say so now, not at every vote.
+					if !client.curator_bond(&key.account_id()).await?.is_some_and(|b| b.active) {
+						anyhow::bail!(
+							"{} holds no curator bond, so the chain would refuse its votes: run \
+							 `tributary curator bond --key {name}` first",
+							key.ss58()
+						);
+					}
 					let journal =
 						Journal::open(data_dir(&cli).join(format!("curator-{}.json", key.ss58())))?;
 					let cfg = CuratorConfig {

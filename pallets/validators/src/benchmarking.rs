@@ -2,7 +2,6 @@
 //! headers checked, an offence recorded, the offender disabled and removed.
 
 use super::*;
-use crate::Pallet as Validators;
 use codec::{Decode, Encode};
 use frame_benchmarking::v2::*;
 use frame_support::traits::Get;
@@ -95,5 +94,5 @@ mod benchmarks {
 		assert!(!PlannedValidators::<T>::get().contains(&offender));
 	}
 
-	impl_benchmark_test_suite!(Validators, crate::mock::new_test_ext(), crate::mock::Test);
+	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);
 }

@@ -259,7 +259,11 @@ pub mod pallet {
 			}
 			let offender =
 				Self::check_aura_report(proof).map_err(|_| InvalidTransaction::BadProof)?;
-			if Self::is_reported(AURA_EQUIVOCATION, &u64::from(proof.slot), &[offender.clone()]) {
+			if Self::is_reported(
+				AURA_EQUIVOCATION,
+				&u64::from(proof.slot),
+				core::slice::from_ref(&offender),
+			) {
 				return InvalidTransaction::Stale.into();
 			}
 			ValidTransaction::with_tag_prefix("ValidatorsAuraEquivocation")

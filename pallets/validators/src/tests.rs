@@ -247,7 +247,7 @@ fn unsigned_reports_come_only_from_the_node_itself() {
 			Err(InvalidTransaction::Call.into())
 		);
 		let valid = Validators::validate_unsigned(TransactionSource::Local, &call).unwrap();
-		assert_eq!(valid.propagate, false);
+		assert!(!valid.propagate);
 		let false_call = crate::Call::report_aura_equivocation {
 			proof: proof(2, &two, 99, sealed(&two, 99, 1), sealed(&two, 99, 1)),
 		};
