@@ -43,8 +43,9 @@ impl<T: Config> EstimateNextSessionRotation<BlockNumberFor<T>> for Pallet<T> {
 
 impl<T: Config> pallet_session::SessionManager<T::AccountId> for Pallet<T> {
 	fn new_session(_index: SessionIndex) -> Option<Vec<T::AccountId>> {
+		// pallet-session leaves out members without session keys (purged): a validator that
+		// wants to leave asks root to remove it, so the set never ends up empty that way.
 		let set = PlannedValidators::<T>::get();
-		// Never an empty set: the chain would stop. (Genesis and `MinValidators` keep it filled.)
 		(!set.is_empty()).then(|| set.into_inner())
 	}
 

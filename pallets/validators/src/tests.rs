@@ -103,6 +103,16 @@ fn the_set_is_bounded_both_ways() {
 }
 
 #[test]
+fn a_validator_who_purges_its_keys_leaves_the_sessions() {
+	new_test_ext().execute_with(|| {
+		assert_ok!(Session::purge_keys(RuntimeOrigin::signed(4)));
+		run_to(2 * SESSION_LENGTH);
+		assert_eq!(session_validators(), vec![1, 2, 3]);
+		assert!(!aura_authorities().contains(&keys_of(4).aura));
+	});
+}
+
+#[test]
 fn the_session_length_changes_under_the_validator_origin_only() {
 	new_test_ext().execute_with(|| {
 		assert_noop!(
