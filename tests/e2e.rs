@@ -211,10 +211,17 @@ async fn dev_node_create_submit_vote_and_rank() {
 	assert_eq!(eve_stats.accepted, 0);
 
 	// The owner raises the curator fee: it waits a day of blocks, and `datanet show` says so.
-	let mut rules = client.datanet(datanet).await.unwrap().unwrap().rules;
-	rules.curator_fee = 7_000_000_000_000;
-	let call = tributary_client::chain::tx().datanets().update_rules(datanet, (&rules).into());
-	client.submit(&call, &key("//Alice")).await.unwrap();
+	let r = cli(
+		&url,
+		&ks,
+		&["datanet", "update-rules", &d, "--curator-fee", "7000000000000", "--key", "//Alice"],
+	)
+	.unwrap();
+	assert!(r.ok && r.stdout.contains("change at block"), "{}{}", r.stdout, r.stderr);
+	let r =
+		cli(&url, &ks, &["datanet", "update-rules", &d, "--curator-fee", "1", "--key", "//Bob"])
+			.unwrap();
+	assert!(!r.ok && r.stderr.contains("NotOwner"), "only the owner: {}", r.stderr);
 	let shown =
 		json(&cli(&url, &ks, &["--json", "datanet", "show", &datanet.to_string()]).unwrap());
 	assert_eq!(shown["rules"]["curator_fee"], 0, "not yet");
@@ -225,8 +232,9 @@ async fn dev_node_create_submit_vote_and_rank() {
 
 	// A curator named without a bond decides nothing until it bonds (`tributary curator`).
 	let ferdie = key("//Ferdie");
-	let call = tributary_client::chain::tx().datanets().add_curator(datanet, ferdie.account_id());
-	client.submit(&call, &key("//Alice")).await.unwrap();
+	let r = cli(&url, &ks, &["datanet", "add-curator", &d, &ferdie.ss58(), "--key", "//Alice"])
+		.unwrap();
+	assert!(r.ok, "{}", r.stderr);
 	let late = files.path().join("late.txt");
 	std::fs::write(&late, "Q: Who may curate?\nA: Whoever holds a curator bond.\n").unwrap();
 	let pending = client
@@ -242,6 +250,14 @@ async fn dev_node_create_submit_vote_and_rank() {
 	let status = cli(&url, &ks, &["curator", "status", "--key", "//Ferdie"]).unwrap();
 	assert!(status.stdout.contains("50 TRIB held, votes count"), "{}", status.stdout);
 	assert_eq!(client.vote(&ferdie, pending, VoteArg::Approve).await.unwrap(), Decision::Pending);
+	// Root slashes a curator below the bond: its votes stop counting until it bonds again.
+	let r =
+		cli(&url, &ks, &["curator", "slash", &ferdie.ss58(), "10", "--key", "//Alice"]).unwrap();
+	assert!(r.ok, "{}", r.stderr);
+	let status = cli(&url, &ks, &["curator", "status", "--key", "//Ferdie"]).unwrap();
+	assert!(status.stdout.contains("below the required bond"), "{}", status.stdout);
+	let r = cli(&url, &ks, &["curator", "slash", &ferdie.ss58(), "10", "--key", "//Bob"]).unwrap();
+	assert!(!r.ok, "only root slashes: {}", r.stdout);
 }
 
 async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut f: F) -> T

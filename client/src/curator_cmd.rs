@@ -19,6 +19,8 @@ pub enum CuratorCmd {
 	Withdraw,
 	/// Show a curator's bond (--key's account, or the address given).
 	Status { address: Option<String> },
+	/// Burn up to `amount` TRIB of a curator's bond, as root (--key is the sudo key).
+	Slash { address: String, amount: String },
 }
 
 pub async fn run_curator(cli: &Cli, cmd: &CuratorCmd) -> Result<()> {
@@ -40,6 +42,12 @@ pub async fn run_curator(cli: &Cli, cmd: &CuratorCmd) -> Result<()> {
 		CuratorCmd::Withdraw => {
 			let amount = client.withdraw_curator_bond(&signer(cli)?).await?;
 			println!("released {}", trib(amount));
+		}
+		CuratorCmd::Slash { address, amount } => {
+			let who =
+				address.parse().with_context(|| format!("`{address}` is not an SS58 address"))?;
+			client.slash_curator(&signer(cli)?, who, parse_trib(amount)?).await?;
+			println!("slashed up to {amount} TRIB of {address}'s curator bond");
 		}
 		CuratorCmd::Status { address } => {
 			let who = match address {

@@ -15,6 +15,7 @@ pub mod adapter_blob;
 pub mod client;
 pub mod content;
 pub mod curators;
+mod datanet_admin;
 pub mod dataset;
 pub mod keys;
 pub mod training;

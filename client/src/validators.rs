@@ -96,7 +96,7 @@ impl Client {
 	}
 
 	/// Dispatches `call` as root; the inner call's failure is an error too (sudo itself succeeds).
-	async fn sudo(&self, root: &Key, call: RuntimeCall) -> Result<(), ClientError> {
+	pub(crate) async fn sudo(&self, root: &Key, call: RuntimeCall) -> Result<(), ClientError> {
 		let events = self.submit(&chain::tx().sudo().sudo(call), root).await?;
 		let sudid = events
 			.find_first::<chain::sudo::events::Sudid>()?
