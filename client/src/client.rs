@@ -443,6 +443,33 @@ impl Client {
 		Ok(events)
 	}
 
+	/// Dispatches `call` as root through sudo. Sudo itself succeeds whatever the call does, so
+	/// the call's own failure (in the `Sudid` event) is turned into the same error a signed call
+	/// would give.
+	pub(crate) async fn sudo(
+		&self,
+		root: &Key,
+		call: chain::runtime_types::tributary_runtime::RuntimeCall,
+	) -> Result<(), ClientError> {
+		let events = self.submit(&chain::tx().sudo().sudo(call), root).await?;
+		for event in events.iter() {
+			let event = event?;
+			if (event.pallet_name(), event.variant_name()) != ("Sudo", "Sudid") {
+				continue;
+			}
+			// The field is `Result<(), DispatchError>`: 0 then nothing, or 1 then the error.
+			return match event.field_bytes().split_first() {
+				Some((0, _)) => Ok(()),
+				Some((_, failed)) => {
+					let err = DispatchError::decode_from(failed, self.api.metadata())?;
+					Err(subxt::Error::Runtime(err).into())
+				}
+				None => Err(ClientError::Other("an empty Sudid event".into())),
+			};
+		}
+		Err(ClientError::Other("sudo ran without a Sudid event".into()))
+	}
+
 	/// [`Self::submit`], then the first event `E` the extrinsic emitted (its success event).
 	pub(crate) async fn submit_for<E: subxt::events::StaticEvent, Call: subxt::tx::Payload>(
 		&self,

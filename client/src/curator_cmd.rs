@@ -1,7 +1,7 @@
 //! `tributary curator`: the bond a curator holds for its votes to count.
 
-use crate::{connect, print_json, signer, trib, Cli};
-use anyhow::{Context, Result};
+use crate::{connect, print_json, signer, ss58, trib, Cli};
+use anyhow::Result;
 use clap::Subcommand;
 use tributary_client::training::parse_trib;
 
@@ -44,14 +44,13 @@ pub async fn run_curator(cli: &Cli, cmd: &CuratorCmd) -> Result<()> {
 			println!("released {}", trib(amount));
 		}
 		CuratorCmd::Slash { address, amount } => {
-			let who =
-				address.parse().with_context(|| format!("`{address}` is not an SS58 address"))?;
+			let who = ss58(address)?;
 			client.slash_curator(&signer(cli)?, who, parse_trib(amount)?).await?;
 			println!("slashed up to {amount} TRIB of {address}'s curator bond");
 		}
 		CuratorCmd::Status { address } => {
 			let who = match address {
-				Some(a) => a.parse().with_context(|| format!("`{a}` is not an SS58 address"))?,
+				Some(a) => ss58(a)?,
 				None => signer(cli)?.account_id(),
 			};
 			let bond = client.curator_bond(&who).await?;

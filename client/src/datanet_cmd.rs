@@ -1,7 +1,7 @@
 //! `tributary datanet`: create, list and show datanets; what owners change later (rules,
 //! curators, closing); and the force origin's close.
 
-use crate::{connect, print_json, signer, table, trib, Cli};
+use crate::{connect, print_json, signer, ss58, table, trib, Cli};
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use tributary_client::{
@@ -9,8 +9,59 @@ use tributary_client::{
 	content,
 };
 
-fn address(s: &str) -> Result<subxt::utils::AccountId32> {
-	s.parse().map_err(|_| anyhow::anyhow!("`{s}` is not an SS58 address"))
+/// The rules a datanet's owner sets; a flag not given keeps the base value (the chain's defaults
+/// when creating, the current or scheduled rules when updating).
+#[derive(clap::Args)]
+pub struct RuleFlags {
+	/// Curator approvals that accept a contribution (default 1).
+	#[arg(long)]
+	approval_quorum: Option<u32>,
+	/// Curator rejections that reject one (default 1).
+	#[arg(long)]
+	rejection_quorum: Option<u32>,
+	#[arg(long)]
+	max_item_bytes: Option<u64>,
+	#[arg(long)]
+	contributor_daily_bytes: Option<u64>,
+	#[arg(long)]
+	contributor_daily_items: Option<u32>,
+	#[arg(long)]
+	datanet_daily_bytes: Option<u64>,
+	/// Items all contributors together may submit per day (at least 10).
+	#[arg(long)]
+	datanet_daily_items: Option<u32>,
+	/// Deposit held per pending contribution, in plancks (default 0).
+	#[arg(long)]
+	deposit: Option<u128>,
+	/// Paid per decision from the datanet's curation pot, in plancks (default 0).
+	#[arg(long)]
+	curator_fee: Option<u128>,
+	/// Blocks a contribution may stay pending before it expires (its deposit then goes to the
+	/// curation pot). Default: a week of 6 s blocks.
+	#[arg(long)]
+	pending_blocks: Option<u32>,
+}
+
+impl RuleFlags {
+	/// `base` with every given flag applied.
+	fn over(&self, base: RulesArg) -> RulesArg {
+		RulesArg {
+			max_item_bytes: self.max_item_bytes.unwrap_or(base.max_item_bytes),
+			contributor_daily_bytes: self
+				.contributor_daily_bytes
+				.unwrap_or(base.contributor_daily_bytes),
+			contributor_daily_items: self
+				.contributor_daily_items
+				.unwrap_or(base.contributor_daily_items),
+			datanet_daily_bytes: self.datanet_daily_bytes.unwrap_or(base.datanet_daily_bytes),
+			datanet_daily_items: self.datanet_daily_items.unwrap_or(base.datanet_daily_items),
+			approval_quorum: self.approval_quorum.unwrap_or(base.approval_quorum),
+			rejection_quorum: self.rejection_quorum.unwrap_or(base.rejection_quorum),
+			contribution_deposit: self.deposit.unwrap_or(base.contribution_deposit),
+			curator_fee: self.curator_fee.unwrap_or(base.curator_fee),
+			pending_blocks: self.pending_blocks.unwrap_or(base.pending_blocks),
+		}
+	}
 }
 
 // Parsed once per process: the size of its largest variant does not matter.
@@ -31,31 +82,8 @@ pub enum DatanetCmd {
 		/// A curator's SS58 address; repeat for more.
 		#[arg(long = "curator")]
 		curators: Vec<String>,
-		#[arg(long, default_value_t = 1)]
-		approval_quorum: u32,
-		#[arg(long, default_value_t = 1)]
-		rejection_quorum: u32,
-		#[arg(long)]
-		max_item_bytes: Option<u64>,
-		#[arg(long)]
-		contributor_daily_bytes: Option<u64>,
-		#[arg(long)]
-		contributor_daily_items: Option<u32>,
-		#[arg(long)]
-		datanet_daily_bytes: Option<u64>,
-		/// Items all contributors together may submit per day (at least 10).
-		#[arg(long)]
-		datanet_daily_items: Option<u32>,
-		/// Deposit held per pending contribution, in plancks.
-		#[arg(long, default_value_t = 0)]
-		deposit: u128,
-		/// Paid per curator vote from the datanet's curation pot, in plancks.
-		#[arg(long, default_value_t = 0)]
-		curator_fee: u128,
-		/// Blocks a contribution may stay pending before it expires (its deposit then goes to the
-		/// curation pot). Default: a week of 6 s blocks.
-		#[arg(long)]
-		pending_blocks: Option<u32>,
+		#[command(flatten)]
+		rules: RuleFlags,
 		/// Put the datanet on the global board: its contributors' records count across datanets.
 		/// Holds the chain's global-board bond from you for good.
 		#[arg(long)]
@@ -71,28 +99,8 @@ pub enum DatanetCmd {
 	/// apply at once; a new fee, quorum or deposit waits a day (`datanet show` says when).
 	UpdateRules {
 		id: u32,
-		#[arg(long)]
-		approval_quorum: Option<u32>,
-		#[arg(long)]
-		rejection_quorum: Option<u32>,
-		#[arg(long)]
-		max_item_bytes: Option<u64>,
-		#[arg(long)]
-		contributor_daily_bytes: Option<u64>,
-		#[arg(long)]
-		contributor_daily_items: Option<u32>,
-		#[arg(long)]
-		datanet_daily_bytes: Option<u64>,
-		#[arg(long)]
-		datanet_daily_items: Option<u32>,
-		/// Deposit held per pending contribution, in plancks.
-		#[arg(long)]
-		deposit: Option<u128>,
-		/// Paid per decision from the datanet's curation pot, in plancks.
-		#[arg(long)]
-		curator_fee: Option<u128>,
-		#[arg(long)]
-		pending_blocks: Option<u32>,
+		#[command(flatten)]
+		rules: RuleFlags,
 	},
 	/// Add a curator (owner only); its votes count once it holds a curator bond.
 	AddCurator { id: u32, curator: String },
@@ -119,41 +127,12 @@ pub async fn run_datanet(cli: &Cli, cmd: &DatanetCmd) -> Result<()> {
 			modality,
 			formats,
 			curators,
-			approval_quorum,
-			rejection_quorum,
-			max_item_bytes,
-			contributor_daily_bytes,
-			contributor_daily_items,
-			datanet_daily_bytes,
-			datanet_daily_items,
-			deposit,
-			curator_fee,
-			pending_blocks,
+			rules,
 			global_board,
 		} => {
 			let key = signer(cli)?;
-			let defaults = RulesArg::default();
-			let rules = RulesArg {
-				max_item_bytes: max_item_bytes.unwrap_or(defaults.max_item_bytes),
-				contributor_daily_bytes: contributor_daily_bytes
-					.unwrap_or(defaults.contributor_daily_bytes),
-				contributor_daily_items: contributor_daily_items
-					.unwrap_or(defaults.contributor_daily_items),
-				datanet_daily_bytes: datanet_daily_bytes.unwrap_or(defaults.datanet_daily_bytes),
-				datanet_daily_items: datanet_daily_items.unwrap_or(defaults.datanet_daily_items),
-				approval_quorum: *approval_quorum,
-				rejection_quorum: *rejection_quorum,
-				contribution_deposit: *deposit,
-				curator_fee: *curator_fee,
-				pending_blocks: pending_blocks.unwrap_or(defaults.pending_blocks),
-			};
-			let curators = curators
-				.iter()
-				.map(|c| {
-					c.parse::<subxt::utils::AccountId32>()
-						.map_err(|_| anyhow::anyhow!("`{c}` is not an SS58 address"))
-				})
-				.collect::<Result<Vec<_>>>()?;
+			let rules = rules.over(RulesArg::default());
+			let curators = curators.iter().map(|c| ss58(c)).collect::<Result<Vec<_>>>()?;
 			let def = NewDatanet {
 				name: name.clone(),
 				description: description.clone(),
@@ -277,43 +256,20 @@ pub async fn run_datanet(cli: &Cli, cmd: &DatanetCmd) -> Result<()> {
 			}
 			Ok(())
 		}
-		DatanetCmd::UpdateRules {
-			id,
-			approval_quorum,
-			rejection_quorum,
-			max_item_bytes,
-			contributor_daily_bytes,
-			contributor_daily_items,
-			datanet_daily_bytes,
-			datanet_daily_items,
-			deposit,
-			curator_fee,
-			pending_blocks,
-		} => {
+		DatanetCmd::UpdateRules { id, rules } => {
 			let key = signer(cli)?;
 			let client = connect(cli).await?;
 			let current =
 				client.datanet(*id).await?.with_context(|| format!("no datanet {id} on chain"))?;
-			let mut r = current.rules;
+			let mut base = current.rules;
 			// A change already scheduled is the base for the delayed fields.
 			if let Some(s) = &current.scheduled_rules {
-				r.approval_quorum = s.approval_quorum;
-				r.rejection_quorum = s.rejection_quorum;
-				r.contribution_deposit = s.contribution_deposit;
-				r.curator_fee = s.curator_fee;
+				base.approval_quorum = s.approval_quorum;
+				base.rejection_quorum = s.rejection_quorum;
+				base.contribution_deposit = s.contribution_deposit;
+				base.curator_fee = s.curator_fee;
 			}
-			r.approval_quorum = approval_quorum.unwrap_or(r.approval_quorum);
-			r.rejection_quorum = rejection_quorum.unwrap_or(r.rejection_quorum);
-			r.max_item_bytes = max_item_bytes.unwrap_or(r.max_item_bytes);
-			r.contributor_daily_bytes =
-				contributor_daily_bytes.unwrap_or(r.contributor_daily_bytes);
-			r.contributor_daily_items =
-				contributor_daily_items.unwrap_or(r.contributor_daily_items);
-			r.datanet_daily_bytes = datanet_daily_bytes.unwrap_or(r.datanet_daily_bytes);
-			r.datanet_daily_items = datanet_daily_items.unwrap_or(r.datanet_daily_items);
-			r.contribution_deposit = deposit.unwrap_or(r.contribution_deposit);
-			r.curator_fee = curator_fee.unwrap_or(r.curator_fee);
-			r.pending_blocks = pending_blocks.unwrap_or(r.pending_blocks);
+			let r = rules.over(base);
 			client.update_rules(&key, *id, &r).await?;
 			let after =
 				client.datanet(*id).await?.with_context(|| format!("no datanet {id} on chain"))?;
@@ -330,12 +286,12 @@ pub async fn run_datanet(cli: &Cli, cmd: &DatanetCmd) -> Result<()> {
 			Ok(())
 		}
 		DatanetCmd::AddCurator { id, curator } => {
-			connect(cli).await?.add_curator(&signer(cli)?, *id, address(curator)?).await?;
+			connect(cli).await?.add_curator(&signer(cli)?, *id, ss58(curator)?).await?;
 			println!("{curator} curates datanet {id} (its votes count with a curator bond)");
 			Ok(())
 		}
 		DatanetCmd::RemoveCurator { id, curator } => {
-			connect(cli).await?.remove_curator(&signer(cli)?, *id, address(curator)?).await?;
+			connect(cli).await?.remove_curator(&signer(cli)?, *id, ss58(curator)?).await?;
 			println!("{curator} no longer curates datanet {id}");
 			Ok(())
 		}
@@ -345,7 +301,7 @@ pub async fn run_datanet(cli: &Cli, cmd: &DatanetCmd) -> Result<()> {
 			Ok(())
 		}
 		DatanetCmd::ForceClose { id, slash, pot_to } => {
-			let to = pot_to.as_deref().map(address).transpose()?;
+			let to = pot_to.as_deref().map(ss58).transpose()?;
 			connect(cli).await?.force_close_datanet(&signer(cli)?, *id, *slash, to).await?;
 			println!("datanet {id} closed by force");
 			Ok(())

@@ -231,6 +231,11 @@ async fn upload(
 	Ok(results.iter().filter(|(_, r)| r.is_ok()).count())
 }
 
+/// An account from its SS58 address.
+fn ss58(s: &str) -> Result<subxt::utils::AccountId32> {
+	s.parse().with_context(|| format!("`{s}` is not an SS58 address"))
+}
+
 fn print_json(v: &impl serde::Serialize) {
 	println!("{}", serde_json::to_string_pretty(v).expect("serializable"));
 }

@@ -205,9 +205,7 @@ pub async fn run_worker(cli: &Cli, cmd: &WorkerCmd) -> Result<()> {
 		}
 		WorkerCmd::Status { address } => {
 			let who = match address {
-				Some(a) => {
-					a.parse().map_err(|_| anyhow::anyhow!("`{a}` is not an SS58 address"))?
-				}
+				Some(a) => crate::ss58(a)?,
 				None => signer(cli)?.account_id(),
 			};
 			let w = connect(cli)

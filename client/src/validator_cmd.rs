@@ -1,9 +1,8 @@
 //! `tributary validator`: the validator set, session keys, and root's changes to the set.
 
-use crate::{connect, print_json, signer, Cli};
-use anyhow::{Context, Result};
+use crate::{connect, print_json, signer, ss58, Cli};
+use anyhow::Result;
 use clap::Subcommand;
-use subxt::utils::AccountId32;
 
 #[derive(Subcommand)]
 pub enum ValidatorCmd {
@@ -20,10 +19,6 @@ pub enum ValidatorCmd {
 	Add { account: String },
 	/// Remove an account from the planned set (root: --key is the sudo key).
 	Remove { account: String },
-}
-
-fn account(s: &str) -> Result<AccountId32> {
-	s.parse().with_context(|| format!("`{s}` is not an SS58 address"))
 }
 
 pub async fn run_validator(cli: &Cli, cmd: &ValidatorCmd) -> Result<()> {
@@ -62,11 +57,11 @@ pub async fn run_validator(cli: &Cli, cmd: &ValidatorCmd) -> Result<()> {
 			}
 		}
 		ValidatorCmd::Add { account: who } => {
-			client.add_validator(&signer(cli)?, account(who)?).await?;
+			client.add_validator(&signer(cli)?, ss58(who)?).await?;
 			println!("{who} joins the set within two sessions");
 		}
 		ValidatorCmd::Remove { account: who } => {
-			client.remove_validator(&signer(cli)?, account(who)?).await?;
+			client.remove_validator(&signer(cli)?, ss58(who)?).await?;
 			println!("{who} leaves the set within two sessions");
 		}
 	}

@@ -94,32 +94,6 @@ impl Client {
 	pub async fn remove_validator(&self, root: &Key, who: AccountId32) -> Result<(), ClientError> {
 		self.sudo(root, RuntimeCall::Validators(ValidatorsCall::remove_validator { who })).await
 	}
-
-	/// Dispatches `call` as root; the inner call's failure is an error too (sudo itself succeeds).
-	pub(crate) async fn sudo(&self, root: &Key, call: RuntimeCall) -> Result<(), ClientError> {
-		let events = self.submit(&chain::tx().sudo().sudo(call), root).await?;
-		let sudid = events
-			.find_first::<chain::sudo::events::Sudid>()?
-			.ok_or_else(|| ClientError::Other("sudo ran without a Sudid event".into()))?;
-		use chain::runtime_types::sp_runtime::DispatchError as Failed;
-		match sudid.sudo_result {
-			Ok(()) => Ok(()),
-			Err(Failed::Module(m)) => {
-				let metadata = self.api().metadata();
-				let pallet = metadata.pallet_by_index(m.index);
-				let variant = pallet.as_ref().and_then(|p| p.error_variant_by_index(m.error[0]));
-				Err(match (pallet, variant) {
-					(Some(p), Some(v)) => ClientError::Refused {
-						pallet: p.name().to_string(),
-						error: v.name.clone(),
-						sentence: v.docs.join(" ").trim().to_string(),
-					},
-					_ => ClientError::Other(format!("the call failed as root: module error {m:?}")),
-				})
-			}
-			Err(other) => Err(ClientError::Other(format!("the call failed as root: {other:?}"))),
-		}
-	}
 }
 
 /// `Session::set_keys` with the keys exactly as the node encoded them (the runtime's

@@ -21,7 +21,9 @@ const REMEMBERED_SLOTS: u64 = 1024;
 /// Follows block imports until the node stops.
 pub async fn watch(client: Arc<FullClient>, pool: Arc<Pool>) {
 	let mut imports = client.import_notification_stream();
-	let mut seen: BTreeMap<u64, Vec<(AuthorityId, Header)>> = BTreeMap::new();
+	// Per slot: each imported block's author, hash and header.
+	let mut seen: BTreeMap<u64, Vec<(AuthorityId, tributary_runtime::Hash, Header)>> =
+		BTreeMap::new();
 	while let Some(imported) = imports.next().await {
 		let header = imported.header;
 		let Some(slot) = header
@@ -40,10 +42,9 @@ pub async fn watch(client: Arc<FullClient>, pool: Arc<Pool>) {
 			continue;
 		}
 		let author = authorities[(u64::from(slot) % authorities.len() as u64) as usize].clone();
+		let hash = header.hash();
 		let blocks = seen.entry(u64::from(slot)).or_default();
-		if let Some((_, first)) =
-			blocks.iter().find(|(a, h)| a == &author && h.hash() != header.hash())
-		{
+		if let Some((_, _, first)) = blocks.iter().find(|(a, h, _)| a == &author && *h != hash) {
 			let proof = pallet_validators::AuraEquivocationProof {
 				offender: author.clone(),
 				slot,
@@ -52,7 +53,7 @@ pub async fn watch(client: Arc<FullClient>, pool: Arc<Pool>) {
 			};
 			report(&client, &pool, proof).await;
 		}
-		blocks.push((author, header));
+		blocks.push((author, hash, header));
 		while let Some((&oldest, _)) = seen.first_key_value() {
 			if oldest.saturating_add(REMEMBERED_SLOTS) >= u64::from(slot) {
 				break;

@@ -34,12 +34,11 @@ impl<T: Config> Pallet<T> {
 		}
 		Reports::<T>::insert(id, pallet_session::Pallet::<T>::current_index());
 		for who in offenders {
-			if pallet_session::Pallet::<T>::validator_id_to_index(who).is_some() {
-				pallet_session::Pallet::<T>::report_offence(
-					who.clone(),
-					OffenceSeverity(sp_runtime::Perbill::one()),
-				);
-			}
+			// The disabling strategy skips anyone outside the active set.
+			pallet_session::Pallet::<T>::report_offence(
+				who.clone(),
+				OffenceSeverity(sp_runtime::Perbill::one()),
+			);
 			let removed = PlannedValidators::<T>::mutate(|set| {
 				let at = set.iter().position(|v| v == who)?;
 				(set.len() as u32 > T::MinValidators::get()).then(|| set.remove(at))

@@ -155,14 +155,13 @@ fn sealed(author: &sr25519::Pair, slot: u64, salt: u8) -> Header {
 	header
 }
 
+/// A report that `offender` sealed both headers at `slot`.
 fn proof(
 	offender: AccountId,
-	signer: &sr25519::Pair,
 	slot: u64,
 	a: Header,
 	b: Header,
 ) -> Box<AuraEquivocationProof<Header>> {
-	let _ = signer;
 	Box::new(AuraEquivocationProof {
 		offender: keys_of(offender).aura,
 		slot: Slot::from(slot),
@@ -176,7 +175,7 @@ fn an_aura_equivocation_disables_and_removes_its_author_once() {
 	new_test_ext().execute_with(|| {
 		pallet_aura::CurrentSlot::<Test>::put(Slot::from(100));
 		let two = aura_pair(2);
-		let report = proof(2, &two, 99, sealed(&two, 99, 1), sealed(&two, 99, 2));
+		let report = proof(2, 99, sealed(&two, 99, 1), sealed(&two, 99, 2));
 		// Anyone may report it, and a true report is free.
 		let info =
 			Validators::report_aura_equivocation(RuntimeOrigin::signed(7), report.clone()).unwrap();
@@ -205,7 +204,7 @@ fn false_or_stale_aura_reports_are_refused_and_punish_nobody() {
 		let (two, three) = (aura_pair(2), aura_pair(3));
 		let bad = || Error::<Test>::InvalidEquivocationProof;
 		// One header sealed by someone else: a forgery against account 2.
-		let forged = proof(2, &two, 99, sealed(&two, 99, 1), sealed(&three, 99, 2));
+		let forged = proof(2, 99, sealed(&two, 99, 1), sealed(&three, 99, 2));
 		assert_noop!(Validators::report_aura_equivocation(RuntimeOrigin::signed(7), forged), bad());
 		// The same block sealed twice is one block (signatures are randomised).
 		let header = sealed(&two, 99, 1);
@@ -214,26 +213,26 @@ fn false_or_stale_aura_reports_are_refused_and_punish_nobody() {
 		let again = two.sign(resealed.hash().as_ref()).encode();
 		resealed.digest_mut().push(DigestItem::Seal(AURA_ENGINE_ID, again));
 		assert_ne!(header.hash(), resealed.hash());
-		let twice = proof(2, &two, 99, header, resealed);
+		let twice = proof(2, 99, header, resealed);
 		assert_noop!(Validators::report_aura_equivocation(RuntimeOrigin::signed(7), twice), bad());
 		// Two slots are not one.
-		let apart = proof(2, &two, 99, sealed(&two, 99, 1), sealed(&two, 98, 2));
+		let apart = proof(2, 99, sealed(&two, 99, 1), sealed(&two, 98, 2));
 		assert_noop!(Validators::report_aura_equivocation(RuntimeOrigin::signed(7), apart), bad());
 		// Out of the window, or in the future.
 		let old = 100 - REPORT_WINDOW - 1;
-		let stale = proof(2, &two, old, sealed(&two, old, 1), sealed(&two, old, 2));
+		let stale = proof(2, old, sealed(&two, old, 1), sealed(&two, old, 2));
 		assert_noop!(
 			Validators::report_aura_equivocation(RuntimeOrigin::signed(7), stale),
 			Error::<Test>::NotReportable
 		);
-		let ahead = proof(2, &two, 101, sealed(&two, 101, 1), sealed(&two, 101, 2));
+		let ahead = proof(2, 101, sealed(&two, 101, 1), sealed(&two, 101, 2));
 		assert_noop!(
 			Validators::report_aura_equivocation(RuntimeOrigin::signed(7), ahead),
 			Error::<Test>::NotReportable
 		);
 		// A key no validator owns.
 		let eight = aura_pair(8);
-		let stranger = proof(8, &eight, 99, sealed(&eight, 99, 1), sealed(&eight, 99, 2));
+		let stranger = proof(8, 99, sealed(&eight, 99, 1), sealed(&eight, 99, 2));
 		assert_noop!(
 			Validators::report_aura_equivocation(RuntimeOrigin::signed(7), stranger),
 			Error::<Test>::NotReportable
@@ -250,7 +249,7 @@ fn unsigned_reports_come_only_from_the_node_itself() {
 		pallet_aura::CurrentSlot::<Test>::put(Slot::from(100));
 		let two = aura_pair(2);
 		let call = crate::Call::report_aura_equivocation {
-			proof: proof(2, &two, 99, sealed(&two, 99, 1), sealed(&two, 99, 2)),
+			proof: proof(2, 99, sealed(&two, 99, 1), sealed(&two, 99, 2)),
 		};
 		assert_eq!(
 			Validators::validate_unsigned(TransactionSource::External, &call),
@@ -259,7 +258,7 @@ fn unsigned_reports_come_only_from_the_node_itself() {
 		let valid = Validators::validate_unsigned(TransactionSource::Local, &call).unwrap();
 		assert!(!valid.propagate);
 		let false_call = crate::Call::report_aura_equivocation {
-			proof: proof(2, &two, 99, sealed(&two, 99, 1), sealed(&two, 99, 1)),
+			proof: proof(2, 99, sealed(&two, 99, 1), sealed(&two, 99, 1)),
 		};
 		assert_eq!(
 			Validators::validate_unsigned(TransactionSource::Local, &false_call),
