@@ -139,6 +139,17 @@ async fn dev_node_create_submit_vote_and_rank() {
 	assert_eq!(decision, Decision::Rejected { reason: RejectArg::LowQuality });
 	let err = client.vote(&charlie, c2, VoteArg::Approve).await.unwrap_err();
 	assert_eq!(err.chain_error(), Some("NotPending"), "{err}");
+	// The rejected record holds Eve's record deposit (0.01 TRIB + 2 metadata bytes) until she
+	// removes it; nobody else may while the datanet is open.
+	let record = 10_000_000_000u128 + 2 * 10_000_000;
+	assert_eq!(client.contribution(c2).await.unwrap().record_deposit, record);
+	let c2s = c2.to_string();
+	let other = cli(&url, &ks, &["remove-contribution", &c2s, "--key", "//Charlie"]).unwrap();
+	assert!(other.stderr.contains("NotContributor"), "{}", other.stderr);
+	let removed =
+		cli(&url, &ks, &["--json", "remove-contribution", &c2s, "--key", "//Eve"]).unwrap();
+	assert_eq!(json(&removed)["released"], serde_json::json!(record));
+	assert!(client.contribution(c2).await.is_err(), "the record is gone");
 
 	// The leaderboard through the node's RPC.
 	// Only contributors with an acceptance are ranked; Eve's record is read directly.

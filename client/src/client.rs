@@ -315,6 +315,9 @@ pub struct ContributionView {
 	pub approvals: u32,
 	pub rejections: u32,
 	pub decision: Decision,
+	/// Held from the contributor while the record is stored (plancks); `remove-contribution`
+	/// releases it once the contribution is rejected, expired or superseded.
+	pub record_deposit: u128,
 }
 
 /// A contributor's record, as the `datanets_*` RPCs return it.
@@ -631,6 +634,7 @@ impl Client {
 			status: match d.status {
 				DatanetStatus::Open => "open".into(),
 				DatanetStatus::Closed => "closed".into(),
+				DatanetStatus::Cleared => "cleared".into(),
 			},
 			rules: (&d.rules).into(),
 			curators: curators.iter().map(|c| c.to_string()).collect(),
@@ -673,10 +677,25 @@ impl Client {
 			approvals: c.approvals,
 			rejections: c.rejections,
 			decision: (&c.status).into(),
+			record_deposit: c.record_deposit,
 		})
 	}
 
-	/// The id the next contribution will get (every id below it exists).
+	/// One contribution, or `None` when no record has this id (never stored, or removed: a
+	/// rejected, expired or superseded record its contributor took out, or a cleared datanet's).
+	pub async fn find_contribution(
+		&self,
+		id: ContributionId,
+	) -> Result<Option<ContributionView>, ClientError> {
+		match self.contribution(id).await {
+			Ok(c) => Ok(Some(c)),
+			Err(ClientError::NotFound { .. }) => Ok(None),
+			Err(e) => Err(e),
+		}
+	}
+
+	/// The id the next contribution will get (ids below it were given out; records may have
+	/// been removed since).
 	pub async fn next_contribution_id(&self) -> Result<ContributionId, ClientError> {
 		let at = self.api.storage().at_latest().await?;
 		Ok(at.fetch(&chain::storage().datanets().next_contribution_id()).await?.unwrap_or(0))

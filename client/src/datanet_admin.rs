@@ -48,7 +48,8 @@ impl Client {
 		self.submit(&call, owner).await.map(|_| ())
 	}
 
-	/// Closes `datanet` to new submissions (owner only); its deposit is released.
+	/// Closes `datanet` to new submissions (owner only). Its deposit stays held until the
+	/// datanet's storage is cleared (`clear_closed_datanet`, by anyone after the chain's delay).
 	pub async fn close_datanet(&self, owner: &Key, datanet: DatanetId) -> Result<(), ClientError> {
 		self.submit(&chain::tx().datanets().close_datanet(datanet), owner).await.map(|_| ())
 	}
@@ -64,6 +65,32 @@ impl Client {
 	) -> Result<(), ClientError> {
 		let call = DatanetsCall::force_close_datanet { datanet, slash_deposit: slash, pot_to };
 		self.sudo(root, RuntimeCall::Datanets(call)).await
+	}
+
+	/// Clears up to `max_keys` entries of a closed datanet's storage (anyone, `ClearDelay`
+	/// blocks after closing; free when it clears something). Returns the accepted items and
+	/// other keys removed, and whether the datanet is now fully cleared.
+	pub async fn clear_closed_datanet(
+		&self,
+		key: &Key,
+		datanet: DatanetId,
+		max_keys: u32,
+	) -> Result<(u32, u32, bool), ClientError> {
+		let call = chain::tx().datanets().clear_closed_datanet(datanet, max_keys);
+		let e: chain::datanets::events::DatanetStorageCleared = self.submit_for(&call, key).await?;
+		Ok((e.contributions, e.keys, e.done))
+	}
+
+	/// Removes a rejected, expired or superseded contribution's record (its contributor, or
+	/// anyone once the datanet can be cleared); returns the record deposit released.
+	pub async fn remove_contribution(
+		&self,
+		key: &Key,
+		contribution: u64,
+	) -> Result<u128, ClientError> {
+		let call = chain::tx().datanets().remove_contribution(contribution);
+		let e: chain::datanets::events::ContributionRemoved = self.submit_for(&call, key).await?;
+		Ok(e.released)
 	}
 
 	/// Burns up to `amount` of a curator's bond, as root.

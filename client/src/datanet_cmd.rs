@@ -106,8 +106,17 @@ pub enum DatanetCmd {
 	AddCurator { id: u32, curator: String },
 	/// Remove a curator (owner only; not below the quorums).
 	RemoveCurator { id: u32, curator: String },
-	/// Close a datanet to new submissions (owner only); pending ones can still be decided.
+	/// Close a datanet to new submissions (owner only); pending ones can still be decided. Its
+	/// deposit stays held until the datanet is cleared.
 	Close { id: u32 },
+	/// Clear a closed datanet's storage (anyone, once the chain's clear delay has passed since
+	/// it closed), in calls of at most --max-keys entries until nothing is left. Free: each
+	/// record deposit goes back to its contributor, the datanet deposit to the owner.
+	Clear {
+		id: u32,
+		#[arg(long, default_value_t = 200)]
+		max_keys: u32,
+	},
 	/// Close any datanet as root (--key is the sudo key): burn the owner's deposit with --slash,
 	/// move the curation pot with --pot-to.
 	ForceClose {
@@ -298,6 +307,28 @@ pub async fn run_datanet(cli: &Cli, cmd: &DatanetCmd) -> Result<()> {
 		DatanetCmd::Close { id } => {
 			connect(cli).await?.close_datanet(&signer(cli)?, *id).await?;
 			println!("datanet {id} closed to new submissions");
+			Ok(())
+		}
+		DatanetCmd::Clear { id, max_keys } => {
+			let (key, client) = (signer(cli)?, connect(cli).await?);
+			let (mut items, mut keys) = (0u64, 0u64);
+			loop {
+				let (i, k, done) = client.clear_closed_datanet(&key, *id, *max_keys).await?;
+				(items, keys) = (items + u64::from(i), keys + u64::from(k));
+				if done {
+					break;
+				}
+			}
+			if cli.json {
+				print_json(
+					&serde_json::json!({ "datanet": id, "contributions": items, "keys": keys }),
+				);
+			} else {
+				println!(
+					"datanet {id} cleared: {items} accepted contributions and {keys} other entries \
+					 removed; deposits went back to those who paid them"
+				);
+			}
 			Ok(())
 		}
 		DatanetCmd::ForceClose { id, slash, pot_to } => {

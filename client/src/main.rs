@@ -90,6 +90,9 @@ enum Command {
 	},
 	/// Show one contribution and where it stands.
 	Contribution { id: u64 },
+	/// Remove a rejected, expired or superseded contribution's record and release its record
+	/// deposit (signed with --key: its contributor, or anyone once its datanet can be cleared).
+	RemoveContribution { id: u64 },
 	/// Leaderboard of a datanet (or of all datanets): rank by accepted contributions.
 	Leaderboard {
 		#[arg(long)]
@@ -368,6 +371,16 @@ async fn run(cli: Cli) -> Result<()> {
 				println!("  bytes        {}  format {}", c.bytes, c.format);
 				println!("  votes        {} approve / {} reject", c.approvals, c.rejections);
 				println!("  status       {:?}", c.decision);
+				println!("  record held  {}", trib(c.record_deposit));
+			}
+			Ok(())
+		}
+		Command::RemoveContribution { id } => {
+			let released = connect(&cli).await?.remove_contribution(&signer(&cli)?, *id).await?;
+			if cli.json {
+				print_json(&serde_json::json!({ "contribution": id, "released": released }));
+			} else {
+				println!("contribution {id} removed; {} released", trib(released));
 			}
 			Ok(())
 		}

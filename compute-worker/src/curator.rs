@@ -146,7 +146,19 @@ impl Curator {
 		let watching: Vec<(u64, String)> =
 			self.journal.data.pinned_pending.iter().map(|(k, v)| (*k, v.clone())).collect();
 		for (id, hash) in watching {
-			match self.client.contribution(id).await?.decision {
+			let Some(c) = self.client.find_contribution(id).await? else {
+				// Removed: it was rejected, expired or superseded (or its datanet cleared).
+				// Superseded bytes are the winner's: keep them pinned while another watched
+				// contribution holds them.
+				let shared =
+					self.journal.data.pinned_pending.iter().any(|(k, h)| *k != id && *h == hash);
+				if !shared {
+					self.node.store().unpin_chain(&parse_hash(&hash)?)?;
+				}
+				self.journal.data.pinned_pending.remove(&id);
+				continue;
+			};
+			match c.decision {
 				Decision::Pending => continue,
 				// A superseded contribution's bytes are the contribution that took it over's.
 				Decision::Accepted { .. } | Decision::Superseded { .. } => {}
@@ -169,7 +181,9 @@ impl Curator {
 		if self.journal.data.outcomes.contains_key(&id) {
 			return Ok(true);
 		}
-		let c = self.client.contribution(id).await?;
+		// A record removed before we saw it (its contributor took out a rejected one): nothing
+		// to do, and it must not stop the round.
+		let Some(c) = self.client.find_contribution(id).await? else { return Ok(true) };
 		let Some(datanet) = mine.get(&c.datanet) else {
 			// Not ours (if a datanet adds us later, `round` rescans).
 			return Ok(true);

@@ -196,6 +196,13 @@ impl pallet_datanets::Config for Runtime {
 	// Held for good from a datanet that counts on the global board: a board farmed from
 	// self-made datanets costs this much per datanet.
 	type GlobalBoardBond = ConstU128<{ 100 * UNIT }>;
+	// A contribution's record, votes and index entries cost this while stored: 0.01 TRIB, and
+	// 0.00001 TRIB per metadata byte (512 bytes: 0.005 TRIB more).
+	type RecordDepositBase = ConstU128<{ 10 * MILLI_UNIT }>;
+	type RecordDepositPerByte = ConstU128<{ MILLI_UNIT / 100 }>;
+	// A day more than the longest pending time (30 days): nothing is pending when clearing
+	// starts, and jobs on the last versions have had a month.
+	type ClearDelay = ConstU32<{ 31 * 14_400 }>;
 	type MaxNameLen = ConstU32<64>;
 	type MaxDescriptionLen = ConstU32<1024>;
 	type MaxFormats = ConstU32<16>;

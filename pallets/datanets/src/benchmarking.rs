@@ -3,7 +3,7 @@
 use super::*;
 use crate::Pallet as Datanets;
 use frame_benchmarking::v2::*;
-use frame_support::traits::fungible::Inspect;
+use frame_support::traits::fungible::{Inspect, MutateHold};
 use frame_support::traits::Hooks;
 use frame_support::{
 	traits::{fungible::Mutate, Get},
@@ -139,6 +139,18 @@ fn submit_committed<T: Config>(who: &T::AccountId, datanet: DatanetId, hash: Con
 fn due_rules_change<T: Config>(datanet: DatanetId) {
 	let rules = DatanetInfo::<T>::get(datanet).expect("datanet").rules;
 	ScheduledRules::<T>::insert(datanet, ScheduledChange::of(&rules, 0u32.into()));
+}
+
+/// Closes `datanet` and moves to the first block it can be cleared in.
+fn close_for_clearing<T: Config>(datanet: DatanetId) {
+	let now = setup_block::<T>();
+	DatanetInfo::<T>::mutate(datanet, |d| {
+		if let Some(d) = d {
+			d.status = DatanetStatus::Closed;
+		}
+	});
+	ClosedAt::<T>::insert(datanet, now);
+	frame_system::Pallet::<T>::set_block_number(now + T::ClearDelay::get().into());
 }
 
 fn format<T: Config>() -> FormatOf<T> {
@@ -506,6 +518,94 @@ mod benchmarks {
 				Some(ContributionStatus::Expired)
 			);
 		}
+	}
+
+	/// A rejected contribution with `v` votes (half approving), removed by someone other than
+	/// its contributor once its datanet can be cleared.
+	#[benchmark]
+	fn remove_contribution(v: Linear<0, { 2 * T::MaxCurators::get() }>) {
+		let (id, _, _) = datanet::<T>(1);
+		let who = funded::<T>("contributor", 0);
+		let cid = NextContributionId::<T>::get();
+		submit_committed::<T>(&who, id, [3u8; 32]);
+		let approvals = v / 2;
+		for i in 0..v {
+			let cast =
+				if i < approvals { Vote::Approve } else { Vote::Reject(RejectReason::Malformed) };
+			Votes::<T>::insert(cid, account::<T::AccountId>("voter", i, SEED), cast);
+		}
+		Datanets::<T>::end_pending(cid);
+		ContributionByHash::<T>::remove(id, [3u8; 32]);
+		Contributions::<T>::mutate(cid, |c| {
+			if let Some(c) = c {
+				(c.approvals, c.rejections) = (approvals, v - approvals);
+				c.status = ContributionStatus::Rejected { reason: RejectReason::Malformed };
+			}
+		});
+		close_for_clearing::<T>(id);
+		let anyone = funded::<T>("anyone", 0);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(anyone), cid);
+		assert!(Contributions::<T>::get(cid).is_none());
+	}
+
+	/// A closed datanet off the global board with `i` accepted items and `k` per-contributor
+	/// rows, all cleared in one call (the last step included).
+	#[benchmark]
+	fn clear_closed_datanet(i: Linear<0, 100>, k: Linear<0, 100>) {
+		let (id, _, _) = datanet::<T>(1);
+		DatanetInfo::<T>::mutate(id, |d| {
+			if let Some(d) = d {
+				d.board_bond = None;
+				d.accepted = i.into();
+			}
+		});
+		for j in 0..i {
+			let who = funded::<T>("contributor", j);
+			let record_deposit = T::RecordDepositBase::get();
+			T::Currency::hold(&HoldReason::ContributionDeposit.into(), &who, record_deposit)
+				.expect("funded");
+			let cid = NextContributionId::<T>::get();
+			NextContributionId::<T>::put(cid + 1);
+			let mut hash = [9u8; 32];
+			hash[..4].copy_from_slice(&j.to_le_bytes());
+			Contributions::<T>::insert(
+				cid,
+				Contribution {
+					datanet: id,
+					contributor: who,
+					content_hash: hash,
+					bytes: 1024,
+					format: format::<T>(),
+					metadata: BoundedVec::new(),
+					submitted_at: setup_block::<T>(),
+					approvals: 0,
+					rejections: 0,
+					deposit: Zero::zero(),
+					status: ContributionStatus::Accepted { index: j.into() },
+					record_deposit,
+				},
+			);
+			AcceptedList::<T>::insert(id, u64::from(j), cid);
+			ContributionByHash::<T>::insert(id, hash, cid);
+		}
+		for j in 0..k {
+			Stats::<T>::insert(
+				id,
+				account::<T::AccountId>("row", j, SEED),
+				ContributorStats::default(),
+			);
+		}
+		T::Currency::set_balance(
+			&Datanets::<T>::curation_pot(id),
+			T::Currency::minimum_balance() * 1000u32.into(),
+		);
+		close_for_clearing::<T>(id);
+		let anyone = funded::<T>("anyone", 0);
+		#[extrinsic_call]
+		// One more than the keys: the drain that finds the end takes a step of its own.
+		_(RawOrigin::Signed(anyone), id, i + k + 1);
+		assert!(DatanetInfo::<T>::get(id).is_none());
 	}
 
 	impl_benchmark_test_suite!(Datanets, crate::mock::new_test_ext(), crate::mock::Test);

@@ -42,25 +42,29 @@ fn random_rules(rng: &mut Rng, curators: u32) -> RulesOf<Test> {
 	r
 }
 
-/// What each account must have on hold: deposits of its pending contributions and open datanets,
-/// and its curator bond.
+/// What each account must have on hold: the record deposits of its stored contributions and the
+/// deposits of its pending ones, its datanets' deposits (until they are cleared or slashed), and
+/// its curator bond.
 fn check_holds() -> Result<(), String> {
 	for who in ACCOUNTS {
-		let pending: Balance = Contributions::<Test>::iter()
-			.filter(|(_, c)| c.contributor == who && c.status == ContributionStatus::Pending)
-			.map(|(_, c)| c.deposit)
+		let owed: Balance = Contributions::<Test>::iter()
+			.filter(|(_, c)| c.contributor == who)
+			.map(|(_, c)| match c.status {
+				ContributionStatus::Pending => c.record_deposit + c.deposit,
+				_ => c.record_deposit,
+			})
 			.sum();
 		let held = Balances::balance_on_hold(&HoldReason::ContributionDeposit.into(), &who);
-		if held != pending {
-			return Err(format!("{who}: {held} held for contributions, {pending} pending"));
+		if held != owed {
+			return Err(format!("{who}: {held} held for contributions, {owed} owed"));
 		}
-		let open: Balance = DatanetInfo::<Test>::iter()
-			.filter(|(_, d)| d.owner == who && d.status == DatanetStatus::Open)
+		let stored: Balance = DatanetInfo::<Test>::iter()
+			.filter(|(_, d)| d.owner == who)
 			.map(|(_, d)| d.deposit)
 			.sum();
 		let held = Balances::balance_on_hold(&HoldReason::DatanetDeposit.into(), &who);
-		if held != open {
-			return Err(format!("{who}: {held} held for datanets, {open} for open ones"));
+		if held != stored {
+			return Err(format!("{who}: {held} held for datanets, {stored} recorded"));
 		}
 		let bond = CuratorBonds::<Test>::get(who).map_or(0, |b| b.amount);
 		let held = Balances::balance_on_hold(&HoldReason::CuratorBond.into(), &who);
@@ -84,7 +88,7 @@ fn step(rng: &mut Rng, committed: &mut Vec<(AccountId, DatanetId, ContentHash)>)
 	// A small pool of hashes: duplicates, takeovers and re-submissions after rejection or expiry.
 	let mut hash = [0u8; 32];
 	hash[0] = rng.below(12) as u8;
-	let choice = rng.below(24);
+	let choice = rng.below(27);
 	let remembered = (6..=10).contains(&choice) && !committed.is_empty() && rng.chance(60);
 	let mut squatter = false;
 	if remembered {
@@ -152,7 +156,8 @@ fn step(rng: &mut Rng, committed: &mut Vec<(AccountId, DatanetId, ContentHash)>)
 					(size, format) = (50, f);
 				}
 			}
-			Datanets::submit_contribution(origin, datanet, hash, size, format, bytes(b""))
+			let metadata = bytes(rng.pick(&[&b""[..], b"{}", b"{\"lang\":\"en\"}"]));
+			Datanets::submit_contribution(origin, datanet, hash, size, format, metadata)
 				.map(|_| ())
 				.map_err(|e| e.error)
 		}
@@ -200,6 +205,20 @@ fn step(rng: &mut Rng, committed: &mut Vec<(AccountId, DatanetId, ContentHash)>)
 			};
 			Datanets::commit_contribution(origin, commitment)
 		}
+		24 => {
+			// Removing a record: mostly by its contributor, sometimes by anyone.
+			let contributor = Contributions::<Test>::get(contribution).map(|c| c.contributor);
+			let by = contributor.filter(|_| rng.chance(70)).map_or(origin, RuntimeOrigin::signed);
+			Datanets::remove_contribution(by, contribution).map(|_| ()).map_err(|e| e.error)
+		}
+		25 => Datanets::clear_closed_datanet(origin, datanet, rng.pick(&[0, 1, 2, 5, 100]))
+			.map(|_| ())
+			.map_err(|e| e.error),
+		26 if rng.chance(15) => {
+			// A clear delay passes (every expiry bucket on the way runs, as on a chain).
+			skip_blocks(u64::from(CLEAR_DELAY) + rng.below(3));
+			Ok(())
+		}
 		_ => {
 			// Time passes: some blocks (expiries run), sometimes a UTC day (caps reset).
 			pass_blocks(1 + rng.below(8));
@@ -209,6 +228,20 @@ fn step(rng: &mut Rng, committed: &mut Vec<(AccountId, DatanetId, ContentHash)>)
 			Ok(())
 		}
 	};
+}
+
+/// Moves `n` blocks on, running only the blocks that have expiries due.
+fn skip_blocks(n: u64) {
+	let target = System::block_number() + n;
+	let mut due: Vec<u64> = PendingExpiries::<Test>::iter_keys()
+		.filter(|at| *at > System::block_number() && *at <= target)
+		.collect();
+	due.sort();
+	for at in due {
+		System::set_block_number(at);
+		Datanets::on_initialize(at);
+	}
+	System::set_block_number(target);
 }
 
 fn pass_blocks(n: u64) {
@@ -227,6 +260,9 @@ struct Reached {
 	expired: u64,
 	superseded: u64,
 	versions: u64,
+	/// Records removed by `remove_contribution`, datanets fully cleared.
+	removed: u64,
+	cleared: u64,
 }
 
 fn sequence(seed: u64, steps: usize, reached: &mut Reached) {
@@ -258,6 +294,15 @@ fn sequence(seed: u64, steps: usize, reached: &mut Reached) {
 			}
 		}
 		reached.versions += LatestVersion::<Test>::iter().map(|(_, v)| v as u64).sum::<u64>();
+		for e in System::events() {
+			match e.event {
+				RuntimeEvent::Datanets(Event::ContributionRemoved { .. }) => reached.removed += 1,
+				RuntimeEvent::Datanets(Event::DatanetStorageCleared { done: true, .. }) => {
+					reached.cleared += 1
+				}
+				_ => {}
+			}
+		}
 	});
 }
 
@@ -278,7 +323,9 @@ fn random_call_sequences_keep_every_invariant() {
 			&& reached.rejected > 0
 			&& reached.expired > 0
 			&& reached.superseded > 0
-			&& reached.versions > 0,
+			&& reached.versions > 0
+			&& reached.removed > 0
+			&& reached.cleared > 0,
 		"{reached:?}"
 	);
 }

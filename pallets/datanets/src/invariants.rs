@@ -40,11 +40,14 @@ impl<T: Config> Pallet<T> {
 				"a contribution no longer pending still has a commitment block"
 			);
 			if let ContributionStatus::Superseded { by } = c.status {
-				let winner = Contributions::<T>::get(by).ok_or("superseded by nothing")?;
-				ensure!(
-					by > id && winner.datanet == c.datanet && winner.content_hash == c.content_hash,
-					"superseded by a contribution of other bytes"
-				);
+				ensure!(by > id && by < next_contribution, "superseded by no later contribution");
+				// The winner's record may have been removed since.
+				if let Some(winner) = Contributions::<T>::get(by) {
+					ensure!(
+						winner.datanet == c.datanet && winner.content_hash == c.content_hash,
+						"superseded by a contribution of other bytes"
+					);
+				}
 			}
 			let (approvals, rejections) =
 				Votes::<T>::iter_prefix(id).fold((0u32, 0u32), |n, v| match v.1 {
@@ -71,14 +74,15 @@ impl<T: Config> Pallet<T> {
 				| ContributionStatus::Superseded { .. } => {}
 			}
 		}
-		// Held balances: each contributor's pending deposits and each owner's open datanets.
-		// (Accounts holding more without any pending item cannot be enumerated here; the
-		// random-sequence test checks every account it uses.)
+		// Held balances: each contributor's pending deposits and stored records' deposits, each
+		// owner's datanet deposits. (Accounts holding more without any record cannot be
+		// enumerated here; the random-sequence test checks every account it uses.)
 		let mut held: alloc::collections::BTreeMap<(T::AccountId, bool), BalanceOf<T>> =
 			Default::default();
 		for (_, c) in Contributions::<T>::iter() {
+			let e = held.entry((c.contributor, true)).or_default();
+			*e = e.checked_add(&c.record_deposit).ok_or("contribution deposits overflow")?;
 			if c.status == ContributionStatus::Pending {
-				let e = held.entry((c.contributor, true)).or_default();
 				*e = e.checked_add(&c.deposit).ok_or("contribution deposits overflow")?;
 			}
 		}
@@ -91,10 +95,8 @@ impl<T: Config> Pallet<T> {
 				let e = bonds.entry(d.owner.clone()).or_default();
 				*e = e.checked_add(&bond).ok_or("board bonds overflow")?;
 			}
-			if d.status == DatanetStatus::Open {
-				let e = held.entry((d.owner, false)).or_default();
-				*e = e.checked_add(&d.deposit).ok_or("datanet deposits overflow")?;
-			}
+			let e = held.entry((d.owner, false)).or_default();
+			*e = e.checked_add(&d.deposit).ok_or("datanet deposits overflow")?;
 		}
 		for (who, sum) in bonds {
 			ensure!(
@@ -145,11 +147,32 @@ impl<T: Config> Pallet<T> {
 				"a scheduled rules change breaks the rule checks"
 			);
 		}
-		// Each stored board is the top of a full sort of its records.
-		for board in DatanetInfo::<T>::iter_keys().map(Some).chain(core::iter::once(None)) {
+		// Each stored board is the top of a full sort of its records (a datanet's rows go
+		// while it is being cleared, its board last).
+		for board in DatanetInfo::<T>::iter_keys()
+			.filter(|id| !ClearCursor::<T>::contains_key(id))
+			.map(Some)
+			.chain(core::iter::once(None))
+		{
 			ensure!(
 				TopContributors::<T>::get(board).into_inner() == Self::rebuild_board(board),
 				"a stored leaderboard differs from a sort of its records"
+			);
+		}
+		for board in TopContributors::<T>::iter_keys().flatten() {
+			ensure!(DatanetInfo::<T>::contains_key(board), "a leaderboard of no datanet");
+		}
+		// Closing and clearing: a close block for each closed datanet, a cursor only while one
+		// is cleared.
+		for (id, _) in ClosedAt::<T>::iter() {
+			let d = DatanetInfo::<T>::get(id).ok_or("a close block of no datanet")?;
+			ensure!(d.status == DatanetStatus::Closed, "a close block of a datanet not closed");
+		}
+		for (id, left) in ClearCursor::<T>::iter() {
+			let d = DatanetInfo::<T>::get(id).ok_or("a clear cursor of no datanet")?;
+			ensure!(
+				d.status == DatanetStatus::Closed && left <= d.accepted,
+				"a clear cursor of a datanet not closed, or past its accepted list"
 			);
 		}
 		// Commitments: made no later than now, each held once per account.
@@ -181,11 +204,26 @@ impl<T: Config> Pallet<T> {
 		}
 		for (id, d) in DatanetInfo::<T>::iter() {
 			ensure!(id < next_datanet, "datanet id at or above NextDatanetId");
-			let (s, a, r) = per_datanet.get(&id).copied().unwrap_or_default();
 			ensure!(
-				(d.submitted, d.accepted, d.rejected) == (s, a, r),
-				"datanet counters disagree with its contributions"
+				(d.status == DatanetStatus::Closed) == ClosedAt::<T>::contains_key(id),
+				"a closed datanet without its close block"
 			);
+			// Records counted here are those still stored: decided-out ones may have been removed.
+			let (s, a, r) = per_datanet.get(&id).copied().unwrap_or_default();
+			ensure!(s <= d.submitted && r <= d.rejected, "more records than the datanet counted");
+			if d.status == DatanetStatus::Cleared {
+				ensure!(
+					a == 0 && d.deposit.is_zero() && d.board_bond.is_some(),
+					"a cleared datanet keeps records or a deposit, or is off the board"
+				);
+				continue;
+			}
+			if let Some(left) = ClearCursor::<T>::get(id) {
+				// Accepted items go from the end of the list.
+				ensure!(a == left, "a datanet being cleared has accepted records past its cursor");
+				continue;
+			}
+			ensure!(a == d.accepted, "datanet counters disagree with its accepted contributions");
 			let peaks = MmrPeaks::<T>::get(id);
 			ensure!(
 				peaks.len() as u32 == d.accepted.count_ones(),
@@ -207,7 +245,8 @@ impl<T: Config> Pallet<T> {
 				});
 			let stats_sum = stats_sum.ok_or("leaderboard counters overflow")?;
 			ensure!(
-				(stats_sum.submitted, stats_sum.accepted, stats_sum.rejected) == (s, a, r),
+				(stats_sum.submitted, stats_sum.accepted, stats_sum.rejected)
+					== (d.submitted, d.accepted, d.rejected),
 				"leaderboard disagrees with the datanet's counters"
 			);
 			let latest = LatestVersion::<T>::get(id);

@@ -9,6 +9,11 @@
 //! back either way: an honest rejection costs nothing and never lowers anyone's rank. The owner
 //! publishes versions, `(count, root)` snapshots that training jobs name to pin an exact dataset.
 //!
+//! Storage is paid for while it lives (`clearing.rs`): each contribution holds a record deposit
+//! until its record is removed (by its contributor once rejected, expired or superseded), the
+//! owner's deposit lasts until the datanet is cleared, and anyone clears a closed datanet in
+//! bounded steps once `ClearDelay` has passed, each deposit going back to whoever paid it.
+//!
 //! Leaderboard: per datanet and globally, contributors rank by accepted contributions, then accepted
 //! bytes, then the earliest first acceptance (see [`types::ContributorStats`]). The runtime API
 //! [`DatanetsApi`] serves it paged and sorted.
@@ -36,6 +41,7 @@ extern crate alloc;
 pub use pallet::*;
 
 mod board;
+mod clearing;
 pub mod commitments;
 mod curator_bonds;
 mod expiry;
@@ -108,9 +114,10 @@ pub mod pallet {
 	/// keyed with `Blake2_128Concat` and frees rejected hashes ([`migrations::v3`]); v4: rules have
 	/// `pending_blocks` and pending contributions expire ([`migrations::v4`]); v5: leaderboards
 	/// are stored sorted ([`migrations::v5`]); v6: datanets record whether they count on the
-	/// global board ([`migrations::v6`]). Commitments (`Commitments`, `CommittedAt`) are new maps
-	/// that start empty: no migration.
-	pub(crate) const STORAGE_VERSION: StorageVersion = StorageVersion::new(6);
+	/// global board ([`migrations::v6`]); v7: contributions hold a record deposit and closed
+	/// datanets record when they closed ([`migrations::v7`]). Commitments (`Commitments`,
+	/// `CommittedAt`) are new maps that start empty: no migration.
+	pub(crate) const STORAGE_VERSION: StorageVersion = StorageVersion::new(7);
 
 	/// Blocks an expiry may be pushed past its due block when buckets are full.
 	pub const EXPIRY_SPILL_BLOCKS: u32 = 16;
@@ -132,9 +139,21 @@ pub mod pallet {
 		/// Derives each datanet's curation pot account.
 		#[pallet::constant]
 		type PalletId: Get<PalletId>;
-		/// Held from the owner while a datanet is open.
+		/// Held from the owner for as long as a datanet's storage lives (until it is cleared).
 		#[pallet::constant]
 		type DatanetDeposit: Get<BalanceOf<Self>>;
+		/// Held from a contributor for as long as a contribution's record is stored (with
+		/// `RecordDepositPerByte` per metadata byte): pays for the record, its votes, its hash
+		/// index entry and its accepted-list entry.
+		#[pallet::constant]
+		type RecordDepositBase: Get<BalanceOf<Self>>;
+		/// Record deposit per byte of a contribution's metadata.
+		#[pallet::constant]
+		type RecordDepositPerByte: Get<BalanceOf<Self>>;
+		/// Blocks between closing a datanet and anyone being able to clear its storage: longer
+		/// than any contribution can stay pending, and time for jobs on its versions to finish.
+		#[pallet::constant]
+		type ClearDelay: Get<u32>;
 		/// Held for good from the owner of a datanet that counts on the global board.
 		#[pallet::constant]
 		type GlobalBoardBond: Get<BalanceOf<Self>>;
@@ -194,7 +213,8 @@ pub mod pallet {
 	pub enum HoldReason {
 		/// A datanet's creation deposit.
 		DatanetDeposit,
-		/// A pending contribution's deposit.
+		/// A contribution's deposits: the decision deposit while it is pending, and the record
+		/// deposit while its record is stored.
 		ContributionDeposit,
 		/// The bond that puts a datanet on the global board.
 		GlobalBoardBond,
@@ -343,6 +363,15 @@ pub mod pallet {
 		BoundedVec<BoardEntry<T::AccountId>, T::MaxLeaderboardLen>,
 		ValueQuery,
 	>;
+
+	/// The block each closed datanet was closed in: `ClearDelay` blocks later it may be cleared.
+	#[pallet::storage]
+	pub type ClosedAt<T: Config> = StorageMap<_, Twox64Concat, DatanetId, BlockNumberFor<T>>;
+
+	/// While a datanet is being cleared: how many of its accepted items are left to remove
+	/// (they go from the end of the accepted list).
+	#[pallet::storage]
+	pub type ClearCursor<T> = StorageMap<_, Twox64Concat, DatanetId, u64>;
 
 	/// Each curator's bond (see `bond_curator`).
 	#[pallet::storage]
@@ -500,6 +529,17 @@ pub mod pallet {
 			contributor: T::AccountId,
 			forfeited: BalanceOf<T>,
 		},
+		/// A decided-out contribution's record was removed and its record deposit released.
+		ContributionRemoved {
+			contribution: ContributionId,
+			datanet: DatanetId,
+			contributor: T::AccountId,
+			released: BalanceOf<T>,
+		},
+		/// Part of a closed datanet's storage was cleared: `contributions` accepted items and
+		/// `keys` other entries (votes, versions, per-contributor rows); `done` when nothing is
+		/// left (the owner's deposit and the pot's remainder then went back to the owner).
+		DatanetStorageCleared { datanet: DatanetId, contributions: u32, keys: u32, done: bool },
 	}
 
 	#[pallet::error]
@@ -589,6 +629,16 @@ pub mod pallet {
 		/// Only a datanet without submissions yet can join the global board (its whole record
 		/// must count there).
 		HasSubmissions,
+		/// Only a rejected, expired or superseded contribution's record can be removed.
+		NotRemovable,
+		/// Only the contributor may remove the record before its datanet can be cleared.
+		NotContributor,
+		/// The datanet is open, was closed less than `ClearDelay` blocks ago, or is cleared.
+		NotClearable,
+		/// The datanet's storage is being cleared, or was.
+		DatanetCleared,
+		/// `max_keys` must be at least 1.
+		ZeroBudget,
 	}
 
 	#[pallet::hooks]
@@ -604,6 +654,11 @@ pub mod pallet {
 		fn integrity_test() {
 			assert!(T::MaxExpiriesPerBlock::get() > 0, "MaxExpiriesPerBlock must be positive");
 			assert!(T::MaxPendingBlocks::get() > 0, "MaxPendingBlocks must be positive");
+			assert!(
+				T::ClearDelay::get()
+					> T::MaxPendingBlocks::get().saturating_add(EXPIRY_SPILL_BLOCKS),
+				"ClearDelay must outlast any pending contribution"
+			);
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -614,7 +669,8 @@ pub mod pallet {
 
 	#[pallet::call]
 	impl<T: Config> Pallet<T> {
-		/// Create a datanet owned by the caller, holding `DatanetDeposit` until it is closed.
+		/// Create a datanet owned by the caller, holding `DatanetDeposit` until its storage is
+		/// cleared.
 		///
 		/// `formats` must be lower-case extensions known for `modality`; quorums must be at least one
 		/// and at most the number of `curators`.
@@ -666,6 +722,7 @@ pub mod pallet {
 			let who = ensure_signed(origin)?;
 			let mut d = Self::load_datanet(datanet)?;
 			ensure!(d.owner == who, Error::<T>::NotOwner);
+			Self::ensure_not_cleared(datanet, &d)?;
 			let scheduled = Self::change_rules(datanet, &mut d, rules)?;
 			DatanetInfo::<T>::insert(datanet, d);
 			Self::deposit_event(Event::RulesUpdated { datanet });
@@ -726,8 +783,9 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Close a datanet to new submissions and release the owner's deposit. Owner only. Pending
-		/// contributions can still be voted on; published versions stay.
+		/// Close a datanet to new submissions. Owner only. Pending contributions can still be
+		/// voted on; published versions stay. `ClearDelay` blocks later anyone may clear its
+		/// storage (`clear_closed_datanet`), which releases the owner's deposit.
 		///
 		/// Emits `DatanetClosed`.
 		///
@@ -740,16 +798,10 @@ pub mod pallet {
 				let d = d.as_mut().ok_or(Error::<T>::UnknownDatanet)?;
 				ensure!(d.owner == who, Error::<T>::NotOwner);
 				ensure!(d.status == DatanetStatus::Open, Error::<T>::AlreadyClosed);
-				T::Currency::release(
-					&HoldReason::DatanetDeposit.into(),
-					&who,
-					d.deposit,
-					Precision::BestEffort,
-				)?;
-				d.deposit = Zero::zero();
 				d.status = DatanetStatus::Closed;
 				Ok::<_, DispatchError>(())
 			})?;
+			ClosedAt::<T>::insert(datanet, frame_system::Pallet::<T>::block_number());
 			Self::deposit_event(Event::DatanetClosed { datanet });
 			Ok(())
 		}
@@ -761,7 +813,9 @@ pub mod pallet {
 		/// exceeded, or the hash is accepted in the datanet or pending under a commitment made no
 		/// later than the caller's. A pending contribution whose commitment is later than the
 		/// caller's is superseded: the caller committed to these bytes first. Holds the datanet's
-		/// contribution deposit until the contribution is decided.
+		/// contribution deposit until the contribution is decided, and the record deposit
+		/// (`RecordDepositBase` + `RecordDepositPerByte` per metadata byte) until the record is
+		/// removed.
 		///
 		/// Emits `ContributionSubmitted`, after `ContributionSuperseded` when it takes a hash over.
 		///
@@ -821,7 +875,13 @@ pub mod pallet {
 			);
 
 			let deposit = d.rules.contribution_deposit;
-			T::Currency::hold(&HoldReason::ContributionDeposit.into(), &who, deposit)?;
+			let record_deposit = Self::record_deposit(&metadata);
+			// One hold for both: a second would cost the hot path another write.
+			T::Currency::hold(
+				&HoldReason::ContributionDeposit.into(),
+				&who,
+				deposit.saturating_add(record_deposit),
+			)?;
 			let on_board = d.board_bond.is_some();
 
 			let id = NextContributionId::<T>::get();
@@ -856,6 +916,7 @@ pub mod pallet {
 					rejections: 0,
 					deposit,
 					status: ContributionStatus::Pending,
+					record_deposit,
 				},
 			);
 			Self::deposit_event(Event::ContributionSubmitted {
@@ -981,7 +1042,8 @@ pub mod pallet {
 			amount: BalanceOf<T>,
 		) -> DispatchResult {
 			let from = ensure_signed(origin)?;
-			ensure!(DatanetInfo::<T>::contains_key(datanet), Error::<T>::UnknownDatanet);
+			let d = DatanetInfo::<T>::get(datanet).ok_or(Error::<T>::UnknownDatanet)?;
+			Self::ensure_not_cleared(datanet, &d)?;
 			ensure!(!amount.is_zero(), Error::<T>::ZeroAmount);
 			T::Currency::transfer(
 				&from,
@@ -1037,9 +1099,10 @@ pub mod pallet {
 
 		/// Close a datanet by force (`ForceOrigin`: root now, governance later), e.g. one whose
 		/// owner abuses contributors or curators; a closed datanet may be swept again. As with
-		/// `close_datanet`, pending contributions can still be decided and published versions
-		/// stay. The owner's deposit is burned when `slash_deposit`, else released; the curation
-		/// pot is emptied into `pot_to` when given.
+		/// `close_datanet`, pending contributions can still be decided, published versions stay
+		/// and the storage can be cleared `ClearDelay` blocks after the first close. The owner's
+		/// deposit is burned when `slash_deposit`, else kept until the storage is cleared; the
+		/// curation pot is emptied into `pot_to` when given.
 		///
 		/// Emits `DatanetForceClosed`.
 		///
@@ -1054,22 +1117,21 @@ pub mod pallet {
 		) -> DispatchResult {
 			T::ForceOrigin::ensure_origin(origin)?;
 			let mut d = DatanetInfo::<T>::get(datanet).ok_or(Error::<T>::UnknownDatanet)?;
-			let reason = HoldReason::DatanetDeposit.into();
-			let slashed = match slash_deposit {
-				true => T::Currency::burn_held(
-					&reason,
+			let mut slashed = Zero::zero();
+			if slash_deposit {
+				slashed = T::Currency::burn_held(
+					&HoldReason::DatanetDeposit.into(),
 					&d.owner,
 					d.deposit,
 					Precision::BestEffort,
 					Fortitude::Force,
-				)?,
-				false => {
-					T::Currency::release(&reason, &d.owner, d.deposit, Precision::BestEffort)?;
-					Zero::zero()
-				}
-			};
-			d.deposit = Zero::zero();
-			d.status = DatanetStatus::Closed;
+				)?;
+				d.deposit = d.deposit.saturating_sub(slashed);
+			}
+			if d.status == DatanetStatus::Open {
+				d.status = DatanetStatus::Closed;
+				ClosedAt::<T>::insert(datanet, frame_system::Pallet::<T>::block_number());
+			}
 			DatanetInfo::<T>::insert(datanet, d);
 			let mut swept = Zero::zero();
 			if let Some(to) = &pot_to {
@@ -1141,6 +1203,52 @@ pub mod pallet {
 			T::ForceOrigin::ensure_origin(origin)?;
 			Self::do_slash_curator(&curator, amount)
 		}
+
+		/// Remove a rejected, expired or superseded contribution's record and its votes,
+		/// releasing its record deposit to the contributor. The contributor may do so at any
+		/// time; anyone may once the datanet can be cleared (`clear_closed_datanet`), and then
+		/// pays no fee.
+		///
+		/// Emits `ContributionRemoved`.
+		///
+		/// Weight: `O(v)` in the contribution's votes; charged for the most a contribution can
+		/// hold, refunded for those removed.
+		#[pallet::call_index(16)]
+		#[pallet::weight(T::WeightInfo::remove_contribution(2 * T::MaxCurators::get()))]
+		pub fn remove_contribution(
+			origin: OriginFor<T>,
+			contribution: ContributionId,
+		) -> DispatchResultWithPostInfo {
+			let who = ensure_signed(origin)?;
+			Self::do_remove_contribution(&who, contribution)
+		}
+
+		/// Clear up to `max_keys` entries of a closed datanet's storage, `ClearDelay` blocks or
+		/// more after it closed. Anyone may call it, and pays no fee when something was
+		/// cleared. Accepted contributions go first (each with its votes and hash index entry;
+		/// record deposits go back to their contributors), then versions and per-contributor
+		/// rows; the call that finds nothing left removes the datanet and releases the owner's
+		/// deposit and the curation pot's remainder to the owner. A datanet on the global board
+		/// keeps its record and its contributors' rows, which its board bond pays for, as
+		/// `Cleared`. Rejected and expired records are removed with `remove_contribution`.
+		///
+		/// Emits `DatanetStorageCleared`.
+		///
+		/// Weight: `O(i + k)` in accepted items and other keys removed (at most `max_keys`, plus
+		/// one item's votes); refunded to what was removed.
+		#[pallet::call_index(17)]
+		#[pallet::weight(T::WeightInfo::clear_closed_datanet(
+			*max_keys,
+			max_keys.saturating_add(2 * T::MaxCurators::get()),
+		))]
+		pub fn clear_closed_datanet(
+			origin: OriginFor<T>,
+			datanet: DatanetId,
+			max_keys: u32,
+		) -> DispatchResultWithPostInfo {
+			ensure_signed(origin)?;
+			Self::do_clear_closed_datanet(datanet, max_keys)
+		}
 	}
 
 	impl<T: Config> Pallet<T> {
@@ -1160,6 +1268,7 @@ pub mod pallet {
 		) -> Result<DatanetOf<T>, DispatchError> {
 			let d = DatanetInfo::<T>::get(datanet).ok_or(Error::<T>::UnknownDatanet)?;
 			ensure!(&d.owner == who, Error::<T>::NotOwner);
+			Self::ensure_not_cleared(datanet, &d)?;
 			Ok(d)
 		}
 

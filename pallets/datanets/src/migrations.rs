@@ -460,3 +460,103 @@ pub mod v6 {
 		}
 	}
 }
+
+/// v6 → v7: contributions carry a record deposit (none was held for those stored before, so it
+/// is zero: their records stay free, as they were), and closed datanets record the block they
+/// closed in (the upgrade block: clearing them waits `ClearDelay` from now). Closing no longer
+/// releases the owner's deposit; datanets closed before kept theirs released (zero).
+///
+/// Runs in one block: `O(contributions + datanets)`, as the earlier migrations.
+pub mod v7 {
+	use crate::{
+		pallet::{BalanceOf, ClosedAt, Config, Contributions, DatanetInfo, Pallet},
+		types::{ContentHash, ContributionStatus, DatanetId, DatanetStatus},
+	};
+	use codec::{Decode, Encode};
+	use frame_support::{
+		migrations::VersionedMigration,
+		traits::{Get, UncheckedOnRuntimeUpgrade},
+		weights::Weight,
+		BoundedVec,
+	};
+	use frame_system::pallet_prelude::BlockNumberFor;
+	use sp_runtime::traits::Zero;
+
+	/// A contribution as storage versions up to 6 encoded it.
+	#[derive(Encode, Decode)]
+	pub(crate) struct V6Contribution<AccountId, Balance, BlockNumber, FormatLen, MetaLen>
+	where
+		FormatLen: Get<u32>,
+		MetaLen: Get<u32>,
+	{
+		pub datanet: DatanetId,
+		pub contributor: AccountId,
+		pub content_hash: ContentHash,
+		pub bytes: u64,
+		pub format: BoundedVec<u8, FormatLen>,
+		pub metadata: BoundedVec<u8, MetaLen>,
+		pub submitted_at: BlockNumber,
+		pub approvals: u32,
+		pub rejections: u32,
+		pub deposit: Balance,
+		pub status: ContributionStatus,
+	}
+
+	pub(crate) type V6ContributionOf<T> = V6Contribution<
+		<T as frame_system::Config>::AccountId,
+		BalanceOf<T>,
+		BlockNumberFor<T>,
+		<T as Config>::MaxFormatLen,
+		<T as Config>::MaxMetadataLen,
+	>;
+
+	/// The migration to register in the runtime: runs only when the on-chain version is 6.
+	pub type MigrateV6ToV7<T> = VersionedMigration<
+		6,
+		7,
+		AddRecordDeposits<T>,
+		Pallet<T>,
+		<T as frame_system::Config>::DbWeight,
+	>;
+
+	/// Adds a zero record deposit to each contribution and a close block to each closed datanet.
+	pub struct AddRecordDeposits<T>(core::marker::PhantomData<T>);
+
+	impl<T: Config> UncheckedOnRuntimeUpgrade for AddRecordDeposits<T> {
+		fn on_runtime_upgrade() -> Weight {
+			let mut n = 0u64;
+			Contributions::<T>::translate::<V6ContributionOf<T>, _>(|_, c| {
+				n += 1;
+				Some(crate::types::Contribution {
+					datanet: c.datanet,
+					contributor: c.contributor,
+					content_hash: c.content_hash,
+					bytes: c.bytes,
+					format: c.format,
+					metadata: c.metadata,
+					submitted_at: c.submitted_at,
+					approvals: c.approvals,
+					rejections: c.rejections,
+					deposit: c.deposit,
+					status: c.status,
+					record_deposit: Zero::zero(),
+				})
+			});
+			let now = frame_system::Pallet::<T>::block_number();
+			let mut closed = 0u64;
+			for (id, d) in DatanetInfo::<T>::iter() {
+				n += 1;
+				if d.status == DatanetStatus::Closed && !ClosedAt::<T>::contains_key(id) {
+					ClosedAt::<T>::insert(id, now);
+					closed += 1;
+				}
+			}
+			T::DbWeight::get().reads_writes(n + closed, n + closed)
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn post_upgrade(_: alloc::vec::Vec<u8>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Pallet::<T>::do_try_state()
+		}
+	}
+}

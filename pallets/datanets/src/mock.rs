@@ -66,6 +66,11 @@ parameter_types! {
 
 pub const DATANET_DEPOSIT: Balance = 100;
 pub const CURATOR_BOND: Balance = 50;
+/// A record deposit is `RECORD_BASE + RECORD_PER_BYTE * metadata bytes`.
+pub const RECORD_BASE: Balance = 3;
+pub const RECORD_PER_BYTE: Balance = 1;
+/// Just over `MaxPendingBlocks` and the expiry spill.
+pub const CLEAR_DELAY: u32 = 200_100;
 
 impl pallet_datanets::Config for Test {
 	type Currency = Balances;
@@ -74,6 +79,9 @@ impl pallet_datanets::Config for Test {
 	type PalletId = DatanetsPalletId;
 	type DatanetDeposit = ConstU128<DATANET_DEPOSIT>;
 	type GlobalBoardBond = ConstU128<500>;
+	type RecordDepositBase = ConstU128<RECORD_BASE>;
+	type RecordDepositPerByte = ConstU128<RECORD_PER_BYTE>;
+	type ClearDelay = ConstU32<CLEAR_DELAY>;
 	type MaxNameLen = ConstU32<32>;
 	type MaxDescriptionLen = ConstU32<128>;
 	type MaxFormats = ConstU32<8>;

@@ -10,6 +10,9 @@ use sp_runtime::{BuildStorage, DispatchError, TokenError};
 
 type E = Error<Test>;
 
+/// The record deposit of a contribution with `submit_as`'s 13 bytes of metadata.
+const RECORD: Balance = RECORD_BASE + 13 * RECORD_PER_BYTE;
+
 fn bytes<L: frame_support::traits::Get<u32>>(s: &str) -> BoundedVec<u8, L> {
 	s.as_bytes().to_vec().try_into().unwrap()
 }
@@ -449,7 +452,7 @@ fn a_fee_raised_by_the_owner_waits_so_curators_and_contributors_see_it_coming() 
 		);
 		// Until then: the old fee (0), quorum (2) and deposit (5).
 		let c = submit(ALICE, d, 1);
-		assert_eq!(held(ALICE), 5);
+		assert_eq!(held(ALICE), 5 + RECORD);
 		approve(c, &[CUR1]);
 		assert_eq!(status(c), ContributionStatus::Pending);
 		approve(c, &[CUR2]);
@@ -459,7 +462,7 @@ fn a_fee_raised_by_the_owner_waits_so_curators_and_contributors_see_it_coming() 
 		assert!(ScheduledRules::<Test>::get(d).is_none());
 		run_to(due + 1);
 		let c = submit(BOB, d, 2);
-		assert_eq!(held(BOB), 5);
+		assert_eq!(held(BOB), 5 + RECORD);
 		// Scheduled again, it applies at its block: the first vote decides and pays the fee.
 		assert_ok!(Datanets::update_rules(RuntimeOrigin::signed(OWNER), d, raised));
 		run_to(System::block_number() + 5);
@@ -645,20 +648,20 @@ fn curators_are_added_and_removed_by_the_owner() {
 }
 
 #[test]
-fn closing_refuses_submissions_releases_the_deposit_and_lets_pending_finish() {
+fn closing_refuses_submissions_keeps_the_deposit_and_lets_pending_finish() {
 	run_test(|| {
 		let d = create();
 		let c = submit(ALICE, d, 1);
 		assert_noop!(Datanets::close_datanet(RuntimeOrigin::signed(ALICE), d), E::NotOwner);
 		assert_ok!(Datanets::close_datanet(RuntimeOrigin::signed(OWNER), d));
 		System::assert_last_event(Event::DatanetClosed { datanet: d }.into());
-		assert_eq!(held(OWNER), 0);
+		assert_eq!(held(OWNER), DATANET_DEPOSIT);
 		assert_eq!(DatanetInfo::<Test>::get(d).unwrap().status, DatanetStatus::Closed);
 		assert_noop!(Datanets::close_datanet(RuntimeOrigin::signed(OWNER), d), E::AlreadyClosed);
 		assert_refused(ALICE, d, h(2), 10, "txt", E::DatanetClosed);
 		approve(c, &[CUR1, CUR2]);
 		assert_eq!(status(c), ContributionStatus::Accepted { index: 0 });
-		assert_eq!(held(ALICE), 0);
+		assert_eq!(held(ALICE), RECORD);
 	});
 }
 
@@ -676,9 +679,9 @@ fn submit_records_pending_holds_deposit_and_emits() {
 		assert_eq!(rec.bytes, 4096);
 		assert_eq!(rec.format.to_vec(), b"txt".to_vec());
 		assert_eq!(rec.status, ContributionStatus::Pending);
-		assert_eq!(rec.deposit, 5);
-		assert_eq!(held(ALICE), 5);
-		assert_eq!(Balances::balance(&ALICE), before - 5);
+		assert_eq!((rec.deposit, rec.record_deposit), (5, RECORD));
+		assert_eq!(held(ALICE), 5 + RECORD);
+		assert_eq!(Balances::balance(&ALICE), before - 5 - RECORD);
 		assert_eq!(ContributionByHash::<Test>::get(d, h(7)), Some(c));
 		assert_eq!(Stats::<Test>::get(d, ALICE).submitted, 1);
 		System::assert_last_event(
@@ -775,7 +778,7 @@ fn a_squatter_who_learns_the_hash_gets_nothing() {
 		assert_eq!(ContributionByHash::<Test>::get(d, h(1)), Some(real));
 		// Bob's deposit went to the pot; votes on his contribution are refused.
 		assert_eq!(Balances::total_balance(&BOB), bob_before - 5);
-		assert_eq!(held(BOB), 0);
+		assert_eq!(held(BOB), RECORD);
 		assert_eq!(Balances::balance(&pot), 5);
 		assert_eq!(ExpiresAt::<Test>::get(squat), None);
 		assert_noop!(
@@ -1008,11 +1011,11 @@ fn approval_quorum_accepts_and_returns_the_deposit() {
 		let c = submit(ALICE, d, 1);
 		approve(c, &[CUR1]);
 		assert_eq!(status(c), ContributionStatus::Pending);
-		assert_eq!(held(ALICE), 5);
+		assert_eq!(held(ALICE), 5 + RECORD);
 		approve(c, &[CUR2]);
 		assert_eq!(status(c), ContributionStatus::Accepted { index: 0 });
-		assert_eq!(held(ALICE), 0);
-		assert_eq!(Balances::balance(&ALICE), START_BALANCE);
+		assert_eq!(held(ALICE), RECORD);
+		assert_eq!(Balances::balance(&ALICE), START_BALANCE - RECORD);
 		assert_eq!(AcceptedList::<Test>::get(d, 0), Some(c));
 		System::assert_has_event(
 			Event::ContributionAccepted {
@@ -1057,8 +1060,8 @@ fn rejection_quorum_rejects_returns_the_deposit_and_records_the_reason() {
 		assert_eq!(status(c), ContributionStatus::Pending);
 		reject(c, &[CUR3], RejectReason::Malformed);
 		assert_eq!(status(c), ContributionStatus::Rejected { reason: RejectReason::Malformed });
-		assert_eq!(held(ALICE), 0);
-		assert_eq!(Balances::balance(&ALICE), START_BALANCE);
+		assert_eq!(held(ALICE), RECORD);
+		assert_eq!(Balances::balance(&ALICE), START_BALANCE - RECORD);
 		System::assert_has_event(
 			Event::ContributionRejected {
 				contribution: c,
@@ -1559,10 +1562,10 @@ fn datanets_without_deposits_work_end_to_end() {
 		// The defaults: no contribution deposit.
 		let d = create_with(Modality::Text, &["txt"], &[CUR1], Rules::with_defaults());
 		let c = submit(ALICE, d, 1);
-		assert_eq!(held(ALICE), 0);
+		assert_eq!(held(ALICE), RECORD);
 		approve(c, &[CUR1]);
 		assert_eq!(status(c), ContributionStatus::Accepted { index: 0 });
-		assert_eq!(Balances::balance(&ALICE), START_BALANCE);
+		assert_eq!(Balances::balance(&ALICE), START_BALANCE - RECORD);
 		assert_ok!(Datanets::close_datanet(RuntimeOrigin::signed(OWNER), d));
 	});
 }
@@ -1826,8 +1829,8 @@ fn an_undecided_contribution_expires_frees_its_hash_and_pays_its_deposit_to_the_
 			}
 			.into(),
 		);
-		assert_eq!(Balances::balance(&BOB), before - 5);
-		assert_eq!(held(BOB), 0);
+		assert_eq!(Balances::balance(&BOB), before - 5 - RECORD_BASE);
+		assert_eq!(held(BOB), RECORD_BASE);
 		assert_eq!(Balances::balance(&pot), 105);
 		// Votes on it are refused; the hash is free for its real author.
 		assert_noop!(
@@ -2040,3 +2043,6 @@ fn try_state_catches_vote_counts_and_a_global_board_that_disagree() {
 		assert!(Datanets::do_try_state().is_err());
 	});
 }
+
+#[path = "clearing_tests.rs"]
+mod clearing;

@@ -74,8 +74,13 @@ impl Modality {
 )]
 pub enum DatanetStatus {
 	Open,
-	/// No new submissions; pending contributions can still be decided.
+	/// No new submissions; pending contributions can still be decided. `ClearDelay` blocks after
+	/// closing, anyone may clear its storage (`clear_closed_datanet`).
 	Closed,
+	/// Cleared, but kept because it counts on the global board: its contributors' records there
+	/// are kept with it (paid for by its board bond). Contributions, versions and daily usage are
+	/// gone.
+	Cleared,
 }
 
 /// The rules a datanet owner sets and may later update.
@@ -213,7 +218,8 @@ where
 	pub formats: BoundedVec<BoundedVec<u8, FormatLen>, MaxFormats>,
 	pub rules: Rules<Balance>,
 	pub status: DatanetStatus,
-	/// Creation deposit held from the owner (zero for genesis datanets); released on close.
+	/// Creation deposit held from the owner (zero for genesis datanets) for as long as the
+	/// datanet's storage lives: released when it is cleared (burned on a slashing force close).
 	pub deposit: Balance,
 	/// Contributions submitted / accepted / rejected so far.
 	pub submitted: u64,
@@ -323,8 +329,12 @@ where
 	pub submitted_at: BlockNumber,
 	pub approvals: u32,
 	pub rejections: u32,
+	/// The decision deposit (the datanet's `contribution_deposit`), held while pending.
 	pub deposit: Balance,
 	pub status: ContributionStatus,
+	/// The storage deposit (`RecordDepositBase` plus `RecordDepositPerByte` per metadata byte),
+	/// held for as long as this record is stored: released when it is removed.
+	pub record_deposit: Balance,
 }
 
 /// Usage counted against a daily cap, for the UTC day `day`.

@@ -29,6 +29,8 @@ pub trait WeightInfo {
 	fn slash_curator() -> Weight;
 	fn fund_curation_pot() -> Weight;
 	fn on_initialize(n: u32, ) -> Weight;
+	fn remove_contribution(v: u32, ) -> Weight;
+	fn clear_closed_datanet(i: u32, k: u32, ) -> Weight;
 }
 
 /// Measured weights, with storage priced by the runtime's `DbWeight`.
@@ -37,52 +39,52 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// `c` in `[1, 64]`.
 	/// `f` in `[1, 8]`.
 	fn create_datanet(c: u32, f: u32, ) -> Weight {
-		Weight::from_parts(230_086_296, 3658)
-			.saturating_add(Weight::from_parts(105_674, 0).saturating_mul(c.into()))
-			.saturating_add(Weight::from_parts(400_471, 0).saturating_mul(f.into()))
+		Weight::from_parts(236_171_094, 3658)
+			.saturating_add(Weight::from_parts(112_876, 0).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(608_390, 0).saturating_mul(f.into()))
 			.saturating_add(T::DbWeight::get().reads(3 as u64))
 			.saturating_add(T::DbWeight::get().writes(5 as u64))
 	}
 	fn update_rules() -> Weight {
-		Weight::from_parts(196_394_000, 5527)
-			.saturating_add(T::DbWeight::get().reads(3 as u64))
+		Weight::from_parts(201_541_000, 5527)
+			.saturating_add(T::DbWeight::get().reads(4 as u64))
 			.saturating_add(T::DbWeight::get().writes(2 as u64))
 	}
 	/// `c` in `[1, 63]`.
 	fn add_curator(c: u32, ) -> Weight {
-		Weight::from_parts(94_162_170, 5527)
-			.saturating_add(Weight::from_parts(590_802, 0).saturating_mul(c.into()))
-			.saturating_add(T::DbWeight::get().reads(2 as u64))
+		Weight::from_parts(108_158_835, 5527)
+			.saturating_add(Weight::from_parts(567_648, 0).saturating_mul(c.into()))
+			.saturating_add(T::DbWeight::get().reads(3 as u64))
 			.saturating_add(T::DbWeight::get().writes(1 as u64))
 	}
 	/// `c` in `[2, 64]`.
 	fn remove_curator(c: u32, ) -> Weight {
-		Weight::from_parts(101_015_372, 5527)
-			.saturating_add(Weight::from_parts(577_244, 0).saturating_mul(c.into()))
-			.saturating_add(T::DbWeight::get().reads(3 as u64))
+		Weight::from_parts(117_193_367, 5527)
+			.saturating_add(Weight::from_parts(520_411, 0).saturating_mul(c.into()))
+			.saturating_add(T::DbWeight::get().reads(4 as u64))
 			.saturating_add(T::DbWeight::get().writes(1 as u64))
 	}
 	fn close_datanet() -> Weight {
-		Weight::from_parts(210_519_000, 5009)
-			.saturating_add(T::DbWeight::get().reads(3 as u64))
-			.saturating_add(T::DbWeight::get().writes(3 as u64))
+		Weight::from_parts(83_918_000, 5009)
+			.saturating_add(T::DbWeight::get().reads(1 as u64))
+			.saturating_add(T::DbWeight::get().writes(2 as u64))
 	}
 	fn join_global_board() -> Weight {
-		Weight::from_parts(248_812_000, 5009)
-			.saturating_add(T::DbWeight::get().reads(3 as u64))
+		Weight::from_parts(266_047_000, 5009)
+			.saturating_add(T::DbWeight::get().reads(4 as u64))
 			.saturating_add(T::DbWeight::get().writes(3 as u64))
 	}
 	fn force_close_datanet() -> Weight {
-		Weight::from_parts(376_580_000, 8799)
+		Weight::from_parts(395_077_000, 8799)
 			.saturating_add(T::DbWeight::get().reads(5 as u64))
-			.saturating_add(T::DbWeight::get().writes(5 as u64))
+			.saturating_add(T::DbWeight::get().writes(6 as u64))
 	}
 	/// `s` in `[0, 15]`.
 	/// `t` in `[0, 1]`.
 	fn submit_contribution(s: u32, t: u32, ) -> Weight {
-		Weight::from_parts(512_876_402, 7575)
-			.saturating_add(Weight::from_parts(12_522_931, 0).saturating_mul(s.into()))
-			.saturating_add(Weight::from_parts(224_333_713, 0).saturating_mul(t.into()))
+		Weight::from_parts(527_896_981, 7575)
+			.saturating_add(Weight::from_parts(12_753_040, 0).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(227_342_134, 0).saturating_mul(t.into()))
 			.saturating_add(Weight::from_parts(0, 6585).saturating_mul(s.into()))
 			.saturating_add(Weight::from_parts(0, 6585).saturating_mul(t.into()))
 			.saturating_add(T::DbWeight::get().reads(14 as u64))
@@ -92,14 +94,14 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().writes((6 as u64).saturating_mul(t.into())))
 	}
 	fn commit_contribution() -> Weight {
-		Weight::from_parts(56_161_000, 5819)
+		Weight::from_parts(56_695_000, 5819)
 			.saturating_add(T::DbWeight::get().reads(1 as u64))
 			.saturating_add(T::DbWeight::get().writes(1 as u64))
 	}
 	/// `v` in `[1, 64]`.
 	fn vote(v: u32, ) -> Weight {
-		Weight::from_parts(720_953_182, 17370)
-			.saturating_add(Weight::from_parts(173_098_102, 0).saturating_mul(v.into()))
+		Weight::from_parts(722_522_891, 17370)
+			.saturating_add(Weight::from_parts(177_213_846, 0).saturating_mul(v.into()))
 			.saturating_add(Weight::from_parts(0, 2603).saturating_mul(v.into()))
 			.saturating_add(T::DbWeight::get().reads(16 as u64))
 			.saturating_add(T::DbWeight::get().writes(16 as u64))
@@ -107,92 +109,117 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().writes((1 as u64).saturating_mul(v.into())))
 	}
 	fn publish_version() -> Weight {
-		Weight::from_parts(105_828_000, 5527)
-			.saturating_add(T::DbWeight::get().reads(3 as u64))
+		Weight::from_parts(118_383_000, 5527)
+			.saturating_add(T::DbWeight::get().reads(4 as u64))
 			.saturating_add(T::DbWeight::get().writes(2 as u64))
 	}
 	fn bond_curator() -> Weight {
-		Weight::from_parts(221_368_000, 3658)
+		Weight::from_parts(226_079_000, 3658)
 			.saturating_add(T::DbWeight::get().reads(3 as u64))
 			.saturating_add(T::DbWeight::get().writes(3 as u64))
 	}
 	fn unbond_curator() -> Weight {
-		Weight::from_parts(60_092_000, 3534)
+		Weight::from_parts(61_389_000, 3534)
 			.saturating_add(T::DbWeight::get().reads(1 as u64))
 			.saturating_add(T::DbWeight::get().writes(1 as u64))
 	}
 	fn withdraw_curator_bond() -> Weight {
-		Weight::from_parts(195_532_000, 3658)
+		Weight::from_parts(200_727_000, 3658)
 			.saturating_add(T::DbWeight::get().reads(3 as u64))
 			.saturating_add(T::DbWeight::get().writes(3 as u64))
 	}
 	fn slash_curator() -> Weight {
-		Weight::from_parts(155_155_000, 3658)
+		Weight::from_parts(158_808_000, 3658)
 			.saturating_add(T::DbWeight::get().reads(3 as u64))
 			.saturating_add(T::DbWeight::get().writes(3 as u64))
 	}
 	fn fund_curation_pot() -> Weight {
-		Weight::from_parts(234_935_000, 6196)
-			.saturating_add(T::DbWeight::get().reads(3 as u64))
+		Weight::from_parts(257_724_000, 6196)
+			.saturating_add(T::DbWeight::get().reads(4 as u64))
 			.saturating_add(T::DbWeight::get().writes(2 as u64))
 	}
 	/// `n` in `[0, 512]`.
 	fn on_initialize(n: u32, ) -> Weight {
-		Weight::from_parts(15_913_000, 7575)
-			.saturating_add(Weight::from_parts(208_945_168, 0).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(0, 3135).saturating_mul(n.into()))
+		Weight::from_parts(15_971_000, 7575)
+			.saturating_add(Weight::from_parts(214_279_094, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 3151).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(2 as u64))
 			.saturating_add(T::DbWeight::get().writes(2 as u64))
 			.saturating_add(T::DbWeight::get().reads((4 as u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes((6 as u64).saturating_mul(n.into())))
+	}
+	/// `v` in `[0, 128]`.
+	fn remove_contribution(v: u32, ) -> Weight {
+		Weight::from_parts(299_651_848, 5009)
+			.saturating_add(Weight::from_parts(25_249_600, 0).saturating_mul(v.into()))
+			.saturating_add(Weight::from_parts(0, 2543).saturating_mul(v.into()))
+			.saturating_add(T::DbWeight::get().reads(6 as u64))
+			.saturating_add(T::DbWeight::get().writes(3 as u64))
+			.saturating_add(T::DbWeight::get().reads((1 as u64).saturating_mul(v.into())))
+			.saturating_add(T::DbWeight::get().writes((1 as u64).saturating_mul(v.into())))
+	}
+	/// `i` in `[0, 100]`.
+	/// `k` in `[0, 100]`.
+	fn clear_closed_datanet(i: u32, k: u32, ) -> Weight {
+		Weight::from_parts(474_645_734, 6196)
+			.saturating_add(Weight::from_parts(220_040_214, 0).saturating_mul(i.into()))
+			.saturating_add(Weight::from_parts(25_208_361, 0).saturating_mul(k.into()))
+			.saturating_add(Weight::from_parts(0, 3151).saturating_mul(i.into()))
+			.saturating_add(Weight::from_parts(0, 2576).saturating_mul(k.into()))
+			.saturating_add(T::DbWeight::get().reads(9 as u64))
+			.saturating_add(T::DbWeight::get().writes(12 as u64))
+			.saturating_add(T::DbWeight::get().reads((6 as u64).saturating_mul(i.into())))
+			.saturating_add(T::DbWeight::get().reads((1 as u64).saturating_mul(k.into())))
+			.saturating_add(T::DbWeight::get().writes((5 as u64).saturating_mul(i.into())))
+			.saturating_add(T::DbWeight::get().writes((1 as u64).saturating_mul(k.into())))
 	}
 }
 
 /// The same measurements priced with ParityDB's weights, for tests and mocks.
 impl WeightInfo for () {
 	fn create_datanet(c: u32, f: u32, ) -> Weight {
-		Weight::from_parts(230_086_296, 3658)
-			.saturating_add(Weight::from_parts(105_674, 0).saturating_mul(c.into()))
-			.saturating_add(Weight::from_parts(400_471, 0).saturating_mul(f.into()))
+		Weight::from_parts(236_171_094, 3658)
+			.saturating_add(Weight::from_parts(112_876, 0).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(608_390, 0).saturating_mul(f.into()))
 			.saturating_add(ParityDbWeight::get().reads(3 as u64))
 			.saturating_add(ParityDbWeight::get().writes(5 as u64))
 	}
 	fn update_rules() -> Weight {
-		Weight::from_parts(196_394_000, 5527)
-			.saturating_add(ParityDbWeight::get().reads(3 as u64))
+		Weight::from_parts(201_541_000, 5527)
+			.saturating_add(ParityDbWeight::get().reads(4 as u64))
 			.saturating_add(ParityDbWeight::get().writes(2 as u64))
 	}
 	fn add_curator(c: u32, ) -> Weight {
-		Weight::from_parts(94_162_170, 5527)
-			.saturating_add(Weight::from_parts(590_802, 0).saturating_mul(c.into()))
-			.saturating_add(ParityDbWeight::get().reads(2 as u64))
+		Weight::from_parts(108_158_835, 5527)
+			.saturating_add(Weight::from_parts(567_648, 0).saturating_mul(c.into()))
+			.saturating_add(ParityDbWeight::get().reads(3 as u64))
 			.saturating_add(ParityDbWeight::get().writes(1 as u64))
 	}
 	fn remove_curator(c: u32, ) -> Weight {
-		Weight::from_parts(101_015_372, 5527)
-			.saturating_add(Weight::from_parts(577_244, 0).saturating_mul(c.into()))
-			.saturating_add(ParityDbWeight::get().reads(3 as u64))
+		Weight::from_parts(117_193_367, 5527)
+			.saturating_add(Weight::from_parts(520_411, 0).saturating_mul(c.into()))
+			.saturating_add(ParityDbWeight::get().reads(4 as u64))
 			.saturating_add(ParityDbWeight::get().writes(1 as u64))
 	}
 	fn close_datanet() -> Weight {
-		Weight::from_parts(210_519_000, 5009)
-			.saturating_add(ParityDbWeight::get().reads(3 as u64))
-			.saturating_add(ParityDbWeight::get().writes(3 as u64))
+		Weight::from_parts(83_918_000, 5009)
+			.saturating_add(ParityDbWeight::get().reads(1 as u64))
+			.saturating_add(ParityDbWeight::get().writes(2 as u64))
 	}
 	fn join_global_board() -> Weight {
-		Weight::from_parts(248_812_000, 5009)
-			.saturating_add(ParityDbWeight::get().reads(3 as u64))
+		Weight::from_parts(266_047_000, 5009)
+			.saturating_add(ParityDbWeight::get().reads(4 as u64))
 			.saturating_add(ParityDbWeight::get().writes(3 as u64))
 	}
 	fn force_close_datanet() -> Weight {
-		Weight::from_parts(376_580_000, 8799)
+		Weight::from_parts(395_077_000, 8799)
 			.saturating_add(ParityDbWeight::get().reads(5 as u64))
-			.saturating_add(ParityDbWeight::get().writes(5 as u64))
+			.saturating_add(ParityDbWeight::get().writes(6 as u64))
 	}
 	fn submit_contribution(s: u32, t: u32, ) -> Weight {
-		Weight::from_parts(512_876_402, 7575)
-			.saturating_add(Weight::from_parts(12_522_931, 0).saturating_mul(s.into()))
-			.saturating_add(Weight::from_parts(224_333_713, 0).saturating_mul(t.into()))
+		Weight::from_parts(527_896_981, 7575)
+			.saturating_add(Weight::from_parts(12_753_040, 0).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(227_342_134, 0).saturating_mul(t.into()))
 			.saturating_add(Weight::from_parts(0, 6585).saturating_mul(s.into()))
 			.saturating_add(Weight::from_parts(0, 6585).saturating_mul(t.into()))
 			.saturating_add(ParityDbWeight::get().reads(14 as u64))
@@ -202,13 +229,13 @@ impl WeightInfo for () {
 			.saturating_add(ParityDbWeight::get().writes((6 as u64).saturating_mul(t.into())))
 	}
 	fn commit_contribution() -> Weight {
-		Weight::from_parts(56_161_000, 5819)
+		Weight::from_parts(56_695_000, 5819)
 			.saturating_add(ParityDbWeight::get().reads(1 as u64))
 			.saturating_add(ParityDbWeight::get().writes(1 as u64))
 	}
 	fn vote(v: u32, ) -> Weight {
-		Weight::from_parts(720_953_182, 17370)
-			.saturating_add(Weight::from_parts(173_098_102, 0).saturating_mul(v.into()))
+		Weight::from_parts(722_522_891, 17370)
+			.saturating_add(Weight::from_parts(177_213_846, 0).saturating_mul(v.into()))
 			.saturating_add(Weight::from_parts(0, 2603).saturating_mul(v.into()))
 			.saturating_add(ParityDbWeight::get().reads(16 as u64))
 			.saturating_add(ParityDbWeight::get().writes(16 as u64))
@@ -216,42 +243,64 @@ impl WeightInfo for () {
 			.saturating_add(ParityDbWeight::get().writes((1 as u64).saturating_mul(v.into())))
 	}
 	fn publish_version() -> Weight {
-		Weight::from_parts(105_828_000, 5527)
-			.saturating_add(ParityDbWeight::get().reads(3 as u64))
+		Weight::from_parts(118_383_000, 5527)
+			.saturating_add(ParityDbWeight::get().reads(4 as u64))
 			.saturating_add(ParityDbWeight::get().writes(2 as u64))
 	}
 	fn bond_curator() -> Weight {
-		Weight::from_parts(221_368_000, 3658)
+		Weight::from_parts(226_079_000, 3658)
 			.saturating_add(ParityDbWeight::get().reads(3 as u64))
 			.saturating_add(ParityDbWeight::get().writes(3 as u64))
 	}
 	fn unbond_curator() -> Weight {
-		Weight::from_parts(60_092_000, 3534)
+		Weight::from_parts(61_389_000, 3534)
 			.saturating_add(ParityDbWeight::get().reads(1 as u64))
 			.saturating_add(ParityDbWeight::get().writes(1 as u64))
 	}
 	fn withdraw_curator_bond() -> Weight {
-		Weight::from_parts(195_532_000, 3658)
+		Weight::from_parts(200_727_000, 3658)
 			.saturating_add(ParityDbWeight::get().reads(3 as u64))
 			.saturating_add(ParityDbWeight::get().writes(3 as u64))
 	}
 	fn slash_curator() -> Weight {
-		Weight::from_parts(155_155_000, 3658)
+		Weight::from_parts(158_808_000, 3658)
 			.saturating_add(ParityDbWeight::get().reads(3 as u64))
 			.saturating_add(ParityDbWeight::get().writes(3 as u64))
 	}
 	fn fund_curation_pot() -> Weight {
-		Weight::from_parts(234_935_000, 6196)
-			.saturating_add(ParityDbWeight::get().reads(3 as u64))
+		Weight::from_parts(257_724_000, 6196)
+			.saturating_add(ParityDbWeight::get().reads(4 as u64))
 			.saturating_add(ParityDbWeight::get().writes(2 as u64))
 	}
 	fn on_initialize(n: u32, ) -> Weight {
-		Weight::from_parts(15_913_000, 7575)
-			.saturating_add(Weight::from_parts(208_945_168, 0).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(0, 3135).saturating_mul(n.into()))
+		Weight::from_parts(15_971_000, 7575)
+			.saturating_add(Weight::from_parts(214_279_094, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 3151).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(2 as u64))
 			.saturating_add(ParityDbWeight::get().writes(2 as u64))
 			.saturating_add(ParityDbWeight::get().reads((4 as u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes((6 as u64).saturating_mul(n.into())))
+	}
+	fn remove_contribution(v: u32, ) -> Weight {
+		Weight::from_parts(299_651_848, 5009)
+			.saturating_add(Weight::from_parts(25_249_600, 0).saturating_mul(v.into()))
+			.saturating_add(Weight::from_parts(0, 2543).saturating_mul(v.into()))
+			.saturating_add(ParityDbWeight::get().reads(6 as u64))
+			.saturating_add(ParityDbWeight::get().writes(3 as u64))
+			.saturating_add(ParityDbWeight::get().reads((1 as u64).saturating_mul(v.into())))
+			.saturating_add(ParityDbWeight::get().writes((1 as u64).saturating_mul(v.into())))
+	}
+	fn clear_closed_datanet(i: u32, k: u32, ) -> Weight {
+		Weight::from_parts(474_645_734, 6196)
+			.saturating_add(Weight::from_parts(220_040_214, 0).saturating_mul(i.into()))
+			.saturating_add(Weight::from_parts(25_208_361, 0).saturating_mul(k.into()))
+			.saturating_add(Weight::from_parts(0, 3151).saturating_mul(i.into()))
+			.saturating_add(Weight::from_parts(0, 2576).saturating_mul(k.into()))
+			.saturating_add(ParityDbWeight::get().reads(9 as u64))
+			.saturating_add(ParityDbWeight::get().writes(12 as u64))
+			.saturating_add(ParityDbWeight::get().reads((6 as u64).saturating_mul(i.into())))
+			.saturating_add(ParityDbWeight::get().reads((1 as u64).saturating_mul(k.into())))
+			.saturating_add(ParityDbWeight::get().writes((5 as u64).saturating_mul(i.into())))
+			.saturating_add(ParityDbWeight::get().writes((1 as u64).saturating_mul(k.into())))
 	}
 }

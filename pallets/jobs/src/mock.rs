@@ -79,6 +79,9 @@ impl pallet_datanets::Config for Test {
 	type PalletId = DatanetsPalletId;
 	type DatanetDeposit = ConstU128<100>;
 	type GlobalBoardBond = ConstU128<500>;
+	type RecordDepositBase = ConstU128<2>;
+	type RecordDepositPerByte = ConstU128<1>;
+	type ClearDelay = ConstU32<200_100>;
 	type MaxNameLen = ConstU32<32>;
 	type MaxDescriptionLen = ConstU32<128>;
 	type MaxFormats = ConstU32<8>;
