@@ -256,11 +256,25 @@ mod benchmarks {
 
 	/// `s` full expiry buckets are skipped before one with room; when `t` is 1 the reveal takes
 	/// the hash over from a pending contribution committed later, whose expiry bucket is full.
-	/// Otherwise at its worst: the caller's commitment is the last of a full list, and a due
-	/// rules change is applied.
+	/// The caller holds `c` commitments, its own the last; the metadata is `m` bytes; `g`: the
+	/// datanet is on the global board; `r`: a due rules change is applied.
 	#[benchmark]
-	fn submit_contribution(s: Linear<0, { EXPIRY_SPILL_BLOCKS - 1 }>, t: Linear<0, 1>) {
+	fn submit_contribution(
+		s: Linear<0, { EXPIRY_SPILL_BLOCKS - 1 }>,
+		t: Linear<0, 1>,
+		c: Linear<1, { T::MaxCommitments::get() }>,
+		m: Linear<0, { T::MaxMetadataLen::get() }>,
+		g: Linear<0, 1>,
+		r: Linear<0, 1>,
+	) {
 		let (id, _, _) = datanet::<T>(1);
+		if g == 0 {
+			DatanetInfo::<T>::mutate(id, |d| {
+				if let Some(d) = d {
+					d.board_bond = None;
+				}
+			});
+		}
 		let who = funded::<T>("contributor", 0);
 		// Usage already recorded today: the caps are read, checked and rewritten.
 		submit_committed::<T>(&who, id, [1u8; 32]);
@@ -272,36 +286,32 @@ mod benchmarks {
 			let squatter = funded::<T>("squatter", 0);
 			submit_committed::<T>(&squatter, id, hash);
 			let now = frame_system::Pallet::<T>::block_number();
-			CommittedAt::<T>::insert(holder, now);
-			Datanets::<T>::unschedule_expiry(holder);
+			let mut c = Contributions::<T>::get(holder).expect("the squatter's contribution");
+			Datanets::<T>::end_pending(holder, c.expires_at);
 			fill_expiry_buckets::<T>(far, 1);
 			PendingExpiries::<T>::mutate(far, |b| {
 				b.pop();
 				b.try_push(holder).expect("room for the holder");
 			});
-			ExpiresAt::<T>::insert(holder, far);
+			(c.committed_at, c.expires_at) = (now, far);
+			Contributions::<T>::insert(holder, c);
 		}
-		for n in 1..T::MaxCommitments::get() {
+		for n in 1..c {
 			let mut other = [3u8; 32];
 			other[..4].copy_from_slice(&n.to_le_bytes());
 			commit_earlier::<T>(&who, id, other);
 		}
 		commit_earlier::<T>(&who, id, hash);
-		due_rules_change::<T>(id);
+		if r == 1 {
+			due_rules_change::<T>(id);
+		}
 		let next = NextContributionId::<T>::get();
 		clear_expiry_window::<T>(due);
 		fill_expiry_buckets::<T>(due, s);
 		#[extrinsic_call]
-		_(
-			RawOrigin::Signed(who),
-			id,
-			hash,
-			1024,
-			format::<T>(),
-			bounded(T::MaxMetadataLen::get(), b'm'),
-		);
+		_(RawOrigin::Signed(who), id, hash, 1024, format::<T>(), bounded(m, b'm'));
 		assert_eq!(NextContributionId::<T>::get(), next + 1);
-		assert_eq!(ExpiresAt::<T>::get(next), Some(due + s.into()));
+		assert_eq!(Contributions::<T>::get(next).map(|c| c.expires_at), Some(due + s.into()));
 		if t == 1 {
 			assert_eq!(
 				Contributions::<T>::get(holder).map(|c| c.status),
@@ -347,7 +357,7 @@ mod benchmarks {
 			b.pop();
 		});
 		submit_committed::<T>(&who, id, [1u8; 32]);
-		assert_eq!(ExpiresAt::<T>::get(cid), Some(due));
+		assert_eq!(Contributions::<T>::get(cid).map(|c| c.expires_at), Some(due));
 		// v - 1 approvals already cast; the quorum is v; every share of the fee is paid.
 		let fee = T::Currency::minimum_balance() * v.into();
 		DatanetInfo::<T>::mutate(id, |d| {
@@ -534,7 +544,8 @@ mod benchmarks {
 				if i < approvals { Vote::Approve } else { Vote::Reject(RejectReason::Malformed) };
 			Votes::<T>::insert(cid, account::<T::AccountId>("voter", i, SEED), cast);
 		}
-		Datanets::<T>::end_pending(cid);
+		let due = Contributions::<T>::get(cid).map(|c| c.expires_at).expect("submitted");
+		Datanets::<T>::end_pending(cid, due);
 		ContributionByHash::<T>::remove(id, [3u8; 32]);
 		Contributions::<T>::mutate(cid, |c| {
 			if let Some(c) = c {
@@ -584,6 +595,8 @@ mod benchmarks {
 					deposit: Zero::zero(),
 					status: ContributionStatus::Accepted { index: j.into() },
 					record_deposit,
+					committed_at: Zero::zero(),
+					expires_at: Zero::zero(),
 				},
 			);
 			AcceptedList::<T>::insert(id, u64::from(j), cid);

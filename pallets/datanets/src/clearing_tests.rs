@@ -281,20 +281,14 @@ fn v7_migration_adds_free_records_and_starts_the_clock_of_closed_datanets() {
 		let d = create();
 		let c = submit(ALICE, d, 1);
 		approve(c, &[CUR1, CUR2]);
+		let pending = submit(BOB, d, 2);
+		let (committed, due) =
+			Contributions::<Test>::get(pending).map(|p| (p.committed_at, p.expires_at)).unwrap();
 		assert_ok!(Datanets::close_datanet(RuntimeOrigin::signed(OWNER), d));
-		// A v6 chain: no record deposit (the record's last field) or close block, and the
-		// owner's deposit released on close.
+		// A v6 chain: no record deposit, commitment or expiry block in the record, no close
+		// block, and the owner's deposit released on close.
 		let new = Contributions::<Test>::get(c).unwrap();
-		let mut old = new.encode();
-		old.truncate(old.len() - 16);
-		frame_support::storage::unhashed::put_raw(&Contributions::<Test>::hashed_key_for(c), &old);
-		assert!(Contributions::<Test>::get(c).is_none(), "the old encoding does not decode as new");
-		assert_ok!(Balances::release(
-			&HoldReason::ContributionDeposit.into(),
-			&ALICE,
-			RECORD,
-			frame_support::traits::tokens::Precision::Exact
-		));
+		store_contributions_as_v6(true);
 		assert_ok!(Balances::release(
 			&HoldReason::DatanetDeposit.into(),
 			&OWNER,
@@ -308,8 +302,16 @@ fn v7_migration_adds_free_records_and_starts_the_clock_of_closed_datanets() {
 
 		migrations::v7::MigrateV6ToV7::<Test>::on_runtime_upgrade();
 		assert_eq!(Datanets::on_chain_storage_version(), 7);
+		// Decided: its commitment and expiry blocks were no longer kept.
 		let migrated = Contributions::<Test>::get(c).expect("decodes as v7");
-		assert_eq!(migrated.encode(), ContributionOf::<Test> { record_deposit: 0, ..new }.encode());
+		let want =
+			ContributionOf::<Test> { record_deposit: 0, committed_at: 0, expires_at: 0, ..new };
+		assert_eq!(migrated.encode(), want.encode());
+		// Pending: they move from the old maps into the record.
+		let p = Contributions::<Test>::get(pending).unwrap();
+		assert_eq!((p.committed_at, p.expires_at, p.record_deposit), (committed, due, 0));
+		assert_eq!(migrations::v7::CommittedAt::<Test>::iter().count(), 0);
+		assert_eq!(migrations::v7::ExpiresAt::<Test>::iter().count(), 0);
 		assert_eq!(ClosedAt::<Test>::get(d), Some(System::block_number()));
 	});
 }

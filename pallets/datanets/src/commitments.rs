@@ -56,15 +56,17 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Takes `who`'s live commitment to `content_hash` in `datanet`, made before the current
-	/// block; returns the block it was made in.
+	/// block; returns the block it was made in and how many commitments `who` held (the list's
+	/// cost).
 	pub(crate) fn take_commitment(
 		who: &T::AccountId,
 		datanet: DatanetId,
 		content_hash: &ContentHash,
-	) -> Result<BlockNumberFor<T>, DispatchError> {
+	) -> Result<(BlockNumberFor<T>, u32), DispatchError> {
 		let now = frame_system::Pallet::<T>::block_number();
 		let wanted = commitment_of(datanet, content_hash, who);
 		let mut list = Commitments::<T>::get(who);
+		let held = list.len() as u32;
 		list.retain(|(_, made)| Self::commitment_live(*made, now));
 		let at = list.iter().position(|(c, _)| *c == wanted).ok_or(Error::<T>::NotCommitted)?;
 		let made = list[at].1;
@@ -75,21 +77,21 @@ impl<T: Config> Pallet<T> {
 		} else {
 			Commitments::<T>::insert(who, list);
 		}
-		Ok(made)
+		Ok((made, held))
 	}
 
-	/// Whether a reveal committed in block `committed` takes the hash from the pending
-	/// contribution `holder`: only a strictly earlier commitment does. Contributions pending from
+	/// Whether a reveal committed in block `committed` takes the hash from `holder`: only from
+	/// a pending one, and only with a strictly earlier commitment. Contributions pending from
 	/// before commitments existed count as committed at block 0.
-	pub(crate) fn takes_over(holder: ContributionId, committed: BlockNumberFor<T>) -> bool {
-		CommittedAt::<T>::get(holder).is_some_and(|theirs| committed < theirs)
+	pub(crate) fn takes_over(holder: &ContributionOf<T>, committed: BlockNumberFor<T>) -> bool {
+		holder.status == ContributionStatus::Pending && committed < holder.committed_at
 	}
 
-	/// `old` lost its hash to `by`, whose author committed to the bytes first: it leaves its
-	/// expiry bucket and its deposit goes to the curation pot. The caller re-points the hash.
-	pub(crate) fn supersede(old: ContributionId, by: ContributionId) {
-		let Some(mut c) = Contributions::<T>::get(old) else { return };
-		Self::end_pending(old);
+	/// `old` (its record `c`) lost its hash to `by`, whose author committed to the bytes first:
+	/// it leaves its expiry bucket and its deposit goes to the curation pot. The caller
+	/// re-points the hash.
+	pub(crate) fn supersede(old: ContributionId, mut c: ContributionOf<T>, by: ContributionId) {
+		Self::end_pending(old, c.expires_at);
 		c.status = ContributionStatus::Superseded { by };
 		let forfeited = Self::forfeit_deposit(&c);
 		let (datanet, contributor) = (c.datanet, c.contributor.clone());

@@ -13,43 +13,34 @@ use frame_system::pallet_prelude::BlockNumberFor;
 use sp_runtime::traits::{Saturating, Zero};
 
 impl<T: Config> Pallet<T> {
-	/// Puts `id` in the first expiry bucket with room at or after block `at`; returns how many
-	/// full buckets it skipped (each costs a read, and nothing is written to it).
+	/// Puts `id` in the first expiry bucket with room at or after block `at`; returns that
+	/// bucket's block (the contribution records it) and how many full buckets it skipped (each
+	/// costs a read, and nothing is written to it).
 	pub(crate) fn schedule_expiry(
 		id: ContributionId,
 		at: BlockNumberFor<T>,
-	) -> Result<u32, DispatchError> {
+	) -> Result<(BlockNumberFor<T>, u32), DispatchError> {
 		let mut block = at;
 		for skipped in 0..EXPIRY_SPILL_BLOCKS {
 			let mut bucket = PendingExpiries::<T>::get(block);
 			if bucket.try_push(id).is_ok() {
 				PendingExpiries::<T>::insert(block, bucket);
-				ExpiresAt::<T>::insert(id, block);
-				return Ok(skipped);
+				return Ok((block, skipped));
 			}
 			block = block.saturating_add(1u32.into());
 		}
 		Err(Error::<T>::ExpiryScheduleFull.into())
 	}
 
-	/// Takes a decided contribution out of its expiry bucket.
-	pub(crate) fn unschedule_expiry(id: ContributionId) {
-		if let Some(at) = ExpiresAt::<T>::take(id) {
-			PendingExpiries::<T>::mutate(at, |b| b.retain(|x| *x != id));
-		}
-	}
-
-	/// A contribution stops being pending (decided or taken over): out of its expiry bucket,
-	/// its commitment block dropped. (An expiry, whose bucket is already taken, does its own.)
-	pub(crate) fn end_pending(id: ContributionId) {
-		Self::unschedule_expiry(id);
-		CommittedAt::<T>::remove(id);
+	/// A contribution stops being pending (decided or taken over): out of the expiry bucket of
+	/// block `at` (its `expires_at`). An expiry, whose bucket is already taken, needs nothing.
+	pub(crate) fn end_pending(id: ContributionId, at: BlockNumberFor<T>) {
+		PendingExpiries::<T>::mutate(at, |b| b.retain(|x| *x != id));
 	}
 
 	/// A pending contribution ran out of time: its hash is freed and its deposit goes to the
 	/// curation pot (burned if the pot cannot take it, e.g. below the existential deposit).
 	pub(crate) fn expire(id: ContributionId) {
-		ExpiresAt::<T>::remove(id);
 		let Some(mut c) = Contributions::<T>::get(id) else { return };
 		if c.status != ContributionStatus::Pending {
 			return;
@@ -58,7 +49,6 @@ impl<T: Config> Pallet<T> {
 		if ContributionByHash::<T>::get(c.datanet, c.content_hash) == Some(id) {
 			ContributionByHash::<T>::remove(c.datanet, c.content_hash);
 		}
-		CommittedAt::<T>::remove(id);
 		let forfeited = Self::forfeit_deposit(&c);
 		let (datanet, contributor) = (c.datanet, c.contributor.clone());
 		Contributions::<T>::insert(id, c);

@@ -25,20 +25,11 @@ impl<T: Config> Pallet<T> {
 				"hash index holds a decided-out contribution or misses a live one"
 			);
 			let pending = c.status == ContributionStatus::Pending;
-			match ExpiresAt::<T>::get(id) {
-				Some(at) => {
-					ensure!(pending, "a contribution no longer pending still has an expiry");
-					ensure!(
-						PendingExpiries::<T>::get(at).contains(&id),
-						"a pending contribution is missing from its expiry bucket"
-					);
-				}
-				None => ensure!(!pending, "a pending contribution has no expiry"),
-			}
 			ensure!(
-				pending || !CommittedAt::<T>::contains_key(id),
-				"a contribution no longer pending still has a commitment block"
+				!pending || PendingExpiries::<T>::get(c.expires_at).contains(&id),
+				"a pending contribution is missing from its expiry bucket"
 			);
+			ensure!(c.committed_at <= c.submitted_at, "committed after it was submitted");
 			if let ContributionStatus::Superseded { by } = c.status {
 				ensure!(by > id && by < next_contribution, "superseded by no later contribution");
 				// The winner's record may have been removed since.
@@ -187,12 +178,13 @@ impl<T: Config> Pallet<T> {
 				);
 			}
 		}
-		for (id, _) in CommittedAt::<T>::iter() {
-			ensure!(id < next_contribution, "commitment block of an unknown contribution");
-		}
 		for (at, bucket) in PendingExpiries::<T>::iter() {
 			for id in bucket {
-				ensure!(ExpiresAt::<T>::get(id) == Some(at), "expiry bucket entry out of place");
+				let c = Contributions::<T>::get(id).ok_or("an expiry of no contribution")?;
+				ensure!(
+					c.status == ContributionStatus::Pending && c.expires_at == at,
+					"expiry bucket entry out of place, or no longer pending"
+				);
 			}
 		}
 		for (datanet, hash, id) in ContributionByHash::<T>::iter() {

@@ -114,9 +114,10 @@ pub mod pallet {
 	/// keyed with `Blake2_128Concat` and frees rejected hashes ([`migrations::v3`]); v4: rules have
 	/// `pending_blocks` and pending contributions expire ([`migrations::v4`]); v5: leaderboards
 	/// are stored sorted ([`migrations::v5`]); v6: datanets record whether they count on the
-	/// global board ([`migrations::v6`]); v7: contributions hold a record deposit and closed
-	/// datanets record when they closed ([`migrations::v7`]). Commitments (`Commitments`,
-	/// `CommittedAt`) are new maps that start empty: no migration.
+	/// global board ([`migrations::v6`]); v7: contributions hold a record deposit and carry
+	/// their commitment and expiry blocks (the `CommittedAt` and `ExpiresAt` maps are gone), and
+	/// closed datanets record when they closed ([`migrations::v7`]). `Commitments` started empty:
+	/// no migration.
 	pub(crate) const STORAGE_VERSION: StorageVersion = StorageVersion::new(7);
 
 	/// Blocks an expiry may be pushed past its due block when buckets are full.
@@ -268,10 +269,6 @@ pub mod pallet {
 		ValueQuery,
 	>;
 
-	/// The block in which each pending contribution expires (its `PendingExpiries` bucket).
-	#[pallet::storage]
-	pub type ExpiresAt<T: Config> = StorageMap<_, Twox64Concat, ContributionId, BlockNumberFor<T>>;
-
 	/// Each account's live commitments and the blocks they were made in, oldest first (see
 	/// [`crate::commitments`]). Expired entries are dropped when the account commits or reveals.
 	#[pallet::storage]
@@ -282,12 +279,6 @@ pub mod pallet {
 		BoundedVec<(Commitment, BlockNumberFor<T>), T::MaxCommitments>,
 		ValueQuery,
 	>;
-
-	/// The block in which each pending contribution's author committed to it: an earlier
-	/// commitment to the same bytes takes the hash over. Removed when it stops being pending.
-	#[pallet::storage]
-	pub type CommittedAt<T: Config> =
-		StorageMap<_, Twox64Concat, ContributionId, BlockNumberFor<T>>;
 
 	/// Votes cast, by contribution and curator.
 	#[pallet::storage]
@@ -819,10 +810,19 @@ pub mod pallet {
 		///
 		/// Emits `ContributionSubmitted`, after `ContributionSuperseded` when it takes a hash over.
 		///
-		/// Weight: `O(s)` in the full expiry buckets skipped (at most `EXPIRY_SPILL_BLOCKS - 1`),
-		/// plus a takeover (`t`, 0 or 1); charged for the worst case, the unused part refunded.
+		/// Weight: `O(s + c + m)` in the full expiry buckets skipped (at most
+		/// `EXPIRY_SPILL_BLOCKS - 1`), the caller's commitments (`c`) and metadata bytes (`m`),
+		/// plus a takeover (`t`), a datanet on the global board (`g`) and a due rules change
+		/// (`r`), each 0 or 1; charged for the worst case, the unused part refunded.
 		#[pallet::call_index(5)]
-		#[pallet::weight(T::WeightInfo::submit_contribution(EXPIRY_SPILL_BLOCKS - 1, 1))]
+		#[pallet::weight(T::WeightInfo::submit_contribution(
+			EXPIRY_SPILL_BLOCKS - 1,
+			1,
+			T::MaxCommitments::get(),
+			T::MaxMetadataLen::get(),
+			1,
+			1,
+		))]
 		pub fn submit_contribution(
 			origin: OriginFor<T>,
 			datanet: DatanetId,
@@ -832,16 +832,18 @@ pub mod pallet {
 			metadata: BoundedBytes<T::MaxMetadataLen>,
 		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			let mut d = Self::load_datanet(datanet)?;
+			let (mut d, rules_applied) = Self::load_datanet_applying(datanet)?;
 			ensure!(d.status == DatanetStatus::Open, Error::<T>::DatanetClosed);
 			ensure!(d.formats.contains(&format), Error::<T>::FormatNotAllowed);
 			ensure!(bytes > 0, Error::<T>::EmptyItem);
 			ensure!(bytes <= d.rules.max_item_bytes, Error::<T>::ItemTooLarge);
-			let committed = Self::take_commitment(&who, datanet, &content_hash)?;
+			let (committed, commitments) = Self::take_commitment(&who, datanet, &content_hash)?;
 			let superseded = match ContributionByHash::<T>::get(datanet, content_hash) {
 				None => None,
-				Some(holder) if Self::takes_over(holder, committed) => Some(holder),
-				Some(_) => return Err(Error::<T>::DuplicateContent.into()),
+				Some(holder) => match Contributions::<T>::get(holder) {
+					Some(c) if Self::takes_over(&c, committed) => Some((holder, c)),
+					_ => return Err(Error::<T>::DuplicateContent.into()),
+				},
 			};
 
 			let day = T::Time::now().as_millis() as u64 / DAY_MS;
@@ -876,6 +878,7 @@ pub mod pallet {
 
 			let deposit = d.rules.contribution_deposit;
 			let record_deposit = Self::record_deposit(&metadata);
+			let metadata_len = metadata.len() as u32;
 			// One hold for both: a second would cost the hot path another write.
 			T::Currency::hold(
 				&HoldReason::ContributionDeposit.into(),
@@ -886,13 +889,13 @@ pub mod pallet {
 
 			let id = NextContributionId::<T>::get();
 			let now = frame_system::Pallet::<T>::block_number();
-			let spilled =
+			let (expires_at, spilled) =
 				Self::schedule_expiry(id, now.saturating_add(d.rules.pending_blocks.into()))?;
 			NextContributionId::<T>::put(id.checked_add(1).ok_or(Error::<T>::Overflow)?);
-			if let Some(holder) = superseded {
-				Self::supersede(holder, id);
+			let took_over = u32::from(superseded.is_some());
+			if let Some((holder, record)) = superseded {
+				Self::supersede(holder, record, id);
 			}
-			CommittedAt::<T>::insert(id, committed);
 			d.submitted = d.submitted.saturating_add(1);
 			DatanetInfo::<T>::insert(datanet, d);
 			ContributorDaily::<T>::insert(datanet, &who, mine);
@@ -917,6 +920,8 @@ pub mod pallet {
 					deposit,
 					status: ContributionStatus::Pending,
 					record_deposit,
+					committed_at: committed,
+					expires_at,
 				},
 			);
 			Self::deposit_event(Event::ContributionSubmitted {
@@ -926,8 +931,15 @@ pub mod pallet {
 				content_hash,
 				bytes,
 			});
-			let took_over = u32::from(superseded.is_some());
-			Ok(Some(T::WeightInfo::submit_contribution(spilled, took_over)).into())
+			let weight = T::WeightInfo::submit_contribution(
+				spilled,
+				took_over,
+				commitments,
+				metadata_len,
+				u32::from(on_board),
+				u32::from(rules_applied),
+			);
+			Ok(Some(weight).into())
 		}
 
 		/// Vote on a pending contribution as a curator of its datanet, once. The vote that reaches
@@ -974,7 +986,7 @@ pub mod pallet {
 				_ => None,
 			};
 			if let Some(event) = decided {
-				Self::end_pending(contribution);
+				Self::end_pending(contribution, c.expires_at);
 				T::Currency::release(
 					&HoldReason::ContributionDeposit.into(),
 					&c.contributor,

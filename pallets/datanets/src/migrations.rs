@@ -109,7 +109,8 @@ pub mod v2 {
 /// One block, `O(index entries)`.
 pub mod v3 {
 	use crate::{
-		pallet::{Config, ContributionByHash, Contributions, Pallet},
+		migrations::v7::V6Contributions as Contributions,
+		pallet::{Config, ContributionByHash, Pallet},
 		types::{ContentHash, ContributionId, ContributionStatus, DatanetId},
 	};
 	use alloc::vec::Vec;
@@ -183,7 +184,8 @@ pub mod v3 {
 				ContributionByHash::<T>::iter().count() as u64 == live,
 				"the index does not hold exactly the live contributions"
 			);
-			Pallet::<T>::do_try_state()
+			// The invariants need the contribution layout of v7.
+			Ok(())
 		}
 	}
 }
@@ -197,9 +199,8 @@ pub mod v3 {
 /// One block, `O(datanets + contributions)`.
 pub mod v4 {
 	use crate::{
-		pallet::{
-			BalanceOf, Config, Contributions, DatanetInfo, ExpiresAt, Pallet, PendingExpiries,
-		},
+		migrations::v7::{ExpiresAt, V6Contributions as Contributions},
+		pallet::{BalanceOf, Config, DatanetInfo, Pallet, PendingExpiries},
 		types::{
 			ContributionStatus, DatanetStatus, Modality, Rules, DEFAULT_DATANET_DAILY_ITEMS,
 			DEFAULT_PENDING_BLOCKS, MIN_ITEMS_PER_DATANET_DAY,
@@ -454,25 +455,26 @@ pub mod v6 {
 			T::DbWeight::get().reads_writes(n, n)
 		}
 
-		#[cfg(feature = "try-runtime")]
-		fn post_upgrade(_: alloc::vec::Vec<u8>) -> Result<(), sp_runtime::TryRuntimeError> {
-			Pallet::<T>::do_try_state()
-		}
+		// No `post_upgrade` check here: contributions change layout in v7, whose `post_upgrade`
+		// runs every invariant.
 	}
 }
 
 /// v6 → v7: contributions carry a record deposit (none was held for those stored before, so it
-/// is zero: their records stay free, as they were), and closed datanets record the block they
-/// closed in (the upgrade block: clearing them waits `ClearDelay` from now). Closing no longer
-/// releases the owner's deposit; datanets closed before kept theirs released (zero).
+/// is zero: their records stay free, as they were) and the blocks of their commitment and expiry,
+/// taken from the `CommittedAt` and `ExpiresAt` maps, which go (a reveal then writes two entries
+/// fewer); closed datanets record the block they closed in (the upgrade block: clearing them
+/// waits `ClearDelay` from now). Closing no longer releases the owner's deposit; datanets closed
+/// before kept theirs released (zero).
 ///
 /// Runs in one block: `O(contributions + datanets)`, as the earlier migrations.
 pub mod v7 {
 	use crate::{
 		pallet::{BalanceOf, ClosedAt, Config, Contributions, DatanetInfo, Pallet},
-		types::{ContentHash, ContributionStatus, DatanetId, DatanetStatus},
+		types::{ContentHash, ContributionId, ContributionStatus, DatanetId, DatanetStatus},
 	};
 	use codec::{Decode, Encode};
+	use frame_support::Twox64Concat;
 	use frame_support::{
 		migrations::VersionedMigration,
 		traits::{Get, UncheckedOnRuntimeUpgrade},
@@ -510,6 +512,26 @@ pub mod v7 {
 		<T as Config>::MaxMetadataLen,
 	>;
 
+	/// `Contributions` in the layout of storage versions 1 to 6 (for the migrations up to v7).
+	pub(crate) mod v6_layout {
+		use super::*;
+
+		#[frame_support::storage_alias]
+		pub(crate) type Contributions<T: Config> =
+			StorageMap<Pallet<T>, Twox64Concat, ContributionId, V6ContributionOf<T>>;
+	}
+	pub(crate) use v6_layout::Contributions as V6Contributions;
+
+	/// Storage versions 4 to 6: the block each pending contribution expires in.
+	#[frame_support::storage_alias]
+	pub(crate) type ExpiresAt<T: Config> =
+		StorageMap<Pallet<T>, Twox64Concat, ContributionId, BlockNumberFor<T>>;
+
+	/// Storage version 6: the block each pending contribution's author committed in.
+	#[frame_support::storage_alias]
+	pub(crate) type CommittedAt<T: Config> =
+		StorageMap<Pallet<T>, Twox64Concat, ContributionId, BlockNumberFor<T>>;
+
 	/// The migration to register in the runtime: runs only when the on-chain version is 6.
 	pub type MigrateV6ToV7<T> = VersionedMigration<
 		6,
@@ -525,8 +547,12 @@ pub mod v7 {
 	impl<T: Config> UncheckedOnRuntimeUpgrade for AddRecordDeposits<T> {
 		fn on_runtime_upgrade() -> Weight {
 			let mut n = 0u64;
-			Contributions::<T>::translate::<V6ContributionOf<T>, _>(|_, c| {
+			Contributions::<T>::translate::<V6ContributionOf<T>, _>(|id, c| {
 				n += 1;
+				// Set only while pending; a contribution pending from before commitments existed
+				// counts as committed at block 0 (nobody takes it over).
+				let committed_at = CommittedAt::<T>::take(id).unwrap_or_default();
+				let expires_at = ExpiresAt::<T>::take(id).unwrap_or_default();
 				Some(crate::types::Contribution {
 					datanet: c.datanet,
 					contributor: c.contributor,
@@ -540,8 +566,13 @@ pub mod v7 {
 					deposit: c.deposit,
 					status: c.status,
 					record_deposit: Zero::zero(),
+					committed_at,
+					expires_at,
 				})
 			});
+			// Nothing else should be left in the old maps; clear them whatever they hold.
+			let left = ExpiresAt::<T>::clear(u32::MAX, None).unique
+				+ CommittedAt::<T>::clear(u32::MAX, None).unique;
 			let now = frame_system::Pallet::<T>::block_number();
 			let mut closed = 0u64;
 			for (id, d) in DatanetInfo::<T>::iter() {
@@ -551,7 +582,8 @@ pub mod v7 {
 					closed += 1;
 				}
 			}
-			T::DbWeight::get().reads_writes(n + closed, n + closed)
+			let (n, left) = (n * 3, u64::from(left));
+			T::DbWeight::get().reads_writes(n + closed + left, n + closed + left)
 		}
 
 		#[cfg(feature = "try-runtime")]

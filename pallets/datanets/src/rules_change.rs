@@ -16,10 +16,18 @@ use sp_runtime::traits::{Saturating, Zero};
 impl<T: Config> Pallet<T> {
 	/// The datanet, with a scheduled change of rules applied if its block has come.
 	pub(crate) fn load_datanet(datanet: DatanetId) -> Result<DatanetOf<T>, DispatchError> {
+		Self::load_datanet_applying(datanet).map(|(d, _)| d)
+	}
+
+	/// As `load_datanet`, and whether a scheduled change came due (the work a caller that
+	/// charges for it refunds otherwise).
+	pub(crate) fn load_datanet_applying(
+		datanet: DatanetId,
+	) -> Result<(DatanetOf<T>, bool), DispatchError> {
 		let mut d = DatanetInfo::<T>::get(datanet).ok_or(Error::<T>::UnknownDatanet)?;
-		let Some(change) = ScheduledRules::<T>::get(datanet) else { return Ok(d) };
+		let Some(change) = ScheduledRules::<T>::get(datanet) else { return Ok((d, false)) };
 		if change.at > frame_system::Pallet::<T>::block_number() {
-			return Ok(d);
+			return Ok((d, false));
 		}
 		ScheduledRules::<T>::remove(datanet);
 		let rules = change.apply_to(d.rules.clone());
@@ -30,7 +38,7 @@ impl<T: Config> Pallet<T> {
 			DatanetInfo::<T>::insert(datanet, &d);
 			Self::deposit_event(Event::RulesChangeApplied { datanet });
 		}
-		Ok(d)
+		Ok((d, true))
 	}
 
 	/// Applies `rules`' caps and expiry now and schedules its fee, quorums and deposit if they

@@ -763,7 +763,9 @@ fn a_squatter_who_learns_the_hash_gets_nothing() {
 			bytes(""),
 		)
 		.unwrap();
-		assert_eq!(post.actual_weight, Some(<() as WeightInfo>::submit_contribution(0, 1)));
+		// Alice holds one commitment; no metadata; off the global board; no rules change due.
+		let expected = <() as WeightInfo>::submit_contribution(0, 1, 1, 0, 0, 0);
+		assert_eq!(post.actual_weight, Some(expected));
 		assert_eq!(status(squat), ContributionStatus::Superseded { by: real });
 		System::assert_has_event(
 			Event::ContributionSuperseded {
@@ -780,7 +782,8 @@ fn a_squatter_who_learns_the_hash_gets_nothing() {
 		assert_eq!(Balances::total_balance(&BOB), bob_before - 5);
 		assert_eq!(held(BOB), RECORD);
 		assert_eq!(Balances::balance(&pot), 5);
-		assert_eq!(ExpiresAt::<Test>::get(squat), None);
+		let due = Contributions::<Test>::get(squat).unwrap().expires_at;
+		assert!(!PendingExpiries::<Test>::get(due).contains(&squat), "out of its expiry bucket");
 		assert_noop!(
 			Datanets::vote(RuntimeOrigin::signed(CUR2), squat, Vote::Approve),
 			E::NotPending
@@ -885,10 +888,19 @@ fn try_state_catches_commitment_records_out_of_place() {
 		let c = submit(ALICE, d, 1);
 		approve(c, &[CUR1, CUR2]);
 		Datanets::do_try_state().unwrap();
-		// A decided contribution that kept its commitment block.
-		CommittedAt::<Test>::insert(c, 1);
+		// A decided contribution still in an expiry bucket.
+		PendingExpiries::<Test>::insert(7, BoundedVec::truncate_from(vec![c]));
+		Contributions::<Test>::mutate(c, |x| x.as_mut().unwrap().expires_at = 7);
 		assert!(Datanets::do_try_state().is_err());
-		CommittedAt::<Test>::remove(c);
+		PendingExpiries::<Test>::remove(7);
+		Datanets::do_try_state().unwrap();
+		// A commitment block after the submission.
+		Contributions::<Test>::mutate(c, |x| {
+			let x = x.as_mut().unwrap();
+			x.committed_at = x.submitted_at + 1;
+		});
+		assert!(Datanets::do_try_state().is_err());
+		Contributions::<Test>::mutate(c, |x| x.as_mut().unwrap().committed_at = 1);
 		// A commitment dated in the future.
 		Commitments::<Test>::insert(BOB, BoundedVec::truncate_from(vec![([1; 32], 99)]));
 		assert!(Datanets::do_try_state().is_err());
@@ -1741,12 +1753,43 @@ fn v2_migration_rebuilds_peaks_and_version_roots_with_contributors() {
 	});
 }
 
+/// Stores every contribution as storage versions 1 to 6 did: without the fields v7 added (their
+/// record deposits are released: none was held then) and, with `maps`, the commitment and
+/// expiry blocks of pending ones in the maps of v6.
+fn store_contributions_as_v6(maps: bool) {
+	use frame_support::traits::{fungible::MutateHold, tokens::Precision};
+	use migrations::v7::{CommittedAt, ExpiresAt, V6Contribution, V6Contributions};
+	for (id, c) in Contributions::<Test>::iter().collect::<Vec<_>>() {
+		let reason = HoldReason::ContributionDeposit.into();
+		assert_ok!(Balances::release(&reason, &c.contributor, c.record_deposit, Precision::Exact));
+		if maps && c.status == ContributionStatus::Pending {
+			CommittedAt::<Test>::insert(id, c.committed_at);
+			ExpiresAt::<Test>::insert(id, c.expires_at);
+		}
+		let old = V6Contribution {
+			datanet: c.datanet,
+			contributor: c.contributor,
+			content_hash: c.content_hash,
+			bytes: c.bytes,
+			format: c.format,
+			metadata: c.metadata,
+			submitted_at: c.submitted_at,
+			approvals: c.approvals,
+			rejections: c.rejections,
+			deposit: c.deposit,
+			status: c.status,
+		};
+		V6Contributions::<Test>::insert(id, old);
+		assert!(Contributions::<Test>::get(id).is_none(), "the old layout does not decode as new");
+	}
+}
+
 #[test]
 fn v3_migration_rekeys_the_hash_index_and_drops_rejected_entries() {
 	use codec::Encode;
 	use frame_support::{
 		storage::{unhashed, StoragePrefixedMap},
-		traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion},
+		traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion, UncheckedOnRuntimeUpgrade},
 		StorageHasher,
 	};
 	run_test(|| {
@@ -1769,11 +1812,14 @@ fn v3_migration_rekeys_the_hash_index_and_drops_rejected_entries() {
 		for (n, id) in [(1, live), (2, accepted), (3, rejected)] {
 			unhashed::put(&old_key(n), &id);
 		}
+		store_contributions_as_v6(true);
 		StorageVersion::new(2).put::<Datanets>();
 		assert_eq!(ContributionByHash::<Test>::get(d, h(1)), None, "new keys do not see old ones");
 
 		migrations::v3::MigrateV2ToV3::<Test>::on_runtime_upgrade();
 		assert_eq!(Datanets::on_chain_storage_version(), 3);
+		// The contribution layout of v7, as the runtime's later migrations leave it.
+		migrations::v7::AddRecordDeposits::<Test>::on_runtime_upgrade();
 		assert_eq!(ContributionByHash::<Test>::get(d, h(1)), Some(live));
 		assert_eq!(ContributionByHash::<Test>::get(d, h(2)), Some(accepted));
 		assert_eq!(ContributionByHash::<Test>::get(d, h(3)), None);
@@ -1815,7 +1861,8 @@ fn an_undecided_contribution_expires_frees_its_hash_and_pays_its_deposit_to_the_
 		assert_ok!(reveal(CAROL, d, h(2), 1000, "txt"));
 		assert_ok!(Datanets::vote(RuntimeOrigin::signed(CUR1), squat, Vote::Approve));
 		approve(decided, &[CUR1, CUR2]);
-		assert_eq!(ExpiresAt::<Test>::get(decided), None, "a decision unschedules");
+		let due = Contributions::<Test>::get(decided).unwrap().expires_at;
+		assert!(!PendingExpiries::<Test>::get(due).contains(&decided), "a decision unschedules");
 		run_to(11);
 		assert_eq!(Contributions::<Test>::get(squat).unwrap().status, ContributionStatus::Pending);
 		run_to(12);
@@ -1863,7 +1910,7 @@ fn expiries_spill_into_later_blocks_when_a_block_is_full_and_all_expire() {
 		}
 		let ids: Vec<_> = (first..first + 6).collect();
 		assert_eq!(PendingExpiries::<Test>::get(12).len(), 4);
-		assert_eq!(ExpiresAt::<Test>::get(ids[5]), Some(13));
+		assert_eq!(Contributions::<Test>::get(ids[5]).unwrap().expires_at, 13);
 		run_to(12);
 		assert_eq!(Contributions::<Test>::get(ids[4]).unwrap().status, ContributionStatus::Pending);
 		run_to(13);
@@ -1910,9 +1957,9 @@ fn pending_blocks_must_be_between_one_and_the_maximum() {
 fn try_state_catches_a_pending_contribution_without_an_expiry() {
 	new_test_ext().execute_with(|| {
 		let d = create_expiring();
-		let c = submit(ALICE, d, 1);
+		submit(ALICE, d, 1);
 		Datanets::do_try_state().unwrap();
-		ExpiresAt::<Test>::remove(c);
+		let _ = PendingExpiries::<Test>::clear(u32::MAX, None);
 		assert!(Datanets::do_try_state().is_err());
 	});
 }
@@ -1948,7 +1995,7 @@ fn v4_migration_adds_pending_blocks_and_schedules_pending_contributions() {
 			.encode_to(&mut old);
 		(&new.status, &new.deposit, new.submitted, new.accepted, new.rejected).encode_to(&mut old);
 		frame_support::storage::unhashed::put_raw(&DatanetInfo::<Test>::hashed_key_for(d), &old);
-		ExpiresAt::<Test>::remove(pending);
+		store_contributions_as_v6(false);
 		let _ = PendingExpiries::<Test>::clear(u32::MAX, None);
 		StorageVersion::new(3).put::<Datanets>();
 		assert!(DatanetInfo::<Test>::get(d).is_none(), "the old encoding does not decode as new");
@@ -1970,8 +2017,13 @@ fn v4_migration_adds_pending_blocks_and_schedules_pending_contributions() {
 		);
 		assert_eq!((migrated.submitted, migrated.accepted), (2, 1));
 		let due = System::block_number() + DEFAULT_PENDING_BLOCKS as u64;
-		assert_eq!(ExpiresAt::<Test>::get(pending), Some(due));
-		assert_eq!(ExpiresAt::<Test>::get(accepted), None);
+		assert_eq!(migrations::v7::ExpiresAt::<Test>::get(pending), Some(due));
+		assert_eq!(migrations::v7::ExpiresAt::<Test>::get(accepted), None);
+		// v7 moves the expiry into the record.
+		migrations::v7::MigrateV6ToV7::<Test>::on_runtime_upgrade();
+		assert_eq!(Contributions::<Test>::get(pending).unwrap().expires_at, due);
+		assert_eq!(PendingExpiries::<Test>::get(due).into_inner(), vec![pending]);
+		assert_eq!(migrations::v7::ExpiresAt::<Test>::iter().count(), 0);
 	});
 }
 
@@ -1979,7 +2031,8 @@ fn v4_migration_adds_pending_blocks_and_schedules_pending_contributions() {
 fn a_submission_pays_for_the_full_buckets_it_skipped_not_for_the_worst_case() {
 	run_test(|| {
 		let d = create_expiring();
-		let weight = |s| Some(<() as WeightInfo>::submit_contribution(s, 0));
+		// Alice's commitments: five at first, one fewer with each reveal.
+		let weight = |s, held| Some(<() as WeightInfo>::submit_contribution(s, 0, held, 0, 0, 0));
 		let post = |n: u32| {
 			Datanets::submit_contribution(
 				RuntimeOrigin::signed(ALICE),
@@ -1994,11 +2047,11 @@ fn a_submission_pays_for_the_full_buckets_it_skipped_not_for_the_worst_case() {
 		};
 		commit_all(&(0..5).map(|n| (ALICE, d, h(n))).collect::<Vec<_>>());
 		for n in 0..4 {
-			assert_eq!(post(n), weight(0));
+			assert_eq!(post(n), weight(0, 5 - n));
 		}
 		// Block 12's bucket (four in the mock) is full: the fifth skips one.
-		assert_eq!(post(4), weight(1));
-		assert!(weight(1).unwrap().all_lt(weight(EXPIRY_SPILL_BLOCKS - 1).unwrap()));
+		assert_eq!(post(4), weight(1, 1));
+		assert!(weight(1, 1).unwrap().all_lt(weight(EXPIRY_SPILL_BLOCKS - 1, 1).unwrap()));
 	});
 }
 

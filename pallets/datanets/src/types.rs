@@ -335,6 +335,11 @@ where
 	/// The storage deposit (`RecordDepositBase` plus `RecordDepositPerByte` per metadata byte),
 	/// held for as long as this record is stored: released when it is removed.
 	pub record_deposit: Balance,
+	/// The block its author committed to it in: while it is pending, a reveal of the same bytes
+	/// committed earlier takes the hash over (`crate::commitments`).
+	pub committed_at: BlockNumber,
+	/// The block whose expiry bucket holds it while it is pending (`crate::expiry`).
+	pub expires_at: BlockNumber,
 }
 
 /// Usage counted against a daily cap, for the UTC day `day`.

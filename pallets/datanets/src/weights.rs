@@ -19,7 +19,7 @@ pub trait WeightInfo {
 	fn close_datanet() -> Weight;
 	fn join_global_board() -> Weight;
 	fn force_close_datanet() -> Weight;
-	fn submit_contribution(s: u32, t: u32, ) -> Weight;
+	fn submit_contribution(s: u32, t: u32, c: u32, m: u32, g: u32, r: u32, ) -> Weight;
 	fn commit_contribution() -> Weight;
 	fn vote(v: u32, ) -> Weight;
 	fn publish_version() -> Weight;
@@ -39,119 +39,132 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// `c` in `[1, 64]`.
 	/// `f` in `[1, 8]`.
 	fn create_datanet(c: u32, f: u32, ) -> Weight {
-		Weight::from_parts(236_171_094, 3658)
-			.saturating_add(Weight::from_parts(112_876, 0).saturating_mul(c.into()))
-			.saturating_add(Weight::from_parts(608_390, 0).saturating_mul(f.into()))
+		Weight::from_parts(232_140_801, 3658)
+			.saturating_add(Weight::from_parts(99_325, 0).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(420_497, 0).saturating_mul(f.into()))
 			.saturating_add(T::DbWeight::get().reads(3 as u64))
 			.saturating_add(T::DbWeight::get().writes(5 as u64))
 	}
 	fn update_rules() -> Weight {
-		Weight::from_parts(201_541_000, 5527)
+		Weight::from_parts(217_670_000, 5527)
 			.saturating_add(T::DbWeight::get().reads(4 as u64))
 			.saturating_add(T::DbWeight::get().writes(2 as u64))
 	}
 	/// `c` in `[1, 63]`.
 	fn add_curator(c: u32, ) -> Weight {
-		Weight::from_parts(108_158_835, 5527)
-			.saturating_add(Weight::from_parts(567_648, 0).saturating_mul(c.into()))
+		Weight::from_parts(105_855_741, 5527)
+			.saturating_add(Weight::from_parts(716_810, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(3 as u64))
 			.saturating_add(T::DbWeight::get().writes(1 as u64))
 	}
 	/// `c` in `[2, 64]`.
 	fn remove_curator(c: u32, ) -> Weight {
-		Weight::from_parts(117_193_367, 5527)
-			.saturating_add(Weight::from_parts(520_411, 0).saturating_mul(c.into()))
+		Weight::from_parts(113_911_177, 5527)
+			.saturating_add(Weight::from_parts(710_976, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(4 as u64))
 			.saturating_add(T::DbWeight::get().writes(1 as u64))
 	}
 	fn close_datanet() -> Weight {
-		Weight::from_parts(83_918_000, 5009)
+		Weight::from_parts(84_443_000, 5009)
 			.saturating_add(T::DbWeight::get().reads(1 as u64))
 			.saturating_add(T::DbWeight::get().writes(2 as u64))
 	}
 	fn join_global_board() -> Weight {
-		Weight::from_parts(266_047_000, 5009)
+		Weight::from_parts(263_191_000, 5009)
 			.saturating_add(T::DbWeight::get().reads(4 as u64))
 			.saturating_add(T::DbWeight::get().writes(3 as u64))
 	}
 	fn force_close_datanet() -> Weight {
-		Weight::from_parts(395_077_000, 8799)
+		Weight::from_parts(389_236_000, 8799)
 			.saturating_add(T::DbWeight::get().reads(5 as u64))
 			.saturating_add(T::DbWeight::get().writes(6 as u64))
 	}
 	/// `s` in `[0, 15]`.
 	/// `t` in `[0, 1]`.
-	fn submit_contribution(s: u32, t: u32, ) -> Weight {
-		Weight::from_parts(527_896_981, 7575)
-			.saturating_add(Weight::from_parts(12_753_040, 0).saturating_mul(s.into()))
-			.saturating_add(Weight::from_parts(227_342_134, 0).saturating_mul(t.into()))
+	/// `c` in `[1, 64]`.
+	/// `m` in `[0, 512]`.
+	/// `g` in `[0, 1]`.
+	/// `r` in `[0, 1]`.
+	fn submit_contribution(s: u32, t: u32, c: u32, _m: u32, g: u32, r: u32, ) -> Weight {
+		Weight::from_parts(447_375_280, 7575)
+			.saturating_add(Weight::from_parts(12_507_901, 0).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(182_033_846, 0).saturating_mul(t.into()))
+			.saturating_add(Weight::from_parts(70_436, 0).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(15_168_778, 0).saturating_mul(g.into()))
+			.saturating_add(Weight::from_parts(44_952_930, 0).saturating_mul(r.into()))
+			.saturating_add(Weight::from_parts(0, 1777).saturating_mul(g.into()))
+			.saturating_add(Weight::from_parts(0, 2764).saturating_mul(r.into()))
 			.saturating_add(Weight::from_parts(0, 6585).saturating_mul(s.into()))
 			.saturating_add(Weight::from_parts(0, 6585).saturating_mul(t.into()))
-			.saturating_add(T::DbWeight::get().reads(14 as u64))
-			.saturating_add(T::DbWeight::get().writes(15 as u64))
+			.saturating_add(T::DbWeight::get().reads(12 as u64))
+			.saturating_add(T::DbWeight::get().writes(11 as u64))
 			.saturating_add(T::DbWeight::get().reads((1 as u64).saturating_mul(s.into())))
-			.saturating_add(T::DbWeight::get().reads((7 as u64).saturating_mul(t.into())))
-			.saturating_add(T::DbWeight::get().writes((6 as u64).saturating_mul(t.into())))
+			.saturating_add(T::DbWeight::get().reads((5 as u64).saturating_mul(t.into())))
+			.saturating_add(T::DbWeight::get().reads((1 as u64).saturating_mul(g.into())))
+			.saturating_add(T::DbWeight::get().reads((1 as u64).saturating_mul(r.into())))
+			.saturating_add(T::DbWeight::get().writes((4 as u64).saturating_mul(t.into())))
+			.saturating_add(T::DbWeight::get().writes((1 as u64).saturating_mul(g.into())))
+			.saturating_add(T::DbWeight::get().writes((1 as u64).saturating_mul(r.into())))
 	}
 	fn commit_contribution() -> Weight {
-		Weight::from_parts(56_695_000, 5819)
+		Weight::from_parts(57_273_000, 5819)
 			.saturating_add(T::DbWeight::get().reads(1 as u64))
 			.saturating_add(T::DbWeight::get().writes(1 as u64))
 	}
 	/// `v` in `[1, 64]`.
 	fn vote(v: u32, ) -> Weight {
-		Weight::from_parts(722_522_891, 17370)
-			.saturating_add(Weight::from_parts(177_213_846, 0).saturating_mul(v.into()))
+		Weight::from_parts(713_044_368, 17370)
+			.saturating_add(Weight::from_parts(176_066_499, 0).saturating_mul(v.into()))
 			.saturating_add(Weight::from_parts(0, 2603).saturating_mul(v.into()))
-			.saturating_add(T::DbWeight::get().reads(16 as u64))
-			.saturating_add(T::DbWeight::get().writes(16 as u64))
+			.saturating_add(T::DbWeight::get().reads(15 as u64))
+			.saturating_add(T::DbWeight::get().writes(14 as u64))
 			.saturating_add(T::DbWeight::get().reads((2 as u64).saturating_mul(v.into())))
 			.saturating_add(T::DbWeight::get().writes((1 as u64).saturating_mul(v.into())))
 	}
 	fn publish_version() -> Weight {
-		Weight::from_parts(118_383_000, 5527)
+		Weight::from_parts(119_270_000, 5527)
 			.saturating_add(T::DbWeight::get().reads(4 as u64))
 			.saturating_add(T::DbWeight::get().writes(2 as u64))
 	}
 	fn bond_curator() -> Weight {
-		Weight::from_parts(226_079_000, 3658)
+		Weight::from_parts(225_439_000, 3658)
 			.saturating_add(T::DbWeight::get().reads(3 as u64))
 			.saturating_add(T::DbWeight::get().writes(3 as u64))
 	}
 	fn unbond_curator() -> Weight {
-		Weight::from_parts(61_389_000, 3534)
+		Weight::from_parts(61_909_000, 3534)
 			.saturating_add(T::DbWeight::get().reads(1 as u64))
 			.saturating_add(T::DbWeight::get().writes(1 as u64))
 	}
 	fn withdraw_curator_bond() -> Weight {
-		Weight::from_parts(200_727_000, 3658)
+		Weight::from_parts(198_312_000, 3658)
 			.saturating_add(T::DbWeight::get().reads(3 as u64))
 			.saturating_add(T::DbWeight::get().writes(3 as u64))
 	}
 	fn slash_curator() -> Weight {
-		Weight::from_parts(158_808_000, 3658)
+		Weight::from_parts(156_990_000, 3658)
 			.saturating_add(T::DbWeight::get().reads(3 as u64))
 			.saturating_add(T::DbWeight::get().writes(3 as u64))
 	}
 	fn fund_curation_pot() -> Weight {
-		Weight::from_parts(257_724_000, 6196)
+		Weight::from_parts(253_898_000, 6196)
 			.saturating_add(T::DbWeight::get().reads(4 as u64))
 			.saturating_add(T::DbWeight::get().writes(2 as u64))
 	}
 	/// `n` in `[0, 512]`.
 	fn on_initialize(n: u32, ) -> Weight {
-		Weight::from_parts(15_971_000, 7575)
-			.saturating_add(Weight::from_parts(214_279_094, 0).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(0, 3151).saturating_mul(n.into()))
+		Weight::from_parts(15_514_000, 7575)
+			.saturating_add(Weight::from_parts(202_042_481, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 3159).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(2 as u64))
 			.saturating_add(T::DbWeight::get().writes(2 as u64))
 			.saturating_add(T::DbWeight::get().reads((4 as u64).saturating_mul(n.into())))
-			.saturating_add(T::DbWeight::get().writes((6 as u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes((4 as u64).saturating_mul(n.into())))
 	}
 	/// `v` in `[0, 128]`.
 	fn remove_contribution(v: u32, ) -> Weight {
-		Weight::from_parts(299_651_848, 5009)
-			.saturating_add(Weight::from_parts(25_249_600, 0).saturating_mul(v.into()))
+		Weight::from_parts(311_154_269, 5009)
+			.saturating_add(Weight::from_parts(25_142_411, 0).saturating_mul(v.into()))
 			.saturating_add(Weight::from_parts(0, 2543).saturating_mul(v.into()))
 			.saturating_add(T::DbWeight::get().reads(6 as u64))
 			.saturating_add(T::DbWeight::get().writes(3 as u64))
@@ -161,10 +174,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// `i` in `[0, 100]`.
 	/// `k` in `[0, 100]`.
 	fn clear_closed_datanet(i: u32, k: u32, ) -> Weight {
-		Weight::from_parts(474_645_734, 6196)
-			.saturating_add(Weight::from_parts(220_040_214, 0).saturating_mul(i.into()))
-			.saturating_add(Weight::from_parts(25_208_361, 0).saturating_mul(k.into()))
-			.saturating_add(Weight::from_parts(0, 3151).saturating_mul(i.into()))
+		Weight::from_parts(622_299_950, 6196)
+			.saturating_add(Weight::from_parts(218_006_683, 0).saturating_mul(i.into()))
+			.saturating_add(Weight::from_parts(23_536_991, 0).saturating_mul(k.into()))
+			.saturating_add(Weight::from_parts(0, 3159).saturating_mul(i.into()))
 			.saturating_add(Weight::from_parts(0, 2576).saturating_mul(k.into()))
 			.saturating_add(T::DbWeight::get().reads(9 as u64))
 			.saturating_add(T::DbWeight::get().writes(12 as u64))
@@ -178,112 +191,121 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same measurements priced with ParityDB's weights, for tests and mocks.
 impl WeightInfo for () {
 	fn create_datanet(c: u32, f: u32, ) -> Weight {
-		Weight::from_parts(236_171_094, 3658)
-			.saturating_add(Weight::from_parts(112_876, 0).saturating_mul(c.into()))
-			.saturating_add(Weight::from_parts(608_390, 0).saturating_mul(f.into()))
+		Weight::from_parts(232_140_801, 3658)
+			.saturating_add(Weight::from_parts(99_325, 0).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(420_497, 0).saturating_mul(f.into()))
 			.saturating_add(ParityDbWeight::get().reads(3 as u64))
 			.saturating_add(ParityDbWeight::get().writes(5 as u64))
 	}
 	fn update_rules() -> Weight {
-		Weight::from_parts(201_541_000, 5527)
+		Weight::from_parts(217_670_000, 5527)
 			.saturating_add(ParityDbWeight::get().reads(4 as u64))
 			.saturating_add(ParityDbWeight::get().writes(2 as u64))
 	}
 	fn add_curator(c: u32, ) -> Weight {
-		Weight::from_parts(108_158_835, 5527)
-			.saturating_add(Weight::from_parts(567_648, 0).saturating_mul(c.into()))
+		Weight::from_parts(105_855_741, 5527)
+			.saturating_add(Weight::from_parts(716_810, 0).saturating_mul(c.into()))
 			.saturating_add(ParityDbWeight::get().reads(3 as u64))
 			.saturating_add(ParityDbWeight::get().writes(1 as u64))
 	}
 	fn remove_curator(c: u32, ) -> Weight {
-		Weight::from_parts(117_193_367, 5527)
-			.saturating_add(Weight::from_parts(520_411, 0).saturating_mul(c.into()))
+		Weight::from_parts(113_911_177, 5527)
+			.saturating_add(Weight::from_parts(710_976, 0).saturating_mul(c.into()))
 			.saturating_add(ParityDbWeight::get().reads(4 as u64))
 			.saturating_add(ParityDbWeight::get().writes(1 as u64))
 	}
 	fn close_datanet() -> Weight {
-		Weight::from_parts(83_918_000, 5009)
+		Weight::from_parts(84_443_000, 5009)
 			.saturating_add(ParityDbWeight::get().reads(1 as u64))
 			.saturating_add(ParityDbWeight::get().writes(2 as u64))
 	}
 	fn join_global_board() -> Weight {
-		Weight::from_parts(266_047_000, 5009)
+		Weight::from_parts(263_191_000, 5009)
 			.saturating_add(ParityDbWeight::get().reads(4 as u64))
 			.saturating_add(ParityDbWeight::get().writes(3 as u64))
 	}
 	fn force_close_datanet() -> Weight {
-		Weight::from_parts(395_077_000, 8799)
+		Weight::from_parts(389_236_000, 8799)
 			.saturating_add(ParityDbWeight::get().reads(5 as u64))
 			.saturating_add(ParityDbWeight::get().writes(6 as u64))
 	}
-	fn submit_contribution(s: u32, t: u32, ) -> Weight {
-		Weight::from_parts(527_896_981, 7575)
-			.saturating_add(Weight::from_parts(12_753_040, 0).saturating_mul(s.into()))
-			.saturating_add(Weight::from_parts(227_342_134, 0).saturating_mul(t.into()))
+	fn submit_contribution(s: u32, t: u32, c: u32, _m: u32, g: u32, r: u32, ) -> Weight {
+		Weight::from_parts(447_375_280, 7575)
+			.saturating_add(Weight::from_parts(12_507_901, 0).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(182_033_846, 0).saturating_mul(t.into()))
+			.saturating_add(Weight::from_parts(70_436, 0).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(15_168_778, 0).saturating_mul(g.into()))
+			.saturating_add(Weight::from_parts(44_952_930, 0).saturating_mul(r.into()))
+			.saturating_add(Weight::from_parts(0, 1777).saturating_mul(g.into()))
+			.saturating_add(Weight::from_parts(0, 2764).saturating_mul(r.into()))
 			.saturating_add(Weight::from_parts(0, 6585).saturating_mul(s.into()))
 			.saturating_add(Weight::from_parts(0, 6585).saturating_mul(t.into()))
-			.saturating_add(ParityDbWeight::get().reads(14 as u64))
-			.saturating_add(ParityDbWeight::get().writes(15 as u64))
+			.saturating_add(ParityDbWeight::get().reads(12 as u64))
+			.saturating_add(ParityDbWeight::get().writes(11 as u64))
 			.saturating_add(ParityDbWeight::get().reads((1 as u64).saturating_mul(s.into())))
-			.saturating_add(ParityDbWeight::get().reads((7 as u64).saturating_mul(t.into())))
-			.saturating_add(ParityDbWeight::get().writes((6 as u64).saturating_mul(t.into())))
+			.saturating_add(ParityDbWeight::get().reads((5 as u64).saturating_mul(t.into())))
+			.saturating_add(ParityDbWeight::get().reads((1 as u64).saturating_mul(g.into())))
+			.saturating_add(ParityDbWeight::get().reads((1 as u64).saturating_mul(r.into())))
+			.saturating_add(ParityDbWeight::get().writes((4 as u64).saturating_mul(t.into())))
+			.saturating_add(ParityDbWeight::get().writes((1 as u64).saturating_mul(g.into())))
+			.saturating_add(ParityDbWeight::get().writes((1 as u64).saturating_mul(r.into())))
 	}
 	fn commit_contribution() -> Weight {
-		Weight::from_parts(56_695_000, 5819)
+		Weight::from_parts(57_273_000, 5819)
 			.saturating_add(ParityDbWeight::get().reads(1 as u64))
 			.saturating_add(ParityDbWeight::get().writes(1 as u64))
 	}
 	fn vote(v: u32, ) -> Weight {
-		Weight::from_parts(722_522_891, 17370)
-			.saturating_add(Weight::from_parts(177_213_846, 0).saturating_mul(v.into()))
+		Weight::from_parts(713_044_368, 17370)
+			.saturating_add(Weight::from_parts(176_066_499, 0).saturating_mul(v.into()))
 			.saturating_add(Weight::from_parts(0, 2603).saturating_mul(v.into()))
-			.saturating_add(ParityDbWeight::get().reads(16 as u64))
-			.saturating_add(ParityDbWeight::get().writes(16 as u64))
+			.saturating_add(ParityDbWeight::get().reads(15 as u64))
+			.saturating_add(ParityDbWeight::get().writes(14 as u64))
 			.saturating_add(ParityDbWeight::get().reads((2 as u64).saturating_mul(v.into())))
 			.saturating_add(ParityDbWeight::get().writes((1 as u64).saturating_mul(v.into())))
 	}
 	fn publish_version() -> Weight {
-		Weight::from_parts(118_383_000, 5527)
+		Weight::from_parts(119_270_000, 5527)
 			.saturating_add(ParityDbWeight::get().reads(4 as u64))
 			.saturating_add(ParityDbWeight::get().writes(2 as u64))
 	}
 	fn bond_curator() -> Weight {
-		Weight::from_parts(226_079_000, 3658)
+		Weight::from_parts(225_439_000, 3658)
 			.saturating_add(ParityDbWeight::get().reads(3 as u64))
 			.saturating_add(ParityDbWeight::get().writes(3 as u64))
 	}
 	fn unbond_curator() -> Weight {
-		Weight::from_parts(61_389_000, 3534)
+		Weight::from_parts(61_909_000, 3534)
 			.saturating_add(ParityDbWeight::get().reads(1 as u64))
 			.saturating_add(ParityDbWeight::get().writes(1 as u64))
 	}
 	fn withdraw_curator_bond() -> Weight {
-		Weight::from_parts(200_727_000, 3658)
+		Weight::from_parts(198_312_000, 3658)
 			.saturating_add(ParityDbWeight::get().reads(3 as u64))
 			.saturating_add(ParityDbWeight::get().writes(3 as u64))
 	}
 	fn slash_curator() -> Weight {
-		Weight::from_parts(158_808_000, 3658)
+		Weight::from_parts(156_990_000, 3658)
 			.saturating_add(ParityDbWeight::get().reads(3 as u64))
 			.saturating_add(ParityDbWeight::get().writes(3 as u64))
 	}
 	fn fund_curation_pot() -> Weight {
-		Weight::from_parts(257_724_000, 6196)
+		Weight::from_parts(253_898_000, 6196)
 			.saturating_add(ParityDbWeight::get().reads(4 as u64))
 			.saturating_add(ParityDbWeight::get().writes(2 as u64))
 	}
 	fn on_initialize(n: u32, ) -> Weight {
-		Weight::from_parts(15_971_000, 7575)
-			.saturating_add(Weight::from_parts(214_279_094, 0).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(0, 3151).saturating_mul(n.into()))
+		Weight::from_parts(15_514_000, 7575)
+			.saturating_add(Weight::from_parts(202_042_481, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 3159).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(2 as u64))
 			.saturating_add(ParityDbWeight::get().writes(2 as u64))
 			.saturating_add(ParityDbWeight::get().reads((4 as u64).saturating_mul(n.into())))
-			.saturating_add(ParityDbWeight::get().writes((6 as u64).saturating_mul(n.into())))
+			.saturating_add(ParityDbWeight::get().writes((4 as u64).saturating_mul(n.into())))
 	}
 	fn remove_contribution(v: u32, ) -> Weight {
-		Weight::from_parts(299_651_848, 5009)
-			.saturating_add(Weight::from_parts(25_249_600, 0).saturating_mul(v.into()))
+		Weight::from_parts(311_154_269, 5009)
+			.saturating_add(Weight::from_parts(25_142_411, 0).saturating_mul(v.into()))
 			.saturating_add(Weight::from_parts(0, 2543).saturating_mul(v.into()))
 			.saturating_add(ParityDbWeight::get().reads(6 as u64))
 			.saturating_add(ParityDbWeight::get().writes(3 as u64))
@@ -291,10 +313,10 @@ impl WeightInfo for () {
 			.saturating_add(ParityDbWeight::get().writes((1 as u64).saturating_mul(v.into())))
 	}
 	fn clear_closed_datanet(i: u32, k: u32, ) -> Weight {
-		Weight::from_parts(474_645_734, 6196)
-			.saturating_add(Weight::from_parts(220_040_214, 0).saturating_mul(i.into()))
-			.saturating_add(Weight::from_parts(25_208_361, 0).saturating_mul(k.into()))
-			.saturating_add(Weight::from_parts(0, 3151).saturating_mul(i.into()))
+		Weight::from_parts(622_299_950, 6196)
+			.saturating_add(Weight::from_parts(218_006_683, 0).saturating_mul(i.into()))
+			.saturating_add(Weight::from_parts(23_536_991, 0).saturating_mul(k.into()))
+			.saturating_add(Weight::from_parts(0, 3159).saturating_mul(i.into()))
 			.saturating_add(Weight::from_parts(0, 2576).saturating_mul(k.into()))
 			.saturating_add(ParityDbWeight::get().reads(9 as u64))
 			.saturating_add(ParityDbWeight::get().writes(12 as u64))
