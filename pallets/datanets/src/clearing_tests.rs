@@ -133,6 +133,7 @@ fn a_closed_datanet_keeps_its_deposit_until_anyone_clears_it_after_the_delay() {
 
 		// One key per call: the last accepted item first (with its two votes: one item always
 		// goes, whatever its votes), and nothing for the caller to pay.
+		assert!(<Datanets as DatasetRead<AccountId>>::version(d, 1).is_some());
 		let post = clear(OUTSIDER, d, 1);
 		assert_eq!(post.pays_fee, Pays::No);
 		assert_eq!(post.actual_weight, Some(<() as WeightInfo>::clear_closed_datanet(1, 2)));
@@ -144,7 +145,8 @@ fn a_closed_datanet_keeps_its_deposit_until_anyone_clears_it_after_the_delay() {
 		assert_eq!(ContributionByHash::<Test>::get(d, h(2)), None);
 		assert_eq!(held(BOB), 0);
 		assert_eq!(ClearCursor::<Test>::get(d), Some(1));
-		// While it is cleared, the owner can change nothing.
+		// While it is cleared, no job can pin its versions, and the owner can change nothing.
+		assert!(<Datanets as DatasetRead<AccountId>>::version(d, 1).is_none());
 		assert_noop!(Datanets::publish_version(RuntimeOrigin::signed(OWNER), d), E::DatanetCleared);
 		assert_noop!(Datanets::add_curator(RuntimeOrigin::signed(OWNER), d, 40), E::DatanetCleared);
 		assert_noop!(

@@ -2,7 +2,7 @@
 //! a version; attribution and rewards walk its items. They read through this trait, never the storage.
 
 use crate::{
-	pallet::{AcceptedList, Config, Contributions, DatanetInfo, Pallet, Versions},
+	pallet::{AcceptedList, ClearCursor, Config, Contributions, DatanetInfo, Pallet, Versions},
 	types::{ContentHash, ContributionId, DatanetId, MmrHash, Modality},
 };
 
@@ -38,6 +38,10 @@ pub trait DatasetRead<AccountId> {
 
 impl<T: Config> DatasetRead<T::AccountId> for Pallet<T> {
 	fn version(datanet: DatanetId, version: u32) -> Option<VersionInfo> {
+		// Items go while a closed datanet is cleared: no new job may pin one of its versions.
+		if ClearCursor::<T>::contains_key(datanet) {
+			return None;
+		}
 		let d = DatanetInfo::<T>::get(datanet)?;
 		let v = Versions::<T>::get(datanet, version)?;
 		Some(VersionInfo { modality: d.modality, count: v.count, root: v.root })
