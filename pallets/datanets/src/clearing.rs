@@ -41,7 +41,11 @@ impl<T: Config> Pallet<T> {
 	/// Whether anyone may clear `datanet`'s storage: closed `ClearDelay` blocks ago or more, or
 	/// already cleared (or gone).
 	pub fn is_clearable(datanet: DatanetId) -> bool {
-		let Some(d) = DatanetInfo::<T>::get(datanet) else { return true };
+		DatanetInfo::<T>::get(datanet).is_none_or(|d| Self::clear_delay_passed(datanet, &d))
+	}
+
+	/// `is_clearable` for a datanet already read.
+	fn clear_delay_passed(datanet: DatanetId, d: &DatanetOf<T>) -> bool {
 		match d.status {
 			DatanetStatus::Open => false,
 			DatanetStatus::Closed => {
@@ -111,7 +115,7 @@ impl<T: Config> Pallet<T> {
 		ensure!(max_keys > 0, Error::<T>::ZeroBudget);
 		let mut d = DatanetInfo::<T>::get(datanet).ok_or(Error::<T>::UnknownDatanet)?;
 		ensure!(
-			d.status == DatanetStatus::Closed && Self::is_clearable(datanet),
+			d.status == DatanetStatus::Closed && Self::clear_delay_passed(datanet, &d),
 			Error::<T>::NotClearable
 		);
 		let mut done = Cleared::default();
