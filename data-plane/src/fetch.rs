@@ -8,9 +8,10 @@
 //! store's partial file, so a later fetch (even after a restart) resumes where this one stopped.
 
 use crate::net::{DataNode, RequestError};
+use crate::pool::GroupBuf;
 use crate::protocol::{BlobRequest, BlobResponse, MAX_RUN};
 use crate::store::{ContentStore, Partial, StoreError, VerifiedGroup};
-use crate::tree::Hash;
+use crate::tree::{Hash, Outboard};
 use futures::stream::{FuturesUnordered, StreamExt};
 use libp2p::PeerId;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -23,8 +24,9 @@ use tokio::sync::mpsc;
 pub struct FetchOptions {
 	/// Peers to try first (e.g. the uploader); others are found through the DHT and gossip.
 	pub providers: Vec<PeerId>,
-	/// The size the chain declares, when known. A verified outboard of another size ends the fetch
-	/// with [`FetchError::SizeMismatch`]: the declaration is provably false.
+	/// The size the chain declares, when known. An outboard of another size whose last group
+	/// verifies ends the fetch with [`FetchError::SizeMismatch`]: the declaration is provably false.
+	/// One whose last group does not verify is a provider's lie: the provider is banned.
 	pub expected_size: Option<u64>,
 	/// Groups asked for and not yet received, in total and per provider.
 	pub window: usize,
@@ -115,23 +117,27 @@ pub async fn fetch(
 	}
 	let mut peers = Providers::new(node, hash, opts.providers.clone(), opts.give_up_after);
 
-	let ob = loop {
+	// An outboard is taken only with its last group, verified: that binds the size (see
+	// `proven_outboard`), so a size that differs from the declared one is a proof against the
+	// declaration, never a provider's word.
+	let (ob, last, from) = loop {
 		let Some(p) = peers.next().await? else { continue };
-		match node.request(p, BlobRequest::Outboard(hash)).await {
-			Ok(BlobResponse::Outboard(ob)) if ob.verify(&hash).is_ok() => {
+		match proven_outboard(node, p, hash).await {
+			Ok((ob, last)) => {
 				if let Some(declared) = opts.expected_size.filter(|s| *s != ob.size) {
 					return Err(FetchError::SizeMismatch { declared, actual: ob.size });
 				}
 				peers.keep(p);
 				peers.progressed();
-				break ob;
+				break (ob, last, p);
 			}
-			other => peers.drop(p, &format!("{:?}", other.map(kind))),
+			Err(Fault::Lied(why)) => peers.lied(p, &why),
+			Err(Fault::Failed(why)) => peers.drop(p, &why),
 		}
 	};
 	let partial = Arc::new(store.begin(&hash, ob)?);
 	let groups = partial.outboard().groups();
-	let missing: VecDeque<u64> = partial.missing().into();
+	let mut missing: VecDeque<u64> = partial.missing().into();
 	let resumed = groups - missing.len() as u64;
 	// Verified groups are written on their own thread, so that the disk's time (direct I/O waits
 	// for the device) overlaps the network's instead of holding up the next requests.
@@ -145,7 +151,17 @@ pub async fn fetch(
 			Ok(())
 		}
 	});
-	let receiving = receive(&opts, &mut peers, &partial, missing, to_disk).await;
+	// The last group came with the outboard: written first, counted as received from its provider.
+	let mut first_received = None;
+	if missing.back() == Some(&(groups - 1)) {
+		let group = partial.verify(groups - 1, last)?;
+		if to_disk.send(group).await.is_ok() {
+			missing.pop_back();
+			first_received = Some(from);
+		}
+	}
+	let already = first_received.is_some() as u64;
+	let receiving = receive(&opts, &mut peers, &partial, missing, already, to_disk).await;
 	// The queue is closed (`receive` owned its sender): the writer drains it and ends. A write
 	// error is what stopped `receive`, if anything did.
 	match writer.await {
@@ -153,7 +169,10 @@ pub async fn fetch(
 		Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
 		Err(e) => panic!("the group writer was cancelled: {e}"),
 	}
-	let received = receiving?;
+	let mut received = receiving?;
+	if let Some(p) = first_received {
+		*received.entry(p).or_default() += 1;
+	}
 	let partial = Arc::into_inner(partial).expect("the writer has ended");
 	let size = partial.outboard().size;
 	partial.finish()?;
@@ -165,12 +184,14 @@ pub async fn fetch(
 const WRITE_QUEUE: usize = 8;
 
 /// Keeps requests for the `missing` groups in flight until none is missing; verifies what arrives and
-/// queues it for the writer. Returns the groups received from each provider.
+/// queues it for the writer. `already` groups were received by this call before (they count
+/// towards [`FetchOptions::stop_after`]). Returns the groups received from each provider.
 async fn receive(
 	opts: &FetchOptions,
 	peers: &mut Providers<'_>,
 	partial: &Partial,
 	mut missing: VecDeque<u64>,
+	already: u64,
 	to_disk: mpsc::Sender<VerifiedGroup>,
 ) -> Result<HashMap<PeerId, u64>, FetchError> {
 	let (node, hash) = (peers.node, peers.hash);
@@ -181,7 +202,7 @@ async fn receive(
 	let mut in_flight = FuturesUnordered::new();
 	let mut asked = 0usize; // groups in the requests in flight
 	let mut laned = HashSet::new();
-	let mut this_call = 0u64;
+	let mut this_call = already; // groups received by this fetch call
 	let room = |this_call: u64, asked: usize| {
 		opts.stop_after.map_or(u64::MAX, |s| s.saturating_sub(this_call + asked as u64))
 	};
@@ -254,26 +275,82 @@ async fn receive(
 							}
 						}
 						Err(StoreError::Verify(e)) => {
-							failure = Some(format!("sent bad bytes: {e}"))
+							failure = Some(Fault::Lied(format!("sent bad bytes: {e}")))
 						}
 						Err(e) => return Err(e.into()),
 					}
 				}
 				// A short run means the provider could not read the rest back intact.
 				if failure.is_none() && sent < count {
-					failure = Some(format!("sent {sent} of the {count} groups asked"));
+					failure =
+						Some(Fault::Failed(format!("sent {sent} of the {count} groups asked")));
 				}
 			}
-			other => failure = Some(format!("{:?}", other.map(kind))),
+			// Honest peers answer NotFound, never an empty or overlong run.
+			Ok(BlobResponse::Groups(run)) => {
+				failure = Some(Fault::Lied(format!("answered {count} groups with {}", run.len())))
+			}
+			other => failure = Some(Fault::Failed(format!("{:?}", other.map(kind)))),
 		}
-		if let Some(why) = failure {
-			peers.drop(p, &why);
+		match failure {
+			Some(Fault::Lied(why)) => peers.lied(p, &why),
+			Some(Fault::Failed(why)) => peers.drop(p, &why),
+			None => {}
 		}
 		for index in (next..first + count as u64).rev() {
 			missing.push_front(index);
 		}
 	}
 	Ok(received)
+}
+
+/// Why a provider was dropped.
+enum Fault {
+	/// It sent something that provably does not match what was asked: it is banned.
+	Lied(String),
+	/// It could not help (not found, refused, timed out, disconnected).
+	Failed(String),
+}
+
+/// Asks `p` for the outboard of `hash` and then for the blob's last group, and verifies both.
+///
+/// The outboard's root binds its group hashes but not its `size`: a blob of one group has the
+/// content hash itself as its outboard, so anyone can claim any size up to 1 MiB for it (and, for
+/// larger blobs, any size with the same number of groups). The last group's hash does bind its
+/// length (BLAKE3 hashes a chunk's length with its bytes), so an outboard whose last group
+/// verifies has the true size. An honest provider always has that group; a liar cannot make one.
+async fn proven_outboard(
+	node: &DataNode,
+	p: PeerId,
+	hash: Hash,
+) -> Result<(Outboard, GroupBuf), Fault> {
+	let ob = match node.request(p, BlobRequest::Outboard(hash)).await {
+		Ok(BlobResponse::Outboard(ob)) => match ob.verify(&hash) {
+			Ok(()) => ob,
+			Err(e) => return Err(Fault::Lied(format!("sent a false outboard: {e}"))),
+		},
+		other => return Err(Fault::Failed(format!("{:?}", other.map(kind)))),
+	};
+	let last = ob.groups() - 1;
+	match node.request(p, BlobRequest::Groups { hash, first: last, count: 1 }).await {
+		Ok(BlobResponse::Groups(mut run)) if run.len() == 1 => {
+			let bytes = run.pop().expect("one group");
+			match ob.verify_group(last, &bytes) {
+				Ok(()) => Ok((ob, bytes)),
+				Err(e) => Err(Fault::Lied(format!(
+					"sent an outboard of {} bytes its last group does not match: {e}",
+					ob.size
+				))),
+			}
+		}
+		Ok(BlobResponse::Groups(run)) => {
+			Err(Fault::Lied(format!("answered 1 group with {}", run.len())))
+		}
+		other => Err(Fault::Failed(format!(
+			"could not back its outboard with the last group: {:?}",
+			other.map(kind)
+		))),
+	}
 }
 
 fn kind(r: BlobResponse) -> &'static str {
@@ -358,6 +435,12 @@ impl<'a> Providers<'a> {
 		}
 		// Everyone else queued is worth using too: spread the load.
 		self.active.extend(self.queue.drain(..));
+	}
+
+	/// Drops `p` for good and bans it (see [`DataNode::report_lie`]).
+	fn lied(&mut self, p: PeerId, why: &str) {
+		self.node.report_lie(p, why);
+		self.drop(p, why);
 	}
 
 	fn drop(&mut self, p: PeerId, why: &str) {

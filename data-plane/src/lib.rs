@@ -10,6 +10,8 @@
 //! - [`fetch`]: verified, resumable, multi-provider download, and the upload (push) path.
 
 pub mod fetch;
+#[cfg(test)]
+mod hostile_peer_tests;
 pub mod mux;
 pub mod net;
 pub mod pool;

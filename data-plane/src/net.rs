@@ -17,7 +17,9 @@ use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{ConnectionId, NetworkBehaviour, SwarmEvent};
-use libp2p::{gossipsub, identify, identity, kad, noise, tcp, Multiaddr, PeerId, Swarm};
+use libp2p::{
+	allow_block_list, gossipsub, identify, identity, kad, noise, tcp, Multiaddr, PeerId, Swarm,
+};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -41,6 +43,8 @@ pub struct NetConfig {
 	pub push_pin: Duration,
 	/// Time limit of one request (one group, at most 1 MiB).
 	pub request_timeout: Duration,
+	/// How long a peer caught lying (see [`DataNode::report_lie`]) stays banned.
+	pub ban_for: Duration,
 }
 
 impl Default for NetConfig {
@@ -56,6 +60,7 @@ impl Default for NetConfig {
 			accept_pushes: false,
 			push_pin: Duration::from_secs(24 * 3600),
 			request_timeout: Duration::from_secs(30),
+			ban_for: Duration::from_secs(3600),
 		}
 	}
 }
@@ -112,6 +117,8 @@ pub enum RequestError {
 
 #[derive(NetworkBehaviour)]
 struct Behaviour {
+	/// Peers banned for lying: their connections close and new ones are denied.
+	banned: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
 	identify: identify::Behaviour,
 	kad: kad::Behaviour<kad::store::MemoryStore>,
 	gossip: gossipsub::Behaviour,
@@ -127,6 +134,8 @@ enum Command {
 	Connected(oneshot::Sender<Vec<PeerId>>),
 	Lanes(PeerId, usize),
 	Connections(PeerId, oneshot::Sender<usize>),
+	Ban(PeerId, String),
+	Banned(oneshot::Sender<Vec<PeerId>>),
 }
 
 struct Inner {
@@ -193,6 +202,7 @@ impl DataNode {
 			requests: HashMap::new(),
 			queries: HashMap::new(),
 			announced: HashMap::new(),
+			banned: HashMap::new(),
 			outboards: Arc::new(Mutex::new(HashMap::new())),
 		};
 		let task = tokio::spawn(async move { state.run(swarm, cmd_rx).await });
@@ -282,6 +292,22 @@ impl DataNode {
 		rx.await.unwrap_or_default()
 	}
 
+	/// Reports that `peer` was caught lying: it sent something that provably does not match what
+	/// was asked (an outboard that does not reproduce the hash, group bytes that do not verify, a
+	/// malformed message). An honest peer never does (it verifies what it serves), so one proven
+	/// lie bans the peer for [`NetConfig::ban_for`]: its connections close, new ones are refused,
+	/// and it is no longer offered as a provider.
+	pub fn report_lie(&self, peer: PeerId, why: &str) {
+		let _ = self.0.cmd.send(Command::Ban(peer, why.to_string()));
+	}
+
+	/// Peers banned now.
+	pub async fn banned_peers(&self) -> Vec<PeerId> {
+		let (tx, rx) = oneshot::channel();
+		let _ = self.0.cmd.send(Command::Banned(tx));
+		rx.await.unwrap_or_default()
+	}
+
 	/// Stops the node: its connections close and pending requests fail.
 	pub fn shutdown(&self) {
 		if let Some(t) = self.0.task.lock().unwrap().take() {
@@ -334,7 +360,7 @@ fn build_swarm(key: identity::Keypair, cfg: &NetConfig) -> anyhow::Result<Swarm<
 				"/tributary/1.0.0".into(),
 				key.public(),
 			));
-			Ok(Behaviour { identify, kad, gossip, blob })
+			Ok(Behaviour { banned: Default::default(), identify, kad, gossip, blob })
 		})?
 		.with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
 		.build();
@@ -374,6 +400,8 @@ struct Loop {
 	requests: HashMap<OutboundRequestId, oneshot::Sender<Result<BlobResponse, RequestError>>>,
 	queries: HashMap<kad::QueryId, ProviderQuery>,
 	announced: HashMap<Hash, HashSet<PeerId>>,
+	/// Banned peers and when each ban ends.
+	banned: HashMap<PeerId, std::time::Instant>,
 	outboards: Arc<Mutex<HashMap<Hash, Arc<Outboard>>>>,
 }
 
@@ -384,8 +412,10 @@ impl Loop {
 		mut cmds: mpsc::UnboundedReceiver<Command>,
 	) {
 		let (reply_tx, mut reply_rx) = mpsc::unbounded_channel::<Reply>();
+		let mut housekeeping = tokio::time::interval(Duration::from_secs(1));
 		loop {
 			tokio::select! {
+				_ = housekeeping.tick() => self.lift_bans(&mut swarm),
 				ev = swarm.select_next_some() => self.on_event(&mut swarm, ev, &reply_tx),
 				cmd = cmds.recv() => match cmd {
 					Some(c) => self.on_command(&mut swarm, c),
@@ -446,6 +476,34 @@ impl Loop {
 			Command::Connections(peer, tx) => {
 				let _ = tx.send(self.connections.get(&peer).copied().unwrap_or(0));
 			}
+			Command::Ban(peer, why) => self.ban(swarm, peer, &why),
+			Command::Banned(tx) => {
+				let _ = tx.send(self.banned.keys().copied().collect());
+			}
+		}
+	}
+
+	fn ban(&mut self, swarm: &mut Swarm<Behaviour>, peer: PeerId, why: &str) {
+		if peer == *swarm.local_peer_id() {
+			return;
+		}
+		tracing::warn!(%peer, "banning a peer for {:?}: {why}", self.cfg.ban_for);
+		self.banned.insert(peer, std::time::Instant::now() + self.cfg.ban_for);
+		// Closes its connections and refuses new ones, both ways.
+		swarm.behaviour_mut().banned.block_peer(peer);
+		swarm.behaviour_mut().kad.remove_peer(&peer);
+		for providers in self.announced.values_mut() {
+			providers.remove(&peer);
+		}
+	}
+
+	fn lift_bans(&mut self, swarm: &mut Swarm<Behaviour>) {
+		let now = std::time::Instant::now();
+		let ended: Vec<PeerId> =
+			self.banned.iter().filter(|(_, until)| **until <= now).map(|(p, _)| *p).collect();
+		for p in ended {
+			self.banned.remove(&p);
+			swarm.behaviour_mut().banned.unblock_peer(p);
 		}
 	}
 
@@ -512,7 +570,8 @@ impl Loop {
 				q.found.remove(swarm.local_peer_id());
 				if step.last {
 					let q = self.queries.remove(&id).expect("present");
-					let _ = q.reply.send(q.found.into_iter().collect());
+					let found = q.found.into_iter().filter(|p| !self.banned.contains_key(p));
+					let _ = q.reply.send(found.collect());
 				}
 			}
 			SwarmEvent::Behaviour(BehaviourEvent::Gossip(gossipsub::Event::Message {
@@ -526,13 +585,14 @@ impl Loop {
 					let _ = self.events.send(NodeEvent::Announced { peer, hash, size });
 				}
 			}
-			SwarmEvent::Behaviour(BehaviourEvent::Blob(ev)) => self.on_blob(ev, reply_tx),
+			SwarmEvent::Behaviour(BehaviourEvent::Blob(ev)) => self.on_blob(swarm, ev, reply_tx),
 			_ => {}
 		}
 	}
 
 	fn on_blob(
 		&mut self,
+		swarm: &mut Swarm<Behaviour>,
 		ev: request_response::Event<BlobRequest, BlobResponse>,
 		reply_tx: &mpsc::UnboundedSender<Reply>,
 	) {
@@ -547,11 +607,23 @@ impl Loop {
 				}
 			}
 			Event::OutboundFailure { peer, request_id, error } => {
+				// A response that does not decode is a lie (a dropped connection or a timeout is not).
+				if let request_response::OutboundFailure::Io(e) = &error {
+					if e.kind() == std::io::ErrorKind::InvalidData {
+						self.ban(swarm, peer, &format!("sent a malformed response: {e}"));
+					}
+				}
 				if let Some(tx) = self.requests.remove(&request_id) {
 					let _ = tx.send(Err(RequestError::Failed { peer, reason: error.to_string() }));
 				}
 			}
 			Event::InboundFailure { peer, error, .. } => {
+				if let request_response::InboundFailure::Io(e) = &error {
+					if e.kind() == std::io::ErrorKind::InvalidData {
+						self.ban(swarm, peer, &format!("sent a malformed request: {e}"));
+						return;
+					}
+				}
 				tracing::debug!(%peer, "inbound blob request failed: {error}");
 			}
 			Event::ResponseSent { .. } => {}
