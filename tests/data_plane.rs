@@ -161,12 +161,13 @@ async fn workers_fetch_check_and_vote_on_uploaded_contributions() {
 		.unwrap();
 	let out = contribute(&url, &ks, &lost, &datanets[0], None);
 	let lost_id = out["contribution"].as_u64().unwrap();
-	for (dir, who) in [(&wb, &bob), (&wc, &charlie)] {
-		let journal = dir.join(format!("curator-{who}.json"));
+	for w in [&w_bob, &w_charlie] {
+		let id = format!("contribution={lost_id}");
 		wait_for("a worker to give up on unavailable bytes", Duration::from_secs(60), || async {
-			let j: serde_json::Value =
-				serde_json::from_slice(&std::fs::read(&journal).ok()?).ok()?;
-			j["outcomes"][lost_id.to_string()].get("GaveUp").map(|_| ())
+			let log = w.proc.log.lock().unwrap();
+			log.iter()
+				.any(|l| l.contains("giving up without voting") && l.contains(&id))
+				.then_some(())
 		})
 		.await;
 	}
@@ -204,6 +205,63 @@ async fn workers_fetch_check_and_vote_on_uploaded_contributions() {
 	w_bob.proc.wait_log("voted", Duration::from_secs(5)).unwrap();
 	let votes = w_bob.proc.log.lock().unwrap().iter().filter(|l| l.contains(" voted")).count();
 	assert_eq!(votes, 1, "the restarted worker voted only on the new contribution");
+
+	// A vote the chain refuses is tried again later, and the text it approved is not then a
+	// duplicate of itself. Ferdie alone curates a datanet; his bond is slashed below the minimum
+	// after his worker started, so his approval is refused until he bonds again. (The duplicate
+	// index used to take the text in before the vote landed: the retry rejected it as a
+	// duplicate of itself.)
+	let ferdie = tributary_client::keys::Key::from_suri("//Ferdie").unwrap().ss58();
+	let solo = json(
+		&cli(
+			&url,
+			&ks,
+			&[
+				"--json",
+				"datanet",
+				"create",
+				"--key",
+				"//Alice",
+				"--name",
+				"e2e-solo",
+				"--modality",
+				"text",
+				"--formats",
+				"txt",
+				"--curator",
+				&ferdie,
+				"--approval-quorum",
+				"1",
+				"--rejection-quorum",
+				"1",
+			],
+		)
+		.unwrap(),
+	)["datanet"]
+		.as_u64()
+		.unwrap()
+		.to_string();
+	let ok = |args: &[&str]| {
+		let out = cli(&url, &ks, args).unwrap();
+		assert!(out.ok, "{args:?}: {}", out.stderr);
+	};
+	ok(&["curator", "bond", "--key", "//Ferdie"]);
+	let wf = home.path().join("w-ferdie");
+	let mut w_ferdie =
+		Worker::start("ferdie", &wf, &strs(&run("//Ferdie", Some(w_charlie.tcp_addr())))).unwrap();
+	ok(&["curator", "slash", &ferdie, "10", "--key", "//Alice"]);
+	let note = home.path().join("solo.txt");
+	std::fs::write(
+		&note,
+		"A note for a datanet with one curator, whose bond lapsed for a while.\n",
+	)
+	.unwrap();
+	let out = contribute(&url, &ks, &note, &solo, Some(&w_ferdie.tcp_addr()));
+	let solo_id = out["contribution"].as_u64().unwrap();
+	w_ferdie.proc.wait_log("CuratorNotBonded", Duration::from_secs(60)).unwrap();
+	ok(&["curator", "bond", "--key", "//Ferdie"]);
+	let decision = decided(&client, solo_id, "solo.txt").await;
+	assert!(matches!(decision, Decision::Accepted { .. }), "{decision:?}");
 	drop(node);
 }
 

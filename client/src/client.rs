@@ -51,6 +51,10 @@ pub enum ClientError {
 	Invalid(String),
 	#[error("no {what} {id} on chain")]
 	NotFound { what: &'static str, id: u64 },
+	/// Sent, but not in a block (per [`Wait`]) within the wait timeout. It may still land: look
+	/// on chain before sending it again.
+	#[error("the transaction was sent but not in a {what} block within {waited:?}; it may still land, check before sending it again")]
+	TimedOut { what: &'static str, waited: std::time::Duration },
 	#[error("{0}")]
 	Other(String),
 }
@@ -369,7 +373,12 @@ pub struct Client {
 	rpc: RpcClient,
 	legacy: LegacyRpcMethods<SubstrateConfig>,
 	wait: Wait,
+	wait_timeout: std::time::Duration,
 }
+
+/// How long a submission waits for its block (per [`Wait`]) unless told otherwise: a node that
+/// stops producing or finalizing blocks must not hold a caller forever.
+pub const DEFAULT_WAIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
 pub(crate) fn text(b: &BoundedVec<u8>) -> String {
 	String::from_utf8_lossy(&b.0).into_owned()
@@ -391,17 +400,30 @@ impl Client {
 			.await
 			.map_err(|e| unreachable(&e))?;
 		let legacy = LegacyRpcMethods::new(rpc.clone());
-		Ok(Client { url: url.to_string(), api, rpc, legacy, wait: Wait::Finalized })
+		Ok(Client {
+			url: url.to_string(),
+			api,
+			rpc,
+			legacy,
+			wait: Wait::Finalized,
+			wait_timeout: DEFAULT_WAIT_TIMEOUT,
+		})
 	}
 
-	/// Sets how long submissions wait.
 	/// The endpoint this client is connected to.
 	pub fn url(&self) -> &str {
 		&self.url
 	}
 
+	/// Sets how long submissions wait.
 	pub fn with_wait(mut self, wait: Wait) -> Self {
 		self.wait = wait;
+		self
+	}
+
+	/// Sets the most a submission waits for its block ([`ClientError::TimedOut`] after that).
+	pub fn with_wait_timeout(mut self, timeout: std::time::Duration) -> Self {
+		self.wait_timeout = timeout;
 		self
 	}
 
@@ -417,6 +439,19 @@ impl Client {
 		key: &Key,
 	) -> Result<ExtrinsicEvents<SubstrateConfig>, ClientError> {
 		let progress = self.api.tx().sign_and_submit_then_watch_default(call, key).await?;
+		let what = match self.wait {
+			Wait::Finalized => "finalized",
+			Wait::InBlock => "best",
+		};
+		tokio::time::timeout(self.wait_timeout, self.wait_for(progress))
+			.await
+			.map_err(|_| ClientError::TimedOut { what, waited: self.wait_timeout })?
+	}
+
+	async fn wait_for(
+		&self,
+		progress: subxt::tx::TxProgress<SubstrateConfig, OnlineClient<SubstrateConfig>>,
+	) -> Result<ExtrinsicEvents<SubstrateConfig>, ClientError> {
 		let events = match self.wait {
 			Wait::Finalized => progress.wait_for_finalized_success().await?,
 			Wait::InBlock => {

@@ -7,16 +7,24 @@
 //! - never votes on its own contributions, nor on content it cannot judge (it abstains);
 //! - when the bytes cannot be fetched it retries with backoff up to `max_fetch_attempts`, then gives up
 //!   *without* voting, leaving the decision to curators who can get them;
-//! - it pins the bytes it judged while the chain needs them, and unpins them once rejected.
+//! - it pins the bytes it judged while the chain needs them, and unpins them once rejected;
+//! - an approved text joins the duplicate index only once its vote is on chain (a vote that fails
+//!   is tried again later, and the text must not then be a duplicate of itself);
+//! - a vote the chain refuses (say, the curator's bond lapsed) or that times out waiting for its
+//!   block is retried later; it never stops the round for the other contributions, and neither
+//!   does a full content store;
+//! - files are decoded on the blocking pool within [`CuratorConfig::check_time`].
 
+use crate::journal::Retry;
 use crate::journal::{Journal, Outcome};
+use content_check::dedupe::Fingerprint;
 use content_check::{Checked, Code, Declared, Limits, Modality};
-use data_plane::{fetch, DataNode, FetchError, FetchOptions, Pin};
+use data_plane::{fetch, DataNode, FetchError, FetchOptions, Pin, StoreError};
 use std::collections::HashMap;
 use std::time::Duration;
 use tributary_client::client::{ContributionView, DatanetView, Decision, RejectArg, VoteArg};
 use tributary_client::keys::Key;
-use tributary_client::Client;
+use tributary_client::{Client, ClientError};
 
 #[derive(Debug, Clone)]
 pub struct CuratorConfig {
@@ -29,6 +37,8 @@ pub struct CuratorConfig {
 	/// Wait before retry n is `retry_backoff * n`.
 	pub retry_backoff: Duration,
 	pub limits: Limits,
+	/// Most time one file's check (decoding included) may take; past it the curator abstains.
+	pub check_time: Duration,
 }
 
 impl Default for CuratorConfig {
@@ -40,6 +50,7 @@ impl Default for CuratorConfig {
 			max_fetch_attempts: 3,
 			retry_backoff: Duration::from_secs(30),
 			limits: Limits::default(),
+			check_time: Duration::from_secs(30),
 		}
 	}
 }
@@ -50,6 +61,9 @@ pub struct Curator {
 	node: DataNode,
 	journal: Journal,
 	cfg: CuratorConfig,
+	/// A check that ran past its time and is still running on the blocking pool: no new check
+	/// starts until it ends, so stuck decodes cannot pile up.
+	stuck_check: Option<tokio::task::JoinHandle<()>>,
 }
 
 fn modality(m: &str) -> Option<Modality> {
@@ -73,10 +87,14 @@ fn reject_arg(c: Code) -> RejectArg {
 
 /// What to do about one contribution.
 enum Verdict {
-	Vote(VoteArg, String),
+	/// Vote; an approved text's fingerprint joins the datanet's index once the vote is on chain.
+	Vote(VoteArg, String, Option<Fingerprint>),
 	Abstain(String),
-	/// Bytes not available (yet).
+	/// Bytes not available (yet): counts towards giving up.
 	Unavailable(String),
+	/// Cannot be judged now for a reason of our own (a full store, a check still stuck): try
+	/// again later, without counting it against the contribution.
+	Later(String),
 }
 
 impl Curator {
@@ -87,7 +105,7 @@ impl Curator {
 		journal: Journal,
 		cfg: CuratorConfig,
 	) -> Self {
-		Self { client, key, node, journal, cfg }
+		Self { client, key, node, journal, cfg, stuck_check: None }
 	}
 
 	/// Runs until the process stops; errors of one round are logged and the next round retries.
@@ -120,23 +138,23 @@ impl Curator {
 			.filter(|d| self.cfg.datanets.as_ref().is_none_or(|only| only.contains(&d.id)))
 			.map(|d| (d.id, d))
 			.collect();
-		if mine.keys().any(|d| !self.journal.data.curated.contains(d)) {
+		if mine.keys().any(|d| !self.journal.data().curated.contains(d)) {
 			// Newly curated datanets may have older pending contributions: look again from the start.
-			self.journal.data.low_water = 0;
-			self.journal.data.curated = mine.keys().copied().collect();
+			self.journal.set_low_water(0)?;
+			self.journal.set_curated(mine.keys().copied().collect())?;
 		}
 		self.release_rejected().await?;
 		let next = self.client.next_contribution_id().await?;
 		let mut votes = 0;
 		let mut settled_prefix = true;
-		for id in self.journal.data.low_water..next {
+		for id in self.journal.data().low_water..next {
 			let settled = self.consider(id, &mine, &mut votes).await?;
 			if settled && settled_prefix {
-				self.journal.data.low_water = id + 1;
+				self.journal.set_low_water(id + 1)?;
 			}
 			settled_prefix &= settled;
 		}
-		self.journal.save()?;
+		self.journal.flush()?;
 		Ok(votes)
 	}
 
@@ -144,18 +162,18 @@ impl Curator {
 	/// store may evict them); accepted ones stay pinned.
 	async fn release_rejected(&mut self) -> anyhow::Result<()> {
 		let watching: Vec<(u64, String)> =
-			self.journal.data.pinned_pending.iter().map(|(k, v)| (*k, v.clone())).collect();
+			self.journal.data().pinned_pending.iter().map(|(k, v)| (*k, v.clone())).collect();
 		for (id, hash) in watching {
 			let Some(c) = self.client.find_contribution(id).await? else {
 				// Removed: it was rejected, expired or superseded (or its datanet cleared).
 				// Superseded bytes are the winner's: keep them pinned while another watched
 				// contribution holds them.
 				let shared =
-					self.journal.data.pinned_pending.iter().any(|(k, h)| *k != id && *h == hash);
+					self.journal.data().pinned_pending.iter().any(|(k, h)| *k != id && *h == hash);
 				if !shared {
 					self.node.store().unpin_chain(&parse_hash(&hash)?)?;
 				}
-				self.journal.data.pinned_pending.remove(&id);
+				self.journal.unpin_pending(id)?;
 				continue;
 			};
 			match c.decision {
@@ -166,7 +184,7 @@ impl Curator {
 					self.node.store().unpin_chain(&parse_hash(&hash)?)?
 				}
 			}
-			self.journal.data.pinned_pending.remove(&id);
+			self.journal.unpin_pending(id)?;
 		}
 		Ok(())
 	}
@@ -178,7 +196,7 @@ impl Curator {
 		mine: &HashMap<u32, DatanetView>,
 		votes: &mut usize,
 	) -> anyhow::Result<bool> {
-		if self.journal.data.outcomes.contains_key(&id) {
+		if self.journal.data().outcomes.contains_key(&id) {
 			return Ok(true);
 		}
 		// A record removed before we saw it (its contributor took out a rejected one): nothing
@@ -200,11 +218,11 @@ impl Curator {
 			return Ok(true);
 		}
 		let now = data_plane::store::now_secs();
-		if self.journal.data.retries.get(&id).is_some_and(|r| r.not_before > now) {
+		if self.journal.data().retries.get(&id).is_some_and(|r| r.not_before > now) {
 			return Ok(false);
 		}
 		match self.judge(&c, datanet).await? {
-			Verdict::Vote(vote, what) => {
+			Verdict::Vote(vote, what, fingerprint) => {
 				match self.client.vote(&self.key, id, vote).await {
 					Ok(decision) => {
 						tracing::info!(contribution = id, vote = %what, ?decision, "voted");
@@ -214,7 +232,20 @@ impl Curator {
 					Err(e) if matches!(e.chain_error(), Some("NotPending" | "AlreadyVoted")) => {
 						tracing::info!(contribution = id, "not voting: {e}");
 					}
+					// Refused by the chain or the pool, or not in a block in time (it may still
+					// land: the next try asks the chain first). Only this contribution waits.
+					Err(e @ (ClientError::Refused { .. } | ClientError::Invalid(_)))
+					| Err(e @ ClientError::TimedOut { .. }) => {
+						let r = self.journal.data().retries.get(&id).cloned().unwrap_or_default();
+						let not_before = now + self.cfg.retry_backoff.as_secs().max(1);
+						tracing::warn!(contribution = id, "vote not cast, will retry: {e}");
+						self.journal.retry(id, Retry { not_before, ..r })?;
+						return Ok(false);
+					}
 					Err(e) => return Err(e.into()),
+				}
+				if let Some(fp) = fingerprint {
+					self.journal.index(c.datanet, id, fp)?;
 				}
 				self.journal.record(id, Outcome::Voted(what))?;
 				Ok(true)
@@ -225,7 +256,7 @@ impl Curator {
 				Ok(true)
 			}
 			Verdict::Unavailable(why) => {
-				let r = self.journal.data.retries.entry(id).or_default();
+				let mut r = self.journal.data().retries.get(&id).cloned().unwrap_or_default();
 				r.attempts += 1;
 				if r.attempts >= self.cfg.max_fetch_attempts {
 					tracing::warn!(contribution = id, "giving up without voting: {why}");
@@ -238,7 +269,14 @@ impl Curator {
 					attempt = r.attempts,
 					"bytes unavailable, will retry: {why}"
 				);
-				self.journal.save()?;
+				self.journal.retry(id, r)?;
+				Ok(false)
+			}
+			Verdict::Later(why) => {
+				let r = self.journal.data().retries.get(&id).cloned().unwrap_or_default();
+				let not_before = now + self.cfg.retry_backoff.as_secs().max(1);
+				tracing::warn!(contribution = id, "not judged this round, will retry: {why}");
+				self.journal.retry(id, Retry { not_before, ..r })?;
 				Ok(false)
 			}
 		}
@@ -249,16 +287,16 @@ impl Curator {
 		let Some(modality) = modality(&d.modality) else {
 			return Ok(Verdict::Abstain(format!("unknown modality {}", d.modality)));
 		};
-		let declared =
-			Declared { hash, size: c.bytes, format: &c.format, modality, allowed: &d.formats };
 		// Refuse oversize declarations before fetching anything (the chain enforces the cap too).
 		if c.bytes > d.rules.max_item_bytes {
 			return Ok(reject(Code::LowQuality, "larger than the datanet's item cap"));
 		}
 		let store = self.node.store().clone();
 		// Keep what the chain still needs, before it arrives.
-		store.pin(&hash, Pin { chain: true, until: None })?;
-		self.journal.data.pinned_pending.insert(c.id, c.content_hash.clone());
+		if let Err(e) = store.pin(&hash, Pin { chain: true, until: None }) {
+			return Ok(Verdict::Later(format!("cannot pin the bytes: {e}")));
+		}
+		self.journal.pin_pending(c.id, c.content_hash.clone())?;
 		let opts = FetchOptions {
 			expected_size: Some(c.bytes),
 			give_up_after: self.cfg.fetch_timeout,
@@ -266,6 +304,8 @@ impl Curator {
 		};
 		match fetch(&self.node, hash, opts).await {
 			Ok(_) => {}
+			// Proven by the bytes' own hash (the last group backs the outboard): the declaration
+			// is false, whoever served it.
 			Err(FetchError::SizeMismatch { declared, actual }) => {
 				return Ok(reject(
 					Code::HashMismatch,
@@ -275,35 +315,82 @@ impl Curator {
 			Err(e @ FetchError::Unavailable { .. }) => {
 				return Ok(Verdict::Unavailable(e.to_string()))
 			}
+			// A full store (or a disk error) is ours, not the contribution's.
+			Err(e @ FetchError::Store(_)) => return Ok(Verdict::Later(e.to_string())),
 			Err(e) => return Err(e.into()),
 		}
-		let bytes = store.read_all(&hash)?;
-		let checked = content_check::check(&bytes, &declared, &self.cfg.limits);
+		let bytes = match store.read_all(&hash) {
+			Ok(b) => b,
+			// Removed or found corrupt since the fetch: fetch again next time.
+			Err(e @ (StoreError::NotFound(_) | StoreError::Corrupt { .. })) => {
+				return Ok(Verdict::Later(e.to_string()))
+			}
+			Err(e) => return Err(e.into()),
+		};
+		let checked = match self.check(bytes, c, d, modality).await {
+			Ok(checked) => checked,
+			Err(verdict) => return Ok(verdict),
+		};
 		Ok(match checked {
 			Ok(Checked::Text { text, .. }) => {
-				let index = self.journal.data.dedupe.entry(d.id).or_default();
-				match index.find(&text) {
+				let fp = Fingerprint::of(&text);
+				let index = self.journal.data().dedupe.get(&d.id);
+				match index.and_then(|i| i.find_fingerprint(&fp, Some(c.id))) {
 					Some(dup) => {
 						let reason = dup.reason();
 						reject(reason.code().expect("duplicates have a code"), &reason.to_string())
 					}
-					None => {
-						index.insert(c.id, &text);
-						Verdict::Vote(VoteArg::Approve, "approve".into())
-					}
+					None => Verdict::Vote(VoteArg::Approve, "approve".into(), Some(fp)),
 				}
 			}
-			Ok(_) => Verdict::Vote(VoteArg::Approve, "approve".into()),
+			Ok(_) => Verdict::Vote(VoteArg::Approve, "approve".into(), None),
 			Err(reason) => match reason.code() {
 				Some(code) => reject(code, &reason.to_string()),
 				None => Verdict::Abstain(reason.to_string()),
 			},
 		})
 	}
+
+	/// Runs the content check on the blocking pool, within `check_time`. Past it the curator
+	/// abstains (a file that takes that long to decode is not one it can judge), and no other
+	/// check starts until the stuck one ends.
+	async fn check(
+		&mut self,
+		bytes: Vec<u8>,
+		c: &ContributionView,
+		d: &DatanetView,
+		modality: Modality,
+	) -> Result<Result<Checked, content_check::Reason>, Verdict> {
+		if let Some(stuck) = &self.stuck_check {
+			if !stuck.is_finished() {
+				return Err(Verdict::Later("an earlier check is still running".into()));
+			}
+			self.stuck_check = None;
+		}
+		let hash = parse_hash(&c.content_hash).map_err(|e| Verdict::Abstain(e.to_string()))?;
+		let (size, format, allowed) = (c.bytes, c.format.clone(), d.formats.clone());
+		let limits = self.cfg.limits.clone();
+		let (tx, rx) = tokio::sync::oneshot::channel();
+		let task = tokio::task::spawn_blocking(move || {
+			let declared = Declared { hash, size, format: &format, modality, allowed: &allowed };
+			let _ = tx.send(content_check::check(&bytes, &declared, &limits));
+		});
+		match tokio::time::timeout(self.cfg.check_time, rx).await {
+			Ok(Ok(checked)) => Ok(checked),
+			Ok(Err(_)) => Err(Verdict::Abstain("the check failed".into())),
+			Err(_) => {
+				self.stuck_check = Some(task);
+				Err(Verdict::Abstain(format!(
+					"checking took longer than {:?}",
+					self.cfg.check_time
+				)))
+			}
+		}
+	}
 }
 
 fn reject(code: Code, why: &str) -> Verdict {
-	Verdict::Vote(VoteArg::Reject(reject_arg(code)), format!("reject:{code:?} ({why})"))
+	Verdict::Vote(VoteArg::Reject(reject_arg(code)), format!("reject:{code:?} ({why})"), None)
 }
 
 fn parse_hash(s: &str) -> anyhow::Result<[u8; 32]> {

@@ -32,6 +32,10 @@ struct Cli {
 	/// Peer to connect to at start, ending in /p2p/<peer id> (repeatable).
 	#[arg(long, global = true, env = "TRIBUTARY_PEERS", value_delimiter = ',')]
 	bootstrap: Vec<Multiaddr>,
+	/// An address others reach this worker at (public IP or DNS name, and port; repeatable). On a
+	/// public network the worker serves the DHT only once it has one.
+	#[arg(long, global = true)]
+	external_address: Vec<Multiaddr>,
 	/// Content store budget in bytes; unpinned content is evicted beyond it.
 	#[arg(long, global = true, default_value_t = 10 << 30)]
 	store_budget: u64,
@@ -150,8 +154,12 @@ async fn start_node(cli: &Cli, accept_pushes: bool) -> Result<DataNode> {
 		ContentStore::open(dir.join("store"), cli.store_budget)
 			.with_context(|| format!("cannot open the content store in {}", dir.display()))?,
 	);
-	let mut cfg =
-		NetConfig { bootstrap: cli.bootstrap.clone(), accept_pushes, ..Default::default() };
+	let mut cfg = NetConfig {
+		bootstrap: cli.bootstrap.clone(),
+		external: cli.external_address.clone(),
+		accept_pushes,
+		..Default::default()
+	};
 	if !cli.listen.is_empty() {
 		cfg.listen = cli.listen.clone();
 	}
@@ -449,6 +457,8 @@ async fn main() {
 				.unwrap_or_else(|_| "info,libp2p=warn".into()),
 		)
 		.with_writer(std::io::stderr)
+		// Colour codes only on a terminal: logs kept in files or read by scripts stay plain.
+		.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
 		.init();
 	if let Err(e) = run(Cli::parse()).await {
 		eprintln!("error: {e:#}");

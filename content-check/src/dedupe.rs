@@ -24,6 +24,21 @@ struct Entry {
 	sig: Vec<u64>,
 }
 
+/// What the index keeps of one text: the hash of its normalised form and its MinHash signature.
+/// Computed once per text; a worker can store it (serde) and add it to an index later.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fingerprint {
+	exact: [u8; 32],
+	sig: Vec<u64>,
+}
+
+impl Fingerprint {
+	pub fn of(text: &str) -> Self {
+		let (exact, sig) = fingerprint(text);
+		Self { exact, sig }
+	}
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NearDupIndex {
 	pub threshold: f64,
@@ -58,13 +73,18 @@ impl NearDupIndex {
 
 	/// The earlier entry `text` duplicates, if any (an exact match wins over the most similar).
 	pub fn find(&self, text: &str) -> Option<Dup> {
-		let (exact, sig) = fingerprint(text);
-		if let Some(e) = self.entries.iter().find(|e| e.exact == exact) {
+		self.find_fingerprint(&Fingerprint::of(text), None)
+	}
+
+	/// The entry `fp` duplicates, if any, other than entry `itself` (a text judged again is not a
+	/// duplicate of itself).
+	pub fn find_fingerprint(&self, fp: &Fingerprint, itself: Option<u64>) -> Option<Dup> {
+		let others = self.entries.iter().filter(|e| Some(e.id) != itself);
+		if let Some(e) = others.clone().find(|e| e.exact == fp.exact) {
 			return Some(Dup::Exact { of: e.id });
 		}
-		self.entries
-			.iter()
-			.map(|e| (e.id, similarity(&sig, &e.sig)))
+		others
+			.map(|e| (e.id, similarity(&fp.sig, &e.sig)))
 			.filter(|(_, s)| *s >= self.threshold)
 			.max_by(|a, b| a.1.total_cmp(&b.1))
 			.map(|(of, similarity)| Dup::Near { of, similarity })
@@ -72,11 +92,15 @@ impl NearDupIndex {
 
 	/// Adds `text` as entry `id` (a no-op if the id is already present).
 	pub fn insert(&mut self, id: u64, text: &str) {
+		self.insert_fingerprint(id, Fingerprint::of(text));
+	}
+
+	/// Adds a text's fingerprint as entry `id` (a no-op if the id is already present).
+	pub fn insert_fingerprint(&mut self, id: u64, fp: Fingerprint) {
 		if self.contains(id) {
 			return;
 		}
-		let (exact, sig) = fingerprint(text);
-		self.entries.push(Entry { id, exact, sig });
+		self.entries.push(Entry { id, exact: fp.exact, sig: fp.sig });
 	}
 
 	pub fn remove(&mut self, id: u64) {

@@ -7,6 +7,7 @@
 //! - [`mux`]: yamux with 256 KiB frames (libp2p's adapter sends 16 KiB).
 //! - [`tls`]: libp2p's TLS handshake with AES-GCM preferred where the CPU has AES instructions.
 //! - [`pool`]: recycled 1 MiB group buffers (no page faults and zeroing per group).
+//! - [`providers`]: the DHT's provider records, ours apart from other peers' (bounded).
 //! - [`fetch`]: verified, resumable, multi-provider download, and the upload (push) path.
 
 pub mod fetch;
@@ -16,6 +17,7 @@ pub mod mux;
 pub mod net;
 pub mod pool;
 pub mod protocol;
+pub mod providers;
 pub mod store;
 pub mod tls;
 pub mod tree;

@@ -8,6 +8,7 @@
 use crate::protocol::{
 	Announcement, BlobCodec, BlobRequest, BlobResponse, ANNOUNCE_TOPIC, MAX_RUN, PROTOCOL,
 };
+use crate::providers::{ProviderLimits, ProviderStore};
 use crate::store::{now_secs, ContentStore, Pin};
 use crate::tree::{Hash, Outboard};
 use codec::{Decode, Encode};
@@ -45,6 +46,70 @@ pub struct NetConfig {
 	pub request_timeout: Duration,
 	/// How long a peer caught lying (see [`DataNode::report_lie`]) stays banned.
 	pub ban_for: Duration,
+	/// Addresses others reach us at (a public IP or DNS name and port). Confirming one puts the
+	/// DHT in server mode on a public network; without one the node is a DHT client there.
+	pub external: Vec<Multiaddr>,
+	/// Bounds on other peers' provider records (see [`crate::providers`]).
+	pub provider_limits: ProviderLimits,
+}
+
+impl NetConfig {
+	/// Whether this node lives on a private network: no address it listens on or starts from is
+	/// public or unspecified (`0.0.0.0`, all interfaces): a dev network, a test, a LAN, or a
+	/// short-lived client. There the DHT serves unconditionally and peers' private addresses are
+	/// kept; on a public network they are dropped (see [`is_public`]).
+	pub fn private_network(&self) -> bool {
+		let unspecified = |a: &Multiaddr| match a.iter().next() {
+			Some(Protocol::Ip4(ip)) => ip.is_unspecified(),
+			Some(Protocol::Ip6(ip)) => ip.is_unspecified(),
+			_ => false,
+		};
+		self.listen
+			.iter()
+			.chain(&self.bootstrap)
+			.chain(&self.external)
+			.all(|a| !is_public(a) && !unspecified(a))
+	}
+}
+
+/// The DHT protocol of Tributary's data peers: our own, so the network is not mixed with the
+/// IPFS DHT (`/ipfs/kad/1.0.0`) and its peers.
+pub const KAD_PROTOCOL: libp2p::StreamProtocol =
+	libp2p::StreamProtocol::new("/tributary/kad/1.0.0");
+
+/// Whether `addr` can be reached from the internet: its IP is not loopback, private, link-local,
+/// shared (CGNAT), documentation or unspecified. DNS names count as public.
+pub fn is_public(addr: &Multiaddr) -> bool {
+	use std::net::{Ipv4Addr, Ipv6Addr};
+	let v4 = |ip: Ipv4Addr| {
+		let o = ip.octets();
+		!(ip.is_loopback()
+			|| ip.is_private()
+			|| ip.is_link_local()
+			|| ip.is_unspecified()
+			|| ip.is_broadcast()
+			|| ip.is_documentation()
+			|| (o[0] == 100 && (o[1] & 0xc0) == 64)
+			|| o[0] == 0
+			|| o[0] >= 240)
+	};
+	let v6 = |ip: Ipv6Addr| {
+		let s = ip.segments();
+		!(ip.is_loopback()
+			|| ip.is_unspecified()
+			|| (s[0] & 0xfe00) == 0xfc00
+			|| (s[0] & 0xffc0) == 0xfe80
+			|| (s[0] == 0x2001 && s[1] == 0x0db8))
+			&& ip.to_ipv4_mapped().is_none_or(v4)
+	};
+	match addr.iter().next() {
+		Some(Protocol::Ip4(ip)) => v4(ip),
+		Some(Protocol::Ip6(ip)) => v6(ip),
+		Some(Protocol::Dns(_) | Protocol::Dns4(_) | Protocol::Dns6(_) | Protocol::Dnsaddr(_)) => {
+			true
+		}
+		_ => false,
+	}
 }
 
 impl Default for NetConfig {
@@ -61,6 +126,8 @@ impl Default for NetConfig {
 			push_pin: Duration::from_secs(24 * 3600),
 			request_timeout: Duration::from_secs(30),
 			ban_for: Duration::from_secs(3600),
+			external: vec![],
+			provider_limits: ProviderLimits::default(),
 		}
 	}
 }
@@ -120,7 +187,7 @@ struct Behaviour {
 	/// Peers banned for lying: their connections close and new ones are denied.
 	banned: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
 	identify: identify::Behaviour,
-	kad: kad::Behaviour<kad::store::MemoryStore>,
+	kad: kad::Behaviour<ProviderStore>,
 	gossip: gossipsub::Behaviour,
 	blob: request_response::Behaviour<BlobCodec>,
 }
@@ -135,6 +202,7 @@ enum Command {
 	Lanes(PeerId, usize),
 	Connections(PeerId, oneshot::Sender<usize>),
 	Ban(PeerId, String),
+	Bootstrap,
 	Banned(oneshot::Sender<Vec<PeerId>>),
 }
 
@@ -187,6 +255,9 @@ impl DataNode {
 				Err(_) => anyhow::bail!("listeners did not start within 10 s"),
 			}
 		}
+		for a in &cfg.external {
+			swarm.add_external_address(a.clone());
+		}
 		for (hash, size) in store.list() {
 			provide(&mut swarm, hash, size, false);
 		}
@@ -203,6 +274,7 @@ impl DataNode {
 			queries: HashMap::new(),
 			announced: HashMap::new(),
 			banned: HashMap::new(),
+			private: cfg.private_network(),
 			outboards: Arc::new(Mutex::new(HashMap::new())),
 		};
 		let task = tokio::spawn(async move { state.run(swarm, cmd_rx).await });
@@ -214,6 +286,8 @@ impl DataNode {
 				tracing::warn!("bootstrap peer: {e}");
 			}
 		}
+		// Fill the routing table from the peers reached (Kademlia repeats it every 5 minutes).
+		let _ = node.0.cmd.send(Command::Bootstrap);
 		Ok(node)
 	}
 
@@ -330,15 +404,19 @@ fn build_swarm(key: identity::Keypair, cfg: &NetConfig) -> anyhow::Result<Swarm<
 		.with_quic()
 		.with_behaviour(move |key| {
 			let peer_id = key.public().to_peer_id();
-			let mut kcfg = kad::Config::new(kad::PROTOCOL_NAME);
+			let mut kcfg = kad::Config::new(KAD_PROTOCOL);
 			kcfg.set_provider_record_ttl(Some(cfg.provider_ttl));
 			kcfg.set_provider_publication_interval(Some(cfg.provider_republish));
 			// A fetch waits on provider lookups; do not let one dead peer hold it for the default 60 s.
 			kcfg.set_query_timeout(Duration::from_secs(10));
-			let mut kad =
-				kad::Behaviour::with_config(peer_id, kad::store::MemoryStore::new(peer_id), kcfg);
-			// Serve the DHT even without a confirmed public address (loopback and LAN networks).
-			kad.set_mode(Some(kad::Mode::Server));
+			let store = ProviderStore::new(peer_id, cfg.provider_limits.clone());
+			let mut kad = kad::Behaviour::with_config(peer_id, store, kcfg);
+			// On a private network, serve the DHT without a confirmed public address; on a public
+			// one, serve it once an address others can reach is confirmed (`external`), and be a
+			// client until then (an unreachable server only slows everyone's lookups down).
+			if cfg.private_network() {
+				kad.set_mode(Some(kad::Mode::Server));
+			}
 			let gcfg = gossipsub::ConfigBuilder::default()
 				.max_transmit_size(64 * 1024)
 				.validation_mode(gossipsub::ValidationMode::Strict)
@@ -400,6 +478,8 @@ struct Loop {
 	requests: HashMap<OutboundRequestId, oneshot::Sender<Result<BlobResponse, RequestError>>>,
 	queries: HashMap<kad::QueryId, ProviderQuery>,
 	announced: HashMap<Hash, HashSet<PeerId>>,
+	/// See [`NetConfig::private_network`].
+	private: bool,
 	/// Banned peers and when each ban ends.
 	banned: HashMap<PeerId, std::time::Instant>,
 	outboards: Arc<Mutex<HashMap<Hash, Arc<Outboard>>>>,
@@ -477,10 +557,19 @@ impl Loop {
 				let _ = tx.send(self.connections.get(&peer).copied().unwrap_or(0));
 			}
 			Command::Ban(peer, why) => self.ban(swarm, peer, &why),
+			Command::Bootstrap => {
+				if let Err(e) = swarm.behaviour_mut().kad.bootstrap() {
+					tracing::debug!("no DHT bootstrap: {e}");
+				}
+			}
 			Command::Banned(tx) => {
 				let _ = tx.send(self.banned.keys().copied().collect());
 			}
 		}
+	}
+
+	fn routable(&self, addr: &Multiaddr) -> bool {
+		self.private || is_public(addr)
 	}
 
 	fn ban(&mut self, swarm: &mut Swarm<Behaviour>, peer: PeerId, why: &str) {
@@ -527,6 +616,7 @@ impl Loop {
 				if let Some(tx) = self.dials.remove(&connection_id) {
 					let _ = tx.send(Ok(peer_id));
 				}
+				// An address we reached it at is good, whatever it looks like.
 				if let ConnectedPoint::Dialer { address, .. } = endpoint {
 					swarm.behaviour_mut().kad.add_address(&peer_id, address);
 				}
@@ -553,7 +643,9 @@ impl Loop {
 				info,
 				..
 			})) => {
-				for a in info.listen_addrs {
+				// A peer's loopback and private addresses lead nowhere (or somewhere else) from
+				// the internet: on a public network they stay out of the routing table.
+				for a in info.listen_addrs.into_iter().filter(|a| self.routable(a)) {
 					swarm.behaviour_mut().kad.add_address(&peer_id, a);
 				}
 			}
@@ -756,4 +848,47 @@ fn cached_outboard(
 	}
 	c.insert(*hash, ob.clone());
 	Some(ob)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn only_public_addresses_are_routable_outside_a_private_network() {
+		let a = |s: &str| s.parse::<Multiaddr>().unwrap();
+		for public in [
+			"/ip4/8.8.8.8/tcp/4001",
+			"/ip4/100.128.0.1/udp/1/quic-v1",
+			"/ip6/2a00:1450::1/tcp/1",
+			"/dns4/peer.example.org/tcp/30333",
+		] {
+			assert!(is_public(&a(public)), "{public}");
+		}
+		for private in [
+			"/ip4/127.0.0.1/tcp/1",
+			"/ip4/10.1.2.3/tcp/1",
+			"/ip4/172.16.0.9/tcp/1",
+			"/ip4/192.168.1.1/tcp/1",
+			"/ip4/169.254.0.1/tcp/1",
+			"/ip4/100.64.0.1/tcp/1",
+			"/ip4/0.0.0.0/tcp/1",
+			"/ip4/192.0.2.1/tcp/1",
+			"/ip6/::1/tcp/1",
+			"/ip6/fe80::1/tcp/1",
+			"/ip6/fd00::1/tcp/1",
+			"/ip6/::ffff:127.0.0.1/tcp/1",
+			"/ip6/2001:db8::1/tcp/1",
+		] {
+			assert!(!is_public(&a(private)), "{private}");
+		}
+		// Listening on loopback (tests, `up.sh`) is a private network; on 0.0.0.0 a public one.
+		assert!(NetConfig::default().private_network());
+		let public = NetConfig { listen: vec![a("/ip4/0.0.0.0/tcp/4001")], ..Default::default() };
+		assert!(!public.private_network());
+		let client = NetConfig { listen: vec![], ..Default::default() };
+		assert!(client.private_network());
+		let bootstrap = vec![a("/dns4/boot.example.org/tcp/4001")];
+		assert!(!NetConfig { bootstrap, ..Default::default() }.private_network());
+	}
 }
