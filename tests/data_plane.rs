@@ -4,8 +4,9 @@
 //!     malformed ones Rejected as Malformed, and the leaderboard shows it; bytes that were never
 //!     uploaded are given up on without a vote; a restarted worker keeps its identity and votes only
 //!     on new work;
-//! (b) a 256 MiB blob served by two workers: a third fetches it, the first provider is killed midway,
-//!     and the transfer completes from the second and verifies.
+//! (b) a 256 MiB blob served by two workers: a third fetches it and is killed (SIGKILL) while
+//!     writing, leaving no complete-looking blob; restarted, it resumes; the first provider is
+//!     killed midway, and the transfer completes from the second and verifies.
 
 use crate::{json, wait_for};
 use std::path::{Path, PathBuf};
@@ -112,6 +113,66 @@ async fn workers_fetch_check_and_vote_on_uploaded_contributions() {
 		ids.push(out["contribution"].as_u64().unwrap());
 	}
 
+	// Anyone can push, but a worker takes only what a record on chain declares: junk pushed under
+	// a real contribution's id, or under an id that does not exist, is refused before a byte moves.
+	{
+		let dir = tempfile::tempdir().unwrap();
+		let store =
+			std::sync::Arc::new(data_plane::ContentStore::open(dir.path(), 1 << 20).unwrap());
+		let junk = store.put_bytes(b"junk that no record on chain declares").unwrap();
+		let cfg = data_plane::NetConfig { listen: vec![], ..Default::default() };
+		let key = data_plane::load_or_create_identity(&dir.path().join("key")).unwrap();
+		let pusher = data_plane::DataNode::start(key, store, cfg).await.unwrap();
+		let w = pusher.dial(w_bob.tcp_addr().parse().unwrap()).await.unwrap();
+		let t = Duration::from_secs(10);
+		for (voucher, why) in [
+			(data_plane::Voucher::Contribution(ids[0]), "declares other content"),
+			(data_plane::Voucher::Contribution(1 << 40), "not on chain"),
+			(data_plane::Voucher::BaseModel(4242), "not on chain"),
+		] {
+			let err = data_plane::push(&pusher, w, junk, 37, voucher, t).await.unwrap_err();
+			assert!(err.to_string().contains(why), "{voucher:?}: {err}");
+		}
+		assert!(!wb.join("store/blobs").join(hex::encode(junk)).exists());
+		pusher.shutdown();
+	}
+
+	// 100 peers push junk at Bob's worker all at once, while it curates: each push names a real
+	// pending contribution (or none) that does not declare the junk. Every one is refused before a
+	// byte moves; the store takes nothing, the worker's memory stays bounded, and the votes below
+	// still arrive.
+	let rss_before = w_bob.proc.rss_kib().unwrap();
+	let flood = {
+		let target: data_plane::Multiaddr = w_bob.tcp_addr().parse().unwrap();
+		let pending = ids.clone();
+		tokio::spawn(async move {
+			let pushes = (0..100u64).map(|i| {
+				let (target, pending) = (target.clone(), pending.clone());
+				async move {
+					let dir = tempfile::tempdir().unwrap();
+					let store = std::sync::Arc::new(
+						data_plane::ContentStore::open(dir.path(), 1 << 20).unwrap(),
+					);
+					let junk = vec![i as u8; 4096 + i as usize];
+					let h = store.put_bytes(&junk).unwrap();
+					let cfg = data_plane::NetConfig { listen: vec![], ..Default::default() };
+					let key = data_plane::load_or_create_identity(&dir.path().join("k")).unwrap();
+					let node = data_plane::DataNode::start(key, store, cfg).await.unwrap();
+					let w = node.dial(target).await.unwrap();
+					let voucher = match i % 2 {
+						0 => data_plane::Voucher::Contribution(pending[i as usize % pending.len()]),
+						_ => data_plane::Voucher::Contribution(1 << 40 | i),
+					};
+					let t = Duration::from_secs(30);
+					let r = data_plane::push(&node, w, h, junk.len() as u64, voucher, t).await;
+					node.shutdown();
+					(h, r.is_err())
+				}
+			});
+			futures::future::join_all(pushes).await
+		})
+	};
+
 	// Both workers vote on everything; each contribution reaches its decision.
 	let client = Client::connect(&url).await.unwrap();
 	for ((_, file, want), id) in uploads.iter().zip(&ids) {
@@ -123,6 +184,16 @@ async fn workers_fetch_check_and_vote_on_uploaded_contributions() {
 		let c = client.contribution(*id).await.unwrap();
 		assert_eq!(c.approvals + c.rejections, 2, "{file}: both curators voted once");
 	}
+
+	let flood = flood.await.unwrap();
+	assert_eq!(flood.len(), 100);
+	assert!(flood.iter().all(|(_, refused)| *refused), "every junk push is refused");
+	for (h, _) in &flood {
+		assert!(!wb.join("store/blobs").join(hex::encode(h)).exists());
+		assert!(!wb.join("store/partial").join(hex::encode(h)).exists());
+	}
+	let rss_after = w_bob.proc.rss_kib().unwrap();
+	assert!(rss_after < rss_before + 256 * 1024, "RSS {rss_before} KiB -> {rss_after} KiB");
 
 	// The leaderboard of the text datanet: Dave with two accepted, one rejected.
 	let text: u32 = datanets[0].parse().unwrap();
@@ -141,19 +212,20 @@ async fn workers_fetch_check_and_vote_on_uploaded_contributions() {
 	assert_eq!(blobs, 5, "Charlie's store holds every contribution he judged");
 
 	// Rejected bytes are unpinned in the curators' stores (the budget may evict them); accepted stay.
-	let pin = |name: &str| {
+	// Each pin names its holder: Charlie's curator pins per contribution (`curator:<id>`).
+	let curator_pinned = |name: &str| {
 		let h = blake3::hash(&std::fs::read(corpus(name)).unwrap());
 		let p = wc.join("store/pins").join(h.to_hex().as_str());
-		let v: serde_json::Value = serde_json::from_slice(&std::fs::read(p).ok()?).ok()?;
-		v["chain"].as_bool()
+		let Ok(bytes) = std::fs::read(p) else { return false };
+		let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+		v["holders"].as_object().is_some_and(|h| h.keys().any(|k| k.starts_with("curator:")))
 	};
 	wait_for("rejected content to be unpinned", Duration::from_secs(30), || async {
-		(pin("hostile/truncated.png") == Some(false)
-			&& pin("hostile/invalid-utf8.txt") == Some(false))
-		.then_some(())
+		(!curator_pinned("hostile/truncated.png") && !curator_pinned("hostile/invalid-utf8.txt"))
+			.then_some(())
 	})
 	.await;
-	assert_eq!(pin("good/gradient.png"), Some(true));
+	assert!(curator_pinned("good/gradient.png"));
 
 	// Bytes that never reach a data peer: both workers retry, then give up without voting.
 	let lost = home.path().join("lost.txt");
@@ -262,6 +334,25 @@ async fn workers_fetch_check_and_vote_on_uploaded_contributions() {
 	ok(&["curator", "bond", "--key", "//Ferdie"]);
 	let decision = decided(&client, solo_id, "solo.txt").await;
 	assert!(matches!(decision, Decision::Accepted { .. }), "{decision:?}");
+
+	// The node is killed (SIGKILL) and restarted on its database: the chain's state is all there,
+	// and the workers reconnect by themselves and curate what comes next.
+	drop(client);
+	node.restart().unwrap();
+	let client = Client::connect(&url).await.unwrap();
+	let c = client.contribution(solo_id).await.unwrap();
+	assert!(matches!(c.decision, Decision::Accepted { .. }), "{:?}", c.decision);
+	let board = client.leaderboard(Some(text), 0, 10).await.unwrap();
+	assert_eq!(board[0].stats.accepted, 3, "Dave's accepted texts: river, pairs, fresh");
+	let after = home.path().join("after-restart.md");
+	std::fs::write(&after, "# After the restart\n\nThe node came back with its whole chain.\n")
+		.unwrap();
+	let out = contribute(&url, &ks, &after, &datanets[0], Some(&w_charlie.tcp_addr()));
+	let after_id = out["contribution"].as_u64().unwrap();
+	let decision = decided(&client, after_id, "after-restart.md").await;
+	assert!(matches!(decision, Decision::Accepted { .. }), "{decision:?}");
+	let c = client.contribution(after_id).await.unwrap();
+	assert_eq!(c.approvals, 2, "both restarted-node curators voted");
 	drop(node);
 }
 
@@ -286,17 +377,35 @@ async fn a_256_mib_transfer_survives_its_first_provider_being_killed() {
 
 	let out = dir.path().join("fetched.bin");
 	let peers = format!("{},{}", a.tcp_addr(), b.tcp_addr());
-	let mut cmd = std::process::Command::new(tributary_e2e::bin_dir().join("tributary-worker"));
-	cmd.args(["--data-dir", dir.path().join("c").to_str().unwrap()])
-		.args(["--bootstrap", &peers, "fetch", &format!("0x{}", hex::encode(want))])
-		.args(["--out", out.to_str().unwrap(), "--timeout", "30"]);
-	let mut c = Proc::spawn("fetcher", cmd).unwrap();
+	let fetch = || {
+		let mut cmd = std::process::Command::new(tributary_e2e::bin_dir().join("tributary-worker"));
+		cmd.args(["--data-dir", dir.path().join("c").to_str().unwrap()])
+			.args(["--bootstrap", &peers, "fetch", &format!("0x{}", hex::encode(want))])
+			.args(["--out", out.to_str().unwrap(), "--timeout", "30"]);
+		cmd
+	};
+	// A first fetcher is killed (SIGKILL) in the middle of writing: its store shows no blob, only
+	// the partial transfer, and the next fetcher resumes from it.
+	let mut killed = Proc::spawn("fetcher-killed", fetch()).unwrap();
+	killed.wait_log("progress 32/256", Duration::from_secs(120)).unwrap();
+	killed.kill();
+	let store = dir.path().join("c/store");
+	let name = hex::encode(want);
+	assert!(
+		!store.join("blobs").join(&name).exists(),
+		"a killed fetch left a complete-looking blob"
+	);
+	assert!(store.join("partial").join(&name).exists());
+	let mut c = Proc::spawn("fetcher", fetch()).unwrap();
 	// Midway (a quarter of the 256 groups in), the first provider dies.
 	c.wait_log("progress 64/256", Duration::from_secs(120)).unwrap();
 	a.proc.kill();
 	assert!(c.wait_exit(Duration::from_secs(300)).unwrap(), "fetch failed:\n{}", c.tail(30));
 	let done = c.wait_log("fetched 0x", Duration::from_secs(1)).unwrap();
 	assert!(done.contains("268435456 bytes"), "{done}");
+	let resumed: u64 =
+		done.split(" resumed").next().unwrap().rsplit(' ').next().unwrap().parse().unwrap();
+	assert!(resumed >= 32, "{done}");
 	assert_eq!(content_hash(&out), want, "the fetched copy verifies");
 	// Both providers served groups: A until it was killed, B the rest.
 	let mut served = 0;
@@ -307,7 +416,7 @@ async fn a_256_mib_transfer_survives_its_first_provider_being_killed() {
 		assert!(n > 0, "{line}");
 		served += n;
 	}
-	assert_eq!(served, 256);
+	assert_eq!(served + resumed, 256);
 }
 
 struct XofReader<'a>(&'a mut blake3::OutputReader);

@@ -112,8 +112,9 @@ async fn a_job_survives_a_dead_worker_and_its_adapter_is_fetched_reproduced_and_
 	let ks = home.path().join("keys");
 	let (alice, bob) = (key("//Alice"), key("//Bob"));
 
-	// A data peer that takes uploads and serves them.
-	let store = Worker::start("store", &home.path().join("store"), &["run"]).unwrap();
+	// A data peer that takes uploads (those the chain vouches for) and serves them.
+	let store =
+		Worker::start("store", &home.path().join("store"), &["run", "--url", &url]).unwrap();
 	let peer = store.tcp_addr();
 
 	// A text datanet curated by Bob; 6 files of 5 pairs each from Ferdie, accepted; version 1.

@@ -374,6 +374,17 @@ pub struct Client {
 	legacy: LegacyRpcMethods<SubstrateConfig>,
 	wait: Wait,
 	wait_timeout: std::time::Duration,
+	reads: Head,
+}
+
+/// Which block a client reads state at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Head {
+	/// The latest finalized block (the default: what is read there stays true).
+	Finalized,
+	/// The best block: sees a transaction as soon as it is in a block, before finality (a
+	/// reorganisation may still undo it).
+	Best,
 }
 
 /// How long a submission waits for its block (per [`Wait`]) unless told otherwise: a node that
@@ -407,6 +418,7 @@ impl Client {
 			legacy,
 			wait: Wait::Finalized,
 			wait_timeout: DEFAULT_WAIT_TIMEOUT,
+			reads: Head::Finalized,
 		})
 	}
 
@@ -419,6 +431,29 @@ impl Client {
 	pub fn with_wait(mut self, wait: Wait) -> Self {
 		self.wait = wait;
 		self
+	}
+
+	/// Sets which block reads go to.
+	pub fn reading(mut self, head: Head) -> Self {
+		self.reads = head;
+		self
+	}
+
+	/// State at the block reads go to (see [`Head`]).
+	pub(crate) async fn state(
+		&self,
+	) -> Result<subxt::storage::Storage<SubstrateConfig, OnlineClient<SubstrateConfig>>, ClientError>
+	{
+		match self.reads {
+			Head::Finalized => Ok(self.api.storage().at_latest().await?),
+			Head::Best => {
+				let best =
+					self.legacy.chain_get_block_hash(None).await.map_err(subxt::Error::from)?;
+				let best =
+					best.ok_or_else(|| ClientError::Other("the node has no best block".into()))?;
+				Ok(self.api.storage().at(best))
+			}
+		}
 	}
 
 	/// Sets the most a submission waits for its block ([`ClientError::TimedOut`] after that).
@@ -588,7 +623,7 @@ impl Client {
 		datanet: DatanetId,
 		hash: &[u8; 32],
 	) -> Result<Option<ContributionId>, ClientError> {
-		let at = self.api.storage().at_latest().await?;
+		let at = self.state().await?;
 		Ok(at.fetch(&chain::storage().datanets().contribution_by_hash(datanet, *hash)).await?)
 	}
 
@@ -647,7 +682,7 @@ impl Client {
 
 	/// One datanet with its curators, or `None`.
 	pub async fn datanet(&self, id: DatanetId) -> Result<Option<DatanetView>, ClientError> {
-		let at = self.api.storage().at_latest().await?;
+		let at = self.state().await?;
 		let q = chain::storage().datanets();
 		let Some(d) = at.fetch(&q.datanet_info(id)).await? else { return Ok(None) };
 		let curators = at.fetch(&q.curators(id)).await?.map(|c| c.0).unwrap_or_default();
@@ -684,7 +719,7 @@ impl Client {
 
 	/// All datanets, by id.
 	pub async fn datanets(&self) -> Result<Vec<DatanetView>, ClientError> {
-		let at = self.api.storage().at_latest().await?;
+		let at = self.state().await?;
 		let next = at.fetch(&chain::storage().datanets().next_datanet_id()).await?.unwrap_or(0);
 		let mut out = Vec::with_capacity(next as usize);
 		for id in 0..next {
@@ -697,7 +732,7 @@ impl Client {
 
 	/// One contribution.
 	pub async fn contribution(&self, id: ContributionId) -> Result<ContributionView, ClientError> {
-		let at = self.api.storage().at_latest().await?;
+		let at = self.state().await?;
 		let c = at
 			.fetch(&chain::storage().datanets().contributions(id))
 			.await?
@@ -732,7 +767,7 @@ impl Client {
 	/// The id the next contribution will get (ids below it were given out; records may have
 	/// been removed since).
 	pub async fn next_contribution_id(&self) -> Result<ContributionId, ClientError> {
-		let at = self.api.storage().at_latest().await?;
+		let at = self.state().await?;
 		Ok(at.fetch(&chain::storage().datanets().next_contribution_id()).await?.unwrap_or(0))
 	}
 
@@ -742,7 +777,7 @@ impl Client {
 		contribution: ContributionId,
 		curator: &AccountId32,
 	) -> Result<bool, ClientError> {
-		let at = self.api.storage().at_latest().await?;
+		let at = self.state().await?;
 		Ok(at
 			.fetch(&chain::storage().datanets().votes(contribution, curator.clone()))
 			.await?
@@ -776,7 +811,7 @@ impl Client {
 
 	/// Free balance of `who`, in plancks.
 	pub async fn free_balance(&self, who: &AccountId32) -> Result<u128, ClientError> {
-		let at = self.api.storage().at_latest().await?;
+		let at = self.state().await?;
 		Ok(at
 			.fetch(&chain::storage().system().account(who.clone()))
 			.await?

@@ -27,7 +27,7 @@ impl Client {
 		who: &AccountId32,
 	) -> Result<Option<CuratorBondView>, ClientError> {
 		let required = self.curator_bond_required()?;
-		let at = self.api().storage().at_latest().await?;
+		let at = self.state().await?;
 		let bond = at.fetch(&chain::storage().datanets().curator_bonds(who.clone())).await?;
 		Ok(bond.map(|b| CuratorBondView {
 			amount: b.amount,

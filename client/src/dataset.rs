@@ -33,7 +33,7 @@ impl Client {
 		datanet: DatanetId,
 		version: u32,
 	) -> Result<Option<VersionView>, ClientError> {
-		let at = self.api().storage().at_latest().await?;
+		let at = self.state().await?;
 		let v = at.fetch(&chain::storage().datanets().versions(datanet, version)).await?;
 		Ok(v.map(|v| VersionView { count: v.count, root: v.root, published_at: v.published_at }))
 	}
@@ -44,7 +44,7 @@ impl Client {
 		datanet: DatanetId,
 		count: u64,
 	) -> Result<Vec<DatasetItem>, ClientError> {
-		let at = self.api().storage().at_latest().await?;
+		let at = self.state().await?;
 		let q = chain::storage().datanets();
 		let mut out = Vec::with_capacity(count as usize);
 		for index in 0..count {

@@ -211,17 +211,18 @@ async fn reach_peers(bytes: u64, peers: &[libp2p::Multiaddr]) -> Result<Uploader
 	Ok(Uploader { _dir: dir, node, ids })
 }
 
-/// Pushes `file` to the reached peers and waits until at least one holds it (verified); returns
-/// how many do. The CLI serves the bytes itself, from a temporary store, only while the peers
-/// fetch them.
+/// Pushes `file` to the reached peers under `voucher` (the on-chain record that declares it) and
+/// waits until at least one holds it (verified); returns how many do. The CLI serves the bytes
+/// itself, from a temporary store, only while the peers fetch them.
 async fn upload(
 	up: Uploader,
 	file: &std::path::Path,
 	decl: &content::FileDeclaration,
+	voucher: data_plane::Voucher,
 	timeout: Duration,
 ) -> Result<usize> {
 	let Uploader { _dir, node, ids } = up;
-	let (hash, results) = data_plane::upload(&node, file, &ids, timeout).await?;
+	let (hash, results) = data_plane::upload(&node, file, &ids, voucher, timeout).await?;
 	if hash != decl.hash {
 		bail!("{} changed since it was declared: its declared bytes are gone", file.display());
 	}
@@ -316,11 +317,15 @@ async fn run(cli: Cli) -> Result<()> {
 				None => client.contribute(&key, *datanet, &decl, metadata).await?,
 			};
 			let uploaded = match uploader {
-				Some(up) => upload(up, file, &decl, Duration::from_secs(*upload_timeout))
-					.await
-					.with_context(|| {
-						format!("contribution {id} is on chain, but its upload failed")
-					})?,
+				Some(up) => upload(
+					up,
+					file,
+					&decl,
+					data_plane::Voucher::Contribution(id),
+					Duration::from_secs(*upload_timeout),
+				)
+				.await
+				.with_context(|| format!("contribution {id} is on chain, but its upload failed"))?,
 				None => 0,
 			};
 			if cli.json {

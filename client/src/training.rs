@@ -446,14 +446,14 @@ impl Client {
 
 	/// The HTTP endpoint `who` publishes as a worker, if any.
 	pub async fn worker_endpoint(&self, who: &AccountId32) -> Result<Option<String>, ClientError> {
-		let at = self.api().storage().at_latest().await?;
+		let at = self.state().await?;
 		let e = at.fetch(&chain::storage().workers().endpoints(who.clone())).await?;
 		Ok(e.map(|e| text(&e)))
 	}
 
 	/// The worker record of `who`, if registered.
 	pub async fn worker(&self, who: &AccountId32) -> Result<Option<WorkerView>, ClientError> {
-		let at = self.api().storage().at_latest().await?;
+		let at = self.state().await?;
 		let Some(w) = at.fetch(&chain::storage().workers().worker_info(who.clone())).await? else {
 			return Ok(None);
 		};
@@ -501,7 +501,7 @@ impl Client {
 
 	/// One base model.
 	pub async fn base_model(&self, id: BaseModelId) -> Result<BaseModelView, ClientError> {
-		let at = self.api().storage().at_latest().await?;
+		let at = self.state().await?;
 		let m = at
 			.fetch(&chain::storage().models().base_models(id))
 			.await?
@@ -527,7 +527,7 @@ impl Client {
 
 	/// Every base model, by id.
 	pub async fn base_models(&self) -> Result<Vec<BaseModelView>, ClientError> {
-		let at = self.api().storage().at_latest().await?;
+		let at = self.state().await?;
 		let next = at.fetch(&chain::storage().models().next_base_model_id()).await?.unwrap_or(0);
 		let mut out = Vec::new();
 		for id in 0..next {
@@ -598,13 +598,13 @@ impl Client {
 
 	/// The job `who` holds, if any.
 	pub async fn claimed_by(&self, who: &AccountId32) -> Result<Option<JobId>, ClientError> {
-		let at = self.api().storage().at_latest().await?;
+		let at = self.state().await?;
 		Ok(at.fetch(&chain::storage().jobs().claimed_by(who.clone())).await?)
 	}
 
 	/// One job.
 	pub async fn job(&self, id: JobId) -> Result<JobView, ClientError> {
-		let at = self.api().storage().at_latest().await?;
+		let at = self.state().await?;
 		Self::job_at(&at, id).await
 	}
 
@@ -654,7 +654,7 @@ impl Client {
 
 	/// Every job, by id, as of one block (the latest finalized), read concurrently.
 	pub async fn jobs(&self) -> Result<Vec<JobView>, ClientError> {
-		let at = self.api().storage().at_latest().await?;
+		let at = self.state().await?;
 		let next = at.fetch(&chain::storage().jobs().next_job_id()).await?.unwrap_or(0);
 		let reads = (0..next).map(|id| Self::job_at(&at, id));
 		futures::stream::iter(reads).buffered(16).try_collect().await
@@ -688,7 +688,7 @@ impl Client {
 
 	/// One trained model with its lineage.
 	pub async fn model(&self, id: ModelId) -> Result<ModelView, ClientError> {
-		let at = self.api().storage().at_latest().await?;
+		let at = self.state().await?;
 		let m = at
 			.fetch(&chain::storage().models().models(id))
 			.await?
@@ -712,7 +712,7 @@ impl Client {
 
 	/// Every trained model, by id.
 	pub async fn models(&self) -> Result<Vec<ModelView>, ClientError> {
-		let at = self.api().storage().at_latest().await?;
+		let at = self.state().await?;
 		let next = at.fetch(&chain::storage().models().next_model_id()).await?.unwrap_or(0);
 		let mut out = Vec::new();
 		for id in 0..next {

@@ -61,7 +61,8 @@ pub enum WorkerCmd {
 #[derive(Subcommand)]
 pub enum BaseCmd {
 	/// List a base model from a folder (every plain file in it), holding the deposit; with --peer
-	/// the files are uploaded to data peers first, so workers can fetch them by hash.
+	/// the files are then uploaded to data peers (which take them because the registration
+	/// declares them), so workers can fetch them by hash.
 	Register {
 		/// The model folder (or a single .gguf file).
 		path: PathBuf,
@@ -357,16 +358,12 @@ pub async fn run_base(cli: &Cli, cmd: &BaseCmd) -> Result<()> {
 				)?,
 			};
 			let mut files = Vec::new();
+			let mut decls = Vec::new();
 			for p in &paths {
 				let decl = content::declare(p, Some("bin"))?;
 				let file_name = p.file_name().expect("a file").to_string_lossy().into_owned();
-				if !peers.is_empty() {
-					// Public weights: nothing to claim, so they go up before registering.
-					let up = reach_peers(decl.bytes, peers).await?;
-					let n = upload(up, p, &decl, Duration::from_secs(*upload_timeout)).await?;
-					eprintln!("{file_name}: {} bytes on {n} data peer(s)", decl.bytes);
-				}
 				files.push(ModelFileSpec { name: file_name, hash: decl.hash, bytes: decl.bytes });
+				decls.push(decl);
 			}
 			let spec = BaseModelSpec {
 				name: name.clone(),
@@ -375,7 +372,31 @@ pub async fn run_base(cli: &Cli, cmd: &BaseCmd) -> Result<()> {
 				params,
 				files,
 			};
+			// Reach the data peers before anything goes on chain.
+			let most = decls.iter().map(|d| d.bytes).max().unwrap_or(0);
+			let mut uploader =
+				if peers.is_empty() { None } else { Some(reach_peers(most, peers).await?) };
 			let id = connect(cli).await?.register_base(&key, &spec).await?;
+			// Then the files go up, vouched for by the registration (data peers take only
+			// content an on-chain record declares).
+			if let Some(up) = uploader.take() {
+				let voucher = data_plane::Voucher::BaseModel(id);
+				let timeout = Duration::from_secs(*upload_timeout);
+				let mut up = Some(up);
+				for (p, decl) in paths.iter().zip(&decls) {
+					let up = match up.take() {
+						Some(u) => u,
+						None => reach_peers(decl.bytes, peers).await?,
+					};
+					let n = upload(up, p, decl, voucher, timeout).await.with_context(|| {
+						format!(
+							"base model {id} is registered, but uploading {} failed",
+							p.display()
+						)
+					})?;
+					eprintln!("{}: {} bytes on {n} data peer(s)", p.display(), decl.bytes);
+				}
+			}
 			if cli.json {
 				print_json(&serde_json::json!({ "base": id }));
 			} else {

@@ -44,7 +44,7 @@ fn unhex(s: &str) -> Result<Vec<u8>, ClientError> {
 impl Client {
 	/// The current session's validators, the disabled ones, and the planned set.
 	pub async fn validator_set(&self) -> Result<ValidatorSetView, ClientError> {
-		let at = self.api().storage().at_latest().await?;
+		let at = self.state().await?;
 		let session = at.fetch_or_default(&chain::storage().session().current_index()).await?;
 		let active = at.fetch_or_default(&chain::storage().session().validators()).await?;
 		let disabled =

@@ -19,18 +19,28 @@ use crate::journal::Retry;
 use crate::journal::{Journal, Outcome};
 use content_check::dedupe::Fingerprint;
 use content_check::{Checked, Code, Declared, Limits, Modality};
-use data_plane::{fetch, DataNode, FetchError, FetchOptions, Pin, StoreError};
+use data_plane::{fetch, DataNode, FetchError, FetchOptions, StoreError};
+use futures::StreamExt;
 use std::collections::HashMap;
 use std::time::Duration;
 use tributary_client::client::{ContributionView, DatanetView, Decision, RejectArg, VoteArg};
 use tributary_client::keys::Key;
 use tributary_client::{Client, ClientError};
 
+/// Finalized blocks as the node announces them.
+type FinalizedBlocks = futures::stream::BoxStream<
+	'static,
+	Result<tributary_client::training::FinalizedBlock, ClientError>,
+>;
+
 #[derive(Debug, Clone)]
 pub struct CuratorConfig {
 	/// Only these datanets (default: every datanet the key curates).
 	pub datanets: Option<Vec<u32>>,
+	/// A round runs at each finalized block; without one, after `poll` while a retry waits, and
+	/// after `idle_poll` otherwise (and every `poll` when the node gives no block subscription).
 	pub poll: Duration,
+	pub idle_poll: Duration,
 	/// Give up one fetch attempt after this long without progress.
 	pub fetch_timeout: Duration,
 	pub max_fetch_attempts: u32,
@@ -46,6 +56,7 @@ impl Default for CuratorConfig {
 		Self {
 			datanets: None,
 			poll: Duration::from_secs(2),
+			idle_poll: Duration::from_secs(30),
 			fetch_timeout: Duration::from_secs(20),
 			max_fetch_attempts: 3,
 			retry_backoff: Duration::from_secs(30),
@@ -111,18 +122,39 @@ impl Curator {
 	/// Runs until the process stops; errors of one round are logged and the next round retries.
 	pub async fn run(mut self) {
 		tracing::info!(curator = %self.key.ss58(), journal = %self.journal.path().display(), "curator agent started");
+		let mut finalized = None;
 		loop {
 			if let Err(e) = self.round().await {
 				tracing::warn!("curator round failed: {e}");
 				// A node restart closes the RPC connection for good: open a new one.
 				if e.downcast_ref::<tributary_client::ClientError>().is_some() {
+					finalized = None;
 					match Client::connect(self.client.url()).await {
 						Ok(c) => self.client = c,
 						Err(e) => tracing::warn!("cannot reconnect to the node: {e}"),
 					}
 				}
 			}
-			tokio::time::sleep(self.cfg.poll).await;
+			self.wait_for_work(&mut finalized).await;
+		}
+	}
+
+	/// Waits for the next finalized block (what a round reads), following them by subscription
+	/// rather than asking the node over and over. Without a block for `idle_poll` (or `poll`
+	/// while a retry is waiting), a round runs anyway; without a subscription, every `poll`.
+	async fn wait_for_work(&mut self, finalized: &mut Option<FinalizedBlocks>) {
+		if finalized.is_none() {
+			*finalized = self.client.finalized_blocks().await.ok().map(|s| s.boxed());
+		}
+		let Some(blocks) = finalized else {
+			return tokio::time::sleep(self.cfg.poll).await;
+		};
+		let wait =
+			if self.journal.data().retries.is_empty() { self.cfg.idle_poll } else { self.cfg.poll };
+		match tokio::time::timeout(wait, blocks.next()).await {
+			Ok(Some(Ok(_))) | Err(_) => {}
+			// The subscription ended or failed: subscribe again next time.
+			Ok(_) => *finalized = None,
 		}
 	}
 
@@ -165,14 +197,9 @@ impl Curator {
 			self.journal.data().pinned_pending.iter().map(|(k, v)| (*k, v.clone())).collect();
 		for (id, hash) in watching {
 			let Some(c) = self.client.find_contribution(id).await? else {
-				// Removed: it was rejected, expired or superseded (or its datanet cleared).
-				// Superseded bytes are the winner's: keep them pinned while another watched
-				// contribution holds them.
-				let shared =
-					self.journal.data().pinned_pending.iter().any(|(k, h)| *k != id && *h == hash);
-				if !shared {
-					self.node.store().unpin_chain(&parse_hash(&hash)?)?;
-				}
+				// Removed: it was rejected, expired or superseded (or its datanet cleared). Our
+				// pin was this contribution's own: other holders of the same bytes keep theirs.
+				unpin(&self.node, &hash, id)?;
 				self.journal.unpin_pending(id)?;
 				continue;
 			};
@@ -180,9 +207,7 @@ impl Curator {
 				Decision::Pending => continue,
 				// A superseded contribution's bytes are the contribution that took it over's.
 				Decision::Accepted { .. } | Decision::Superseded { .. } => {}
-				Decision::Rejected { .. } | Decision::Expired => {
-					self.node.store().unpin_chain(&parse_hash(&hash)?)?
-				}
+				Decision::Rejected { .. } | Decision::Expired => unpin(&self.node, &hash, id)?,
 			}
 			self.journal.unpin_pending(id)?;
 		}
@@ -293,7 +318,7 @@ impl Curator {
 		}
 		let store = self.node.store().clone();
 		// Keep what the chain still needs, before it arrives.
-		if let Err(e) = store.pin(&hash, Pin { chain: true, until: None }) {
+		if let Err(e) = store.pin(&hash, &pin_holder(c.id), None) {
 			return Ok(Verdict::Later(format!("cannot pin the bytes: {e}")));
 		}
 		self.journal.pin_pending(c.id, c.content_hash.clone())?;
@@ -391,6 +416,20 @@ impl Curator {
 
 fn reject(code: Code, why: &str) -> Verdict {
 	Verdict::Vote(VoteArg::Reject(reject_arg(code)), format!("reject:{code:?} ({why})"), None)
+}
+
+/// The holder name of the pin a curator keeps on a contribution's bytes (see `data_plane::pins`).
+fn pin_holder(contribution: u64) -> String {
+	format!("curator:{contribution}")
+}
+
+/// Releases the curator's pin on contribution `id`'s bytes, and the pin of workers before pins had
+/// holders (`chain`, shared by every use: such stores come from dev networks).
+fn unpin(node: &DataNode, hash: &str, id: u64) -> anyhow::Result<()> {
+	let hash = parse_hash(hash)?;
+	node.store().unpin(&hash, &pin_holder(id))?;
+	node.store().unpin(&hash, "chain")?;
+	Ok(())
 }
 
 fn parse_hash(s: &str) -> anyhow::Result<[u8; 32]> {

@@ -1,8 +1,9 @@
-//! The Tributary compute worker: a data peer (libp2p blob exchange over a content store) and a
-//! curator agent; and the ModelFactory commands (train, chat, merge, inspect). The `tributary-worker`
+//! The Tributary compute worker: a data peer (libp2p blob exchange over a content store, taking
+//! uploads the chain vouches for, see [`vouch`]) and a curator agent; and the ModelFactory commands (train, chat, merge, inspect). The `tributary-worker`
 //! binary wires them to the command line.
 
 pub mod curator;
 pub mod factory;
 pub mod jobs;
 pub mod journal;
+pub mod vouch;

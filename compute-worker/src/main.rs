@@ -2,7 +2,10 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use data_plane::{fetch, load_or_create_identity, ContentStore, DataNode, FetchOptions, NetConfig};
+use data_plane::{
+	fetch, load_or_create_identity, Admission, ContentStore, DataNode, FetchOptions, NetConfig,
+	PushLimits,
+};
 use libp2p::{multiaddr::Protocol, Multiaddr};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,6 +18,7 @@ use tributary_worker::jobs::progress::{self, ProgressHub};
 use tributary_worker::jobs::runner::{JobRunner, RunnerConfig};
 use tributary_worker::jobs::training::reproduce;
 use tributary_worker::journal::Journal;
+use tributary_worker::vouch::ChainVouch;
 
 #[derive(Parser)]
 #[command(
@@ -147,7 +151,8 @@ fn data_dir(cli: &Cli) -> PathBuf {
 	})
 }
 
-async fn start_node(cli: &Cli, accept_pushes: bool) -> Result<DataNode> {
+/// Starts the data peer; with `uploads_from`, a node URL, it takes the uploads that chain vouches for.
+async fn start_node(cli: &Cli, uploads_from: Option<&str>) -> Result<DataNode> {
 	let dir = data_dir(cli);
 	let key = load_or_create_identity(&dir.join("identity.key"))?;
 	let store = Arc::new(
@@ -157,13 +162,15 @@ async fn start_node(cli: &Cli, accept_pushes: bool) -> Result<DataNode> {
 	let mut cfg = NetConfig {
 		bootstrap: cli.bootstrap.clone(),
 		external: cli.external_address.clone(),
-		accept_pushes,
 		..Default::default()
 	};
 	if !cli.listen.is_empty() {
 		cfg.listen = cli.listen.clone();
 	}
-	let node = DataNode::start(key, store, cfg).await?;
+	let pushes = uploads_from.map(|url| -> Arc<dyn data_plane::PushHandler> {
+		Admission::new(Arc::new(ChainVouch::new(url)), PushLimits::default())
+	});
+	let node = DataNode::start_with_pushes(key, store, cfg, pushes).await?;
 	let addrs = node.listen_addrs().await;
 	for a in &addrs {
 		println!("listening on {a}");
@@ -242,7 +249,7 @@ async fn run(cli: Cli) -> Result<()> {
 				JobState::Finalized { model, .. } => client.model(*model).await?.adapter_hash,
 				other => bail!("job {job} has no result yet ({other:?})"),
 			};
-			let node = start_node(&cli, false).await?;
+			let node = start_node(&cli, None).await?;
 			let cfg = RunnerConfig {
 				fetch_timeout: Duration::from_secs(*fetch_timeout),
 				work_dir: data_dir(&cli).join("work"),
@@ -264,10 +271,10 @@ async fn run(cli: Cli) -> Result<()> {
 			Ok(())
 		}
 		Command::Serve { files } => {
-			let node = start_node(&cli, true).await?;
+			let node = start_node(&cli, None).await?;
 			for f in files {
 				let (hash, ob) = node.store().import_file(f)?;
-				node.store().pin(&hash, data_plane::Pin { chain: true, until: None })?;
+				node.store().pin(&hash, "serve", None)?;
 				node.provide(hash, ob.size);
 				println!(
 					"serving 0x{} ({} bytes) from {}",
@@ -281,7 +288,7 @@ async fn run(cli: Cli) -> Result<()> {
 		}
 		Command::Fetch { hash, out, timeout } => {
 			let hash = parse_hash(hash)?;
-			let node = start_node(&cli, false).await?;
+			let node = start_node(&cli, None).await?;
 			let hints = cli
 				.bootstrap
 				.iter()
@@ -343,7 +350,7 @@ async fn run(cli: Cli) -> Result<()> {
 			fetch_attempts,
 			retry_backoff,
 		} => {
-			let node = start_node(&cli, true).await?;
+			let node = start_node(&cli, Some(url)).await?;
 			if curator_key.is_none() && jobs_key.is_none() {
 				tracing::info!("no curator or jobs key: serving data only");
 				wait_for_ctrl_c().await;

@@ -1,4 +1,4 @@
-//! Fetching a blob from the network, verified as it arrives, and pushing one to a peer.
+//! Fetching a blob from the network, verified as it arrives.
 //!
 //! [`fetch`] asks a provider for the outboard (checked against the wanted hash), then keeps a window of
 //! group requests in flight spread over every provider it knows. Each group is verified before it is
@@ -7,15 +7,14 @@
 //! up only after [`FetchOptions::give_up_after`] without progress. Whatever was received stays in the
 //! store's partial file, so a later fetch (even after a restart) resumes where this one stopped.
 
-use crate::net::{DataNode, RequestError};
+use crate::net::DataNode;
 use crate::pool::GroupBuf;
 use crate::protocol::{BlobRequest, BlobResponse, MAX_RUN};
-use crate::store::{ContentStore, Partial, StoreError, VerifiedGroup};
+use crate::store::{Partial, StoreError, VerifiedGroup};
 use crate::tree::{Hash, Outboard};
 use futures::stream::{FuturesUnordered, StreamExt};
 use libp2p::PeerId;
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -353,7 +352,7 @@ async fn proven_outboard(
 	}
 }
 
-fn kind(r: BlobResponse) -> &'static str {
+pub(crate) fn kind(r: BlobResponse) -> &'static str {
 	match r {
 		BlobResponse::Outboard(_) => "unexpected or invalid outboard",
 		BlobResponse::Groups(_) => "an empty or overlong run of groups",
@@ -461,74 +460,11 @@ impl<'a> Providers<'a> {
 	}
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum PushError {
-	#[error("peer {peer} refused the upload: {reason}")]
-	Refused { peer: PeerId, reason: String },
-	#[error("peer {peer} did not confirm it holds the blob within {waited:?}")]
-	NotStored { peer: PeerId, waited: Duration },
-	#[error(transparent)]
-	Request(#[from] RequestError),
-	#[error("peer {peer} answered the upload with {answer}")]
-	Unexpected { peer: PeerId, answer: &'static str },
-}
-
-/// Asks `peer` to fetch `hash` from us and keep it, then waits (serving it meanwhile) until the peer
-/// holds the complete, verified blob, or `timeout` passes without that.
-pub async fn push(
-	node: &DataNode,
-	peer: PeerId,
-	hash: Hash,
-	size: u64,
-	timeout: Duration,
-) -> Result<(), PushError> {
-	match node.request(peer, BlobRequest::Push { hash, size }).await? {
-		BlobResponse::PushAccepted => {}
-		BlobResponse::Refused(reason) => return Err(PushError::Refused { peer, reason }),
-		other => return Err(PushError::Unexpected { peer, answer: kind(other) }),
-	}
-	let start = Instant::now();
-	loop {
-		match node.request(peer, BlobRequest::Has(hash)).await? {
-			BlobResponse::Have { complete: true, .. } => return Ok(()),
-			BlobResponse::Have { .. } => {}
-			other => return Err(PushError::Unexpected { peer, answer: kind(other) }),
-		}
-		if start.elapsed() > timeout {
-			return Err(PushError::NotStored { peer, waited: start.elapsed() });
-		}
-		tokio::time::sleep(Duration::from_millis(200)).await;
-	}
-}
-
-/// Imports `path` into the node's store and pushes it to each of `peers`. Succeeds when at least one
-/// peer holds it; returns the hash and, per peer, the outcome.
-pub async fn upload(
-	node: &DataNode,
-	path: &Path,
-	peers: &[PeerId],
-	timeout: Duration,
-) -> anyhow::Result<(Hash, Vec<(PeerId, Result<(), PushError>)>)> {
-	let store: &ContentStore = node.store();
-	let (hash, ob) = store.import_file(path)?;
-	node.provide(hash, ob.size);
-	let results = futures::future::join_all(
-		peers.iter().map(|p| async move { (*p, push(node, *p, hash, ob.size, timeout).await) }),
-	)
-	.await;
-	if !peers.is_empty() && results.iter().all(|(_, r)| r.is_err()) {
-		let why: Vec<String> =
-			results.iter().map(|(_, r)| r.as_ref().unwrap_err().to_string()).collect();
-		anyhow::bail!("no data peer took {}: {}", path.display(), why.join("; "));
-	}
-	Ok((hash, results))
-}
-
 #[cfg(test)]
 mod tests {
 	use super::*;
 	use crate::net::NetConfig;
-	use crate::store::now_secs;
+	use crate::store::ContentStore;
 	use crate::tree::GROUP_LEN;
 	use libp2p::multiaddr::Protocol;
 	use libp2p::Multiaddr;
@@ -714,29 +650,5 @@ mod tests {
 		let asked = BlobRequest::Groups { hash: h, first: 2, count: 1 };
 		assert_eq!(c.node.request(pa, asked).await.unwrap(), BlobResponse::NotFound);
 		assert!(!a.node.store().has(&h), "A should have dropped its corrupt copy");
-	}
-
-	#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-	async fn an_upload_is_pushed_to_a_data_peer_which_pins_it() {
-		let worker = peer(NetConfig { accept_pushes: true, ..Default::default() }).await;
-		let refuser = peer(NetConfig::default()).await;
-		let client = peer(NetConfig { listen: vec![], ..Default::default() }).await;
-		let d = data(2 * GROUP_LEN as usize + 1, 3);
-		let file = client._dir.path().join("contribution.bin");
-		std::fs::write(&file, &d).unwrap();
-		let w = client.node.dial(addr(&worker, false).await).await.unwrap();
-		let r = client.node.dial(addr(&refuser, false).await).await.unwrap();
-		let (h, results) =
-			upload(&client.node, &file, &[w, r], Duration::from_secs(30)).await.unwrap();
-		assert!(results[0].1.is_ok(), "{:?}", results[0].1);
-		assert!(
-			matches!(&results[1].1, Err(PushError::Refused { reason, .. }) if reason.contains("uploads"))
-		);
-		assert_eq!(worker.node.store().read_all(&h).unwrap(), d);
-		let pin = worker.node.store().pin_of(&h);
-		assert!(pin.live(now_secs()) && !pin.chain);
-		// Only refusers: the upload fails with their reasons.
-		let err = upload(&client.node, &file, &[r], Duration::from_secs(5)).await.unwrap_err();
-		assert!(err.to_string().contains("no data peer took"), "{err}");
 	}
 }

@@ -6,10 +6,10 @@
 //! handle. Fetching (with verification, resume and provider switching) is in [`crate::fetch`].
 
 use crate::protocol::{
-	Announcement, BlobCodec, BlobRequest, BlobResponse, ANNOUNCE_TOPIC, MAX_RUN, PROTOCOL,
+	Announcement, BlobCodec, BlobRequest, BlobResponse, Voucher, ANNOUNCE_TOPIC, MAX_RUN, PROTOCOL,
 };
 use crate::providers::{ProviderLimits, ProviderStore};
-use crate::store::{now_secs, ContentStore, Pin};
+use crate::store::{now_secs, ContentStore};
 use crate::tree::{Hash, Outboard};
 use codec::{Decode, Encode};
 use futures::StreamExt;
@@ -19,7 +19,8 @@ use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, Respons
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{ConnectionId, NetworkBehaviour, SwarmEvent};
 use libp2p::{
-	allow_block_list, gossipsub, identify, identity, kad, noise, tcp, Multiaddr, PeerId, Swarm,
+	allow_block_list, connection_limits, gossipsub, identify, identity, kad, noise, tcp, Multiaddr,
+	PeerId, Swarm,
 };
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -38,10 +39,6 @@ pub struct NetConfig {
 	pub provider_ttl: Duration,
 	/// How often we re-announce what we provide (the spec's default is 22 h).
 	pub provider_republish: Duration,
-	/// Whether to fetch and keep blobs that other peers push to us (the upload path).
-	pub accept_pushes: bool,
-	/// How long a pushed blob stays pinned while it waits for its on-chain submission.
-	pub push_pin: Duration,
 	/// Time limit of one request (one group, at most 1 MiB).
 	pub request_timeout: Duration,
 	/// How long a peer caught lying (see [`DataNode::report_lie`]) stays banned.
@@ -51,6 +48,12 @@ pub struct NetConfig {
 	pub external: Vec<Multiaddr>,
 	/// Bounds on other peers' provider records (see [`crate::providers`]).
 	pub provider_limits: ProviderLimits,
+	/// Connections others may open to us, in all and per peer (a fetch opens a few lanes).
+	pub max_inbound_connections: u32,
+	pub max_connections_per_peer: u32,
+	/// Requests served at once (each holds up to a run of groups, 4 MiB, in memory); more are
+	/// answered "busy" at once.
+	pub max_serving: usize,
 }
 
 impl NetConfig {
@@ -122,12 +125,13 @@ impl Default for NetConfig {
 			bootstrap: vec![],
 			provider_ttl: Duration::from_secs(48 * 3600),
 			provider_republish: Duration::from_secs(22 * 3600),
-			accept_pushes: false,
-			push_pin: Duration::from_secs(24 * 3600),
 			request_timeout: Duration::from_secs(30),
 			ban_for: Duration::from_secs(3600),
 			external: vec![],
 			provider_limits: ProviderLimits::default(),
+			max_inbound_connections: 256,
+			max_connections_per_peer: 8,
+			max_serving: 128,
 		}
 	}
 }
@@ -173,6 +177,20 @@ pub enum NodeEvent {
 	},
 }
 
+/// What a data peer does with pushes (the upload path); [`crate::admission::Admission`] is the
+/// product's. A node started without one refuses every push.
+pub trait PushHandler: Send + Sync + 'static {
+	/// Decides on a push of `hash` (`size` bytes) from `from`; the answer goes back to it.
+	fn push(
+		self: Arc<Self>,
+		node: DataNode,
+		from: PeerId,
+		hash: Hash,
+		size: u64,
+		voucher: Voucher,
+	) -> futures::future::BoxFuture<'static, BlobResponse>;
+}
+
 /// Why a request to a peer failed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum RequestError {
@@ -186,6 +204,7 @@ pub enum RequestError {
 struct Behaviour {
 	/// Peers banned for lying: their connections close and new ones are denied.
 	banned: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
+	limits: connection_limits::Behaviour,
 	identify: identify::Behaviour,
 	kad: kad::Behaviour<ProviderStore>,
 	gossip: gossipsub::Behaviour,
@@ -219,11 +238,21 @@ struct Inner {
 pub struct DataNode(Arc<Inner>);
 
 impl DataNode {
-	/// Starts a node with identity `key`, serving `store`.
+	/// Starts a node with identity `key`, serving `store`; it refuses pushes.
 	pub async fn start(
 		key: identity::Keypair,
 		store: Arc<ContentStore>,
 		cfg: NetConfig,
+	) -> anyhow::Result<Self> {
+		Self::start_with_pushes(key, store, cfg, None).await
+	}
+
+	/// Starts a node that hands pushes to `pushes` (see [`crate::admission`]).
+	pub async fn start_with_pushes(
+		key: identity::Keypair,
+		store: Arc<ContentStore>,
+		cfg: NetConfig,
+		pushes: Option<Arc<dyn PushHandler>>,
 	) -> anyhow::Result<Self> {
 		let peer_id = key.public().to_peer_id();
 		let mut swarm = build_swarm(key, &cfg)?;
@@ -272,9 +301,11 @@ impl DataNode {
 			lane_dials: HashMap::new(),
 			requests: HashMap::new(),
 			queries: HashMap::new(),
-			announced: HashMap::new(),
+			announced: Announced::default(),
 			banned: HashMap::new(),
 			private: cfg.private_network(),
+			pushes,
+			serving: Default::default(),
 			outboards: Arc::new(Mutex::new(HashMap::new())),
 		};
 		let task = tokio::spawn(async move { state.run(swarm, cmd_rx).await });
@@ -301,6 +332,11 @@ impl DataNode {
 
 	pub fn events(&self) -> broadcast::Receiver<NodeEvent> {
 		self.0.events.subscribe()
+	}
+
+	/// Tells the node's event subscribers about `event`.
+	pub fn notify(&self, event: NodeEvent) {
+		let _ = self.0.events.send(event);
 	}
 
 	/// Listen addresses, each with our `/p2p/<id>` appended so others can dial them as given.
@@ -417,32 +453,69 @@ fn build_swarm(key: identity::Keypair, cfg: &NetConfig) -> anyhow::Result<Swarm<
 			if cfg.private_network() {
 				kad.set_mode(Some(kad::Mode::Server));
 			}
+			// Announcements are a few dozen bytes; each is checked before it is relayed (see
+			// `Loop::on_announcement`), and a peer that sends one that does not decode is scored
+			// down to the graylist at once.
 			let gcfg = gossipsub::ConfigBuilder::default()
-				.max_transmit_size(64 * 1024)
+				.max_transmit_size(1024)
 				.validation_mode(gossipsub::ValidationMode::Strict)
+				.validate_messages()
 				.build()
 				.map_err(|e| e.to_string())?;
 			let mut gossip = gossipsub::Behaviour::new(
 				gossipsub::MessageAuthenticity::Signed(key.clone()),
 				gcfg,
 			)?;
-			gossip.subscribe(&gossipsub::IdentTopic::new(ANNOUNCE_TOPIC))?;
+			let topic = gossipsub::IdentTopic::new(ANNOUNCE_TOPIC);
+			gossip.subscribe(&topic)?;
+			gossip.with_peer_score(
+				gossip_scoring(&topic, cfg.private_network()),
+				Default::default(),
+			)?;
 			let blob = request_response::Behaviour::with_codec(
 				BlobCodec,
 				[(PROTOCOL, ProtocolSupport::Full)],
 				request_response::Config::default()
 					.with_request_timeout(cfg.request_timeout)
-					.with_max_concurrent_streams(256),
+					.with_max_concurrent_streams(64),
 			);
 			let identify = identify::Behaviour::new(identify::Config::new(
 				"/tributary/1.0.0".into(),
 				key.public(),
 			));
-			Ok(Behaviour { banned: Default::default(), identify, kad, gossip, blob })
+			let limits = connection_limits::Behaviour::new(
+				connection_limits::ConnectionLimits::default()
+					.with_max_pending_incoming(Some(64))
+					.with_max_established_incoming(Some(cfg.max_inbound_connections))
+					.with_max_established_per_peer(Some(cfg.max_connections_per_peer)),
+			);
+			Ok(Behaviour { banned: Default::default(), limits, identify, kad, gossip, blob })
 		})?
 		.with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
 		.build();
 	Ok(swarm)
+}
+
+/// Gossip scoring: announcements carry no mesh traffic worth rewarding, so only invalid messages
+/// count (heavily: one puts the sender on the graylist). On a private network every peer shares
+/// an address, so the colocation penalty is off there.
+fn gossip_scoring(topic: &gossipsub::IdentTopic, private: bool) -> gossipsub::PeerScoreParams {
+	let mut params = gossipsub::PeerScoreParams::default();
+	if private {
+		params.ip_colocation_factor_weight = 0.0;
+	}
+	let t = gossipsub::TopicScoreParams {
+		topic_weight: 1.0,
+		time_in_mesh_weight: 0.0,
+		first_message_deliveries_weight: 0.0,
+		mesh_message_deliveries_weight: 0.0,
+		mesh_failure_penalty_weight: 0.0,
+		invalid_message_deliveries_weight: -100.0,
+		invalid_message_deliveries_decay: 0.5,
+		..Default::default()
+	};
+	params.topics.insert(topic.hash(), t);
+	params
 }
 
 fn provide(swarm: &mut Swarm<Behaviour>, hash: Hash, size: u64, announce: bool) {
@@ -458,6 +531,69 @@ fn provide(swarm: &mut Swarm<Behaviour>, hash: Hash, size: u64, announce: bool) 
 }
 
 type Reply = (ResponseChannel<BlobResponse>, BlobResponse);
+
+/// Who announced which blob over gossip, bounded: an announcement counts for
+/// [`Announced::TTL`], a blob keeps the [`Announced::PER_BLOB`] latest announcers, and the cache
+/// holds at most [`Announced::BLOBS`] blobs (the stalest go first). It used to grow forever.
+#[derive(Default)]
+struct Announced {
+	by_blob: HashMap<Hash, Vec<(PeerId, std::time::Instant)>>,
+}
+
+impl Announced {
+	const TTL: Duration = Duration::from_secs(3600);
+	const PER_BLOB: usize = 20;
+	const BLOBS: usize = 65_536;
+
+	fn insert(&mut self, hash: Hash, peer: PeerId) {
+		let now = std::time::Instant::now();
+		if !self.by_blob.contains_key(&hash) && self.by_blob.len() >= Self::BLOBS {
+			self.expire();
+			if self.by_blob.len() >= Self::BLOBS {
+				let stalest = self
+					.by_blob
+					.iter()
+					.min_by_key(|(_, v)| v.iter().map(|(_, t)| *t).max())
+					.map(|(h, _)| *h);
+				if let Some(h) = stalest {
+					self.by_blob.remove(&h);
+				}
+			}
+		}
+		let peers = self.by_blob.entry(hash).or_default();
+		peers.retain(|(p, _)| *p != peer);
+		if peers.len() >= Self::PER_BLOB {
+			peers.remove(0);
+		}
+		peers.push((peer, now));
+	}
+
+	fn providers(&self, hash: &Hash) -> impl Iterator<Item = PeerId> + '_ {
+		let now = std::time::Instant::now();
+		let peers = self.by_blob.get(hash).into_iter().flatten();
+		peers.filter(move |(_, t)| now.duration_since(*t) < Self::TTL).map(|(p, _)| *p)
+	}
+
+	fn forget(&mut self, peer: &PeerId) {
+		for peers in self.by_blob.values_mut() {
+			peers.retain(|(p, _)| p != peer);
+		}
+		self.by_blob.retain(|_, v| !v.is_empty());
+	}
+
+	fn expire(&mut self) {
+		let now = std::time::Instant::now();
+		for peers in self.by_blob.values_mut() {
+			peers.retain(|(_, t)| now.duration_since(*t) < Self::TTL);
+		}
+		self.by_blob.retain(|_, v| !v.is_empty());
+	}
+
+	#[cfg(test)]
+	fn len(&self) -> usize {
+		self.by_blob.len()
+	}
+}
 
 /// A `find_providers` in progress: what was found so far and who waits for it.
 struct ProviderQuery {
@@ -477,9 +613,12 @@ struct Loop {
 	lane_dials: HashMap<ConnectionId, PeerId>,
 	requests: HashMap<OutboundRequestId, oneshot::Sender<Result<BlobResponse, RequestError>>>,
 	queries: HashMap<kad::QueryId, ProviderQuery>,
-	announced: HashMap<Hash, HashSet<PeerId>>,
+	announced: Announced,
 	/// See [`NetConfig::private_network`].
 	private: bool,
+	pushes: Option<Arc<dyn PushHandler>>,
+	/// Requests being served (see [`NetConfig::max_serving`]).
+	serving: Arc<std::sync::atomic::AtomicUsize>,
 	/// Banned peers and when each ban ends.
 	banned: HashMap<PeerId, std::time::Instant>,
 	outboards: Arc<Mutex<HashMap<Hash, Arc<Outboard>>>>,
@@ -493,9 +632,16 @@ impl Loop {
 	) {
 		let (reply_tx, mut reply_rx) = mpsc::unbounded_channel::<Reply>();
 		let mut housekeeping = tokio::time::interval(Duration::from_secs(1));
+		let mut ticks = 0u64;
 		loop {
 			tokio::select! {
-				_ = housekeeping.tick() => self.lift_bans(&mut swarm),
+				_ = housekeeping.tick() => {
+					self.lift_bans(&mut swarm);
+					ticks += 1;
+					if ticks.is_multiple_of(60) {
+						self.announced.expire();
+					}
+				}
 				ev = swarm.select_next_some() => self.on_event(&mut swarm, ev, &reply_tx),
 				cmd = cmds.recv() => match cmd {
 					Some(c) => self.on_command(&mut swarm, c),
@@ -528,8 +674,7 @@ impl Loop {
 			}
 			Command::Provide(hash, size) => provide(swarm, hash, size, true),
 			Command::FindProviders(hash, tx) => {
-				let mut found: HashSet<PeerId> =
-					self.announced.get(&hash).cloned().unwrap_or_default();
+				let mut found: HashSet<PeerId> = self.announced.providers(&hash).collect();
 				found.remove(swarm.local_peer_id());
 				let id = swarm.behaviour_mut().kad.get_providers(kad::RecordKey::new(&hash));
 				self.queries.insert(id, ProviderQuery { found, reply: tx });
@@ -568,6 +713,28 @@ impl Loop {
 		}
 	}
 
+	/// Checks an announcement before it is relayed: it must decode exactly, name its signed
+	/// author, and not come from a banned peer. Accepted ones join the bounded announcement
+	/// cache (see [`Announced`]).
+	fn on_announcement(&mut self, message: &gossipsub::Message) -> gossipsub::MessageAcceptance {
+		use gossipsub::MessageAcceptance::{Accept, Ignore, Reject};
+		let mut data = &message.data[..];
+		let (Some(peer), Ok(Announcement::Have { hash, size })) =
+			(message.source, Announcement::decode(&mut data))
+		else {
+			return Reject;
+		};
+		if !data.is_empty() {
+			return Reject;
+		}
+		if self.banned.contains_key(&peer) {
+			return Ignore;
+		}
+		self.announced.insert(hash, peer);
+		let _ = self.events.send(NodeEvent::Announced { peer, hash, size });
+		Accept
+	}
+
 	fn routable(&self, addr: &Multiaddr) -> bool {
 		self.private || is_public(addr)
 	}
@@ -581,9 +748,7 @@ impl Loop {
 		// Closes its connections and refuses new ones, both ways.
 		swarm.behaviour_mut().banned.block_peer(peer);
 		swarm.behaviour_mut().kad.remove_peer(&peer);
-		for providers in self.announced.values_mut() {
-			providers.remove(&peer);
-		}
+		self.announced.forget(&peer);
 	}
 
 	fn lift_bans(&mut self, swarm: &mut Swarm<Behaviour>) {
@@ -667,15 +832,17 @@ impl Loop {
 				}
 			}
 			SwarmEvent::Behaviour(BehaviourEvent::Gossip(gossipsub::Event::Message {
+				propagation_source,
+				message_id,
 				message,
-				..
 			})) => {
-				if let (Some(peer), Ok(Announcement::Have { hash, size })) =
-					(message.source, Announcement::decode(&mut &message.data[..]))
-				{
-					self.announced.entry(hash).or_default().insert(peer);
-					let _ = self.events.send(NodeEvent::Announced { peer, hash, size });
-				}
+				let verdict = self.on_announcement(&message);
+				let gossip = &mut swarm.behaviour_mut().gossip;
+				let _ = gossip.report_message_validation_result(
+					&message_id,
+					&propagation_source,
+					verdict,
+				);
 			}
 			SwarmEvent::Behaviour(BehaviourEvent::Blob(ev)) => self.on_blob(swarm, ev, reply_tx),
 			_ => {}
@@ -733,9 +900,23 @@ impl Loop {
 		let store = self.store.clone();
 		let outboards = self.outboards.clone();
 		let reply_tx = reply_tx.clone();
+		// Reads of the disk (a run holds up to 4 MiB in memory until sent) are bounded in number;
+		// past the bound a request is answered "busy" at once and the fetcher asks someone else.
+		let counted = matches!(req, BlobRequest::Outboard(_) | BlobRequest::Groups { .. });
+		if counted {
+			let serving = self.serving.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+			if serving >= self.cfg.max_serving {
+				self.serving.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+				let why = format!("busy: serving {serving} requests; ask again or elsewhere");
+				let _ = reply_tx.send((channel, BlobResponse::Refused(why)));
+				return;
+			}
+		}
+		let slot = counted.then(|| ServingSlot(self.serving.clone()));
 		match req {
 			BlobRequest::Outboard(hash) => {
 				tokio::task::spawn_blocking(move || {
+					let _slot = slot;
 					let resp = match cached_outboard(&store, &outboards, &hash) {
 						Some(ob) => BlobResponse::Outboard((*ob).clone()),
 						None => BlobResponse::NotFound,
@@ -750,6 +931,7 @@ impl Loop {
 					return;
 				}
 				tokio::task::spawn_blocking(move || {
+					let _slot = slot;
 					let resp = match cached_outboard(&store, &outboards, &hash) {
 						Some(ob) => {
 							let mut groups = Vec::new();
@@ -779,57 +961,31 @@ impl Loop {
 			BlobRequest::Has(hash) => {
 				let resp = BlobResponse::Have {
 					complete: store.has(&hash),
-					pinned: store.pin_of(&hash).live(now_secs()),
+					pinned: store.pins_of(&hash).live(now_secs()),
 				};
 				let _ = reply_tx.send((channel, resp));
 			}
-			BlobRequest::Push { hash, size } => {
-				let resp = self.accept_push(peer, hash, size);
-				let _ = reply_tx.send((channel, resp));
+			BlobRequest::Push { hash, size, voucher } => {
+				let (Some(pushes), Some(inner)) = (self.pushes.clone(), self.node.upgrade()) else {
+					let why = "this peer does not take uploads".to_string();
+					let _ = reply_tx.send((channel, BlobResponse::Refused(why)));
+					return;
+				};
+				let push = pushes.push(DataNode(inner), peer, hash, size, voucher);
+				tokio::spawn(async move {
+					let _ = reply_tx.send((channel, push.await));
+				});
 			}
 		}
 	}
+}
 
-	fn accept_push(&mut self, from: PeerId, hash: Hash, size: u64) -> BlobResponse {
-		if !self.cfg.accept_pushes {
-			return BlobResponse::Refused("this peer does not take uploads".into());
-		}
-		if size > self.store.budget() {
-			return BlobResponse::Refused(format!(
-				"{size} bytes exceed this peer's {}-byte store",
-				self.store.budget()
-			));
-		}
-		let pin = Pin { chain: false, until: Some(now_secs() + self.cfg.push_pin.as_secs()) };
-		if self.store.has(&hash) {
-			let _ = self.store.pin(&hash, pin);
-			return BlobResponse::PushAccepted;
-		}
-		let Some(inner) = self.node.upgrade() else {
-			return BlobResponse::Refused("shutting down".into());
-		};
-		let node = DataNode(inner);
-		let events = self.events.clone();
-		// Pinned before the first byte arrives, so eviction cannot take it between fetch and pin.
-		if let Err(e) = self.store.pin(&hash, pin) {
-			return BlobResponse::Refused(format!("cannot pin: {e}"));
-		}
-		tokio::spawn(async move {
-			let opts = crate::fetch::FetchOptions {
-				providers: vec![from],
-				expected_size: Some(size),
-				..Default::default()
-			};
-			match crate::fetch::fetch(&node, hash, opts).await {
-				Ok(_) => {
-					let _ = events.send(NodeEvent::PushStored { from, hash });
-				}
-				Err(e) => {
-					tracing::warn!(%from, hash = %hex::encode(hash), "pushed blob not stored: {e}")
-				}
-			}
-		});
-		BlobResponse::PushAccepted
+/// One request being served; dropping it frees its place under [`NetConfig::max_serving`].
+struct ServingSlot(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for ServingSlot {
+	fn drop(&mut self) {
+		self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
 	}
 }
 
@@ -890,5 +1046,29 @@ mod tests {
 		assert!(client.private_network());
 		let bootstrap = vec![a("/dns4/boot.example.org/tcp/4001")];
 		assert!(!NetConfig { bootstrap, ..Default::default() }.private_network());
+	}
+
+	#[test]
+	fn the_announcement_cache_is_bounded() {
+		let mut a = Announced::default();
+		let peers: Vec<PeerId> = (0..30).map(|_| PeerId::random()).collect();
+		for p in &peers {
+			a.insert([1; 32], *p);
+		}
+		// The latest announcers of a blob are kept, up to PER_BLOB.
+		let kept: Vec<PeerId> = a.providers(&[1; 32]).collect();
+		assert_eq!(kept, peers[30 - Announced::PER_BLOB..]);
+		for i in 0..Announced::BLOBS as u32 + 10 {
+			let mut h = [0u8; 32];
+			h[..4].copy_from_slice(&i.to_le_bytes());
+			h[4] = 9;
+			a.insert(h, peers[0]);
+		}
+		// Full: the stalest blobs made way, the first one among them.
+		assert_eq!(a.len(), Announced::BLOBS);
+		assert_eq!(a.providers(&[1; 32]).count(), 0);
+		// A banned peer's announcements all go.
+		a.forget(&peers[0]);
+		assert_eq!(a.len(), 0);
 	}
 }

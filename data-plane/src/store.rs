@@ -4,27 +4,27 @@
 //! - `blobs/<hex>` the complete, verified bytes; `blobs/<hex>.ob` their outboard (group hashes).
 //! - `partial/<hex>` and `partial/<hex>.ob` a transfer in progress (a sparse file of the final size).
 //! - `tmp/` files being imported; anything here after a crash is garbage and is removed on open.
-//! - `pins/<hex>` why a blob must be kept (JSON [`Pin`]).
+//! - `pins/<hex>` who keeps a blob and until when (JSON [`Pins`], see [`crate::pins`]).
 //!
 //! Guarantees: a blob appears under `blobs/` only by `rename` after every group verified and the bytes
 //! were synced, so a crash never leaves a partial blob looking complete. Reads verify each group against
 //! the outboard, and a blob found corrupt is removed instead of served. Partial transfers resume: on reopen
 //! each group of the partial file is checked against its hash, and those that verify are kept.
-//! The store keeps total bytes under a budget by evicting unpinned blobs, least recently used first.
+//! The store keeps total bytes under a budget (see [`crate::budget`]): every transfer reserves its
+//! size before its first byte, and unpinned blobs and idle partial transfers are evicted for room.
 
+use crate::budget::{Reservation, Space};
+use crate::pins::Pins;
 use crate::pool::GroupBuf;
 use crate::tree::{
 	group_count, group_len, read_full, Hash, Outboard, OutboardBuilder, VerifyError, GROUP_LEN,
 };
 use codec::{Decode, Encode};
-use serde::{Deserialize, Serialize};
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-#[cfg(test)]
-use std::time::Duration;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 #[derive(Debug, thiserror::Error)]
@@ -52,30 +52,16 @@ fn io<T>(path: &Path, r: std::io::Result<T>) -> Result<T> {
 	r.map_err(|source| StoreError::Io { path: path.to_path_buf(), source })
 }
 
-/// Why a blob is kept. A blob with no live pin may be evicted when space is needed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Pin {
-	/// The chain still needs it (a pending or accepted contribution).
-	pub chain: bool,
-	/// Kept until this Unix time (seconds), e.g. an upload waiting for its on-chain submission.
-	pub until: Option<u64>,
-}
-
-impl Pin {
-	pub fn live(&self, now: u64) -> bool {
-		self.chain || self.until.is_some_and(|t| t > now)
-	}
-}
-
 pub fn now_secs() -> u64 {
 	SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 pub struct ContentStore {
 	root: PathBuf,
-	budget: u64,
-	/// Serialises space accounting, eviction and the final rename.
-	lock: Mutex<()>,
+	pub(crate) budget: u64,
+	/// Serialises space accounting (the reservations it holds), eviction, pins and the final
+	/// rename.
+	pub(crate) space: Mutex<Space>,
 }
 
 impl ContentStore {
@@ -91,7 +77,7 @@ impl ContentStore {
 			io(&tmp, fs::remove_dir_all(&tmp))?;
 		}
 		io(&tmp, fs::create_dir_all(&tmp))?;
-		Ok(Self { root, budget, lock: Mutex::new(()) })
+		Ok(Self { root, budget, space: Mutex::new(Space::default()) })
 	}
 
 	pub fn root(&self) -> &Path {
@@ -106,13 +92,13 @@ impl ContentStore {
 	pub fn blob_path(&self, hash: &Hash) -> PathBuf {
 		self.root.join("blobs").join(hex::encode(hash))
 	}
-	fn ob_path(&self, hash: &Hash) -> PathBuf {
+	pub(crate) fn ob_path(&self, hash: &Hash) -> PathBuf {
 		self.root.join("blobs").join(format!("{}.ob", hex::encode(hash)))
 	}
-	fn partial_path(&self, hash: &Hash) -> PathBuf {
+	pub(crate) fn partial_path(&self, hash: &Hash) -> PathBuf {
 		self.root.join("partial").join(hex::encode(hash))
 	}
-	fn pin_path(&self, hash: &Hash) -> PathBuf {
+	pub(crate) fn pin_path(&self, hash: &Hash) -> PathBuf {
 		self.root.join("pins").join(hex::encode(hash))
 	}
 
@@ -187,7 +173,7 @@ impl ContentStore {
 	/// Copies a file into the store (hashing as it goes) and returns its hash and outboard.
 	pub fn import_file(&self, path: &Path) -> Result<(Hash, Outboard)> {
 		let src = io(path, File::open(path))?;
-		self.make_room(io(path, src.metadata())?.len())?;
+		let _room = self.reserve_anonymous(io(path, src.metadata())?.len())?;
 		let tmp_dir = self.root.join("tmp");
 		let mut tmp = io(&tmp_dir, tempfile_in(&tmp_dir))?;
 		// One pass: copy each group while hashing it.
@@ -211,7 +197,7 @@ impl ContentStore {
 
 	/// Stores bytes held in memory.
 	pub fn put_bytes(&self, bytes: &[u8]) -> Result<Hash> {
-		self.make_room(bytes.len() as u64)?;
+		let _room = self.reserve_anonymous(bytes.len() as u64)?;
 		let tmp_dir = self.root.join("tmp");
 		let mut tmp = io(&tmp_dir, tempfile_in(&tmp_dir))?;
 		io(&tmp.1, tmp.0.write_all(bytes).and_then(|_| tmp.0.sync_all()))?;
@@ -223,7 +209,7 @@ impl ContentStore {
 
 	/// Moves verified, synced bytes at `from` into place as blob `hash`.
 	fn commit(&self, hash: &Hash, ob: &Outboard, from: &Path) -> Result<()> {
-		let _g = self.lock.lock().unwrap();
+		let _g = self.space.lock().unwrap();
 		write_atomic(&self.root.join("tmp"), &self.ob_path(hash), &ob.encode())?;
 		let to = self.blob_path(hash);
 		io(&to, fs::rename(from, &to))?;
@@ -236,9 +222,8 @@ impl ContentStore {
 		ob.verify(hash)?;
 		let path = self.partial_path(hash);
 		let resuming = path.is_file();
-		if !resuming {
-			self.make_room(ob.size)?;
-		}
+		// Room for the whole blob is held from the first byte (unless a push already holds it).
+		let room = self.reserve(hash, ob.size)?;
 		let file = io(
 			&path,
 			OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path),
@@ -255,6 +240,7 @@ impl ContentStore {
 			}
 		}
 		Ok(Partial {
+			_room: room,
 			store: self.clone(),
 			hash: *hash,
 			ob,
@@ -273,36 +259,45 @@ impl ContentStore {
 		let _ = fs::remove_file(self.partial_path(hash));
 	}
 
-	/// Records why `hash` must be kept; merges with any existing pin.
-	pub fn pin(&self, hash: &Hash, pin: Pin) -> Result<()> {
-		let _g = self.lock.lock().unwrap();
-		let mut cur = self.pin_of(hash);
-		cur.chain |= pin.chain;
-		cur.until = cur.until.max(pin.until);
-		write_atomic(
-			&self.root.join("tmp"),
-			&self.pin_path(hash),
-			&serde_json::to_vec(&cur).unwrap(),
-		)
+	/// Pins `hash` for `holder` until `until` (Unix seconds) or, with `None`, until released
+	/// (see [`crate::pins`]). Lapsed pins of other holders are dropped on the way.
+	pub fn pin(&self, hash: &Hash, holder: &str, until: Option<u64>) -> Result<()> {
+		let _g = self.space.lock().unwrap();
+		let mut pins = self.pins_of(hash);
+		pins.prune(now_secs());
+		pins.add(holder, until);
+		self.write_pins(hash, &pins)
 	}
 
-	/// Drops the chain's claim on `hash` (a time pin stays until it lapses).
-	pub fn unpin_chain(&self, hash: &Hash) -> Result<()> {
-		let _g = self.lock.lock().unwrap();
-		let mut cur = self.pin_of(hash);
-		cur.chain = false;
-		write_atomic(
-			&self.root.join("tmp"),
-			&self.pin_path(hash),
-			&serde_json::to_vec(&cur).unwrap(),
-		)
+	/// Releases `holder`'s pin on `hash`; the blob stays while other holders pin it.
+	pub fn unpin(&self, hash: &Hash, holder: &str) -> Result<()> {
+		let _g = self.space.lock().unwrap();
+		let mut pins = self.pins_of(hash);
+		if !pins.remove(holder) {
+			return Ok(());
+		}
+		pins.prune(now_secs());
+		self.write_pins(hash, &pins)
 	}
 
-	pub fn pin_of(&self, hash: &Hash) -> Pin {
+	pub fn pins_of(&self, hash: &Hash) -> Pins {
 		fs::read(self.pin_path(hash))
 			.ok()
 			.and_then(|b| serde_json::from_slice(&b).ok())
 			.unwrap_or_default()
+	}
+
+	fn write_pins(&self, hash: &Hash, pins: &Pins) -> Result<()> {
+		let path = self.pin_path(hash);
+		if pins.holders.is_empty() {
+			return match fs::remove_file(&path) {
+				Err(e) if e.kind() != std::io::ErrorKind::NotFound => io(&path, Err(e)),
+				_ => Ok(()),
+			};
+		}
+		write_atomic(&self.root.join("tmp"), &path, &serde_json::to_vec(pins).unwrap())?;
+		sync_dir(&self.root.join("pins"));
+		Ok(())
 	}
 
 	/// Complete blobs: (hash, size).
@@ -321,14 +316,6 @@ impl ContentStore {
 		out
 	}
 
-	/// Bytes held: complete blobs plus space reserved by partial transfers.
-	pub fn used(&self) -> u64 {
-		let partial: u64 = fs::read_dir(self.root.join("partial"))
-			.map(|rd| rd.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum())
-			.unwrap_or(0);
-		self.list().iter().map(|(_, s)| s).sum::<u64>() + partial
-	}
-
 	/// Deletes a blob, its outboard and its pin.
 	pub fn remove(&self, hash: &Hash) {
 		let _ = fs::remove_file(self.blob_path(hash));
@@ -342,54 +329,17 @@ impl ContentStore {
 	}
 
 	/// Marks a blob as recently used (for eviction order).
-	fn touch(&self, hash: &Hash) {
+	pub(crate) fn touch(&self, hash: &Hash) {
 		if let Ok(f) = File::options().write(true).open(self.blob_path(hash)) {
 			let _ = f.set_modified(SystemTime::now());
 		}
-	}
-
-	/// Evicts unpinned blobs, least recently used first, until `need` more bytes fit in the budget.
-	fn make_room(&self, need: u64) -> Result<()> {
-		let _g = self.lock.lock().unwrap();
-		let mut used = self.used();
-		if used.saturating_add(need) <= self.budget {
-			return Ok(());
-		}
-		let now = now_secs();
-		let mut evictable: Vec<(SystemTime, Hash, u64)> = self
-			.list()
-			.into_iter()
-			.filter(|(h, _)| !self.pin_of(h).live(now))
-			.map(|(h, s)| {
-				let t = fs::metadata(self.blob_path(&h))
-					.and_then(|m| m.modified())
-					.unwrap_or(UNIX_EPOCH);
-				(t, h, s)
-			})
-			.collect();
-		evictable.sort();
-		let evictable_bytes: u64 = evictable.iter().map(|e| e.2).sum();
-		if used.saturating_sub(evictable_bytes).saturating_add(need) > self.budget {
-			return Err(StoreError::Full {
-				need,
-				budget: self.budget,
-				pinned: used - evictable_bytes,
-			});
-		}
-		for (_, h, s) in evictable {
-			if used.saturating_add(need) <= self.budget {
-				break;
-			}
-			tracing::info!(hash = %hex::encode(h), bytes = s, "evicting to stay within the store budget");
-			self.remove(&h);
-			used -= s;
-		}
-		Ok(())
 	}
 }
 
 /// A blob being received: groups arrive in any order, each verified before it is written.
 pub struct Partial {
+	/// The blob's room in the budget while it is received.
+	_room: Option<Reservation>,
 	store: Arc<ContentStore>,
 	hash: Hash,
 	ob: Outboard,
@@ -574,7 +524,7 @@ fn tempfile_in(dir: &Path) -> std::io::Result<(File, PathBuf)> {
 	}
 }
 
-fn sync_dir(dir: &Path) {
+pub(crate) fn sync_dir(dir: &Path) {
 	if let Ok(d) = File::open(dir) {
 		let _ = d.sync_all();
 	}
@@ -739,32 +689,5 @@ mod tests {
 		s.read_group(&h, &ob, 0).unwrap();
 		assert!(matches!(s.read_group(&h, &ob, 1), Err(StoreError::Corrupt { .. })));
 		assert!(!s.has(&h));
-	}
-
-	#[test]
-	fn the_budget_evicts_unpinned_blobs_oldest_first_and_never_pinned_ones() {
-		let dir = tempfile::tempdir().unwrap();
-		let s = store(dir.path(), 3 * GROUP_LEN);
-		let old = s.put_bytes(&data(G, 10)).unwrap();
-		let chain = s.put_bytes(&data(G, 11)).unwrap();
-		let lapsed = s.put_bytes(&data(G, 12)).unwrap();
-		s.pin(&chain, Pin { chain: true, until: None }).unwrap();
-		s.pin(&lapsed, Pin { chain: false, until: Some(now_secs() - 1) }).unwrap();
-		let past = SystemTime::now() - Duration::from_secs(3600);
-		File::options().write(true).open(s.blob_path(&old)).unwrap().set_modified(past).unwrap();
-		// One more MiB: the least recently used unpinned blob goes.
-		let new = s.put_bytes(&data(G, 13)).unwrap();
-		assert!(!s.has(&old) && s.has(&chain) && s.has(&lapsed) && s.has(&new));
-		// Pin everything: nothing fits and nothing stored is lost.
-		s.pin(&lapsed, Pin { chain: false, until: Some(now_secs() + 3600) }).unwrap();
-		s.pin(&new, Pin { chain: true, until: None }).unwrap();
-		let err = s.put_bytes(&data(G, 14)).unwrap_err();
-		assert!(matches!(err, StoreError::Full { .. }), "{err}");
-		assert!(err.to_string().contains("raise the budget"));
-		assert_eq!(s.list().len(), 3);
-		// Unpinning from the chain makes it evictable again.
-		s.unpin_chain(&chain).unwrap();
-		s.put_bytes(&data(G, 14)).unwrap();
-		assert!(!s.has(&chain));
 	}
 }

@@ -99,6 +99,13 @@ impl Proc {
 		}
 	}
 
+	/// The process's resident memory in KiB (Linux), if it is running.
+	pub fn rss_kib(&self) -> Option<u64> {
+		let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+		let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+		line.split_whitespace().nth(1)?.parse().ok()
+	}
+
 	pub fn kill(&mut self) {
 		let _ = self.child.kill();
 		let _ = self.child.wait();
@@ -122,6 +129,26 @@ pub struct Node {
 	pub rpc_port: u16,
 	pub p2p_port: u16,
 	_base: tempfile::TempDir,
+	name: String,
+	args: Vec<String>,
+}
+
+fn node_command(
+	name: &str,
+	args: &[String],
+	base: &std::path::Path,
+	rpc_port: u16,
+	p2p_port: u16,
+) -> Result<Command> {
+	let listen = format!("/ip4/127.0.0.1/tcp/{p2p_port}");
+	let mut cmd = Command::new(binary("tributary-node")?);
+	cmd.args(args)
+		.args(["--base-path", base.to_str().expect("utf-8 temp path")])
+		.args(["--rpc-port", &rpc_port.to_string()])
+		.args(["--listen-addr", &listen])
+		.args(["--no-prometheus", "--no-telemetry", "--no-mdns"])
+		.args(["--name", name]);
+	Ok(cmd)
 }
 
 impl Node {
@@ -130,20 +157,26 @@ impl Node {
 		let base = tempfile::tempdir()?;
 		let rpc_port = free_port();
 		let p2p_port = free_port();
-		let listen = format!("/ip4/127.0.0.1/tcp/{p2p_port}");
-		let mut cmd = Command::new(binary("tributary-node")?);
-		cmd.args(args)
-			.args(["--base-path", base.path().to_str().expect("utf-8 temp path")])
-			.args(["--rpc-port", &rpc_port.to_string()])
-			.args(["--listen-addr", &listen])
-			.args(["--no-prometheus", "--no-telemetry", "--no-mdns"])
-			.args(["--name", name]);
+		let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+		let cmd = node_command(name, &args, base.path(), rpc_port, p2p_port)?;
 		Ok(Node {
 			proc: Proc::spawn(&format!("node {name}"), cmd)?,
 			rpc_port,
 			p2p_port,
 			_base: base,
+			name: name.to_string(),
+			args,
 		})
+	}
+
+	/// Kills the node (SIGKILL, no clean shutdown) and starts it again on the same database,
+	/// ports and arguments; waits for its RPC server.
+	pub fn restart(&mut self) -> Result<()> {
+		self.proc.kill();
+		let cmd =
+			node_command(&self.name, &self.args, self._base.path(), self.rpc_port, self.p2p_port)?;
+		self.proc = Proc::spawn(&format!("node {} (restarted)", self.name), cmd)?;
+		self.wait_rpc()
 	}
 
 	pub fn url(&self) -> String {

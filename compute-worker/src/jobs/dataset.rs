@@ -2,7 +2,11 @@
 //! the root rebuilt from those items and compared (any mismatch refuses the job), then every item's
 //! bytes fetched over the data plane, each verified against its BLAKE3 hash as it arrives.
 
-use data_plane::{fetch, DataNode, FetchOptions, Pin};
+use data_plane::{fetch, DataNode, FetchOptions};
+
+/// The holder name of the pins on what jobs train on and produce (see `data_plane::pins`): kept
+/// while this worker may run or reproduce them.
+pub const TRAINING_PIN: &str = "training";
 use pallet_datanets::mmr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -101,7 +105,7 @@ pub async fn fetch_blob(
 	give_up_after: Duration,
 ) -> Result<PathBuf, String> {
 	let store = node.store().clone();
-	store.pin(hash, Pin { chain: true, until: None }).map_err(|e| e.to_string())?;
+	store.pin(hash, TRAINING_PIN, None).map_err(|e| e.to_string())?;
 	if !store.has(hash) {
 		let opts = FetchOptions { expected_size: Some(bytes), give_up_after, ..Default::default() };
 		fetch(node, *hash, opts).await.map_err(|e| e.to_string())?;

@@ -14,7 +14,7 @@
 use super::prepare::{prepare, Prepared};
 use super::progress::ProgressHub;
 use super::training::{finetune_spec, train, Reporter};
-use data_plane::{DataNode, Pin};
+use data_plane::DataNode;
 use futures::StreamExt;
 use model_factory::finetune::FinetuneError;
 use std::collections::{HashMap, HashSet};
@@ -338,7 +338,7 @@ impl JobRunner {
 		let blob = adapter_blob::pack(&out)?;
 		let store = self.node.store();
 		let hash = store.put_bytes(&blob)?;
-		store.pin(&hash, Pin { chain: true, until: None })?;
+		store.pin(&hash, super::dataset::TRAINING_PIN, None)?;
 		self.node.provide(hash, blob.len() as u64);
 		let result = ResultSpec {
 			adapter_hash: hash,
