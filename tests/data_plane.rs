@@ -397,8 +397,8 @@ async fn a_256_mib_transfer_survives_its_first_provider_being_killed() {
 	);
 	assert!(store.join("partial").join(&name).exists());
 	let mut c = Proc::spawn("fetcher", fetch()).unwrap();
-	// Midway (a quarter of the 256 groups in), the first provider dies.
-	c.wait_log("progress 64/256", Duration::from_secs(120)).unwrap();
+	// Midway (some 70 groups after the resume point), the first provider dies.
+	c.wait_log("progress 112/256", Duration::from_secs(120)).unwrap();
 	a.proc.kill();
 	assert!(c.wait_exit(Duration::from_secs(300)).unwrap(), "fetch failed:\n{}", c.tail(30));
 	let done = c.wait_log("fetched 0x", Duration::from_secs(1)).unwrap();

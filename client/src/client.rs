@@ -474,13 +474,72 @@ impl Client {
 		key: &Key,
 	) -> Result<ExtrinsicEvents<SubstrateConfig>, ClientError> {
 		let progress = self.api.tx().sign_and_submit_then_watch_default(call, key).await?;
+		let tx = progress.extrinsic_hash();
 		let what = match self.wait {
 			Wait::Finalized => "finalized",
 			Wait::InBlock => "best",
 		};
-		tokio::time::timeout(self.wait_timeout, self.wait_for(progress))
+		let waited = tokio::time::timeout(self.wait_timeout, self.wait_for(progress))
 			.await
-			.map_err(|_| ClientError::TimedOut { what, waited: self.wait_timeout })?
+			.map_err(|_| ClientError::TimedOut { what, waited: self.wait_timeout })?;
+		match waited {
+			// The pool can report a transaction invalid or dropped and still have it included
+			// (polkadot-sdk#8479; seen with instant sealing): look for it in the chain before
+			// saying it failed.
+			Err(e)
+				if ["invalid", "not valid", "dropped"]
+					.iter()
+					.any(|w| e.to_string().to_lowercase().contains(w)) =>
+			{
+				match self.find_included(tx).await? {
+					Some(events) => Ok(events),
+					None => Err(e),
+				}
+			}
+			other => other,
+		}
+	}
+
+	/// The events of extrinsic `tx` if it is in one of the latest finalized blocks, looking for a
+	/// few seconds as blocks are finalized; a failed dispatch is its error.
+	async fn find_included(
+		&self,
+		tx: subxt::utils::H256,
+	) -> Result<Option<ExtrinsicEvents<SubstrateConfig>>, ClientError> {
+		const LOOK_BACK: u32 = 16;
+		let mut seen = std::collections::HashSet::new();
+		for _ in 0..6 {
+			let mut block = self.api.blocks().at_latest().await?;
+			for _ in 0..LOOK_BACK {
+				if !seen.insert(block.hash()) {
+					break;
+				}
+				for ext in block.extrinsics().await?.iter() {
+					if ext.hash() == tx {
+						let events = ext.events().await?;
+						for ev in events.iter() {
+							let ev = ev?;
+							if (ev.pallet_name(), ev.variant_name())
+								== ("System", "ExtrinsicFailed")
+							{
+								let err = DispatchError::decode_from(
+									ev.field_bytes(),
+									self.api.metadata(),
+								)?;
+								return Err(subxt::Error::Runtime(err).into());
+							}
+						}
+						return Ok(Some(events));
+					}
+				}
+				if block.number() == 0 {
+					break;
+				}
+				block = self.api.blocks().at(block.header().parent_hash).await?;
+			}
+			tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+		}
+		Ok(None)
 	}
 
 	async fn wait_for(

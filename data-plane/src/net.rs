@@ -6,7 +6,8 @@
 //! handle. Fetching (with verification, resume and provider switching) is in [`crate::fetch`].
 
 use crate::protocol::{
-	Announcement, BlobCodec, BlobRequest, BlobResponse, Voucher, ANNOUNCE_TOPIC, MAX_RUN, PROTOCOL,
+	is_violation, Announcement, BlobCodec, BlobRequest, BlobResponse, Voucher, ANNOUNCE_TOPIC,
+	MAX_RUN, PROTOCOL,
 };
 use crate::providers::{ProviderLimits, ProviderStore};
 use crate::store::{now_secs, ContentStore};
@@ -866,9 +867,10 @@ impl Loop {
 				}
 			}
 			Event::OutboundFailure { peer, request_id, error } => {
-				// A response that does not decode is a lie (a dropped connection or a timeout is not).
+				// A response that breaks the protocol is a lie (a dropped connection, a failed TLS
+				// record or a timeout is not).
 				if let request_response::OutboundFailure::Io(e) = &error {
-					if e.kind() == std::io::ErrorKind::InvalidData {
+					if is_violation(e) {
 						self.ban(swarm, peer, &format!("sent a malformed response: {e}"));
 					}
 				}
@@ -878,7 +880,7 @@ impl Loop {
 			}
 			Event::InboundFailure { peer, error, .. } => {
 				if let request_response::InboundFailure::Io(e) = &error {
-					if e.kind() == std::io::ErrorKind::InvalidData {
+					if is_violation(e) {
 						self.ban(swarm, peer, &format!("sent a malformed request: {e}"));
 						return;
 					}

@@ -96,8 +96,27 @@ fn decode_all<M: Decode>(mut bytes: &[u8]) -> io::Result<M> {
 	Ok(m)
 }
 
+/// A message that breaks this protocol (too long, does not decode, bytes left over): proof that
+/// the sender is not an honest peer. Transport failures never are one, even when they too are
+/// `InvalidData` (a TLS record that fails to decrypt on a connection cut short, say).
+#[derive(Debug)]
+pub struct ProtocolViolation(pub String);
+
+impl std::fmt::Display for ProtocolViolation {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		f.write_str(&self.0)
+	}
+}
+
+impl std::error::Error for ProtocolViolation {}
+
+/// Whether a codec error is a [`ProtocolViolation`] (rather than a transport failure).
+pub fn is_violation(e: &io::Error) -> bool {
+	e.get_ref().is_some_and(|inner| inner.is::<ProtocolViolation>())
+}
+
 fn invalid(msg: String) -> io::Error {
-	io::Error::new(io::ErrorKind::InvalidData, msg)
+	io::Error::new(io::ErrorKind::InvalidData, ProtocolViolation(msg))
 }
 
 async fn write_frame<T: AsyncWrite + Unpin + Send, M: Encode>(
@@ -332,11 +351,17 @@ mod tests {
 			let err = c.read_response(&PROTOCOL, &mut &trailing[..]).await.unwrap_err();
 			assert!(err.to_string().contains("left over"), "{err}");
 
-			// A truncated frame is an error, not a short message.
+			// A truncated frame is an error, not a short message; a cut stream is no proof of a
+			// lie, while a frame that breaks the protocol is.
 			let mut cut = Vec::new();
 			c.write_request(&PROTOCOL, &mut cut, BlobRequest::Has([1; 32])).await.unwrap();
 			cut.pop();
-			assert!(c.read_request(&PROTOCOL, &mut &cut[..]).await.is_err());
+			let err = c.read_request(&PROTOCOL, &mut &cut[..]).await.unwrap_err();
+			assert!(!is_violation(&err), "{err}");
+			let err = c.read_request(&PROTOCOL, &mut &big[..]).await.unwrap_err();
+			assert!(is_violation(&err), "{err}");
+			let tls = io::Error::new(io::ErrorKind::InvalidData, "received corrupt message");
+			assert!(!is_violation(&tls));
 		});
 	}
 
