@@ -318,9 +318,11 @@ async fn workers_fetch_check_and_vote_on_uploaded_contributions() {
 		assert!(out.ok, "{args:?}: {}", out.stderr);
 	};
 	ok(&["curator", "bond", "--key", "//Ferdie"]);
+	// Ferdie's worker has a tiny store (256 KiB): see the full store below.
 	let wf = home.path().join("w-ferdie");
-	let mut w_ferdie =
-		Worker::start("ferdie", &wf, &strs(&run("//Ferdie", Some(w_charlie.tcp_addr())))).unwrap();
+	let mut ferdie_args = vec!["--store-budget".to_string(), (256 << 10).to_string()];
+	ferdie_args.extend(run("//Ferdie", Some(w_charlie.tcp_addr())));
+	let mut w_ferdie = Worker::start("ferdie", &wf, &strs(&ferdie_args)).unwrap();
 	ok(&["curator", "slash", &ferdie, "10", "--key", "//Alice"]);
 	let note = home.path().join("solo.txt");
 	std::fs::write(
@@ -334,6 +336,30 @@ async fn workers_fetch_check_and_vote_on_uploaded_contributions() {
 	ok(&["curator", "bond", "--key", "//Ferdie"]);
 	let decision = decided(&client, solo_id, "solo.txt").await;
 	assert!(matches!(decision, Decision::Accepted { .. }), "{decision:?}");
+
+	// A full store is the curator's problem, not the contribution's: a text bigger than Ferdie's
+	// whole store is left pending (tried again later, never voted on), and the round goes on to
+	// the next one. (A full store used to abort every round: nothing after it was ever judged.)
+	let big = home.path().join("big.txt");
+	let words: String = (0..40_000).map(|i| format!("word{i} ")).collect();
+	std::fs::write(&big, words).unwrap();
+	let big_id = contribute(&url, &ks, &big, &solo, Some(&w_charlie.tcp_addr()))["contribution"]
+		.as_u64()
+		.unwrap();
+	let small = home.path().join("small.txt");
+	std::fs::write(&small, "A short note that fits in the smallest of stores.\n").unwrap();
+	let small_id = contribute(&url, &ks, &small, &solo, Some(&w_charlie.tcp_addr()))
+		["contribution"]
+		.as_u64()
+		.unwrap();
+	let decision = decided(&client, small_id, "small.txt").await;
+	assert!(matches!(decision, Decision::Accepted { .. }), "{decision:?}");
+	let line = w_ferdie.proc.wait_log("not judged this round", Duration::from_secs(30)).unwrap();
+	assert!(
+		line.contains("store is full") && line.contains(&format!("contribution={big_id}")),
+		"{line}"
+	);
+	assert_eq!(client.contribution(big_id).await.unwrap().decision, Decision::Pending);
 
 	// The node is killed (SIGKILL) and restarted on its database: the chain's state is all there,
 	// and the workers reconnect by themselves and curate what comes next.

@@ -1073,4 +1073,40 @@ mod tests {
 		a.forget(&peers[0]);
 		assert_eq!(a.len(), 0);
 	}
+
+	#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+	async fn a_peer_gets_no_more_connections_than_the_limit_allows() {
+		let dir = tempfile::tempdir().unwrap();
+		let start = |name: &str, cfg: NetConfig| {
+			let store = Arc::new(ContentStore::open(dir.path().join(name), 1 << 20).unwrap());
+			let key = load_or_create_identity(&dir.path().join(format!("{name}.key"))).unwrap();
+			DataNode::start(key, store, cfg)
+		};
+		let server =
+			start("server", NetConfig { max_connections_per_peer: 2, ..Default::default() })
+				.await
+				.unwrap();
+		let client = start("client", NetConfig::default()).await.unwrap();
+		let addr = server.listen_addrs().await.into_iter().next().unwrap();
+		let id = client.dial(addr).await.unwrap();
+		// The client asks for six lanes; the server keeps two.
+		client.open_lanes(id, 6);
+		tokio::time::sleep(Duration::from_millis(1500)).await;
+		assert_eq!(server.connections(client.peer_id()).await, 2);
+		assert!(client.connections(id).await <= 2);
+		// Requests still go through.
+		let r = client.request(id, BlobRequest::Has([7; 32])).await.unwrap();
+		assert_eq!(r, BlobResponse::Have { complete: false, pinned: false });
+
+		// Past `max_serving` reads in progress, a request for data is answered "busy" at once
+		// (here the bound is 0, so every one is).
+		let busy = start("busy", NetConfig { max_serving: 0, ..Default::default() }).await.unwrap();
+		let h = busy.store().put_bytes(b"some bytes to serve").unwrap();
+		let addr = busy.listen_addrs().await.into_iter().next().unwrap();
+		let b = client.dial(addr).await.unwrap();
+		for req in [BlobRequest::Outboard(h), BlobRequest::Groups { hash: h, first: 0, count: 1 }] {
+			let r = client.request(b, req).await.unwrap();
+			assert!(matches!(&r, BlobResponse::Refused(why) if why.starts_with("busy")), "{r:?}");
+		}
+	}
 }
