@@ -313,17 +313,17 @@ async fn workers_fetch_check_and_vote_on_uploaded_contributions() {
 		.as_u64()
 		.unwrap()
 		.to_string();
-	let ok = |args: &[&str]| {
+	let ok = |args: &[&str], node: &Node| {
 		let out = cli(&url, &ks, args).unwrap();
-		assert!(out.ok, "{args:?}: {}", out.stderr);
+		assert!(out.ok, "{args:?}: {}\nnode log:\n{}", out.stderr, node.tail(30));
 	};
-	ok(&["curator", "bond", "--key", "//Ferdie"]);
+	ok(&["curator", "bond", "--key", "//Ferdie"], &node);
 	// Ferdie's worker has a tiny store (256 KiB): see the full store below.
 	let wf = home.path().join("w-ferdie");
 	let mut ferdie_args = vec!["--store-budget".to_string(), (256 << 10).to_string()];
 	ferdie_args.extend(run("//Ferdie", Some(w_charlie.tcp_addr())));
 	let mut w_ferdie = Worker::start("ferdie", &wf, &strs(&ferdie_args)).unwrap();
-	ok(&["curator", "slash", &ferdie, "10", "--key", "//Alice"]);
+	ok(&["curator", "slash", &ferdie, "10", "--key", "//Alice"], &node);
 	let note = home.path().join("solo.txt");
 	std::fs::write(
 		&note,
@@ -333,7 +333,7 @@ async fn workers_fetch_check_and_vote_on_uploaded_contributions() {
 	let out = contribute(&url, &ks, &note, &solo, Some(&w_ferdie.tcp_addr()));
 	let solo_id = out["contribution"].as_u64().unwrap();
 	w_ferdie.proc.wait_log("CuratorNotBonded", Duration::from_secs(60)).unwrap();
-	ok(&["curator", "bond", "--key", "//Ferdie"]);
+	ok(&["curator", "bond", "--key", "//Ferdie"], &node);
 	let decision = decided(&client, solo_id, "solo.txt").await;
 	assert!(matches!(decision, Decision::Accepted { .. }), "{decision:?}");
 
