@@ -299,6 +299,35 @@ async fn dev_interval_sealing_makes_and_finalizes_blocks_on_its_own() {
 	assert!(status.best >= status.finalized, "{status:?}");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_submission_stops_waiting_when_no_block_comes() {
+	// Manual sealing: transactions enter the pool, but no block is made unless asked for. A
+	// client used to wait for its block forever; it now gives up after its wait timeout and says
+	// the transaction may still land.
+	let mut node = Node::start("manual", &["--dev", "--sealing", "manual"]).expect("node starts");
+	node.wait_rpc().expect("rpc up");
+	let client =
+		Client::connect(&node.url()).await.unwrap().with_wait_timeout(Duration::from_secs(2));
+	let dave = tributary_client::keys::Key::from_suri("//Dave").unwrap();
+	let file = tributary_client::content::FileDeclaration {
+		hash: [7; 32],
+		bytes: 10,
+		format: "txt".into(),
+	};
+	let started = Instant::now();
+	let r =
+		tokio::time::timeout(Duration::from_secs(60), client.commit_contribution(&dave, 0, &file))
+			.await
+			.expect("the client gave up within its timeout");
+	match r {
+		Err(e @ tributary_client::ClientError::TimedOut { .. }) => {
+			assert!(e.to_string().contains("may still land"), "{e}");
+		}
+		other => panic!("expected a timeout, got {other:?}"),
+	}
+	assert!(started.elapsed() < Duration::from_secs(30));
+}
+
 /// Fixed libp2p keys for the test validators (validators refuse to invent one silently).
 const ALICE_NODE_KEY: &str = "0000000000000000000000000000000000000000000000000000000000000001";
 const BOB_NODE_KEY: &str = "0000000000000000000000000000000000000000000000000000000000000002";

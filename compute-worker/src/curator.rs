@@ -17,8 +17,9 @@
 
 use crate::journal::Retry;
 use crate::journal::{Journal, Outcome};
+use crate::timed_check::{Declaration, Timed, TimedChecker};
 use content_check::dedupe::Fingerprint;
-use content_check::{Checked, Code, Declared, Limits, Modality};
+use content_check::{Checked, Code, Limits, Modality};
 use data_plane::{fetch, DataNode, FetchError, FetchOptions, StoreError};
 use futures::StreamExt;
 use std::collections::HashMap;
@@ -72,9 +73,7 @@ pub struct Curator {
 	node: DataNode,
 	journal: Journal,
 	cfg: CuratorConfig,
-	/// A check that ran past its time and is still running on the blocking pool: no new check
-	/// starts until it ends, so stuck decodes cannot pile up.
-	stuck_check: Option<tokio::task::JoinHandle<()>>,
+	checker: TimedChecker,
 }
 
 fn modality(m: &str) -> Option<Modality> {
@@ -116,7 +115,8 @@ impl Curator {
 		journal: Journal,
 		cfg: CuratorConfig,
 	) -> Self {
-		Self { client, key, node, journal, cfg, stuck_check: None }
+		let checker = TimedChecker::new(cfg.check_time, cfg.limits.clone());
+		Self { client, key, node, journal, cfg, checker }
 	}
 
 	/// Runs until the process stops; errors of one round are logged and the next round retries.
@@ -376,9 +376,9 @@ impl Curator {
 		})
 	}
 
-	/// Runs the content check on the blocking pool, within `check_time`. Past it the curator
-	/// abstains (a file that takes that long to decode is not one it can judge), and no other
-	/// check starts until the stuck one ends.
+	/// Runs the content check on the blocking pool within `check_time` (see
+	/// [`crate::timed_check`]): past it the curator abstains (a file that takes that long to
+	/// decode is not one it can judge), and tries others only once the overdue check has ended.
 	async fn check(
 		&mut self,
 		bytes: Vec<u8>,
@@ -386,30 +386,21 @@ impl Curator {
 		d: &DatanetView,
 		modality: Modality,
 	) -> Result<Result<Checked, content_check::Reason>, Verdict> {
-		if let Some(stuck) = &self.stuck_check {
-			if !stuck.is_finished() {
-				return Err(Verdict::Later("an earlier check is still running".into()));
-			}
-			self.stuck_check = None;
-		}
 		let hash = parse_hash(&c.content_hash).map_err(|e| Verdict::Abstain(e.to_string()))?;
-		let (size, format, allowed) = (c.bytes, c.format.clone(), d.formats.clone());
-		let limits = self.cfg.limits.clone();
-		let (tx, rx) = tokio::sync::oneshot::channel();
-		let task = tokio::task::spawn_blocking(move || {
-			let declared = Declared { hash, size, format: &format, modality, allowed: &allowed };
-			let _ = tx.send(content_check::check(&bytes, &declared, &limits));
-		});
-		match tokio::time::timeout(self.cfg.check_time, rx).await {
-			Ok(Ok(checked)) => Ok(checked),
-			Ok(Err(_)) => Err(Verdict::Abstain("the check failed".into())),
-			Err(_) => {
-				self.stuck_check = Some(task);
-				Err(Verdict::Abstain(format!(
-					"checking took longer than {:?}",
-					self.cfg.check_time
-				)))
-			}
+		let declaration = Declaration {
+			hash,
+			size: c.bytes,
+			format: c.format.clone(),
+			modality,
+			allowed: d.formats.clone(),
+		};
+		match self.checker.check(bytes, declaration).await {
+			Timed::Done(checked) => Ok(checked),
+			Timed::Busy => Err(Verdict::Later("an earlier check is still running".into())),
+			Timed::Overdue => Err(Verdict::Abstain(format!(
+				"checking took longer than {:?}",
+				self.checker.budget()
+			))),
 		}
 	}
 }

@@ -6,4 +6,5 @@ pub mod curator;
 pub mod factory;
 pub mod jobs;
 pub mod journal;
+pub mod timed_check;
 pub mod vouch;
