@@ -37,35 +37,7 @@ async fn workers_fetch_check_and_vote_on_uploaded_contributions() {
 	for (name, modality, formats) in
 		[("e2e-text", "text", "txt,md,jsonl"), ("e2e-images", "image", "png,jpeg")]
 	{
-		let created = json(
-			&cli(
-				&url,
-				&ks,
-				&[
-					"--json",
-					"datanet",
-					"create",
-					"--key",
-					"//Alice",
-					"--name",
-					name,
-					"--modality",
-					modality,
-					"--formats",
-					formats,
-					"--curator",
-					&bob,
-					"--curator",
-					&charlie,
-					"--approval-quorum",
-					"2",
-					"--rejection-quorum",
-					"2",
-				],
-			)
-			.unwrap(),
-		);
-		datanets.push(created["datanet"].as_u64().unwrap().to_string());
+		datanets.push(create_datanet(&url, &ks, name, modality, formats, &[&bob, &charlie]));
 	}
 
 	// Two curator workers; Charlie's knows Bob's.
@@ -284,35 +256,7 @@ async fn workers_fetch_check_and_vote_on_uploaded_contributions() {
 	// index used to take the text in before the vote landed: the retry rejected it as a
 	// duplicate of itself.)
 	let ferdie = tributary_client::keys::Key::from_suri("//Ferdie").unwrap().ss58();
-	let solo = json(
-		&cli(
-			&url,
-			&ks,
-			&[
-				"--json",
-				"datanet",
-				"create",
-				"--key",
-				"//Alice",
-				"--name",
-				"e2e-solo",
-				"--modality",
-				"text",
-				"--formats",
-				"txt",
-				"--curator",
-				&ferdie,
-				"--approval-quorum",
-				"1",
-				"--rejection-quorum",
-				"1",
-			],
-		)
-		.unwrap(),
-	)["datanet"]
-		.as_u64()
-		.unwrap()
-		.to_string();
+	let solo = create_datanet(&url, &ks, "e2e-solo", "text", "txt", &[&ferdie]);
 	let ok = |args: &[&str], node: &Node| {
 		let out = cli(&url, &ks, args).unwrap();
 		assert!(out.ok, "{args:?}: {}\nnode log:\n{}", out.stderr, node.tail(30));
@@ -460,6 +404,26 @@ fn content_hash(p: &Path) -> [u8; 32] {
 }
 
 /// `tributary --json contribute FILE --datanet D --key //Dave [--peer P]`, which must succeed.
+/// Creates a datanet owned by Alice whose `curators` must all agree (both quorums are their
+/// number); returns its id.
+fn create_datanet(
+	url: &str,
+	ks: &Path,
+	name: &str,
+	modality: &str,
+	formats: &str,
+	curators: &[&str],
+) -> String {
+	let quorum = curators.len().to_string();
+	let mut args = vec!["--json", "datanet", "create", "--key", "//Alice", "--name", name];
+	args.extend(["--modality", modality, "--formats", formats]);
+	for c in curators {
+		args.extend(["--curator", c]);
+	}
+	args.extend(["--approval-quorum", &quorum, "--rejection-quorum", &quorum]);
+	json(&cli(url, ks, &args).unwrap())["datanet"].as_u64().unwrap().to_string()
+}
+
 fn contribute(
 	url: &str,
 	ks: &Path,

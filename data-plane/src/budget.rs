@@ -182,18 +182,13 @@ impl ContentStore {
 mod tests {
 	use crate::store::{now_secs, ContentStore, StoreError};
 	use crate::tree::{Outboard, GROUP_LEN};
-	use rand::{Rng, SeedableRng};
 	use std::fs::File;
 	use std::sync::Arc;
 	use std::time::{Duration, SystemTime};
 
 	const G: usize = GROUP_LEN as usize;
 
-	fn data(len: usize, seed: u64) -> Vec<u8> {
-		let mut v = vec![0u8; len];
-		rand::rngs::StdRng::seed_from_u64(seed).fill(&mut v[..]);
-		v
-	}
+	use crate::testing::random_bytes as data;
 
 	fn store(dir: &std::path::Path, budget: u64) -> Arc<ContentStore> {
 		Arc::new(ContentStore::open(dir, budget).unwrap())

@@ -468,7 +468,6 @@ mod tests {
 	use crate::tree::GROUP_LEN;
 	use libp2p::multiaddr::Protocol;
 	use libp2p::Multiaddr;
-	use rand::{Rng, SeedableRng};
 	use std::sync::Arc;
 
 	struct Peer {
@@ -484,11 +483,7 @@ mod tests {
 		Peer { node, _dir: dir }
 	}
 
-	fn data(len: usize, seed: u64) -> Vec<u8> {
-		let mut v = vec![0u8; len];
-		rand::rngs::StdRng::seed_from_u64(seed).fill(&mut v[..]);
-		v
-	}
+	use crate::testing::random_bytes as data;
 
 	async fn addr(p: &Peer, quic: bool) -> Multiaddr {
 		p.node

@@ -11,7 +11,6 @@ use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{noise, tcp, Multiaddr, PeerId};
-use rand::{Rng, SeedableRng};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -87,11 +86,7 @@ async fn tcp_addr(p: &Peer) -> Multiaddr {
 	addrs.into_iter().find(|a| a.iter().any(|x| matches!(x, Protocol::Tcp(_)))).unwrap()
 }
 
-fn data(len: usize, seed: u64) -> Vec<u8> {
-	let mut v = vec![0u8; len];
-	rand::rngs::StdRng::seed_from_u64(seed).fill(&mut v[..]);
-	v
-}
+use crate::testing::random_bytes as data;
 
 /// Waits until `who` is banned by `node` and no longer connected to it.
 async fn banned(node: &DataNode, who: PeerId) -> bool {
@@ -205,4 +200,125 @@ async fn forged_outboards_bad_groups_and_malformed_runs_ban_their_sender() {
 	let _ = victim.node.request(providers[2], BlobRequest::Outboard(h)).await;
 	assert!(banned(&victim.node, providers[2]).await, "the garbler is not banned");
 	assert!(!victim.node.banned_peers().await.contains(&ph));
+}
+
+/// A plain gossipsub peer on the announcement topic: publishes what it is given and reports every
+/// message it receives (before any validation of ours).
+struct Gossiper {
+	publish: tokio::sync::mpsc::UnboundedSender<Vec<u8>>,
+	received: tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>,
+	addr: Multiaddr,
+	task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Gossiper {
+	fn drop(&mut self) {
+		self.task.abort();
+	}
+}
+
+async fn gossiper() -> Gossiper {
+	use libp2p::gossipsub;
+	let mut swarm = libp2p::SwarmBuilder::with_new_identity()
+		.with_tokio()
+		.with_tcp(
+			tcp::Config::default(),
+			(crate::tls::Config::new, noise::Config::new),
+			crate::mux::Config::default,
+		)
+		.unwrap()
+		.with_behaviour(|key| {
+			let cfg = gossipsub::ConfigBuilder::default()
+				.heartbeat_interval(Duration::from_millis(200))
+				.build()
+				.unwrap();
+			gossipsub::Behaviour::<
+				gossipsub::IdentityTransform,
+				gossipsub::AllowAllSubscriptionFilter,
+			>::new(gossipsub::MessageAuthenticity::Signed(key.clone()), cfg)
+			.unwrap()
+		})
+		.unwrap()
+		.with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
+		.build();
+	let topic = gossipsub::IdentTopic::new(crate::protocol::ANNOUNCE_TOPIC);
+	swarm.behaviour_mut().subscribe(&topic).unwrap();
+	swarm.listen_on("/ip4/127.0.0.1/tcp/0".parse().unwrap()).unwrap();
+	let addr = loop {
+		if let SwarmEvent::NewListenAddr { address, .. } = swarm.select_next_some().await {
+			break address;
+		}
+	};
+	let id = *swarm.local_peer_id();
+	let (publish, mut to_publish) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
+	let (got, received) = tokio::sync::mpsc::unbounded_channel();
+	let task = tokio::spawn(async move {
+		loop {
+			tokio::select! {
+				ev = swarm.select_next_some() => {
+					if let SwarmEvent::Behaviour(gossipsub::Event::Message { message, .. }) = ev {
+						let _ = got.send(message.data);
+					}
+				}
+				Some(data) = to_publish.recv() => {
+					let _ = swarm.behaviour_mut().publish(topic.clone(), data);
+				}
+			}
+		}
+	});
+	Gossiper { publish, received, addr: addr.with(Protocol::P2p(id)), task }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gossip_that_does_not_decode_is_not_relayed_and_its_sender_is_ignored() {
+	use crate::protocol::Announcement;
+	use codec::Encode;
+	// P and T know only our node V: whatever T receives from P, V relayed.
+	let v = peer().await;
+	let mut events = v.node.events();
+	let (p, mut t) = (gossiper().await, gossiper().await);
+	v.node.dial(p.addr.clone()).await.unwrap();
+	v.node.dial(t.addr.clone()).await.unwrap();
+	// A valid announcement gets through (published again until the meshes have formed).
+	let first = Announcement::Have { hash: [1; 32], size: 10 }.encode();
+	let mut relayed = false;
+	for _ in 0..100 {
+		p.publish.send(first.clone()).unwrap();
+		if let Ok(Some(m)) =
+			tokio::time::timeout(Duration::from_millis(200), t.received.recv()).await
+		{
+			assert_eq!(m, first);
+			relayed = true;
+			break;
+		}
+	}
+	assert!(relayed, "a valid announcement was never relayed");
+	// Junk on the topic is not relayed (it used to be, before anything looked at it)...
+	p.publish.send(b"not an announcement at all".to_vec()).unwrap();
+	let junk = tokio::time::timeout(Duration::from_secs(2), async {
+		loop {
+			match t.received.recv().await {
+				Some(m) if m == first => continue,
+				other => return other,
+			}
+		}
+	})
+	.await;
+	assert!(junk.is_err(), "junk was relayed: {junk:?}");
+	// ...and its sender is scored down to the graylist: its next, valid, announcement is ignored.
+	while events.try_recv().is_ok() {}
+	let second = Announcement::Have { hash: [2; 32], size: 20 }.encode();
+	p.publish.send(second.clone()).unwrap();
+	let heard = tokio::time::timeout(Duration::from_secs(2), async {
+		loop {
+			if let Ok(crate::net::NodeEvent::Announced { hash, .. }) = events.recv().await {
+				if hash == [2; 32] {
+					return;
+				}
+			}
+		}
+	})
+	.await;
+	assert!(heard.is_err(), "an announcement from a graylisted peer was taken");
+	assert!(v.node.find_providers([1; 32]).await.len() == 1);
 }

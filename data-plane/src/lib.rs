@@ -26,6 +26,8 @@ pub mod pool;
 pub mod protocol;
 pub mod providers;
 pub mod store;
+#[cfg(test)]
+mod testing;
 pub mod tls;
 pub mod tree;
 pub mod upload;

@@ -498,7 +498,7 @@ fn build_swarm(key: identity::Keypair, cfg: &NetConfig) -> anyhow::Result<Swarm<
 }
 
 /// Gossip scoring: announcements carry no mesh traffic worth rewarding, so only invalid messages
-/// count (heavily: one puts the sender on the graylist). On a private network every peer shares
+/// count (heavily: one puts the sender on the graylist, where its messages are ignored). On a private network every peer shares
 /// an address, so the colocation penalty is off there.
 fn gossip_scoring(topic: &gossipsub::IdentTopic, private: bool) -> gossipsub::PeerScoreParams {
 	let mut params = gossipsub::PeerScoreParams::default();
@@ -511,8 +511,10 @@ fn gossip_scoring(topic: &gossipsub::IdentTopic, private: bool) -> gossipsub::Pe
 		first_message_deliveries_weight: 0.0,
 		mesh_message_deliveries_weight: 0.0,
 		mesh_failure_penalty_weight: 0.0,
-		invalid_message_deliveries_weight: -100.0,
-		invalid_message_deliveries_decay: 0.5,
+		// One invalid message scores -1000 and decays by 3% a second (decay interval 1 s): its
+		// sender stays below the graylist threshold (-80) for about 40 s, longer for more.
+		invalid_message_deliveries_weight: -1000.0,
+		invalid_message_deliveries_decay: 0.97,
 		..Default::default()
 	};
 	params.topics.insert(topic.hash(), t);

@@ -533,15 +533,10 @@ pub(crate) fn sync_dir(dir: &Path) {
 #[cfg(test)]
 mod tests {
 	use super::*;
-	use rand::{Rng, SeedableRng};
 
 	const G: usize = GROUP_LEN as usize;
 
-	fn data(len: usize, seed: u64) -> Vec<u8> {
-		let mut v = vec![0u8; len];
-		rand::rngs::StdRng::seed_from_u64(seed).fill(&mut v[..]);
-		v
-	}
+	use crate::testing::random_bytes as data;
 
 	fn store(dir: &Path, budget: u64) -> Arc<ContentStore> {
 		Arc::new(ContentStore::open(dir, budget).unwrap())

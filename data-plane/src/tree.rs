@@ -200,12 +200,7 @@ mod tests {
 	use super::*;
 	use rand::{Rng, SeedableRng};
 
-	fn data(len: usize, seed: u64) -> Vec<u8> {
-		let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-		let mut v = vec![0u8; len];
-		rng.fill(&mut v[..]);
-		v
-	}
+	use crate::testing::random_bytes as data;
 
 	const G: usize = GROUP_LEN as usize;
 
