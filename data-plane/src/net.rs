@@ -223,6 +223,7 @@ enum Command {
 	Connections(PeerId, oneshot::Sender<usize>),
 	Ban(PeerId, String),
 	Bootstrap,
+	DhtAddresses(PeerId, oneshot::Sender<Vec<Multiaddr>>),
 	Banned(oneshot::Sender<Vec<PeerId>>),
 }
 
@@ -410,6 +411,13 @@ impl DataNode {
 	/// and it is no longer offered as a provider.
 	pub fn report_lie(&self, peer: PeerId, why: &str) {
 		let _ = self.0.cmd.send(Command::Ban(peer, why.to_string()));
+	}
+
+	/// The addresses our DHT routing table holds for `peer` (what others looking for it learn).
+	pub async fn dht_addresses(&self, peer: PeerId) -> Vec<Multiaddr> {
+		let (tx, rx) = oneshot::channel();
+		let _ = self.0.cmd.send(Command::DhtAddresses(peer, tx));
+		rx.await.unwrap_or_default()
 	}
 
 	/// Peers banned now.
@@ -705,6 +713,15 @@ impl Loop {
 				let _ = tx.send(self.connections.get(&peer).copied().unwrap_or(0));
 			}
 			Command::Ban(peer, why) => self.ban(swarm, peer, &why),
+			Command::DhtAddresses(peer, tx) => {
+				let kad = &mut swarm.behaviour_mut().kad;
+				let addrs = kad.kbucket(peer).and_then(|b| {
+					b.iter()
+						.find(|e| e.node.key.preimage() == &peer)
+						.map(|e| e.node.value.iter().cloned().collect())
+				});
+				let _ = tx.send(addrs.unwrap_or_default());
+			}
 			Command::Bootstrap => {
 				if let Err(e) = swarm.behaviour_mut().kad.bootstrap() {
 					tracing::debug!("no DHT bootstrap: {e}");
@@ -1110,5 +1127,40 @@ mod tests {
 			let r = client.request(b, req).await.unwrap();
 			assert!(matches!(&r, BlobResponse::Refused(why) if why.starts_with("busy")), "{r:?}");
 		}
+	}
+
+	#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+	async fn on_a_public_network_a_peers_loopback_addresses_stay_out_of_the_routing_table() {
+		let dir = tempfile::tempdir().unwrap();
+		let start = |name: &str, cfg: NetConfig| {
+			let store = Arc::new(ContentStore::open(dir.path().join(name), 1 << 20).unwrap());
+			let key = load_or_create_identity(&dir.path().join(format!("{name}.key"))).unwrap();
+			DataNode::start(key, store, cfg)
+		};
+		// A listens on every interface (a public node); B only on loopback (a private one).
+		let all: Multiaddr = "/ip4/0.0.0.0/tcp/0".parse().unwrap();
+		let public =
+			start("public", NetConfig { listen: vec![all], ..Default::default() }).await.unwrap();
+		let private = start("private", NetConfig::default()).await.unwrap();
+		let port = public.listen_addrs().await.into_iter().find_map(|a| {
+			a.iter().find_map(|p| if let Protocol::Tcp(port) = p { Some(port) } else { None })
+		});
+		let a: Multiaddr = format!("/ip4/127.0.0.1/tcp/{}", port.unwrap()).parse().unwrap();
+		let pa = private.dial(a).await.unwrap();
+		// B learns A's address by dialing it (kept: it was reached); A learns B's loopback listen
+		// addresses from identify, and a public node drops them.
+		let mut seen_by_private = vec![];
+		for _ in 0..100 {
+			seen_by_private = private.dht_addresses(pa).await;
+			if !seen_by_private.is_empty() {
+				break;
+			}
+			tokio::time::sleep(Duration::from_millis(50)).await;
+		}
+		assert!(!seen_by_private.is_empty());
+		tokio::time::sleep(Duration::from_millis(500)).await; // identify has run both ways
+		let seen_by_public = public.dht_addresses(private.peer_id()).await;
+		assert!(seen_by_public.iter().all(is_public), "{seen_by_public:?}");
+		assert!(seen_by_public.is_empty(), "{seen_by_public:?}");
 	}
 }
