@@ -4,7 +4,8 @@
 //!     malformed ones Rejected as Malformed, and the leaderboard shows it; bytes that were never
 //!     uploaded are given up on without a vote; a restarted worker keeps its identity and votes only
 //!     on new work;
-//! (b) a 256 MiB blob served by two workers: a third fetches it and is killed (SIGKILL) while
+//! (b) a curator runs a round at each finalized block, not on a timer;
+//! (c) a 256 MiB blob served by two workers: a third fetches it and is killed (SIGKILL) while
 //!     writing, leaving no complete-looking blob; restarted, it resumes; the first provider is
 //!     killed midway, and the transfer completes from the second and verifies.
 
@@ -387,6 +388,35 @@ async fn a_256_mib_transfer_survives_its_first_provider_being_killed() {
 		served += n;
 	}
 	assert_eq!(served + resumed, 256);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_curator_acts_on_each_finalized_block_not_on_a_timer() {
+	// The worker polls only every 10 minutes; the contribution below is still judged within
+	// seconds, because a round runs at each finalized block (a subscription). On a timer alone it
+	// would wait for the next poll.
+	let mut node = Node::start("dev", &["--dev", "--sealing", "instant"]).expect("node starts");
+	node.wait_rpc().expect("rpc up");
+	let url = node.url();
+	let home = tempfile::tempdir().unwrap();
+	let ks = home.path().join("keys");
+	let bob = tributary_client::keys::Key::from_suri("//Bob").unwrap().ss58();
+	let datanet = create_datanet(&url, &ks, "blocks", "text", "txt", &[&bob]);
+	let args = ["run", "--url", &url, "--curator-key", "//Bob", "--poll-ms", "600000"];
+	let w = Worker::start("bob", &home.path().join("w"), &args).unwrap();
+	let file = home.path().join("note.txt");
+	std::fs::write(&file, "A note judged at the next finalized block, not at the next poll.\n")
+		.unwrap();
+	let id = contribute(&url, &ks, &file, &datanet, Some(&w.tcp_addr()))["contribution"]
+		.as_u64()
+		.unwrap();
+	let client = Client::connect(&url).await.unwrap();
+	let decision = wait_for("a decision without a poll", Duration::from_secs(60), || async {
+		let c = client.contribution(id).await.ok()?;
+		(c.decision != Decision::Pending).then_some(c.decision)
+	})
+	.await;
+	assert!(matches!(decision, Decision::Accepted { .. }), "{decision:?}");
 }
 
 struct XofReader<'a>(&'a mut blake3::OutputReader);
