@@ -393,8 +393,9 @@ async fn a_256_mib_transfer_survives_its_first_provider_being_killed() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_curator_acts_on_each_finalized_block_not_on_a_timer() {
 	// The worker polls only every 10 minutes; the contribution below is still judged within
-	// seconds, because a round runs at each finalized block (a subscription). On a timer alone it
-	// would wait for the next poll.
+	// seconds, because a round runs at each finalized block (a subscription), and when a retry
+	// falls due (its bytes may reach the worker after the block that reveals it). On a timer
+	// alone it would wait for the next poll.
 	let mut node = Node::start("dev", &["--dev", "--sealing", "instant"]).expect("node starts");
 	node.wait_rpc().expect("rpc up");
 	let url = node.url();
@@ -402,7 +403,19 @@ async fn a_curator_acts_on_each_finalized_block_not_on_a_timer() {
 	let ks = home.path().join("keys");
 	let bob = tributary_client::keys::Key::from_suri("//Bob").unwrap().ss58();
 	let datanet = create_datanet(&url, &ks, "blocks", "text", "txt", &[&bob]);
-	let args = ["run", "--url", &url, "--curator-key", "//Bob", "--poll-ms", "600000"];
+	let args = [
+		"run",
+		"--url",
+		&url,
+		"--curator-key",
+		"//Bob",
+		"--poll-ms",
+		"600000",
+		"--fetch-timeout",
+		"5",
+		"--retry-backoff",
+		"1",
+	];
 	let w = Worker::start("bob", &home.path().join("w"), &args).unwrap();
 	let file = home.path().join("note.txt");
 	std::fs::write(&file, "A note judged at the next finalized block, not at the next poll.\n")

@@ -38,8 +38,8 @@ type FinalizedBlocks = futures::stream::BoxStream<
 pub struct CuratorConfig {
 	/// Only these datanets (default: every datanet the key curates).
 	pub datanets: Option<Vec<u32>>,
-	/// A round runs at each finalized block; without one, after `poll` while a retry waits, and
-	/// after `idle_poll` otherwise (and every `poll` when the node gives no block subscription).
+	/// A round runs at each finalized block, when a retry falls due, and after `idle_poll`
+	/// without either; every `poll` when the node gives no block subscription.
 	pub poll: Duration,
 	pub idle_poll: Duration,
 	/// Give up one fetch attempt after this long without progress.
@@ -140,8 +140,8 @@ impl Curator {
 	}
 
 	/// Waits for the next finalized block (what a round reads), following them by subscription
-	/// rather than asking the node over and over. Without a block for `idle_poll` (or `poll`
-	/// while a retry is waiting), a round runs anyway; without a subscription, every `poll`.
+	/// rather than asking the node over and over. A round also runs when a retry falls due, and
+	/// after `idle_poll` without a block; without a subscription, every `poll`.
 	async fn wait_for_work(&mut self, finalized: &mut Option<FinalizedBlocks>) {
 		if finalized.is_none() {
 			*finalized = self.client.finalized_blocks().await.ok().map(|s| s.boxed());
@@ -149,8 +149,14 @@ impl Curator {
 		let Some(blocks) = finalized else {
 			return tokio::time::sleep(self.cfg.poll).await;
 		};
-		let wait =
-			if self.journal.data().retries.is_empty() { self.cfg.idle_poll } else { self.cfg.poll };
+		// Until the next block, or the earliest retry falling due (at least 1 s from now), or
+		// `idle_poll`, whichever comes first.
+		let now = data_plane::store::now_secs();
+		let wait = match self.journal.data().retries.values().map(|r| r.not_before).min() {
+			Some(due) => Duration::from_secs(due.saturating_sub(now))
+				.clamp(Duration::from_secs(1), self.cfg.idle_poll.max(Duration::from_secs(1))),
+			None => self.cfg.idle_poll,
+		};
 		match tokio::time::timeout(wait, blocks.next()).await {
 			Ok(Some(Ok(_))) | Err(_) => {}
 			// The subscription ended or failed: subscribe again next time.

@@ -90,7 +90,8 @@ enum Command {
 		/// Curate only this datanet (repeatable; default: every datanet the key curates).
 		#[arg(long)]
 		datanet: Vec<u32>,
-		/// How often to look for new contributions, in milliseconds.
+		/// How often to look for new contributions, in milliseconds, when the node offers no
+		/// subscription to finalized blocks (with one, the curator acts at each block).
 		#[arg(long, default_value_t = 1000)]
 		poll_ms: u64,
 		/// Seconds without progress before one fetch attempt is abandoned.
