@@ -320,7 +320,18 @@ async fn workers_fetch_check_and_vote_on_uploaded_contributions() {
 		.unwrap();
 	let out = contribute(&url, &ks, &after, &datanets[0], Some(&w_charlie.tcp_addr()));
 	let after_id = out["contribution"].as_u64().unwrap();
-	let decision = decided(&client, after_id, "after-restart.md").await;
+	let decision = tokio::time::timeout(
+		Duration::from_secs(100), // before `decided` gives up, to show the workers' logs
+		decided(&client, after_id, "after-restart.md"),
+	)
+	.await
+	.unwrap_or_else(|_| {
+		panic!(
+			"no decision after the restart\nbob:\n{}\ncharlie:\n{}",
+			w_bob.proc.tail(25),
+			w_charlie.proc.tail(25)
+		)
+	});
 	assert!(matches!(decision, Decision::Accepted { .. }), "{decision:?}");
 	let c = client.contribution(after_id).await.unwrap();
 	assert_eq!(c.approvals, 2, "both restarted-node curators voted");

@@ -87,7 +87,15 @@ impl From<subxt::Error> for ClientError {
 			},
 			subxt::Error::Runtime(other) => ClientError::Other(format!("the chain refused the call: {other}")),
 			subxt::Error::Rpc(r) => {
-				let text = r.to_string();
+				// The node says why in the error's data ("Transaction has a bad signature", ...);
+				// the error's own text leaves it out.
+				let data = match &r {
+					subxt::error::RpcError::ClientError(subxt::ext::subxt_rpcs::Error::User(u)) => {
+						u.data.as_ref().map(|d| format!(": {}", d.get())).unwrap_or_default()
+					}
+					_ => String::new(),
+				};
+				let text = format!("{r}{data}");
 				if text.contains("Inability to pay some fees") {
 					ClientError::Invalid("the account cannot pay the transaction fee: fund it first".into())
 				} else if text.contains("Could not decode") || text.contains("decode") {
