@@ -267,10 +267,8 @@ impl Curator {
 					// land: the next try asks the chain first). Only this contribution waits.
 					Err(e @ (ClientError::Refused { .. } | ClientError::Invalid(_)))
 					| Err(e @ ClientError::TimedOut { .. }) => {
-						let r = self.journal.data().retries.get(&id).cloned().unwrap_or_default();
-						let not_before = now + self.cfg.retry_backoff.as_secs().max(1);
 						tracing::warn!(contribution = id, "vote not cast, will retry: {e}");
-						self.journal.retry(id, Retry { not_before, ..r })?;
+						self.retry_later(id, now)?;
 						return Ok(false);
 					}
 					Err(e) => return Err(e.into()),
@@ -304,13 +302,19 @@ impl Curator {
 				Ok(false)
 			}
 			Verdict::Later(why) => {
-				let r = self.journal.data().retries.get(&id).cloned().unwrap_or_default();
-				let not_before = now + self.cfg.retry_backoff.as_secs().max(1);
 				tracing::warn!(contribution = id, "not judged this round, will retry: {why}");
-				self.journal.retry(id, Retry { not_before, ..r })?;
+				self.retry_later(id, now)?;
 				Ok(false)
 			}
 		}
+	}
+
+	/// Puts contribution `id` off by `retry_backoff` for a reason of ours (a refused or timed-out
+	/// vote, a full store): its fetch attempts do not count up.
+	fn retry_later(&mut self, id: u64, now: u64) -> anyhow::Result<()> {
+		let r = self.journal.data().retries.get(&id).cloned().unwrap_or_default();
+		let not_before = now + self.cfg.retry_backoff.as_secs().max(1);
+		self.journal.retry(id, Retry { not_before, ..r })
 	}
 
 	async fn judge(&mut self, c: &ContributionView, d: &DatanetView) -> anyhow::Result<Verdict> {

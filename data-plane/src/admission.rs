@@ -17,7 +17,7 @@
 use crate::fetch::{fetch, FetchOptions};
 use crate::net::{DataNode, NodeEvent, PushHandler};
 use crate::protocol::{BlobResponse, Voucher};
-use crate::store::{now_secs, StoreError};
+use crate::store::{now_secs, ContentStore, StoreError};
 use crate::tree::Hash;
 use libp2p::PeerId;
 use std::collections::HashMap;
@@ -157,10 +157,7 @@ impl Admission {
 		}
 		let until = Some(now_secs() + self.limits.pin_for.as_secs());
 		if store.has(&hash) {
-			return match store.pin(&hash, UPLOAD_PIN, until) {
-				Ok(()) => BlobResponse::PushAccepted,
-				Err(e) => BlobResponse::Refused(format!("cannot pin: {e}")),
-			};
+			return pin_for_upload(&store, &hash, until);
 		}
 		let room = match store.reserve(&hash, size) {
 			Ok(room) => room,
@@ -169,10 +166,7 @@ impl Admission {
 		};
 		let Some(room) = room else {
 			// Another transfer of these bytes is under way here: it will hold them.
-			return match store.pin(&hash, UPLOAD_PIN, until) {
-				Ok(()) => BlobResponse::PushAccepted,
-				Err(e) => BlobResponse::Refused(format!("cannot pin: {e}")),
-			};
+			return pin_for_upload(&store, &hash, until);
 		};
 		// Pinned before the first byte arrives, so eviction cannot take it between fetch and pin.
 		if let Err(e) = store.pin(&hash, UPLOAD_PIN, until) {
@@ -197,6 +191,14 @@ impl Admission {
 			drop((room, slot));
 		});
 		BlobResponse::PushAccepted
+	}
+}
+
+/// Pins `hash` as an upload until `until` and accepts the push, or says why it cannot.
+fn pin_for_upload(store: &ContentStore, hash: &Hash, until: Option<u64>) -> BlobResponse {
+	match store.pin(hash, UPLOAD_PIN, until) {
+		Ok(()) => BlobResponse::PushAccepted,
+		Err(e) => BlobResponse::Refused(format!("cannot pin: {e}")),
 	}
 }
 

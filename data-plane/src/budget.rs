@@ -88,14 +88,23 @@ impl ContentStore {
 	}
 
 	fn used_locked(&self, space: &Space) -> u64 {
-		let blobs: u64 = self.list().iter().map(|(_, s)| s).sum();
-		let partials = self.partials();
+		Self::used_of(space, &self.list(), &self.partials(), |h| self.has(h))
+	}
+
+	/// Space used, from one scan of the blobs and partial files (`has`: whether a blob is complete).
+	fn used_of(
+		space: &Space,
+		blobs: &[(Hash, u64)],
+		partials: &[(Hash, u64, SystemTime)],
+		has: impl Fn(&Hash) -> bool,
+	) -> u64 {
+		let blobs: u64 = blobs.iter().map(|(_, s)| s).sum();
 		let mut in_transfer: u64 = partials
 			.iter()
 			.map(|(h, len, _)| (*len).max(space.reserved.get(h).copied().unwrap_or(0)))
 			.sum();
 		for (h, size) in &space.reserved {
-			if !partials.iter().any(|(p, _, _)| p == h) && !self.has(h) {
+			if !partials.iter().any(|(p, _, _)| p == h) && !has(h) {
 				in_transfer += size;
 			}
 		}
@@ -122,19 +131,19 @@ impl ContentStore {
 		need: u64,
 		keep: Option<&Hash>,
 	) -> Result<(), StoreError> {
-		let mut used = self.used_locked(space);
+		// One scan of each directory serves the accounting and the choice of what to evict.
+		let (blobs, partials) = (self.list(), self.partials());
+		let mut used = Self::used_of(space, &blobs, &partials, |h| self.has(h));
 		// Room already counted for this blob's partial file is reused, not asked for twice.
-		let own_partial = keep
-			.and_then(|k| self.partials().into_iter().find(|(h, _, _)| h == k))
-			.map_or(0, |p| p.1);
+		let own_partial =
+			keep.and_then(|k| partials.iter().find(|(h, _, _)| h == k)).map_or(0, |p| p.1);
 		let need = need.saturating_sub(own_partial);
 		if used.saturating_add(need) <= self.budget {
 			return Ok(());
 		}
 		let now = now_secs();
 		// (last used, hash, bytes, whether it is a partial file)
-		let mut candidates: Vec<(SystemTime, Hash, u64, bool)> = self
-			.list()
+		let mut candidates: Vec<(SystemTime, Hash, u64, bool)> = blobs
 			.into_iter()
 			.filter(|(h, _)| !self.pins_of(h).live(now))
 			.map(|(h, s)| {
@@ -145,8 +154,7 @@ impl ContentStore {
 			})
 			.collect();
 		candidates.sort();
-		let mut idle: Vec<_> = self
-			.partials()
+		let mut idle: Vec<_> = partials
 			.into_iter()
 			.filter(|(h, _, _)| !space.reserved.contains_key(h) && Some(h) != keep)
 			.map(|(h, len, t)| (t, h, len, true))

@@ -1093,19 +1093,24 @@ mod tests {
 		assert_eq!(a.len(), 0);
 	}
 
+	/// A node with its store and key in `dir`, named `name`.
+	async fn node_in(dir: &Path, name: &str, cfg: NetConfig) -> anyhow::Result<DataNode> {
+		let store = Arc::new(ContentStore::open(dir.join(name), 1 << 20).unwrap());
+		let key = load_or_create_identity(&dir.join(format!("{name}.key"))).unwrap();
+		DataNode::start(key, store, cfg).await
+	}
+
 	#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 	async fn a_peer_gets_no_more_connections_than_the_limit_allows() {
 		let dir = tempfile::tempdir().unwrap();
-		let start = |name: &str, cfg: NetConfig| {
-			let store = Arc::new(ContentStore::open(dir.path().join(name), 1 << 20).unwrap());
-			let key = load_or_create_identity(&dir.path().join(format!("{name}.key"))).unwrap();
-			DataNode::start(key, store, cfg)
-		};
-		let server =
-			start("server", NetConfig { max_connections_per_peer: 2, ..Default::default() })
-				.await
-				.unwrap();
-		let client = start("client", NetConfig::default()).await.unwrap();
+		let server = node_in(
+			dir.path(),
+			"server",
+			NetConfig { max_connections_per_peer: 2, ..Default::default() },
+		)
+		.await
+		.unwrap();
+		let client = node_in(dir.path(), "client", NetConfig::default()).await.unwrap();
 		let addr = server.listen_addrs().await.into_iter().next().unwrap();
 		let id = client.dial(addr).await.unwrap();
 		// The client asks for six lanes; the server keeps two.
@@ -1119,7 +1124,9 @@ mod tests {
 
 		// Past `max_serving` reads in progress, a request for data is answered "busy" at once
 		// (here the bound is 0, so every one is).
-		let busy = start("busy", NetConfig { max_serving: 0, ..Default::default() }).await.unwrap();
+		let busy = node_in(dir.path(), "busy", NetConfig { max_serving: 0, ..Default::default() })
+			.await
+			.unwrap();
 		let h = busy.store().put_bytes(b"some bytes to serve").unwrap();
 		let addr = busy.listen_addrs().await.into_iter().next().unwrap();
 		let b = client.dial(addr).await.unwrap();
@@ -1132,16 +1139,13 @@ mod tests {
 	#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 	async fn on_a_public_network_a_peers_loopback_addresses_stay_out_of_the_routing_table() {
 		let dir = tempfile::tempdir().unwrap();
-		let start = |name: &str, cfg: NetConfig| {
-			let store = Arc::new(ContentStore::open(dir.path().join(name), 1 << 20).unwrap());
-			let key = load_or_create_identity(&dir.path().join(format!("{name}.key"))).unwrap();
-			DataNode::start(key, store, cfg)
-		};
 		// A listens on every interface (a public node); B only on loopback (a private one).
 		let all: Multiaddr = "/ip4/0.0.0.0/tcp/0".parse().unwrap();
 		let public =
-			start("public", NetConfig { listen: vec![all], ..Default::default() }).await.unwrap();
-		let private = start("private", NetConfig::default()).await.unwrap();
+			node_in(dir.path(), "public", NetConfig { listen: vec![all], ..Default::default() })
+				.await
+				.unwrap();
+		let private = node_in(dir.path(), "private", NetConfig::default()).await.unwrap();
 		let port = public.listen_addrs().await.into_iter().find_map(|a| {
 			a.iter().find_map(|p| if let Protocol::Tcp(port) = p { Some(port) } else { None })
 		});
