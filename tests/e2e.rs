@@ -7,6 +7,7 @@
 use pallet_datanets::mmr;
 use std::time::{Duration, Instant};
 use tributary_client::{
+	client::Wait,
 	client::{Decision, RejectArg, VoteArg},
 	content,
 	keys::Key,
@@ -326,6 +327,65 @@ async fn a_submission_stops_waiting_when_no_block_comes() {
 		other => panic!("expected a timeout, got {other:?}"),
 	}
 	assert!(started.elapsed() < Duration::from_secs(30));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn transactions_sent_before_finality_get_their_own_nonces() {
+	// Manual sealing, blocks made but not finalized: what a client sees on a chain whose finality
+	// lags its best block. A second transaction sent as soon as the first was in a best block took
+	// the finalized block's nonce (subxt's default), which the first had used: "outdated".
+	let mut node = Node::start("unfinal", &["--dev", "--sealing", "manual"]).expect("node starts");
+	node.wait_rpc().expect("rpc up");
+	let client = Client::connect(&node.url()).await.unwrap().with_wait(Wait::InBlock);
+	let dave = tributary_client::keys::Key::from_suri("//Dave").unwrap();
+	let remark = |i: u8| tributary_client::chain::tx().system().remark(vec![i; 8]);
+	for i in 0..3 {
+		let events = sealed(&client, client.submit(&remark(i), &dave)).await;
+		events.unwrap_or_else(|e| panic!("transaction {i}: {e}"));
+	}
+	let status = client.status().await.unwrap();
+	assert_eq!(status.finalized, 0, "nothing was finalized: {status:?}");
+	assert!(status.best >= 3, "{status:?}");
+
+	// A transaction submitted again once it is on chain is not an error: the pool refuses it as
+	// outdated, and the client finds it in its block. (Instant sealing gives that same answer
+	// for a first submission whose block was made before the node replied.)
+	let tx = client.sign(&remark(9), &dave).await.unwrap();
+	let first = sealed(&client, client.submit_signed(&tx)).await.unwrap();
+	let again = client.submit_signed(&tx).await.unwrap();
+	assert_eq!(again.extrinsic_hash(), first.extrinsic_hash());
+	assert_eq!(again.extrinsic_index(), first.extrinsic_index());
+	// A transaction the chain never saw, with a used nonce, is still refused as outdated.
+	let params = subxt::config::DefaultExtrinsicParamsBuilder::new().nonce(0).build();
+	let tx = client.api().tx().create_signed(&remark(7), &dave, params).await.unwrap();
+	let stale = tributary_client::client::SignedTx { tx, nonce: 0, since: 0 };
+	let err = client.submit_signed(&stale).await.unwrap_err();
+	assert!(err.to_string().contains("outdated"), "{err}");
+
+	// Two transactions signed with the same nonce (a worker and the CLI with one key): the
+	// second is refused while the first waits in the pool; signed again it takes the next nonce.
+	let first = client.sign(&remark(20), &dave).await.unwrap();
+	let second = client.sign(&remark(21), &dave).await.unwrap();
+	assert_eq!(first.nonce, second.nonce);
+	first.tx.submit().await.unwrap();
+	let err = client.submit_signed(&second).await.unwrap_err();
+	assert!(err.to_string().contains("Priority is too low"), "{err}");
+	let third = client.sign(&remark(21), &dave).await.unwrap();
+	assert_eq!(third.nonce, first.nonce + 1, "the pool's transaction counts");
+	sealed(&client, client.submit_signed(&third)).await.unwrap();
+}
+
+/// Makes a block (not finalized) on a manual-sealing node every 200 ms until `submission` ends.
+async fn sealed<T>(client: &Client, submission: impl std::future::Future<Output = T>) -> T {
+	tokio::pin!(submission);
+	loop {
+		tokio::select! {
+			r = &mut submission => break r,
+			_ = tokio::time::sleep(Duration::from_millis(200)) => {
+				client.seal_block(false).await.unwrap();
+			}
+		}
+	}
 }
 
 /// Fixed libp2p keys for the test validators (validators refuse to invent one silently).

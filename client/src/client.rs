@@ -23,6 +23,22 @@ use subxt::{
 	OnlineClient, SubstrateConfig,
 };
 
+/// A transaction signed and ready to submit ([`Client::sign`], [`Client::submit_signed`]).
+pub struct SignedTx {
+	pub tx: subxt::tx::SubmittableTransaction<SubstrateConfig, OnlineClient<SubstrateConfig>>,
+	/// The nonce it carries.
+	pub nonce: u64,
+	/// The best block's number when it was signed: it cannot be in an earlier block.
+	pub since: u64,
+}
+
+/// Whether the pool refused a transaction because another one took its nonce: on chain
+/// ("outdated"), or in the pool with the same priority ("Priority is too low").
+fn nonce_taken(e: &ClientError) -> bool {
+	let text = e.to_string();
+	text.contains("outdated") || text.contains("Priority is too low")
+}
+
 pub type DatanetId = u32;
 pub type ContributionId = u64;
 
@@ -476,13 +492,76 @@ impl Client {
 
 	/// Signs `call` with `key`, submits it, waits per [`Wait`] and returns its events, or the
 	/// chain's refusal as a sentence.
+	///
+	/// Another process signing with the same key (a worker, and the CLI beside it) can take the
+	/// nonce this one read: the pool then refuses ours as outdated (or of too low a priority while
+	/// the other waits in the pool). When the chain shows ours never ran (see
+	/// [`Self::submit_signed`]), it is signed again with the next nonce, a few times.
 	pub async fn submit<Call: subxt::tx::Payload>(
 		&self,
 		call: &Call,
 		key: &Key,
 	) -> Result<ExtrinsicEvents<SubstrateConfig>, ClientError> {
-		let progress = self.api.tx().sign_and_submit_then_watch_default(call, key).await?;
-		let tx = progress.extrinsic_hash();
+		const TRIES: usize = 4;
+		let mut tried = 1;
+		loop {
+			let tx = self.sign(call, key).await?;
+			match self.submit_signed(&tx).await {
+				Err(e) if nonce_taken(&e) && tried < TRIES => tried += 1,
+				other => return other,
+			}
+		}
+	}
+
+	/// `call` signed by `key` with the account's next nonce as the node's pool sees it
+	/// (`system_accountNextIndex`): it counts transactions in best blocks that are not yet
+	/// final, and those still in the pool. (subxt's default reads the nonce at the finalized
+	/// block: a second transaction sent before the first was final reused its nonce and was
+	/// refused as outdated.) Mortal for subxt's default period, from the finalized block.
+	pub async fn sign<Call: subxt::tx::Payload>(
+		&self,
+		call: &Call,
+		key: &Key,
+	) -> Result<SignedTx, ClientError> {
+		let since = self.best_number().await?;
+		let nonce = self
+			.legacy
+			.system_account_next_index(&subxt::tx::Signer::<SubstrateConfig>::account_id(key))
+			.await
+			.map_err(subxt::Error::from)?;
+		let params = subxt::config::DefaultExtrinsicParamsBuilder::<SubstrateConfig>::new()
+			.nonce(nonce)
+			.build();
+		let tx = self.api.tx().create_signed(call, key, params).await?;
+		Ok(SignedTx { tx, nonce, since })
+	}
+
+	/// Submits a signed transaction and waits per [`Wait`].
+	///
+	/// The pool refuses a transaction as outdated when its nonce is used. That is an error only
+	/// if the chain shows it never ran: a transaction submitted again once on chain is answered
+	/// outdated (or "already imported" while its block is not final), and so is a first
+	/// submission whose block was made while the node was still answering (instant sealing does
+	/// this). So before saying it failed, the best chain is searched from the block the
+	/// transaction was signed at; found, its events are the answer.
+	pub async fn submit_signed(
+		&self,
+		tx: &SignedTx,
+	) -> Result<ExtrinsicEvents<SubstrateConfig>, ClientError> {
+		let hash = tx.tx.hash();
+		let progress = match tx.tx.submit_and_watch().await {
+			Ok(p) => p,
+			Err(e) => {
+				let e = ClientError::from(e);
+				if !["outdated", "Already Imported"].iter().any(|w| e.to_string().contains(w)) {
+					return Err(e);
+				}
+				return match self.find_included(hash, tx.since).await? {
+					Some(events) => Ok(events),
+					None => Err(e),
+				};
+			}
+		};
 		let what = match self.wait {
 			Wait::Finalized => "finalized",
 			Wait::InBlock => "best",
@@ -495,11 +574,11 @@ impl Client {
 			// (polkadot-sdk#8479; seen with instant sealing): look for it in the chain before
 			// saying it failed.
 			Err(e)
-				if ["invalid", "not valid", "dropped"]
+				if ["invalid", "not valid", "dropped", "outdated"]
 					.iter()
 					.any(|w| e.to_string().to_lowercase().contains(w)) =>
 			{
-				match self.find_included(tx).await? {
+				match self.find_included(hash, tx.since).await? {
 					Some(events) => Ok(events),
 					None => Err(e),
 				}
@@ -508,46 +587,81 @@ impl Client {
 		}
 	}
 
-	/// The events of extrinsic `tx` if it is in one of the latest finalized blocks, looking for a
-	/// few seconds as blocks are finalized; a failed dispatch is its error.
+	/// The number of the node's best block.
+	async fn best_number(&self) -> Result<u64, ClientError> {
+		let header = self.legacy.chain_get_header(None).await.map_err(subxt::Error::from)?;
+		let header =
+			header.ok_or_else(|| ClientError::Other("the node has no best block".into()))?;
+		Ok(header.number.into())
+	}
+
+	/// The events of extrinsic `tx` if it is in a block of the best chain numbered `since` or
+	/// later; a failed dispatch is its error. Searched three times a second apart (a block being
+	/// imported as the pool answered shows up a moment later). With [`Wait::Finalized`], a block
+	/// found is waited for until final.
 	async fn find_included(
 		&self,
 		tx: subxt::utils::H256,
+		since: u64,
 	) -> Result<Option<ExtrinsicEvents<SubstrateConfig>>, ClientError> {
-		const LOOK_BACK: u32 = 16;
+		// However long ago it was signed, a search stops this many blocks back.
+		const MOST: u64 = 1024;
 		let mut seen = std::collections::HashSet::new();
-		for _ in 0..6 {
-			let mut block = self.api.blocks().at_latest().await?;
-			for _ in 0..LOOK_BACK {
-				if !seen.insert(block.hash()) {
+		for attempt in 0..3 {
+			if attempt > 0 {
+				tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+			}
+			let best = self.legacy.chain_get_block_hash(None).await.map_err(subxt::Error::from)?;
+			let best =
+				best.ok_or_else(|| ClientError::Other("the node has no best block".into()))?;
+			let mut block = self.api.blocks().at(best).await?;
+			let lowest = u64::from(block.number()).saturating_sub(MOST).max(since);
+			loop {
+				if u64::from(block.number()) < lowest || !seen.insert(block.hash()) {
 					break;
 				}
 				for ext in block.extrinsics().await?.iter() {
-					if ext.hash() == tx {
-						let events = ext.events().await?;
-						for ev in events.iter() {
-							let ev = ev?;
-							if (ev.pallet_name(), ev.variant_name())
-								== ("System", "ExtrinsicFailed")
-							{
-								let err = DispatchError::decode_from(
-									ev.field_bytes(),
-									self.api.metadata(),
-								)?;
-								return Err(subxt::Error::Runtime(err).into());
-							}
-						}
-						return Ok(Some(events));
+					if ext.hash() != tx {
+						continue;
 					}
+					let events = ext.events().await?;
+					for ev in events.iter() {
+						let ev = ev?;
+						if (ev.pallet_name(), ev.variant_name()) == ("System", "ExtrinsicFailed") {
+							let err =
+								DispatchError::decode_from(ev.field_bytes(), self.api.metadata())?;
+							return Err(subxt::Error::Runtime(err).into());
+						}
+					}
+					if self.wait == Wait::Finalized {
+						self.until_final(block.number().into()).await?;
+					}
+					return Ok(Some(events));
 				}
 				if block.number() == 0 {
 					break;
 				}
 				block = self.api.blocks().at(block.header().parent_hash).await?;
 			}
-			tokio::time::sleep(std::time::Duration::from_secs(1)).await;
 		}
 		Ok(None)
+	}
+
+	/// Waits (up to the wait timeout) until block `number` is finalized.
+	async fn until_final(&self, number: u64) -> Result<(), ClientError> {
+		let deadline = tokio::time::Instant::now() + self.wait_timeout;
+		loop {
+			let head = self.legacy.chain_get_finalized_head().await.map_err(subxt::Error::from)?;
+			let header =
+				self.legacy.chain_get_header(Some(head)).await.map_err(subxt::Error::from)?;
+			if header.is_some_and(|h| u64::from(h.number) >= number) {
+				return Ok(());
+			}
+			if tokio::time::Instant::now() >= deadline {
+				return Err(ClientError::TimedOut { what: "finalized", waited: self.wait_timeout });
+			}
+			tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+		}
 	}
 
 	async fn wait_for(
@@ -884,6 +998,20 @@ impl Client {
 			.await?
 			.map(|a| a.data.free)
 			.unwrap_or(0))
+	}
+
+	/// Makes a block now on a dev node that seals on request (`--sealing manual`), finalized or
+	/// left to be finalized later; returns its hash (0x hex).
+	pub async fn seal_block(&self, finalize: bool) -> Result<String, ClientError> {
+		let created: serde_json::Value = self
+			.rpc
+			.request("engine_createBlock", rpc_params![true, finalize, Option::<String>::None])
+			.await
+			.map_err(|e| ClientError::Other(format!("engine_createBlock: {e}")))?;
+		created["hash"]
+			.as_str()
+			.map(String::from)
+			.ok_or_else(|| ClientError::Other(format!("engine_createBlock answered {created}")))
 	}
 
 	/// The hash (0x hex) of the block at `number` on the node's best chain, if it has one.

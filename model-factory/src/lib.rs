@@ -8,12 +8,15 @@
 //!   fused kernels have no backward; these are gradient-checked in f64).
 //! - [`lora`] and [`adapter`]: LoRA layers and adapter files in PEFT's conventions; [`nf4`]: 4-bit
 //!   NormalFloat weights and the quantized matmul QLoRA trains through.
+//! - [`attribution`]: which training examples shaped an adapter (per-example LoRA gradients from
+//!   one backward pass, projected; TracIn over checkpoints; parts per million).
 //! - [`train`], [`generate`], [`chat`]: the training loop, KV-cache generation, chat templates;
 //!   [`finetune`]: a whole run (attach, tokenize, split, train, checkpoint, save) in one call.
 //!
 //! See docs/model-factory.md; the reference tests match transformers + PEFT on every family.
 
 pub mod adapter;
+pub mod attribution;
 pub mod blas;
 pub mod bloom;
 pub mod chat;

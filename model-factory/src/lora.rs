@@ -50,6 +50,16 @@ pub struct Lora {
 	/// both (see [`Linear::set_dropout_stream`]).
 	dropout_seed: std::sync::atomic::AtomicU64,
 	dropout_calls: std::sync::atomic::AtomicU64,
+	/// While armed, each forward pass records what per-example gradients are made of (see
+	/// [`crate::attribution::tap`]).
+	pub(crate) tap: std::sync::Mutex<Option<crate::attribution::tap::Tap>>,
+}
+
+impl Lora {
+	/// Whether the adapter is folded into its layer's weight (then it adds nothing at run time).
+	pub fn is_merged(&self) -> bool {
+		self.merged
+	}
 }
 
 /// The frozen weight of a linear layer: full precision, or NF4 (QLoRA).
@@ -121,6 +131,7 @@ impl Linear {
 			merged: false,
 			dropout_seed: 0.into(),
 			dropout_calls: 0.into(),
+			tap: Default::default(),
 		});
 		Ok(())
 	}
@@ -174,7 +185,11 @@ impl Linear {
 		let low = crate::blas::matmul(&x.contiguous()?.reshape((rows, in_f))?, &a.t()?)?;
 		let up = (crate::blas::matmul(&low, &b.t()?)? * l.scale)?;
 		let up = up.reshape(y.shape())?;
-		y + up
+		let out = (y + up)?;
+		match l.tap.lock().expect("tap lock").as_mut() {
+			Some(tap) => tap.record(&x, &low, &out),
+			None => Ok(out),
+		}
 	}
 
 	/// The weight, when this layer computes exactly `x W^T`: full precision, no bias, no adapter

@@ -4,6 +4,7 @@
 //!
 //! Same model, data, config and seed give the same adapter, bit for bit, on CPU.
 
+use crate::attribution::{AttributionConfig, Recorder, Table, Target};
 use crate::lora::LoraConfig;
 use crate::model::CausalLm;
 use crate::optim::{AdamW, AdamWParams};
@@ -92,6 +93,15 @@ pub fn collate(batch: &[&Example], dev: &Device, dtype: DType) -> Result<(Tensor
 	))
 }
 
+/// The factor [`clip_grad_norm`] scales gradients of norm `norm` by.
+fn clip_factor(norm: f64, max: f64) -> f64 {
+	if max > 0.0 && norm > max {
+		max / (norm + 1e-6)
+	} else {
+		1.0
+	}
+}
+
 /// Scales the gradients of `vars` in place so their global L2 norm is at most `max`; returns the
 /// norm before clipping.
 pub fn clip_grad_norm(grads: &mut GradStore, vars: &[Var], max: f64) -> Result<f64> {
@@ -103,7 +113,7 @@ pub fn clip_grad_norm(grads: &mut GradStore, vars: &[Var], max: f64) -> Result<f
 	}
 	let norm = sq.sqrt();
 	if max > 0.0 && norm > max {
-		let k = max / (norm + 1e-6);
+		let k = clip_factor(norm, max);
 		for v in vars {
 			if let Some(g) = grads.remove(v.as_tensor()) {
 				grads.insert(v.as_tensor(), (g * k)?);
@@ -153,6 +163,7 @@ pub struct Trainer<'m> {
 	vars: Vec<Var>,
 	opt: AdamW,
 	pos: Position,
+	attribution: Option<Recorder>,
 }
 
 const STATE: &str = "trainer_state.json";
@@ -168,7 +179,14 @@ impl<'m> Trainer<'m> {
 		let params =
 			AdamWParams { lr: lr_at(cfg, 0), weight_decay: cfg.weight_decay, ..Default::default() };
 		let opt = AdamW::new(named, params)?;
-		let mut me = Self { model, cfg: cfg.clone(), vars, opt, pos: Position::default() };
+		let mut me = Self {
+			model,
+			cfg: cfg.clone(),
+			vars,
+			opt,
+			pos: Position::default(),
+			attribution: None,
+		};
 		me.seed_dropout(0);
 		Ok(me)
 	}
@@ -195,33 +213,78 @@ impl<'m> Trainer<'m> {
 		&*self.model
 	}
 
-	/// One optimizer step (`grad_accum` micro-batches of `batch_size` examples).
+	/// Records attribution from here on (see [`crate::attribution::recorder`]): `n_train` is the
+	/// size of the training split the steps take from. Only from the first step: a run resumed
+	/// midway has lost the steps before.
+	pub fn attribute(
+		&mut self,
+		cfg: AttributionConfig,
+		targets: Vec<Target>,
+		n_train: usize,
+	) -> Result<()> {
+		if self.pos.step > 0 {
+			candle_core::bail!("attribution must record a run from its first step");
+		}
+		let batch = self.cfg.batch_size;
+		let r = Recorder::new(&mut *self.model, cfg, targets, n_train, self.cfg.steps, batch)?;
+		self.attribution = Some(r);
+		Ok(())
+	}
+
+	/// The attribution table of the run so far (taps come off; recording stops).
+	pub fn finish_attribution(&mut self) -> Option<Table> {
+		let r = self.attribution.take()?;
+		Some(r.finish(&mut *self.model))
+	}
+
+	/// One optimizer step (`grad_accum` micro-batches of `batch_size` examples). The step's loss
+	/// is the mean over every token that carries loss in all its micro-batches (each micro-batch's
+	/// mean is weighted by its share of the tokens, not averaged with the others).
 	pub fn step(&mut self, data: &[Example]) -> Result<Event> {
 		if data.is_empty() {
 			candle_core::bail!("no training examples");
 		}
-		let cfg = &self.cfg;
+		let cfg = self.cfg.clone();
 		let dev = self.model.device();
 		let started = Instant::now();
-		let mut acc: Option<GradStore> = None;
-		let (mut loss_sum, mut tokens) = (0f64, 0usize);
+		if let Some(r) = self.attribution.as_mut() {
+			r.before_step(&mut *self.model, self.pos.step)?;
+		}
 		let mut order = epoch_order(data.len(), cfg.seed, self.pos.epoch);
+		let mut micro = Vec::with_capacity(cfg.grad_accum.max(1));
+		let mut tokens = 0usize;
 		for _ in 0..cfg.grad_accum.max(1) {
-			let mut batch = Vec::with_capacity(cfg.batch_size);
-			while batch.len() < cfg.batch_size.max(1) {
+			let mut picked = Vec::with_capacity(cfg.batch_size);
+			while picked.len() < cfg.batch_size.max(1) {
 				if self.pos.cursor >= data.len() {
 					self.pos.epoch += 1;
 					self.pos.cursor = 0;
 					order = epoch_order(data.len(), cfg.seed, self.pos.epoch);
 				}
-				batch.push(&data[order[self.pos.cursor]]);
+				picked.push(order[self.pos.cursor]);
 				self.pos.cursor += 1;
 			}
+			let batch: Vec<&Example> = picked.iter().map(|&i| &data[i]).collect();
 			tokens += batch.iter().map(|e| e.ids.len()).sum::<usize>();
 			let (ids, tgt, mask) = collate(&batch, &dev, self.model.dtype())?;
-			let loss = self.model.loss(&ids, &tgt, &mask, true)?;
+			let n = mask.to_dtype(DType::F64)?.sum_all()?.to_scalar::<f64>()?;
+			micro.push((picked, ids, tgt, mask, n));
+		}
+		let all: f64 = micro.iter().map(|m| m.4).sum();
+		let mut acc: Option<GradStore> = None;
+		let mut loss_sum = 0f64;
+		let mut features = Vec::new();
+		for (picked, ids, tgt, mask, n) in micro {
+			let share = if all > 0.0 { n / all } else { 0.0 };
+			let loss = (self.model.loss(&ids, &tgt, &mask, true)? * share)?;
 			loss_sum += loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
-			let grads = (loss / cfg.grad_accum.max(1) as f64)?.backward()?;
+			let grads = loss.backward()?;
+			if self.attribution.is_some() {
+				features.push((
+					picked,
+					crate::attribution::tap::collect(&mut *self.model, &grads, 1.0)?,
+				));
+			}
 			acc = Some(match acc {
 				None => grads,
 				Some(mut a) => {
@@ -239,13 +302,18 @@ impl<'m> Trainer<'m> {
 		let mut grads = acc.expect("at least one micro-batch");
 		let grad_norm = clip_grad_norm(&mut grads, &self.vars, cfg.max_grad_norm)?;
 		let step = self.pos.step;
-		let lr = lr_at(cfg, step);
+		let lr = lr_at(&cfg, step);
+		if let Some(r) = self.attribution.as_mut() {
+			let clip = clip_factor(grad_norm, cfg.max_grad_norm);
+			for (picked, f) in &features {
+				r.add_step(picked, f, lr * clip)?;
+			}
+		}
 		self.opt.set_lr(lr);
 		self.opt.step(&grads)?;
 		self.pos.step += 1;
 		let secs = started.elapsed().as_secs_f64().max(1e-9);
-		let loss = loss_sum / cfg.grad_accum.max(1) as f64;
-		Ok(Event::Step { step, loss, lr, grad_norm, tokens_per_s: tokens as f64 / secs })
+		Ok(Event::Step { step, loss: loss_sum, lr, grad_norm, tokens_per_s: tokens as f64 / secs })
 	}
 
 	/// Whether the step just taken is one to evaluate after.
@@ -411,6 +479,33 @@ mod tests {
 		assert_eq!(lr_at(&cfg, 4), 1.0);
 		assert!((lr_at(&cfg, 9) - 0.5).abs() < 1e-12);
 		assert!(lr_at(&cfg, 13) < 0.03);
+	}
+
+	#[test]
+	fn accumulated_micro_batches_weigh_every_token_alike() {
+		// Short and long examples: two micro-batches of two give the same loss and gradient as
+		// one batch of four (a mean of the micro-batches' means would weigh a short example's
+		// tokens more).
+		let data: Vec<Example> = (0..4u32)
+			.map(|s| {
+				let len = if s % 2 == 0 { 3 } else { 12 };
+				let ids: Vec<u32> = (0..len).map(|i| (s * 5 + i) % 16).collect();
+				Example { train_on: vec![true; ids.len()], ids }
+			})
+			.collect();
+		let run = |batch_size, grad_accum| {
+			let cfg = TrainConfig { steps: 1, batch_size, grad_accum, ..Default::default() };
+			let mut m = model(7);
+			crate::testutil::randomize_lora_b(&m.lora_vars());
+			let mut t = Trainer::new(&mut m, &cfg).unwrap();
+			match t.step(&data).unwrap() {
+				Event::Step { loss, grad_norm, .. } => (loss, grad_norm),
+				e => panic!("{e:?}"),
+			}
+		};
+		let (whole, split) = (run(4, 1), run(2, 2));
+		assert!((whole.0 - split.0).abs() < 1e-6 * whole.0, "{whole:?} vs {split:?}");
+		assert!((whole.1 - split.1).abs() < 1e-5 * whole.1, "{whole:?} vs {split:?}");
 	}
 
 	#[test]
