@@ -411,6 +411,9 @@ pub enum Head {
 	Best,
 }
 
+/// How long [`Client::connect`] waits for a node to answer.
+pub const DEFAULT_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// How long a submission waits for its block (per [`Wait`]) unless told otherwise: a node that
 /// stops producing or finalizing blocks must not hold a caller forever.
 pub const DEFAULT_WAIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
@@ -424,16 +427,32 @@ pub(crate) fn bounded(s: &str) -> BoundedVec<u8> {
 }
 
 impl Client {
-	/// Connects to the node at `url` (ws:// or wss://).
+	/// Connects to the node at `url` (ws:// or wss://), giving up after
+	/// [`DEFAULT_CONNECT_TIMEOUT`].
 	pub async fn connect(url: &str) -> Result<Self, ClientError> {
+		Self::connect_within(url, DEFAULT_CONNECT_TIMEOUT).await
+	}
+
+	/// [`Self::connect`], giving up after `timeout`: a node that takes the connection and never
+	/// answers (one still starting, seen after a restart) must not hold the caller forever.
+	pub async fn connect_within(
+		url: &str,
+		timeout: std::time::Duration,
+	) -> Result<Self, ClientError> {
 		let unreachable = |e: &dyn std::fmt::Display| ClientError::Unreachable {
 			url: url.to_string(),
 			reason: e.to_string(),
 		};
-		let rpc = RpcClient::from_insecure_url(url).await.map_err(|e| unreachable(&e))?;
-		let api = OnlineClient::<SubstrateConfig>::from_rpc_client(rpc.clone())
-			.await
-			.map_err(|e| unreachable(&e))?;
+		let opened = tokio::time::timeout(timeout, async {
+			let rpc = RpcClient::from_insecure_url(url).await.map_err(|e| unreachable(&e))?;
+			let api = OnlineClient::<SubstrateConfig>::from_rpc_client(rpc.clone())
+				.await
+				.map_err(|e| unreachable(&e))?;
+			Ok::<_, ClientError>((rpc, api))
+		})
+		.await
+		.map_err(|_| unreachable(&format!("no answer within {timeout:?}")))?;
+		let (rpc, api) = opened?;
 		let legacy = LegacyRpcMethods::new(rpc.clone());
 		Ok(Client {
 			url: url.to_string(),
@@ -1104,6 +1123,31 @@ mod tests {
 		}
 		assert!("nonsense".parse::<RejectArg>().unwrap_err().contains("unknown reason"));
 		assert!("other:x".parse::<RejectArg>().is_err());
+	}
+
+	#[tokio::test]
+	async fn a_node_that_takes_the_connection_and_never_answers_is_given_up_on() {
+		// A listener that accepts and then says nothing (a node still starting after a restart
+		// did this to a worker, which waited forever).
+		let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+		let port = listener.local_addr().unwrap().port();
+		let held = tokio::spawn(async move {
+			let mut open = vec![];
+			while let Ok((s, _)) = listener.accept().await {
+				open.push(s);
+			}
+		});
+		let url = format!("ws://127.0.0.1:{port}");
+		let t = std::time::Duration::from_millis(500);
+		let r = tokio::time::timeout(
+			std::time::Duration::from_secs(20),
+			Client::connect_within(&url, t),
+		)
+		.await
+		.expect("connect gave up by itself");
+		let msg = r.err().expect("nothing answered").to_string();
+		assert!(msg.contains("cannot reach") && msg.contains("no answer within"), "{msg}");
+		held.abort();
 	}
 
 	#[tokio::test]

@@ -673,7 +673,13 @@ impl Client {
 	pub async fn finalized_blocks(
 		&self,
 	) -> Result<impl futures::Stream<Item = Result<FinalizedBlock, ClientError>>, ClientError> {
-		let sub = self.api().blocks().subscribe_finalized().await?;
+		// Bounded like a connection: a node that never answers must not hold the caller.
+		let sub = tokio::time::timeout(
+			crate::client::DEFAULT_CONNECT_TIMEOUT,
+			self.api().blocks().subscribe_finalized(),
+		)
+		.await
+		.map_err(|_| ClientError::Other("the node did not answer a block subscription".into()))??;
 		Ok(sub.then(|block| async move {
 			let block = block?;
 			let events = block.events().await?;
