@@ -69,7 +69,7 @@ fn train_resume_chat_inspect_and_merge_from_the_command_line() {
 		args.extend_from_slice(extra);
 		worker_cli(&args).unwrap()
 	};
-	let r = train("3", &[]);
+	let r = train("3", &["--attribution"]);
 	assert!(r.ok, "{}", r.stderr);
 	let events = json_lines(&r.stdout);
 	let steps: Vec<u64> = events.iter().filter_map(|e| e["Step"]["step"].as_u64()).collect();
@@ -77,6 +77,13 @@ fn train_resume_chat_inspect_and_merge_from_the_command_line() {
 	assert!(events.iter().any(|e| e["Eval"]["perplexity"].as_f64().is_some_and(f64::is_finite)));
 	let summary = events.iter().find_map(|e| e.get("Summary")).expect("summary").clone();
 	assert!(summary["last_loss"].as_f64().unwrap().is_finite());
+	// Attribution: a row per training record (the five records, two held out), in the summary
+	// and in attribution.json beside the adapter.
+	let rows = summary["attribution"].as_array().expect("attribution rows");
+	assert_eq!(rows.len() as u64, summary["train_examples"].as_u64().unwrap(), "{summary}");
+	let doc: serde_json::Value =
+		serde_json::from_slice(&std::fs::read(out.join("attribution.json")).unwrap()).unwrap();
+	assert_eq!(doc["records"].as_array().unwrap().len(), rows.len());
 	assert!(
 		out.join("adapter_model.safetensors").exists()
 			&& out.join("checkpoint/optimizer.safetensors").exists()

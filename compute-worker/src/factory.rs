@@ -3,6 +3,7 @@
 
 use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device};
+use model_factory::attribution::AttributionConfig;
 use model_factory::chat::Message;
 use model_factory::data::{self, Record};
 use model_factory::finetune::{finetune, Finetune, Length, Update};
@@ -71,6 +72,10 @@ pub struct TrainArgs {
 	/// Continue the run saved in <out>/checkpoint.
 	#[arg(long)]
 	pub resume: bool,
+	/// Record which records shaped the adapter (against the held-out split) and write
+	/// <out>/attribution.json; see docs/attribution.md.
+	#[arg(long)]
+	pub attribution: bool,
 	#[arg(long, default_value_t = 42)]
 	pub seed: u64,
 	/// Print every event as a JSON line on stdout (for UIs), instead of the progress bar.
@@ -242,6 +247,7 @@ pub fn train(a: &TrainArgs) -> Result<()> {
 		seq_len: a.seq_len,
 		eval_fraction: a.eval_fraction,
 		checkpoint_every: a.checkpoint_every,
+		attribution: a.attribution.then(AttributionConfig::default),
 	};
 	let family = p.model.family();
 	let base_name = p.source.clone();
@@ -308,6 +314,17 @@ pub fn train(a: &TrainArgs) -> Result<()> {
 				.map_or("-".into(), |(l, p)| format!("{l:.4} (perplexity {p:.2})")),
 			a.out.display()
 		);
+		if let Some(rows) = &summary.attribution {
+			let mut top: Vec<_> = rows.iter().collect();
+			top.sort_by(|x, y| y.score.total_cmp(&x.score));
+			eprintln!(
+				"attribution (against the eval split) in {}:",
+				a.out.join("attribution.json").display()
+			);
+			for r in top.iter().take(5) {
+				eprintln!("  record {} ({} examples): score {:.3e}", r.source, r.examples, r.score);
+			}
+		}
 	}
 	Ok(())
 }

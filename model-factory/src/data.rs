@@ -128,15 +128,24 @@ impl Tokenize<'_> {
 
 	/// Turns records into examples.
 	pub fn examples(&self, records: &[Record]) -> Result<Vec<Example>, DataError> {
+		Ok(self.examples_of(records)?.into_iter().map(|(_, e)| e).collect())
+	}
+
+	/// [`Self::examples`], each with the index of the record it came from (a long text gives
+	/// several examples; a record may give none).
+	pub fn examples_of(&self, records: &[Record]) -> Result<Vec<(usize, Example)>, DataError> {
 		let n = self.seq_len.max(2);
 		let mut out = Vec::new();
-		for r in records {
+		for (index, r) in records.iter().enumerate() {
 			match r {
 				Record::Text(t) => {
 					let mut ids: Vec<u32> = self.bos_token_id.into_iter().collect();
 					ids.extend(self.encode(t)?);
 					for w in ids.chunks(n).filter(|w| w.len() >= 2) {
-						out.push(Example { ids: w.to_vec(), train_on: vec![true; w.len()] });
+						out.push((
+							index,
+							Example { ids: w.to_vec(), train_on: vec![true; w.len()] },
+						));
 					}
 				}
 				Record::Chat(msgs) => {
@@ -152,7 +161,7 @@ impl Tokenize<'_> {
 					ids.truncate(n);
 					predicts.truncate(n);
 					if ids.len() >= 2 && predicts.iter().any(|x| *x) {
-						out.push(Example { ids, train_on: predicts });
+						out.push((index, Example { ids, train_on: predicts }));
 					}
 				}
 			}
@@ -164,12 +173,9 @@ impl Tokenize<'_> {
 	}
 }
 
-/// Splits off a seeded `eval_fraction` (at least one example when there are two or more).
-pub fn split(
-	mut examples: Vec<Example>,
-	eval_fraction: f64,
-	seed: u64,
-) -> (Vec<Example>, Vec<Example>) {
+/// Splits off a seeded `eval_fraction` (at least one example when there are two or more). The
+/// order depends only on the count and the seed, whatever the items are.
+pub fn split<T>(mut examples: Vec<T>, eval_fraction: f64, seed: u64) -> (Vec<T>, Vec<T>) {
 	examples.shuffle(&mut crate::lora::rng(seed));
 	let n = examples.len();
 	let k = if eval_fraction <= 0.0 || n < 2 {

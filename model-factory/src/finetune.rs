@@ -6,10 +6,11 @@
 //! With the same model, records, [`Finetune`] and thread count, a run on the CPU writes the same
 //! adapter bytes, resumed or not.
 
+use crate::attribution::{parts_per_million, AttributionConfig, SourceScore, Target};
 use crate::data::{self, DataError, Record, Tokenize};
 use crate::lora::LoraConfig;
 use crate::pretrained::Pretrained;
-use crate::train::{evaluate, Event, TrainConfig, Trainer};
+use crate::train::{evaluate, Event, Example, TrainConfig, Trainer};
 use serde::Serialize;
 use std::path::Path;
 use std::time::Instant;
@@ -37,6 +38,9 @@ pub struct Finetune {
 	pub eval_fraction: f64,
 	/// Save a resumable checkpoint every this many steps (0: only at the end).
 	pub checkpoint_every: usize,
+	/// Record which records shaped the adapter, against the held-out split (see
+	/// [`crate::attribution`]); needs an eval split, and a run that is not resumed midway.
+	pub attribution: Option<AttributionConfig>,
 }
 
 /// What a run reports as it goes.
@@ -77,6 +81,10 @@ pub struct Summary {
 	pub trained_tokens: usize,
 	pub mean_tokens_per_s: f64,
 	pub seconds: f64,
+	/// With [`Finetune::attribution`]: a row per record that gave training examples, `source`
+	/// being the record's index in the input, sorted by it. Also written to `attribution.json`
+	/// beside the adapter.
+	pub attribution: Option<Vec<SourceScore>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +101,8 @@ pub enum FinetuneError {
 	Adapter(#[from] crate::adapter::AdapterError),
 	#[error("stopped after step {step} (checkpoint saved; resume to continue)")]
 	Stopped { step: usize },
+	#[error("attribution: {0}")]
+	Attribution(String),
 }
 
 /// Optimizer steps for `epochs` passes over `n` examples.
@@ -127,8 +137,11 @@ pub fn finetune(
 		bos_token_id: p.bos_token_id,
 		seq_len: spec.seq_len,
 	};
-	let examples = tok.examples(records)?;
+	let examples = tok.examples_of(records)?;
 	let (train_set, eval_set) = data::split(examples, spec.eval_fraction, spec.train.seed);
+	let sources: Vec<u64> = train_set.iter().map(|(i, _)| *i as u64).collect();
+	let train_set: Vec<Example> = train_set.into_iter().map(|(_, e)| e).collect();
+	let eval_set: Vec<Example> = eval_set.into_iter().map(|(_, e)| e).collect();
 	let trained_tokens: usize =
 		train_set.iter().map(|e| e.train_on.iter().filter(|x| **x).count()).sum();
 	let steps = match spec.length {
@@ -157,6 +170,20 @@ pub fn finetune(
 		Trainer::new(p.model.as_mut(), &cfg)?
 	};
 	let first_step = trainer.position().step;
+	if let Some(a) = &spec.attribution {
+		if eval_set.is_empty() {
+			return Err(FinetuneError::Attribution(
+				"it is measured against the held-out split: set an eval fraction above 0".into(),
+			));
+		}
+		if first_step > 0 {
+			return Err(FinetuneError::Attribution(format!(
+				"this run resumes at step {first_step}, and attribution must see every step: train again from the start"
+			)));
+		}
+		let target = Target { name: "eval".into(), examples: eval_set.clone() };
+		trainer.attribute(a.clone(), vec![target], train_set.len())?;
+	}
 	let mut go_on = on(&Update::Started {
 		total_steps: steps,
 		first_step,
@@ -198,6 +225,10 @@ pub fn finetune(
 		}
 	}
 	trainer.save(&ck, &lora, base_name)?;
+	let attribution = trainer.finish_attribution().map(|t| t.by_source(&sources));
+	if let Some(rows) = &attribution {
+		write_attribution(out, rows)?;
+	}
 	// A resumed run that had already finished evaluates here, so the summary always has the loss.
 	if last_eval.is_none() && !eval_set.is_empty() {
 		let loss = evaluate(p.model.as_ref(), &eval_set, cfg.batch_size)?;
@@ -217,7 +248,34 @@ pub fn finetune(
 		trained_tokens,
 		mean_tokens_per_s: if n > 0 { tps_sum / n as f64 } else { 0.0 },
 		seconds: started.elapsed().as_secs_f64(),
+		attribution,
 	})
+}
+
+/// `attribution.json` beside the adapter: per record, its score, self-influence, examples and
+/// parts per million of the positive scores.
+fn write_attribution(out: &Path, rows: &[SourceScore]) -> Result<(), FinetuneError> {
+	let scores: Vec<(u64, f64)> = rows.iter().map(|r| (r.source, r.score)).collect();
+	let ppm = parts_per_million(&scores);
+	let records: Vec<serde_json::Value> = rows
+		.iter()
+		.zip(ppm)
+		.map(|(r, (_, ppm))| {
+			serde_json::json!({
+				"record": r.source, "score": r.score, "ppm": ppm,
+				"self_influence": r.self_influence, "examples": r.examples,
+			})
+		})
+		.collect();
+	let doc = serde_json::json!({ "target": "eval", "records": records });
+	std::fs::create_dir_all(out)
+		.and_then(|_| {
+			std::fs::write(
+				out.join("attribution.json"),
+				serde_json::to_vec_pretty(&doc).expect("json"),
+			)
+		})
+		.map_err(|e| FinetuneError::Attribution(format!("writing {}: {e}", out.display())))
 }
 
 #[cfg(test)]
@@ -277,6 +335,7 @@ mod tests {
 			seq_len: 16,
 			eval_fraction: 0.25,
 			checkpoint_every: 0,
+			attribution: None,
 		}
 	}
 
@@ -318,6 +377,47 @@ mod tests {
 			std::fs::read(o1.path().join("adapter_config.json")).unwrap(),
 			std::fs::read(o2.path().join("adapter_config.json")).unwrap()
 		);
+	}
+
+	#[test]
+	fn attribution_rows_name_the_records_that_trained_and_split_a_million() {
+		let (m, o) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+		let mut spec = spec();
+		spec.lora.lora_dropout = 0.0;
+		spec.attribution = Some(AttributionConfig { projection: 4, ..Default::default() });
+		let s = finetune(&mut tiny(m.path()), &records(), &spec, o.path(), "tiny", false, |_| true)
+			.unwrap();
+		let rows = s.attribution.expect("recorded");
+		// 12 records, a quarter held out: the other 9 trained, one row each, by record index.
+		assert_eq!(rows.len(), s.train_examples);
+		assert!(rows.windows(2).all(|w| w[0].source < w[1].source));
+		assert!(rows.iter().all(|r| (r.source as usize) < 12 && r.examples == 1));
+		assert!(rows.iter().any(|r| r.score > 0.0), "{rows:?}");
+		let doc: serde_json::Value =
+			serde_json::from_slice(&std::fs::read(o.path().join("attribution.json")).unwrap())
+				.unwrap();
+		let ppm: u64 =
+			doc["records"].as_array().unwrap().iter().map(|r| r["ppm"].as_u64().unwrap()).sum();
+		assert_eq!(ppm, 1_000_000);
+
+		// Without a held-out split, or resumed midway, there is nothing sound to record.
+		let o2 = tempfile::tempdir().unwrap();
+		let mut no_eval = spec.clone();
+		no_eval.eval_fraction = 0.0;
+		let e =
+			finetune(&mut tiny(m.path()), &records(), &no_eval, o2.path(), "tiny", false, |_| true)
+				.unwrap_err();
+		assert!(e.to_string().contains("eval fraction"), "{e}");
+		let mut steps = 0;
+		let plain = Finetune { attribution: None, ..spec.clone() };
+		finetune(&mut tiny(m.path()), &records(), &plain, o2.path(), "tiny", false, |u| {
+			steps += usize::from(matches!(u, Update::Event(Event::Step { .. })));
+			steps < 3
+		})
+		.unwrap_err();
+		let e = finetune(&mut tiny(m.path()), &records(), &spec, o2.path(), "tiny", true, |_| true)
+			.unwrap_err();
+		assert!(e.to_string().contains("resumes at step 3"), "{e}");
 	}
 
 	#[test]

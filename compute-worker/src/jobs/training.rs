@@ -77,6 +77,8 @@ pub fn finetune_spec(job: &JobView, checkpoint_every: usize) -> Finetune {
 		seq_len: t.max_seq_len as usize,
 		eval_fraction: t.eval_fraction,
 		checkpoint_every,
+		// Jobs do not commit an attribution table yet (issue 18's chain part).
+		attribution: None,
 	}
 }
 

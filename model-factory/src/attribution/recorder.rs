@@ -128,7 +128,9 @@ impl Recorder {
 			candle_core::bail!("{} feature rows for {} examples", rows.len(), examples.len());
 		}
 		for (&e, row) in examples.iter().zip(&rows) {
-			self.fisher.add(row);
+			if self.cfg.damping.is_some() {
+				self.fisher.add(row);
+			}
 			let slot = self.phi[e].get_or_insert_with(|| (vec![0.0; self.dim], 0.0));
 			for (acc, v) in slot.0.iter_mut().zip(row) {
 				*acc += weight * *v as f64;
