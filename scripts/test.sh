@@ -19,7 +19,7 @@ step "build: every crate and binary"
 cargo build --locked --workspace
 
 step "runtime, client and end-to-end tests"
-pallets=(pallet-datanets pallet-workers pallet-models pallet-jobs pallet-validators)
+pallets=(pallet-datanets pallet-workers pallet-models pallet-jobs pallet-validators pallet-rewards)
 cargo test --locked --workspace "${pallets[@]/#/--exclude=}"
 
 step "pallet unit tests and benchmarks in test mode"

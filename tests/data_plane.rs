@@ -327,9 +327,10 @@ async fn workers_fetch_check_and_vote_on_uploaded_contributions() {
 	.await
 	.unwrap_or_else(|_| {
 		panic!(
-			"no decision after the restart\nbob:\n{}\ncharlie:\n{}",
+			"no decision after the restart\nbob:\n{}\ncharlie:\n{}\nnode:\n{}",
 			w_bob.proc.tail(25),
-			w_charlie.proc.tail(25)
+			w_charlie.proc.tail(25),
+			node.tail(40)
 		)
 	});
 	assert!(matches!(decision, Decision::Accepted { .. }), "{decision:?}");

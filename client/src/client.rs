@@ -585,7 +585,7 @@ impl Client {
 			Wait::Finalized => "finalized",
 			Wait::InBlock => "best",
 		};
-		let waited = tokio::time::timeout(self.wait_timeout, self.wait_for(progress))
+		let waited = tokio::time::timeout(self.wait_timeout, self.watch(progress, hash, tx.since))
 			.await
 			.map_err(|_| ClientError::TimedOut { what, waited: self.wait_timeout })?;
 		match waited {
@@ -623,57 +623,103 @@ impl Client {
 		tx: subxt::utils::H256,
 		since: u64,
 	) -> Result<Option<ExtrinsicEvents<SubstrateConfig>>, ClientError> {
-		// However long ago it was signed, a search stops this many blocks back.
-		const MOST: u64 = 1024;
-		let mut seen = std::collections::HashSet::new();
 		for attempt in 0..3 {
 			if attempt > 0 {
 				tokio::time::sleep(std::time::Duration::from_secs(1)).await;
 			}
-			let best = self.legacy.chain_get_block_hash(None).await.map_err(subxt::Error::from)?;
-			let best =
-				best.ok_or_else(|| ClientError::Other("the node has no best block".into()))?;
-			let mut block = self.api.blocks().at(best).await?;
-			let lowest = u64::from(block.number()).saturating_sub(MOST).max(since);
-			loop {
-				if u64::from(block.number()) < lowest || !seen.insert(block.hash()) {
-					break;
+			if let Some((events, number)) = self.search(tx, since).await? {
+				if self.wait == Wait::Finalized {
+					self.until_final(number).await?;
 				}
-				for ext in block.extrinsics().await?.iter() {
-					if ext.hash() != tx {
-						continue;
-					}
-					let events = ext.events().await?;
-					for ev in events.iter() {
-						let ev = ev?;
-						if (ev.pallet_name(), ev.variant_name()) == ("System", "ExtrinsicFailed") {
-							let err =
-								DispatchError::decode_from(ev.field_bytes(), self.api.metadata())?;
-							return Err(subxt::Error::Runtime(err).into());
-						}
-					}
-					if self.wait == Wait::Finalized {
-						self.until_final(block.number().into()).await?;
-					}
-					return Ok(Some(events));
-				}
-				if block.number() == 0 {
-					break;
-				}
-				block = self.api.blocks().at(block.header().parent_hash).await?;
+				return Ok(Some(events));
 			}
 		}
 		Ok(None)
+	}
+
+	/// One pass over the best chain's blocks numbered `since` or later (at most 1024 back from
+	/// the best) for extrinsic `tx`: its events and block number; a failed dispatch is its error.
+	async fn search(
+		&self,
+		tx: subxt::utils::H256,
+		since: u64,
+	) -> Result<Option<(ExtrinsicEvents<SubstrateConfig>, u64)>, ClientError> {
+		const MOST: u64 = 1024;
+		let best = self.legacy.chain_get_block_hash(None).await.map_err(subxt::Error::from)?;
+		let best = best.ok_or_else(|| ClientError::Other("the node has no best block".into()))?;
+		let mut block = self.api.blocks().at(best).await?;
+		let lowest = u64::from(block.number()).saturating_sub(MOST).max(since);
+		while u64::from(block.number()) >= lowest {
+			for ext in block.extrinsics().await?.iter() {
+				if ext.hash() != tx {
+					continue;
+				}
+				let events = ext.events().await?;
+				for ev in events.iter() {
+					let ev = ev?;
+					if (ev.pallet_name(), ev.variant_name()) == ("System", "ExtrinsicFailed") {
+						let err =
+							DispatchError::decode_from(ev.field_bytes(), self.api.metadata())?;
+						return Err(subxt::Error::Runtime(err).into());
+					}
+				}
+				return Ok(Some((events, block.number().into())));
+			}
+			if block.number() == 0 {
+				break;
+			}
+			block = self.api.blocks().at(block.header().parent_hash).await?;
+		}
+		Ok(None)
+	}
+
+	/// Follows the node's reports on a submitted transaction until it is in a block (per
+	/// [`Wait`]), and meanwhile looks for it in the chain every few seconds: the pool can fall
+	/// silent about a transaction it included (seen with instant sealing right after a node
+	/// restart: a worker's vote waited out its whole timeout).
+	async fn watch(
+		&self,
+		progress: subxt::tx::TxProgress<SubstrateConfig, OnlineClient<SubstrateConfig>>,
+		tx: subxt::utils::H256,
+		since: u64,
+	) -> Result<ExtrinsicEvents<SubstrateConfig>, ClientError> {
+		const LOOK_EVERY: std::time::Duration = std::time::Duration::from_secs(3);
+		let reports = self.wait_for(progress);
+		tokio::pin!(reports);
+		let mut look =
+			tokio::time::interval_at(tokio::time::Instant::now() + LOOK_EVERY, LOOK_EVERY);
+		let mut from = since;
+		loop {
+			tokio::select! {
+				r = &mut reports => return r,
+				_ = look.tick() => {
+					let best = self.best_number().await?;
+					match self.search(tx, from).await? {
+						Some((events, number)) => {
+							if self.wait == Wait::InBlock || self.finalized_number().await? >= number {
+								return Ok(events);
+							}
+						}
+						// Next time, only the blocks since (less a few, for a reorganisation).
+						None => from = from.max(best.saturating_sub(8)),
+					}
+				}
+			}
+		}
+	}
+
+	/// The number of the node's latest finalized block.
+	async fn finalized_number(&self) -> Result<u64, ClientError> {
+		let head = self.legacy.chain_get_finalized_head().await.map_err(subxt::Error::from)?;
+		let header = self.legacy.chain_get_header(Some(head)).await.map_err(subxt::Error::from)?;
+		Ok(header.map_or(0, |h| h.number.into()))
 	}
 
 	/// Waits (up to the wait timeout) until block `number` is finalized.
 	async fn until_final(&self, number: u64) -> Result<(), ClientError> {
 		let deadline = tokio::time::Instant::now() + self.wait_timeout;
 		loop {
-			let head = self.legacy.chain_get_finalized_head().await.map_err(subxt::Error::from)?;
-			let header =
-				self.legacy.chain_get_header(Some(head)).await.map_err(subxt::Error::from)?;
-			if header.is_some_and(|h| u64::from(h.number) >= number) {
+			if self.finalized_number().await? >= number {
 				return Ok(());
 			}
 			if tokio::time::Instant::now() >= deadline {

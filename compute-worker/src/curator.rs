@@ -50,6 +50,9 @@ pub struct CuratorConfig {
 	pub limits: Limits,
 	/// Most time one file's check (decoding included) may take; past it the curator abstains.
 	pub check_time: Duration,
+	/// Most a vote waits for finality; past it the vote is tried again later (the next try asks
+	/// the chain first, so a vote that did land is not sent twice).
+	pub vote_timeout: Duration,
 }
 
 impl Default for CuratorConfig {
@@ -63,6 +66,7 @@ impl Default for CuratorConfig {
 			retry_backoff: Duration::from_secs(30),
 			limits: Limits::default(),
 			check_time: Duration::from_secs(30),
+			vote_timeout: Duration::from_secs(60),
 		}
 	}
 }
@@ -116,6 +120,7 @@ impl Curator {
 		cfg: CuratorConfig,
 	) -> Self {
 		let checker = TimedChecker::new(cfg.check_time, cfg.limits.clone());
+		let client = client.with_wait_timeout(cfg.vote_timeout);
 		Self { client, key, node, journal, cfg, checker }
 	}
 
@@ -130,7 +135,7 @@ impl Curator {
 				if e.downcast_ref::<tributary_client::ClientError>().is_some() {
 					finalized = None;
 					match Client::connect(self.client.url()).await {
-						Ok(c) => self.client = c,
+						Ok(c) => self.client = c.with_wait_timeout(self.cfg.vote_timeout),
 						Err(e) => tracing::warn!("cannot reconnect to the node: {e}"),
 					}
 				}

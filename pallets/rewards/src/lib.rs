@@ -1,0 +1,434 @@
+//! # Rewards pallet
+//!
+//! Who is paid for a model, by a split each datanet publishes, and how they claim it.
+//!
+//! - **Split.** A datanet's owner publishes its [`RewardSplit`]: parts per million of every payment
+//!   for contributors (by the attribution table), curators (by their approving votes on the
+//!   version's accepted items), the worker and the owner. Without one, `DefaultSplit` applies.
+//! - **Pools.** When a job's result is final, the jobs pallet opens a pool through
+//!   [`RewardPools::open`]: the worker's and the owner's parts are paid at once; the contributors'
+//!   and curators' parts (plus whatever the datanet's pot holds, and the rounding dust) stay in the
+//!   pallet's account under the job's payout table, committed as a Merkle root of [`Leaf`]s.
+//! - **Claims.** Anyone may submit a leaf with its proof; the leaf's account is paid
+//!   `⌊part × ppm / 10⁶⌋` of its role's part, once per leaf. The work is O(log n) hashes.
+//! - **Expiry.** After `ClaimPeriod` blocks, anyone may sweep the pool: what is left goes to the
+//!   datanet's pot, and the next pool of that datanet takes it in.
+//!
+//! `try_state` checks conservation: the pallet's account holds exactly its existential deposit
+//! (minted at genesis, so payments never create or close it), what open pools have not paid out
+//! and what the pots hold. docs/rewards.md gives the formulas a contributor can recompute.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub use pallet::*;
+
+pub mod merkle;
+pub mod types;
+pub mod weights;
+
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+
+pub use types::*;
+pub use weights::WeightInfo;
+
+/// Who owns a datanet (the datanets pallet answers).
+pub trait DatanetOwners<AccountId> {
+	fn owner(datanet: DatanetId) -> Option<AccountId>;
+	/// A datanet owned by `owner` (benchmark set-up only).
+	#[cfg(feature = "runtime-benchmarks")]
+	fn bench_datanet(owner: &AccountId) -> DatanetId;
+}
+
+/// What the jobs pallet calls when a job's result is final.
+pub trait RewardPools<AccountId, Balance> {
+	/// Pays `amount` from `from` (free balance) for `job` on `datanet`, by the datanet's split:
+	/// the worker's and the owner's parts at once, the rest into a pool under the payout table
+	/// `root` of `leaves` leaves.
+	fn open(
+		job: JobId,
+		datanet: DatanetId,
+		from: &AccountId,
+		amount: Balance,
+		worker: &AccountId,
+		root: [u8; 32],
+		leaves: u32,
+	) -> frame_support::dispatch::DispatchResult;
+}
+
+#[frame_support::pallet]
+pub mod pallet {
+	use super::*;
+	use frame_support::{
+		pallet_prelude::*,
+		traits::{
+			fungible::{Inspect, Mutate},
+			tokens::Preservation,
+		},
+		PalletId,
+	};
+	use frame_system::pallet_prelude::*;
+	use sp_runtime::traits::{AccountIdConversion, Saturating, Zero};
+
+	pub type BalanceOf<T> =
+		<<T as Config>::Currency as Inspect<<T as frame_system::Config>::AccountId>>::Balance;
+	pub type PoolOf<T> = Pool<BalanceOf<T>, BlockNumberFor<T>>;
+	pub type LeafOf<T> = Leaf<<T as frame_system::Config>::AccountId>;
+
+	#[pallet::pallet]
+	pub struct Pallet<T>(_);
+
+	#[pallet::config]
+	pub trait Config: frame_system::Config {
+		/// The currency rewards are paid in.
+		type Currency: Inspect<Self::AccountId> + Mutate<Self::AccountId>;
+		/// Datanets' owners.
+		type Datanets: DatanetOwners<Self::AccountId>;
+		/// Derives the account pools are held in, and each datanet's pot.
+		#[pallet::constant]
+		type PalletId: Get<PalletId>;
+		/// The split of a datanet that has not published one.
+		#[pallet::constant]
+		type DefaultSplit: Get<RewardSplit>;
+		/// Blocks a pool pays claims for, from its opening.
+		#[pallet::constant]
+		type ClaimPeriod: Get<BlockNumberFor<Self>>;
+		/// Most hashes in a proof (a table of up to 2^MaxProofLen leaves).
+		#[pallet::constant]
+		type MaxProofLen: Get<u32>;
+		/// Weights of this pallet's calls.
+		type WeightInfo: WeightInfo;
+	}
+
+	/// Published splits by datanet.
+	#[pallet::storage]
+	pub type Splits<T> = StorageMap<_, Twox64Concat, DatanetId, RewardSplit>;
+
+	/// Open pools by job.
+	#[pallet::storage]
+	pub type Pools<T: Config> = StorageMap<_, Twox64Concat, JobId, PoolOf<T>>;
+
+	/// What expired pools left, by datanet: the next pool of the datanet takes it in. (Held in
+	/// the pallet's account, with the open pools.)
+	#[pallet::storage]
+	pub type Pots<T: Config> = StorageMap<_, Twox64Concat, DatanetId, BalanceOf<T>, ValueQuery>;
+
+	/// Leaves already paid, by job and leaf index.
+	#[pallet::storage]
+	pub type Claimed<T> = StorageDoubleMap<_, Twox64Concat, JobId, Twox64Concat, u32, ()>;
+
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// A datanet's owner published its split.
+		SplitSet { datanet: DatanetId, split: RewardSplit },
+		/// A job's payment was shared: the worker and the owner were paid, the rest waits in a
+		/// pool for claims until `expires_at`.
+		PoolOpened {
+			job: JobId,
+			datanet: DatanetId,
+			worker: T::AccountId,
+			worker_paid: BalanceOf<T>,
+			owner_paid: BalanceOf<T>,
+			contributors: BalanceOf<T>,
+			curators: BalanceOf<T>,
+			root: [u8; 32],
+			leaves: u32,
+			expires_at: BlockNumberFor<T>,
+		},
+		/// A leaf of a pool's table was paid.
+		RewardClaimed {
+			job: JobId,
+			index: u32,
+			account: T::AccountId,
+			role: Role,
+			amount: BalanceOf<T>,
+		},
+		/// An expired pool's unclaimed funds went back to its datanet's pot.
+		PoolSwept { job: JobId, datanet: DatanetId, returned: BalanceOf<T> },
+	}
+
+	#[pallet::error]
+	pub enum Error<T> {
+		/// The datanet does not exist.
+		UnknownDatanet,
+		/// Only the datanet's owner may publish its split.
+		NotDatanetOwner,
+		/// The split's parts do not sum to exactly one million.
+		SplitNotWhole,
+		/// No open pool for this job.
+		NoSuchPool,
+		/// This job already has a pool.
+		PoolExists,
+		/// The leaf index is beyond the pool's table.
+		BadIndex,
+		/// The leaf and proof do not match the pool's root at that index.
+		BadProof,
+		/// A proof longer than `MaxProofLen`.
+		ProofTooLong,
+		/// This leaf was paid already.
+		AlreadyClaimed,
+		/// The pool's claim period is over (sweep it).
+		PoolExpired,
+		/// The pool still pays claims.
+		PoolNotExpired,
+		/// The table promises more than its role's part holds (a table whose parts per
+		/// million sum above one million); the leaf is refused, nothing is paid.
+		PartExhausted,
+		/// A leaf with more than one million parts per million.
+		BadPpm,
+	}
+
+	/// The pallet's account starts with the existential deposit, so that it never has to be
+	/// created by a payment or closed by one: every unit above that is owed to someone.
+	#[pallet::genesis_config]
+	#[derive(frame_support::DefaultNoBound)]
+	pub struct GenesisConfig<T: Config> {
+		#[serde(skip)]
+		pub _config: core::marker::PhantomData<T>,
+	}
+
+	#[pallet::genesis_build]
+	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
+		fn build(&self) {
+			let account = Pallet::<T>::account();
+			let _ = T::Currency::mint_into(&account, T::Currency::minimum_balance());
+		}
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
+		}
+	}
+
+	#[pallet::call]
+	impl<T: Config> Pallet<T> {
+		/// Publishes `datanet`'s split (its owner only); it applies to pools opened from now on.
+		#[pallet::call_index(0)]
+		#[pallet::weight(T::WeightInfo::set_split())]
+		pub fn set_split(
+			origin: OriginFor<T>,
+			datanet: DatanetId,
+			split: RewardSplit,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let owner = T::Datanets::owner(datanet).ok_or(Error::<T>::UnknownDatanet)?;
+			ensure!(who == owner, Error::<T>::NotDatanetOwner);
+			ensure!(split.is_whole(), Error::<T>::SplitNotWhole);
+			Splits::<T>::insert(datanet, split);
+			Self::deposit_event(Event::SplitSet { datanet, split });
+			Ok(())
+		}
+
+		/// Pays leaf `index` of `job`'s table to the leaf's account. Anyone may submit it (the
+		/// payment goes to the leaf's account whoever signs).
+		#[pallet::call_index(1)]
+		#[pallet::weight(T::WeightInfo::claim(proof.len() as u32))]
+		pub fn claim(
+			origin: OriginFor<T>,
+			job: JobId,
+			index: u32,
+			leaf: LeafOf<T>,
+			proof: BoundedVec<[u8; 32], T::MaxProofLen>,
+		) -> DispatchResult {
+			ensure_signed(origin)?;
+			let mut pool = Pools::<T>::get(job).ok_or(Error::<T>::NoSuchPool)?;
+			ensure!(
+				frame_system::Pallet::<T>::block_number() < pool.expires_at,
+				Error::<T>::PoolExpired
+			);
+			ensure!(index < pool.leaves, Error::<T>::BadIndex);
+			ensure!(!Claimed::<T>::contains_key(job, index), Error::<T>::AlreadyClaimed);
+			ensure!(leaf.ppm <= PPM, Error::<T>::BadPpm);
+			ensure!(
+				merkle::verify(&pool.root, pool.leaves, index, &leaf, &proof),
+				Error::<T>::BadProof
+			);
+			let (part, paid) = match leaf.role {
+				Role::Contributor => (pool.contributors, &mut pool.contributors_paid),
+				Role::Curator => (pool.curators, &mut pool.curators_paid),
+			};
+			let amount = share(part, leaf.ppm);
+			let after = paid.saturating_add(amount);
+			ensure!(after <= part, Error::<T>::PartExhausted);
+			*paid = after;
+			if !amount.is_zero() {
+				T::Currency::transfer(
+					&Self::account(),
+					&leaf.account,
+					amount,
+					Preservation::Expendable,
+				)?;
+			}
+			Claimed::<T>::insert(job, index, ());
+			Pools::<T>::insert(job, pool);
+			Self::deposit_event(Event::RewardClaimed {
+				job,
+				index,
+				account: leaf.account,
+				role: leaf.role,
+				amount,
+			});
+			Ok(())
+		}
+
+		/// Closes `job`'s pool once its claim period is over: what is left goes to its datanet's
+		/// pot (the next pool of that datanet takes it in). Anyone may call it.
+		#[pallet::call_index(2)]
+		#[pallet::weight(T::WeightInfo::sweep())]
+		pub fn sweep(origin: OriginFor<T>, job: JobId) -> DispatchResult {
+			ensure_signed(origin)?;
+			let pool = Pools::<T>::get(job).ok_or(Error::<T>::NoSuchPool)?;
+			ensure!(
+				frame_system::Pallet::<T>::block_number() >= pool.expires_at,
+				Error::<T>::PoolNotExpired
+			);
+			let left = pool
+				.contributors
+				.saturating_sub(pool.contributors_paid)
+				.saturating_add(pool.curators.saturating_sub(pool.curators_paid));
+			Pots::<T>::mutate(pool.datanet, |pot| *pot = pot.saturating_add(left));
+			Pools::<T>::remove(job);
+			let _ = Claimed::<T>::clear_prefix(job, pool.leaves, None);
+			Self::deposit_event(Event::PoolSwept { job, datanet: pool.datanet, returned: left });
+			Ok(())
+		}
+	}
+
+	/// `⌊part × ppm / 10⁶⌋`, without overflow for any balance.
+	pub fn share<B: sp_runtime::traits::AtLeast32BitUnsigned + Copy>(part: B, ppm: u32) -> B {
+		let whole = B::from(PPM);
+		let ppm = B::from(ppm.min(PPM));
+		(part / whole) * ppm + (part % whole) * ppm / whole
+	}
+
+	impl<T: Config> Pallet<T> {
+		/// The account open pools are held in.
+		pub fn account() -> T::AccountId {
+			T::PalletId::get().into_account_truncating()
+		}
+
+		/// The split that applies to `datanet` now.
+		pub fn split_of(datanet: DatanetId) -> RewardSplit {
+			Splits::<T>::get(datanet).unwrap_or_else(T::DefaultSplit::get)
+		}
+
+		/// Checks conservation: the pallet's account holds exactly the existential deposit, what
+		/// open pools owe and what the pots hold.
+		#[cfg(any(feature = "try-runtime", test))]
+		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+			let mut owed: BalanceOf<T> = T::Currency::minimum_balance();
+			for (_, pot) in Pots::<T>::iter() {
+				owed = owed.saturating_add(pot);
+			}
+			for (_, p) in Pools::<T>::iter() {
+				ensure!(p.contributors_paid <= p.contributors, "contributors overpaid");
+				ensure!(p.curators_paid <= p.curators, "curators overpaid");
+				owed = owed
+					.saturating_add(p.contributors - p.contributors_paid)
+					.saturating_add(p.curators - p.curators_paid);
+			}
+			ensure!(
+				T::Currency::balance(&Self::account()) == owed,
+				"the pallet's account differs from what pools and pots owe"
+			);
+			for (job, index, ()) in Claimed::<T>::iter() {
+				let p = Pools::<T>::get(job).ok_or("a claim record without its pool")?;
+				ensure!(index < p.leaves, "a claim record beyond its table");
+			}
+			Ok(())
+		}
+	}
+
+	impl<T: Config> RewardPools<T::AccountId, BalanceOf<T>> for Pallet<T> {
+		fn open(
+			job: JobId,
+			datanet: DatanetId,
+			from: &T::AccountId,
+			amount: BalanceOf<T>,
+			worker: &T::AccountId,
+			root: [u8; 32],
+			leaves: u32,
+		) -> DispatchResult {
+			// All or nothing: called from a hook, where nothing else rolls a half-done payment back.
+			frame_support::storage::with_storage_layer(|| {
+				Self::open_pool(job, datanet, from, amount, worker, root, leaves)
+			})
+		}
+	}
+
+	impl<T: Config> Pallet<T> {
+		fn open_pool(
+			job: JobId,
+			datanet: DatanetId,
+			from: &T::AccountId,
+			amount: BalanceOf<T>,
+			worker: &T::AccountId,
+			root: [u8; 32],
+			leaves: u32,
+		) -> DispatchResult {
+			ensure!(!Pools::<T>::contains_key(job), Error::<T>::PoolExists);
+			let owner = T::Datanets::owner(datanet).ok_or(Error::<T>::UnknownDatanet)?;
+			let split = Self::split_of(datanet);
+			let worker_paid = share(amount, split.worker);
+			let owner_paid = share(amount, split.owner);
+			let curators = share(amount, split.curators);
+			// The contributors' part takes the rounding dust, so the parts sum to `amount`.
+			let mut contributors = amount
+				.saturating_sub(worker_paid)
+				.saturating_sub(owner_paid)
+				.saturating_sub(curators);
+			let account = Self::account();
+			let expendable = Preservation::Expendable;
+			if !worker_paid.is_zero() {
+				T::Currency::transfer(from, worker, worker_paid, expendable)?;
+			}
+			if !owner_paid.is_zero() {
+				T::Currency::transfer(from, &owner, owner_paid, expendable)?;
+			}
+			let pooled = contributors.saturating_add(curators);
+			if !pooled.is_zero() {
+				T::Currency::transfer(from, &account, pooled, expendable)?;
+			}
+			// What expired pools of this datanet left in its pot joins the contributors' part.
+			contributors = contributors.saturating_add(Pots::<T>::take(datanet));
+			let expires_at =
+				frame_system::Pallet::<T>::block_number().saturating_add(T::ClaimPeriod::get());
+			Pools::<T>::insert(
+				job,
+				Pool {
+					datanet,
+					contributors,
+					contributors_paid: Zero::zero(),
+					curators,
+					curators_paid: Zero::zero(),
+					root,
+					leaves,
+					expires_at,
+				},
+			);
+			Self::deposit_event(Event::PoolOpened {
+				job,
+				datanet,
+				worker: worker.clone(),
+				worker_paid,
+				owner_paid,
+				contributors,
+				curators,
+				root,
+				leaves,
+				expires_at,
+			});
+			Ok(())
+		}
+	}
+}
