@@ -81,6 +81,38 @@ async fn dev_node_create_submit_vote_and_rank() {
 	assert_eq!(shown["rules"]["approval_quorum"], 2);
 	assert_eq!(shown["on_global_board"], true);
 
+	// Its reward split: the chain's default until the owner publishes one; nobody else may.
+	let split = |ks: &std::path::Path| {
+		json(
+			&cli(&url, ks, &["--json", "rewards", "split", "--datanet", &datanet.to_string()])
+				.unwrap(),
+		)
+	};
+	assert_eq!(split(&ks)["published"], false);
+	assert_eq!(split(&ks)["contributors"], 500_000);
+	let set = |key: &str, percent: &str| {
+		cli(
+			&url,
+			&ks,
+			&["rewards", "set-split", "--datanet", &datanet.to_string(), percent, "--key", key],
+		)
+		.unwrap()
+	};
+	let refused = set("//Dave", "70,10,10,10");
+	assert!(
+		!refused.ok && refused.stderr.contains("Rewards.NotDatanetOwner"),
+		"{}",
+		refused.stderr
+	);
+	let refused = set("//Alice", "70,10,10,20");
+	assert!(!refused.ok && refused.stderr.contains("110%"), "{}", refused.stderr);
+	assert!(set("//Alice", "62.5,7.5,20,10").ok);
+	let s = split(&ks);
+	assert_eq!(
+		(s["published"].clone(), s["contributors"].clone(), s["curators"].clone()),
+		(true.into(), 625_000.into(), 75_000.into())
+	);
+
 	// A contributor declares a file through the CLI.
 	let good = files.path().join("pair.txt");
 	std::fs::write(&good, "Q: What is a datanet?\nA: A dataset with rules and curators.\n")

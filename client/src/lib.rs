@@ -6,7 +6,7 @@
 //! - [`Client`]: connect, submit signed extrinsics, read storage and the `datanets_*` RPCs, with
 //!   every failure turned into a sentence a user can act on ([`ClientError`]).
 //! - [`content`]: what a contribution declares about a file (BLAKE3 hash, size, format);
-//!   [`curators`]: curator bonds.
+//!   [`curators`]: curator bonds; [`rewards`]: datanets' reward splits and jobs' reward pools.
 //! - [`adapter_blob`]: the canonical one-file form of a PEFT adapter, whose BLAKE3 hash jobs record.
 //! - [`training`]: workers, base and trained models, and training jobs; [`dataset`]: a published
 //!   version and its items; [`validators`]: the validator set and session keys.
@@ -18,6 +18,7 @@ pub mod curators;
 mod datanet_admin;
 pub mod dataset;
 pub mod keys;
+pub mod rewards;
 pub mod training;
 pub mod validators;
 

@@ -7,11 +7,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 mod curator_cmd;
 mod datanet_cmd;
+mod rewards_cmd;
 mod training_cmd;
 mod validator_cmd;
 
 use curator_cmd::CuratorCmd;
 use datanet_cmd::DatanetCmd;
+use rewards_cmd::RewardsCmd;
 use training_cmd::{BaseCmd, JobCmd, ModelCmd, WorkerCmd};
 use tributary_client::{
 	client::{Decision, RejectArg, VoteArg, Wait},
@@ -119,6 +121,9 @@ enum Command {
 	/// The validator set: list it, set session keys, and (as root) add or remove validators.
 	#[command(subcommand)]
 	Validator(ValidatorCmd),
+	/// Reward splits of datanets, and jobs' reward pools.
+	#[command(subcommand)]
+	Rewards(RewardsCmd),
 }
 
 #[derive(Subcommand)]
@@ -288,6 +293,7 @@ async fn run(cli: Cli) -> Result<()> {
 		Command::Model(cmd) => training_cmd::run_model(&cli, cmd).await,
 		Command::Validator(cmd) => validator_cmd::run_validator(&cli, cmd).await,
 		Command::Curator(cmd) => curator_cmd::run_curator(&cli, cmd).await,
+		Command::Rewards(cmd) => rewards_cmd::run_rewards(&cli, cmd).await,
 		Command::Contribute { file, datanet, format, metadata, peers, upload_timeout } => {
 			let key = signer(&cli)?;
 			let decl = content::declare(file, format.as_deref())?;

@@ -9,5 +9,6 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_workers, Workers]
 	[pallet_models, Models]
 	[pallet_jobs, Jobs]
+	[pallet_rewards, Rewards]
 	[pallet_validators, Validators]
 );

@@ -295,3 +295,40 @@ impl pallet_jobs::Config for Runtime {
 	type MaxSteps = ConstU32<1_000_000>;
 	type WeightInfo = pallet_jobs::weights::SubstrateWeight<Runtime>;
 }
+
+/// A model's rewards can be claimed for this long; then what is left goes to the datanet's pot.
+pub const REWARD_CLAIM_PERIOD: BlockNumber = 30 * 24 * HOURS;
+
+parameter_types! {
+	pub const RewardsPalletId: PalletId = PalletId(*b"trib/rwd");
+	/// Until a datanet publishes its own: half to contributors (by attribution), 30% to the
+	/// worker (the jobs pallet's `WorkerShare`), a tenth each to curators and the owner.
+	pub const DefaultRewardSplit: pallet_rewards::RewardSplit = pallet_rewards::RewardSplit {
+		contributors: 500_000,
+		curators: 100_000,
+		worker: 300_000,
+		owner: 100_000,
+	};
+}
+
+/// The rewards pallet asks the datanets pallet who owns a datanet.
+pub struct DatanetOwners;
+impl pallet_rewards::DatanetOwners<AccountId> for DatanetOwners {
+	fn owner(datanet: pallet_rewards::DatanetId) -> Option<AccountId> {
+		<Datanets as pallet_datanets::DatasetRead<AccountId>>::owner(datanet)
+	}
+	#[cfg(feature = "runtime-benchmarks")]
+	fn bench_datanet(owner: &AccountId) -> pallet_rewards::DatanetId {
+		<Datanets as pallet_datanets::DatasetRead<AccountId>>::bench_text_version(owner)
+	}
+}
+
+impl pallet_rewards::Config for Runtime {
+	type Currency = Balances;
+	type Datanets = DatanetOwners;
+	type PalletId = RewardsPalletId;
+	type DefaultSplit = DefaultRewardSplit;
+	type ClaimPeriod = ConstU32<REWARD_CLAIM_PERIOD>;
+	type MaxProofLen = ConstU32<32>;
+	type WeightInfo = pallet_rewards::weights::SubstrateWeight<Runtime>;
+}

@@ -173,6 +173,8 @@ mod runtime {
 	pub type Models = pallet_models;
 	#[runtime::pallet_index(13)]
 	pub type Jobs = pallet_jobs;
+	#[runtime::pallet_index(15)]
+	pub type Rewards = pallet_rewards;
 }
 
 #[cfg(test)]

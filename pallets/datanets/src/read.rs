@@ -30,6 +30,8 @@ pub trait DatasetRead<AccountId> {
 	fn version(datanet: DatanetId, version: u32) -> Option<VersionInfo>;
 	/// The accepted item at `index` (0-based) of `datanet`'s accepted list.
 	fn item(datanet: DatanetId, index: u64) -> Option<DatasetItem<AccountId>>;
+	/// The datanet's owner, if it exists.
+	fn owner(datanet: DatanetId) -> Option<AccountId>;
 	/// Publishes version 1 of a new text datanet holding one accepted item (benchmark set-up only);
 	/// returns the datanet.
 	#[cfg(feature = "runtime-benchmarks")]
@@ -45,6 +47,10 @@ impl<T: Config> DatasetRead<T::AccountId> for Pallet<T> {
 		let d = DatanetInfo::<T>::get(datanet)?;
 		let v = Versions::<T>::get(datanet, version)?;
 		Some(VersionInfo { modality: d.modality, count: v.count, root: v.root })
+	}
+
+	fn owner(datanet: DatanetId) -> Option<T::AccountId> {
+		DatanetInfo::<T>::get(datanet).map(|d| d.owner)
 	}
 
 	fn item(datanet: DatanetId, index: u64) -> Option<DatasetItem<T::AccountId>> {
