@@ -28,6 +28,9 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use std::time::Instant;
 
+#[path = "shared/smollm2_shape.rs"]
+mod smollm2_shape;
+
 const ARROW: u32 = 1;
 const END: u32 = 2;
 const FACT: u32 = 3;
@@ -217,18 +220,7 @@ fn spearman(a: &[f64], b: &[f64]) -> f64 {
 /// sequences, `steps` steps with and without attribution (projection 16, preconditioned, one
 /// checkpoint, a held-out target of one sequence). Returns (seconds without, seconds with).
 fn cost_at_scale(steps: usize) -> anyhow::Result<(f64, f64)> {
-	let cfg: LlamaConfig = serde_json::from_value(serde_json::json!({
-		"model_type": "llama", "vocab_size": 49152, "hidden_size": 576, "intermediate_size": 1536,
-		"num_hidden_layers": 30, "num_attention_heads": 9, "num_key_value_heads": 3,
-		"rms_norm_eps": 1e-5, "rope_theta": 100000.0, "tie_word_embeddings": true,
-	}))?;
-	let w: std::collections::HashMap<_, _> = random_weights(&cfg, 1, DType::F32)?
-		.into_iter()
-		.map(|(k, t)| {
-			let t = if t.rank() == 2 { (t * (0.02 / 0.3))? } else { t };
-			Ok((k, t))
-		})
-		.collect::<candle_core::Result<_>>()?;
+	let (cfg, w) = smollm2_shape::smollm2_shape()?;
 	let lora = LoraConfig {
 		r: 16,
 		lora_alpha: 32.0,

@@ -8,11 +8,14 @@
 //! BENCH_QLORA=1 quantizes the base to NF4 first (QLoRA).
 
 use candle_core::{DType, Device};
-use model_factory::llama::{random_weights, Llama, LlamaConfig};
+use model_factory::llama::Llama;
 use model_factory::lora::LoraConfig;
 use model_factory::train::{Event, Example, TrainConfig, Trainer};
 use model_factory::CausalLm;
 use std::time::Instant;
+
+#[path = "shared/smollm2_shape.rs"]
+mod smollm2_shape;
 
 fn main() -> anyhow::Result<()> {
 	model_factory::tune_process_for_training();
@@ -25,20 +28,7 @@ fn run() -> anyhow::Result<()> {
 	let warmup = args.get(1).copied().unwrap_or(1);
 	let batch: usize = std::env::var("BENCH_BATCH").ok().and_then(|b| b.parse().ok()).unwrap_or(2);
 	let seq = 256;
-	let cfg: LlamaConfig = serde_json::from_value(serde_json::json!({
-		"model_type": "llama", "vocab_size": 49152, "hidden_size": 576, "intermediate_size": 1536,
-		"num_hidden_layers": 30, "num_attention_heads": 9, "num_key_value_heads": 3,
-		"rms_norm_eps": 1e-5, "rope_theta": 100000.0, "tie_word_embeddings": true,
-	}))?;
-	// Rescaled to transformers' initialisation (N(0, 0.02) matrices, unit norms), as the PyTorch side.
-	let w: std::collections::HashMap<_, _> = random_weights(&cfg, 1, DType::F32)?
-		.into_iter()
-		.map(|(k, t)| {
-			let std = if k.contains("embed") { 0.5 } else { 0.3 };
-			let t = if t.rank() == 2 { (t * (0.02 / std))? } else { t };
-			Ok((k, t))
-		})
-		.collect::<candle_core::Result<_>>()?;
+	let (cfg, w) = smollm2_shape::smollm2_shape()?;
 	let device = match std::env::var("BENCH_DEVICE").as_deref() {
 		Ok("cpu") | Err(_) => Device::Cpu,
 		Ok(s) => {
