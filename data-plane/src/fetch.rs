@@ -10,7 +10,7 @@
 use crate::net::DataNode;
 use crate::pool::GroupBuf;
 use crate::protocol::{BlobRequest, BlobResponse, MAX_RUN};
-use crate::store::{Partial, StoreError, VerifiedGroup};
+use crate::store::{ContentStore, Partial, StoreError, VerifiedGroup};
 use crate::tree::{Hash, Outboard};
 use futures::stream::{FuturesUnordered, StreamExt};
 use libp2p::PeerId;
@@ -102,17 +102,25 @@ pub async fn fetch(
 ) -> Result<FetchReport, FetchError> {
 	let started = Instant::now();
 	let store = node.store().clone();
-	if store.has(&hash) {
+	let held = |store: &ContentStore| -> Result<FetchReport, FetchError> {
 		let size = store.size(&hash)?;
 		let groups = crate::tree::group_count(size);
-		return Ok(FetchReport {
+		Ok(FetchReport {
 			hash,
 			size,
 			groups,
 			resumed: groups,
 			received: HashMap::new(),
 			elapsed: started.elapsed(),
-		});
+		})
+	};
+	if store.has(&hash) {
+		return held(&store);
+	}
+	// One transfer of a blob at a time; a second waits for the first and finds the blob.
+	let _slot = store.transfer_slot(&hash).await;
+	if store.has(&hash) {
+		return held(&store);
 	}
 	let mut peers = Providers::new(node, hash, opts.providers.clone(), opts.give_up_after);
 
@@ -530,6 +538,30 @@ mod tests {
 		assert_eq!(r.received.get(&pb), Some(&6));
 		assert_eq!(r.received.get(&pa), None);
 		assert_eq!(c.node.store().read_all(&h).unwrap(), d);
+	}
+
+	#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+	async fn fetches_of_the_same_blob_at_once_share_one_transfer() {
+		// A curator's fetch and an upload's pull of the same bytes used to write one partial
+		// file together: one of them found it renamed away ("No such file"), and the curator put
+		// the contribution off.
+		let d = data(12 * GROUP_LEN as usize + 77, 6);
+		let (a, c) = (peer(NetConfig::default()).await, peer(NetConfig::default()).await);
+		let h = a.node.store().put_bytes(&d).unwrap();
+		let pa = c.node.dial(addr(&a, false).await).await.unwrap();
+		for round in 0..4 {
+			let one = || {
+				let opts = FetchOptions { providers: vec![pa], window: 1, ..Default::default() };
+				fetch(&c.node, h, opts)
+			};
+			let results = futures::future::join_all((0..4).map(|_| one())).await;
+			for r in results {
+				let r = r.unwrap_or_else(|e| panic!("round {round}: {e}"));
+				assert_eq!(r.size, d.len() as u64);
+			}
+			assert_eq!(c.node.store().read_all(&h).unwrap(), d);
+			c.node.store().remove(&h);
+		}
 	}
 
 	#[tokio::test(flavor = "multi_thread", worker_threads = 2)]

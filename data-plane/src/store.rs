@@ -20,6 +20,7 @@ use crate::tree::{
 	group_count, group_len, read_full, Hash, Outboard, OutboardBuilder, VerifyError, GROUP_LEN,
 };
 use codec::{Decode, Encode};
+use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::FileExt;
@@ -62,6 +63,8 @@ pub struct ContentStore {
 	/// Serialises space accounting (the reservations it holds), eviction, pins and the final
 	/// rename.
 	pub(crate) space: Mutex<Space>,
+	/// Transfers under way, by hash: one at a time writes a blob's partial file.
+	transfers: Mutex<HashMap<Hash, std::sync::Weak<tokio::sync::Mutex<()>>>>,
 }
 
 impl ContentStore {
@@ -77,7 +80,26 @@ impl ContentStore {
 			io(&tmp, fs::remove_dir_all(&tmp))?;
 		}
 		io(&tmp, fs::create_dir_all(&tmp))?;
-		Ok(Self { root, budget, space: Mutex::new(Space::default()) })
+		Ok(Self { root, budget, space: Mutex::new(Space::default()), transfers: Mutex::default() })
+	}
+
+	/// Waits until no other transfer of `hash` into this store is under way, and holds that
+	/// until the guard drops. (A curator's fetch and an upload's pull of the same bytes used to
+	/// write one partial file together, and one found it renamed away.)
+	pub async fn transfer_slot(&self, hash: &Hash) -> tokio::sync::OwnedMutexGuard<()> {
+		let lock = {
+			let mut m = self.transfers.lock().expect("transfers lock");
+			m.retain(|_, w| w.strong_count() > 0);
+			match m.get(hash).and_then(std::sync::Weak::upgrade) {
+				Some(l) => l,
+				None => {
+					let l = Arc::new(tokio::sync::Mutex::new(()));
+					m.insert(*hash, Arc::downgrade(&l));
+					l
+				}
+			}
+		};
+		lock.lock_owned().await
 	}
 
 	pub fn root(&self) -> &Path {

@@ -176,13 +176,10 @@ pub fn finetune(
 				"it is measured against the held-out split: set an eval fraction above 0".into(),
 			));
 		}
-		if first_step > 0 {
-			return Err(FinetuneError::Attribution(format!(
-				"this run resumes at step {first_step}, and attribution must see every step: train again from the start"
-			)));
-		}
 		let target = Target { name: "eval".into(), examples: eval_set.clone() };
-		trainer.attribute(a.clone(), vec![target], train_set.len())?;
+		trainer
+			.resume_attribution(a.clone(), vec![target], train_set.len(), &ck)
+			.map_err(|e| FinetuneError::Attribution(e.to_string()))?;
 	}
 	let mut go_on = on(&Update::Started {
 		total_steps: steps,
@@ -408,16 +405,37 @@ mod tests {
 			finetune(&mut tiny(m.path()), &records(), &no_eval, o2.path(), "tiny", false, |_| true)
 				.unwrap_err();
 		assert!(e.to_string().contains("eval fraction"), "{e}");
-		let mut steps = 0;
+		let stop_after_3 = |spec: &Finetune, out: &Path| {
+			let mut steps = 0;
+			finetune(&mut tiny(m.path()), &records(), spec, out, "tiny", false, |u| {
+				steps += usize::from(matches!(u, Update::Event(Event::Step { .. })));
+				steps < 3
+			})
+			.unwrap_err();
+		};
 		let plain = Finetune { attribution: None, ..spec.clone() };
-		finetune(&mut tiny(m.path()), &records(), &plain, o2.path(), "tiny", false, |u| {
-			steps += usize::from(matches!(u, Update::Event(Event::Step { .. })));
-			steps < 3
-		})
-		.unwrap_err();
+		stop_after_3(&plain, o2.path());
 		let e = finetune(&mut tiny(m.path()), &records(), &spec, o2.path(), "tiny", true, |_| true)
 			.unwrap_err();
-		assert!(e.to_string().contains("resumes at step 3"), "{e}");
+		assert!(e.to_string().contains("saved without attribution"), "{e}");
+
+		// Stopped with attribution on and resumed: the same rows, to the last bit, as the run
+		// that was never interrupted.
+		let o3 = tempfile::tempdir().unwrap();
+		stop_after_3(&spec, o3.path());
+		assert!(o3.path().join("checkpoint/attribution_state.safetensors").exists());
+		let resumed =
+			finetune(&mut tiny(m.path()), &records(), &spec, o3.path(), "tiny", true, |_| true)
+				.unwrap();
+		assert_eq!(resumed.attribution.unwrap(), rows);
+		let mut other = spec.clone();
+		other.attribution = Some(AttributionConfig { projection: 5, ..Default::default() });
+		let o4 = tempfile::tempdir().unwrap();
+		stop_after_3(&spec, o4.path());
+		let e =
+			finetune(&mut tiny(m.path()), &records(), &other, o4.path(), "tiny", true, |_| true)
+				.unwrap_err();
+		assert!(e.to_string().contains("another configuration"), "{e}");
 	}
 
 	#[test]

@@ -231,6 +231,24 @@ impl<'m> Trainer<'m> {
 		Ok(())
 	}
 
+	/// [`Self::attribute`] for a run resumed from the checkpoint in `dir`: from the first step a
+	/// fresh recording, later the recording the checkpoint saved (an error if it has none).
+	pub fn resume_attribution(
+		&mut self,
+		cfg: AttributionConfig,
+		targets: Vec<Target>,
+		n_train: usize,
+		dir: &Path,
+	) -> Result<()> {
+		if self.pos.step == 0 {
+			return self.attribute(cfg, targets, n_train);
+		}
+		let (steps, batch) = (self.cfg.steps, self.cfg.batch_size);
+		let r = Recorder::resume(&mut *self.model, cfg, targets, n_train, steps, batch, dir)?;
+		self.attribution = Some(r);
+		Ok(())
+	}
+
 	/// The attribution table of the run so far (taps come off; recording stops).
 	pub fn finish_attribution(&mut self) -> Option<Table> {
 		let r = self.attribution.take()?;
@@ -342,6 +360,9 @@ impl<'m> Trainer<'m> {
 		crate::adapter::save(&tmp, lora, base_model, family, &self.model.lora_vars())
 			.map_err(|e| err(&e))?;
 		candle_core::safetensors::save(&self.opt.state_tensors(), tmp.join(OPTIMIZER))?;
+		if let Some(r) = &self.attribution {
+			r.save(&tmp)?;
+		}
 		let state = serde_json::json!({ "position": self.pos, "optimizer_steps": self.opt.t, "config": self.cfg });
 		std::fs::write(tmp.join(STATE), serde_json::to_vec_pretty(&state).expect("json"))
 			.map_err(|e| err(&e))?;

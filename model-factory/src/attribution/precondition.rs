@@ -48,6 +48,18 @@ impl Fisher {
 		self.n += 1;
 	}
 
+	/// The blocks' sums (lower triangles, row-major w × w) and the count of rows added.
+	pub fn parts(&self) -> (&[Vec<f64>], usize) {
+		(&self.sums, self.n)
+	}
+
+	/// A `Fisher` from [`Self::parts`] (a resumed run's).
+	pub fn from_parts(widths: &[usize], sums: Vec<Vec<f64>>, n: usize) -> Option<Self> {
+		let fits =
+			sums.len() == widths.len() && sums.iter().zip(widths).all(|(s, w)| s.len() == w * w);
+		fits.then(|| Self { widths: widths.to_vec(), sums, n })
+	}
+
 	/// Factors `F + λI` per block. A block with no signal (all zero) gets the identity.
 	pub fn factor(&self, damping: f64) -> Preconditioner {
 		let n = self.n.max(1) as f64;

@@ -19,7 +19,9 @@ use super::table::Table;
 use super::tap;
 use crate::model::CausalLm;
 use crate::train::{collate, Example};
-use candle_core::{DType, Result, Tensor};
+use candle_core::{DType, Device, Result, Tensor};
+use std::collections::HashMap;
+use std::path::Path;
 
 /// How a run is attributed.
 #[derive(Debug, Clone, PartialEq)]
@@ -217,7 +219,109 @@ impl Recorder {
 	pub fn widths(&self) -> &[usize] {
 		&self.widths
 	}
+
+	/// Writes what a resumed run needs to record on exactly as an uninterrupted one would, into
+	/// `dir` (a checkpoint): the f64 state as safetensors, the positions as JSON.
+	pub fn save(&self, dir: &Path) -> Result<()> {
+		let dev = Device::Cpu;
+		let n = self.phi.len();
+		let mut t = HashMap::new();
+		let mut phi = vec![0f64; n * self.dim];
+		let mut weight = vec![-1f64; n];
+		for (e, slot) in self.phi.iter().enumerate() {
+			if let Some((v, w)) = slot {
+				phi[e * self.dim..(e + 1) * self.dim].copy_from_slice(v);
+				weight[e] = *w;
+			}
+		}
+		t.insert("phi".to_string(), Tensor::from_vec(phi, (n, self.dim), &dev)?);
+		// -1 marks an example not seen in the current segment.
+		t.insert("phi_weight".to_string(), Tensor::from_vec(weight, n, &dev)?);
+		let z = self.targets.len();
+		let psi: Vec<f64> = self.psi.iter().flatten().copied().collect();
+		t.insert("psi".to_string(), Tensor::from_vec(psi, (self.psi.len(), self.dim), &dev)?);
+		let scores: Vec<f64> = self.scores.iter().flatten().copied().collect();
+		t.insert("scores".to_string(), Tensor::from_vec(scores, (n, z), &dev)?);
+		t.insert(
+			"self_influence".to_string(),
+			Tensor::from_vec(self.self_influence.clone(), n, &dev)?,
+		);
+		let (sums, count) = self.fisher.parts();
+		for (b, s) in sums.iter().enumerate() {
+			t.insert(format!("fisher.{b}"), Tensor::from_slice(s, s.len(), &dev)?);
+		}
+		candle_core::safetensors::save(&t, dir.join(STATE_TENSORS))?;
+		let meta = serde_json::json!({
+			"projection": self.cfg.projection, "seed": self.cfg.seed,
+			"checkpoints": self.cfg.checkpoints, "damping": self.cfg.damping,
+			"widths": self.widths, "examples": n, "targets": z,
+			"next_start": self.next_start, "begun": self.begun, "fisher_rows": count,
+		});
+		std::fs::write(dir.join(STATE_JSON), serde_json::to_vec_pretty(&meta).expect("json"))
+			.map_err(|e| candle_core::Error::Msg(format!("{}: {e}", dir.display())))
+	}
+
+	/// [`Self::new`] for a run resumed from the checkpoint in `dir`, whose attribution state
+	/// [`Self::save`] wrote with the same configuration, examples and targets.
+	#[allow(clippy::too_many_arguments)]
+	pub fn resume(
+		model: &mut dyn CausalLm,
+		cfg: AttributionConfig,
+		targets: Vec<Target>,
+		n_train: usize,
+		total_steps: usize,
+		batch_size: usize,
+		dir: &Path,
+	) -> Result<Self> {
+		let err = |what: &dyn std::fmt::Display| {
+			candle_core::Error::Msg(format!("attribution state in {}: {what}", dir.display()))
+		};
+		let raw =
+			std::fs::read(dir.join(STATE_JSON)).map_err(|e| {
+				err(&format!("{e} (the checkpoint was saved without attribution: train again from the start)"))
+			})?;
+		let meta: serde_json::Value = serde_json::from_slice(&raw).map_err(|e| err(&e))?;
+		let mut me = Self::new(model, cfg.clone(), targets, n_train, total_steps, batch_size)?;
+		let same = meta["projection"] == cfg.projection
+			&& meta["seed"] == cfg.seed
+			&& meta["checkpoints"] == cfg.checkpoints
+			&& meta["damping"] == serde_json::json!(cfg.damping)
+			&& meta["widths"] == serde_json::json!(me.widths)
+			&& meta["examples"] == n_train
+			&& meta["targets"] == me.targets.len();
+		if !same {
+			tap::disarm(model);
+			return Err(err(&format!("saved for another configuration or data: {meta}")));
+		}
+		let t = candle_core::safetensors::load(dir.join(STATE_TENSORS), &Device::Cpu)?;
+		let get = |name: &str| -> Result<Vec<f64>> {
+			t.get(name).ok_or_else(|| err(&format!("{name} missing")))?.flatten_all()?.to_vec1()
+		};
+		let (phi, weight) = (get("phi")?, get("phi_weight")?);
+		for (e, w) in weight.iter().enumerate() {
+			if *w >= 0.0 {
+				me.phi[e] = Some((phi[e * me.dim..(e + 1) * me.dim].to_vec(), *w));
+			}
+		}
+		me.psi = get("psi")?.chunks(me.dim).map(<[f64]>::to_vec).collect();
+		let z = me.targets.len().max(1);
+		me.scores = get("scores")?.chunks(z).map(<[f64]>::to_vec).collect();
+		me.self_influence = get("self_influence")?;
+		let sums =
+			(0..me.widths.len()).map(|b| get(&format!("fisher.{b}"))).collect::<Result<_>>()?;
+		let rows =
+			meta["fisher_rows"].as_u64().ok_or_else(|| err(&"fisher_rows missing"))? as usize;
+		me.fisher = Fisher::from_parts(&me.widths, sums, rows)
+			.ok_or_else(|| err(&"preconditioner blocks of the wrong size"))?;
+		me.next_start =
+			meta["next_start"].as_u64().ok_or_else(|| err(&"next_start missing"))? as usize;
+		me.begun = meta["begun"].as_u64().ok_or_else(|| err(&"begun missing"))? as usize;
+		Ok(me)
+	}
 }
+
+const STATE_TENSORS: &str = "attribution_state.safetensors";
+const STATE_JSON: &str = "attribution_state.json";
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
 	a.iter().zip(b).map(|(x, y)| x * y).sum()
