@@ -341,8 +341,12 @@ impl<'m> Trainer<'m> {
 	}
 
 	/// Eval loss and perplexity on `data` now.
-	pub fn evaluate(&self, data: &[Example]) -> Result<Event> {
+	pub fn evaluate(&mut self, data: &[Example]) -> Result<Event> {
 		let loss = evaluate(&*self.model, data, self.cfg.batch_size)?;
+		if self.attribution.is_some() {
+			// The armed taps recorded these forward passes; they have no backward.
+			crate::attribution::tap::clear(&mut *self.model);
+		}
 		Ok(Event::Eval { step: self.pos.step.saturating_sub(1), loss, perplexity: loss.exp() })
 	}
 

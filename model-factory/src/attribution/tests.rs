@@ -179,6 +179,28 @@ fn recording_attribution_leaves_training_bit_for_bit_the_same() {
 }
 
 #[test]
+fn evaluating_during_a_recorded_run_changes_nothing_recorded() {
+	// The eval forward passes go through the armed taps too; they have no backward, and must
+	// not be taken for the next step's examples.
+	let data = counting(8);
+	let held_out = counting(10)[8..].to_vec();
+	let run = |eval_between: bool| {
+		let mut m = tiny(DType::F32, 4);
+		let mut t = Trainer::new(&mut m, &train_cfg()).unwrap();
+		let target = Target { name: "eval".into(), examples: held_out.clone() };
+		t.attribute(AttributionConfig::default(), vec![target], data.len()).unwrap();
+		while !t.finished() {
+			t.step(&data).unwrap();
+			if eval_between {
+				t.evaluate(&held_out).unwrap();
+			}
+		}
+		t.finish_attribution().unwrap()
+	};
+	assert_eq!(run(true), run(false));
+}
+
+#[test]
 fn one_step_scores_add_up_to_the_first_order_change_of_the_target_loss() {
 	// One step, exact features, no preconditioner: Σ_e score(e) = lr · clip · ⟨g_step, ∇L_target⟩.
 	let data = counting(4);
