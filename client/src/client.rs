@@ -489,13 +489,7 @@ impl Client {
 	{
 		match self.reads {
 			Head::Finalized => Ok(self.api.storage().at_latest().await?),
-			Head::Best => {
-				let best =
-					self.legacy.chain_get_block_hash(None).await.map_err(subxt::Error::from)?;
-				let best =
-					best.ok_or_else(|| ClientError::Other("the node has no best block".into()))?;
-				Ok(self.api.storage().at(best))
-			}
+			Head::Best => Ok(self.api.storage().at(self.best_hash().await?)),
 		}
 	}
 
@@ -606,6 +600,12 @@ impl Client {
 		}
 	}
 
+	/// The hash of the node's best block.
+	async fn best_hash(&self) -> Result<subxt::utils::H256, ClientError> {
+		let best = self.legacy.chain_get_block_hash(None).await.map_err(subxt::Error::from)?;
+		best.ok_or_else(|| ClientError::Other("the node has no best block".into()))
+	}
+
 	/// The number of the node's best block.
 	async fn best_number(&self) -> Result<u64, ClientError> {
 		let header = self.legacy.chain_get_header(None).await.map_err(subxt::Error::from)?;
@@ -627,7 +627,7 @@ impl Client {
 			if attempt > 0 {
 				tokio::time::sleep(std::time::Duration::from_secs(1)).await;
 			}
-			if let Some((events, number)) = self.search(tx, since).await? {
+			if let (Some((events, number)), _) = self.search(tx, since).await? {
 				if self.wait == Wait::Finalized {
 					self.until_final(number).await?;
 				}
@@ -638,17 +638,18 @@ impl Client {
 	}
 
 	/// One pass over the best chain's blocks numbered `since` or later (at most 1024 back from
-	/// the best) for extrinsic `tx`: its events and block number; a failed dispatch is its error.
+	/// the best) for extrinsic `tx`: its events and block number if found (a failed dispatch is
+	/// its error), and the number of the best block the pass started from.
+	#[allow(clippy::type_complexity)]
 	async fn search(
 		&self,
 		tx: subxt::utils::H256,
 		since: u64,
-	) -> Result<Option<(ExtrinsicEvents<SubstrateConfig>, u64)>, ClientError> {
+	) -> Result<(Option<(ExtrinsicEvents<SubstrateConfig>, u64)>, u64), ClientError> {
 		const MOST: u64 = 1024;
-		let best = self.legacy.chain_get_block_hash(None).await.map_err(subxt::Error::from)?;
-		let best = best.ok_or_else(|| ClientError::Other("the node has no best block".into()))?;
-		let mut block = self.api.blocks().at(best).await?;
-		let lowest = u64::from(block.number()).saturating_sub(MOST).max(since);
+		let mut block = self.api.blocks().at(self.best_hash().await?).await?;
+		let best = u64::from(block.number());
+		let lowest = best.saturating_sub(MOST).max(since);
 		while u64::from(block.number()) >= lowest {
 			for ext in block.extrinsics().await?.iter() {
 				if ext.hash() != tx {
@@ -663,14 +664,14 @@ impl Client {
 						return Err(subxt::Error::Runtime(err).into());
 					}
 				}
-				return Ok(Some((events, block.number().into())));
+				return Ok((Some((events, block.number().into())), best));
 			}
 			if block.number() == 0 {
 				break;
 			}
 			block = self.api.blocks().at(block.header().parent_hash).await?;
 		}
-		Ok(None)
+		Ok((None, best))
 	}
 
 	/// Follows the node's reports on a submitted transaction until it is in a block (per
@@ -693,15 +694,14 @@ impl Client {
 			tokio::select! {
 				r = &mut reports => return r,
 				_ = look.tick() => {
-					let best = self.best_number().await?;
 					match self.search(tx, from).await? {
-						Some((events, number)) => {
+						(Some((events, number)), _) => {
 							if self.wait == Wait::InBlock || self.finalized_number().await? >= number {
 								return Ok(events);
 							}
 						}
 						// Next time, only the blocks since (less a few, for a reorganisation).
-						None => from = from.max(best.saturating_sub(8)),
+						(None, best) => from = from.max(best.saturating_sub(8)),
 					}
 				}
 			}

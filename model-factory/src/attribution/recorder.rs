@@ -103,11 +103,6 @@ impl Recorder {
 		})
 	}
 
-	/// Feature width per example (all layers).
-	pub fn dim(&self) -> usize {
-		self.dim
-	}
-
 	/// Called before step `step` runs: at a segment's first step, closes the last segment and
 	/// differentiates the targets at the current weights.
 	pub fn before_step(&mut self, model: &mut dyn CausalLm, step: usize) -> Result<()> {
@@ -198,7 +193,6 @@ impl Recorder {
 				let (ids, tgt, mask) = collate(&refs, &dev, model.dtype())?;
 				let n = mask.to_dtype(DType::F64)?.sum_all()?.to_scalar::<f64>()?;
 				if n == 0.0 {
-					tap::clear(model);
 					continue;
 				}
 				// The chunk's mean, reweighted to its share of the target's mean.
@@ -213,11 +207,6 @@ impl Recorder {
 			out.push(psi);
 		}
 		Ok(out)
-	}
-
-	/// The widths of the per-layer blocks of a feature row.
-	pub fn widths(&self) -> &[usize] {
-		&self.widths
 	}
 
 	/// Writes what a resumed run needs to record on exactly as an uninterrupted one would, into

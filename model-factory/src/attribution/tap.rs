@@ -159,11 +159,9 @@ pub fn collect(model: &mut dyn CausalLm, grads: &GradStore, scale: f64) -> Resul
 /// Forgets recorded passes without using them (a forward pass that will have no backward).
 pub fn clear(model: &mut dyn CausalLm) {
 	for (_, lin) in adapted(model) {
-		if let Some(tap) = lin.lora.as_ref().and_then(|l| l.tap.lock().ok()) {
-			let mut tap = tap;
-			if let Some(t) = tap.as_mut() {
-				t.passes.clear();
-			}
+		let lora = lin.lora.as_ref().expect("adapted");
+		if let Some(t) = lora.tap.lock().expect("tap lock").as_mut() {
+			t.passes.clear();
 		}
 	}
 }
