@@ -38,7 +38,7 @@ pub struct FetchOptions {
 	pub give_up_after: Duration,
 	/// Stop after receiving this many groups in this call, leaving a resumable partial transfer.
 	pub stop_after: Option<u64>,
-	/// Progress after each verified group.
+	/// Progress after each group is written (a fetch killed after `have` resumes from at least `have`).
 	pub progress: Option<mpsc::UnboundedSender<Progress>>,
 }
 
@@ -148,12 +148,19 @@ pub async fn fetch(
 	let resumed = groups - missing.len() as u64;
 	// Verified groups are written on their own thread, so that the disk's time (direct I/O waits
 	// for the device) overlaps the network's instead of holding up the next requests.
-	let (to_disk, mut queue) = mpsc::channel::<VerifiedGroup>(WRITE_QUEUE);
+	// Progress is reported from here, once a group is on disk, not when it was verified.
+	let (to_disk, mut queue) = mpsc::channel::<(VerifiedGroup, PeerId)>(WRITE_QUEUE);
 	let writer = tokio::task::spawn_blocking({
 		let partial = partial.clone();
+		let progress = opts.progress.clone();
 		move || -> Result<(), StoreError> {
-			while let Some(group) = queue.blocking_recv() {
+			let mut have = resumed;
+			while let Some((group, from)) = queue.blocking_recv() {
 				partial.write(group)?;
+				have += 1;
+				if let Some(tx) = &progress {
+					let _ = tx.send(Progress { have, groups, from });
+				}
 			}
 			Ok(())
 		}
@@ -162,7 +169,7 @@ pub async fn fetch(
 	let mut first_received = None;
 	if missing.back() == Some(&(groups - 1)) {
 		let group = partial.verify(groups - 1, last)?;
-		if to_disk.send(group).await.is_ok() {
+		if to_disk.send((group, from)).await.is_ok() {
 			missing.pop_back();
 			first_received = Some(from);
 		}
@@ -199,7 +206,7 @@ async fn receive(
 	partial: &Partial,
 	mut missing: VecDeque<u64>,
 	already: u64,
-	to_disk: mpsc::Sender<VerifiedGroup>,
+	to_disk: mpsc::Sender<(VerifiedGroup, PeerId)>,
 ) -> Result<HashMap<PeerId, u64>, FetchError> {
 	let (node, hash) = (peers.node, peers.hash);
 	let groups = partial.outboard().groups();
@@ -268,7 +275,7 @@ async fn receive(
 					}
 					match partial.verify(next, bytes) {
 						Ok(group) => {
-							if to_disk.send(group).await.is_err() {
+							if to_disk.send((group, p)).await.is_err() {
 								// The writer failed; the fetch returns its error.
 								return Ok(received);
 							}
@@ -277,9 +284,6 @@ async fn receive(
 							this_call += 1;
 							*received.entry(p).or_default() += 1;
 							peers.progressed();
-							if let Some(tx) = &opts.progress {
-								let _ = tx.send(Progress { have, groups, from: p });
-							}
 						}
 						Err(StoreError::Verify(e)) => {
 							failure = Some(Fault::Lied(format!("sent bad bytes: {e}")))
