@@ -26,6 +26,7 @@ fn key(suri: &str) -> Key {
 	Key::from_suri(suri).expect("dev key")
 }
 
+const TRIB: u128 = 1_000_000_000_000;
 const TOPICS: [&str; 6] = ["rivers", "datanets", "curators", "adapters", "rewards", "versions"];
 
 /// A tiny llama folder: the committed reference fixture (vocab 64) and a word-level tokenizer over
@@ -132,7 +133,9 @@ async fn a_job_survives_a_dead_worker_and_its_adapter_is_fetched_reproduced_and_
 		)
 		.await
 		.unwrap();
-	for topic in TOPICS {
+	// Ferdie and Charlie contribute three files each, alternately.
+	let contributor = |i: usize| if i % 2 == 0 { "//Ferdie" } else { "//Charlie" };
+	for (i, topic) in TOPICS.iter().enumerate() {
 		let f = home.path().join(format!("{topic}.jsonl"));
 		std::fs::write(&f, pairs(topic)).unwrap();
 		let out = json(
@@ -146,7 +149,7 @@ async fn a_job_survives_a_dead_worker_and_its_adapter_is_fetched_reproduced_and_
 					"--datanet",
 					&d.to_string(),
 					"--key",
-					"//Ferdie",
+					contributor(i),
 					"--peer",
 					&peer,
 				],
@@ -264,7 +267,7 @@ async fn a_job_survives_a_dead_worker_and_its_adapter_is_fetched_reproduced_and_
 	let mut watch = cli_spawn("watch", &url, &ks, &["job", "watch", &job_id.to_string()]).unwrap();
 	let model = wait_for("the result to become final", Duration::from_secs(300), || async {
 		match job(&client, job_id).await.state {
-			JobState::Finalized { model, worker } => Some((model, worker)),
+			JobState::Finalized { model, worker, .. } => Some((model, worker)),
 			_ => None,
 		}
 	})
@@ -275,8 +278,9 @@ async fn a_job_survives_a_dead_worker_and_its_adapter_is_fetched_reproduced_and_
 	assert_eq!(m.metrics.steps, 600);
 	assert!(m.metrics.train_loss.is_finite() && m.metrics.eval_loss.is_some());
 	let eve_after = client.free_balance(&key("//Eve").account_id()).await.unwrap();
-	// 30% of 10 TRIB, less B's transaction fees.
+	// 30% of 10 TRIB (the default split), less B's transaction fees.
 	assert!(eve_after + 100_000_000_000 > eve_before + 3_000_000_000_000, "B was paid its share");
+	rewards_are_claimed_by_the_published_table(&client, &url, &ks, job_id, &b.tcp_addr()).await;
 	assert!(watch.wait_exit(Duration::from_secs(30)).unwrap(), "{}", watch.tail(20));
 	let endpoint = watch.wait_log("live from http://127.0.0.1:", Duration::ZERO).unwrap();
 	watch.wait_log("submitted; final at block", Duration::ZERO).unwrap();
@@ -326,7 +330,12 @@ async fn a_job_survives_a_dead_worker_and_its_adapter_is_fetched_reproduced_and_
 		&url,
 	])
 	.unwrap();
-	assert!(r.ok && r.stdout.contains("match"), "{}\n{}", r.stdout, r.stderr);
+	assert!(
+		r.ok && r.stdout.contains("the payout table is reproduced"),
+		"{}\n{}",
+		r.stdout,
+		r.stderr
+	);
 
 	// Chat with base + adapter.
 	let r = worker_cli(&[
@@ -386,7 +395,12 @@ async fn a_job_survives_a_dead_worker_and_its_adapter_is_fetched_reproduced_and_
 		&url,
 	])
 	.unwrap();
-	assert!(r.ok && r.stdout.contains("match"), "{}\n{}", r.stdout, r.stderr);
+	assert!(
+		r.ok && r.stdout.contains("the payout table is reproduced"),
+		"{}\n{}",
+		r.stdout,
+		r.stderr
+	);
 
 	// A version whose only item no peer serves: B refuses the job and never claims it.
 	let lonely = home.path().join("lonely.jsonl");
@@ -414,4 +428,79 @@ async fn a_job_survives_a_dead_worker_and_its_adapter_is_fetched_reproduced_and_
 	tokio::time::sleep(Duration::from_secs(2)).await;
 	let j = job(&client, refused).await;
 	assert_eq!((j.state, j.lapses), (JobState::Open, 0), "nothing claimed, nothing submitted");
+}
+
+/// After `job` is final: its payout table, fetched from the worker (`peer`) and checked against the
+/// chain, pays each contributor and the curator exactly what the published formula gives; a
+/// second claim pays nothing.
+async fn rewards_are_claimed_by_the_published_table(
+	client: &Client,
+	url: &str,
+	ks: &Path,
+	job: u64,
+	peer: &str,
+) {
+	let id = job.to_string();
+	let table = json(&cli(url, ks, &["--json", "rewards", "show", &id, "--peer", peer]).unwrap());
+	let lines = table["contributions"].as_array().unwrap();
+	assert_eq!(lines.len(), 6, "one line per item of the version: {table}");
+	let ppm_sum: u64 = lines.iter().map(|l| l["ppm"].as_u64().unwrap()).sum();
+	assert_eq!(ppm_sum, 1_000_000, "{table}");
+	let curators = table["curators"].as_array().unwrap();
+	assert_eq!(curators.len(), 1);
+	assert_eq!(
+		(curators[0]["approvals"].as_u64(), curators[0]["ppm"].as_u64()),
+		(Some(6), Some(1_000_000))
+	);
+	// The pool: the default split's 50% for contributors and 10% for curators of 10 TRIB.
+	let pool = client.reward_pool(job).await.unwrap().expect("an open pool");
+	assert_eq!((pool.contributors, pool.curators), (5 * TRIB, TRIB));
+	assert_eq!(pool.leaves, 7);
+
+	// Alice claims for each of them (anyone may sign): each balance rises by exactly
+	// ⌊part × ppm / 10⁶⌋ summed over the account's lines.
+	for (who, part) in [
+		("//Ferdie", pool.contributors),
+		("//Charlie", pool.contributors),
+		("//Bob", pool.curators),
+	] {
+		let account = key(who).account_id();
+		let mine: Vec<u64> = lines
+			.iter()
+			.chain(curators)
+			.filter(|l| {
+				l["contributor"].as_str().or(l["account"].as_str()) == Some(&account.to_string())
+			})
+			.map(|l| l["ppm"].as_u64().unwrap())
+			.collect();
+		let due: u128 = mine.iter().map(|p| part * *p as u128 / 1_000_000).sum();
+		let before = client.free_balance(&account).await.unwrap();
+		let ss58 = account.to_string();
+		let r = cli(
+			url,
+			ks,
+			&["rewards", "claim", &id, "--for", &ss58, "--key", "//Alice", "--peer", peer],
+		)
+		.unwrap();
+		assert!(r.ok, "{}\n{}", r.stdout, r.stderr);
+		let after = client.free_balance(&account).await.unwrap();
+		assert_eq!(after - before, due, "{who}: {}", r.stdout);
+		// Claimed once: a second claim finds nothing left.
+		let again = cli(
+			url,
+			ks,
+			&["rewards", "claim", &id, "--for", &ss58, "--key", "//Alice", "--peer", peer],
+		)
+		.unwrap();
+		assert!(
+			again.ok && again.stdout.contains("nothing left"),
+			"{}\n{}",
+			again.stdout,
+			again.stderr
+		);
+	}
+	let pool = client.reward_pool(job).await.unwrap().unwrap();
+	assert_eq!(pool.curators_paid, TRIB);
+	// The contributors' lines with a share were all paid: the part is paid out to the unit.
+	assert_eq!(pool.contributors_paid, 5 * TRIB);
 }

@@ -18,6 +18,7 @@ pub mod curators;
 mod datanet_admin;
 pub mod dataset;
 pub mod keys;
+pub mod payout;
 pub mod rewards;
 pub mod training;
 pub mod validators;

@@ -1,8 +1,11 @@
 //! Rewards: each datanet's published split, and the pools jobs leave for claims (see
 //! docs/rewards.md).
 
+use crate::payout::PayoutTable;
 use crate::{chain, keys::Key, Client, ClientError};
 use serde::Serialize;
+use std::collections::BTreeMap;
+use subxt::utils::AccountId32;
 
 /// Parts per million that make a whole.
 pub const PPM: u32 = 1_000_000;
@@ -69,6 +72,18 @@ pub struct PoolView {
 }
 
 type Split = chain::runtime_types::pallet_rewards::types::RewardSplit;
+type ChainLeaf = chain::runtime_types::pallet_rewards::types::Leaf<AccountId32>;
+type ChainRole = chain::runtime_types::pallet_rewards::types::Role;
+
+/// One leaf paid by a claim.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Claimed {
+	pub job: u64,
+	pub index: u32,
+	pub role: String,
+	pub item: u64,
+	pub amount: u128,
+}
 
 impl Client {
 	/// The split that applies to `datanet` now: its published one, or the chain's default.
@@ -120,6 +135,88 @@ impl Client {
 			leaves: p.leaves,
 			expires_at: p.expires_at,
 		}))
+	}
+
+	/// Approving votes per curator on `contributions`, as of one block (the latest finalized).
+	pub async fn approvals(
+		&self,
+		contributions: &[u64],
+	) -> Result<BTreeMap<AccountId32, u64>, ClientError> {
+		use chain::runtime_types::pallet_datanets::types::Vote;
+		let at = self.state().await?;
+		let mut out = BTreeMap::new();
+		for &id in contributions {
+			let mut votes = at.iter(chain::storage().datanets().votes_iter1(id)).await?;
+			while let Some(kv) = votes.next().await {
+				let kv = kv?;
+				if !matches!(kv.value, Vote::Approve) {
+					continue;
+				}
+				// The key ends with the curator's account (`Blake2_128Concat` keeps it whole).
+				let Some(tail) = kv.key_bytes.len().checked_sub(32) else { continue };
+				let account: [u8; 32] = kv.key_bytes[tail..].try_into().expect("32 bytes");
+				*out.entry(AccountId32(account)).or_default() += 1;
+			}
+		}
+		Ok(out)
+	}
+
+	/// Whether leaf `index` of `job`'s pool was paid.
+	pub async fn leaf_claimed(&self, job: u64, index: u32) -> Result<bool, ClientError> {
+		let at = self.state().await?;
+		Ok(at.fetch(&chain::storage().rewards().claimed(job, index)).await?.is_some())
+	}
+
+	/// Claims every leaf of `table` (job `table.job`'s, checked against its pool's root) that pays
+	/// `account` and is not paid yet; signed by `key` (anyone may sign: the leaf's account is paid).
+	pub async fn claim_rewards(
+		&self,
+		key: &Key,
+		table: &PayoutTable,
+		account: &AccountId32,
+	) -> Result<Vec<Claimed>, ClientError> {
+		let job = table.job;
+		let pool = self.reward_pool(job).await?.ok_or_else(|| {
+			ClientError::Invalid(format!(
+				"job {job} has no open reward pool (not final yet, or expired and swept)"
+			))
+		})?;
+		let root = crate::payout::merkle_root(table);
+		if format!("0x{}", hex::encode(root)) != pool.root {
+			return Err(ClientError::Invalid(format!(
+				"this table's root 0x{} is not job {job}'s pool root {}",
+				hex::encode(root),
+				pool.root
+			)));
+		}
+		let mut out = Vec::new();
+		for (index, leaf, proof) in table.claims_of(account) {
+			if self.leaf_claimed(job, index).await? {
+				continue;
+			}
+			let role = match leaf.role {
+				pallet_rewards::Role::Contributor => ChainRole::Contributor,
+				pallet_rewards::Role::Curator => ChainRole::Curator,
+			};
+			let chain_leaf = ChainLeaf {
+				role,
+				account: AccountId32(leaf.account),
+				item: leaf.item,
+				ppm: leaf.ppm,
+			};
+			let proof = chain::runtime_types::bounded_collections::bounded_vec::BoundedVec(proof);
+			let e: chain::rewards::events::RewardClaimed = self
+				.submit_for(&chain::tx().rewards().claim(job, index, chain_leaf, proof), key)
+				.await?;
+			out.push(Claimed {
+				job,
+				index,
+				role: format!("{:?}", leaf.role).to_lowercase(),
+				item: leaf.item,
+				amount: e.amount,
+			});
+		}
+		Ok(out)
 	}
 }
 

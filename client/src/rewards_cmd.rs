@@ -1,9 +1,14 @@
-//! `tributary rewards`: a datanet's reward split, and jobs' reward pools.
+//! `tributary rewards`: a datanet's reward split, jobs' reward pools, their payout tables, and
+//! claims.
 
-use crate::{connect, print_json, signer, trib, Cli};
-use anyhow::Result;
+use crate::training_cmd::fetch_verified;
+use crate::{connect, print_json, signer, ss58, trib, Cli};
+use anyhow::{bail, Context, Result};
 use clap::Subcommand;
+use tributary_client::payout::{AccountId32, PayoutTable};
 use tributary_client::rewards::SplitView;
+use tributary_client::training::JobState;
+use tributary_client::Client;
 
 #[derive(Subcommand)]
 pub enum RewardsCmd {
@@ -22,6 +27,61 @@ pub enum RewardsCmd {
 	},
 	/// Show a job's reward pool while it is open.
 	Pool { job: u64 },
+	/// Fetch a job's payout table over the data plane, verified against the job's commitment, and
+	/// show it (with --account: that account's lines, what each pays and whether it was claimed).
+	Show {
+		job: u64,
+		#[arg(long)]
+		account: Option<String>,
+		#[command(flatten)]
+		peers: TablePeers,
+	},
+	/// Claim every unpaid line of a job's payout table that pays an account (--for, else the
+	/// signing key's): the table is fetched, verified, and each line is claimed with its proof.
+	/// Anyone may sign; the line's account is paid.
+	Claim {
+		job: u64,
+		#[arg(long = "for")]
+		account: Option<String>,
+		#[command(flatten)]
+		peers: TablePeers,
+	},
+}
+
+#[derive(clap::Args)]
+pub struct TablePeers {
+	/// Data peer serving the table, ending in /p2p/<peer id> (repeatable); the trainer serves it.
+	#[arg(long = "peer", env = "TRIBUTARY_PEERS", value_delimiter = ',', required = true)]
+	peers: Vec<libp2p::Multiaddr>,
+	/// Give up the fetch after this many seconds without progress.
+	#[arg(long, default_value_t = 60)]
+	timeout: u64,
+}
+
+/// `job`'s payout table: fetched by the hash its result commits to, parsed, and checked to be the
+/// table committed (root, size, total).
+async fn fetched_table(client: &Client, job: u64, peers: &TablePeers) -> Result<PayoutTable> {
+	let commitment = match client.job(job).await?.state {
+		JobState::Submitted { attribution, .. } | JobState::Finalized { attribution, .. } => {
+			attribution
+		}
+		other => bail!("job {job} has no result yet ({other:?})"),
+	};
+	if commitment.table_bytes == 0 {
+		bail!("job {job}'s result has no payout table (submitted before tables existed)");
+	}
+	let bytes =
+		fetch_verified(&commitment.table, commitment.table_bytes, &peers.peers, peers.timeout)
+			.await
+			.context("fetching the payout table")?;
+	let table = PayoutTable::from_bytes(&bytes)?;
+	if table.job != job {
+		bail!("the table is for job {}, not {job}", table.job);
+	}
+	if table.commitment(&bytes) != commitment {
+		bail!("the table does not match job {job}'s commitment (root, leaves or total differ)");
+	}
+	Ok(table)
 }
 
 fn percent(ppm: u32) -> String {
@@ -31,6 +91,9 @@ fn percent(ppm: u32) -> String {
 pub async fn run_rewards(cli: &Cli, cmd: &RewardsCmd) -> Result<()> {
 	let client = connect(cli).await?;
 	match cmd {
+		RewardsCmd::Show { .. } | RewardsCmd::Claim { .. } => {
+			return run_table(cli, &client, cmd).await;
+		}
 		RewardsCmd::Split { datanet } => {
 			let s = client.reward_split(*datanet).await?;
 			if cli.json {
@@ -78,6 +141,118 @@ pub async fn run_rewards(cli: &Cli, cmd: &RewardsCmd) -> Result<()> {
 				p.expires_at
 			);
 		}
+	}
+	Ok(())
+}
+
+/// One line of a table that pays an account; `amount` in plancks (a string: JSON numbers lose
+/// precision past 2^53).
+#[derive(serde::Serialize)]
+struct Line {
+	index: u32,
+	role: String,
+	item: u64,
+	ppm: u32,
+	amount: Option<String>,
+	claimed: bool,
+}
+
+fn account_or_signer(cli: &Cli, account: &Option<String>) -> Result<AccountId32> {
+	match account {
+		Some(a) => ss58(a),
+		None => Ok(signer(cli)?.account_id()),
+	}
+}
+
+async fn run_table(cli: &Cli, client: &Client, cmd: &RewardsCmd) -> Result<()> {
+	match cmd {
+		RewardsCmd::Show { job, account, peers } => {
+			let table = fetched_table(client, *job, peers).await?;
+			let Some(account) = account else {
+				if cli.json {
+					print_json(&table);
+					return Ok(());
+				}
+				println!(
+					"job {job}: datanet {} version {}, scores against the {} split",
+					table.datanet, table.version, table.target
+				);
+				for c in &table.contributions {
+					println!(
+						"  contribution {:>6}  {}  score {:+.6e}  {:>9} ppm  ({} examples)",
+						c.contribution, c.contributor, c.score, c.ppm, c.examples
+					);
+				}
+				for c in &table.curators {
+					println!(
+						"  curator {}  {} approvals  {:>9} ppm",
+						c.account, c.approvals, c.ppm
+					);
+				}
+				return Ok(());
+			};
+			let account = ss58(account)?;
+			let pool = client.reward_pool(*job).await?;
+			let mut lines = Vec::new();
+			for (index, leaf, _) in table.claims_of(&account) {
+				let part = pool.as_ref().map(|p| match leaf.role {
+					pallet_rewards::Role::Contributor => p.contributors,
+					pallet_rewards::Role::Curator => p.curators,
+				});
+				lines.push(Line {
+					index,
+					role: format!("{:?}", leaf.role).to_lowercase(),
+					item: leaf.item,
+					ppm: leaf.ppm,
+					amount: part.map(|p| pallet_rewards::share(p, leaf.ppm).to_string()),
+					claimed: client.leaf_claimed(*job, index).await?,
+				});
+			}
+			if cli.json {
+				print_json(&lines);
+				return Ok(());
+			}
+			if lines.is_empty() {
+				println!("job {job}: nothing for {account}");
+			}
+			for l in &lines {
+				let amount = match &l.amount {
+					Some(a) => trib(a.parse().expect("a number")),
+					None => "no pool (not final yet, or swept)".into(),
+				};
+				println!(
+					"job {job} line {}: {} {} — {} ppm, {amount}{}",
+					l.index,
+					l.role,
+					l.item,
+					l.ppm,
+					if l.claimed { ", claimed" } else { "" }
+				);
+			}
+		}
+		RewardsCmd::Claim { job, account, peers } => {
+			let key = signer(cli)?;
+			let account = account_or_signer(cli, account)?;
+			let table = fetched_table(client, *job, peers).await?;
+			let claimed = client.claim_rewards(&key, &table, &account).await?;
+			if cli.json {
+				print_json(&claimed);
+				return Ok(());
+			}
+			if claimed.is_empty() {
+				println!("job {job}: nothing left to claim for {account}");
+			}
+			for c in &claimed {
+				println!(
+					"job {job} line {}: {} {} paid {} to {account}",
+					c.index,
+					c.role,
+					c.item,
+					trib(c.amount)
+				);
+			}
+		}
+		_ => unreachable!("not a table command"),
 	}
 	Ok(())
 }

@@ -2,6 +2,7 @@
 //! Rust views and specs for callers (the CLI, the worker's job runner), converted to and from the
 //! chain's types here and nowhere else.
 
+use crate::payout::CommitmentSpec;
 use crate::{
 	chain::{
 		self,
@@ -274,7 +275,7 @@ pub struct ResultSpec {
 	pub adapter_hash: [u8; 32],
 	pub adapter_bytes: u64,
 	pub metrics: Metrics,
-	pub attribution: Option<[u8; 32]>,
+	pub attribution: CommitmentSpec,
 }
 
 /// Where a job stands.
@@ -296,11 +297,13 @@ pub enum JobState {
 		adapter_hash: [u8; 32],
 		adapter_bytes: u64,
 		metrics: Metrics,
+		attribution: CommitmentSpec,
 		final_at: u32,
 	},
 	Finalized {
 		worker: String,
 		model: ModelId,
+		attribution: CommitmentSpec,
 	},
 	Cancelled,
 }
@@ -363,7 +366,7 @@ fn micro(loss: f64) -> u32 {
 }
 
 /// 32-byte hashes as `0x`-prefixed hex in JSON.
-mod hex32 {
+pub(crate) mod hex32 {
 	use serde::{Deserialize, Deserializer, Serializer};
 
 	pub fn serialize<S: Serializer>(h: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
@@ -589,7 +592,7 @@ impl Client {
 		let r = JobResult {
 			adapter: AdapterRef { hash: result.adapter_hash, bytes: result.adapter_bytes },
 			metrics: result.metrics.to_chain(),
-			attribution: result.attribution,
+			attribution: result.attribution.to_chain(),
 		};
 		let e: chain::jobs::events::ResultSubmitted =
 			self.submit_for(&chain::tx().jobs().submit_result(job, r), key).await?;
@@ -629,11 +632,14 @@ impl Client {
 				adapter_hash: result.adapter.hash,
 				adapter_bytes: result.adapter.bytes,
 				metrics: Metrics::from_chain(&result.metrics),
+				attribution: CommitmentSpec::from_chain(&result.attribution),
 				final_at: *final_at,
 			},
-			JobStatus::Finalized { worker, model } => {
-				JobState::Finalized { worker: worker.to_string(), model: *model }
-			}
+			JobStatus::Finalized { worker, model, attribution } => JobState::Finalized {
+				worker: worker.to_string(),
+				model: *model,
+				attribution: CommitmentSpec::from_chain(attribution),
+			},
 			JobStatus::Cancelled => JobState::Cancelled,
 		};
 		Ok(JobView {

@@ -585,7 +585,7 @@ pub async fn run_job(cli: &Cli, cmd: &JobCmd) -> Result<()> {
 
 /// Fetches a blob by hash from `peers` into a temporary store (verified group by group against the
 /// hash) and returns its bytes.
-async fn fetch_verified(
+pub(crate) async fn fetch_verified(
 	hash: &[u8; 32],
 	bytes: u64,
 	peers: &[libp2p::Multiaddr],

@@ -245,9 +245,13 @@ async fn run(cli: Cli) -> Result<()> {
 			model_factory::tune_process_for_training();
 			let client = Client::connect(url).await?;
 			let view = client.job(*job).await?;
-			let submitted = match &view.state {
-				JobState::Submitted { adapter_hash, .. } => *adapter_hash,
-				JobState::Finalized { model, .. } => client.model(*model).await?.adapter_hash,
+			let (submitted, commitment) = match &view.state {
+				JobState::Submitted { adapter_hash, attribution, .. } => {
+					(*adapter_hash, *attribution)
+				}
+				JobState::Finalized { model, attribution, .. } => {
+					(client.model(*model).await?.adapter_hash, *attribution)
+				}
 				other => bail!("job {job} has no result yet ({other:?})"),
 			};
 			let node = start_node(&cli, None).await?;
@@ -258,7 +262,8 @@ async fn run(cli: Cli) -> Result<()> {
 			};
 			let tmp = tempfile::tempdir()?;
 			let dir = out.clone().unwrap_or_else(|| tmp.path().join("adapter"));
-			let (hash, bytes) = reproduce(&client, &node, &cfg, &view, &dir).await?;
+			let r = reproduce(&client, &node, &cfg, &view, &dir).await?;
+			let (hash, bytes) = (r.adapter_hash, r.adapter_bytes);
 			println!("job {job}: re-trained adapter 0x{} ({bytes} bytes)", hex::encode(hash));
 			if hash != submitted {
 				bail!(
@@ -269,6 +274,24 @@ async fn run(cli: Cli) -> Result<()> {
 				);
 			}
 			println!("match: the submitted adapter is reproduced bit for bit");
+			let table_bytes = r.table.to_bytes();
+			let mine = r.table.commitment(&table_bytes);
+			if mine != commitment {
+				if let Some(out) = out {
+					std::fs::write(out.join("payout_table.json"), &table_bytes)?;
+				}
+				bail!(
+					"MISMATCH: the payout table differs: the worker committed root 0x{} over {} \
+					 leaves (total {}); this run gives root 0x{} over {} leaves (total {})",
+					hex::encode(commitment.root),
+					commitment.leaves,
+					commitment.total,
+					hex::encode(mine.root),
+					mine.leaves,
+					mine.total
+				);
+			}
+			println!("match: the payout table is reproduced (root 0x{})", hex::encode(mine.root));
 			Ok(())
 		}
 		Command::Serve { files } => {

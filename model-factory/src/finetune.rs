@@ -85,6 +85,9 @@ pub struct Summary {
 	/// being the record's index in the input, sorted by it. Also written to `attribution.json`
 	/// beside the adapter.
 	pub attribution: Option<Vec<SourceScore>>,
+	/// What the attribution was measured against: `eval` (the held-out split) or `train` (the
+	/// training split, when nothing is held out).
+	pub attribution_target: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -170,13 +173,10 @@ pub fn finetune(
 		Trainer::new(p.model.as_mut(), &cfg)?
 	};
 	let first_step = trainer.position().step;
+	let mut target_name = None;
 	if let Some(a) = &spec.attribution {
-		if eval_set.is_empty() {
-			return Err(FinetuneError::Attribution(
-				"it is measured against the held-out split: set an eval fraction above 0".into(),
-			));
-		}
-		let target = Target { name: "eval".into(), examples: eval_set.clone() };
+		let target = attribution_target(&train_set, &eval_set);
+		target_name = Some(target.name.clone());
 		trainer
 			.resume_attribution(a.clone(), vec![target], train_set.len(), &ck)
 			.map_err(|e| FinetuneError::Attribution(e.to_string()))?;
@@ -224,7 +224,7 @@ pub fn finetune(
 	trainer.save(&ck, &lora, base_name)?;
 	let attribution = trainer.finish_attribution().map(|t| t.by_source(&sources));
 	if let Some(rows) = &attribution {
-		write_attribution(out, rows)?;
+		write_attribution(out, rows, target_name.as_deref().unwrap_or("eval"))?;
 	}
 	// A resumed run that had already finished evaluates here, so the summary always has the loss.
 	if last_eval.is_none() && !eval_set.is_empty() {
@@ -246,12 +246,23 @@ pub fn finetune(
 		mean_tokens_per_s: if n > 0 { tps_sum / n as f64 } else { 0.0 },
 		seconds: started.elapsed().as_secs_f64(),
 		attribution,
+		attribution_target: target_name,
 	})
+}
+
+/// What attribution measures against: the held-out split (`eval`), or, when nothing is held out,
+/// the training split itself (`train`: which examples the fit of the whole set owes most to).
+pub fn attribution_target(train_set: &[Example], eval_set: &[Example]) -> Target {
+	if eval_set.is_empty() {
+		Target { name: "train".into(), examples: train_set.to_vec() }
+	} else {
+		Target { name: "eval".into(), examples: eval_set.to_vec() }
+	}
 }
 
 /// `attribution.json` beside the adapter: per record, its score, self-influence, examples and
 /// parts per million of the positive scores.
-fn write_attribution(out: &Path, rows: &[SourceScore]) -> Result<(), FinetuneError> {
+fn write_attribution(out: &Path, rows: &[SourceScore], target: &str) -> Result<(), FinetuneError> {
 	let scores: Vec<(u64, f64)> = rows.iter().map(|r| (r.source, r.score)).collect();
 	let ppm = parts_per_million(&scores);
 	let records: Vec<serde_json::Value> = rows
@@ -264,7 +275,7 @@ fn write_attribution(out: &Path, rows: &[SourceScore]) -> Result<(), FinetuneErr
 			})
 		})
 		.collect();
-	let doc = serde_json::json!({ "target": "eval", "records": records });
+	let doc = serde_json::json!({ "target": target, "records": records });
 	std::fs::create_dir_all(out)
 		.and_then(|_| {
 			std::fs::write(
@@ -396,15 +407,26 @@ mod tests {
 		let ppm: u64 =
 			doc["records"].as_array().unwrap().iter().map(|r| r["ppm"].as_u64().unwrap()).sum();
 		assert_eq!(ppm, 1_000_000);
+		assert_eq!(
+			(s.attribution_target.as_deref(), doc["target"].as_str()),
+			(Some("eval"), Some("eval"))
+		);
 
-		// Without a held-out split, or resumed midway, there is nothing sound to record.
+		// Without a held-out split, the training split is the target: every record has a row.
 		let o2 = tempfile::tempdir().unwrap();
 		let mut no_eval = spec.clone();
 		no_eval.eval_fraction = 0.0;
-		let e =
+		let s =
 			finetune(&mut tiny(m.path()), &records(), &no_eval, o2.path(), "tiny", false, |_| true)
-				.unwrap_err();
-		assert!(e.to_string().contains("eval fraction"), "{e}");
+				.unwrap();
+		assert_eq!(s.attribution_target.as_deref(), Some("train"));
+		let all = s.attribution.unwrap();
+		assert_eq!(all.len(), 12);
+		// Fitting the set it is measured on, the examples help it overall.
+		assert!(all.iter().map(|r| r.score).sum::<f64>() > 0.0, "{all:?}");
+
+		// Resumed midway from a run saved without attribution, there is nothing sound to record.
+		let o2 = tempfile::tempdir().unwrap();
 		let stop_after_3 = |spec: &Finetune, out: &Path| {
 			let mut steps = 0;
 			finetune(&mut tiny(m.path()), &records(), spec, out, "tiny", false, |u| {

@@ -247,10 +247,6 @@ pub const CHALLENGE_WINDOW: BlockNumber = 2 * MINUTES;
 /// Most lease expiries or finalizations one block processes (a full bucket spills into the next).
 pub const JOBS_PER_BLOCK: u32 = 16;
 
-parameter_types! {
-	pub const WorkerShare: Perbill = Perbill::from_percent(30);
-}
-
 impl pallet_workers::Config for Runtime {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
@@ -283,8 +279,8 @@ impl pallet_jobs::Config for Runtime {
 	type Datasets = Datanets;
 	type Workers = Workers;
 	type Models = Models;
+	type Rewards = Rewards;
 	type MinBudget = ConstU128<UNIT>;
-	type WorkerShare = WorkerShare;
 	type LeasePeriod = ConstU32<LEASE_PERIOD>;
 	type MaxClaimBlocks = ConstU32<MAX_CLAIM_BLOCKS>;
 	type ChallengeWindow = ConstU32<CHALLENGE_WINDOW>;
@@ -302,7 +298,7 @@ pub const REWARD_CLAIM_PERIOD: BlockNumber = 30 * 24 * HOURS;
 parameter_types! {
 	pub const RewardsPalletId: PalletId = PalletId(*b"trib/rwd");
 	/// Until a datanet publishes its own: half to contributors (by attribution), 30% to the
-	/// worker (the jobs pallet's `WorkerShare`), a tenth each to curators and the owner.
+	/// worker, a tenth each to curators and the owner.
 	pub const DefaultRewardSplit: pallet_rewards::RewardSplit = pallet_rewards::RewardSplit {
 		contributors: 500_000,
 		curators: 100_000,

@@ -58,7 +58,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("tributary"),
 	impl_name: alloc::borrow::Cow::Borrowed("tributary"),
 	authoring_version: 1,
-	spec_version: 106,
+	spec_version: 107,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -113,6 +113,7 @@ pub type Migrations = (
 	pallet_datanets::migrations::v5::MigrateV4ToV5<Runtime>,
 	pallet_datanets::migrations::v6::MigrateV5ToV6<Runtime>,
 	pallet_datanets::migrations::v7::MigrateV6ToV7<Runtime>,
+	pallet_jobs::migrations::v1::MigrateV0ToV1<Runtime>,
 );
 
 pub type Executive = frame_executive::Executive<

@@ -22,22 +22,25 @@ pub enum ExamplesError {
 	Empty,
 }
 
-/// Records from every item, in order.
-pub fn records(items: &[LocalItem]) -> Result<Vec<Record>, ExamplesError> {
+/// Records from every item, in order, each with the position of the item it came from.
+pub fn records(items: &[LocalItem]) -> Result<(Vec<Record>, Vec<usize>), ExamplesError> {
 	let mut out = Vec::new();
-	for it in items {
+	let mut origin = Vec::new();
+	for (pos, it) in items.iter().enumerate() {
 		let fail = |reason: String| ExamplesError::Item {
 			index: it.item.index,
 			format: it.item.format.clone(),
 			reason,
 		};
 		let bytes = std::fs::read(&it.path).map_err(|e| fail(e.to_string()))?;
-		out.extend(item_records(&bytes, &it.item.format).map_err(fail)?);
+		let records = item_records(&bytes, &it.item.format).map_err(fail)?;
+		origin.extend(std::iter::repeat_n(pos, records.len()));
+		out.extend(records);
 	}
 	if out.is_empty() {
 		return Err(ExamplesError::Empty);
 	}
-	Ok(out)
+	Ok((out, origin))
 }
 
 /// The records of one item's bytes in `format`.

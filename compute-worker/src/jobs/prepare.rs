@@ -8,6 +8,7 @@ use super::runner::RunnerConfig;
 use data_plane::DataNode;
 use model_factory::data::Record;
 use std::path::PathBuf;
+use tributary_client::dataset::DatasetItem;
 use tributary_client::training::{BaseModelView, JobView};
 use tributary_client::Client;
 
@@ -16,6 +17,9 @@ pub struct Prepared {
 	pub model_path: PathBuf,
 	pub base_name: String,
 	pub records: Vec<Record>,
+	/// The version's items, in order, and for each record the position of its item.
+	pub items: Vec<DatasetItem>,
+	pub record_items: Vec<usize>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,8 +63,9 @@ pub async fn prepare(
 	let model_path = fetch_base(node, cfg, base).await?;
 	let items =
 		dataset::fetch_version(client, node, job.datanet, job.version, cfg.fetch_timeout).await?;
-	let records = examples::records(&items)?;
-	Ok(Prepared { model_path, base_name: base.spec.name.clone(), records })
+	let (records, record_items) = examples::records(&items)?;
+	let items = items.into_iter().map(|i| i.item).collect();
+	Ok(Prepared { model_path, base_name: base.spec.name.clone(), records, items, record_items })
 }
 
 /// Every file of a base model, fetched by hash and laid out as its folder (or its .gguf file).

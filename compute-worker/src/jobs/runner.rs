@@ -272,8 +272,10 @@ impl JobRunner {
 		let reporter = Arc::new(Reporter::new(job.id, self.hub.clone()));
 		let shared = reporter.clone();
 		let out_dir = out.clone();
+		let prepared = Arc::new(prepared);
+		let inputs = prepared.clone();
 		let training = tokio::task::spawn_blocking(move || {
-			model_factory::on_compute_pool(|| train(&prepared, &spec, &out_dir, resume, &shared))
+			model_factory::on_compute_pool(|| train(&inputs, &spec, &out_dir, resume, &shared))
 		});
 		tokio::pin!(training);
 		// Heartbeat every `heartbeat_every`, and also whenever half the lease has run out, whatever
@@ -340,6 +342,15 @@ impl JobRunner {
 		let hash = store.put_bytes(&blob)?;
 		store.pin(&hash, super::dataset::TRAINING_PIN, None)?;
 		self.node.provide(hash, blob.len() as u64);
+		let (table, attribution) =
+			super::payout::publish(&self.client, &self.node, job, &prepared, &summary).await?;
+		tracing::info!(
+			job = job.id,
+			table = %hex::encode(attribution.table),
+			lines = table.contributions.len(),
+			curators = table.curators.len(),
+			"payout table published"
+		);
 		let result = ResultSpec {
 			adapter_hash: hash,
 			adapter_bytes: blob.len() as u64,
@@ -349,7 +360,7 @@ impl JobRunner {
 				tokens: summary.trained_tokens as u64,
 				steps: summary.total_steps as u32,
 			},
-			attribution: None,
+			attribution,
 		};
 		let final_at = match self.client.submit_result(&self.key, job.id, &result).await {
 			Ok(b) => b,

@@ -10,8 +10,9 @@ use model_factory::finetune::{finetune, Finetune, Length, Update};
 use model_factory::lora::LoraConfig;
 use model_factory::train::{Event, TrainConfig};
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use tributary_client::adapter_blob;
+use tributary_client::payout::PayoutTable;
 use tributary_client::training::{JobId, JobView, LengthArg, MethodArg};
 use tributary_client::Client;
 
@@ -23,28 +24,40 @@ pub struct Progress {
 	pub loss: Option<f64>,
 }
 
-/// Re-runs a job's training from its chain record into `out` and returns the adapter blob's hash
-/// and size: anyone can check a worker's result this way (bit for bit on CPU with the same thread
-/// count).
+/// What a re-run of a job gives: the adapter blob's hash and size, and the payout table.
+pub struct Reproduced {
+	pub adapter_hash: [u8; 32],
+	pub adapter_bytes: u64,
+	pub table: PayoutTable,
+}
+
+/// Re-runs a job's training (attribution included) from its chain record into `out`: anyone can
+/// check a worker's result this way (bit for bit on CPU with the same thread count).
 pub async fn reproduce(
 	client: &Client,
 	node: &DataNode,
 	cfg: &RunnerConfig,
 	job: &JobView,
 	out: &Path,
-) -> anyhow::Result<([u8; 32], u64)> {
+) -> anyhow::Result<Reproduced> {
 	let base = client.base_model(job.base).await?;
-	let prepared = prepare(client, node, cfg, job, &base).await?;
+	let prepared = Arc::new(prepare(client, node, cfg, job, &base).await?);
 	let spec = finetune_spec(job, 0);
 	let reporter = Reporter::new(job.id, ProgressHub::default());
 	let dir = out.to_path_buf();
+	let inputs = prepared.clone();
 	let summary = tokio::task::spawn_blocking(move || {
-		model_factory::on_compute_pool(|| train(&prepared, &spec, &dir, false, &reporter))
+		model_factory::on_compute_pool(|| train(&inputs, &spec, &dir, false, &reporter))
 	})
 	.await??;
 	tracing::info!(steps = summary.total_steps, loss = summary.last_loss, "re-trained");
 	let blob = adapter_blob::pack(out)?;
-	Ok((*blake3::hash(&blob).as_bytes(), blob.len() as u64))
+	let table = super::payout::build(client, job, &prepared, &summary).await?;
+	Ok(Reproduced {
+		adapter_hash: *blake3::hash(&blob).as_bytes(),
+		adapter_bytes: blob.len() as u64,
+		table,
+	})
 }
 
 /// The engine's configuration for a job's chain parameters.
@@ -77,8 +90,8 @@ pub fn finetune_spec(job: &JobView, checkpoint_every: usize) -> Finetune {
 		seq_len: t.max_seq_len as usize,
 		eval_fraction: t.eval_fraction,
 		checkpoint_every,
-		// Jobs do not commit an attribution table yet (issue 18's chain part).
-		attribution: None,
+		// Every job commits to who shaped its model: the payout table (see `payout`).
+		attribution: Some(model_factory::attribution::AttributionConfig::default()),
 	}
 }
 

@@ -76,7 +76,13 @@ fn result() -> JobResult {
 			tokens: 3,
 			steps: 4,
 		},
-		attribution: Some([5u8; 32]),
+		attribution: AttributionCommitment {
+			root: [5u8; 32],
+			leaves: 1 << 20,
+			total: 1,
+			table: [6u8; 32],
+			table_bytes: 1 << 16,
+		},
 	}
 }
 

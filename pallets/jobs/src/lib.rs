@@ -6,10 +6,11 @@
 //! claims it under a lease of `LeasePeriod` blocks and renews the lease with heartbeats that carry
 //! its progress, up to `MaxClaimBlocks` from the claim. A lease that lapses burns `LapsePenalty` of
 //! the worker's bond (nobody gains from a lapse, so nobody is paid to cause one) and the job opens
-//! again for any worker. The worker submits the adapter's hash and size, metrics and an attribution
-//! root; after `ChallengeWindow` blocks the result is final: the trained model is registered with its
-//! lineage and `WorkerShare` of the budget is paid to the worker. The rest stays escrowed for the
-//! contributors' rewards.
+//! again for any worker. The worker submits the adapter's hash and size, metrics and its
+//! [`AttributionCommitment`] (the root of the payout table); after `ChallengeWindow` blocks the
+//! result is final: the trained model is registered with its lineage and the whole escrow is paid
+//! through the rewards pallet ([`RewardPools::open`]): the worker's and the owner's parts at once,
+//! the contributors' and curators' parts into a pool claimed against the committed table.
 //!
 //! Leases and finality are found without scanning: jobs sit in per-block buckets (`LeaseExpiries`,
 //! `Finalizing`) of at most `MaxPerBlock` entries that `on_initialize` takes. A full bucket pushes the
@@ -17,7 +18,7 @@
 //! blocks.
 //!
 //! Other pallets are reached through traits only: datanets' [`DatasetRead`], workers'
-//! [`WorkerRegistry`] and models' [`ModelRegistry`].
+//! [`WorkerRegistry`], models' [`ModelRegistry`] and rewards' [`RewardPools`].
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -25,6 +26,7 @@ extern crate alloc;
 
 pub use pallet::*;
 
+pub mod migrations;
 pub mod types;
 pub mod weights;
 
@@ -41,6 +43,8 @@ pub use types::*;
 pub use weights::WeightInfo;
 
 use pallet_datanets::{DatasetRead, Modality};
+pub use pallet_rewards::RewardPools;
+
 use pallet_models::{
 	BaseModelId, Lineage, ModelId, ModelRegistry, TrainedModel, TrainingConfig, TrainingLength,
 };
@@ -53,13 +57,13 @@ pub mod pallet {
 		pallet_prelude::*,
 		traits::{
 			fungible::{Inspect, InspectHold, Mutate, MutateHold},
-			tokens::{Fortitude, Precision, Restriction},
+			tokens::Precision,
 		},
 	};
 	use frame_system::pallet_prelude::*;
 	use sp_runtime::{
 		traits::{CheckedAdd, One, Saturating, Zero},
-		Perbill, Permill,
+		Permill,
 	};
 
 	pub type BalanceOf<T> =
@@ -68,7 +72,10 @@ pub mod pallet {
 		Job<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
 	pub type BucketOf<T> = BoundedVec<JobId, <T as Config>::MaxPerBlock>;
 
+	pub(crate) const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+
 	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
 	pub struct Pallet<T>(_);
 
 	#[pallet::config]
@@ -85,12 +92,11 @@ pub mod pallet {
 		type Workers: WorkerRegistry<Self::AccountId, Balance = BalanceOf<Self>>;
 		/// Base and trained models.
 		type Models: ModelRegistry<Self::AccountId, BlockNumberFor<Self>>;
+		/// Where a final job's escrow is paid.
+		type Rewards: RewardPools<Self::AccountId, BalanceOf<Self>>;
 		/// The least budget a job holds.
 		#[pallet::constant]
 		type MinBudget: Get<BalanceOf<Self>>;
-		/// The worker's share of the budget, paid when the result is final.
-		#[pallet::constant]
-		type WorkerShare: Get<Perbill>;
 		/// Blocks a claim or heartbeat keeps the lease alive.
 		#[pallet::constant]
 		type LeasePeriod: Get<BlockNumberFor<Self>>;
@@ -175,8 +181,9 @@ pub mod pallet {
 			result: JobResult,
 			final_at: BlockNumberFor<T>,
 		},
-		/// A result became final: the model is registered and the worker paid `fee`.
-		JobFinalized { job: JobId, model: ModelId, worker: T::AccountId, fee: BalanceOf<T> },
+		/// A result became final: the model is registered and `paid` (the escrow) went to the
+		/// rewards pallet, which shares it by the datanet's split (its `PoolOpened` event).
+		JobFinalized { job: JobId, model: ModelId, worker: T::AccountId, paid: BalanceOf<T> },
 	}
 
 	#[pallet::error]
@@ -231,6 +238,8 @@ pub mod pallet {
 		InvalidProgress,
 		/// The adapter size or the step count is zero.
 		InvalidResult,
+		/// The attribution table has fewer leaves than the version has items, or no table blob.
+		InvalidAttribution,
 		/// Every block bucket in reach is full; try again in a later block.
 		ScheduleFull,
 		/// A counter reached its maximum.
@@ -429,7 +438,8 @@ pub mod pallet {
 		}
 
 		/// Submit the result of the caller's claimed job: the adapter blob's hash and size, metrics,
-		/// and the attribution root. The result is final after `ChallengeWindow` blocks.
+		/// and the attribution commitment, whose table has a contributor leaf for every item of
+		/// the version. The result is final after `ChallengeWindow` blocks.
 		///
 		/// Emits `ResultSubmitted`.
 		///
@@ -451,6 +461,14 @@ pub mod pallet {
 				return Err(Error::<T>::NotLeaseHolder.into());
 			};
 			ensure!(worker == who, Error::<T>::NotLeaseHolder);
+			// Every item has its leaf: a table that leaves contributions out cannot commit.
+			// (A cleared datanet's version is gone; its count is then unknown and not checked.)
+			let a = &result.attribution;
+			let items = T::Datasets::version(j.datanet, j.version).map_or(0, |v| v.count);
+			ensure!(
+				u64::from(a.leaves) >= items && a.table_bytes > 0,
+				Error::<T>::InvalidAttribution
+			);
 			let now = frame_system::Pallet::<T>::block_number();
 			let final_at = Self::schedule(
 				Queue::Finality,
@@ -546,7 +564,38 @@ pub mod pallet {
 			Self::deposit_event(Event::LeaseLapsed { job, worker, penalty });
 		}
 
-		/// The challenge window passed: register the model and pay the worker its share.
+		/// Releases `j`'s escrow and pays it through the rewards pallet; returns what was paid. If
+		/// the rewards pallet refuses (it should not: datanets are never removed and a job has one
+		/// pool), nothing is paid and the released escrow stays with the creator.
+		fn pay(
+			job: JobId,
+			j: &JobOf<T>,
+			worker: &T::AccountId,
+			a: &AttributionCommitment,
+		) -> BalanceOf<T> {
+			let paid = frame_support::storage::with_storage_layer(|| {
+				let released = T::Currency::release(
+					&HoldReason::JobEscrow.into(),
+					&j.creator,
+					j.escrow,
+					Precision::BestEffort,
+				)?;
+				T::Rewards::open(job, j.datanet, &j.creator, released, worker, a.root, a.leaves)?;
+				Ok::<_, DispatchError>(released)
+			});
+			paid.unwrap_or_else(|e| {
+				frame_support::defensive!("paying a final job's escrow failed", e);
+				let _ = T::Currency::release(
+					&HoldReason::JobEscrow.into(),
+					&j.creator,
+					j.escrow,
+					Precision::BestEffort,
+				);
+				Zero::zero()
+			})
+		}
+
+		/// The challenge window passed: register the model and pay the escrow out.
 		fn finalize(job: JobId, now: BlockNumberFor<T>) {
 			let Some(mut j) = JobInfo::<T>::get(job) else { return };
 			let JobStatus::Submitted { worker, result, final_at } = j.status.clone() else {
@@ -579,20 +628,15 @@ pub mod pallet {
 					return;
 				}
 			};
-			let fee = T::Currency::transfer_on_hold(
-				&HoldReason::JobEscrow.into(),
-				&j.creator,
-				&worker,
-				T::WorkerShare::get() * j.budget,
-				Precision::BestEffort,
-				Restriction::Free,
-				Fortitude::Polite,
-			)
-			.unwrap_or_else(|_| Zero::zero());
-			j.escrow = j.escrow.saturating_sub(fee);
-			j.status = JobStatus::Finalized { worker: worker.clone(), model };
+			let paid = Self::pay(job, &j, &worker, &result.attribution);
+			j.escrow = Zero::zero();
+			j.status = JobStatus::Finalized {
+				worker: worker.clone(),
+				model,
+				attribution: result.attribution,
+			};
 			JobInfo::<T>::insert(job, j);
-			Self::deposit_event(Event::JobFinalized { job, model, worker, fee });
+			Self::deposit_event(Event::JobFinalized { job, model, worker, paid });
 		}
 
 		/// Checks the pallet's invariants: escrow held per creator equals the jobs' escrows; every
@@ -635,7 +679,10 @@ pub mod pallet {
 					JobStatus::Cancelled => {
 						ensure!(j.escrow.is_zero(), "cancelled job holds escrow")
 					}
-					JobStatus::Open | JobStatus::Finalized { .. } => {}
+					JobStatus::Finalized { .. } => {
+						ensure!(j.escrow.is_zero(), "final job still holds escrow")
+					}
+					JobStatus::Open => {}
 				}
 			}
 			for (creator, total) in escrow {

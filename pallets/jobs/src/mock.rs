@@ -1,5 +1,5 @@
 //! A test runtime with the real neighbours of the jobs pallet: system, balances, timestamp,
-//! datanets, workers, models and jobs.
+//! datanets, workers, models, rewards and jobs.
 
 use crate as pallet_jobs;
 use frame_support::{
@@ -7,7 +7,7 @@ use frame_support::{
 	traits::{ConstU128, ConstU16, ConstU32, ConstU64, Hooks},
 	PalletId,
 };
-use sp_runtime::{BuildStorage, Perbill};
+use sp_runtime::BuildStorage;
 
 pub type AccountId = u64;
 pub type Balance = u128;
@@ -44,6 +44,8 @@ mod runtime {
 	pub type ModelCatalog = pallet_models;
 	#[runtime::pallet_index(6)]
 	pub type Jobs = pallet_jobs;
+	#[runtime::pallet_index(7)]
+	pub type Rewards = pallet_rewards;
 }
 
 #[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
@@ -69,7 +71,33 @@ impl pallet_timestamp::Config for Test {
 
 parameter_types! {
 	pub const DatanetsPalletId: PalletId = PalletId(*b"trib/dnt");
-	pub const WorkerShare: Perbill = Perbill::from_percent(30);
+	pub const RewardsPalletId: PalletId = PalletId(*b"trib/rwd");
+	pub const Split: pallet_rewards::RewardSplit = pallet_rewards::RewardSplit {
+		contributors: 500_000,
+		curators: 100_000,
+		worker: 300_000,
+		owner: 100_000,
+	};
+}
+
+pub const CLAIM_PERIOD: u64 = 50;
+
+/// The rewards pallet asks the datanets pallet who owns a datanet.
+pub struct Owners;
+impl pallet_rewards::DatanetOwners<AccountId> for Owners {
+	fn owner(datanet: u32) -> Option<AccountId> {
+		<Datanets as pallet_datanets::DatasetRead<AccountId>>::owner(datanet)
+	}
+}
+
+impl pallet_rewards::Config for Test {
+	type Currency = Balances;
+	type Datanets = Owners;
+	type PalletId = RewardsPalletId;
+	type DefaultSplit = Split;
+	type ClaimPeriod = ConstU64<CLAIM_PERIOD>;
+	type MaxProofLen = ConstU32<16>;
+	type WeightInfo = ();
 }
 
 impl pallet_datanets::Config for Test {
@@ -138,8 +166,8 @@ impl pallet_jobs::Config for Test {
 	type Datasets = Datanets;
 	type Workers = Workers;
 	type Models = ModelCatalog;
+	type Rewards = Rewards;
 	type MinBudget = ConstU128<MIN_BUDGET>;
-	type WorkerShare = WorkerShare;
 	type LeasePeriod = ConstU64<LEASE>;
 	type MaxClaimBlocks = ConstU64<MAX_CLAIM>;
 	type ChallengeWindow = ConstU64<WINDOW>;
@@ -175,6 +203,7 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 	pallet_datanets::GenesisConfig::<Test> { datanets: vec![], bonded_curators: vec![CURATOR] }
 		.assimilate_storage(&mut t)
 		.unwrap();
+	pallet_rewards::GenesisConfig::<Test>::default().assimilate_storage(&mut t).unwrap();
 	let mut ext = sp_io::TestExternalities::new(t);
 	ext.execute_with(|| {
 		System::set_block_number(1);
@@ -199,6 +228,7 @@ pub fn check_all() {
 	Workers::do_try_state().expect("workers try_state");
 	ModelCatalog::do_try_state().expect("models try_state");
 	Datanets::do_try_state().expect("datanets try_state");
+	Rewards::do_try_state().expect("rewards try_state");
 }
 
 /// Runs `test` in a fresh externality, then checks every pallet's invariants.

@@ -56,6 +56,10 @@ pub(crate) fn published(modality: Modality, format: &str) -> u32 {
 	id
 }
 
+pub(crate) fn published_text() -> u32 {
+	text()
+}
+
 fn text() -> u32 {
 	published(Modality::Text, "jsonl")
 }
@@ -133,7 +137,26 @@ pub(crate) fn result() -> JobResult {
 			tokens: 20_480,
 			steps: 20,
 		},
-		attribution: None,
+		attribution: commitment(&table()),
+	}
+}
+
+/// The payout table of job 0's version (contribution 0 by CONTRIBUTOR, approved by CURATOR).
+pub(crate) fn table() -> Vec<pallet_rewards::Leaf<AccountId>> {
+	use pallet_rewards::{Leaf, Role};
+	vec![
+		Leaf { role: Role::Contributor, account: CONTRIBUTOR, item: 0, ppm: 1_000_000 },
+		Leaf { role: Role::Curator, account: CURATOR, item: 1, ppm: 1_000_000 },
+	]
+}
+
+pub(crate) fn commitment(leaves: &[pallet_rewards::Leaf<AccountId>]) -> AttributionCommitment {
+	AttributionCommitment {
+		root: pallet_rewards::merkle::root(leaves),
+		leaves: leaves.len() as u32,
+		total: 123_456,
+		table: [9u8; 32],
+		table_bytes: 300,
 	}
 }
 
@@ -377,13 +400,14 @@ fn a_lapsed_lease_burns_the_penalty_and_another_worker_finishes_the_job() {
 }
 
 #[test]
-fn a_result_becomes_final_after_the_window_registers_the_model_and_pays_the_worker() {
+fn a_result_becomes_final_after_the_window_registers_the_model_and_pays_the_escrow_by_the_split() {
 	run_test(|| {
 		let job = setup();
 		worker(W1, u64::MAX);
 		assert_ok!(Jobs::claim_job(RuntimeOrigin::signed(W1), job));
 		run_to(4);
 		let free_before = Balances::balance(&W1);
+		let owner_before = Balances::balance(&OWNER);
 		assert_ok!(Jobs::submit_result(RuntimeOrigin::signed(W1), job, result()));
 		System::assert_last_event(
 			Event::ResultSubmitted { job, worker: W1, result: result(), final_at: 4 + WINDOW }
@@ -399,14 +423,36 @@ fn a_result_becomes_final_after_the_window_registers_the_model_and_pays_the_work
 		run_to(3 + WINDOW);
 		assert!(matches!(status(job), JobStatus::Submitted { .. }));
 		run_to(4 + WINDOW);
-		assert_eq!(status(job), JobStatus::Finalized { worker: W1, model: 0 });
-		System::assert_has_event(
-			Event::JobFinalized { job, model: 0, worker: W1, fee: 3_000 }.into(),
+		assert_eq!(
+			status(job),
+			JobStatus::Finalized { worker: W1, model: 0, attribution: result().attribution }
 		);
+		System::assert_has_event(
+			Event::JobFinalized { job, model: 0, worker: W1, paid: 10_000 }.into(),
+		);
+		// The whole escrow is paid by the default split: 30% to the worker, 10% to the owner at
+		// once; the contributors' 50% and the curators' 10% wait in the pool for claims.
 		assert_eq!(Balances::balance(&W1), free_before + 3_000);
-		// 70% stays escrowed for the contributors.
-		assert_eq!(JobInfo::<Test>::get(job).unwrap().escrow, 7_000);
-		assert_eq!(escrow_held(BUILDER), 7_000);
+		assert_eq!(Balances::balance(&OWNER), owner_before + 1_000);
+		assert_eq!(JobInfo::<Test>::get(job).unwrap().escrow, 0);
+		assert_eq!(escrow_held(BUILDER), 0);
+		let pool = pallet_rewards::Pools::<Test>::get(job).unwrap();
+		assert_eq!((pool.contributors, pool.curators), (5_000, 1_000));
+		assert_eq!((pool.root, pool.leaves), (result().attribution.root, 2));
+		// Each leaf of the committed table claims its part, exactly, once.
+		for (i, leaf) in table().into_iter().enumerate() {
+			let before = Balances::balance(&leaf.account);
+			let proof = pallet_rewards::merkle::proof(&table(), i as u32);
+			assert_ok!(Rewards::claim(
+				RuntimeOrigin::signed(OUTSIDER),
+				job,
+				i as u32,
+				leaf.clone(),
+				BoundedVec::truncate_from(proof),
+			));
+			let part = if i == 0 { 5_000 } else { 1_000 };
+			assert_eq!(Balances::balance(&leaf.account), before + part);
+		}
 		let m = pallet_models::Models::<Test>::get(0).unwrap();
 		assert_eq!((m.owner, m.trainer), (BUILDER, W1));
 		assert_eq!(
@@ -480,5 +526,23 @@ fn try_state_catches_escrow_and_bucket_drift() {
 		assert!(Jobs::do_try_state().is_ok());
 		JobInfo::<Test>::mutate(job, |j| j.as_mut().unwrap().escrow = 9_999);
 		assert!(Jobs::do_try_state().is_err());
+	});
+}
+
+#[test]
+fn a_result_whose_table_leaves_out_items_is_refused() {
+	run_test(|| {
+		let job = setup();
+		worker(W1, u64::MAX);
+		assert_ok!(Jobs::claim_job(RuntimeOrigin::signed(W1), job));
+		// The version has one item: a table without leaves cannot commit to its contributor.
+		let mut r = result();
+		r.attribution = commitment(&[]);
+		assert_noop!(Jobs::submit_result(RuntimeOrigin::signed(W1), job, r), E::InvalidAttribution);
+		// Nor can a commitment without a table anyone could fetch.
+		let mut r = result();
+		r.attribution.table_bytes = 0;
+		assert_noop!(Jobs::submit_result(RuntimeOrigin::signed(W1), job, r), E::InvalidAttribution);
+		assert_ok!(Jobs::submit_result(RuntimeOrigin::signed(W1), job, result()));
 	});
 }

@@ -45,8 +45,41 @@ pub struct JobResult {
 	/// The adapter blob (see docs/jobs.md for its canonical form and hash).
 	pub adapter: AdapterRef,
 	pub metrics: TrainingMetrics,
-	/// Root of the attribution commitment (per-contribution scores); the attribution pallet checks it.
-	pub attribution: Option<[u8; 32]>,
+	/// Who shaped the model, and so who is paid for it.
+	pub attribution: AttributionCommitment,
+}
+
+/// A worker's commitment to a job's attribution and payout table (docs/attribution.md,
+/// docs/rewards.md).
+///
+/// The table is a list of the rewards pallet's leaves: first one contributor leaf per item of the
+/// version (every item, sorted by contribution id; `item` is the contribution id and `ppm` its
+/// share of the positive attribution scores), then one curator leaf per curator with approving
+/// votes on the version's items (sorted by account; `item` is the number of those votes and `ppm`
+/// its share of all of them). The full table, raw scores included, is a blob on the data plane
+/// that anyone can fetch by `table` and check against `root`.
+#[derive(
+	Clone,
+	Copy,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Eq,
+	PartialEq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub struct AttributionCommitment {
+	/// Merkle root of the leaves (the rewards pallet's `merkle`).
+	pub root: [u8; 32],
+	/// Number of leaves: at least the version's item count.
+	pub leaves: u32,
+	/// The sum of the positive raw scores, in units of 10⁻¹⁸ (spot checks compare against it).
+	pub total: u128,
+	/// The table blob's BLAKE3 hash and size.
+	pub table: [u8; 32],
+	pub table_bytes: u64,
 }
 
 /// Where a job stands.
@@ -64,8 +97,9 @@ pub enum JobStatus<AccountId, BlockNumber> {
 	},
 	/// The worker submitted a result; it becomes final at the start of block `final_at`.
 	Submitted { worker: AccountId, result: JobResult, final_at: BlockNumber },
-	/// Final: the model is registered and the worker was paid.
-	Finalized { worker: AccountId, model: ModelId },
+	/// Final: the model is registered and the escrow went into the job's reward pool.
+	/// `attribution` is the result's commitment, kept: its table is what the pool pays by.
+	Finalized { worker: AccountId, model: ModelId, attribution: AttributionCommitment },
 	/// Cancelled by its creator before any claim; the budget was refunded.
 	Cancelled,
 }
@@ -82,8 +116,8 @@ pub struct Job<AccountId, Balance, BlockNumber> {
 	pub config: TrainingConfig,
 	/// What the creator put in.
 	pub budget: Balance,
-	/// What is still held from the creator for this job: the budget, less the worker's fee once
-	/// paid. The rest waits for the contributors' rewards.
+	/// What is still held from the creator for this job: the budget until the result is final,
+	/// then nothing (it went into the job's reward pool).
 	pub escrow: Balance,
 	pub status: JobStatus<AccountId, BlockNumber>,
 	pub created_at: BlockNumber,

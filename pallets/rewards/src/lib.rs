@@ -64,6 +64,13 @@ pub trait RewardPools<AccountId, Balance> {
 		root: [u8; 32],
 		leaves: u32,
 	) -> frame_support::dispatch::DispatchResult;
+	/// Moves `amount` from `from` (free balance) into `datanet`'s pot: the datanet's next pool
+	/// pays it out.
+	fn fund_pot(
+		datanet: DatanetId,
+		from: &AccountId,
+		amount: Balance,
+	) -> frame_support::dispatch::DispatchResult;
 }
 
 #[frame_support::pallet]
@@ -328,7 +335,6 @@ pub mod pallet {
 
 		/// Checks conservation: the pallet's account holds exactly the existential deposit, what
 		/// open pools owe and what the pots hold.
-		#[cfg(any(feature = "try-runtime", test))]
 		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 			let mut owed: BalanceOf<T> = T::Currency::minimum_balance();
 			for (_, pot) in Pots::<T>::iter() {
@@ -368,9 +374,30 @@ pub mod pallet {
 				Self::open_pool(job, datanet, from, amount, worker, root, leaves)
 			})
 		}
+
+		fn fund_pot(
+			datanet: DatanetId,
+			from: &T::AccountId,
+			amount: BalanceOf<T>,
+		) -> DispatchResult {
+			frame_support::storage::with_storage_layer(|| Self::pay_into_pot(datanet, from, amount))
+		}
 	}
 
 	impl<T: Config> Pallet<T> {
+		fn pay_into_pot(
+			datanet: DatanetId,
+			from: &T::AccountId,
+			amount: BalanceOf<T>,
+		) -> DispatchResult {
+			ensure!(T::Datanets::owner(datanet).is_some(), Error::<T>::UnknownDatanet);
+			if !amount.is_zero() {
+				T::Currency::transfer(from, &Self::account(), amount, Preservation::Expendable)?;
+			}
+			Pots::<T>::mutate(datanet, |pot| *pot = pot.saturating_add(amount));
+			Ok(())
+		}
+
 		fn open_pool(
 			job: JobId,
 			datanet: DatanetId,
