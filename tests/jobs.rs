@@ -134,7 +134,7 @@ async fn a_job_survives_a_dead_worker_and_its_adapter_is_fetched_reproduced_and_
 		.await
 		.unwrap();
 	// Ferdie and Charlie contribute three files each, alternately.
-	let contributor = |i: usize| if i % 2 == 0 { "//Ferdie" } else { "//Charlie" };
+	let contributor = |i: usize| if i.is_multiple_of(2) { "//Ferdie" } else { "//Charlie" };
 	for (i, topic) in TOPICS.iter().enumerate() {
 		let f = home.path().join(format!("{topic}.jsonl"));
 		std::fs::write(&f, pairs(topic)).unwrap();

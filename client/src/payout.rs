@@ -56,6 +56,14 @@ pub struct PayoutTable {
 	pub curators: Vec<CuratorLine>,
 }
 
+/// A leaf at its index in the table, with its Merkle proof: what a claim submits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeafClaim {
+	pub index: u32,
+	pub leaf: Leaf<[u8; 32]>,
+	pub proof: Vec<[u8; 32]>,
+}
+
 /// What a result commits to (the chain's `AttributionCommitment`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommitmentSpec {
@@ -142,7 +150,7 @@ impl PayoutTable {
 		}
 		let mut curators: Vec<(AccountId32, u64)> =
 			approvals.into_iter().filter(|(_, n)| *n > 0).collect();
-		curators.sort_by(|a, b| a.0 .0.cmp(&b.0 .0));
+		curators.sort_by_key(|c| c.0 .0);
 		let counts: Vec<u64> = curators.iter().map(|c| c.1).collect();
 		let curators = curators
 			.into_iter()
@@ -237,13 +245,17 @@ impl PayoutTable {
 	}
 
 	/// The leaves paying `account`, with their index and proof.
-	pub fn claims_of(&self, account: &AccountId32) -> Vec<(u32, Leaf<[u8; 32]>, Vec<[u8; 32]>)> {
+	pub fn claims_of(&self, account: &AccountId32) -> Vec<LeafClaim> {
 		let leaves = self.leaves();
 		leaves
 			.iter()
 			.enumerate()
 			.filter(|(_, l)| l.account == account.0 && l.ppm > 0)
-			.map(|(i, l)| (i as u32, l.clone(), merkle::proof(&leaves, i as u32)))
+			.map(|(i, l)| LeafClaim {
+				index: i as u32,
+				leaf: l.clone(),
+				proof: merkle::proof(&leaves, i as u32),
+			})
 			.collect()
 	}
 }
@@ -379,7 +391,7 @@ mod tests {
 		let c = t.commitment(&t.to_bytes());
 		let mut claimed = 0;
 		for who in [1u8, 3, 7, 8, 2] {
-			for (index, leaf, proof) in t.claims_of(&acct(who)) {
+			for LeafClaim { index, leaf, proof } in t.claims_of(&acct(who)) {
 				assert!(merkle::verify(&c.root, c.leaves, index, &leaf, &proof));
 				// The same leaf at another index, or with another share, does not.
 				assert!(!merkle::verify(&c.root, c.leaves, index ^ 1, &leaf, &proof));

@@ -190,7 +190,7 @@ impl Client {
 			)));
 		}
 		let mut out = Vec::new();
-		for (index, leaf, proof) in table.claims_of(account) {
+		for crate::payout::LeafClaim { index, leaf, proof } in table.claims_of(account) {
 			if self.leaf_claimed(job, index).await? {
 				continue;
 			}

@@ -194,7 +194,8 @@ async fn run_table(cli: &Cli, client: &Client, cmd: &RewardsCmd) -> Result<()> {
 			let account = ss58(account)?;
 			let pool = client.reward_pool(*job).await?;
 			let mut lines = Vec::new();
-			for (index, leaf, _) in table.claims_of(&account) {
+			for tributary_client::payout::LeafClaim { index, leaf, .. } in table.claims_of(&account)
+			{
 				let part = pool.as_ref().map(|p| match leaf.role {
 					pallet_rewards::Role::Contributor => p.contributors,
 					pallet_rewards::Role::Curator => p.curators,
