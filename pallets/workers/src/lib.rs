@@ -40,7 +40,17 @@ pub trait WorkerRegistry<AccountId> {
 	/// Whether `who` is registered at all (active or unbonding).
 	fn is_registered(who: &AccountId) -> bool;
 	/// Burns up to `amount` of `who`'s bond (active or unbonding); returns what was burned.
-	fn slash(who: &AccountId, amount: Self::Balance) -> Self::Balance;
+	fn slash(who: &AccountId, amount: Self::Balance) -> Self::Balance {
+		Self::slash_paying(who, amount, &[], sp_runtime::Perbill::zero())
+	}
+	/// Takes up to `amount` of `who`'s bond: `paid` of what is taken goes to `to` in equal parts
+	/// (the division's remainder is burned), the rest is burned. Returns what was taken.
+	fn slash_paying(
+		who: &AccountId,
+		amount: Self::Balance,
+		to: &[AccountId],
+		paid: sp_runtime::Perbill,
+	) -> Self::Balance;
 	/// Registers `who` as an active worker with a minimum bond (benchmark set-up only).
 	#[cfg(feature = "runtime-benchmarks")]
 	fn bench_register(who: &AccountId, capabilities: Capabilities);
@@ -53,7 +63,7 @@ pub mod pallet {
 		pallet_prelude::*,
 		traits::{
 			fungible::{Inspect, InspectHold, Mutate, MutateHold},
-			tokens::{Fortitude, Precision},
+			tokens::{Fortitude, Precision, Restriction},
 		},
 	};
 	use frame_system::pallet_prelude::*;
@@ -377,25 +387,51 @@ pub mod pallet {
 			WorkerInfo::<T>::contains_key(who)
 		}
 
-		fn slash(who: &T::AccountId, amount: BalanceOf<T>) -> BalanceOf<T> {
-			let burned = WorkerInfo::<T>::mutate(who, |w| {
+		fn slash_paying(
+			who: &T::AccountId,
+			amount: BalanceOf<T>,
+			to: &[T::AccountId],
+			paid: sp_runtime::Perbill,
+		) -> BalanceOf<T> {
+			let reason = HoldReason::WorkerBond.into();
+			let taken = WorkerInfo::<T>::mutate(who, |w| {
 				let Some(w) = w.as_mut() else { return Zero::zero() };
 				let take = amount.min(w.bond);
-				let burned = T::Currency::burn_held(
-					&HoldReason::WorkerBond.into(),
-					who,
-					take,
-					Precision::BestEffort,
-					Fortitude::Force,
-				)
-				.unwrap_or_else(|_| Zero::zero());
-				w.bond = w.bond.saturating_sub(burned);
-				burned
+				let mut taken: BalanceOf<T> = Zero::zero();
+				if !to.is_empty() {
+					let each = (paid * take) / (to.len() as u32).into();
+					for dest in to {
+						taken = taken.saturating_add(
+							T::Currency::transfer_on_hold(
+								&reason,
+								who,
+								dest,
+								each,
+								Precision::BestEffort,
+								Restriction::Free,
+								Fortitude::Force,
+							)
+							.unwrap_or_else(|_| Zero::zero()),
+						);
+					}
+				}
+				taken = taken.saturating_add(
+					T::Currency::burn_held(
+						&reason,
+						who,
+						take.saturating_sub(taken),
+						Precision::BestEffort,
+						Fortitude::Force,
+					)
+					.unwrap_or_else(|_| Zero::zero()),
+				);
+				w.bond = w.bond.saturating_sub(taken);
+				taken
 			});
-			if !burned.is_zero() {
-				Self::deposit_event(Event::WorkerSlashed { worker: who.clone(), amount: burned });
+			if !taken.is_zero() {
+				Self::deposit_event(Event::WorkerSlashed { worker: who.clone(), amount: taken });
 			}
-			burned
+			taken
 		}
 
 		#[cfg(feature = "runtime-benchmarks")]
