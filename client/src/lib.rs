@@ -12,6 +12,7 @@
 //!   version and its items; [`validators`]: the validator set and session keys.
 
 pub mod adapter_blob;
+pub mod checks;
 pub mod client;
 pub mod content;
 pub mod curators;

@@ -75,6 +75,15 @@ type Split = chain::runtime_types::pallet_rewards::types::RewardSplit;
 type ChainLeaf = chain::runtime_types::pallet_rewards::types::Leaf<AccountId32>;
 type ChainRole = chain::runtime_types::pallet_rewards::types::Role;
 
+/// A table leaf as the chain's call takes it.
+pub(crate) fn chain_leaf(leaf: &pallet_rewards::Leaf<[u8; 32]>) -> ChainLeaf {
+	let role = match leaf.role {
+		pallet_rewards::Role::Contributor => ChainRole::Contributor,
+		pallet_rewards::Role::Curator => ChainRole::Curator,
+	};
+	ChainLeaf { role, account: AccountId32(leaf.account), item: leaf.item, ppm: leaf.ppm }
+}
+
 /// One leaf paid by a claim.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Claimed {
@@ -194,16 +203,7 @@ impl Client {
 			if self.leaf_claimed(job, index).await? {
 				continue;
 			}
-			let role = match leaf.role {
-				pallet_rewards::Role::Contributor => ChainRole::Contributor,
-				pallet_rewards::Role::Curator => ChainRole::Curator,
-			};
-			let chain_leaf = ChainLeaf {
-				role,
-				account: AccountId32(leaf.account),
-				item: leaf.item,
-				ppm: leaf.ppm,
-			};
+			let chain_leaf = chain_leaf(&leaf);
 			let proof = chain::runtime_types::bounded_collections::bounded_vec::BoundedVec(proof);
 			let e: chain::rewards::events::RewardClaimed = self
 				.submit_for(&chain::tx().rewards().claim(job, index, chain_leaf, proof), key)

@@ -241,9 +241,17 @@ const HOURS: BlockNumber = 60 * MINUTES;
 pub const LEASE_PERIOD: BlockNumber = 2 * MINUTES;
 /// The longest one claim may run, heartbeats included.
 pub const MAX_CLAIM_BLOCKS: BlockNumber = 24 * HOURS;
-/// Between a result and its finality. Short while results are not yet challenged on chain (the
-/// attribution work adds spot checks); it must then cover a recomputation.
+/// Between a result and its finality, at least: the result's spot check (commits, reveals and a
+/// re-run by each verifier, `CHECK_*` below) sets the real window.
 pub const CHALLENGE_WINDOW: BlockNumber = 2 * MINUTES;
+/// Verifiers offer to check a result for this long after it is submitted.
+pub const CHECK_COMMIT: BlockNumber = MINUTES;
+/// Then reveal their secrets (the seed that picks the entries to check).
+pub const CHECK_REVEAL: BlockNumber = MINUTES;
+/// Then vote: each re-runs the job (started when it committed) and compares the sampled entries.
+/// Ten minutes cover the small models CPU workers train today; larger models need a longer
+/// period (a vote period sized from the job is future work).
+pub const CHECK_VOTE: BlockNumber = 10 * MINUTES;
 /// Most lease expiries or finalizations one block processes (a full bucket spills into the next).
 pub const JOBS_PER_BLOCK: u32 = 16;
 
@@ -251,10 +259,18 @@ impl pallet_workers::Config for Runtime {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type MinBond = ConstU128<{ 100 * UNIT }>;
-	/// Longer than any claim plus its challenge window and spill-over, so a worker still answers
-	/// with its bond for every result it submitted.
-	type UnbondDelay =
-		ConstU32<{ MAX_CLAIM_BLOCKS + CHALLENGE_WINDOW + 2 * JOBS_PER_BLOCK + HOURS }>;
+	/// Longer than any claim plus its challenge window or spot check and spill-over, so a worker
+	/// still answers with its bond for every result it submitted and every check it joined.
+	type UnbondDelay = ConstU32<
+		{
+			MAX_CLAIM_BLOCKS
+				+ CHALLENGE_WINDOW
+				+ CHECK_COMMIT
+				+ CHECK_REVEAL
+				+ CHECK_VOTE + 2 * JOBS_PER_BLOCK
+				+ HOURS
+		},
+	>;
 	type MaxPeerIdLen = ConstU32<64>;
 	type MaxAddrs = ConstU32<8>;
 	type MaxAddrLen = ConstU32<128>;
@@ -280,6 +296,7 @@ impl pallet_jobs::Config for Runtime {
 	type Workers = Workers;
 	type Models = Models;
 	type Rewards = Rewards;
+	type Checks = Attribution;
 	type MinBudget = ConstU128<UNIT>;
 	type LeasePeriod = ConstU32<LEASE_PERIOD>;
 	type MaxClaimBlocks = ConstU32<MAX_CLAIM_BLOCKS>;
@@ -327,4 +344,28 @@ impl pallet_rewards::Config for Runtime {
 	type ClaimPeriod = ConstU32<REWARD_CLAIM_PERIOD>;
 	type MaxProofLen = ConstU32<32>;
 	type WeightInfo = pallet_rewards::weights::SubstrateWeight<Runtime>;
+}
+
+parameter_types! {
+	/// Half of a voided result's penalty goes to the verifiers who disputed it.
+	pub const ChallengerShare: Perbill = Perbill::from_percent(50);
+}
+
+impl pallet_attribution::Config for Runtime {
+	type Balance = Balance;
+	type Workers = Workers;
+	type Results = Jobs;
+	type CommitPeriod = ConstU32<CHECK_COMMIT>;
+	type RevealPeriod = ConstU32<CHECK_REVEAL>;
+	type VotePeriod = ConstU32<CHECK_VOTE>;
+	type MaxVerifiers = ConstU32<8>;
+	/// Catches a worker that falsified 5% of a table's entries 99% of the time (docs/attribution.md).
+	type Checks = ConstU32<{ pallet_attribution::sampling::CHECKS }>;
+	type MaxProofLen = ConstU32<32>;
+	type MaxPerBlock = ConstU32<JOBS_PER_BLOCK>;
+	/// Half the minimum worker bond.
+	type FraudPenalty = ConstU128<{ 50 * UNIT }>;
+	type ChallengerShare = ChallengerShare;
+	type WrongVotePenalty = ConstU128<{ 10 * UNIT }>;
+	type NoShowPenalty = ConstU128<{ 5 * UNIT }>;
 }

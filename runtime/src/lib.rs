@@ -58,7 +58,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("tributary"),
 	impl_name: alloc::borrow::Cow::Borrowed("tributary"),
 	authoring_version: 1,
-	spec_version: 107,
+	spec_version: 108,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -176,6 +176,8 @@ mod runtime {
 	pub type Jobs = pallet_jobs;
 	#[runtime::pallet_index(15)]
 	pub type Rewards = pallet_rewards;
+	#[runtime::pallet_index(16)]
+	pub type Attribution = pallet_attribution;
 }
 
 #[cfg(test)]

@@ -206,7 +206,7 @@ pub mod pallet {
 		/// The leaf and proof do not match the committed root at that index, or the leaf is not
 		/// a contributor's.
 		BadProof,
-		/// A dispute that recomputes the committed share is no dispute.
+		/// A dispute that recomputes the committed leaf is no dispute.
 		NoDifference,
 		/// Every block bucket in reach is full.
 		ScheduleFull,
@@ -232,6 +232,11 @@ pub mod pallet {
 		fn integrity_test() {
 			assert!(T::MaxVerifiers::get() > 0, "MaxVerifiers must be positive");
 			assert!(T::MaxPerBlock::get() > 0, "MaxPerBlock must be positive");
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
 		}
 	}
 
@@ -302,8 +307,8 @@ pub mod pallet {
 		}
 
 		/// The sampled entry at `index` does not recompute as committed: `leaf` with `proof` is the
-		/// committed contributor leaf there (checked against the root), `recomputed` the share the
-		/// verifier's re-run gives. A verifier that revealed, between `reveal_end` and `vote_end`.
+		/// committed contributor leaf there (checked against the root), `recomputed` the leaf the
+		/// verifier's re-run gives (another share, or another account or contribution). A verifier that revealed, between `reveal_end` and `vote_end`.
 		#[pallet::call_index(3)]
 		#[pallet::weight(T::DbWeight::get().reads_writes(1, 1).saturating_add(Weight::from_parts(
 			20_000_000u64.saturating_add(2_000_000u64.saturating_mul(u64::from(T::Checks::get()) + u64::from(T::MaxProofLen::get()))),
@@ -315,7 +320,7 @@ pub mod pallet {
 			index: u32,
 			leaf: pallet_rewards::Leaf<T::AccountId>,
 			proof: BoundedVec<[u8; 32], T::MaxProofLen>,
-			recomputed: u32,
+			recomputed: pallet_rewards::Leaf<T::AccountId>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let c = Checks::<T>::get(job).ok_or(Error::<T>::NoCheck)?;
@@ -325,8 +330,8 @@ pub mod pallet {
 					&& pallet_rewards::merkle::verify(&c.root, c.leaves, index, &leaf, &proof),
 				Error::<T>::BadProof
 			);
-			ensure!(leaf.ppm != recomputed, Error::<T>::NoDifference);
-			let committed = leaf.ppm;
+			ensure!(leaf != recomputed, Error::<T>::NoDifference);
+			let (committed, recomputed) = (leaf.ppm, recomputed.ppm);
 			Self::cast(job, &who, Stand::Disputed { index, committed, recomputed })?;
 			Self::deposit_event(Event::Disputed {
 				job,

@@ -49,14 +49,9 @@ fn dispute(who: AccountId, recomputed: u32) -> sp_runtime::DispatchResult {
 	let index = Attribution::sample(&c)[0];
 	let t = table();
 	let proof = BoundedVec::truncate_from(merkle::proof(&t, index));
-	Attribution::dispute(
-		RuntimeOrigin::signed(who),
-		JOB,
-		index,
-		t[index as usize].clone(),
-		proof,
-		recomputed,
-	)
+	let leaf = t[index as usize].clone();
+	let other = Leaf { ppm: recomputed, ..leaf.clone() };
+	Attribution::dispute(RuntimeOrigin::signed(who), JOB, index, leaf, proof, other)
 }
 
 #[test]
@@ -188,8 +183,9 @@ fn a_dispute_must_name_a_sampled_leaf_as_committed_and_differ_from_it() {
 		let t = table();
 		let proof = |i: u32| BoundedVec::truncate_from(merkle::proof(&t, i));
 		let unsampled = (0..8).find(|i| !sampled.contains(i)).unwrap();
-		let d = |who, i: u32, leaf: Leaf<AccountId>, recomputed| {
-			Attribution::dispute(RuntimeOrigin::signed(who), JOB, i, leaf, proof(i), recomputed)
+		let d = |who, i: u32, leaf: Leaf<AccountId>, recomputed: u32| {
+			let other = Leaf { ppm: recomputed, ..t[i as usize].clone() };
+			Attribution::dispute(RuntimeOrigin::signed(who), JOB, i, leaf, proof(i), other)
 		};
 		let i = sampled[0];
 		assert_noop!(d(V1, unsampled, t[unsampled as usize].clone(), 1), E::NotSampled);
@@ -199,10 +195,20 @@ fn a_dispute_must_name_a_sampled_leaf_as_committed_and_differ_from_it() {
 		let forged = Leaf { ppm: 1, ..t[i as usize].clone() };
 		assert_noop!(d(V1, i, forged, 2), E::BadProof);
 		assert_noop!(d(V1, i, t[i as usize].clone(), 125_000), E::NoDifference);
-		// V2 never revealed: it cannot vote.
+		// The same share credited to another account is a difference.
+		let elsewhere = Leaf { account: 999, ..t[i as usize].clone() };
+		assert_ok!(Attribution::dispute(
+			RuntimeOrigin::signed(V1),
+			JOB,
+			i,
+			t[i as usize].clone(),
+			proof(i),
+			elsewhere
+		));
+		// Once only; V2 never revealed and cannot vote; nor can an outsider.
+		assert_noop!(d(V1, i, t[i as usize].clone(), 1), E::NotVerifier);
 		assert_noop!(d(V2, i, t[i as usize].clone(), 1), E::NotVerifier);
 		assert_noop!(d(OUTSIDER, i, t[i as usize].clone(), 1), E::NotVerifier);
-		assert_ok!(d(V1, i, t[i as usize].clone(), 1));
 		// After the vote closes, nothing more is taken.
 		run_to(12);
 		assert_noop!(d(V1, i, t[i as usize].clone(), 1), E::NoCheck);

@@ -42,6 +42,7 @@ mod tests;
 pub use types::*;
 pub use weights::WeightInfo;
 
+pub use pallet_attribution::{ResultChecks, VoidResult};
 use pallet_datanets::{DatasetRead, Modality};
 pub use pallet_rewards::RewardPools;
 
@@ -94,6 +95,8 @@ pub mod pallet {
 		type Models: ModelRegistry<Self::AccountId, BlockNumberFor<Self>>;
 		/// Where a final job's escrow is paid.
 		type Rewards: RewardPools<Self::AccountId, BalanceOf<Self>>;
+		/// The spot checks every result's payout table goes through before it is final.
+		type Checks: ResultChecks<Self::AccountId, BlockNumberFor<Self>>;
 		/// The least budget a job holds.
 		#[pallet::constant]
 		type MinBudget: Get<BalanceOf<Self>>;
@@ -103,7 +106,8 @@ pub mod pallet {
 		/// The longest a single claim may last, heartbeats included.
 		#[pallet::constant]
 		type MaxClaimBlocks: Get<BlockNumberFor<Self>>;
-		/// Blocks between a result and its finality.
+		/// Blocks between a result and its finality, at least (never before its check concludes:
+		/// `Checks::period()`).
 		#[pallet::constant]
 		type ChallengeWindow: Get<BlockNumberFor<Self>>;
 		/// Burned from a worker's bond when its lease lapses.
@@ -154,6 +158,11 @@ pub mod pallet {
 	pub type Finalizing<T: Config> =
 		StorageMap<_, Twox64Concat, BlockNumberFor<T>, BucketOf<T>, ValueQuery>;
 
+	/// Workers whose result for a job was voided by its check: they may not claim it again.
+	#[pallet::storage]
+	pub type Voided<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, JobId, Blake2_128Concat, T::AccountId, ()>;
+
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
 	pub enum Event<T: Config> {
@@ -181,6 +190,8 @@ pub mod pallet {
 			result: JobResult,
 			final_at: BlockNumberFor<T>,
 		},
+		/// The result's check voided it: the job is open again, and `worker` may not claim it.
+		ResultVoided { job: JobId, worker: T::AccountId },
 		/// A result became final: the model is registered and `paid` (the escrow) went to the
 		/// rewards pallet, which shares it by the datanet's split (its `PoolOpened` event).
 		JobFinalized { job: JobId, model: ModelId, worker: T::AccountId, paid: BalanceOf<T> },
@@ -238,6 +249,8 @@ pub mod pallet {
 		InvalidProgress,
 		/// The adapter size or the step count is zero.
 		InvalidResult,
+		/// This worker's result for the job was voided: another worker must do it.
+		ResultWasVoided,
 		/// The attribution table has fewer leaves than the version has items, or no table blob.
 		InvalidAttribution,
 		/// Every block bucket in reach is full; try again in a later block.
@@ -384,6 +397,7 @@ pub mod pallet {
 			ensure!(!ClaimedBy::<T>::contains_key(&worker), Error::<T>::WorkerBusy);
 			let mut j = JobInfo::<T>::get(job).ok_or(Error::<T>::UnknownJob)?;
 			ensure!(j.status == JobStatus::Open, Error::<T>::NotOpen);
+			ensure!(!Voided::<T>::contains_key(job, &worker), Error::<T>::ResultWasVoided);
 			let params = T::Models::base(j.base).map(|b| b.params).unwrap_or(u64::MAX);
 			ensure!(caps.max_model_params >= params, Error::<T>::WorkerTooSmall);
 
@@ -470,11 +484,10 @@ pub mod pallet {
 				Error::<T>::InvalidAttribution
 			);
 			let now = frame_system::Pallet::<T>::block_number();
-			let final_at = Self::schedule(
-				Queue::Finality,
-				job,
-				now.saturating_add(T::ChallengeWindow::get()),
-			)?;
+			let window = T::ChallengeWindow::get().max(T::Checks::period());
+			let final_at = Self::schedule(Queue::Finality, job, now.saturating_add(window))?;
+			let entries = u32::try_from(items).unwrap_or(u32::MAX);
+			T::Checks::open(job, &worker, a.root, a.leaves, entries)?;
 			Self::unschedule(Queue::Leases, job, lease_until);
 			ClaimedBy::<T>::remove(&worker);
 			j.status = JobStatus::Submitted { worker: worker.clone(), result, final_at };
@@ -489,6 +502,21 @@ pub mod pallet {
 	enum Queue {
 		Leases,
 		Finality,
+	}
+
+	impl<T: Config> VoidResult for Pallet<T> {
+		fn void(job: JobId) -> bool {
+			let Some(mut j) = JobInfo::<T>::get(job) else { return false };
+			let JobStatus::Submitted { worker, final_at, .. } = j.status.clone() else {
+				return false;
+			};
+			Self::unschedule(Queue::Finality, job, final_at);
+			Voided::<T>::insert(job, &worker, ());
+			j.status = JobStatus::Open;
+			JobInfo::<T>::insert(job, j);
+			Self::deposit_event(Event::ResultVoided { job, worker });
+			true
+		}
 	}
 
 	impl<T: Config> Pallet<T> {

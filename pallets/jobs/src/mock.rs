@@ -167,6 +167,7 @@ impl pallet_jobs::Config for Test {
 	type Workers = Workers;
 	type Models = ModelCatalog;
 	type Rewards = Rewards;
+	type Checks = ();
 	type MinBudget = ConstU128<MIN_BUDGET>;
 	type LeasePeriod = ConstU64<LEASE>;
 	type MaxClaimBlocks = ConstU64<MAX_CLAIM>;

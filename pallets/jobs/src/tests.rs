@@ -546,3 +546,28 @@ fn a_result_whose_table_leaves_out_items_is_refused() {
 		assert_ok!(Jobs::submit_result(RuntimeOrigin::signed(W1), job, result()));
 	});
 }
+
+#[test]
+fn a_voided_result_opens_the_job_again_for_anyone_but_its_author() {
+	run_test(|| {
+		let job = setup();
+		worker(W1, u64::MAX);
+		worker(W2, u64::MAX);
+		// Nothing to void before a result.
+		assert!(!<Jobs as VoidResult>::void(job));
+		assert_ok!(Jobs::claim_job(RuntimeOrigin::signed(W1), job));
+		assert_ok!(Jobs::submit_result(RuntimeOrigin::signed(W1), job, result()));
+		let JobStatus::Submitted { final_at, .. } = status(job) else { panic!() };
+		assert!(<Jobs as VoidResult>::void(job));
+		System::assert_last_event(Event::ResultVoided { job, worker: W1 }.into());
+		assert_eq!(status(job), JobStatus::Open);
+		assert!(Finalizing::<Test>::get(final_at).is_empty());
+		// The escrow is still held for whoever does the job right.
+		assert_eq!(escrow_held(BUILDER), 10_000);
+		assert_noop!(Jobs::claim_job(RuntimeOrigin::signed(W1), job), E::ResultWasVoided);
+		assert_ok!(Jobs::claim_job(RuntimeOrigin::signed(W2), job));
+		assert_ok!(Jobs::submit_result(RuntimeOrigin::signed(W2), job, result()));
+		run_to(System::block_number() + WINDOW);
+		assert!(matches!(status(job), JobStatus::Finalized { worker: W2, .. }));
+	});
+}
