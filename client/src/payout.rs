@@ -244,6 +244,13 @@ impl PayoutTable {
 		}
 	}
 
+	/// The leaf at `index` with its proof.
+	pub fn claim_at(&self, index: u32) -> Option<LeafClaim> {
+		let leaves = self.leaves();
+		let leaf = leaves.get(index as usize)?.clone();
+		Some(LeafClaim { index, leaf, proof: merkle::proof(&leaves, index) })
+	}
+
 	/// The leaves paying `account`, with their index and proof.
 	pub fn claims_of(&self, account: &AccountId32) -> Vec<LeafClaim> {
 		let leaves = self.leaves();

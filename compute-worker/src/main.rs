@@ -1,4 +1,5 @@
-//! `tributary-worker`: the off-chain daemon. See `tributary-worker --help`.
+// `tributary-worker`: the off-chain daemon. See `tributary-worker --help`. (A plain comment: the
+// test-only falsifier binary includes this file.)
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -17,6 +18,7 @@ use tributary_worker::factory;
 use tributary_worker::jobs::progress::{self, ProgressHub};
 use tributary_worker::jobs::runner::{JobRunner, RunnerConfig};
 use tributary_worker::jobs::training::reproduce;
+use tributary_worker::jobs::verifier::Verifier;
 use tributary_worker::journal::Journal;
 use tributary_worker::vouch::ChainVouch;
 
@@ -73,6 +75,11 @@ enum Command {
 		/// worker (`tributary worker register`). Without it the worker runs no jobs.
 		#[arg(long, env = "TRIBUTARY_JOBS_KEY")]
 		jobs_key: Option<String>,
+		/// Also check other workers' results with the jobs key: join every open spot check, re-run
+		/// the job and vote (docs/attribution.md). Costs one re-run per result; the bond is at
+		/// stake for a wrong vote or a missed step.
+		#[arg(long, requires = "jobs_key")]
+		verify: bool,
 		/// Milliseconds between heartbeats of a running job (keep well inside the chain's lease).
 		#[arg(long, default_value_t = 30_000)]
 		heartbeat_ms: u64,
@@ -364,6 +371,7 @@ async fn run(cli: Cli) -> Result<()> {
 			curator_key,
 			keystore,
 			jobs_key,
+			verify,
 			heartbeat_ms,
 			progress_listen,
 			public_url,
@@ -446,9 +454,25 @@ async fn run(cli: Cli) -> Result<()> {
 					std::fs::write(&tmp, format!("http://{at}"))?;
 					std::fs::rename(&tmp, data_dir(&cli).join("progress.url"))?;
 					tokio::spawn(progress::serve(listener, hub.clone()));
-					Some(JobRunner::new(client, key, node.clone(), cfg, hub))
+					let verifier = if *verify {
+						let client = Client::connect(url).await?;
+						Some(Verifier::new(client, key.clone(), node.clone(), cfg.clone()))
+					} else {
+						None
+					};
+					Some((JobRunner::new(client, key, node.clone(), cfg, hub), verifier))
 				}
 				None => None,
+			};
+			let (runner, verifier) = match runner {
+				Some((r, v)) => (Some(r), v),
+				None => (None, None),
+			};
+			let check = async move {
+				match verifier {
+					Some(v) => v.run().await,
+					None => std::future::pending().await,
+				}
 			};
 			let curate = async move {
 				match curator {
@@ -465,6 +489,7 @@ async fn run(cli: Cli) -> Result<()> {
 			tokio::select! {
 				_ = curate => Ok(()),
 				_ = train => Ok(()),
+				_ = check => Ok(()),
 				_ = wait_for_ctrl_c() => Ok(()),
 			}
 		}

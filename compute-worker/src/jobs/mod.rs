@@ -2,7 +2,8 @@
 //! getting exactly the dataset a job names ([`dataset`]), turning its items into training records
 //! ([`examples`]), everything fetched and checked before a claim ([`prepare`]), the training itself
 //! and its re-run ([`training`]), the payout table its attribution yields ([`payout`]), and serving
-//! live progress as Server-Sent Events ([`progress`]).
+//! live progress as Server-Sent Events ([`progress`]); and checking other workers' results
+//! ([`verifier`]).
 
 pub mod dataset;
 pub mod examples;
@@ -11,3 +12,4 @@ pub mod prepare;
 pub mod progress;
 pub mod runner;
 pub mod training;
+pub mod verifier;

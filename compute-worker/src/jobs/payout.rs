@@ -69,12 +69,33 @@ pub async fn publish(
 	summary: &model_factory::finetune::Summary,
 ) -> anyhow::Result<(PayoutTable, CommitmentSpec)> {
 	let table = build(client, job, prepared, summary).await?;
+	#[cfg(feature = "falsify-attribution")]
+	let table = falsified(table);
 	let bytes = table.to_bytes();
 	let store = node.store();
 	let hash = store.put_bytes(&bytes)?;
 	store.pin(&hash, super::dataset::TRAINING_PIN, None)?;
 	node.provide(hash, bytes.len() as u64);
 	Ok((table.clone(), table.commitment(&bytes)))
+}
+
+/// The table a lying worker publishes (tests only): the first and last contributions' scores
+/// swapped (doubled if equal), shares recomputed, so the table is well formed and only a re-run
+/// shows the lie.
+#[cfg(feature = "falsify-attribution")]
+fn falsified(t: PayoutTable) -> PayoutTable {
+	let mut lines = t.contributions.clone();
+	let n = lines.len();
+	if n >= 2 && lines[0].score != lines[n - 1].score {
+		let first = lines[0].score;
+		lines[0].score = lines[n - 1].score;
+		lines[n - 1].score = first;
+	} else if let Some(l) = lines.first_mut() {
+		l.score = 2.0 * l.score + 1.0;
+	}
+	tracing::warn!(job = t.job, "falsify-attribution: publishing a falsified payout table");
+	let approvals = t.curators.iter().map(|c| (c.account.clone(), c.approvals));
+	PayoutTable::new(t.job, t.datanet, t.version, &t.target, lines, approvals)
 }
 
 #[cfg(test)]
