@@ -17,6 +17,10 @@ cargo fmt --all --check
 # again with different features).
 step "build: every crate and binary"
 cargo build --locked --workspace
+# The test-only worker built to lie (tests/checks.rs): its own binary, with the
+# `falsify-attribution` feature, never in the workspace build above.
+cargo build --locked -p tributary-worker --features falsify-attribution \
+	--bin tributary-worker-falsifier
 
 step "runtime, client and end-to-end tests"
 pallets=(pallet-datanets pallet-workers pallet-models pallet-jobs pallet-validators pallet-rewards)

@@ -15,6 +15,7 @@ use tributary_client::{
 };
 use tributary_e2e::{cli, Node};
 
+mod checks;
 mod data_plane;
 mod jobs;
 mod model_factory_cli;

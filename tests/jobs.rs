@@ -22,16 +22,17 @@ use tributary_client::{
 };
 use tributary_e2e::{cli, cli_spawn, worker_cli, Node, Worker};
 
-fn key(suri: &str) -> Key {
+pub(crate) fn key(suri: &str) -> Key {
 	Key::from_suri(suri).expect("dev key")
 }
 
-const TRIB: u128 = 1_000_000_000_000;
-const TOPICS: [&str; 6] = ["rivers", "datanets", "curators", "adapters", "rewards", "versions"];
+pub(crate) const TRIB: u128 = 1_000_000_000_000;
+pub(crate) const TOPICS: [&str; 6] =
+	["rivers", "datanets", "curators", "adapters", "rewards", "versions"];
 
 /// A tiny llama folder: the committed reference fixture (vocab 64) and a word-level tokenizer over
 /// the words of the test data.
-fn tiny_base(dir: &Path) {
+pub(crate) fn tiny_base(dir: &Path) {
 	let fixture = std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap())
 		.join("../model-factory/testdata/reference/llama");
 	std::fs::create_dir_all(dir).unwrap();
@@ -58,7 +59,7 @@ fn tiny_base(dir: &Path) {
 }
 
 /// Five instruction pairs about `topic`, as JSON lines.
-fn pairs(topic: &str) -> String {
+pub(crate) fn pairs(topic: &str) -> String {
 	(0..5)
 		.map(|i| {
 			serde_json::json!({
@@ -72,7 +73,7 @@ fn pairs(topic: &str) -> String {
 }
 
 /// The training of the test's jobs: `steps` of the tiny model (~350 steps a second on 2 cores).
-fn tiny_run(steps: &str) -> Vec<&str> {
+pub(crate) fn tiny_run(steps: &str) -> Vec<&str> {
 	vec![
 		"--steps",
 		steps,
@@ -91,7 +92,7 @@ fn tiny_run(steps: &str) -> Vec<&str> {
 
 /// Alice creates a job on base 0 of datanet `d` with `args` (length, parameters, budget) through
 /// the CLI; returns its id.
-fn create_job(url: &str, ks: &Path, d: u32, args: &[&str]) -> u64 {
+pub(crate) fn create_job(url: &str, ks: &Path, d: u32, args: &[&str]) -> u64 {
 	let d = d.to_string();
 	let mut all = vec!["--json", "job", "create", "--datanet", d.as_str(), "--base", "0"];
 	all.extend_from_slice(args);
@@ -99,7 +100,7 @@ fn create_job(url: &str, ks: &Path, d: u32, args: &[&str]) -> u64 {
 	json(&cli(url, ks, &all).unwrap())["job"].as_u64().expect("job id")
 }
 
-async fn job(client: &Client, id: u64) -> JobView {
+pub(crate) async fn job(client: &Client, id: u64) -> JobView {
 	client.job(id).await.expect("job on chain")
 }
 

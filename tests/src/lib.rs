@@ -216,8 +216,18 @@ impl Worker {
 	/// Runs `tributary-worker --data-dir DIR <args>` and, for long-running subcommands, waits until it
 	/// listens (its `worker.json` appears).
 	pub fn start(name: &str, dir: &std::path::Path, args: &[&str]) -> Result<Worker> {
+		Self::start_binary("tributary-worker", name, dir, args)
+	}
+
+	/// [`Worker::start`] with another build of the worker (the test-only falsifier).
+	pub fn start_binary(
+		binary_name: &str,
+		name: &str,
+		dir: &std::path::Path,
+		args: &[&str],
+	) -> Result<Worker> {
 		let _ = std::fs::remove_file(dir.join("worker.json"));
-		let mut cmd = Command::new(binary("tributary-worker")?);
+		let mut cmd = Command::new(binary(binary_name)?);
 		cmd.args(["--data-dir", dir.to_str().expect("utf-8 path")]).args(args);
 		cmd.env("RUST_LOG", "info,libp2p=warn");
 		let mut proc = Proc::spawn(&format!("worker {name}"), cmd)?;

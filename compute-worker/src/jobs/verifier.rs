@@ -160,10 +160,8 @@ impl Verifier {
 		let committed = self.committed_table(job).await?;
 		let (ours, theirs) = (mine.leaves(), committed.leaves());
 		let checks = self.client.checks_per_result()?;
-		let differing = c
-			.sample(checks)
-			.into_iter()
-			.find(|&i| ours.get(i as usize) != theirs.get(i as usize));
+		let differing =
+			c.sample(checks).into_iter().find(|&i| ours.get(i as usize) != theirs.get(i as usize));
 		match differing {
 			None => {
 				self.client.agree_check(&self.key, job).await?;
@@ -197,9 +195,10 @@ impl Verifier {
 		let JobState::Submitted { attribution: a, .. } = view.state else {
 			anyhow::bail!("job {job} has no submitted result");
 		};
-		let path = super::dataset::fetch_blob(&self.node, &a.table, a.table_bytes, self.cfg.fetch_timeout)
-			.await
-			.map_err(|e| anyhow::anyhow!("the committed table: {e}"))?;
+		let path =
+			super::dataset::fetch_blob(&self.node, &a.table, a.table_bytes, self.cfg.fetch_timeout)
+				.await
+				.map_err(|e| anyhow::anyhow!("the committed table: {e}"))?;
 		let bytes = std::fs::read(path)?;
 		let table = PayoutTable::from_bytes(&bytes)?;
 		if table.commitment(&bytes).root != a.root {

@@ -1,0 +1,194 @@
+//! Spot checks end to end: a worker built to lie (`tributary-worker-falsifier`, which publishes a
+//! well-formed payout table with two contributions' scores swapped) trains a job; two verifiers
+//! (`run --verify`) commit, reveal, re-run the job and dispute the sampled entry that differs. The
+//! check voids the result: the liar loses `FraudPenalty` of its bond, may not claim the job again,
+//! and one of the verifiers does the job; the other checks that result and agrees, and it becomes
+//! final, paying by the honest table.
+
+use crate::jobs::{create_job, job, key, pairs, tiny_base, tiny_run, TOPICS, TRIB};
+use crate::{json, wait_for};
+use std::time::Duration;
+use tributary_client::{client::VoteArg, training::JobState, Client};
+use tributary_e2e::{cli, Node, Worker};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_falsified_payout_table_is_disputed_voided_slashed_and_the_job_redone() {
+	let mut node = Node::start("checks", &["--dev", "--sealing", "300"]).expect("node starts");
+	node.wait_rpc().expect("rpc up");
+	let url = node.url();
+	let client = Client::connect(&url).await.unwrap();
+	let home = tempfile::tempdir().unwrap();
+	let ks = home.path().join("keys");
+	let (alice, bob) = (key("//Alice"), key("//Bob"));
+	let store =
+		Worker::start("store", &home.path().join("store"), &["run", "--url", &url]).unwrap();
+	let peer = store.tcp_addr();
+
+	// Six files, by Ferdie and Charlie alternately, approved by Bob; version 1.
+	let d = client
+		.create_datanet(
+			&alice,
+			&tributary_client::client::NewDatanet {
+				name: "checks-e2e".into(),
+				description: String::new(),
+				modality: tributary_client::client::ModalityArg::Text,
+				formats: vec!["jsonl".into()],
+				curators: vec![bob.account_id()],
+				rules: Default::default(),
+			},
+		)
+		.await
+		.unwrap();
+	for (i, topic) in TOPICS.iter().enumerate() {
+		let f = home.path().join(format!("{topic}.jsonl"));
+		std::fs::write(&f, pairs(topic)).unwrap();
+		let who = if i.is_multiple_of(2) { "//Ferdie" } else { "//Charlie" };
+		let d = d.to_string();
+		let args = ["--json", "contribute", f.to_str().unwrap(), "--datanet", &d, "--key", who];
+		let out = json(&cli(&url, &ks, &[&args[..], &["--peer", &peer]].concat()).unwrap());
+		let id = out["contribution"].as_u64().unwrap();
+		client.vote(&bob, id, VoteArg::Approve).await.unwrap();
+	}
+	client.publish_version(&alice, d).await.unwrap();
+	let base_dir = home.path().join("tiny-llama");
+	tiny_base(&base_dir);
+	let r = cli(
+		&url,
+		&ks,
+		&[
+			"base",
+			"register",
+			base_dir.to_str().unwrap(),
+			"--name",
+			"tiny-llama",
+			"--family",
+			"llama",
+			"--license",
+			"mit",
+			"--key",
+			"//Alice",
+			"--peer",
+			&peer,
+		],
+	)
+	.unwrap();
+	assert!(r.ok, "{}", r.stderr);
+
+	// Workers: Dave lies; Eve and Ferdie verify (and take jobs too).
+	let workers = [("//Dave", "liar"), ("//Eve", "v1"), ("//Ferdie", "v2")];
+	for (k, name) in workers {
+		let dir = home.path().join(name);
+		let idle = Worker::start(&format!("{name}-idle"), &dir, &["run"]).unwrap();
+		let r = cli(
+			&url,
+			&ks,
+			&["worker", "register", "--worker-dir", dir.to_str().unwrap(), "--key", k],
+		)
+		.unwrap();
+		assert!(r.ok, "{}", r.stderr);
+		drop(idle);
+	}
+	let args = |k: &str, verify: bool| -> Vec<String> {
+		let mut a: Vec<String> = [
+			"--bootstrap",
+			&peer,
+			"run",
+			"--url",
+			&url,
+			"--jobs-key",
+			k,
+			"--poll-ms",
+			"300",
+			"--heartbeat-ms",
+			"250",
+			"--fetch-timeout",
+			"5",
+		]
+		.map(String::from)
+		.to_vec();
+		if verify {
+			a.push("--verify".into());
+		}
+		a
+	};
+	let strs = |v: &[String]| v.iter().map(String::to_string).collect::<Vec<_>>();
+
+	// Long enough (seconds) that the verifiers are up before the liar submits.
+	let extra = ["--eval-fraction", "0.2", "--seed", "3", "--budget", "10"];
+	let job_id = create_job(&url, &ks, d, &[&tiny_run("2000")[..], &extra].concat());
+	let liar_args = strs(&args("//Dave", false));
+	let liar_argv: Vec<&str> = liar_args.iter().map(String::as_str).collect();
+	let mut liar = Worker::start_binary(
+		"tributary-worker-falsifier",
+		"liar",
+		&home.path().join("liar"),
+		&liar_argv,
+	)
+	.unwrap();
+	liar.proc.wait_log("claimed", Duration::from_secs(120)).unwrap();
+	let mut verifiers = Vec::new();
+	for (k, name) in [("//Eve", "v1"), ("//Ferdie", "v2")] {
+		let a = strs(&args(k, true));
+		let argv: Vec<&str> = a.iter().map(String::as_str).collect();
+		verifiers.push(Worker::start(name, &home.path().join(name), &argv).unwrap());
+	}
+	liar.proc.wait_log("publishing a falsified payout table", Duration::from_secs(120)).unwrap();
+
+	// Both verifiers dispute; the check voids the result; a verifier redoes the job, the other
+	// checks it and agrees; it becomes final.
+	let dave = key("//Dave").account_id();
+	let final_worker =
+		wait_for("an honest result to become final", Duration::from_secs(400), || async {
+			match job(&client, job_id).await.state {
+				JobState::Finalized { worker, .. } => Some(worker),
+				_ => None,
+			}
+		})
+		.await;
+	assert_ne!(
+		final_worker,
+		dave.to_string(),
+		"the liar's result was final\n{}",
+		logs(&liar, &verifiers)
+	);
+	for v in &mut verifiers {
+		v.proc.wait_log("check: a sampled entry differs: disputing", Duration::ZERO).unwrap();
+	}
+	let agreed = verifiers
+		.iter_mut()
+		.map(|v| v.proc.wait_log("agreed", Duration::ZERO).is_ok())
+		.filter(|a| *a)
+		.count();
+	assert_eq!(
+		agreed,
+		1,
+		"the verifier that did not redo the job agreed\n{}",
+		logs(&liar, &verifiers)
+	);
+	// The liar lost the fraud penalty (50 TRIB of its 100); the verifiers lost nothing.
+	let bond = |who: &str| {
+		let client = &client;
+		let who = key(who).account_id();
+		async move { client.worker(&who).await.unwrap().unwrap().bond }
+	};
+	assert_eq!(bond("//Dave").await, 50 * TRIB, "{}", logs(&liar, &verifiers));
+	assert_eq!((bond("//Eve").await, bond("//Ferdie").await), (100 * TRIB, 100 * TRIB));
+	// The liar may not take the job again (it is final anyway), and the job went through once
+	// voided: no lapse.
+	let j = job(&client, job_id).await;
+	assert_eq!(j.lapses, 0);
+	// The pool pays by the honest table.
+	let pool = client.reward_pool(job_id).await.unwrap().expect("a pool");
+	let JobState::Finalized { attribution, .. } = j.state else { unreachable!() };
+	assert_eq!(pool.root, format!("0x{}", hex::encode(attribution.root)));
+	drop((liar, verifiers, store));
+	drop(node);
+}
+
+fn logs(liar: &Worker, verifiers: &[Worker]) -> String {
+	let mut s = format!("liar:\n{}", liar.proc.tail(30));
+	for (i, v) in verifiers.iter().enumerate() {
+		s += &format!("\nverifier {}:\n{}", i + 1, v.proc.tail(30));
+	}
+	s
+}
