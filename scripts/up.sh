@@ -43,12 +43,14 @@ worker() { # name curator-key port [bootstrap [extra run args...]]; sets $addr (
 }
 worker bob //Bob 30400 "" --jobs-key //Dave --progress-listen 127.0.0.1:30480
 bob=$addr
-worker charlie //Charlie 30401 "$bob"
+# Charlie's worker also runs jobs as Eve, and checks other workers' results (spot checks).
+worker charlie //Charlie 30401 "$bob" --jobs-key //Eve --verify --progress-listen 127.0.0.1:30481
 charlie=$addr
 # Training: Dave bonds as a worker (Bob's worker process runs his jobs), and the small test model is
 # uploaded to Bob's worker and listed as base model 0.
 cli=("$bin/tributary" --no-wait-finality)
 "${cli[@]}" worker register --worker-dir "$state/worker-bob" --key //Dave >/dev/null
+"${cli[@]}" worker register --worker-dir "$state/worker-charlie" --key //Eve >/dev/null
 "${cli[@]}" base register "$(./scripts/fetch-smollm2.sh)" --name SmolLM2-135M-Instruct --family llama \
 	--license apache-2.0 --params 134515008 --peer "$bob" --key //Alice >/dev/null
 
@@ -56,7 +58,7 @@ cat <<INFO
 
   node    ws://127.0.0.1:9944
   worker  $bob   (curator Bob; runs training jobs as Dave; log $state/worker-bob/log)
-  worker  $charlie   (curator Charlie)
+  worker  $charlie   (curator Charlie; runs jobs as Eve and spot-checks others' results)
   CLI     $bin/tributary
           e.g. $bin/tributary contribute FILE --datanet 0 --key //Dave --peer $bob
   base    0 = SmolLM2-135M-Instruct (tributary base list)
