@@ -1,9 +1,10 @@
 //! Spot checks end to end: a worker built to lie (`tributary-worker-falsifier`, which publishes a
 //! well-formed payout table with two contributions' scores swapped) trains a job; two verifiers
-//! (`run --verify`) commit, reveal, re-run the job and dispute the sampled entry that differs. The
-//! check voids the result: the liar loses `FraudPenalty` of its bond, may not claim the job again,
-//! and one of the verifiers does the job; the other checks that result and agrees, and it becomes
-//! final, paying by the honest table.
+//! (`run --verify`, registered too small to claim the job themselves, so they are up and waiting
+//! before it opens) commit, reveal, re-run the job and dispute the sampled entry that differs. The
+//! check voids the result: the liar loses `FraudPenalty` of its bond and may not claim the job
+//! again. An honest worker then does the job; both verifiers check that result and agree, and it
+//! becomes final, paying by the honest table.
 
 use crate::jobs::{create_job, job, key, pairs, tiny_base, tiny_run, TOPICS, TRIB};
 use crate::{json, wait_for};
@@ -74,17 +75,22 @@ async fn a_falsified_payout_table_is_disputed_voided_slashed_and_the_job_redone(
 	.unwrap();
 	assert!(r.ok, "{}", r.stderr);
 
-	// Workers: Dave lies; Eve and Ferdie verify (and take jobs too).
-	let workers = [("//Dave", "liar"), ("//Eve", "v1"), ("//Ferdie", "v2")];
-	for (k, name) in workers {
+	// Workers: Dave lies, Charlie is honest; Eve and Ferdie verify (declaring too little capacity
+	// to train the base, so they never claim the job).
+	let workers = [
+		("//Dave", "liar", None),
+		("//Charlie", "honest", None),
+		("//Eve", "v1", Some("1000")),
+		("//Ferdie", "v2", Some("1000")),
+	];
+	for (k, name, max_params) in workers {
 		let dir = home.path().join(name);
 		let idle = Worker::start(&format!("{name}-idle"), &dir, &["run"]).unwrap();
-		let r = cli(
-			&url,
-			&ks,
-			&["worker", "register", "--worker-dir", dir.to_str().unwrap(), "--key", k],
-		)
-		.unwrap();
+		let mut a = vec!["worker", "register", "--worker-dir", dir.to_str().unwrap(), "--key", k];
+		if let Some(m) = max_params {
+			a.extend(["--max-params", m]);
+		}
+		let r = cli(&url, &ks, &a).unwrap();
 		assert!(r.ok, "{}", r.stderr);
 		drop(idle);
 	}
@@ -113,9 +119,16 @@ async fn a_falsified_payout_table_is_disputed_voided_slashed_and_the_job_redone(
 	};
 	let strs = |v: &[String]| v.iter().map(String::to_string).collect::<Vec<_>>();
 
-	// Long enough (seconds) that the verifiers are up before the liar submits.
+	let mut verifiers = Vec::new();
+	for (k, name) in [("//Eve", "v1"), ("//Ferdie", "v2")] {
+		let a = strs(&args(k, true));
+		let argv: Vec<&str> = a.iter().map(String::as_str).collect();
+		let mut v = Worker::start(name, &home.path().join(name), &argv).unwrap();
+		v.proc.wait_log("verifier started", Duration::from_secs(60)).unwrap();
+		verifiers.push(v);
+	}
 	let extra = ["--eval-fraction", "0.2", "--seed", "3", "--budget", "10"];
-	let job_id = create_job(&url, &ks, d, &[&tiny_run("2000")[..], &extra].concat());
+	let job_id = create_job(&url, &ks, d, &[&tiny_run("600")[..], &extra].concat());
 	let liar_args = strs(&args("//Dave", false));
 	let liar_argv: Vec<&str> = liar_args.iter().map(String::as_str).collect();
 	let mut liar = Worker::start_binary(
@@ -125,17 +138,26 @@ async fn a_falsified_payout_table_is_disputed_voided_slashed_and_the_job_redone(
 		&liar_argv,
 	)
 	.unwrap();
-	liar.proc.wait_log("claimed", Duration::from_secs(120)).unwrap();
-	let mut verifiers = Vec::new();
-	for (k, name) in [("//Eve", "v1"), ("//Ferdie", "v2")] {
-		let a = strs(&args(k, true));
-		let argv: Vec<&str> = a.iter().map(String::as_str).collect();
-		verifiers.push(Worker::start(name, &home.path().join(name), &argv).unwrap());
-	}
 	liar.proc.wait_log("publishing a falsified payout table", Duration::from_secs(120)).unwrap();
 
-	// Both verifiers dispute; the check voids the result; a verifier redoes the job, the other
-	// checks it and agrees; it becomes final.
+	// Both verifiers dispute; the check voids the result and the job opens again.
+	wait_for("the liar's result to be voided", Duration::from_secs(120), || async {
+		let j = job(&client, job_id).await;
+		match j.state {
+			JobState::Open => Some(()),
+			// The chain is read at finalized blocks: the claim may still show.
+			JobState::Claimed { .. } | JobState::Submitted { .. } => None,
+			other => panic!("the liar's result was to be voided, yet the job is {other:?}"),
+		}
+	})
+	.await;
+	for v in &mut verifiers {
+		v.proc.wait_log("check: a sampled entry differs: disputing", Duration::ZERO).unwrap();
+	}
+	// The liar may not take it again: an honest worker does it; both verifiers check and agree.
+	let honest_args = strs(&args("//Charlie", false));
+	let honest_argv: Vec<&str> = honest_args.iter().map(String::as_str).collect();
+	let _honest = Worker::start("honest", &home.path().join("honest"), &honest_argv).unwrap();
 	let dave = key("//Dave").account_id();
 	let final_worker =
 		wait_for("an honest result to become final", Duration::from_secs(400), || async {
@@ -151,9 +173,7 @@ async fn a_falsified_payout_table_is_disputed_voided_slashed_and_the_job_redone(
 		"the liar's result was final\n{}",
 		logs(&liar, &verifiers)
 	);
-	for v in &mut verifiers {
-		v.proc.wait_log("check: a sampled entry differs: disputing", Duration::ZERO).unwrap();
-	}
+	assert_eq!(final_worker, key("//Charlie").ss58());
 	let agreed = verifiers
 		.iter_mut()
 		.map(|v| v.proc.wait_log("agreed", Duration::ZERO).is_ok())
@@ -161,8 +181,8 @@ async fn a_falsified_payout_table_is_disputed_voided_slashed_and_the_job_redone(
 		.count();
 	assert_eq!(
 		agreed,
-		1,
-		"the verifier that did not redo the job agreed\n{}",
+		2,
+		"both verifiers agreed with the honest result\n{}",
 		logs(&liar, &verifiers)
 	);
 	// The liar lost the fraud penalty (50 TRIB of its 100); the verifiers lost nothing.

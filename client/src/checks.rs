@@ -14,6 +14,7 @@ pub enum StandView {
 	Revealed,
 	Agreed,
 	Disputed { index: u32, committed: u32, recomputed: u32 },
+	Unavailable,
 }
 
 /// An open check, as the chain holds it.
@@ -72,6 +73,7 @@ fn view(job: u64, c: ChainCheck) -> CheckView {
 					ChainStand::Disputed { index, committed, recomputed } => {
 						StandView::Disputed { index, committed, recomputed }
 					}
+					ChainStand::Unavailable => StandView::Unavailable,
 				};
 				(v.account, stand)
 			})
@@ -137,6 +139,11 @@ impl Client {
 	/// Votes that every sampled entry recomputes as committed.
 	pub async fn agree_check(&self, key: &Key, job: u64) -> Result<(), ClientError> {
 		self.submit(&chain::tx().attribution().agree(job), key).await.map(|_| ())
+	}
+
+	/// Votes that the committed table could not be had (not served, or not the one committed).
+	pub async fn unavailable_check(&self, key: &Key, job: u64) -> Result<(), ClientError> {
+		self.submit(&chain::tx().attribution().unavailable(job), key).await.map(|_| ())
 	}
 
 	/// Disputes the committed leaf `claim` (a sampled one): the re-run gives `recomputed` there.

@@ -157,7 +157,14 @@ impl Verifier {
 			}
 		}
 		let mine = &self.tables[&job];
-		let committed = self.committed_table(job).await?;
+		let committed = match self.committed_table(job).await? {
+			Ok(t) => t,
+			Err(why) => {
+				tracing::warn!(job, "check: the committed table cannot be had ({why}): voting so");
+				self.client.unavailable_check(&self.key, job).await?;
+				return Ok(());
+			}
+		};
 		let (ours, theirs) = (mine.leaves(), committed.leaves());
 		let checks = self.client.checks_per_result()?;
 		let differing =
@@ -189,21 +196,28 @@ impl Verifier {
 	}
 
 	/// The table the job's result committed to, fetched by its hash and checked against the
-	/// commitment.
-	async fn committed_table(&self, job: u64) -> anyhow::Result<PayoutTable> {
+	/// commitment; the inner error says why the committed table cannot be had (the outer one is
+	/// a passing failure, tried again next round).
+	async fn committed_table(&self, job: u64) -> anyhow::Result<Result<PayoutTable, String>> {
 		let view = self.client.job(job).await?;
 		let JobState::Submitted { attribution: a, .. } = view.state else {
 			anyhow::bail!("job {job} has no submitted result");
 		};
-		let path =
+		let fetched =
 			super::dataset::fetch_blob(&self.node, &a.table, a.table_bytes, self.cfg.fetch_timeout)
-				.await
-				.map_err(|e| anyhow::anyhow!("the committed table: {e}"))?;
+				.await;
+		let path = match fetched {
+			Ok(p) => p,
+			Err(e) => return Ok(Err(format!("not fetched: {e}"))),
+		};
 		let bytes = std::fs::read(path)?;
-		let table = PayoutTable::from_bytes(&bytes)?;
+		let table = match PayoutTable::from_bytes(&bytes) {
+			Ok(t) => t,
+			Err(e) => return Ok(Err(format!("not a valid table: {e}"))),
+		};
 		if table.commitment(&bytes).root != a.root {
-			anyhow::bail!("the committed table's leaves do not give the committed root");
+			return Ok(Err("its leaves do not give the committed root".into()));
 		}
-		Ok(table)
+		Ok(Ok(table))
 	}
 }

@@ -173,6 +173,8 @@ pub mod pallet {
 		SecretRevealed { job: JobId, verifier: T::AccountId, seed: [u8; 32] },
 		/// A verifier agreed with every sampled entry.
 		Agreed { job: JobId, verifier: T::AccountId },
+		/// A verifier could not get the committed table.
+		Unavailable { job: JobId, verifier: T::AccountId },
 		/// A verifier disputed the sampled entry at `index`.
 		Disputed { job: JobId, verifier: T::AccountId, index: u32, committed: u32, recomputed: u32 },
 		/// A check concluded.
@@ -342,6 +344,18 @@ pub mod pallet {
 			});
 			Ok(())
 		}
+
+		/// The committed table could not be had: not served by anyone within the verifier's
+		/// patience, or not the table committed (its leaves give another root). Counted as a
+		/// dispute. A verifier that revealed, between `reveal_end` and `vote_end`.
+		#[pallet::call_index(4)]
+		#[pallet::weight(T::DbWeight::get().reads_writes(1, 1).saturating_add(Weight::from_parts(20_000_000, 2_000)))]
+		pub fn unavailable(origin: OriginFor<T>, job: JobId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::cast(job, &who, Stand::Unavailable)?;
+			Self::deposit_event(Event::Unavailable { job, verifier: who });
+			Ok(())
+		}
 	}
 
 	/// A verifier's commitment to `secret`: `BLAKE2-256(secret ‖ account)`.
@@ -393,7 +407,7 @@ pub mod pallet {
 				c.verifiers.iter().filter(|v| f(&v.stand)).map(|v| v.account.clone()).collect()
 			};
 			let agreed = votes(|s| *s == Stand::Agreed);
-			let disputed = votes(|s| matches!(s, Stand::Disputed { .. }));
+			let disputed = votes(|s| matches!(s, Stand::Disputed { .. } | Stand::Unavailable));
 			let absent = votes(|s| matches!(s, Stand::Committed | Stand::Revealed));
 			for who in &absent {
 				Self::slash(job, who, T::NoShowPenalty::get(), &[], Perbill::zero());

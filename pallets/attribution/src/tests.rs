@@ -239,3 +239,26 @@ fn without_votes_the_result_stands_unchecked_and_checks_spill_into_later_blocks(
 		assert_eq!(bond(AUTHOR), MIN_BOND);
 	});
 }
+
+#[test]
+fn a_table_nobody_can_fetch_is_voided_by_unavailable_votes() {
+	new_test_ext().execute_with(|| {
+		open();
+		for v in [V1, V2, V3] {
+			commit(v);
+		}
+		run_to(4);
+		for v in [V1, V2, V3] {
+			reveal(v);
+		}
+		run_to(7);
+		assert_ok!(Attribution::unavailable(RuntimeOrigin::signed(V1), JOB));
+		assert_ok!(Attribution::unavailable(RuntimeOrigin::signed(V2), JOB));
+		assert_noop!(Attribution::unavailable(RuntimeOrigin::signed(V2), JOB), E::NotVerifier);
+		assert_ok!(Attribution::agree(RuntimeOrigin::signed(V3), JOB));
+		run_to(12);
+		assert_eq!(voided(), vec![JOB]);
+		assert_eq!(bond(AUTHOR), MIN_BOND - FRAUD);
+		assert_eq!(bond(V3), MIN_BOND - WRONG);
+	});
+}

@@ -30,6 +30,9 @@ pub enum Stand {
 	/// Found the entry at `index` committed with `committed` ppm where its recomputation gives
 	/// `recomputed`.
 	Disputed { index: u32, committed: u32, recomputed: u32 },
+	/// Could not get the committed table (not served, or not the table committed): counted as a
+	/// dispute. A table nobody can fetch can be neither checked nor claimed from.
+	Unavailable,
 }
 
 /// A verifier of one check.
