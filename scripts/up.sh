@@ -4,8 +4,9 @@
 #   funded dev accounts;
 # - two compute workers, curating as Bob and Charlie (the example datanets' curators), on
 #   /ip4/127.0.0.1/tcp/30400 and /tcp/30401: they take uploads, fetch, check and vote;
-# - training: Bob's worker also runs jobs as the bonded worker Dave, and SmolLM2-135M-Instruct (the
-#   test model, uploaded to Bob's worker) is registered as base model 0.
+# - training: Bob's worker also runs jobs as the bonded worker Dave, Charlie's as Eve (and spot-checks
+#   other workers' results), and SmolLM2-135M-Instruct (the test model, uploaded to Bob's worker) is
+#   registered as base model 0.
 # Extra arguments go to the node, e.g. `./scripts/up.sh --sealing instant` for a block per
 # transaction. Ctrl-C stops everything; chain and worker state live in a temporary directory.
 set -euo pipefail
