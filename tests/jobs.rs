@@ -477,6 +477,15 @@ async fn rewards_are_claimed_by_the_published_table(
 		let due: u128 = mine.iter().map(|p| part * *p as u128 / 1_000_000).sum();
 		let before = client.free_balance(&account).await.unwrap();
 		let ss58 = account.to_string();
+		// What the node says the lines would pay, before: exactly what is due; after: nothing.
+		let pending = |ss58: &str| {
+			json(
+				&cli(url, ks, &["--json", "rewards", "pending", "--account", ss58, "--peer", peer])
+					.unwrap(),
+			)
+		};
+		let p = pending(&ss58);
+		assert_eq!(p["pending"].as_str(), Some(due.to_string().as_str()), "{p}");
 		let r = cli(
 			url,
 			ks,
@@ -486,6 +495,13 @@ async fn rewards_are_claimed_by_the_published_table(
 		assert!(r.ok, "{}\n{}", r.stdout, r.stderr);
 		let after = client.free_balance(&account).await.unwrap();
 		assert_eq!(after - before, due, "{who}: {}", r.stdout);
+		let p = pending(&ss58);
+		assert_eq!(p["pending"].as_str(), Some("0"), "{p}");
+		assert_eq!(
+			p["claimed_lines"].as_u64(),
+			Some(mine.iter().filter(|m| **m > 0).count() as u64),
+			"{p}"
+		);
 		// Claimed once: a second claim finds nothing left.
 		let again = cli(
 			url,

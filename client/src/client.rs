@@ -394,7 +394,7 @@ pub enum Wait {
 pub struct Client {
 	url: String,
 	api: OnlineClient<SubstrateConfig>,
-	rpc: RpcClient,
+	pub(crate) rpc: RpcClient,
 	legacy: LegacyRpcMethods<SubstrateConfig>,
 	wait: Wait,
 	wait_timeout: std::time::Duration,

@@ -146,6 +146,60 @@ impl Client {
 		}))
 	}
 
+	/// Every open pool, by job (latest finalized block).
+	pub async fn reward_pools(&self) -> Result<Vec<(u64, PoolView)>, ClientError> {
+		let at = self.state().await?;
+		let mut all = at.iter(chain::storage().rewards().pools_iter()).await?;
+		let mut jobs = Vec::new();
+		while let Some(kv) = futures::StreamExt::next(&mut all).await {
+			let kv = kv?;
+			// The key ends with the job id (`Twox64Concat` keeps it whole).
+			let Some(tail) = kv.key_bytes.len().checked_sub(8) else { continue };
+			jobs.push(u64::from_le_bytes(kv.key_bytes[tail..].try_into().expect("8 bytes")));
+		}
+		jobs.sort_unstable();
+		let mut out = Vec::new();
+		for job in jobs {
+			if let Some(p) = self.reward_pool(job).await? {
+				out.push((job, p));
+			}
+		}
+		Ok(out)
+	}
+
+	/// What claiming `claim` from `job`'s pool would pay now, or why it would be refused (the
+	/// node's `rewards_claimable`, the same checks as the claim itself).
+	pub async fn claimable(
+		&self,
+		job: u64,
+		claim: &crate::payout::LeafClaim,
+	) -> Result<Result<u128, String>, ClientError> {
+		let leaf = serde_json::json!({
+			"role": format!("{:?}", claim.leaf.role).to_lowercase(),
+			"account": AccountId32(claim.leaf.account).to_string(),
+			"item": claim.leaf.item,
+			"ppm": claim.leaf.ppm,
+		});
+		let proof: Vec<String> =
+			claim.proof.iter().map(|h| format!("0x{}", hex::encode(h))).collect();
+		let r: serde_json::Value = self
+			.rpc
+			.request(
+				"rewards_claimable",
+				subxt::ext::subxt_rpcs::rpc_params![job, claim.index, leaf, proof],
+			)
+			.await
+			.map_err(|e| ClientError::Other(format!("rewards_claimable: {e}")))?;
+		match (r["amount"].as_str(), r["refused"].as_str()) {
+			(Some(a), _) => a
+				.parse()
+				.map(Ok)
+				.map_err(|_| ClientError::Other(format!("rewards_claimable: amount `{a}`"))),
+			(None, Some(why)) => Ok(Err(why.to_string())),
+			_ => Err(ClientError::Other(format!("rewards_claimable: unexpected answer {r}"))),
+		}
+	}
+
 	/// Approving votes per curator on `contributions`, as of one block (the latest finalized).
 	pub async fn approvals(
 		&self,

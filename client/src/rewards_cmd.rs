@@ -36,6 +36,15 @@ pub enum RewardsCmd {
 		#[command(flatten)]
 		peers: TablePeers,
 	},
+	/// An account's rewards across every open pool (--account, else the signing key's): each
+	/// pool's table is fetched from the peers and checked, and the node says what each line would
+	/// pay now (`rewards_claimable`) or that it was claimed.
+	Pending {
+		#[arg(long)]
+		account: Option<String>,
+		#[command(flatten)]
+		peers: TablePeers,
+	},
 	/// Claim every unpaid line of a job's payout table that pays an account (--for, else the
 	/// signing key's): the table is fetched, verified, and each line is claimed with its proof.
 	/// Anyone may sign; the line's account is paid.
@@ -91,7 +100,7 @@ fn percent(ppm: u32) -> String {
 pub async fn run_rewards(cli: &Cli, cmd: &RewardsCmd) -> Result<()> {
 	let client = connect(cli).await?;
 	match cmd {
-		RewardsCmd::Show { .. } | RewardsCmd::Claim { .. } => {
+		RewardsCmd::Show { .. } | RewardsCmd::Claim { .. } | RewardsCmd::Pending { .. } => {
 			return run_table(cli, &client, cmd).await;
 		}
 		RewardsCmd::Split { datanet } => {
@@ -230,6 +239,72 @@ async fn run_table(cli: &Cli, client: &Client, cmd: &RewardsCmd) -> Result<()> {
 					if l.claimed { ", claimed" } else { "" }
 				);
 			}
+		}
+		RewardsCmd::Pending { account, peers } => {
+			let account = account_or_signer(cli, account)?;
+			let (mut lines, mut pending, mut claimed, mut unreachable) =
+				(vec![], 0u128, 0usize, vec![]);
+			for (job, _) in client.reward_pools().await? {
+				let table = match fetched_table(client, job, peers).await {
+					Ok(t) => t,
+					Err(e) => {
+						unreachable
+							.push(serde_json::json!({ "job": job, "error": format!("{e:#}") }));
+						continue;
+					}
+				};
+				for claim in table.claims_of(&account) {
+					let status = client.claimable(job, &claim).await?;
+					let (amount, state) = match &status {
+						Ok(a) => {
+							pending += a;
+							(Some(a.to_string()), "pending".to_string())
+						}
+						Err(why) if why == "alreadyClaimed" => {
+							claimed += 1;
+							(None, "claimed".to_string())
+						}
+						Err(why) => (None, why.clone()),
+					};
+					lines.push(serde_json::json!({
+						"job": job,
+						"index": claim.index,
+						"role": format!("{:?}", claim.leaf.role).to_lowercase(),
+						"item": claim.leaf.item,
+						"ppm": claim.leaf.ppm,
+						"amount": amount,
+						"state": state,
+					}));
+				}
+			}
+			if cli.json {
+				print_json(&serde_json::json!({
+					"account": account.to_string(),
+					"pending": pending.to_string(),
+					"lines": lines,
+					"claimed_lines": claimed,
+					"tables_not_fetched": unreachable,
+				}));
+				return Ok(());
+			}
+			for l in &lines {
+				let what = match l["amount"].as_str() {
+					Some(a) => trib(a.parse().expect("a number")),
+					None => l["state"].as_str().unwrap_or("").to_string(),
+				};
+				println!(
+					"job {} line {}: {} {} — {} ppm: {what}",
+					l["job"],
+					l["index"],
+					l["role"].as_str().unwrap_or(""),
+					l["item"],
+					l["ppm"]
+				);
+			}
+			for u in &unreachable {
+				println!("job {}: the table could not be had: {}", u["job"], u["error"]);
+			}
+			println!("{account}: {} pending, {claimed} line(s) claimed", trib(pending));
 		}
 		RewardsCmd::Claim { job, account, peers } => {
 			let key = signer(cli)?;

@@ -1,5 +1,6 @@
 //! The node's RPC: Substrate's defaults plus `system`/`payment` helpers, the datanets queries
-//! (`datanets_*`), and in dev sealing modes the `engine_*` block-sealing methods.
+//! (`datanets_*`), the rewards query (`rewards_claimable`), and in dev sealing modes the
+//! `engine_*` block-sealing methods.
 
 use jsonrpsee::{
 	core::{async_trait, RpcResult},
@@ -8,6 +9,7 @@ use jsonrpsee::{
 	RpcModule,
 };
 use pallet_datanets::{ContributorStats, DatanetId, DatanetsApi, LeaderboardEntry};
+use pallet_rewards::{ClaimRefusal, Leaf, RewardsApi};
 use sc_consensus_manual_seal::rpc::{EngineCommand, ManualSeal, ManualSealApiServer};
 use sc_transaction_pool_api::TransactionPool;
 use sp_api::ProvideRuntimeApi;
@@ -59,6 +61,77 @@ pub trait DatanetsRpc {
 	/// The accepted count and MMR root of a datanet as it stands; null for an unknown datanet.
 	#[method(name = "datanets_commitment")]
 	fn commitment(&self, datanet: DatanetId, at: Option<Hash>) -> RpcResult<Option<Commitment>>;
+}
+
+/// What a claim would pay, as `rewards_claimable` answers: the amount in plancks (a string: JSON
+/// numbers lose precision past 2^53), or why the claim would be refused.
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Claimable {
+	pub amount: Option<String>,
+	pub refused: Option<ClaimRefusal>,
+}
+
+#[rpc(client, server)]
+pub trait RewardsRpc {
+	/// What claiming leaf `index` of `job`'s payout table, with its Merkle proof (hex hashes),
+	/// would pay now, or why the claim would be refused. Nothing is changed.
+	#[method(name = "rewards_claimable")]
+	fn claimable(
+		&self,
+		job: u64,
+		index: u32,
+		leaf: Leaf<AccountId>,
+		proof: Vec<String>,
+		at: Option<Hash>,
+	) -> RpcResult<Claimable>;
+}
+
+/// Serves [`RewardsRpcServer`] from the runtime's [`RewardsApi`].
+pub struct Rewards<C> {
+	client: Arc<C>,
+}
+
+#[async_trait]
+impl<C> RewardsRpcServer for Rewards<C>
+where
+	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
+	C::Api: RewardsApi<Block, AccountId, Balance>,
+{
+	fn claimable(
+		&self,
+		job: u64,
+		index: u32,
+		leaf: Leaf<AccountId>,
+		proof: Vec<String>,
+		at: Option<Hash>,
+	) -> RpcResult<Claimable> {
+		let proof = proof
+			.iter()
+			.map(|h| {
+				let bytes = decode_hex(h.trim_start_matches("0x")).ok_or_else(|| {
+					ErrorObjectOwned::owned(2, format!("`{h}` is not hex"), None::<()>)
+				})?;
+				<[u8; 32]>::try_from(bytes).map_err(|_| {
+					ErrorObjectOwned::owned(2, format!("`{h}` is not a 32-byte hash"), None::<()>)
+				})
+			})
+			.collect::<Result<Vec<_>, _>>()?;
+		let at = at.unwrap_or_else(|| self.client.info().best_hash);
+		let r =
+			self.client.runtime_api().claimable(at, job, index, leaf, proof).map_err(api_error)?;
+		Ok(match r {
+			Ok(amount) => Claimable { amount: Some(amount.to_string()), refused: None },
+			Err(why) => Claimable { amount: None, refused: Some(why) },
+		})
+	}
+}
+
+fn decode_hex(s: &str) -> Option<Vec<u8>> {
+	if s.len() % 2 != 0 {
+		return None;
+	}
+	(0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
 }
 
 /// Serves [`DatanetsRpcServer`] from the runtime's [`DatanetsApi`].
@@ -143,6 +216,7 @@ where
 	C::Api: substrate_frame_rpc_system::AccountNonceApi<Block, AccountId, Nonce>
 		+ pallet_transaction_payment_rpc::TransactionPaymentRuntimeApi<Block, Balance>
 		+ DatanetsApi<Block, AccountId>
+		+ RewardsApi<Block, AccountId, Balance>
 		+ BlockBuilder<Block>,
 	P: TransactionPool + 'static,
 {
@@ -153,6 +227,7 @@ where
 	let FullDeps { client, pool, manual_seal } = deps;
 	module.merge(System::new(client.clone(), pool).into_rpc())?;
 	module.merge(TransactionPayment::new(client.clone()).into_rpc())?;
+	module.merge(Rewards { client: client.clone() }.into_rpc())?;
 	module.merge(Datanets { client }.into_rpc())?;
 	if let Some(sink) = manual_seal {
 		module.merge(ManualSeal::new(sink).into_rpc())?;

@@ -202,6 +202,17 @@ impl_runtime_apis! {
 		}
 	}
 
+	impl pallet_rewards::RewardsApi<Block, AccountId, Balance> for Runtime {
+		fn claimable(
+			job: pallet_rewards::JobId,
+			index: u32,
+			leaf: pallet_rewards::Leaf<AccountId>,
+			proof: Vec<[u8; 32]>,
+		) -> Result<Balance, pallet_rewards::ClaimRefusal> {
+			Rewards::claimable(job, index, leaf, proof)
+		}
+	}
+
 	#[cfg(feature = "runtime-benchmarks")]
 	impl frame_benchmarking::Benchmark<Block> for Runtime {
 		fn benchmark_metadata(extra: bool) -> (

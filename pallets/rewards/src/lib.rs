@@ -252,26 +252,11 @@ pub mod pallet {
 			proof: BoundedVec<[u8; 32], T::MaxProofLen>,
 		) -> DispatchResult {
 			ensure_signed(origin)?;
-			let mut pool = Pools::<T>::get(job).ok_or(Error::<T>::NoSuchPool)?;
-			ensure!(
-				frame_system::Pallet::<T>::block_number() < pool.expires_at,
-				Error::<T>::PoolExpired
-			);
-			ensure!(index < pool.leaves, Error::<T>::BadIndex);
-			ensure!(!Claimed::<T>::contains_key(job, index), Error::<T>::AlreadyClaimed);
-			ensure!(leaf.ppm <= PPM, Error::<T>::BadPpm);
-			ensure!(
-				merkle::verify(&pool.root, pool.leaves, index, &leaf, &proof),
-				Error::<T>::BadProof
-			);
-			let (part, paid) = match leaf.role {
-				Role::Contributor => (pool.contributors, &mut pool.contributors_paid),
-				Role::Curator => (pool.curators, &mut pool.curators_paid),
-			};
-			let amount = share(part, leaf.ppm);
-			let after = paid.saturating_add(amount);
-			ensure!(after <= part, Error::<T>::PartExhausted);
-			*paid = after;
+			let (mut pool, amount) = Self::payable(job, index, &leaf, &proof)?;
+			match leaf.role {
+				Role::Contributor => pool.contributors_paid.saturating_accrue(amount),
+				Role::Curator => pool.curators_paid.saturating_accrue(amount),
+			}
 			if !amount.is_zero() {
 				T::Currency::transfer(
 					&Self::account(),
@@ -323,6 +308,57 @@ pub mod pallet {
 	}
 
 	impl<T: Config> Pallet<T> {
+		/// What a claim of leaf `index` of `job`'s table would pay now, with the pool it pays
+		/// from; or why it would be refused. The claim and the runtime API both use it.
+		pub fn payable(
+			job: JobId,
+			index: u32,
+			leaf: &LeafOf<T>,
+			proof: &[[u8; 32]],
+		) -> Result<(PoolOf<T>, BalanceOf<T>), Error<T>> {
+			let pool = Pools::<T>::get(job).ok_or(Error::<T>::NoSuchPool)?;
+			ensure!(
+				frame_system::Pallet::<T>::block_number() < pool.expires_at,
+				Error::<T>::PoolExpired
+			);
+			ensure!(index < pool.leaves, Error::<T>::BadIndex);
+			ensure!(!Claimed::<T>::contains_key(job, index), Error::<T>::AlreadyClaimed);
+			ensure!(leaf.ppm <= PPM, Error::<T>::BadPpm);
+			ensure!(proof.len() as u32 <= T::MaxProofLen::get(), Error::<T>::ProofTooLong);
+			ensure!(
+				merkle::verify(&pool.root, pool.leaves, index, leaf, proof),
+				Error::<T>::BadProof
+			);
+			let (part, paid) = match leaf.role {
+				Role::Contributor => (pool.contributors, pool.contributors_paid),
+				Role::Curator => (pool.curators, pool.curators_paid),
+			};
+			let amount = share(part, leaf.ppm);
+			ensure!(paid.saturating_add(amount) <= part, Error::<T>::PartExhausted);
+			Ok((pool, amount))
+		}
+
+		/// [`Self::payable`]'s amount, or the refusal, as the runtime API reports it.
+		pub fn claimable(
+			job: JobId,
+			index: u32,
+			leaf: LeafOf<T>,
+			proof: alloc::vec::Vec<[u8; 32]>,
+		) -> Result<BalanceOf<T>, ClaimRefusal> {
+			Self::payable(job, index, &leaf, &proof).map(|(_, amount)| amount).map_err(
+				|e| match e {
+					Error::<T>::NoSuchPool => ClaimRefusal::NoSuchPool,
+					Error::<T>::PoolExpired => ClaimRefusal::PoolExpired,
+					Error::<T>::BadIndex => ClaimRefusal::BadIndex,
+					Error::<T>::AlreadyClaimed => ClaimRefusal::AlreadyClaimed,
+					Error::<T>::BadPpm => ClaimRefusal::BadPpm,
+					Error::<T>::ProofTooLong => ClaimRefusal::ProofTooLong,
+					Error::<T>::PartExhausted => ClaimRefusal::PartExhausted,
+					_ => ClaimRefusal::BadProof,
+				},
+			)
+		}
+
 		/// The account open pools are held in.
 		pub fn account() -> T::AccountId {
 			T::PalletId::get().into_account_truncating()
@@ -461,5 +497,19 @@ pub mod pallet {
 			});
 			Ok(())
 		}
+	}
+}
+
+sp_api::decl_runtime_apis! {
+	/// Rewards queries for wallets, CLIs and UIs.
+	pub trait RewardsApi<AccountId, Balance> where AccountId: codec::Codec, Balance: codec::Codec {
+		/// What claiming leaf `index` of `job`'s payout table (with its Merkle proof) would pay
+		/// now, or why the claim would be refused: the same checks as `claim`, nothing changed.
+		fn claimable(
+			job: JobId,
+			index: u32,
+			leaf: Leaf<AccountId>,
+			proof: alloc::vec::Vec<[u8; 32]>,
+		) -> Result<Balance, ClaimRefusal>;
 	}
 }

@@ -359,3 +359,34 @@ fn shares_round_down_without_overflow() {
 	assert_eq!(share(999u128, 1), 0);
 	assert_eq!(share(7u128, PPM + 5), 7);
 }
+
+#[test]
+fn claimable_reports_exactly_what_a_claim_pays_or_why_it_is_refused() {
+	new_test_ext().execute_with(|| {
+		let t = table();
+		let p = |i: u32| merkle::proof(&t, i);
+		assert_eq!(Rewards::claimable(1, 0, t[0].clone(), p(0)), Err(ClaimRefusal::NoSuchPool));
+		assert_ok!(open(1, 10_000, &t));
+		let due = Rewards::claimable(1, 0, t[0].clone(), p(0)).unwrap();
+		let before = balance(10);
+		assert_ok!(Rewards::claim(
+			RuntimeOrigin::signed(OUTSIDER),
+			1,
+			0,
+			t[0].clone(),
+			proof(&t, 0)
+		));
+		assert_eq!(balance(10) - before, due);
+		assert!(due > 0);
+		assert_eq!(Rewards::claimable(1, 0, t[0].clone(), p(0)), Err(ClaimRefusal::AlreadyClaimed));
+		let inflated = leaf(Role::Contributor, 11, 8, 900_000);
+		assert_eq!(Rewards::claimable(1, 1, inflated, p(1)), Err(ClaimRefusal::BadProof));
+		assert_eq!(Rewards::claimable(1, 7, t[1].clone(), p(1)), Err(ClaimRefusal::BadIndex));
+		// Nothing was changed by asking.
+		assert_eq!(
+			Rewards::claimable(1, 1, t[1].clone(), p(1)),
+			Rewards::claimable(1, 1, t[1].clone(), p(1))
+		);
+		assert!(!Claimed::<Test>::contains_key(1, 1));
+	});
+}

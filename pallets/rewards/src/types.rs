@@ -2,6 +2,7 @@
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
+use serde::{Deserialize, Serialize};
 
 /// Parts per million: a whole.
 pub const PPM: u32 = 1_000_000;
@@ -58,7 +59,10 @@ impl RewardSplit {
 	Debug,
 	TypeInfo,
 	MaxEncodedLen,
+	Serialize,
+	Deserialize,
 )]
+#[serde(rename_all = "lowercase")]
 pub enum Role {
 	Contributor,
 	Curator,
@@ -68,7 +72,17 @@ pub enum Role {
 /// `role`. `item` is what the line is for: the contribution id (contributors) or the count of
 /// approving votes (curators). Leaves are hashed as BLAKE2-256 of their SCALE encoding.
 #[derive(
-	Clone, Encode, Decode, DecodeWithMemTracking, Eq, PartialEq, Debug, TypeInfo, MaxEncodedLen,
+	Clone,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Eq,
+	PartialEq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+	Serialize,
+	Deserialize,
 )]
 pub struct Leaf<AccountId> {
 	pub role: Role,
@@ -92,4 +106,18 @@ pub struct Pool<Balance, BlockNumber> {
 	pub leaves: u32,
 	/// From this block, the pool no longer pays: what is left goes back to the datanet's pot.
 	pub expires_at: BlockNumber,
+}
+
+/// Why a claim would be refused (the pallet's errors, as the runtime API reports them).
+#[derive(Clone, Copy, Encode, Decode, Eq, PartialEq, Debug, TypeInfo, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ClaimRefusal {
+	NoSuchPool,
+	PoolExpired,
+	BadIndex,
+	AlreadyClaimed,
+	BadPpm,
+	BadProof,
+	ProofTooLong,
+	PartExhausted,
 }
