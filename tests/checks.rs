@@ -6,10 +6,10 @@
 //! again. An honest worker then does the job; both verifiers check that result and agree, and it
 //! becomes final, paying by the honest table.
 
-use crate::jobs::{create_job, job, key, pairs, tiny_base, tiny_run, TOPICS, TRIB};
-use crate::{json, wait_for};
+use crate::jobs::{create_job, job, key, register_tiny_base, six_file_datanet, tiny_run, TRIB};
+use crate::wait_for;
 use std::time::Duration;
-use tributary_client::{client::VoteArg, training::JobState, Client};
+use tributary_client::{training::JobState, Client};
 use tributary_e2e::{cli, Node, Worker};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -20,60 +20,14 @@ async fn a_falsified_payout_table_is_disputed_voided_slashed_and_the_job_redone(
 	let client = Client::connect(&url).await.unwrap();
 	let home = tempfile::tempdir().unwrap();
 	let ks = home.path().join("keys");
-	let (alice, bob) = (key("//Alice"), key("//Bob"));
 	let store =
 		Worker::start("store", &home.path().join("store"), &["run", "--url", &url]).unwrap();
 	let peer = store.tcp_addr();
 
-	// Six files, by Ferdie and Charlie alternately, approved by Bob; version 1.
-	let d = client
-		.create_datanet(
-			&alice,
-			&tributary_client::client::NewDatanet {
-				name: "checks-e2e".into(),
-				description: String::new(),
-				modality: tributary_client::client::ModalityArg::Text,
-				formats: vec!["jsonl".into()],
-				curators: vec![bob.account_id()],
-				rules: Default::default(),
-			},
-		)
-		.await
-		.unwrap();
-	for (i, topic) in TOPICS.iter().enumerate() {
-		let f = home.path().join(format!("{topic}.jsonl"));
-		std::fs::write(&f, pairs(topic)).unwrap();
-		let who = if i.is_multiple_of(2) { "//Ferdie" } else { "//Charlie" };
-		let d = d.to_string();
-		let args = ["--json", "contribute", f.to_str().unwrap(), "--datanet", &d, "--key", who];
-		let out = json(&cli(&url, &ks, &[&args[..], &["--peer", &peer]].concat()).unwrap());
-		let id = out["contribution"].as_u64().unwrap();
-		client.vote(&bob, id, VoteArg::Approve).await.unwrap();
-	}
-	client.publish_version(&alice, d).await.unwrap();
-	let base_dir = home.path().join("tiny-llama");
-	tiny_base(&base_dir);
-	let r = cli(
-		&url,
-		&ks,
-		&[
-			"base",
-			"register",
-			base_dir.to_str().unwrap(),
-			"--name",
-			"tiny-llama",
-			"--family",
-			"llama",
-			"--license",
-			"mit",
-			"--key",
-			"//Alice",
-			"--peer",
-			&peer,
-		],
-	)
-	.unwrap();
-	assert!(r.ok, "{}", r.stderr);
+	// Six files, by Ferdie and Charlie alternately, approved by Bob; version 1; the tiny base.
+	let d = six_file_datanet(&client, &url, &ks, home.path(), &peer, "checks-e2e").await;
+	let base = register_tiny_base(&url, &ks, &home.path().join("tiny-llama"), &peer);
+	assert_eq!(base["base"], 0, "{base}");
 
 	// Workers: Dave lies, Charlie is honest; Eve and Ferdie verify (declaring too little capacity
 	// to train the base, so they never claim the job).

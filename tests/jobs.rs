@@ -104,6 +104,61 @@ pub(crate) async fn job(client: &Client, id: u64) -> JobView {
 	client.job(id).await.expect("job on chain")
 }
 
+/// A text datanet named `name` owned by Alice and curated by Bob: six files of five pairs each
+/// (the [`TOPICS`]), contributed alternately by Ferdie and Charlie through the data peer `peer`,
+/// approved by Bob; version 1 published. Returns its id.
+pub(crate) async fn six_file_datanet(
+	client: &Client,
+	url: &str,
+	ks: &Path,
+	home: &Path,
+	peer: &str,
+	name: &str,
+) -> u32 {
+	let (alice, bob) = (key("//Alice"), key("//Bob"));
+	let d = client
+		.create_datanet(
+			&alice,
+			&tributary_client::client::NewDatanet {
+				name: name.into(),
+				description: String::new(),
+				modality: tributary_client::client::ModalityArg::Text,
+				formats: vec!["jsonl".into()],
+				curators: vec![bob.account_id()],
+				rules: Default::default(),
+			},
+		)
+		.await
+		.unwrap();
+	for (i, topic) in TOPICS.iter().enumerate() {
+		let f = home.join(format!("{topic}.jsonl"));
+		std::fs::write(&f, pairs(topic)).unwrap();
+		let who = if i.is_multiple_of(2) { "//Ferdie" } else { "//Charlie" };
+		let d = d.to_string();
+		let args = ["--json", "contribute", f.to_str().unwrap(), "--datanet", &d, "--key", who];
+		let out = json(&cli(url, ks, &[&args[..], &["--peer", peer]].concat()).unwrap());
+		let id = out["contribution"].as_u64().unwrap();
+		client.vote(&bob, id, VoteArg::Approve).await.unwrap();
+	}
+	let (version, count, _) = client.publish_version(&alice, d).await.unwrap();
+	assert_eq!((version, count), (1, 6));
+	d
+}
+
+/// Writes the tiny llama to `dir` and registers it as a base model (by Alice), its files uploaded
+/// to `peer`; returns the CLI's JSON answer.
+pub(crate) fn register_tiny_base(
+	url: &str,
+	ks: &Path,
+	dir: &Path,
+	peer: &str,
+) -> serde_json::Value {
+	tiny_base(dir);
+	let args = ["--json", "base", "register", dir.to_str().unwrap(), "--name", "tiny-llama"];
+	let rest = ["--family", "llama", "--license", "mit", "--key", "//Alice", "--peer", peer];
+	json(&cli(url, ks, &[&args[..], &rest].concat()).unwrap())
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_job_survives_a_dead_worker_and_its_adapter_is_fetched_reproduced_and_chatted_with() {
 	let mut node = Node::start("jobs", &["--dev", "--sealing", "300"]).expect("node starts");
@@ -119,76 +174,11 @@ async fn a_job_survives_a_dead_worker_and_its_adapter_is_fetched_reproduced_and_
 		Worker::start("store", &home.path().join("store"), &["run", "--url", &url]).unwrap();
 	let peer = store.tcp_addr();
 
-	// A text datanet curated by Bob; 6 files of 5 pairs each from Ferdie, accepted; version 1.
-	let d = client
-		.create_datanet(
-			&alice,
-			&tributary_client::client::NewDatanet {
-				name: "jobs-e2e".into(),
-				description: String::new(),
-				modality: tributary_client::client::ModalityArg::Text,
-				formats: vec!["jsonl".into()],
-				curators: vec![bob.account_id()],
-				rules: Default::default(),
-			},
-		)
-		.await
-		.unwrap();
-	// Ferdie and Charlie contribute three files each, alternately.
-	let contributor = |i: usize| if i.is_multiple_of(2) { "//Ferdie" } else { "//Charlie" };
-	for (i, topic) in TOPICS.iter().enumerate() {
-		let f = home.path().join(format!("{topic}.jsonl"));
-		std::fs::write(&f, pairs(topic)).unwrap();
-		let out = json(
-			&cli(
-				&url,
-				&ks,
-				&[
-					"--json",
-					"contribute",
-					f.to_str().unwrap(),
-					"--datanet",
-					&d.to_string(),
-					"--key",
-					contributor(i),
-					"--peer",
-					&peer,
-				],
-			)
-			.unwrap(),
-		);
-		let id = out["contribution"].as_u64().unwrap();
-		client.vote(&bob, id, VoteArg::Approve).await.unwrap();
-	}
-	let (version, count, _) = client.publish_version(&alice, d).await.unwrap();
-	assert_eq!((version, count), (1, 6));
-
-	// The base model, uploaded to the data peer and registered; workers Dave and Eve bonded.
+	// A text datanet curated by Bob; 6 files of 5 pairs each from Ferdie and Charlie, accepted;
+	// version 1. The base model, uploaded to the data peer and registered.
+	let d = six_file_datanet(&client, &url, &ks, home.path(), &peer, "jobs-e2e").await;
 	let base_dir = home.path().join("tiny-llama");
-	tiny_base(&base_dir);
-	let base = json(
-		&cli(
-			&url,
-			&ks,
-			&[
-				"--json",
-				"base",
-				"register",
-				base_dir.to_str().unwrap(),
-				"--name",
-				"tiny-llama",
-				"--family",
-				"llama",
-				"--license",
-				"mit",
-				"--key",
-				"//Alice",
-				"--peer",
-				&peer,
-			],
-		)
-		.unwrap(),
-	);
+	let base = register_tiny_base(&url, &ks, &base_dir, &peer);
 	assert_eq!(base["base"], 0);
 	let shown = json(&cli(&url, &ks, &["--json", "base", "show", "0"]).unwrap());
 	assert_eq!(shown["files"].as_array().unwrap().len(), 3);

@@ -101,9 +101,7 @@ impl Client {
 		let mut out = Vec::new();
 		while let Some(kv) = futures::StreamExt::next(&mut all).await {
 			let kv = kv?;
-			// The key ends with the job id (`Twox64Concat` keeps it whole).
-			let Some(tail) = kv.key_bytes.len().checked_sub(8) else { continue };
-			let job = u64::from_le_bytes(kv.key_bytes[tail..].try_into().expect("8 bytes"));
+			let Some(job) = crate::client::u64_key(&kv.key_bytes) else { continue };
 			out.push(view(job, kv.value));
 		}
 		out.sort_by_key(|c| c.job);

@@ -1147,6 +1147,12 @@ impl Default for RulesArg {
 	}
 }
 
+/// The `u64` a storage map's key ends with (`Twox64Concat` keeps the key whole after its hash).
+pub(crate) fn u64_key(key_bytes: &[u8]) -> Option<u64> {
+	let tail = key_bytes.len().checked_sub(8)?;
+	Some(u64::from_le_bytes(key_bytes[tail..].try_into().ok()?))
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;

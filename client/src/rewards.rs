@@ -153,9 +153,9 @@ impl Client {
 		let mut jobs = Vec::new();
 		while let Some(kv) = futures::StreamExt::next(&mut all).await {
 			let kv = kv?;
-			// The key ends with the job id (`Twox64Concat` keeps it whole).
-			let Some(tail) = kv.key_bytes.len().checked_sub(8) else { continue };
-			jobs.push(u64::from_le_bytes(kv.key_bytes[tail..].try_into().expect("8 bytes")));
+			if let Some(job) = crate::client::u64_key(&kv.key_bytes) {
+				jobs.push(job);
+			}
 		}
 		jobs.sort_unstable();
 		let mut out = Vec::new();

@@ -39,6 +39,18 @@ fn reveal(who: AccountId) {
 	assert_ok!(Attribution::reveal(RuntimeOrigin::signed(who), JOB, secret(who)));
 }
 
+/// `verifiers` commit and reveal; returns at the start of the vote (block 7).
+fn all_reveal(verifiers: &[AccountId]) {
+	for v in verifiers {
+		commit(*v);
+	}
+	run_to(4);
+	for v in verifiers {
+		reveal(*v);
+	}
+	run_to(7);
+}
+
 fn bond(who: AccountId) -> Balance {
 	pallet_workers::WorkerInfo::<Test>::get(who).map_or(0, |w| w.bond)
 }
@@ -105,14 +117,7 @@ fn the_phases_run_in_order_and_the_seed_takes_every_reveal() {
 fn a_confirmed_dispute_voids_the_result_slashes_its_author_and_pays_the_disputers() {
 	new_test_ext().execute_with(|| {
 		open();
-		for v in [V1, V2, V3] {
-			commit(v);
-		}
-		run_to(4);
-		for v in [V1, V2, V3] {
-			reveal(v);
-		}
-		run_to(7);
+		all_reveal(&[V1, V2, V3]);
 		let c = Checks::<Test>::get(JOB).unwrap();
 		assert_eq!(Attribution::sample(&c).len(), 3, "min(Checks, entries) distinct entries");
 		assert_ok!(dispute(V1, 200_000));
@@ -244,14 +249,7 @@ fn without_votes_the_result_stands_unchecked_and_checks_spill_into_later_blocks(
 fn a_table_nobody_can_fetch_is_voided_by_unavailable_votes() {
 	new_test_ext().execute_with(|| {
 		open();
-		for v in [V1, V2, V3] {
-			commit(v);
-		}
-		run_to(4);
-		for v in [V1, V2, V3] {
-			reveal(v);
-		}
-		run_to(7);
+		all_reveal(&[V1, V2, V3]);
 		assert_ok!(Attribution::unavailable(RuntimeOrigin::signed(V1), JOB));
 		assert_ok!(Attribution::unavailable(RuntimeOrigin::signed(V2), JOB));
 		assert_noop!(Attribution::unavailable(RuntimeOrigin::signed(V2), JOB), E::NotVerifier);
