@@ -121,7 +121,7 @@ enum Command {
 	/// The validator set: list it, set session keys, and (as root) add or remove validators.
 	#[command(subcommand)]
 	Validator(ValidatorCmd),
-	/// Reward splits of datanets, and jobs' reward pools.
+	/// Rewards: datanets' splits, jobs' pools and payout tables, pending rewards and claims.
 	#[command(subcommand)]
 	Rewards(RewardsCmd),
 }
