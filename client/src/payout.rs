@@ -111,14 +111,10 @@ pub enum TableError {
 	Unsorted(usize),
 	#[error("the curators are not in strictly increasing account order at line {0}")]
 	CuratorsUnsorted(usize),
-	#[error("the {role} parts sum to {sum} parts per million, not {PPM} (or 0)")]
-	NotWhole { role: &'static str, sum: u64 },
 	#[error("contribution {contribution}'s {ppm} ppm is not its share of the scores ({expected})")]
 	WrongShare { contribution: u64, ppm: u32, expected: u32 },
-	#[error("the table is for job {found}, not {expected}")]
-	OtherJob { expected: u64, found: u64 },
-	#[error("the table does not match the result's commitment: {0}")]
-	Mismatch(String),
+	#[error("curator {account}'s {ppm} ppm is not its share of the approvals ({expected})")]
+	WrongCuratorShare { account: String, ppm: u32, expected: u32 },
 }
 
 impl PayoutTable {
@@ -197,9 +193,14 @@ impl PayoutTable {
 			}
 		}
 		let counts: Vec<u64> = t.curators.iter().map(|c| c.approvals).collect();
-		let sum: u64 = t.curators.iter().map(|c| c.ppm as u64).sum();
-		if t.curators.iter().map(|c| c.ppm).ne(curator_shares(&counts)) {
-			return Err(TableError::NotWhole { role: "curators'", sum });
+		for (c, expected) in t.curators.iter().zip(curator_shares(&counts)) {
+			if c.ppm != expected {
+				return Err(TableError::WrongCuratorShare {
+					account: c.account.to_string(),
+					ppm: c.ppm,
+					expected,
+				});
+			}
 		}
 		Ok(t)
 	}
@@ -383,7 +384,10 @@ mod tests {
 		));
 		let mut v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
 		v["curators"][0]["ppm"] = 300_000.into();
-		assert!(PayoutTable::from_bytes(&serde_json::to_vec(&v).unwrap()).is_err());
+		assert!(matches!(
+			PayoutTable::from_bytes(&serde_json::to_vec(&v).unwrap()),
+			Err(TableError::WrongCuratorShare { ppm: 300_000, expected: 250_000, .. })
+		));
 		let mut v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
 		v["contributions"].as_array_mut().unwrap().swap(0, 1);
 		assert!(matches!(

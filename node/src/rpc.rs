@@ -82,7 +82,7 @@ pub trait RewardsRpc {
 		job: u64,
 		index: u32,
 		leaf: Leaf<AccountId>,
-		proof: Vec<String>,
+		proof: Vec<Hash>,
 		at: Option<Hash>,
 	) -> RpcResult<Claimable>;
 }
@@ -103,21 +103,11 @@ where
 		job: u64,
 		index: u32,
 		leaf: Leaf<AccountId>,
-		proof: Vec<String>,
+		proof: Vec<Hash>,
 		at: Option<Hash>,
 	) -> RpcResult<Claimable> {
-		let proof = proof
-			.iter()
-			.map(|h| {
-				let bytes = decode_hex(h.trim_start_matches("0x")).ok_or_else(|| {
-					ErrorObjectOwned::owned(2, format!("`{h}` is not hex"), None::<()>)
-				})?;
-				<[u8; 32]>::try_from(bytes).map_err(|_| {
-					ErrorObjectOwned::owned(2, format!("`{h}` is not a 32-byte hash"), None::<()>)
-				})
-			})
-			.collect::<Result<Vec<_>, _>>()?;
-		let at = at.unwrap_or_else(|| self.client.info().best_hash);
+		let proof = proof.into_iter().map(|h| h.0).collect();
+		let at = best_or(&*self.client, at);
 		let r =
 			self.client.runtime_api().claimable(at, job, index, leaf, proof).map_err(api_error)?;
 		Ok(match r {
@@ -127,11 +117,9 @@ where
 	}
 }
 
-fn decode_hex(s: &str) -> Option<Vec<u8>> {
-	if !s.len().is_multiple_of(2) {
-		return None;
-	}
-	(0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+/// The block a query reads: the one asked for, or the best one.
+fn best_or<C: HeaderBackend<Block>>(client: &C, at: Option<Hash>) -> Hash {
+	at.unwrap_or_else(|| client.info().best_hash)
 }
 
 /// Serves [`DatanetsRpcServer`] from the runtime's [`DatanetsApi`].
@@ -148,7 +136,7 @@ where
 	C: HeaderBackend<Block>,
 {
 	fn at(&self, at: Option<Hash>) -> Hash {
-		at.unwrap_or_else(|| self.client.info().best_hash)
+		best_or(&*self.client, at)
 	}
 }
 
