@@ -13,7 +13,7 @@ use super::training::reproduce;
 use data_plane::DataNode;
 use rand::RngCore;
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use tokio::task::JoinHandle;
 use tributary_client::checks::{CheckView, StandView};
 use tributary_client::keys::Key;
@@ -99,23 +99,16 @@ impl Verifier {
 		Ok(())
 	}
 
-	/// Commits to a fresh secret (saved first: a secret lost before its reveal costs the bond).
+	/// Commits to the check's secret (see [`secret_at`]).
 	async fn join(&mut self, c: &CheckView) -> anyhow::Result<()> {
-		let mut secret = [0u8; 32];
-		rand::thread_rng().fill_bytes(&mut secret);
-		let path = self.secret_path(c.job);
-		std::fs::create_dir_all(path.parent().expect("a folder"))?;
-		std::fs::write(&path, hex::encode(secret))?;
+		let secret = secret_at(&self.secret_path(c.job))?;
 		self.client.commit_check(&self.key, c.job, &secret).await?;
 		tracing::info!(job = c.job, author = %c.worker, "check: committed, re-running the job");
 		self.start_rerun(c.job).await
 	}
 
 	fn secret(&self, job: u64) -> anyhow::Result<[u8; 32]> {
-		let text = std::fs::read_to_string(self.secret_path(job))?;
-		hex::decode(text.trim())?
-			.try_into()
-			.map_err(|_| anyhow::anyhow!("a secret of the wrong length"))
+		read_secret(&self.secret_path(job))
 	}
 
 	async fn start_rerun(&mut self, job: u64) -> anyhow::Result<()> {
@@ -219,5 +212,48 @@ impl Verifier {
 			return Ok(Err("its leaves do not give the committed root".into()));
 		}
 		Ok(Ok(table))
+	}
+}
+
+/// The secret of a check, kept at `path`: the one saved there if any, else a fresh one, saved
+/// before it is used. A commit whose answer was lost (a timeout, a restart) may still be on chain:
+/// committing again must not replace the secret it committed to, or the reveal fails and the bond
+/// pays the no-show penalty.
+fn secret_at(path: &Path) -> anyhow::Result<[u8; 32]> {
+	if path.exists() {
+		return read_secret(path);
+	}
+	let mut secret = [0u8; 32];
+	rand::thread_rng().fill_bytes(&mut secret);
+	std::fs::create_dir_all(path.parent().expect("a folder"))?;
+	let partial = path.with_extension("partial");
+	std::fs::write(&partial, hex::encode(secret))?;
+	std::fs::rename(&partial, path)?;
+	Ok(secret)
+}
+
+fn read_secret(path: &Path) -> anyhow::Result<[u8; 32]> {
+	let text = std::fs::read_to_string(path)?;
+	hex::decode(text.trim())?
+		.try_into()
+		.map_err(|_| anyhow::anyhow!("a secret of the wrong length"))
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn a_check_keeps_the_secret_it_first_saved() {
+		let dir = tempfile::tempdir().unwrap();
+		let path = dir.path().join("checks").join("7.secret");
+		let first = secret_at(&path).unwrap();
+		// Joining again (the first commit's answer lost) commits to the same secret.
+		assert_eq!(secret_at(&path).unwrap(), first);
+		assert_eq!(read_secret(&path).unwrap(), first);
+		// Another check gets its own.
+		assert_ne!(secret_at(&dir.path().join("checks").join("8.secret")).unwrap(), first);
+		std::fs::write(&path, "abcd").unwrap();
+		assert!(secret_at(&path).is_err(), "a damaged secret is an error, not replaced");
 	}
 }
