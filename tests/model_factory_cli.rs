@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use tributary_e2e::worker_cli;
 
-fn smollm2() -> String {
+pub(crate) fn smollm2() -> String {
 	let p = std::env::var("TRIBUTARY_SMOLLM2").map(PathBuf::from).unwrap_or_else(|_| {
 		PathBuf::from(std::env::var("HOME").unwrap())
 			.join(".cache/tributary/models/SmolLM2-135M-Instruct.Q4_1.gguf")

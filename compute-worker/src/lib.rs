@@ -6,5 +6,6 @@ pub mod curator;
 pub mod factory;
 pub mod jobs;
 pub mod journal;
+pub mod serve;
 pub mod timed_check;
 pub mod vouch;

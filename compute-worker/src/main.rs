@@ -59,6 +59,9 @@ enum Command {
 	Merge(factory::MergeArgs),
 	/// Facts about a model folder, GGUF file or adapter.
 	Inspect(factory::InspectArgs),
+	/// Serve a base model and adapters trained on it through OpenAI's API (`/v1/chat/completions`,
+	/// `/v1/completions`, `/v1/models`; streaming as Server-Sent Events).
+	Api(tributary_worker::serve::ServeArgs),
 	/// Run the worker: serve and fetch content, take uploads, curate with a curator key, and run
 	/// training jobs with a jobs key.
 	Run {
@@ -215,6 +218,7 @@ async fn run(cli: Cli) -> Result<()> {
 		}
 		Command::Merge(a) => tokio::task::block_in_place(|| factory::merge(a)),
 		Command::Inspect(a) => tokio::task::block_in_place(|| factory::inspect(a)),
+		Command::Api(a) => tributary_worker::serve::serve(a.clone()).await,
 		Command::Id => {
 			let key = load_or_create_identity(&data_dir(&cli).join("identity.key"))?;
 			println!("{}", key.public().to_peer_id());

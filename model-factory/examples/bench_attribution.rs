@@ -181,7 +181,7 @@ fn run(
 	while !t.finished() {
 		t.step(train)?;
 	}
-	let table = t.finish_attribution();
+	let table = t.finish_attribution()?;
 	let secs = started.elapsed().as_secs_f64();
 	drop(t);
 	Ok((evaluate(&m, eval, 32)?, table, secs))
@@ -217,7 +217,7 @@ fn spearman(a: &[f64], b: &[f64]) -> f64 {
 
 /// Attribution's cost where training's own compute dominates, as in real jobs: a model of
 /// SmolLM2-135M's shape (random weights), LoRA r=16 on q, k, v, o, batches of two 256-token
-/// sequences, `steps` steps with and without attribution (projection 16, preconditioned, one
+/// sequences, `steps` steps with and without attribution (the default configuration with one
 /// checkpoint, a held-out target of one sequence). Returns (seconds without, seconds with).
 fn cost_at_scale(steps: usize) -> anyhow::Result<(f64, f64)> {
 	let (cfg, w) = smollm2_shape::smollm2_shape()?;
@@ -247,8 +247,7 @@ fn cost_at_scale(steps: usize) -> anyhow::Result<(f64, f64)> {
 		let started = Instant::now();
 		let mut t = Trainer::new(&mut m, &tc)?;
 		if attribute {
-			let a =
-				AttributionConfig { projection: 16, seed: 1, checkpoints: 1, damping: Some(0.1) };
+			let a = AttributionConfig { seed: 1, checkpoints: 1, ..Default::default() };
 			t.attribute(
 				a,
 				vec![Target { name: "eval".into(), examples: target.clone() }],
@@ -258,7 +257,7 @@ fn cost_at_scale(steps: usize) -> anyhow::Result<(f64, f64)> {
 		while !t.finished() {
 			t.step(&data)?;
 		}
-		t.finish_attribution();
+		t.finish_attribution()?;
 		let i = usize::from(attribute);
 		secs[i] = secs[i].min(started.elapsed().as_secs_f64());
 	}
@@ -297,11 +296,27 @@ fn bench() -> anyhow::Result<()> {
 			.collect();
 		// The held-out loss averaged over training seeds (batch orders): one run's loss is mostly
 		// the noise of its order.
-		let mut loss = 0.0;
-		for seed in 0..seeds {
-			loss += run(&train, vec![], None, &d.eval, 3 + seed)?.0 / seeds as f64;
-		}
-		halves.push((half, loss));
+		let losses = (0..seeds)
+			.map(|seed| Ok(run(&train, vec![], None, &d.eval, 3 + seed)?.0))
+			.collect::<anyhow::Result<Vec<f64>>>()?;
+		halves.push((half, losses.iter().sum::<f64>() / seeds as f64, losses));
+	}
+	if seeds >= 2 {
+		// How reproducible the measurement is: the Spearman correlation between the mean losses of
+		// the even and the odd seeds bounds what any prediction can reach.
+		let half_mean = |parity: usize| -> Vec<f64> {
+			halves
+				.iter()
+				.map(|(_, _, l)| {
+					let v: Vec<f64> = l.iter().skip(parity).step_by(2).copied().collect();
+					v.iter().sum::<f64>() / v.len() as f64
+				})
+				.collect()
+		};
+		println!(
+			"{}",
+			serde_json::json!({ "lds_measurement_split_half": spearman(&half_mean(0), &half_mean(1)) })
+		);
 	}
 	let (plain_loss, _, plain_secs) = run(&d.train, vec![], None, &d.eval, 3)?;
 	if std::env::var_os("BENCH_ONLY_TRAIN").is_some() {
@@ -313,10 +328,35 @@ fn bench() -> anyhow::Result<()> {
 	}
 
 	for (name, cfg) in [
-		("tracin", AttributionConfig { projection: 16, seed: 1, checkpoints, damping: None }),
+		(
+			"tracin",
+			AttributionConfig {
+				projection: 16,
+				seed: 1,
+				checkpoints,
+				damping: None,
+				optimizer_aware: false,
+			},
+		),
 		(
 			"preconditioned",
-			AttributionConfig { projection: 16, seed: 1, checkpoints, damping: Some(damping) },
+			AttributionConfig {
+				projection: 16,
+				seed: 1,
+				checkpoints,
+				damping: Some(damping),
+				optimizer_aware: false,
+			},
+		),
+		(
+			"optimizer-aware",
+			AttributionConfig {
+				projection: 16,
+				seed: 1,
+				checkpoints,
+				damping: Some(damping),
+				optimizer_aware: true,
+			},
 		),
 	] {
 		let (loss, table, secs) = run(&d.train, targets.clone(), Some(cfg), &d.eval, 3)?;
@@ -349,13 +389,13 @@ fn bench() -> anyhow::Result<()> {
 		// LDS against the held-out loss.
 		let eval_scores = per_source(0);
 		let predicted: Vec<f64> =
-			halves.iter().map(|(h, _)| h.iter().map(|&c| eval_scores[c]).sum()).collect();
-		let measured: Vec<f64> = halves.iter().map(|(_, l)| -l).collect();
+			halves.iter().map(|(h, _, _)| h.iter().map(|&c| eval_scores[c]).sum()).collect();
+		let measured: Vec<f64> = halves.iter().map(|(_, l, _)| -l).collect();
 		let lds = spearman(&predicted, &measured);
 		if std::env::var_os("BENCH_VERBOSE").is_some() {
 			let noisy_in: Vec<f64> = halves
 				.iter()
-				.map(|(h, _)| -(h.iter().filter(|c| d.noisy.contains(c)).count() as f64))
+				.map(|(h, _, _)| -(h.iter().filter(|c| d.noisy.contains(c)).count() as f64))
 				.collect();
 			let mean = |f: &dyn Fn(usize) -> bool| {
 				let v: Vec<f64> =

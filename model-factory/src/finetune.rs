@@ -222,7 +222,7 @@ pub fn finetune(
 		}
 	}
 	trainer.save(&ck, &lora, base_name)?;
-	let attribution = trainer.finish_attribution().map(|t| t.by_source(&sources));
+	let attribution = trainer.finish_attribution()?.map(|t| t.by_source(&sources));
 	if let Some(rows) = &attribution {
 		write_attribution(out, rows, target_name.as_deref().unwrap_or("eval"))?;
 	}

@@ -78,6 +78,26 @@ impl AdamW {
 		Ok(())
 	}
 
+	/// Per coordinate of `params` (flattened side by side, f64), the factor AdamW's next update
+	/// applies to a gradient: `1 / (√v̂ + ε)`, with v̂ the bias-corrected second moment. Before the
+	/// first step (no moment yet) every factor is 1.
+	pub fn step_scale(&self, params: &[Var]) -> Result<Vec<f64>> {
+		let mut out = Vec::new();
+		let c2 = 1.0 - self.params.beta2.powi(self.t as i32);
+		for v in params {
+			let slot = self.slots.iter().find(|s| s.var.as_tensor().id() == v.as_tensor().id());
+			match slot {
+				Some(s) if self.t > 0 => {
+					let v_hat = (s.v.to_dtype(DType::F64)? / c2)?;
+					let f = (v_hat.sqrt()? + self.params.eps)?.recip()?;
+					out.extend(f.flatten_all()?.to_vec1::<f64>()?);
+				}
+				_ => out.extend(std::iter::repeat_n(1.0, v.elem_count())),
+			}
+		}
+		Ok(out)
+	}
+
 	/// The moments by `<name>.exp_avg` / `<name>.exp_avg_sq` (PyTorch's names), for saving.
 	pub fn state_tensors(&self) -> HashMap<String, Tensor> {
 		let mut out = HashMap::new();

@@ -249,10 +249,11 @@ impl<'m> Trainer<'m> {
 		Ok(())
 	}
 
-	/// The attribution table of the run so far (taps come off; recording stops).
-	pub fn finish_attribution(&mut self) -> Option<Table> {
-		let r = self.attribution.take()?;
-		Some(r.finish(&mut *self.model))
+	/// The attribution table of the run so far (taps come off; recording stops); `None` when
+	/// the run records none.
+	pub fn finish_attribution(&mut self) -> Result<Option<Table>> {
+		let Some(r) = self.attribution.take() else { return Ok(None) };
+		r.finish(&mut *self.model, &self.opt).map(Some)
 	}
 
 	/// One optimizer step (`grad_accum` micro-batches of `batch_size` examples). The step's loss
@@ -266,7 +267,7 @@ impl<'m> Trainer<'m> {
 		let dev = self.model.device();
 		let started = Instant::now();
 		if let Some(r) = self.attribution.as_mut() {
-			r.before_step(&mut *self.model, self.pos.step)?;
+			r.before_step(&mut *self.model, self.pos.step, &self.opt)?;
 		}
 		let mut order = epoch_order(data.len(), cfg.seed, self.pos.epoch);
 		let mut micro = Vec::with_capacity(cfg.grad_accum.max(1));

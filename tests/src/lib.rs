@@ -279,6 +279,13 @@ pub fn worker_cli(args: &[&str]) -> Result<CliOutput> {
 	})
 }
 
+/// Starts `tributary-worker` with `args`, without waiting for it.
+pub fn worker_spawn(name: &str, args: &[&str]) -> Result<Proc> {
+	let mut cmd = Command::new(binary("tributary-worker")?);
+	cmd.args(args);
+	Proc::spawn(name, cmd)
+}
+
 /// Starts the `tributary` CLI against `url` with a private keystore, without waiting for it.
 pub fn cli_spawn(name: &str, url: &str, keystore: &std::path::Path, args: &[&str]) -> Result<Proc> {
 	let mut cmd = Command::new(binary("tributary")?);

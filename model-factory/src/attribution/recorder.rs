@@ -18,6 +18,7 @@ use super::precondition::{Fisher, Preconditioner};
 use super::table::Table;
 use super::tap;
 use crate::model::CausalLm;
+use crate::optim::AdamW;
 use crate::train::{collate, Example};
 use candle_core::{DType, Device, Result, Tensor};
 use std::collections::HashMap;
@@ -35,11 +36,15 @@ pub struct AttributionConfig {
 	/// Preconditioner damping, relative to each block's mean eigenvalue; `None`: plain inner
 	/// products (TracIn as published).
 	pub damping: Option<f64>,
+	/// Scores follow AdamW's steps (LESS-style): each target's gradient is scaled per coordinate
+	/// by the optimizer's step factor `1/(√v̂ + ε)` at the segment's end before it is projected,
+	/// in place of the preconditioner (which self-influence keeps).
+	pub optimizer_aware: bool,
 }
 
 impl Default for AttributionConfig {
 	fn default() -> Self {
-		Self { projection: 16, seed: 0, checkpoints: 3, damping: Some(0.1) }
+		Self { projection: 16, seed: 0, checkpoints: 3, damping: Some(0.1), optimizer_aware: true }
 	}
 }
 
@@ -61,7 +66,8 @@ pub struct Recorder {
 	/// The next segment's first step, and how many segments have begun.
 	next_start: usize,
 	begun: usize,
-	/// Per target, ψ_z of the current segment.
+	/// Per target, ψ_z of the current segment: its features, or with `optimizer_aware` its full
+	/// LoRA gradient (projected when the segment closes).
 	psi: Vec<Vec<f64>>,
 	/// Per training example, `Σ w φ` and `Σ w` in the current segment.
 	phi: Vec<Option<(Vec<f64>, f64)>>,
@@ -105,11 +111,16 @@ impl Recorder {
 
 	/// Called before step `step` runs: at a segment's first step, closes the last segment and
 	/// differentiates the targets at the current weights.
-	pub fn before_step(&mut self, model: &mut dyn CausalLm, step: usize) -> Result<()> {
+	pub fn before_step(
+		&mut self,
+		model: &mut dyn CausalLm,
+		step: usize,
+		opt: &AdamW,
+	) -> Result<()> {
 		if step < self.next_start || self.begun >= self.cfg.checkpoints.max(1) {
 			return Ok(());
 		}
-		self.close_segment();
+		self.close_segment(model, opt)?;
 		self.psi = self.target_gradients(model)?;
 		self.begun += 1;
 		let c = self.cfg.checkpoints.max(1);
@@ -138,30 +149,36 @@ impl Recorder {
 	}
 
 	/// Ends the run: scores the last segment, takes the taps off and returns the table.
-	pub fn finish(mut self, model: &mut dyn CausalLm) -> Table {
-		self.close_segment();
+	pub fn finish(mut self, model: &mut dyn CausalLm, opt: &AdamW) -> Result<Table> {
+		let closed = self.close_segment(model, opt);
 		tap::disarm(model);
-		Table {
+		closed?;
+		Ok(Table {
 			targets: self.targets.iter().map(|t| t.name.clone()).collect(),
 			scores: self.scores,
 			self_influence: self.self_influence,
-		}
+		})
 	}
 
 	fn preconditioner(&self) -> Option<Preconditioner> {
 		self.cfg.damping.map(|d| self.fisher.factor(d))
 	}
 
-	fn close_segment(&mut self) {
+	fn close_segment(&mut self, model: &mut dyn CausalLm, opt: &AdamW) -> Result<()> {
 		if self.psi.is_empty() {
-			return;
+			return Ok(());
 		}
 		let pre = self.preconditioner();
 		let apply = |v: &[f64]| match &pre {
 			Some(p) => p.apply(v),
 			None => v.to_vec(),
 		};
-		let targets: Vec<Vec<f64>> = self.psi.iter().map(|p| apply(p)).collect();
+		let targets: Vec<Vec<f64>> = if self.cfg.optimizer_aware {
+			let scale = opt.step_scale(&tap::lora_params(model))?;
+			self.psi.iter().map(|g| tap::project(model, g, Some(&scale))).collect::<Result<_>>()?
+		} else {
+			self.psi.iter().map(|p| apply(p)).collect()
+		};
 		for (e, slot) in self.phi.iter_mut().enumerate() {
 			let Some((big_phi, w)) = slot.take() else { continue };
 			for (z, t) in targets.iter().enumerate() {
@@ -172,6 +189,7 @@ impl Recorder {
 			}
 		}
 		self.psi.clear();
+		Ok(())
 	}
 
 	/// ψ_z per target: the gradient features of its examples' mean token loss, at the current
@@ -187,7 +205,13 @@ impl Recorder {
 					e.train_on.iter().take(e.ids.len().saturating_sub(1)).filter(|x| **x).count()
 				})
 				.sum::<usize>() as f64;
-			let mut psi = vec![0f64; self.dim];
+			let params = tap::lora_params(model);
+			let width = if self.cfg.optimizer_aware {
+				params.iter().map(|v| v.elem_count()).sum()
+			} else {
+				self.dim
+			};
+			let mut psi = vec![0f64; width];
 			for chunk in t.examples.chunks(self.batch_size) {
 				let refs: Vec<&Example> = chunk.iter().collect();
 				let (ids, tgt, mask) = collate(&refs, &dev, model.dtype())?;
@@ -199,9 +223,13 @@ impl Recorder {
 				let loss = (model.loss(&ids, &tgt, &mask, false)? * (n / tokens.max(1.0)))?;
 				let grads = loss.backward()?;
 				let f = tap::collect(model, &grads, 1.0)?;
-				let summed: Vec<f32> = f.sum(0)?.to_vec1()?;
+				let summed: Vec<f64> = if self.cfg.optimizer_aware {
+					tap::lora_gradient(&params, &grads)?
+				} else {
+					f.sum(0)?.to_dtype(DType::F64)?.to_vec1()?
+				};
 				for (acc, v) in psi.iter_mut().zip(summed) {
-					*acc += v as f64;
+					*acc += v;
 				}
 			}
 			out.push(psi);
@@ -228,7 +256,8 @@ impl Recorder {
 		t.insert("phi_weight".to_string(), Tensor::from_vec(weight, n, &dev)?);
 		let z = self.targets.len();
 		let psi: Vec<f64> = self.psi.iter().flatten().copied().collect();
-		t.insert("psi".to_string(), Tensor::from_vec(psi, (self.psi.len(), self.dim), &dev)?);
+		let width = self.psi.first().map_or(0, Vec::len);
+		t.insert("psi".to_string(), Tensor::from_vec(psi, (self.psi.len(), width), &dev)?);
 		let scores: Vec<f64> = self.scores.iter().flatten().copied().collect();
 		t.insert("scores".to_string(), Tensor::from_vec(scores, (n, z), &dev)?);
 		t.insert(
@@ -243,6 +272,7 @@ impl Recorder {
 		let meta = serde_json::json!({
 			"projection": self.cfg.projection, "seed": self.cfg.seed,
 			"checkpoints": self.cfg.checkpoints, "damping": self.cfg.damping,
+			"optimizer_aware": self.cfg.optimizer_aware,
 			"widths": self.widths, "examples": n, "targets": z,
 			"next_start": self.next_start, "begun": self.begun, "fisher_rows": count,
 		});
@@ -275,6 +305,7 @@ impl Recorder {
 			&& meta["seed"] == cfg.seed
 			&& meta["checkpoints"] == cfg.checkpoints
 			&& meta["damping"] == serde_json::json!(cfg.damping)
+			&& meta["optimizer_aware"].as_bool().unwrap_or(false) == cfg.optimizer_aware
 			&& meta["widths"] == serde_json::json!(me.widths)
 			&& meta["examples"] == n_train
 			&& meta["targets"] == me.targets.len();
@@ -292,7 +323,9 @@ impl Recorder {
 				me.phi[e] = Some((phi[e * me.dim..(e + 1) * me.dim].to_vec(), *w));
 			}
 		}
-		me.psi = get("psi")?.chunks(me.dim).map(<[f64]>::to_vec).collect();
+		let psi = t.get("psi").ok_or_else(|| err(&"psi missing"))?;
+		let width = psi.dims().get(1).copied().unwrap_or(0).max(1);
+		me.psi = psi.flatten_all()?.to_vec1::<f64>()?.chunks(width).map(<[f64]>::to_vec).collect();
 		let z = me.targets.len().max(1);
 		me.scores = get("scores")?.chunks(z).map(<[f64]>::to_vec).collect();
 		me.self_influence = get("self_influence")?;

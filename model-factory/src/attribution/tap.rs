@@ -156,6 +156,73 @@ pub fn collect(model: &mut dyn CausalLm, grads: &GradStore, scale: f64) -> Resul
 	Tensor::cat(&blocks, 1)
 }
 
+/// The LoRA parameters of every adapted layer, in the order features are laid out: per layer
+/// `B` (out, r), then `A` (r, in).
+pub fn lora_params(model: &mut dyn CausalLm) -> Vec<Var> {
+	adapted(model)
+		.into_iter()
+		.flat_map(|(_, l)| {
+			let lora = l.lora.as_ref().expect("adapted");
+			[lora.b.clone(), lora.a.clone()]
+		})
+		.collect()
+}
+
+/// The full gradient of [`lora_params`] in `grads`, flattened side by side in f64 (zeros for a
+/// parameter off the loss's path).
+pub fn lora_gradient(params: &[Var], grads: &GradStore) -> Result<Vec<f64>> {
+	let mut out = Vec::new();
+	for v in params {
+		match grads.get(v.as_tensor()) {
+			Some(g) => out.extend(g.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?),
+			None => out.extend(std::iter::repeat_n(0.0, v.elem_count())),
+		}
+	}
+	Ok(out)
+}
+
+/// The features of a full LoRA gradient laid out as [`lora_gradient`]'s, each coordinate first
+/// multiplied by `scale` (same layout; `None`: 1): the projection the taps apply to an example's
+/// gradient, so inner products with tap features are kept in expectation.
+pub fn project(model: &mut dyn CausalLm, g: &[f64], scale: Option<&[f64]>) -> Result<Vec<f64>> {
+	let mut out = Vec::new();
+	let mut at = 0;
+	for (_, lin) in adapted(model) {
+		let lora = lin.lora.as_ref().expect("adapted");
+		let guard = lora.tap.lock().expect("tap lock");
+		let Some(tap) = guard.as_ref() else { candle_core::bail!("a layer's tap is not armed") };
+		let mut take = |v: &Var| -> Result<Tensor> {
+			let n = v.elem_count();
+			if at + n > g.len() || scale.is_some_and(|s| s.len() != g.len()) {
+				candle_core::bail!("a gradient of {} numbers for more parameters", g.len());
+			}
+			let mut part = g[at..at + n].to_vec();
+			if let Some(s) = scale {
+				part.iter_mut().zip(&s[at..at + n]).for_each(|(x, f)| *x *= f);
+			}
+			at += n;
+			Tensor::from_vec(part, v.shape(), &Device::Cpu)
+		};
+		let (gb, ga) = (take(&lora.b)?, take(&lora.a)?);
+		let f64p = |p: &Tensor| p.to_device(&Device::Cpu)?.to_dtype(DType::F64);
+		// (k_out, r) and (r, k_in), as the taps' features.
+		let fb = match &tap.proj_out {
+			Some(p) => f64p(p)?.matmul(&gb)?,
+			None => gb,
+		};
+		let fa = match &tap.proj_in {
+			Some(p) => ga.matmul(&f64p(p)?.t()?)?,
+			None => ga,
+		};
+		out.extend(fb.flatten_all()?.to_vec1::<f64>()?);
+		out.extend(fa.flatten_all()?.to_vec1::<f64>()?);
+	}
+	if at != g.len() {
+		candle_core::bail!("a gradient of {} numbers for {at} parameters", g.len());
+	}
+	Ok(out)
+}
+
 /// Forgets recorded passes without using them (a forward pass that will have no backward).
 pub fn clear(model: &mut dyn CausalLm) {
 	for (_, lin) in adapted(model) {

@@ -125,6 +125,32 @@ fn projected_features_are_the_projected_gradients() {
 	}
 }
 
+#[test]
+fn projecting_a_full_gradient_gives_the_taps_features() {
+	// The optimizer-aware targets are projected from full gradients: that must land exactly
+	// where the taps put an example's features, layer by layer, side by side.
+	let mut m = tiny(DType::F32, 3);
+	randomize_lora_b(&m.lora_vars());
+	tap::arm(&mut m, 3, 5).unwrap();
+	let e = &examples()[0];
+	let grads = summed_loss(&m, &[e]).backward().unwrap();
+	let feats: Vec<Vec<f32>> = tap::collect(&mut m, &grads, 1.0).unwrap().to_vec2().unwrap();
+	let params = tap::lora_params(&mut m);
+	let full = tap::lora_gradient(&params, &grads).unwrap();
+	let got = tap::project(&mut m, &full, None).unwrap();
+	assert_eq!(got.len(), feats[0].len());
+	let scale = got.iter().map(|v| v.abs()).fold(0.0, f64::max);
+	assert!(scale > 1e-3);
+	for (g, w) in got.iter().zip(&feats[0]) {
+		assert!((g - *w as f64).abs() <= 1e-5 * scale, "{g} vs {w}");
+	}
+	// Scaling is per coordinate, before the projection: doubling every factor doubles the features.
+	let twice = tap::project(&mut m, &full, Some(&vec![2.0; full.len()])).unwrap();
+	assert!(twice.iter().zip(&got).all(|(a, b)| (a - 2.0 * b).abs() <= 1e-9 * scale));
+	// A gradient of the wrong size is refused.
+	assert!(tap::project(&mut m, &full[1..], None).is_err());
+}
+
 fn train_cfg() -> TrainConfig {
 	TrainConfig {
 		learning_rate: 5e-2,
@@ -170,7 +196,7 @@ fn recording_attribution_leaves_training_bit_for_bit_the_same() {
 	while !t.finished() {
 		t.step(&data).unwrap();
 	}
-	let table = t.finish_attribution().unwrap();
+	let table = t.finish_attribution().unwrap().unwrap();
 	drop(t);
 	assert_eq!(adapter_values(&mut plain), adapter_values(&mut recorded));
 	assert_eq!(table.scores.len(), 8);
@@ -195,7 +221,7 @@ fn evaluating_during_a_recorded_run_changes_nothing_recorded() {
 				t.evaluate(&held_out).unwrap();
 			}
 		}
-		t.finish_attribution().unwrap()
+		t.finish_attribution().unwrap().unwrap()
 	};
 	assert_eq!(run(true), run(false));
 }
@@ -232,17 +258,38 @@ fn one_step_scores_add_up_to_the_first_order_change_of_the_target_loss() {
 	let g_target = flat(&(summed_loss(&m, &trefs) / tokens(&trefs)).unwrap().backward().unwrap());
 	let norm = g_step.iter().map(|v| v * v).sum::<f64>().sqrt();
 	let clip = if norm > cfg.max_grad_norm { cfg.max_grad_norm / (norm + 1e-6) } else { 1.0 };
-	let want = crate::train::lr_at(&cfg, 0)
-		* clip * g_step.iter().zip(&g_target).map(|(a, b)| a * b).sum::<f64>();
+	let lr = crate::train::lr_at(&cfg, 0);
+	let sgd = lr * clip * g_step.iter().zip(&g_target).map(|(a, b)| a * b).sum::<f64>();
+	// Optimizer-aware: AdamW's first step scales each clipped coordinate by 1/(|clip g| + ε)
+	// (v̂ = (clip g)² after one step), so the scores add up to the first-order change its
+	// actual update makes, lr Σ sign(g) ∇L_target.
+	let adam = lr
+		* g_step
+			.iter()
+			.zip(&g_target)
+			.map(|(a, b)| clip * a * b / ((clip * a).abs() + 1e-8))
+			.sum::<f64>();
+	assert!((sgd - adam).abs() > 0.1 * sgd.abs(), "the two formulas differ here");
 
-	let mut t = Trainer::new(&mut m, &cfg).unwrap();
-	let acfg = AttributionConfig { projection: 0, checkpoints: 1, damping: None, seed: 0 };
-	t.attribute(acfg, vec![Target { name: "t".into(), examples: target }], data.len()).unwrap();
-	t.step(&data).unwrap();
-	let table = t.finish_attribution().unwrap();
-	let got: f64 = (0..4).map(|e| table.score(e)).sum();
-	assert!(want.abs() > 1e-6);
-	assert!((got - want).abs() <= 1e-4 * want.abs(), "{got} vs {want}");
+	for (optimizer_aware, want) in [(false, sgd), (true, adam)] {
+		let mut m = tiny(DType::F32, 5);
+		randomize_lora_b(&m.lora_vars());
+		let mut t = Trainer::new(&mut m, &cfg).unwrap();
+		let acfg = AttributionConfig {
+			projection: 0,
+			checkpoints: 1,
+			damping: None,
+			seed: 0,
+			optimizer_aware,
+		};
+		let target = Target { name: "t".into(), examples: target.clone() };
+		t.attribute(acfg, vec![target], data.len()).unwrap();
+		t.step(&data).unwrap();
+		let table = t.finish_attribution().unwrap().unwrap();
+		let got: f64 = (0..4).map(|e| table.score(e)).sum();
+		assert!(want.abs() > 1e-6);
+		assert!((got - want).abs() <= 1e-4 * want.abs(), "{optimizer_aware}: {got} vs {want}");
+	}
 }
 
 #[test]
@@ -253,12 +300,18 @@ fn a_target_that_repeats_a_training_example_ranks_that_example_first() {
 		let mut m = tiny(DType::F32, 6);
 		let mut t = Trainer::new(&mut m, &cfg).unwrap();
 		let target = Target { name: "copy".into(), examples: vec![data[planted].clone()] };
-		let acfg = AttributionConfig { projection: 8, checkpoints: 3, damping, seed: 1 };
+		let acfg = AttributionConfig {
+			projection: 8,
+			checkpoints: 3,
+			damping,
+			seed: 1,
+			optimizer_aware: false,
+		};
 		t.attribute(acfg, vec![target], data.len()).unwrap();
 		while !t.finished() {
 			t.step(&data).unwrap();
 		}
-		let table = t.finish_attribution().unwrap();
+		let table = t.finish_attribution().unwrap().unwrap();
 		let best =
 			(0..data.len()).max_by(|&a, &b| table.score(a).total_cmp(&table.score(b))).unwrap();
 		assert_eq!(best, planted, "damping {damping:?}: {:?}", table.scores);

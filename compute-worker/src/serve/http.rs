@@ -1,0 +1,217 @@
+//! The HTTP side: OpenAI's routes over the engine.
+//!
+//! - `GET /v1/models`: the base and every adapter, each adapter with its `parent` (the base).
+//! - `POST /v1/chat/completions`, `POST /v1/completions`: an answer as JSON, or with
+//!   `"stream": true` as Server-Sent Events (`data: <chunk>` lines, then `data: [DONE]`).
+//!
+//! Errors have OpenAI's shape (`{"error": {"message", "type", "param", "code"}}`): 400 for a bad
+//! request, 404 for a model the server does not have (never an answer from another model), 503
+//! when the queue is full. Bodies are cut at 1 MiB.
+
+use super::engine::{Engine, Piece, SubmitError};
+use super::openai::{self, Answer, Invalid, Kind, Parsed, RequestLimits};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::json;
+use std::convert::Infallible;
+use std::sync::Arc;
+
+const MAX_BODY: usize = 1 << 20;
+
+pub struct Server {
+	pub engine: Engine,
+	pub limits: RequestLimits,
+	/// Unix seconds the server started (the models' `created`).
+	pub started: u64,
+}
+
+pub fn router(server: Arc<Server>) -> Router {
+	Router::new()
+		.route("/v1/models", get(models))
+		.route("/v1/chat/completions", post(chat))
+		.route("/v1/completions", post(completions))
+		.layer(DefaultBodyLimit::max(MAX_BODY))
+		.with_state(server)
+}
+
+fn error(
+	status: StatusCode,
+	kind: &str,
+	message: &str,
+	param: Option<&str>,
+	code: &str,
+) -> Response {
+	let body =
+		json!({ "error": { "message": message, "type": kind, "param": param, "code": code } });
+	(status, Json(body)).into_response()
+}
+
+fn bad_request(e: Invalid) -> Response {
+	error(StatusCode::BAD_REQUEST, "invalid_request_error", &e.message, e.param, "invalid_value")
+}
+
+async fn models(State(s): State<Arc<Server>>) -> Response {
+	let c = &s.engine.catalog;
+	let mut data = vec![json!({
+		"id": c.base_id, "object": "model", "created": s.started, "owned_by": "tributary",
+		"parent": null, "root": c.base_id,
+	})];
+	for id in c.adapters.keys() {
+		data.push(json!({
+			"id": id, "object": "model", "created": s.started, "owned_by": "tributary",
+			"parent": c.base_id, "root": c.base_id,
+		}));
+	}
+	Json(json!({ "object": "list", "data": data })).into_response()
+}
+
+async fn chat(State(s): State<Arc<Server>>, body: Bytes) -> Response {
+	match openai::chat_request(&body, s.limits) {
+		Ok(p) => answer(&s, p, Kind::Chat).await,
+		Err(e) => bad_request(e),
+	}
+}
+
+async fn completions(State(s): State<Arc<Server>>, body: Bytes) -> Response {
+	match openai::completion_request(&body, s.limits) {
+		Ok(p) => answer(&s, p, Kind::Completion).await,
+		Err(e) => bad_request(e),
+	}
+}
+
+fn now() -> u64 {
+	std::time::SystemTime::now()
+		.duration_since(std::time::UNIX_EPOCH)
+		.map(|d| d.as_secs())
+		.unwrap_or(0)
+}
+
+async fn answer(s: &Server, p: Parsed, kind: Kind) -> Response {
+	let prefix = if kind == Kind::Chat { "chatcmpl" } else { "cmpl" };
+	let a = Answer {
+		kind,
+		id: format!("{prefix}-{:032x}", rand::random::<u128>()),
+		created: now(),
+		model: p.request.model.clone(),
+	};
+	let mut rx = match s.engine.submit(p.request) {
+		Ok(rx) => rx,
+		Err(e @ SubmitError::UnknownModel(_)) => {
+			return error(
+				StatusCode::NOT_FOUND,
+				"invalid_request_error",
+				&format!("{e}: GET /v1/models lists the models served here"),
+				Some("model"),
+				"model_not_found",
+			)
+		}
+		Err(e) => {
+			return error(
+				StatusCode::SERVICE_UNAVAILABLE,
+				"server_error",
+				&e.to_string(),
+				None,
+				"busy",
+			)
+		}
+	};
+	// The first piece says whether the request runs at all.
+	let prompt_tokens = match rx.recv().await {
+		Some(Piece::Started { prompt_tokens }) => prompt_tokens,
+		Some(Piece::Failed(e)) => {
+			return bad_request(Invalid { message: e, param: None });
+		}
+		_ => {
+			return error(
+				StatusCode::INTERNAL_SERVER_ERROR,
+				"server_error",
+				"the engine ended the request without an answer",
+				None,
+				"engine",
+			)
+		}
+	};
+	if !p.stream {
+		let mut text = String::new();
+		loop {
+			match rx.recv().await {
+				Some(Piece::Text(t)) => text += &t,
+				Some(Piece::Done { finish, completion_tokens }) => {
+					let body = a.complete(&text, finish, prompt_tokens, completion_tokens);
+					return Json(body).into_response();
+				}
+				other => {
+					let why = match other {
+						Some(Piece::Failed(e)) => e,
+						_ => "the engine stopped mid-answer".into(),
+					};
+					return error(
+						StatusCode::INTERNAL_SERVER_ERROR,
+						"server_error",
+						&why,
+						None,
+						"engine",
+					);
+				}
+			}
+		}
+	}
+	Sse::new(events(a, rx, prompt_tokens, p.include_usage)).into_response()
+}
+
+/// The Server-Sent Events of a streamed answer: the chat role first (as OpenAI's stream has it),
+/// a chunk per piece of text, the end with its reason, the usage if asked, then `[DONE]`. A task
+/// turns the engine's pieces into events; when the client leaves, the stream is dropped, the task's
+/// next send fails and it drops the engine's channel, which stops generation.
+fn events(
+	a: Answer,
+	mut pieces: tokio::sync::mpsc::UnboundedReceiver<Piece>,
+	prompt_tokens: usize,
+	include_usage: bool,
+) -> impl futures::Stream<Item = Result<Event, Infallible>> {
+	let (tx, rx) = tokio::sync::mpsc::channel::<Event>(64);
+	tokio::spawn(async move {
+		let data = |v: serde_json::Value| Event::default().data(v.to_string());
+		if a.kind == Kind::Chat && tx.send(data(a.chunk(Some(""), true, None))).await.is_err() {
+			return;
+		}
+		let mut first = a.kind == Kind::Completion;
+		while let Some(piece) = pieces.recv().await {
+			let event = match piece {
+				Piece::Text(t) => data(a.chunk(Some(&t), std::mem::take(&mut first), None)),
+				Piece::Done { finish, completion_tokens } => {
+					if tx.send(data(a.chunk(None, false, Some(finish)))).await.is_err() {
+						return;
+					}
+					if include_usage
+						&& tx
+							.send(data(a.usage_chunk(prompt_tokens, completion_tokens)))
+							.await
+							.is_err()
+					{
+						return;
+					}
+					break;
+				}
+				Piece::Failed(e) => {
+					let err = json!({ "error": {
+						"message": e, "type": "server_error", "param": null, "code": "engine",
+					}});
+					let _ = tx.send(data(err)).await;
+					break;
+				}
+				Piece::Started { .. } => continue,
+			};
+			if tx.send(event).await.is_err() {
+				return;
+			}
+		}
+		let _ = tx.send(Event::default().data("[DONE]")).await;
+	});
+	futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|e| (Ok(e), rx)) })
+}

@@ -1,0 +1,181 @@
+//! `tributary-worker api` on real weights (SmolLM2-135M) with an adapter trained here, driven by
+//! the official OpenAI Python client (PyPI `openai`, installed by scripts/fetch-openai-client.sh;
+//! `TRIBUTARY_OPENAI_PYTHON` points at its python): models listed with their parent, chat and
+//! completions answered as the CLI's own chat answers, streamed and not, usage counted, stop
+//! strings honoured, and an unknown model refused, never answered by another.
+
+use std::path::PathBuf;
+use std::time::Duration;
+use tributary_e2e::{worker_cli, worker_spawn};
+
+fn openai_python() -> String {
+	let p = std::env::var("TRIBUTARY_OPENAI_PYTHON").map(PathBuf::from).unwrap_or_else(|_| {
+		PathBuf::from(std::env::var("HOME").unwrap())
+			.join(".cache/tributary/openai-venv/bin/python")
+	});
+	assert!(p.exists(), "{} is missing: run scripts/fetch-openai-client.sh", p.display());
+	p.to_str().unwrap().to_string()
+}
+
+/// Asks the server at `base` through the `openai` package; prints one JSON object.
+const CLIENT: &str = r#"
+import json, sys, openai
+base, prompt = sys.argv[1], sys.argv[2]
+c = openai.OpenAI(base_url=base, api_key="unused")
+out = {"models": [[m.id, getattr(m, "parent", None)] for m in c.models.list().data]}
+msgs = [{"role": "user", "content": prompt}]
+r = c.chat.completions.create(model="tuned", messages=msgs, temperature=0, max_tokens=12, seed=1)
+out["chat"] = r.choices[0].message.content
+out["finish"] = r.choices[0].finish_reason
+out["usage"] = [r.usage.prompt_tokens, r.usage.completion_tokens, r.usage.total_tokens]
+out["object"] = r.object
+s = c.chat.completions.create(model="tuned", messages=msgs, temperature=0, max_tokens=12,
+                              stream=True, stream_options={"include_usage": True})
+pieces, usage, finish = [], None, None
+for chunk in s:
+    if chunk.usage:
+        usage = [chunk.usage.prompt_tokens, chunk.usage.completion_tokens]
+    for ch in chunk.choices:
+        if ch.delta.content:
+            pieces.append(ch.delta.content)
+        finish = ch.finish_reason or finish
+out["stream"] = pieces
+out["stream_usage"] = usage
+out["stream_finish"] = finish
+stop = out["chat"].split()[1] if len(out["chat"].split()) > 1 else None
+if stop:
+    r = c.chat.completions.create(model="tuned", messages=msgs, temperature=0, max_tokens=12, stop=[stop])
+    out["stopped"] = [stop, r.choices[0].message.content, r.choices[0].finish_reason]
+r = c.completions.create(model="smollm2", prompt="The capital of France is", temperature=0, max_tokens=5)
+out["completion"] = [r.choices[0].text, r.usage.completion_tokens, r.choices[0].finish_reason]
+try:
+    c.chat.completions.create(model="no-such-model", messages=msgs, max_tokens=4)
+    out["unknown"] = "answered"
+except openai.NotFoundError as e:
+    out["unknown"] = [e.status_code, e.body.get("code") if isinstance(e.body, dict) else str(e.body)]
+try:
+    c.chat.completions.create(model="tuned", messages=msgs, max_tokens=100000)
+    out["too_long"] = "answered"
+except openai.BadRequestError as e:
+    out["too_long"] = [e.status_code, e.body.get("param") if isinstance(e.body, dict) else str(e.body)]
+print(json.dumps(out))
+"#;
+
+#[test]
+fn an_openai_client_chats_with_a_trained_adapter_streamed_and_not() {
+	let model = super::model_factory_cli::smollm2();
+	let dir = tempfile::tempdir().unwrap();
+	let data = dir.path().join("pairs.jsonl");
+	std::fs::write(
+		&data,
+		[
+			r#"{"prompt": "What is a datanet?", "response": "A curated collection of contributions."}"#,
+			r#"{"prompt": "Who earns rewards?", "response": "Contributors whose data shaped the model."}"#,
+		]
+		.join("\n"),
+	)
+	.unwrap();
+	let adapter = dir.path().join("adapter");
+	let a = adapter.to_str().unwrap();
+	let r = worker_cli(&[
+		"train",
+		"--model",
+		&model,
+		"--data",
+		data.to_str().unwrap(),
+		"--out",
+		a,
+		"--steps",
+		"2",
+		"--seq-len",
+		"64",
+		"--batch-size",
+		"2",
+		"--lr",
+		"1e-3",
+		"--warmup",
+		"1",
+		"--eval-fraction",
+		"0",
+		"--targets",
+		"q_proj,v_proj",
+		"--r",
+		"4",
+	])
+	.unwrap();
+	assert!(r.ok, "{}", r.stderr);
+
+	let mut server = worker_spawn(
+		"api",
+		&[
+			"api",
+			"--model",
+			&model,
+			"--name",
+			"smollm2",
+			"--adapter",
+			&format!("tuned={a}"),
+			"--bind",
+			"127.0.0.1:0",
+		],
+	)
+	.unwrap();
+	let line = server.wait_log("listening on http://", Duration::from_secs(120)).unwrap();
+	let base = line.split("listening on ").nth(1).unwrap().trim().to_string();
+
+	let prompt = "What is a datanet?";
+	let out = std::process::Command::new(openai_python())
+		.args(["-c", CLIENT, &base, prompt])
+		.output()
+		.unwrap();
+	let stdout = String::from_utf8_lossy(&out.stdout);
+	assert!(
+		out.status.success(),
+		"{stdout}\n{}\nserver:\n{}",
+		String::from_utf8_lossy(&out.stderr),
+		server.tail(20)
+	);
+	let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+
+	assert_eq!(v["models"], serde_json::json!([["smollm2", null], ["tuned", "smollm2"]]));
+	// The API's greedy answer is the CLI's own chat answer with the same adapter.
+	let cli = worker_cli(&[
+		"chat",
+		"--model",
+		&model,
+		"--adapter",
+		a,
+		"--prompt",
+		prompt,
+		"--temperature",
+		"0",
+		"--max-tokens",
+		"12",
+	])
+	.unwrap();
+	assert!(cli.ok, "{}", cli.stderr);
+	let chat = v["chat"].as_str().unwrap();
+	assert!(!chat.trim().is_empty(), "{v}");
+	assert_eq!(chat.trim(), cli.stdout.trim(), "{v}");
+	assert_eq!(v["object"], "chat.completion");
+	let usage: Vec<u64> = serde_json::from_value(v["usage"].clone()).unwrap();
+	assert!(usage[0] > 5 && usage[1] >= 1 && usage[1] <= 12 && usage[2] == usage[0] + usage[1]);
+	assert_eq!(v["finish"], if usage[1] == 12 { "length" } else { "stop" });
+	// Streamed: the same text, in more than one piece, with the same usage.
+	let pieces: Vec<String> = serde_json::from_value(v["stream"].clone()).unwrap();
+	assert!(pieces.len() > 1, "{v}");
+	assert_eq!(pieces.concat(), chat);
+	assert_eq!(v["stream_usage"], serde_json::json!([usage[0], usage[1]]));
+	assert_eq!(v["stream_finish"], v["finish"]);
+	// A stop string: the answer ends before its first occurrence.
+	if let Some(s) = v["stopped"].as_array() {
+		let (stop, text) = (s[0].as_str().unwrap(), s[1].as_str().unwrap());
+		assert_eq!(text, &chat[..chat.find(stop).unwrap()], "{v}");
+		assert_eq!(s[2], "stop");
+	}
+	// Plain completion on the base.
+	let c = v["completion"].as_array().unwrap();
+	assert!(!c[0].as_str().unwrap().is_empty() && c[1].as_u64().unwrap() >= 1, "{v}");
+	assert_eq!(v["unknown"], serde_json::json!([404, "model_not_found"]));
+	assert_eq!(v["too_long"], serde_json::json!([400, "max_tokens"]));
+}
