@@ -14,8 +14,9 @@ const WORDS: [&str; 12] =
 
 /// A tiny llama folder: the committed reference fixture (vocab 64) with a word-level tokenizer.
 fn tiny_base(dir: &Path) {
-	let fixture =
-		PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../model-factory/testdata/reference/llama");
+	// Read at run time (docs/BUILD.md: CI's clone shares the target directory).
+	let fixture = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap())
+		.join("../model-factory/testdata/reference/llama");
 	std::fs::create_dir_all(dir).unwrap();
 	for f in ["config.json", "model.safetensors"] {
 		std::fs::copy(fixture.join(f), dir.join(f)).unwrap();
