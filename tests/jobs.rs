@@ -20,7 +20,7 @@ use tributary_client::{
 	training::{JobState, JobView},
 	Client,
 };
-use tributary_e2e::{cli, cli_spawn, worker_cli, Node, Worker};
+use tributary_e2e::{cli, cli_spawn, worker_cli, worker_spawn, Node, Worker};
 
 pub(crate) fn key(suri: &str) -> Key {
 	Key::from_suri(suri).expect("dev key")
@@ -344,6 +344,61 @@ async fn a_job_survives_a_dead_worker_and_its_adapter_is_fetched_reproduced_and_
 	])
 	.unwrap();
 	assert!(r.ok, "{}", r.stderr);
+	let cli_answer = r.stdout.trim().to_string();
+
+	// The chain's models behind OpenAI's API: the base fetched over the data plane, the trained
+	// model listed as model-<id> and fetched (verified by the chain's hash) on first use; its
+	// answer is the CLI's with the fetched adapter. A model that is not on the chain is a 404.
+	let api_dir = home.path().join("api");
+	let mut api = worker_spawn(
+		"api",
+		&[
+			"--data-dir",
+			api_dir.to_str().unwrap(),
+			"--bootstrap",
+			&peer,
+			"api",
+			"--url",
+			&url,
+			"--base",
+			"0",
+			"--bind",
+			"127.0.0.1:0",
+		],
+	)
+	.unwrap();
+	let line = api.wait_log("listening on http://", Duration::from_secs(120)).unwrap();
+	let api_url = line.split("listening on ").nth(1).unwrap().trim().to_string();
+	let script = r#"
+import json, sys, openai
+c = openai.OpenAI(base_url=sys.argv[1], api_key="unused")
+out = {"models": [[m.id, m.parent] for m in c.models.list().data]}
+r = c.chat.completions.create(model=sys.argv[2], temperature=0, max_tokens=8,
+    messages=[{"role": "user", "content": "what is rivers 1 ?"}])
+out["chat"] = r.choices[0].message.content
+try:
+    c.chat.completions.create(model="model-99", messages=[{"role": "user", "content": "x"}])
+except openai.NotFoundError as e:
+    out["unknown"] = e.status_code
+print(json.dumps(out))
+"#;
+	let served = format!("model-{}", model.0);
+	let out = std::process::Command::new(super::serving::openai_python())
+		.args(["-c", script, &api_url, &served])
+		.output()
+		.unwrap();
+	let stdout = String::from_utf8_lossy(&out.stdout);
+	assert!(
+		out.status.success(),
+		"{stdout}\n{}\n{}",
+		String::from_utf8_lossy(&out.stderr),
+		api.tail(20)
+	);
+	let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+	assert_eq!(v["models"], serde_json::json!([["tiny-llama", null], [served, "tiny-llama"]]));
+	assert_eq!(v["chat"].as_str().unwrap().trim(), cli_answer, "{v}");
+	assert_eq!(v["unknown"], 404);
+	drop(api);
 
 	// A worker restarted mid-job resumes from its checkpoint, and the result is still the one an
 	// uninterrupted run gives.

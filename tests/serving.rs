@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 use tributary_e2e::{worker_cli, worker_spawn};
 
-fn openai_python() -> String {
+pub(crate) fn openai_python() -> String {
 	let p = std::env::var("TRIBUTARY_OPENAI_PYTHON").map(PathBuf::from).unwrap_or_else(|_| {
 		PathBuf::from(std::env::var("HOME").unwrap())
 			.join(".cache/tributary/openai-venv/bin/python")

@@ -218,7 +218,17 @@ async fn run(cli: Cli) -> Result<()> {
 		}
 		Command::Merge(a) => tokio::task::block_in_place(|| factory::merge(a)),
 		Command::Inspect(a) => tokio::task::block_in_place(|| factory::inspect(a)),
-		Command::Api(a) => tributary_worker::serve::serve(a.clone()).await,
+		Command::Api(a) => {
+			let chain = match a.base {
+				Some(_) => Some(tributary_worker::serve::ChainContext {
+					client: Client::connect(&a.url).await?,
+					node: start_node(&cli, None).await?,
+					data_dir: data_dir(&cli),
+				}),
+				None => None,
+			};
+			tributary_worker::serve::serve(a.clone(), chain).await
+		}
 		Command::Id => {
 			let key = load_or_create_identity(&data_dir(&cli).join("identity.key"))?;
 			println!("{}", key.public().to_peer_id());

@@ -68,8 +68,9 @@ pub async fn prepare(
 	Ok(Prepared { model_path, base_name: base.spec.name.clone(), records, items, record_items })
 }
 
-/// Every file of a base model, fetched by hash and laid out as its folder (or its .gguf file).
-async fn fetch_base(
+/// Every file of a base model, fetched by hash and laid out as its folder (or its .gguf file),
+/// under `cfg.work_dir/bases/<id>`.
+pub async fn fetch_base(
 	node: &DataNode,
 	cfg: &RunnerConfig,
 	base: &BaseModelView,

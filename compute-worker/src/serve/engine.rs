@@ -14,7 +14,7 @@ use model_factory::chat::Message;
 use model_factory::generate::{generate, Sampling};
 use model_factory::lora::LoraConfig;
 use model_factory::pretrained::Pretrained;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
@@ -28,11 +28,21 @@ pub enum Prompt {
 	Text(String),
 }
 
+/// An adapter to put on the base: its id (the cache's key; an id always names the same
+/// adapter) and its PEFT folder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Adapter {
+	pub id: String,
+	pub dir: PathBuf,
+}
+
 /// One generation request.
 #[derive(Debug, Clone)]
 pub struct Request {
-	/// A model id from the catalogue (the base's, or an adapter's).
+	/// The model id the request named.
 	pub model: String,
+	/// Its adapter (`None`: the bare base), resolved by [`super::models::Models`].
+	pub adapter: Option<Adapter>,
 	pub prompt: Prompt,
 	pub max_tokens: usize,
 	/// 0: greedy.
@@ -71,19 +81,6 @@ pub enum Piece {
 	Failed(String),
 }
 
-/// The models a server offers: its base under `base_id`, and adapters (PEFT folders) trained on it.
-#[derive(Debug, Clone)]
-pub struct Catalog {
-	pub base_id: String,
-	pub adapters: BTreeMap<String, PathBuf>,
-}
-
-impl Catalog {
-	pub fn knows(&self, model: &str) -> bool {
-		model == self.base_id || self.adapters.contains_key(model)
-	}
-}
-
 /// Limits of one engine.
 #[derive(Debug, Clone, Copy)]
 pub struct EngineLimits {
@@ -98,14 +95,11 @@ pub struct EngineLimits {
 pub struct Engine {
 	tx: SyncSender<(Request, tokio::sync::mpsc::UnboundedSender<Piece>)>,
 	queue: usize,
-	pub catalog: Arc<Catalog>,
 }
 
 /// Why a request was not queued.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum SubmitError {
-	#[error("the model `{0}` does not exist")]
-	UnknownModel(String),
 	#[error("the server is busy: {0} requests are waiting; try again shortly")]
 	Busy(usize),
 	#[error("the engine has stopped")]
@@ -114,12 +108,10 @@ pub enum SubmitError {
 
 impl Engine {
 	/// Starts the generation thread around `model`.
-	pub fn start(model: Pretrained, catalog: Catalog, limits: EngineLimits) -> Self {
+	pub fn start(model: Pretrained, limits: EngineLimits) -> Self {
 		let (tx, rx) = sync_channel(limits.queue.max(1));
-		let catalog = Arc::new(catalog);
 		let worker = Worker {
 			model,
-			catalog: catalog.clone(),
 			cache: AdapterCache::new(limits.cached_adapters.max(1)),
 			applied: None,
 		};
@@ -127,7 +119,7 @@ impl Engine {
 			.name("serve-engine".into())
 			.spawn(move || worker.run(rx))
 			.expect("spawn the engine thread");
-		Self { tx, queue: limits.queue.max(1), catalog }
+		Self { tx, queue: limits.queue.max(1) }
 	}
 
 	/// Queues `req`; its pieces arrive on the returned receiver.
@@ -135,9 +127,6 @@ impl Engine {
 		&self,
 		req: Request,
 	) -> Result<tokio::sync::mpsc::UnboundedReceiver<Piece>, SubmitError> {
-		if !self.catalog.knows(&req.model) {
-			return Err(SubmitError::UnknownModel(req.model));
-		}
 		let (out, rx) = tokio::sync::mpsc::unbounded_channel();
 		match self.tx.try_send((req, out)) {
 			Ok(()) => Ok(rx),
@@ -189,7 +178,6 @@ impl AdapterCache {
 
 struct Worker {
 	model: Pretrained,
-	catalog: Arc<Catalog>,
 	cache: AdapterCache,
 	/// The adapter on the base now (`None`: the bare base).
 	applied: Option<String>,
@@ -207,9 +195,9 @@ impl Worker {
 		}
 	}
 
-	/// Puts `model`'s adapter on the base (or takes adapters off for the base itself).
-	fn apply(&mut self, model: &str) -> Result<(), String> {
-		let wanted = (model != self.catalog.base_id).then(|| model.to_string());
+	/// Puts `adapter` on the base (`None`: takes every adapter off).
+	fn apply(&mut self, adapter: Option<&Adapter>) -> Result<(), String> {
+		let wanted = adapter.map(|a| a.id.clone());
 		if wanted == self.applied {
 			return Ok(());
 		}
@@ -217,9 +205,9 @@ impl Worker {
 			l.lora = None;
 		}
 		self.applied = None;
-		let Some(id) = wanted else { return Ok(()) };
-		let dir = self.catalog.adapters.get(&id).ok_or_else(|| format!("unknown model {id}"))?;
-		let a = self.cache.get(&id, dir)?;
+		let Some(adapter) = adapter else { return Ok(()) };
+		let id = adapter.id.clone();
+		let a = self.cache.get(&id, &adapter.dir)?;
 		let fail =
 			|e: &dyn std::fmt::Display| format!("the adapter {id} does not fit the base: {e}");
 		self.model.model.attach_lora(&a.cfg, 0).map_err(|e| fail(&e))?;
@@ -290,7 +278,7 @@ impl Worker {
 		req: &Request,
 		out: &tokio::sync::mpsc::UnboundedSender<Piece>,
 	) -> Result<(), String> {
-		self.apply(&req.model)?;
+		self.apply(req.adapter.as_ref())?;
 		let ids = self.tokens(&req.prompt)?;
 		let _ = out.send(Piece::Started { prompt_tokens: ids.len() });
 		let s = Sampling {

@@ -1,14 +1,16 @@
 //! The HTTP side: OpenAI's routes over the engine.
 //!
-//! - `GET /v1/models`: the base and every adapter, each adapter with its `parent` (the base).
+//! - `GET /v1/models`: the base and every adapter ([`super::models`]), each adapter with its
+//!   `parent` (the base).
 //! - `POST /v1/chat/completions`, `POST /v1/completions`: an answer as JSON, or with
 //!   `"stream": true` as Server-Sent Events (`data: <chunk>` lines, then `data: [DONE]`).
 //!
 //! Errors have OpenAI's shape (`{"error": {"message", "type", "param", "code"}}`): 400 for a bad
 //! request, 404 for a model the server does not have (never an answer from another model), 503
-//! when the queue is full. Bodies are cut at 1 MiB.
+//! when the queue is full or a model's adapter cannot be fetched now. Bodies are cut at 1 MiB.
 
-use super::engine::{Engine, Piece, SubmitError};
+use super::engine::{Engine, Piece};
+use super::models::{Models, ResolveError};
 use super::openai::{self, Answer, Invalid, Kind, Parsed, RequestLimits};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
@@ -25,6 +27,7 @@ const MAX_BODY: usize = 1 << 20;
 
 pub struct Server {
 	pub engine: Engine,
+	pub models: Models,
 	pub limits: RequestLimits,
 	/// Unix seconds the server started (the models' `created`).
 	pub started: u64,
@@ -56,18 +59,25 @@ fn bad_request(e: Invalid) -> Response {
 }
 
 async fn models(State(s): State<Arc<Server>>) -> Response {
-	let c = &s.engine.catalog;
-	let mut data = vec![json!({
-		"id": c.base_id, "object": "model", "created": s.started, "owned_by": "tributary",
-		"parent": null, "root": c.base_id,
-	})];
-	for id in c.adapters.keys() {
-		data.push(json!({
-			"id": id, "object": "model", "created": s.started, "owned_by": "tributary",
-			"parent": c.base_id, "root": c.base_id,
-		}));
-	}
+	let listed = match s.models.list().await {
+		Ok(l) => l,
+		Err(e) => return unavailable(&e.to_string()),
+	};
+	let root = &s.models.base_id;
+	let data: Vec<_> = listed
+		.iter()
+		.map(|m| {
+			json!({
+				"id": m.id, "object": "model", "created": s.started, "owned_by": "tributary",
+				"parent": m.parent, "root": root,
+			})
+		})
+		.collect();
 	Json(json!({ "object": "list", "data": data })).into_response()
+}
+
+fn unavailable(message: &str) -> Response {
+	error(StatusCode::SERVICE_UNAVAILABLE, "server_error", message, None, "unavailable")
 }
 
 async fn chat(State(s): State<Arc<Server>>, body: Bytes) -> Response {
@@ -91,7 +101,20 @@ fn now() -> u64 {
 		.unwrap_or(0)
 }
 
-async fn answer(s: &Server, p: Parsed, kind: Kind) -> Response {
+async fn answer(s: &Server, mut p: Parsed, kind: Kind) -> Response {
+	p.request.adapter = match s.models.resolve(&p.request.model).await {
+		Ok(a) => a,
+		Err(ResolveError::NotFound(e)) => {
+			return error(
+				StatusCode::NOT_FOUND,
+				"invalid_request_error",
+				&e,
+				Some("model"),
+				"model_not_found",
+			)
+		}
+		Err(ResolveError::Unavailable(e)) => return unavailable(&e),
+	};
 	let prefix = if kind == Kind::Chat { "chatcmpl" } else { "cmpl" };
 	let a = Answer {
 		kind,
@@ -101,15 +124,6 @@ async fn answer(s: &Server, p: Parsed, kind: Kind) -> Response {
 	};
 	let mut rx = match s.engine.submit(p.request) {
 		Ok(rx) => rx,
-		Err(e @ SubmitError::UnknownModel(_)) => {
-			return error(
-				StatusCode::NOT_FOUND,
-				"invalid_request_error",
-				&format!("{e}: GET /v1/models lists the models served here"),
-				Some("model"),
-				"model_not_found",
-			)
-		}
 		Err(e) => {
 			return error(
 				StatusCode::SERVICE_UNAVAILABLE,

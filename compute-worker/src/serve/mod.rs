@@ -1,6 +1,8 @@
 //! Serving: trained adapters and their base behind OpenAI's API (`tributary-worker api`).
 //!
 //! - [`engine`]: the generation thread, adapters applied per request, stop strings, streaming.
+//! - [`models`]: which adapter a `model` id names: local folders, or the chain's trained models
+//!   fetched over the data plane on first use.
 //! - [`openai`]: the API's request checks and answer shapes.
 //! - [`http`]: the routes (`/v1/models`, `/v1/chat/completions`, `/v1/completions`).
 //!
@@ -8,10 +10,13 @@
 
 pub mod engine;
 pub mod http;
+pub mod models;
 pub mod openai;
 
 use anyhow::{bail, Context, Result};
-use engine::{Catalog, Engine, EngineLimits};
+use data_plane::DataNode;
+use engine::{Engine, EngineLimits};
+use models::{ChainModels, Models};
 use openai::RequestLimits;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -20,9 +25,19 @@ use std::sync::Arc;
 #[derive(clap::Args, Debug, Clone)]
 pub struct ServeArgs {
 	/// The base model: a folder (safetensors, config.json, tokenizer.json) or a .gguf file.
+	#[arg(long, required_unless_present = "base", conflicts_with = "base")]
+	pub model: Option<PathBuf>,
+	/// Serve the chain's base model N (its files fetched over the data plane by their hashes) and
+	/// every model trained on it, as `model-<id>` (adapters fetched and verified on first use).
 	#[arg(long)]
-	pub model: PathBuf,
-	/// The base's id in the `model` field (default: its file or folder name).
+	pub base: Option<u32>,
+	/// Node RPC endpoint (with --base).
+	#[arg(long, env = "TRIBUTARY_URL", default_value = tributary_client::DEFAULT_URL)]
+	pub url: String,
+	/// Seconds without progress before a fetch of model files is abandoned (with --base).
+	#[arg(long, default_value_t = 60)]
+	pub fetch_timeout: u64,
+	/// The base's id in the `model` field (default: its chain name, or its file or folder name).
 	#[arg(long)]
 	pub name: Option<String>,
 	/// An adapter trained on the base, as ID=FOLDER (a PEFT folder); repeatable.
@@ -64,35 +79,70 @@ fn adapters(base_id: &str, specs: &[String]) -> Result<BTreeMap<String, PathBuf>
 	Ok(out)
 }
 
-/// Loads the base, then serves until the process is stopped. Prints `listening on ADDR` on
-/// stderr once requests are taken.
-pub async fn serve(a: ServeArgs) -> Result<()> {
+/// What serving the chain's models needs, started by the binary (which owns the data peer's
+/// settings): a chain client, a data peer, and the worker's directory.
+pub struct ChainContext {
+	pub client: tributary_client::Client,
+	pub node: DataNode,
+	pub data_dir: PathBuf,
+}
+
+/// Loads the base (with `--base`, fetched first), then serves until the process is stopped.
+/// Prints `listening on http://ADDR/v1` on stderr once requests are taken.
+pub async fn serve(a: ServeArgs, chain: Option<ChainContext>) -> Result<()> {
 	model_factory::tune_process_for_training();
+	let timeout = std::time::Duration::from_secs(a.fetch_timeout);
+	let (path, default_id, chain) = match (&a.model, a.base, chain) {
+		(Some(p), None, _) => {
+			let id = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+			(p.clone(), id, None)
+		}
+		(None, Some(base), Some(c)) => {
+			let view = c
+				.client
+				.base_model(base)
+				.await
+				.with_context(|| format!("base model {base} on the chain"))?;
+			let cfg = crate::jobs::runner::RunnerConfig {
+				fetch_timeout: timeout,
+				work_dir: c.data_dir.join("work"),
+				..Default::default()
+			};
+			eprintln!("fetching base model {base} ({}) over the data plane", view.spec.name);
+			let path = crate::jobs::prepare::fetch_base(&c.node, &cfg, &view)
+				.await
+				.with_context(|| format!("cannot fetch base model {base}"))?;
+			let models = ChainModels::new(
+				c.client,
+				c.node,
+				base,
+				c.data_dir.join("serve").join("adapters"),
+				timeout,
+			);
+			(path, view.spec.name.clone(), Some(models))
+		}
+		_ => bail!("give --model PATH, or --base N (with a chain to fetch it from)"),
+	};
 	let base_id = match &a.name {
 		Some(n) => n.clone(),
-		None => a
-			.model
-			.file_stem()
-			.map(|s| s.to_string_lossy().into_owned())
-			.filter(|s| !s.is_empty())
-			.context("--model has no file name to take an id from: give --name")?,
+		None if !default_id.is_empty() => default_id,
+		None => bail!("the base has no name to serve it under: give --name"),
 	};
-	let adapters = adapters(&base_id, &a.adapters)?;
+	let local = adapters(&base_id, &a.adapters)?;
 	let device = crate::factory::device(&a.device)?;
-	let path = a.model.clone();
+	let shown = path.display().to_string();
 	let model = tokio::task::spawn_blocking(move || {
 		model_factory::pretrained::open(&path, candle_core::DType::F32, &device)
 	})
 	.await?
-	.with_context(|| format!("cannot open the model {}", a.model.display()))?;
-	let n_adapters = adapters.len();
-	let engine = Engine::start(
-		model,
-		Catalog { base_id: base_id.clone(), adapters },
-		EngineLimits { queue: a.queue, cached_adapters: a.cached_adapters },
-	);
+	.with_context(|| format!("cannot open the model {shown}"))?;
+	let n_adapters = local.len();
+	let on_chain = chain.is_some();
+	let engine =
+		Engine::start(model, EngineLimits { queue: a.queue, cached_adapters: a.cached_adapters });
 	let server = Arc::new(http::Server {
 		engine,
+		models: Models { base_id: base_id.clone(), local, chain },
 		limits: RequestLimits {
 			default_max_tokens: a.default_max_tokens.min(a.max_tokens_limit),
 			max_tokens: a.max_tokens_limit,
@@ -106,7 +156,8 @@ pub async fn serve(a: ServeArgs) -> Result<()> {
 		.await
 		.with_context(|| format!("cannot listen on {}", a.bind))?;
 	eprintln!(
-		"serving {base_id} and {n_adapters} adapter(s); listening on http://{}/v1",
+		"serving {base_id}, {n_adapters} local adapter(s){}; listening on http://{}/v1",
+		if on_chain { " and the chain's models on it (model-<id>)" } else { "" },
 		listener.local_addr()?
 	);
 	axum::serve(listener, http::router(server)).await?;

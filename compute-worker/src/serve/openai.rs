@@ -158,7 +158,16 @@ fn common(c: Common, prompt: Prompt, limits: RequestLimits) -> Result<Parsed, In
 		None => rand::random(),
 	};
 	Ok(Parsed {
-		request: Request { model: c.model, prompt, max_tokens, temperature, top_p, seed, stop },
+		request: Request {
+			model: c.model,
+			adapter: None,
+			prompt,
+			max_tokens,
+			temperature,
+			top_p,
+			seed,
+			stop,
+		},
 		stream: c.stream.unwrap_or(false),
 		include_usage: c.stream_options.is_some_and(|o| o.include_usage),
 	})

@@ -1,7 +1,8 @@
 //! The engine against the model run directly: each request gets exactly the answer of its own
 //! adapter (or of the bare base), whatever ran before it.
 
-use super::engine::{Catalog, Engine, EngineLimits, Finish, Piece, Prompt, Request, SubmitError};
+use super::engine::{Adapter, Engine, EngineLimits, Finish, Piece, Prompt, Request};
+use super::models::{Models, ResolveError};
 use model_factory::chat::Message;
 use model_factory::generate::{generate, Sampling};
 use model_factory::lora::LoraConfig;
@@ -84,9 +85,15 @@ fn direct(base: &Path, adapter: Option<&Path>, max: usize) -> String {
 	p.tokenizer.decode(&out, true).unwrap()
 }
 
-fn request(model: &str, max: usize) -> Request {
+fn request(models: &Models, model: &str, max: usize) -> Request {
+	let adapter = tokio::runtime::Builder::new_current_thread()
+		.build()
+		.unwrap()
+		.block_on(models.resolve(model))
+		.unwrap();
 	Request {
 		model: model.into(),
+		adapter,
 		prompt: Prompt::Chat(convo()),
 		max_tokens: max,
 		temperature: 0.0,
@@ -144,11 +151,9 @@ fn each_request_is_answered_by_its_own_adapter_whatever_ran_before() {
 		("b".to_string(), b.clone()),
 		("wrong".to_string(), wrong.clone()),
 	]);
-	let engine = Engine::start(
-		load(&base),
-		Catalog { base_id: "tiny".into(), adapters },
-		EngineLimits { queue: 4, cached_adapters: 1 },
-	);
+	let models = Models { base_id: "tiny".into(), local: adapters, chain: None };
+	let engine = Engine::start(load(&base), EngineLimits { queue: 4, cached_adapters: 1 });
+	let request = |model: &str, max: usize| request(&models, model, max);
 	// The cache holds one adapter: a, b, a reads a again from its folder.
 	for (model, want) in
 		[("a", &want_a), ("b", &want_b), ("tiny", &want_base), ("a", &want_a), ("a", &want_a)]
@@ -163,9 +168,25 @@ fn each_request_is_answered_by_its_own_adapter_whatever_ran_before() {
 	assert!(matches!(&end, Piece::Failed(e) if e.contains("does not fit")), "{end:?}");
 	assert_eq!(ask(&engine, request("tiny", max)).0, want_base);
 	assert_eq!(ask(&engine, request("b", max)).0, want_b);
+	let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+	assert!(matches!(rt.block_on(models.resolve("nope")), Err(ResolveError::NotFound(_))));
+	assert!(matches!(rt.block_on(models.resolve("model-0")), Err(ResolveError::NotFound(_))));
+	assert_eq!(rt.block_on(models.resolve("tiny")).unwrap(), None);
 	assert_eq!(
-		engine.submit(request("nope", max)).unwrap_err(),
-		SubmitError::UnknownModel("nope".into())
+		rt.block_on(models.resolve("a")).unwrap(),
+		Some(Adapter { id: "a".into(), dir: a.clone() })
+	);
+	let listed: Vec<(String, Option<String>)> =
+		rt.block_on(models.list()).unwrap().into_iter().map(|m| (m.id, m.parent)).collect();
+	let tiny = Some("tiny".to_string());
+	assert_eq!(
+		listed,
+		vec![
+			("tiny".into(), None),
+			("a".into(), tiny.clone()),
+			("b".into(), tiny.clone()),
+			("wrong".into(), tiny)
+		]
 	);
 
 	// A stop string cuts the answer before it (here: everything after the first word, which
