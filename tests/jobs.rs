@@ -376,6 +376,10 @@ out = {"models": [[m.id, m.parent] for m in c.models.list().data]}
 r = c.chat.completions.create(model=sys.argv[2], temperature=0, max_tokens=8,
     messages=[{"role": "user", "content": "what is rivers 1 ?"}])
 out["chat"] = r.choices[0].message.content
+out["attribution"] = r.model_dump().get("attribution")
+s = c.chat.completions.create(model=sys.argv[2], temperature=0, max_tokens=8, stream=True,
+    messages=[{"role": "user", "content": "what is rivers 1 ?"}])
+out["streamed_attribution"] = [ch.model_dump().get("attribution") for ch in s if ch.choices and ch.choices[0].finish_reason][0]
 try:
     c.chat.completions.create(model="model-99", messages=[{"role": "user", "content": "x"}])
 except openai.NotFoundError as e:
@@ -398,6 +402,20 @@ print(json.dumps(out))
 	assert_eq!(v["models"], serde_json::json!([["tiny-llama", null], [served, "tiny-llama"]]));
 	assert_eq!(v["chat"].as_str().unwrap().trim(), cli_answer, "{v}");
 	assert_eq!(v["unknown"], 404);
+	// The answer's attribution: the model's dataset version, and the spans of the answer that
+	// its text holds word for word (each in the answer and in the training pairs), with their
+	// contributions; the same on the streamed answer's last chunk.
+	let att = &v["attribution"];
+	assert_eq!(att["dataset"], serde_json::json!({ "datanet": d, "version": 1 }), "{v}");
+	assert_eq!(v["streamed_attribution"], *att);
+	let training: String = TOPICS.iter().map(|t| pairs(t)).collect();
+	let answer = v["chat"].as_str().unwrap();
+	for span in att["spans"].as_array().expect("spans") {
+		let text = span["text"].as_str().unwrap();
+		assert!(answer.contains(text) && training.contains(text.trim()), "{span}");
+		assert!(!span["contributions"].as_array().unwrap().is_empty(), "{span}");
+	}
+	eprintln!("served answer {answer:?}, attribution {att}");
 	drop(api);
 
 	// A worker restarted mid-job resumes from its checkpoint, and the result is still the one an

@@ -5,12 +5,15 @@
 //! - `POST /v1/chat/completions`, `POST /v1/completions`: an answer as JSON, or with
 //!   `"stream": true` as Server-Sent Events (`data: <chunk>` lines, then `data: [DONE]`).
 //!
+//! Answers of a model the chain records carry an `attribution` object (the last chunk, when
+//! streamed): its dataset version and the exact spans of the answer found in that version's text.
+//!
 //! Errors have OpenAI's shape (`{"error": {"message", "type", "param", "code"}}`): 400 for a bad
 //! request, 404 for a model the server does not have (never an answer from another model), 503
 //! when the queue is full or a model's adapter cannot be fetched now. Bodies are cut at 1 MiB.
 
 use super::engine::{Engine, Piece};
-use super::models::{Models, ResolveError};
+use super::models::{Models, ResolveError, Source};
 use super::openai::{self, Answer, Invalid, Kind, Parsed, RequestLimits};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
@@ -28,6 +31,8 @@ const MAX_BODY: usize = 1 << 20;
 pub struct Server {
 	pub engine: Engine,
 	pub models: Models,
+	/// Shortest exact span reported in an answer's attribution, in bytes.
+	pub span_min_bytes: usize,
 	pub limits: RequestLimits,
 	/// Unix seconds the server started (the models' `created`).
 	pub started: u64,
@@ -102,8 +107,11 @@ fn now() -> u64 {
 }
 
 async fn answer(s: &Server, mut p: Parsed, kind: Kind) -> Response {
-	p.request.adapter = match s.models.resolve(&p.request.model).await {
-		Ok(a) => a,
+	let source = match s.models.resolve(&p.request.model).await {
+		Ok(r) => {
+			p.request.adapter = r.adapter;
+			r.source
+		}
 		Err(ResolveError::NotFound(e)) => {
 			return error(
 				StatusCode::NOT_FOUND,
@@ -156,7 +164,10 @@ async fn answer(s: &Server, mut p: Parsed, kind: Kind) -> Response {
 			match rx.recv().await {
 				Some(Piece::Text(t)) => text += &t,
 				Some(Piece::Done { finish, completion_tokens }) => {
-					let body = a.complete(&text, finish, prompt_tokens, completion_tokens);
+					let mut body = a.complete(&text, finish, prompt_tokens, completion_tokens);
+					if let Some(src) = source {
+						body["attribution"] = attribution(src, text, s.span_min_bytes).await;
+					}
 					return Json(body).into_response();
 				}
 				other => {
@@ -175,7 +186,31 @@ async fn answer(s: &Server, mut p: Parsed, kind: Kind) -> Response {
 			}
 		}
 	}
-	Sse::new(events(a, rx, prompt_tokens, p.include_usage)).into_response()
+	let end = End { prompt_tokens, include_usage: p.include_usage, source, min: s.span_min_bytes };
+	Sse::new(events(a, rx, end)).into_response()
+}
+
+/// An answer's `attribution`: the dataset version the model was trained on, and the spans of the
+/// answer its text holds word for word, with their contributions (docs/serving.md).
+async fn attribution(src: Source, text: String, min: usize) -> serde_json::Value {
+	let dataset = json!({ "datanet": src.datanet, "version": src.version });
+	match src.index {
+		Ok(index) => {
+			let spans = tokio::task::spawn_blocking(move || index.spans(&text, min))
+				.await
+				.unwrap_or_default();
+			json!({ "dataset": dataset, "spans": spans })
+		}
+		Err(e) => json!({ "dataset": dataset, "error": e }),
+	}
+}
+
+/// What a stream sends after the text.
+struct End {
+	prompt_tokens: usize,
+	include_usage: bool,
+	source: Option<Source>,
+	min: usize,
 }
 
 /// The Server-Sent Events of a streamed answer: the chat role first (as OpenAI's stream has it),
@@ -185,8 +220,7 @@ async fn answer(s: &Server, mut p: Parsed, kind: Kind) -> Response {
 fn events(
 	a: Answer,
 	mut pieces: tokio::sync::mpsc::UnboundedReceiver<Piece>,
-	prompt_tokens: usize,
-	include_usage: bool,
+	end: End,
 ) -> impl futures::Stream<Item = Result<Event, Infallible>> {
 	let (tx, rx) = tokio::sync::mpsc::channel::<Event>(64);
 	tokio::spawn(async move {
@@ -195,11 +229,22 @@ fn events(
 			return;
 		}
 		let mut first = a.kind == Kind::Completion;
+		let mut text = String::new();
+		let End { prompt_tokens, include_usage, mut source, min } = end;
 		while let Some(piece) = pieces.recv().await {
 			let event = match piece {
-				Piece::Text(t) => data(a.chunk(Some(&t), std::mem::take(&mut first), None)),
+				Piece::Text(t) => {
+					text += &t;
+					data(a.chunk(Some(&t), std::mem::take(&mut first), None))
+				}
 				Piece::Done { finish, completion_tokens } => {
-					if tx.send(data(a.chunk(None, false, Some(finish)))).await.is_err() {
+					// The attribution rides on the last chunk, once the whole text is known.
+					let mut last = a.chunk(None, false, Some(finish));
+					if let Some(src) = source.take() {
+						last["attribution"] =
+							attribution(src, std::mem::take(&mut text), min).await;
+					}
+					if tx.send(data(last)).await.is_err() {
 						return;
 					}
 					if include_usage

@@ -61,6 +61,10 @@ pub struct ServeArgs {
 	/// Adapters kept in memory (least recently used first out).
 	#[arg(long, default_value_t = 64)]
 	pub cached_adapters: usize,
+	/// Shortest part of an answer, in bytes, reported as found word for word in the model's
+	/// training text (chain models).
+	#[arg(long, default_value_t = 24)]
+	pub span_min_bytes: usize,
 }
 
 /// `ID=FOLDER` pairs, checked: ids unique and not the base's, each folder an adapter.
@@ -143,6 +147,7 @@ pub async fn serve(a: ServeArgs, chain: Option<ChainContext>) -> Result<()> {
 	let server = Arc::new(http::Server {
 		engine,
 		models: Models { base_id: base_id.clone(), local, chain },
+		span_min_bytes: a.span_min_bytes,
 		limits: RequestLimits {
 			default_max_tokens: a.default_max_tokens.min(a.max_tokens_limit),
 			max_tokens: a.max_tokens_limit,

@@ -6,12 +6,16 @@
 //!   `model-<id>`. The first request for one fetches its adapter blob over the data plane by the
 //!   hash the chain records (verified as it arrives), unpacks it (the canonical two-member archive
 //!   only) and keeps the folder; later requests find it on disk. A model trained on another base
-//!   is refused, never answered by this one.
+//!   is refused, never answered by this one. Its dataset version's text is fetched and indexed
+//!   for exact-span attribution (`model_factory::attribution::spans`) once per version.
 
 use super::engine::Adapter;
 use data_plane::DataNode;
-use std::collections::BTreeMap;
+use model_factory::attribution::spans::{Document, SpanIndex};
+use model_factory::data::Record;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tributary_client::training::{BaseModelId, ModelId, ModelView};
 use tributary_client::Client;
@@ -28,6 +32,9 @@ pub struct ChainModels {
 	fetching: tokio::sync::Mutex<()>,
 	/// The chain's models on this base, kept for a few seconds.
 	listed: tokio::sync::Mutex<Option<(Instant, Vec<ModelView>)>>,
+	/// Span indexes by (datanet, version), built once each; a failure is kept a minute before the
+	/// next try, so an unreachable dataset does not hold every request up.
+	indexes: tokio::sync::Mutex<IndexCache>,
 }
 
 impl ChainModels {
@@ -46,6 +53,7 @@ impl ChainModels {
 			fetch_timeout,
 			fetching: Default::default(),
 			listed: Default::default(),
+			indexes: Default::default(),
 		}
 	}
 }
@@ -65,6 +73,22 @@ pub struct Listed {
 	pub parent: Option<String>,
 }
 
+/// What a request's model needs: its adapter (`None`: the bare base) and, for a model the chain
+/// records, the training text its answers are searched in.
+#[derive(Clone, Default)]
+pub struct Resolved {
+	pub adapter: Option<Adapter>,
+	pub source: Option<Source>,
+}
+
+/// The dataset version a model was trained on, and its span index (or why there is none).
+#[derive(Clone)]
+pub struct Source {
+	pub datanet: u32,
+	pub version: u32,
+	pub index: Result<Arc<SpanIndex>, String>,
+}
+
 /// Why a model cannot answer.
 #[derive(Debug, thiserror::Error)]
 pub enum ResolveError {
@@ -76,17 +100,21 @@ pub enum ResolveError {
 	Unavailable(String),
 }
 
+type IndexCache = HashMap<(u32, u32), (Instant, Result<Arc<SpanIndex>, String>)>;
+
 const CHAIN_PREFIX: &str = "model-";
+const RETRY_INDEX_AFTER: Duration = Duration::from_secs(60);
 const LIST_FOR: Duration = Duration::from_secs(5);
 
 impl Models {
-	/// The adapter `model` needs (`None`: the bare base).
-	pub async fn resolve(&self, model: &str) -> Result<Option<Adapter>, ResolveError> {
+	/// What `model` needs to answer.
+	pub async fn resolve(&self, model: &str) -> Result<Resolved, ResolveError> {
 		if model == self.base_id {
-			return Ok(None);
+			return Ok(Resolved::default());
 		}
 		if let Some(dir) = self.local.get(model) {
-			return Ok(Some(Adapter { id: model.to_string(), dir: dir.clone() }));
+			let adapter = Some(Adapter { id: model.to_string(), dir: dir.clone() });
+			return Ok(Resolved { adapter, source: None });
 		}
 		let not_found = || {
 			ResolveError::NotFound(format!(
@@ -120,7 +148,11 @@ impl Models {
 				})?;
 			}
 		}
-		Ok(Some(Adapter { id: model.to_string(), dir }))
+		let index = span_index(chain, view.datanet, view.version).await;
+		Ok(Resolved {
+			adapter: Some(Adapter { id: model.to_string(), dir }),
+			source: Some(Source { datanet: view.datanet, version: view.version, index }),
+		})
 	}
 
 	/// Every model offered: the base, the local adapters, then the chain's models on the base.
@@ -172,4 +204,57 @@ async fn fetch_adapter(
 	tributary_client::adapter_blob::unpack(&bytes, &unpacked).map_err(|e| e.to_string())?;
 	std::fs::rename(&unpacked, dir).map_err(|e| format!("{}: {e}", dir.display()))?;
 	Ok(())
+}
+
+/// The span index of a dataset version: built from its items (fetched and verified against the
+/// chain's root, as a job's are) on first use, then kept.
+async fn span_index(
+	chain: &ChainModels,
+	datanet: u32,
+	version: u32,
+) -> Result<Arc<SpanIndex>, String> {
+	let mut indexes = chain.indexes.lock().await;
+	match indexes.get(&(datanet, version)) {
+		Some((_, Ok(i))) => return Ok(i.clone()),
+		Some((at, Err(e))) if at.elapsed() < RETRY_INDEX_AFTER => return Err(e.clone()),
+		_ => {}
+	}
+	let built = build_index(chain, datanet, version).await;
+	indexes.insert((datanet, version), (Instant::now(), built.clone()));
+	built
+}
+
+async fn build_index(
+	chain: &ChainModels,
+	datanet: u32,
+	version: u32,
+) -> Result<Arc<SpanIndex>, String> {
+	let items = crate::jobs::dataset::fetch_version(
+		&chain.client,
+		&chain.node,
+		datanet,
+		version,
+		chain.fetch_timeout,
+	)
+	.await
+	.map_err(|e| format!("the training text could not be had: {e}"))?;
+	let index = tokio::task::spawn_blocking(move || -> Result<SpanIndex, String> {
+		let (records, origin) =
+			crate::jobs::examples::records(&items).map_err(|e| e.to_string())?;
+		let docs: Vec<Document> = records
+			.iter()
+			.zip(&origin)
+			.map(|(r, &item)| Document {
+				contribution: items[item].item.contribution,
+				parts: match r {
+					Record::Text(t) => vec![t.as_str()],
+					Record::Chat(msgs) => msgs.iter().map(|m| m.content.as_str()).collect(),
+				},
+			})
+			.collect();
+		SpanIndex::build(&docs)
+	})
+	.await
+	.map_err(|e| e.to_string())??;
+	Ok(Arc::new(index))
 }

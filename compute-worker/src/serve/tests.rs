@@ -90,7 +90,8 @@ fn request(models: &Models, model: &str, max: usize) -> Request {
 		.build()
 		.unwrap()
 		.block_on(models.resolve(model))
-		.unwrap();
+		.unwrap()
+		.adapter;
 	Request {
 		model: model.into(),
 		adapter,
@@ -171,11 +172,10 @@ fn each_request_is_answered_by_its_own_adapter_whatever_ran_before() {
 	let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
 	assert!(matches!(rt.block_on(models.resolve("nope")), Err(ResolveError::NotFound(_))));
 	assert!(matches!(rt.block_on(models.resolve("model-0")), Err(ResolveError::NotFound(_))));
-	assert_eq!(rt.block_on(models.resolve("tiny")).unwrap(), None);
-	assert_eq!(
-		rt.block_on(models.resolve("a")).unwrap(),
-		Some(Adapter { id: "a".into(), dir: a.clone() })
-	);
+	assert_eq!(rt.block_on(models.resolve("tiny")).unwrap().adapter, None);
+	let resolved = rt.block_on(models.resolve("a")).unwrap();
+	assert_eq!(resolved.adapter, Some(Adapter { id: "a".into(), dir: a.clone() }));
+	assert!(resolved.source.is_none(), "a local adapter has no known training text");
 	let listed: Vec<(String, Option<String>)> =
 		rt.block_on(models.list()).unwrap().into_iter().map(|m| (m.id, m.parent)).collect();
 	let tiny = Some("tiny".to_string());

@@ -6,11 +6,14 @@
 //! - [`recorder`]: TracIn over checkpoints, logged during training, with an optional damped
 //!   block-diagonal preconditioner ([`precondition`]).
 //! - [`table`]: scores per example and per contribution, and the parts-per-million split.
+//! - [`spans`]: exact-span attribution: the parts of a model's answer its training text holds word
+//!   for word, with their contributions (suffix array).
 //!
 //! docs/attribution.md gives the formulas.
 
 pub mod precondition;
 pub mod recorder;
+pub mod spans;
 pub mod table;
 pub mod tap;
 
