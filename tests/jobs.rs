@@ -380,6 +380,9 @@ out["attribution"] = r.model_dump().get("attribution")
 s = c.chat.completions.create(model=sys.argv[2], temperature=0, max_tokens=8, stream=True,
     messages=[{"role": "user", "content": "what is rivers 1 ?"}])
 out["streamed_attribution"] = [ch.model_dump().get("attribution") for ch in s if ch.choices and ch.choices[0].finish_reason][0]
+r = c.chat.completions.create(model=sys.argv[3], temperature=0, max_tokens=8,
+    messages=[{"role": "user", "content": "what is curators 3 ?"}])
+out["grounded"] = r.model_dump()
 try:
     c.chat.completions.create(model="model-99", messages=[{"role": "user", "content": "x"}])
 except openai.NotFoundError as e:
@@ -388,7 +391,7 @@ print(json.dumps(out))
 "#;
 	let served = format!("model-{}", model.0);
 	let out = std::process::Command::new(super::serving::openai_python())
-		.args(["-c", script, &api_url, &served])
+		.args(["-c", script, &api_url, &served, &format!("datanet-{d}")])
 		.output()
 		.unwrap();
 	let stdout = String::from_utf8_lossy(&out.stdout);
@@ -399,7 +402,15 @@ print(json.dumps(out))
 		api.tail(20)
 	);
 	let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
-	assert_eq!(v["models"], serde_json::json!([["tiny-llama", null], [served, "tiny-llama"]]));
+	let chat_over = format!("datanet-{d}");
+	assert_eq!(
+		v["models"],
+		serde_json::json!([
+			["tiny-llama", null],
+			[served, "tiny-llama"],
+			[chat_over, "tiny-llama"]
+		])
+	);
 	assert_eq!(v["chat"].as_str().unwrap().trim(), cli_answer, "{v}");
 	assert_eq!(v["unknown"], 404);
 	// The answer's attribution: the model's dataset version, and the spans of the answer that
@@ -416,6 +427,15 @@ print(json.dumps(out))
 		assert!(!span["contributions"].as_array().unwrap().is_empty(), "{span}");
 	}
 	eprintln!("served answer {answer:?}, attribution {att}");
+	// Chat over the datanet: the passage that answers (the curators file's pair 3) is retrieved
+	// first and given to the model; the answer lists the passages it was given.
+	let g = &v["grounded"];
+	let citations = g["citations"].as_array().expect("citations");
+	assert!(!citations.is_empty() && citations.len() <= 3, "{g}");
+	assert!(citations[0]["text"].as_str().unwrap().contains("what is curators 3 ?"), "{g}");
+	assert_eq!(citations[0]["n"], 1);
+	assert!(citations.iter().all(|c| c["contribution"].is_u64() && c["cited"].is_boolean()));
+	assert_eq!(g["attribution"]["dataset"], serde_json::json!({ "datanet": d, "version": 1 }));
 	drop(api);
 
 	// A worker restarted mid-job resumes from its checkpoint, and the result is still the one an

@@ -7,14 +7,18 @@
 //!
 //! Answers of a model the chain records carry an `attribution` object (the last chunk, when
 //! streamed): its dataset version and the exact spans of the answer found in that version's text.
+//! Chat over a datanet (`datanet-<id>`) answers from retrieved passages of its latest version
+//! and lists them in `citations`, each marked `cited` when the answer names its number.
 //!
 //! Errors have OpenAI's shape (`{"error": {"message", "type", "param", "code"}}`): 400 for a bad
 //! request, 404 for a model the server does not have (never an answer from another model), 503
 //! when the queue is full or a model's adapter cannot be fetched now. Bodies are cut at 1 MiB.
 
+use super::engine::Prompt;
 use super::engine::{Engine, Piece};
 use super::models::{Models, ResolveError, Source};
 use super::openai::{self, Answer, Invalid, Kind, Parsed, RequestLimits};
+use super::retrieval::Hit;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
@@ -22,6 +26,7 @@ use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use model_factory::chat::Message;
 use serde_json::json;
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -107,10 +112,10 @@ fn now() -> u64 {
 }
 
 async fn answer(s: &Server, mut p: Parsed, kind: Kind) -> Response {
-	let source = match s.models.resolve(&p.request.model).await {
+	let (source, grounded) = match s.models.resolve(&p.request.model).await {
 		Ok(r) => {
 			p.request.adapter = r.adapter;
-			r.source
+			(r.source, r.grounded)
 		}
 		Err(ResolveError::NotFound(e)) => {
 			return error(
@@ -123,6 +128,23 @@ async fn answer(s: &Server, mut p: Parsed, kind: Kind) -> Response {
 		}
 		Err(ResolveError::Unavailable(e)) => return unavailable(&e),
 	};
+	let mut citations = None;
+	if grounded {
+		let Prompt::Chat(msgs) = &mut p.request.prompt else {
+			return bad_request(Invalid {
+				message: "chat over a datanet takes chat requests (/v1/chat/completions)".into(),
+				param: Some("model"),
+			});
+		};
+		let Some(Source { datanet, version, text: Ok(text) }) = &source else {
+			return unavailable("the datanet's passages are not available");
+		};
+		let question = msgs.iter().rev().find(|m| m.role == "user").map(|m| m.content.clone());
+		let hits = text.passages.search(&question.unwrap_or_default(), PASSAGES);
+		ground(msgs, &hits, *datanet, *version);
+		citations = Some(hits);
+	}
+	let provenance = Provenance { source, citations, min: s.span_min_bytes };
 	let prefix = if kind == Kind::Chat { "chatcmpl" } else { "cmpl" };
 	let a = Answer {
 		kind,
@@ -165,9 +187,7 @@ async fn answer(s: &Server, mut p: Parsed, kind: Kind) -> Response {
 				Some(Piece::Text(t)) => text += &t,
 				Some(Piece::Done { finish, completion_tokens }) => {
 					let mut body = a.complete(&text, finish, prompt_tokens, completion_tokens);
-					if let Some(src) = source {
-						body["attribution"] = attribution(src, text, s.span_min_bytes).await;
-					}
+					provenance.annotate(&mut body, text).await;
 					return Json(body).into_response();
 				}
 				other => {
@@ -186,22 +206,77 @@ async fn answer(s: &Server, mut p: Parsed, kind: Kind) -> Response {
 			}
 		}
 	}
-	let end = End { prompt_tokens, include_usage: p.include_usage, source, min: s.span_min_bytes };
+	let end = End { prompt_tokens, include_usage: p.include_usage, provenance };
 	Sse::new(events(a, rx, end)).into_response()
 }
 
-/// An answer's `attribution`: the dataset version the model was trained on, and the spans of the
-/// answer its text holds word for word, with their contributions (docs/serving.md).
-async fn attribution(src: Source, text: String, min: usize) -> serde_json::Value {
-	let dataset = json!({ "datanet": src.datanet, "version": src.version });
-	match src.index {
-		Ok(index) => {
-			let spans = tokio::task::spawn_blocking(move || index.spans(&text, min))
-				.await
-				.unwrap_or_default();
-			json!({ "dataset": dataset, "spans": spans })
+/// Passages given to the model in chat over a datanet.
+const PASSAGES: usize = 3;
+/// Characters of one passage put in the prompt at most.
+const PASSAGE_CHARS: usize = 1500;
+
+/// Puts the retrieved passages, numbered, in front of the conversation as a system message (joined
+/// to the conversation's own system message, if any: some templates take only one).
+fn ground(msgs: &mut Vec<Message>, hits: &[Hit], datanet: u32, version: u32) {
+	let mut text = if hits.is_empty() {
+		format!(
+			"No passage of datanet {datanet} (version {version}) matches the question: say that \
+			 the datanet does not cover it."
+		)
+	} else {
+		format!(
+			"Answer from these passages of datanet {datanet} (version {version}). Cite the \
+			 passages you use by their number in brackets, like [1]."
+		)
+	};
+	for (i, h) in hits.iter().enumerate() {
+		let passage: String = h.text.chars().take(PASSAGE_CHARS).collect();
+		text += &format!("\n\n[{}] {passage}", i + 1);
+	}
+	match msgs.first_mut() {
+		Some(m) if m.role == "system" => m.content = format!("{text}\n\n{}", m.content),
+		_ => msgs.insert(0, Message::new("system", &text)),
+	}
+}
+
+/// Where an answer came from, added to it once its text is complete.
+struct Provenance {
+	source: Option<Source>,
+	citations: Option<Vec<Hit>>,
+	min: usize,
+}
+
+impl Provenance {
+	/// Adds `attribution` (the dataset version and the answer's exact spans in its text) and, for
+	/// chat over a datanet, `citations` (the passages given, each `cited` when the answer names
+	/// its number) to `body` (docs/serving.md).
+	async fn annotate(self, body: &mut serde_json::Value, text: String) {
+		if let Some(hits) = self.citations {
+			let cited: Vec<_> = hits
+				.into_iter()
+				.enumerate()
+				.map(|(i, h)| {
+					let n = i + 1;
+					json!({
+						"n": n, "contribution": h.contribution, "score": h.score,
+						"text": h.text, "cited": text.contains(&format!("[{n}]")),
+					})
+				})
+				.collect();
+			body["citations"] = json!(cited);
 		}
-		Err(e) => json!({ "dataset": dataset, "error": e }),
+		let Some(src) = self.source else { return };
+		let dataset = json!({ "datanet": src.datanet, "version": src.version });
+		body["attribution"] = match src.text {
+			Ok(index) => {
+				let min = self.min;
+				let spans = tokio::task::spawn_blocking(move || index.spans.spans(&text, min))
+					.await
+					.unwrap_or_default();
+				json!({ "dataset": dataset, "spans": spans })
+			}
+			Err(e) => json!({ "dataset": dataset, "error": e }),
+		};
 	}
 }
 
@@ -209,8 +284,7 @@ async fn attribution(src: Source, text: String, min: usize) -> serde_json::Value
 struct End {
 	prompt_tokens: usize,
 	include_usage: bool,
-	source: Option<Source>,
-	min: usize,
+	provenance: Provenance,
 }
 
 /// The Server-Sent Events of a streamed answer: the chat role first (as OpenAI's stream has it),
@@ -230,7 +304,8 @@ fn events(
 		}
 		let mut first = a.kind == Kind::Completion;
 		let mut text = String::new();
-		let End { prompt_tokens, include_usage, mut source, min } = end;
+		let End { prompt_tokens, include_usage, provenance } = end;
+		let mut provenance = Some(provenance);
 		while let Some(piece) = pieces.recv().await {
 			let event = match piece {
 				Piece::Text(t) => {
@@ -238,11 +313,11 @@ fn events(
 					data(a.chunk(Some(&t), std::mem::take(&mut first), None))
 				}
 				Piece::Done { finish, completion_tokens } => {
-					// The attribution rides on the last chunk, once the whole text is known.
+					// Attribution and citations ride on the last chunk, once the whole text is
+					// known.
 					let mut last = a.chunk(None, false, Some(finish));
-					if let Some(src) = source.take() {
-						last["attribution"] =
-							attribution(src, std::mem::take(&mut text), min).await;
+					if let Some(p) = provenance.take() {
+						p.annotate(&mut last, std::mem::take(&mut text)).await;
 					}
 					if tx.send(data(last)).await.is_err() {
 						return;

@@ -2,7 +2,8 @@
 //!
 //! - [`engine`]: the generation thread, adapters applied per request, stop strings, streaming.
 //! - [`models`]: which adapter a `model` id names: local folders, or the chain's trained models
-//!   fetched over the data plane on first use.
+//!   fetched over the data plane on first use, and chat over a datanet (`datanet-<id>`).
+//! - [`retrieval`]: BM25 over a version's records, for chat over a datanet.
 //! - [`openai`]: the API's request checks and answer shapes.
 //! - [`http`]: the routes (`/v1/models`, `/v1/chat/completions`, `/v1/completions`).
 //!
@@ -12,6 +13,7 @@ pub mod engine;
 pub mod http;
 pub mod models;
 pub mod openai;
+pub mod retrieval;
 
 use anyhow::{bail, Context, Result};
 use data_plane::DataNode;

@@ -8,8 +8,12 @@
 //!   only) and keeps the folder; later requests find it on disk. A model trained on another base
 //!   is refused, never answered by this one. Its dataset version's text is fetched and indexed
 //!   for exact-span attribution (`model_factory::attribution::spans`) once per version.
+//! - With a chain, every datanet with a published version of text, as `datanet-<id>`: chat over
+//!   the datanet. The base answers from passages of the datanet's latest version that retrieval
+//!   ([`super::retrieval`]) finds for the question, citing them.
 
 use super::engine::Adapter;
+use super::retrieval::{Bm25, Passage};
 use data_plane::DataNode;
 use model_factory::attribution::spans::{Document, SpanIndex};
 use model_factory::data::Record;
@@ -30,10 +34,10 @@ pub struct ChainModels {
 	pub fetch_timeout: Duration,
 	/// One fetch at a time (two requests for the same new model fetch it once).
 	fetching: tokio::sync::Mutex<()>,
-	/// The chain's models on this base, kept for a few seconds.
-	listed: tokio::sync::Mutex<Option<(Instant, Vec<ModelView>)>>,
-	/// Span indexes by (datanet, version), built once each; a failure is kept a minute before the
-	/// next try, so an unreachable dataset does not hold every request up.
+	/// The chain's models on this base and its datanets with a version, kept for a few seconds.
+	listed: tokio::sync::Mutex<Option<(Instant, Vec<Listed>)>>,
+	/// Versions' text indexes by (datanet, version), built once each; a failure is kept a minute
+	/// before the next try, so an unreachable dataset does not hold every request up.
 	indexes: tokio::sync::Mutex<IndexCache>,
 }
 
@@ -74,19 +78,27 @@ pub struct Listed {
 }
 
 /// What a request's model needs: its adapter (`None`: the bare base) and, for a model the chain
-/// records, the training text its answers are searched in.
+/// records, the dataset version its answers are searched in (the training text of a trained
+/// model; for chat over a datanet, `grounded`, also where passages come from).
 #[derive(Clone, Default)]
 pub struct Resolved {
 	pub adapter: Option<Adapter>,
 	pub source: Option<Source>,
+	pub grounded: bool,
 }
 
-/// The dataset version a model was trained on, and its span index (or why there is none).
+/// A dataset version, and its text's indexes (or why there are none).
 #[derive(Clone)]
 pub struct Source {
 	pub datanet: u32,
 	pub version: u32,
-	pub index: Result<Arc<SpanIndex>, String>,
+	pub text: Result<Arc<VersionText>, String>,
+}
+
+/// A version's records, indexed for exact spans and for retrieval.
+pub struct VersionText {
+	pub spans: SpanIndex,
+	pub passages: Bm25,
 }
 
 /// Why a model cannot answer.
@@ -100,9 +112,10 @@ pub enum ResolveError {
 	Unavailable(String),
 }
 
-type IndexCache = HashMap<(u32, u32), (Instant, Result<Arc<SpanIndex>, String>)>;
+type IndexCache = HashMap<(u32, u32), (Instant, Result<Arc<VersionText>, String>)>;
 
 const CHAIN_PREFIX: &str = "model-";
+const DATANET_PREFIX: &str = "datanet-";
 const RETRY_INDEX_AFTER: Duration = Duration::from_secs(60);
 const LIST_FOR: Duration = Duration::from_secs(5);
 
@@ -114,7 +127,12 @@ impl Models {
 		}
 		if let Some(dir) = self.local.get(model) {
 			let adapter = Some(Adapter { id: model.to_string(), dir: dir.clone() });
-			return Ok(Resolved { adapter, source: None });
+			return Ok(Resolved { adapter, source: None, grounded: false });
+		}
+		if let (Some(chain), Some(d)) =
+			(&self.chain, model.strip_prefix(DATANET_PREFIX).and_then(|n| n.parse::<u32>().ok()))
+		{
+			return datanet(chain, model, d).await;
 		}
 		let not_found = || {
 			ResolveError::NotFound(format!(
@@ -148,14 +166,16 @@ impl Models {
 				})?;
 			}
 		}
-		let index = span_index(chain, view.datanet, view.version).await;
+		let text = version_text(chain, view.datanet, view.version).await;
 		Ok(Resolved {
 			adapter: Some(Adapter { id: model.to_string(), dir }),
-			source: Some(Source { datanet: view.datanet, version: view.version, index }),
+			source: Some(Source { datanet: view.datanet, version: view.version, text }),
+			grounded: false,
 		})
 	}
 
-	/// Every model offered: the base, the local adapters, then the chain's models on the base.
+	/// Every model offered: the base, the local adapters, then the chain's models on the base and
+	/// its datanets with a published version of text.
 	pub async fn list(&self) -> Result<Vec<Listed>, ResolveError> {
 		let mut out = vec![Listed { id: self.base_id.clone(), parent: None }];
 		let parent = Some(self.base_id.clone());
@@ -164,20 +184,26 @@ impl Models {
 			let mut listed = chain.listed.lock().await;
 			let fresh = listed.as_ref().is_some_and(|(at, _)| at.elapsed() < LIST_FOR);
 			if !fresh {
-				let all = chain
-					.client
-					.models()
-					.await
-					.map_err(|e| ResolveError::Unavailable(format!("the chain: {e}")))?;
-				*listed = Some((Instant::now(), all));
+				let chain_err = |e: tributary_client::ClientError| {
+					ResolveError::Unavailable(format!("the chain: {e}"))
+				};
+				let models = chain.client.models().await.map_err(chain_err)?;
+				let datanets = chain.client.datanets().await.map_err(chain_err)?;
+				let ids = models
+					.iter()
+					.filter(|m| m.base == chain.base)
+					.map(|m| format!("{CHAIN_PREFIX}{}", m.id))
+					.chain(
+						datanets
+							.iter()
+							.filter(|d| d.latest_version > 0 && d.modality == "text")
+							.map(|d| format!("{DATANET_PREFIX}{}", d.id)),
+					)
+					.map(|id| Listed { id, parent: parent.clone() })
+					.collect();
+				*listed = Some((Instant::now(), ids));
 			}
-			let (_, all) = listed.as_ref().expect("just listed");
-			out.extend(
-				all.iter().filter(|m| m.base == chain.base).map(|m| Listed {
-					id: format!("{CHAIN_PREFIX}{}", m.id),
-					parent: parent.clone(),
-				}),
-			);
+			out.extend(listed.as_ref().expect("just listed").1.iter().cloned());
 		}
 		Ok(out)
 	}
@@ -206,13 +232,39 @@ async fn fetch_adapter(
 	Ok(())
 }
 
-/// The span index of a dataset version: built from its items (fetched and verified against the
+/// Chat over datanet `d`: the base, grounded in its latest version.
+async fn datanet(chain: &ChainModels, model: &str, d: u32) -> Result<Resolved, ResolveError> {
+	let view = match chain.client.datanet(d).await {
+		Ok(Some(v)) => v,
+		Ok(None) => {
+			return Err(ResolveError::NotFound(format!(
+				"the model `{model}` does not exist here: there is no datanet {d}"
+			)))
+		}
+		Err(e) => return Err(ResolveError::Unavailable(format!("the chain: {e}"))),
+	};
+	if view.latest_version == 0 || view.modality != "text" {
+		return Err(ResolveError::NotFound(format!(
+			"{model}: datanet {d} has no published version of text to chat over"
+		)));
+	}
+	let version = view.latest_version;
+	let text = version_text(chain, d, version).await;
+	if let Err(e) = &text {
+		// Without its passages there is nothing to ground an answer in.
+		return Err(ResolveError::Unavailable(format!("{model}: {e}")));
+	}
+	let source = Some(Source { datanet: d, version, text });
+	Ok(Resolved { adapter: None, source, grounded: true })
+}
+
+/// The indexes of a dataset version: built from its items (fetched and verified against the
 /// chain's root, as a job's are) on first use, then kept.
-async fn span_index(
+async fn version_text(
 	chain: &ChainModels,
 	datanet: u32,
 	version: u32,
-) -> Result<Arc<SpanIndex>, String> {
+) -> Result<Arc<VersionText>, String> {
 	let mut indexes = chain.indexes.lock().await;
 	match indexes.get(&(datanet, version)) {
 		Some((_, Ok(i))) => return Ok(i.clone()),
@@ -228,7 +280,7 @@ async fn build_index(
 	chain: &ChainModels,
 	datanet: u32,
 	version: u32,
-) -> Result<Arc<SpanIndex>, String> {
+) -> Result<Arc<VersionText>, String> {
 	let items = crate::jobs::dataset::fetch_version(
 		&chain.client,
 		&chain.node,
@@ -238,7 +290,7 @@ async fn build_index(
 	)
 	.await
 	.map_err(|e| format!("the training text could not be had: {e}"))?;
-	let index = tokio::task::spawn_blocking(move || -> Result<SpanIndex, String> {
+	let index = tokio::task::spawn_blocking(move || -> Result<VersionText, String> {
 		let (records, origin) =
 			crate::jobs::examples::records(&items).map_err(|e| e.to_string())?;
 		let docs: Vec<Document> = records
@@ -252,7 +304,12 @@ async fn build_index(
 				},
 			})
 			.collect();
-		SpanIndex::build(&docs)
+		let passages = Bm25::build(
+			docs.iter()
+				.map(|d| Passage { contribution: d.contribution, text: d.parts.join("\n") })
+				.collect(),
+		);
+		Ok(VersionText { spans: SpanIndex::build(&docs)?, passages })
 	})
 	.await
 	.map_err(|e| e.to_string())??;
