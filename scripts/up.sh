@@ -7,7 +7,8 @@
 # - training: Bob's worker also runs jobs as the bonded worker Dave, Charlie's as Eve (and spot-checks
 #   other workers' results), and SmolLM2-135M-Instruct (the test model, uploaded to Bob's worker) is
 #   registered as base model 0;
-# - serving: SmolLM2-135M-Instruct behind OpenAI's API on http://127.0.0.1:8000/v1.
+# - serving: OpenAI's API on http://127.0.0.1:8000/v1 for base model 0 (fetched from Bob's worker),
+#   every model trained on it (model-<id>) and chat over every datanet with a version (datanet-<id>).
 # Extra arguments go to the node, e.g. `./scripts/up.sh --sealing instant` for a block per
 # transaction. Ctrl-C stops everything; chain and worker state live in a temporary directory.
 set -euo pipefail
@@ -55,9 +56,14 @@ cli=("$bin/tributary" --no-wait-finality)
 "${cli[@]}" worker register --worker-dir "$state/worker-charlie" --key //Eve >/dev/null
 "${cli[@]}" base register "$(./scripts/fetch-smollm2.sh)" --name SmolLM2-135M-Instruct --family llama \
 	--license apache-2.0 --params 134515008 --peer "$bob" --key //Alice >/dev/null
-# Serving: the same model behind OpenAI's API (docs/serving.md).
-"$bin/tributary-worker" api --model "$(./scripts/fetch-smollm2.sh)" --name SmolLM2-135M-Instruct \
-	--bind 127.0.0.1:8000 >"$state/api.log" 2>&1 &
+# Serving (docs/serving.md): base 0 once the chain has finalized it, its trained models as they come.
+for _ in $(seq 1 120); do
+	if "$bin/tributary" base show 0 >/dev/null 2>&1; then break; fi
+	sleep 0.5
+done
+mkdir -p "$state/api"
+"$bin/tributary-worker" --data-dir "$state/api" --listen /ip4/127.0.0.1/tcp/30402 --bootstrap "$bob" \
+	api --base 0 --bind 127.0.0.1:8000 >"$state/api.log" 2>&1 &
 pids+=($!)
 
 cat <<INFO
@@ -69,7 +75,8 @@ cat <<INFO
           e.g. $bin/tributary contribute FILE --datanet 0 --key //Dave --peer $bob
   base    0 = SmolLM2-135M-Instruct (tributary base list)
   jobs    live progress: tributary job watch ID   (the worker publishes http://127.0.0.1:30480 on chain)
-  api     http://127.0.0.1:8000/v1   (OpenAI API, model "SmolLM2-135M-Instruct"; docs/serving.md; log $state/api.log)
+  api     http://127.0.0.1:8000/v1   (OpenAI API: "SmolLM2-135M-Instruct", model-<id> once trained,
+          datanet-<id> once published; docs/serving.md; log $state/api.log)
 
 INFO
 wait "${pids[0]}"
