@@ -20,7 +20,7 @@ use tributary_client::{
 	training::{JobState, JobView},
 	Client,
 };
-use tributary_e2e::{cli, cli_spawn, worker_cli, worker_spawn, Node, Worker};
+use tributary_e2e::{cli, cli_spawn, worker_cli, Node, Worker};
 
 pub(crate) fn key(suri: &str) -> Key {
 	Key::from_suri(suri).expect("dev key")
@@ -350,25 +350,19 @@ async fn a_job_survives_a_dead_worker_and_its_adapter_is_fetched_reproduced_and_
 	// model listed as model-<id> and fetched (verified by the chain's hash) on first use; its
 	// answer is the CLI's with the fetched adapter. A model that is not on the chain is a 404.
 	let api_dir = home.path().join("api");
-	let mut api = worker_spawn(
+	let (api, api_url) = super::serving::start_api(&[
+		"--data-dir",
+		api_dir.to_str().unwrap(),
+		"--bootstrap",
+		&peer,
 		"api",
-		&[
-			"--data-dir",
-			api_dir.to_str().unwrap(),
-			"--bootstrap",
-			&peer,
-			"api",
-			"--url",
-			&url,
-			"--base",
-			"0",
-			"--bind",
-			"127.0.0.1:0",
-		],
-	)
-	.unwrap();
-	let line = api.wait_log("listening on http://", Duration::from_secs(120)).unwrap();
-	let api_url = line.split("listening on ").nth(1).unwrap().trim().to_string();
+		"--url",
+		&url,
+		"--base",
+		"0",
+		"--bind",
+		"127.0.0.1:0",
+	]);
 	let script = r#"
 import json, sys, openai
 c = openai.OpenAI(base_url=sys.argv[1], api_key="unused")
@@ -390,19 +384,8 @@ except openai.NotFoundError as e:
 print(json.dumps(out))
 "#;
 	let served = format!("model-{}", model.0);
-	let out = std::process::Command::new(super::serving::openai_python())
-		.args(["-c", script, &api_url, &served, &format!("datanet-{d}")])
-		.output()
-		.unwrap();
-	let stdout = String::from_utf8_lossy(&out.stdout);
-	assert!(
-		out.status.success(),
-		"{stdout}\n{}\n{}",
-		String::from_utf8_lossy(&out.stderr),
-		api.tail(20)
-	);
-	let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
 	let chat_over = format!("datanet-{d}");
+	let v = super::serving::ask_openai(&api, script, &[&api_url, &served, &chat_over]);
 	assert_eq!(
 		v["models"],
 		serde_json::json!([

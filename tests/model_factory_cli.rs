@@ -6,12 +6,11 @@ use std::path::PathBuf;
 use tributary_e2e::worker_cli;
 
 pub(crate) fn smollm2() -> String {
-	let p = std::env::var("TRIBUTARY_SMOLLM2").map(PathBuf::from).unwrap_or_else(|_| {
-		PathBuf::from(std::env::var("HOME").unwrap())
-			.join(".cache/tributary/models/SmolLM2-135M-Instruct.Q4_1.gguf")
-	});
-	assert!(p.exists(), "{} is missing: run scripts/fetch-smollm2.sh", p.display());
-	p.to_str().unwrap().to_string()
+	tributary_e2e::cached(
+		"TRIBUTARY_SMOLLM2",
+		"models/SmolLM2-135M-Instruct.Q4_1.gguf",
+		"fetch-smollm2.sh",
+	)
 }
 
 fn json_lines(s: &str) -> Vec<serde_json::Value> {

@@ -4,17 +4,39 @@
 //! completions answered as the CLI's own chat answers, streamed and not, usage counted, stop
 //! strings honoured, and an unknown model refused, never answered by another.
 
-use std::path::PathBuf;
 use std::time::Duration;
 use tributary_e2e::{worker_cli, worker_spawn};
 
-pub(crate) fn openai_python() -> String {
-	let p = std::env::var("TRIBUTARY_OPENAI_PYTHON").map(PathBuf::from).unwrap_or_else(|_| {
-		PathBuf::from(std::env::var("HOME").unwrap())
-			.join(".cache/tributary/openai-venv/bin/python")
-	});
-	assert!(p.exists(), "{} is missing: run scripts/fetch-openai-client.sh", p.display());
-	p.to_str().unwrap().to_string()
+/// Starts `tributary-worker` with `args` (ending in an `api` command binding port 0) and waits
+/// for it to serve; returns it and its API's base URL.
+pub(crate) fn start_api(args: &[&str]) -> (tributary_e2e::Proc, String) {
+	let mut api = worker_spawn("api", args).unwrap();
+	let line = api.wait_log("listening on http://", Duration::from_secs(120)).unwrap();
+	let url = line.split("listening on ").nth(1).unwrap().trim().to_string();
+	(api, url)
+}
+
+/// Runs `script` with the official `openai` package (`args` after it) and parses the one JSON
+/// object it prints; on failure, shows the server's log.
+pub(crate) fn ask_openai(
+	api: &tributary_e2e::Proc,
+	script: &str,
+	args: &[&str],
+) -> serde_json::Value {
+	let python = tributary_e2e::cached(
+		"TRIBUTARY_OPENAI_PYTHON",
+		"openai-venv/bin/python",
+		"fetch-openai-client.sh",
+	);
+	let out = std::process::Command::new(python).arg("-c").arg(script).args(args).output().unwrap();
+	let stdout = String::from_utf8_lossy(&out.stdout);
+	assert!(
+		out.status.success(),
+		"{stdout}\n{}\nserver:\n{}",
+		String::from_utf8_lossy(&out.stderr),
+		api.tail(20)
+	);
+	serde_json::from_str(stdout.trim()).unwrap()
 }
 
 /// Asks the server at `base` through the `openai` package; prints one JSON object.
@@ -105,37 +127,19 @@ fn an_openai_client_chats_with_a_trained_adapter_streamed_and_not() {
 	.unwrap();
 	assert!(r.ok, "{}", r.stderr);
 
-	let mut server = worker_spawn(
+	let (server, base) = start_api(&[
 		"api",
-		&[
-			"api",
-			"--model",
-			&model,
-			"--name",
-			"smollm2",
-			"--adapter",
-			&format!("tuned={a}"),
-			"--bind",
-			"127.0.0.1:0",
-		],
-	)
-	.unwrap();
-	let line = server.wait_log("listening on http://", Duration::from_secs(120)).unwrap();
-	let base = line.split("listening on ").nth(1).unwrap().trim().to_string();
-
+		"--model",
+		&model,
+		"--name",
+		"smollm2",
+		"--adapter",
+		&format!("tuned={a}"),
+		"--bind",
+		"127.0.0.1:0",
+	]);
 	let prompt = "What is a datanet?";
-	let out = std::process::Command::new(openai_python())
-		.args(["-c", CLIENT, &base, prompt])
-		.output()
-		.unwrap();
-	let stdout = String::from_utf8_lossy(&out.stdout);
-	assert!(
-		out.status.success(),
-		"{stdout}\n{}\nserver:\n{}",
-		String::from_utf8_lossy(&out.stderr),
-		server.tail(20)
-	);
-	let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+	let v = ask_openai(&server, CLIENT, &[&base, prompt]);
 
 	assert_eq!(v["models"], serde_json::json!([["smollm2", null], ["tuned", "smollm2"]]));
 	// The API's greedy answer is the CLI's own chat answer with the same adapter.

@@ -279,6 +279,16 @@ pub fn worker_cli(args: &[&str]) -> Result<CliOutput> {
 	})
 }
 
+/// A file a fetch script puts in the shared cache: `$env` if set, else `~/.cache/tributary/<rel>`;
+/// a test that needs it fails with the script to run when it is missing.
+pub fn cached(env: &str, rel: &str, script: &str) -> String {
+	let p = std::env::var(env).map(PathBuf::from).unwrap_or_else(|_| {
+		PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/tributary").join(rel)
+	});
+	assert!(p.exists(), "{} is missing: run scripts/{script}", p.display());
+	p.to_str().expect("utf-8 path").to_string()
+}
+
 /// Starts `tributary-worker` with `args`, without waiting for it.
 pub fn worker_spawn(name: &str, args: &[&str]) -> Result<Proc> {
 	let mut cmd = Command::new(binary("tributary-worker")?);
