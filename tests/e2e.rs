@@ -306,7 +306,21 @@ async fn dev_node_create_submit_vote_and_rank() {
 	assert!(!r.ok, "only root slashes: {}", r.stdout);
 }
 
-async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut f: F) -> T
+async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, f: F) -> T
+where
+	F: FnMut() -> Fut,
+	Fut: std::future::Future<Output = Option<T>>,
+{
+	wait_for_showing(what, timeout, f, String::new).await
+}
+
+/// [`wait_for`], and on a timeout the panic shows `show()` (processes' logs, the chain's state).
+async fn wait_for_showing<T, F, Fut>(
+	what: &str,
+	timeout: Duration,
+	mut f: F,
+	show: impl Fn() -> String,
+) -> T
 where
 	F: FnMut() -> Fut,
 	Fut: std::future::Future<Output = Option<T>>,
@@ -316,7 +330,7 @@ where
 		if let Some(v) = f().await {
 			return v;
 		}
-		assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+		assert!(start.elapsed() < timeout, "timed out waiting for {what}\n{}", show());
 		tokio::time::sleep(Duration::from_millis(500)).await;
 	}
 }
