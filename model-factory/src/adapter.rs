@@ -110,6 +110,18 @@ pub fn load_into(dir: &Path, cfg: &LoraConfig, vars: &[(String, Var)]) -> Result
 	}
 	let p = dir.join("adapter_model.safetensors");
 	let tensors = candle_core::safetensors::load(&p, &Device::Cpu).map_err(|e| io(&p, e))?;
+	assign(&tensors, vars).map_err(|e| match e {
+		AdapterError::Io { reason, .. } => io(&p, reason),
+		other => other,
+	})
+}
+
+/// Sets `vars` (the model's LoRA parameters, by PEFT name) from an adapter's `tensors`, checking
+/// that every one is present with the right shape.
+pub fn assign(
+	tensors: &std::collections::HashMap<String, candle_core::Tensor>,
+	vars: &[(String, Var)],
+) -> Result<(), AdapterError> {
 	for (name, var) in vars {
 		let t = tensors.get(name).ok_or_else(|| AdapterError::Missing(name.clone()))?;
 		if t.dims() != var.dims() {
@@ -122,7 +134,7 @@ pub fn load_into(dir: &Path, cfg: &LoraConfig, vars: &[(String, Var)]) -> Result
 		t.to_dtype(var.dtype())
 			.and_then(|t| t.to_device(var.device()))
 			.and_then(|t| var.set(&t))
-			.map_err(|e| io(&p, e))?;
+			.map_err(|e| io(Path::new(name), e))?;
 	}
 	Ok(())
 }

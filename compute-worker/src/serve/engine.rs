@@ -195,16 +195,21 @@ impl Worker {
 		}
 	}
 
+	/// Takes every adapter off the base.
+	fn detach_all(&mut self) {
+		for (_, l) in self.model.model.linears_mut() {
+			l.lora = None;
+		}
+		self.applied = None;
+	}
+
 	/// Puts `adapter` on the base (`None`: takes every adapter off).
 	fn apply(&mut self, adapter: Option<&Adapter>) -> Result<(), String> {
 		let wanted = adapter.map(|a| a.id.clone());
 		if wanted == self.applied {
 			return Ok(());
 		}
-		for (_, l) in self.model.model.linears_mut() {
-			l.lora = None;
-		}
-		self.applied = None;
+		self.detach_all();
 		let Some(adapter) = adapter else { return Ok(()) };
 		let id = adapter.id.clone();
 		let a = self.cache.get(&id, &adapter.dir)?;
@@ -220,24 +225,11 @@ impl Worker {
 					vars.len()
 				));
 			}
-			for (name, var) in &vars {
-				let t = a.tensors.get(name).ok_or_else(|| format!("{name} is missing"))?;
-				if t.dims() != var.dims() {
-					return Err(format!("{name} has shape {:?}, not {:?}", t.dims(), var.dims()));
-				}
-				let t = t
-					.to_dtype(var.dtype())
-					.and_then(|t| t.to_device(var.device()))
-					.map_err(|e| e.to_string())?;
-				var.set(&t).map_err(|e| e.to_string())?;
-			}
-			Ok(())
+			model_factory::adapter::assign(&a.tensors, &vars).map_err(|e| e.to_string())
 		};
 		if let Err(e) = set() {
 			// Never answer from a half-applied adapter.
-			for (_, l) in self.model.model.linears_mut() {
-				l.lora = None;
-			}
+			self.detach_all();
 			return Err(fail(&e));
 		}
 		self.applied = Some(id);
