@@ -9,6 +9,8 @@ command -v protoc >/dev/null 2>&1 || need_apt+=(protobuf-compiler)
 ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so ' || need_apt+=(libopenblas-dev)
 # The serving tests' OpenAI client lives in a virtual environment.
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need_apt+=(python3-venv)
+# The Studio's browser tests drive Debian's Chromium (no browser download).
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
 	echo "bootstrap: installing ${need_apt[*]}"
 	SUDO=""
@@ -17,6 +19,8 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 		{ $SUDO apt-get update >/dev/null && $SUDO apt-get install -y "${need_apt[@]}" >/dev/null; }
 fi
 
+# The Studio is built with the machine's Node.js (20 or later) and npm.
+command -v npm >/dev/null 2>&1 || { echo "bootstrap: Node.js 20+ with npm is needed to build the Studio" >&2; exit 1; }
 command -v cargo >/dev/null 2>&1 || { echo "bootstrap: cargo not found: install Rust with rustup first" >&2; exit 1; }
 # The runtime is also built to wasm (wasm32v1-none), which needs rust-src.
 installed_targets=$(rustup target list --installed)

@@ -13,6 +13,10 @@ step() { echo "== $* ($(( $(date +%s) - start ))s)"; }
 step "format check"
 cargo fmt --all --check
 
+# The Studio's browser app (type check and production build), for its browser test.
+step "studio: npm ci and build"
+./scripts/build-studio.sh
+
 # Build the whole workspace in one invocation, so the node and CLI binaries the end-to-end tests
 # run share one feature set with the test builds (a per-package build would compile everything
 # again with different features).

@@ -461,7 +461,7 @@ fn content_hash(p: &Path) -> [u8; 32] {
 /// `tributary --json contribute FILE --datanet D --key //Dave [--peer P]`, which must succeed.
 /// Creates a datanet owned by Alice whose `curators` must all agree (both quorums are their
 /// number); returns its id.
-fn create_datanet(
+pub(crate) fn create_datanet(
 	url: &str,
 	ks: &Path,
 	name: &str,

@@ -20,6 +20,7 @@ mod data_plane;
 mod jobs;
 mod model_factory_cli;
 mod serving;
+mod studio;
 mod validators;
 
 fn key(suri: &str) -> Key {
@@ -421,6 +422,40 @@ async fn transactions_sent_before_finality_get_their_own_nonces() {
 	let third = client.sign(&remark(21), &dave).await.unwrap();
 	assert_eq!(third.nonce, first.nonce + 1, "the pool's transaction counts");
 	sealed(&client, client.submit_signed(&third)).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reads_agree_on_one_block_before_finality() {
+	// A vote in a best block that is not final yet: a client reading the finalized block (the
+	// CLI's default) saw the contribution still pending but the leaderboard (the node's RPC, at
+	// the best block) already ranking it. Every read now goes to one block.
+	let mut node = Node::start("views", &["--dev", "--sealing", "manual"]).expect("node starts");
+	node.wait_rpc().expect("rpc up");
+	let client = Client::connect(&node.url()).await.unwrap().with_wait(Wait::InBlock);
+	let (dave, bob) = (key("//Dave"), key("//Bob"));
+	let decl = content::FileDeclaration {
+		hash: *blake3::hash(b"a view of one block").as_bytes(),
+		bytes: 19,
+		format: "txt".into(),
+	};
+	sealed(&client, client.commit_contribution(&dave, 0, &decl)).await.unwrap();
+	let id = sealed(&client, client.submit_contribution(&dave, 0, &decl, "")).await.unwrap();
+	let decision = sealed(&client, client.vote(&bob, id, VoteArg::Approve)).await.unwrap();
+	assert!(matches!(decision, Decision::Accepted { .. }), "{decision:?}");
+	assert_eq!(client.status().await.unwrap().finalized, 0);
+
+	let best =
+		Client::connect(&node.url()).await.unwrap().reading(tributary_client::client::Head::Best);
+	assert!(matches!(best.contribution(id).await.unwrap().decision, Decision::Accepted { .. }));
+	assert_eq!(best.leaderboard(Some(0), 0, 10).await.unwrap().len(), 1);
+	assert_eq!(best.commitment(0).await.unwrap().unwrap().count, 1);
+	assert_eq!(best.contributor_stats(&dave.account_id(), Some(0)).await.unwrap().accepted, 1);
+
+	// The finalized view: nothing of it yet, in every read.
+	assert!(client.contribution(id).await.is_err(), "not even submitted at block 0");
+	assert_eq!(client.leaderboard(Some(0), 0, 10).await.unwrap(), vec![]);
+	assert_eq!(client.commitment(0).await.unwrap().unwrap().count, 0);
+	assert_eq!(client.contributor_stats(&dave.account_id(), Some(0)).await.unwrap().accepted, 0);
 }
 
 /// Makes a block (not finalized) on a manual-sealing node every 200 ms until `submission` ends.

@@ -606,6 +606,17 @@ impl Client {
 		best.ok_or_else(|| ClientError::Other("the node has no best block".into()))
 	}
 
+	/// The hash of the block reads go to (see [`Head`]), for the node's own RPCs, so that they
+	/// answer from the same block as storage reads do.
+	pub(crate) async fn read_hash(&self) -> Result<subxt::utils::H256, ClientError> {
+		match self.reads {
+			Head::Finalized => {
+				Ok(self.legacy.chain_get_finalized_head().await.map_err(subxt::Error::from)?)
+			}
+			Head::Best => self.best_hash().await,
+		}
+	}
+
 	/// The number of the node's best block.
 	async fn best_number(&self) -> Result<u64, ClientError> {
 		let header = self.legacy.chain_get_header(None).await.map_err(subxt::Error::from)?;
@@ -1030,27 +1041,31 @@ impl Client {
 			.is_some())
 	}
 
-	/// The leaderboard of a datanet, or of all datanets, from the node's `datanets_leaderboard` RPC.
+	/// The leaderboard of a datanet, or of all datanets, from the node's `datanets_leaderboard` RPC,
+	/// at the block storage reads go to (finalized by default), so that it agrees with them.
 	pub async fn leaderboard(
 		&self,
 		datanet: Option<DatanetId>,
 		offset: u32,
 		limit: u32,
 	) -> Result<Vec<LeaderboardRow>, ClientError> {
+		let at = self.read_hash().await?;
 		self.rpc
-			.request("datanets_leaderboard", rpc_params![datanet, offset, limit])
+			.request("datanets_leaderboard", rpc_params![datanet, offset, limit, at])
 			.await
 			.map_err(|e| ClientError::Other(format!("datanets_leaderboard: {e}")))
 	}
 
-	/// A contributor's record from the node's `datanets_contributorStats` RPC.
+	/// A contributor's record from the node's `datanets_contributorStats` RPC (at the block storage
+	/// reads go to).
 	pub async fn contributor_stats(
 		&self,
 		who: &AccountId32,
 		datanet: Option<DatanetId>,
 	) -> Result<Stats, ClientError> {
+		let at = self.read_hash().await?;
 		self.rpc
-			.request("datanets_contributorStats", rpc_params![who.to_string(), datanet])
+			.request("datanets_contributorStats", rpc_params![who.to_string(), datanet, at])
 			.await
 			.map_err(|e| ClientError::Other(format!("datanets_contributorStats: {e}")))
 	}

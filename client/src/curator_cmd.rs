@@ -19,6 +19,9 @@ pub enum CuratorCmd {
 	Withdraw,
 	/// Show a curator's bond (--key's account, or the address given).
 	Status { address: Option<String> },
+	/// A curator's queue: pending contributions in the datanets it curates that it has not voted
+	/// on (--key's account, or the address given).
+	Queue { address: Option<String> },
 	/// Burn up to `amount` TRIB of a curator's bond, as root (--key is the sudo key).
 	Slash { address: String, amount: String },
 }
@@ -47,6 +50,25 @@ pub async fn run_curator(cli: &Cli, cmd: &CuratorCmd) -> Result<()> {
 			let who = ss58(address)?;
 			client.slash_curator(&signer(cli)?, who, parse_trib(amount)?).await?;
 			println!("slashed up to {amount} TRIB of {address}'s curator bond");
+		}
+		CuratorCmd::Queue { address } => {
+			let who = match address {
+				Some(a) => ss58(a)?,
+				None => signer(cli)?.account_id(),
+			};
+			let queue = client.curator_queue(&who).await?;
+			if cli.json {
+				print_json(&queue);
+			} else if queue.is_empty() {
+				println!("nothing waits for {who}'s vote");
+			} else {
+				for c in queue {
+					println!(
+						"{}: datanet {}, {} bytes of {}, by {}, hash {}; {} approvals, {} rejections so far",
+						c.id, c.datanet, c.bytes, c.format, c.contributor, c.content_hash, c.approvals, c.rejections
+					);
+				}
+			}
 		}
 		CuratorCmd::Status { address } => {
 			let who = match address {

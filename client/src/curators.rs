@@ -54,4 +54,43 @@ impl Client {
 			self.submit_for(&chain::tx().datanets().withdraw_curator_bond(), key).await?;
 		Ok(e.amount)
 	}
+
+	/// `curator`'s queue: pending contributions in the datanets it curates that it has not voted
+	/// on, oldest first. Reads every stored contribution once (one storage iteration).
+	pub async fn curator_queue(
+		&self,
+		curator: &AccountId32,
+	) -> Result<Vec<crate::client::ContributionView>, ClientError> {
+		use chain::runtime_types::pallet_datanets::types::ContributionStatus;
+		let curated: Vec<u32> = self
+			.datanets()
+			.await?
+			.into_iter()
+			.filter(|d| d.curators.contains(&curator.to_string()))
+			.map(|d| d.id)
+			.collect();
+		let at = self.state().await?;
+		let mut all = at.iter(chain::storage().datanets().contributions_iter()).await?;
+		let mut pending = Vec::new();
+		while let Some(kv) = futures::StreamExt::next(&mut all).await {
+			let kv = kv?;
+			if matches!(kv.value.status, ContributionStatus::Pending)
+				&& curated.contains(&kv.value.datanet)
+			{
+				if let Some(id) = crate::client::u64_key(&kv.key_bytes) {
+					pending.push(id);
+				}
+			}
+		}
+		pending.sort_unstable();
+		let mut out = Vec::new();
+		for id in pending {
+			if !self.has_voted(id, curator).await? {
+				if let Some(c) = self.find_contribution(id).await? {
+					out.push(c);
+				}
+			}
+		}
+		Ok(out)
+	}
 }

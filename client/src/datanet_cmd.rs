@@ -95,6 +95,16 @@ pub enum DatanetCmd {
 	Show { id: u32 },
 	/// Publish the accepted list as a new dataset version (owner only).
 	Publish { id: u32 },
+	/// List a datanet's published versions, newest first.
+	Versions { id: u32 },
+	/// Show a datanet's commitment as it stands: the accepted count and the MMR root.
+	Commitment { id: u32 },
+	/// Move TRIB into a datanet's curation pot (anyone), which pays curators per decision.
+	Fund {
+		id: u32,
+		/// In TRIB, e.g. 10.
+		amount: String,
+	},
 	/// Change a datanet's rules (owner only); what is not given stays. Caps and the pending time
 	/// apply at once; a new fee, quorum or deposit waits a day (`datanet show` says when).
 	UpdateRules {
@@ -263,6 +273,53 @@ pub async fn run_datanet(cli: &Cli, cmd: &DatanetCmd) -> Result<()> {
 					hex::encode(root)
 				);
 			}
+			Ok(())
+		}
+		DatanetCmd::Versions { id } => {
+			let versions = connect(cli).await?.dataset_versions(*id).await?;
+			if cli.json {
+				let rows: Vec<_> = versions
+					.iter()
+					.map(|(n, v)| serde_json::json!({"version": n, "count": v.count, "root": format!("0x{}", hex::encode(v.root)), "published_at": v.published_at}))
+					.collect();
+				print_json(&rows);
+			} else if versions.is_empty() {
+				println!("datanet {id} has no published version");
+			} else {
+				for (n, v) in versions {
+					println!(
+						"version {n}: {} contributions, root 0x{}, block {}",
+						v.count,
+						hex::encode(v.root),
+						v.published_at
+					);
+				}
+			}
+			Ok(())
+		}
+		DatanetCmd::Commitment { id } => {
+			let Some(c) = connect(cli).await?.commitment(*id).await? else {
+				anyhow::bail!("no datanet {id}");
+			};
+			if cli.json {
+				print_json(&c);
+			} else {
+				println!("datanet {id}: {} accepted, root {}", c.count, c.root);
+			}
+			Ok(())
+		}
+		DatanetCmd::Fund { id, amount } => {
+			let key = signer(cli)?;
+			let plancks = tributary_client::training::parse_trib(amount)?;
+			let client = connect(cli).await?;
+			client.fund_curation_pot(&key, *id, plancks).await?;
+			let pot = tributary_client::curation_pot::curation_pot(*id);
+			let now = client.balance(&pot).await?.free;
+			println!(
+				"datanet {id}'s curation pot ({pot}) received {}; it holds {}",
+				trib(plancks),
+				trib(now)
+			);
 			Ok(())
 		}
 		DatanetCmd::UpdateRules { id, rules } => {

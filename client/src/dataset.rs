@@ -67,3 +67,47 @@ impl Client {
 		Ok(out)
 	}
 }
+
+/// A datanet's accepted list as it stands, from the node's `datanets_commitment` RPC.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CommitmentView {
+	pub count: u64,
+	/// The MMR root, 0x hex.
+	pub root: String,
+}
+
+impl Client {
+	/// Every published version of `datanet`, newest first, with its number.
+	pub async fn dataset_versions(
+		&self,
+		datanet: DatanetId,
+	) -> Result<Vec<(u32, VersionView)>, ClientError> {
+		let at = self.state().await?;
+		let latest = at.fetch(&chain::storage().datanets().latest_version(datanet)).await?;
+		let mut out = Vec::new();
+		for version in (1..=latest.unwrap_or(0)).rev() {
+			if let Some(v) =
+				at.fetch(&chain::storage().datanets().versions(datanet, version)).await?
+			{
+				out.push((
+					version,
+					VersionView { count: v.count, root: v.root, published_at: v.published_at },
+				));
+			}
+		}
+		Ok(out)
+	}
+
+	/// `datanet`'s accepted count and MMR root (`None`: no such datanet), at the block storage
+	/// reads go to.
+	pub async fn commitment(
+		&self,
+		datanet: DatanetId,
+	) -> Result<Option<CommitmentView>, ClientError> {
+		let at = self.read_hash().await?;
+		self.rpc
+			.request("datanets_commitment", subxt::ext::subxt_rpcs::rpc_params![datanet, at])
+			.await
+			.map_err(|e| ClientError::Other(format!("datanets_commitment: {e}")))
+	}
+}

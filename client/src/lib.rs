@@ -12,9 +12,11 @@
 //!   version and its items; [`validators`]: the validator set and session keys.
 
 pub mod adapter_blob;
+pub mod balances;
 pub mod checks;
 pub mod client;
 pub mod content;
+pub mod curation_pot;
 pub mod curators;
 mod datanet_admin;
 pub mod dataset;

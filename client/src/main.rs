@@ -5,6 +5,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
+mod account_cmd;
 mod curator_cmd;
 mod datanet_cmd;
 mod rewards_cmd;
@@ -106,6 +107,16 @@ enum Command {
 	},
 	/// Node, chain and (with --key) account status.
 	Status,
+	/// An account's balance: free, held (deposits, bonds) and frozen (--key's account, or the
+	/// address given).
+	Balance { address: Option<String> },
+	/// Send TRIB to an address, signed with --key (never leaves --key's account below the
+	/// existential deposit).
+	Transfer {
+		to: String,
+		/// In TRIB, e.g. 1.5.
+		amount: String,
+	},
 	/// Register, inspect and retire compute workers.
 	#[command(subcommand)]
 	Worker(WorkerCmd),
@@ -293,6 +304,8 @@ async fn run(cli: Cli) -> Result<()> {
 		Command::Model(cmd) => training_cmd::run_model(&cli, cmd).await,
 		Command::Validator(cmd) => validator_cmd::run_validator(&cli, cmd).await,
 		Command::Curator(cmd) => curator_cmd::run_curator(&cli, cmd).await,
+		Command::Balance { address } => account_cmd::balance(&cli, address.as_deref()).await,
+		Command::Transfer { to, amount } => account_cmd::transfer(&cli, to, amount).await,
 		Command::Rewards(cmd) => rewards_cmd::run_rewards(&cli, cmd).await,
 		Command::Contribute { file, datanet, format, metadata, peers, upload_timeout } => {
 			let key = signer(&cli)?;

@@ -1,0 +1,63 @@
+//! The Studio's own data node: how the browser's uploads reach data peers and previews come back
+//! from them (libp2p, which a browser cannot speak). No listening address: peers fetch from us,
+//! and we from them, over the connections we open. Its store is temporary and only holds what is
+//! in flight.
+
+use data_plane::{ContentStore, DataNode, Multiaddr, NetConfig};
+use libp2p::PeerId;
+use std::{sync::Arc, time::Duration};
+use tokio::sync::Semaphore;
+
+/// Transfers (uploads and previews together) handled at once; others are told to retry.
+pub const CONCURRENT: usize = 4;
+
+pub struct DataPeers {
+	pub node: DataNode,
+	pub peers: Vec<Multiaddr>,
+	/// Largest body or preview moved, in bytes.
+	pub max_bytes: usize,
+	/// How long an upload waits for a peer to hold it.
+	pub upload_timeout: Duration,
+	/// How long a preview waits without progress.
+	pub preview_timeout: Duration,
+	pub gate: Semaphore,
+	_dir: tempfile::TempDir,
+}
+
+impl DataPeers {
+	pub async fn start(
+		peers: Vec<Multiaddr>,
+		max_bytes: usize,
+		upload_timeout: Duration,
+		preview_timeout: Duration,
+	) -> anyhow::Result<DataPeers> {
+		let dir = tempfile::tempdir()?;
+		let budget = (max_bytes as u64 + (1 << 20)) * CONCURRENT as u64;
+		let store = Arc::new(ContentStore::open(dir.path(), budget)?);
+		let cfg = NetConfig { listen: vec![], ..Default::default() };
+		let key = libp2p::identity::Keypair::generate_ed25519();
+		let node = DataNode::start(key, store, cfg).await?;
+		Ok(DataPeers {
+			node,
+			peers,
+			max_bytes,
+			upload_timeout,
+			preview_timeout,
+			gate: Semaphore::new(CONCURRENT),
+			_dir: dir,
+		})
+	}
+
+	/// Dials every configured peer (again: a peer may have restarted); the reached ones, and why
+	/// the others were not.
+	pub async fn reach(&self) -> (Vec<PeerId>, Vec<String>) {
+		let (mut ids, mut unreachable) = (Vec::new(), Vec::new());
+		for addr in &self.peers {
+			match self.node.dial(addr.clone()).await {
+				Ok(p) => ids.push(p),
+				Err(e) => unreachable.push(format!("{addr}: unreachable ({e})")),
+			}
+		}
+		(ids, unreachable)
+	}
+}

@@ -1,0 +1,298 @@
+// The Studio in a real browser (Debian's chromium, driven by playwright-core), against the real
+// node, data and serving workers that tests/studio.rs starts. Run by that test; by hand:
+//   STUDIO_URL=http://127.0.0.1:8080 NODE_URL=ws://127.0.0.1:9944 PENDING=0 node tests/studio-browser.mjs
+// Environment:
+//   STUDIO_URL  the Studio (tributary-studio)      NODE_URL  the node's WebSocket RPC
+//   PENDING     id of a pending contribution by Dave, for Bob to approve, whose bytes a data peer holds
+//   DATANET     its datanet (curated by Bob alone)
+//   SHOTS       folder for the screenshots (default test-output/)
+//   CHROMIUM    the browser (default /usr/bin/chromium)
+// Every step prints a line; any failure exits 1 with what the page showed.
+import { chromium } from 'playwright-core';
+import { ApiPromise, WsProvider } from '@polkadot/api';
+import { Keyring } from '@polkadot/keyring';
+import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { blake3 } from 'hash-wasm';
+import { mkdirSync } from 'node:fs';
+import assert from 'node:assert/strict';
+
+const studio = process.env.STUDIO_URL ?? 'http://127.0.0.1:8080';
+const nodeUrl = process.env.NODE_URL ?? 'ws://127.0.0.1:9944';
+const pending = Number(process.env.PENDING ?? '0');
+const datanet = Number(process.env.DATANET ?? '3');
+const bobAddress = '5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty';
+const shots = process.env.SHOTS ?? 'test-output';
+const expectChat = process.env.EXPECT_CHAT === '1';
+mkdirSync(shots, { recursive: true });
+
+const step = (s) => console.log(`studio-browser: ${s}`);
+const errors = [];
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+});
+
+function watch(page, name) {
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`${name} console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => errors.push(`${name} page error: ${e.message}`));
+  page.on('requestfailed', (r) => {
+    // A stream the page itself stopped is not a failure.
+    if (!(r.failure()?.errorText ?? '').includes('ERR_ABORTED')) errors.push(`${name} request failed: ${r.url()} ${r.failure()?.errorText}`);
+  });
+}
+
+async function shot(page, file) {
+  await page.screenshot({ path: `${shots}/${file}`, fullPage: true });
+  step(`screenshot ${file}`);
+}
+
+try {
+  // ---- A dev account signs: Bob curates, the leaderboard moves. ----
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const page = await ctx.newPage();
+  watch(page, 'main');
+  await page.goto(studio);
+  await page.getByTestId('datanet-table').locator('tbody tr').nth(3).waitFor();
+  assert.equal(await page.getByTestId('datanet-table').locator('tbody tr').count(), 4);
+  await shot(page, 'datanets.png');
+  await page.getByLabel('Filter by modality').selectOption('Image');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=datanet-table] tbody tr').length === 1);
+  assert.match(await page.getByTestId('datanet-table').locator('tbody').innerText(), /Image/);
+  step('datanets listed and filtered by modality');
+
+  await page.goto(`${studio}/#/datanets/0`);
+  await page.getByTestId('dn-accepted').waitFor();
+  assert.match(await page.locator('main').innerText(), /Rules[\s\S]*Approvals to accept[\s\S]*Curators/);
+  await shot(page, 'datanet.png');
+
+  // Choose Bob (a dev account on this dev chain) and open his queue.
+  await page.getByTestId('account-select').selectOption({ label: 'Bob (dev)' });
+  await page.goto(`${studio}/#/curate`);
+  const item = page.getByTestId(`pending-${pending}`);
+  await item.waitFor({ timeout: 30_000 });
+  // The content, fetched from the data peer through the Studio, shown as text.
+  await item.getByTestId('preview-text').filter({ hasText: 'Rivers carry what the rain gives them.' }).waitFor({ timeout: 30_000 });
+  await shot(page, 'curate.png');
+  await item.getByRole('button', { name: 'Approve' }).click();
+  // The dialog says what will be signed, and its fee, before anything is signed.
+  await page.getByTestId('tx-fee').waitFor();
+  assert.equal(await page.getByTestId('tx-call').innerText(), 'datanets.vote');
+  const args = JSON.parse(await page.getByTestId('tx-args').innerText());
+  assert.equal(String(args.contribution).replace(/,/g, ''), String(pending));
+  assert.equal(args.vote, 'Approve');
+  assert.match(await page.getByTestId('tx-fee').innerText(), /TRIB/);
+  await shot(page, 'sign.png');
+  await page.getByRole('button', { name: 'Sign and submit' }).click();
+  await page.getByRole('status').filter({ hasText: `Approved contribution ${pending}` }).waitFor({ timeout: 60_000 });
+  await item.waitFor({ state: 'detached', timeout: 30_000 });
+  step(`Bob approved contribution ${pending} in the browser`);
+
+  await page.goto(`${studio}/#/contributions/${pending}`);
+  await page.getByTestId(`status-${pending}`).filter({ hasText: 'Accepted' }).waitFor({ timeout: 30_000 });
+  await page.goto(`${studio}/#/leaderboard/${datanet}`);
+  const row = page.getByTestId('leaderboard').locator('tbody tr').filter({ hasText: 'Dave' });
+  await row.waitFor({ timeout: 30_000 });
+  assert.equal(await row.getByTestId('lb-accepted').innerText(), '1');
+  assert.match(await row.innerText(), /100\.0%/);
+  await shot(page, 'leaderboard.png');
+  step('the leaderboard shows Dave ranked with the acceptance');
+
+  // ---- Eve contributes a file from the browser; Charlie's worker gets the bytes and votes. ----
+  await page.getByTestId('account-select').selectOption({ label: 'Eve (dev)' });
+  await page.goto(`${studio}/#/contribute`);
+  await page.getByTestId('contribute-datanet').selectOption('0');
+  // A file of a format the datanet does not take is refused before anything is signed.
+  await page.getByTestId('file-input').setInputFiles({ name: 'photo.png', mimeType: 'image/png', buffer: Buffer.from('not text') });
+  await page.getByTestId('file-error').filter({ hasText: 'takes txt, md, jsonl' }).waitFor();
+  const text = `Water finds its level; ${Date.now()}\n`;
+  await page.getByTestId('file-input').setInputFiles({ name: 'level.txt', mimeType: 'text/plain', buffer: Buffer.from(text) });
+  await page.getByTestId('file-hash').waitFor();
+  assert.equal(await page.getByTestId('file-hash').innerText(), '0x' + (await blake3(Buffer.from(text))), 'the browser hashes with BLAKE3');
+  await page.getByRole('button', { name: 'Contribute', exact: true }).click();
+  await page.getByTestId('tx-fee').nth(1).waitFor();
+  assert.deepEqual(await page.getByTestId('tx-call').allInnerTexts(), ['datanets.commitContribution', 'datanets.submitContribution']);
+  await shot(page, 'contribute.png');
+  await page.getByRole('button', { name: 'Sign and submit all 2' }).click();
+  const status = page.getByTestId('contribution-status');
+  await status.waitFor({ timeout: 60_000 });
+  await page.getByText(/Stored on 1 data peer/).waitFor({ timeout: 120_000 });
+  await status.filter({ hasText: 'Accepted' }).waitFor({ timeout: 120_000 });
+  step(`Eve's browser contribution was uploaded, checked by Charlie's worker and accepted: ${await status.innerText()}`);
+
+  // ---- Alice (datanet 0's owner) publishes a version, then creates a training job on it. ----
+  await page.getByTestId('account-select').selectOption({ label: 'Alice (dev)' });
+  await page.goto(`${studio}/#/datanets/0`);
+  await page.getByRole('button', { name: /^Publish version/ }).click();
+  await page.getByTestId('tx-fee').waitFor();
+  assert.equal(await page.getByTestId('tx-call').innerText(), 'datanets.publishVersion');
+  await page.getByRole('button', { name: 'Sign and submit' }).click();
+  await page.getByTestId('versions').locator('tbody tr').first().waitFor({ timeout: 30_000 });
+  await page.goto(`${studio}/#/train`);
+  await page.getByLabel('Datanet').selectOption('0');
+  await page.getByLabel('Version').locator('option').first().waitFor({ state: 'attached' });
+  await page.getByLabel('Length', { exact: true }).fill('2');
+  await page.getByLabel('Batch size').fill('1');
+  await page.getByLabel('Sequence length').fill('64');
+  await page.getByLabel('Rank').fill('0');
+  await page.getByTestId('train-problem').filter({ hasText: 'rank must be a whole number' }).waitFor();
+  await page.getByLabel('Rank').fill('4');
+  await page.getByLabel(/^Budget/).fill('5');
+  await page.getByTestId('train-problem').waitFor({ state: 'detached' });
+  await shot(page, 'train.png');
+  await page.getByRole('button', { name: 'Create the job' }).click();
+  await page.getByTestId('tx-fee').waitFor();
+  assert.equal(await page.getByTestId('tx-call').innerText(), 'jobs.createJob');
+  const jobArgs = JSON.parse(await page.getByTestId('tx-args').innerText());
+  assert.equal(jobArgs.config.rank, '4');
+  assert.deepEqual(jobArgs.config.length, { Steps: '2' });
+  await page.getByRole('button', { name: 'Sign and submit' }).click();
+  await page.getByTestId('job-created').waitFor({ timeout: 30_000 });
+  step(`Alice created a job: ${await page.getByTestId('job-created').innerText()}`);
+  // A reload keeps the form.
+  await page.reload();
+  await page.getByLabel('Sequence length').waitFor();
+  assert.equal(await page.getByLabel('Sequence length').inputValue(), '64');
+
+  // ---- Alice creates a datanet from the form. ----
+  await page.goto(`${studio}/#/datanets/new`);
+  await page.getByLabel('Name').fill('browser-made');
+  await page.getByLabel('Modality').selectOption('Image');
+  await page.getByLabel('jpeg').check();
+  await page.getByLabel('Approvals to accept').fill('2');
+  await page.getByLabel('Curators').fill(bobAddress);
+  await page.getByTestId('create-problem').filter({ hasText: 'cannot exceed the 1 curator' }).waitFor();
+  await page.getByLabel('Approvals to accept').fill('1');
+  await page.getByTestId('create-problem').waitFor({ state: 'detached' });
+  await page.getByRole('button', { name: 'Create the datanet' }).click();
+  await page.getByTestId('tx-fee').waitFor();
+  assert.equal(await page.getByTestId('tx-call').innerText(), 'datanets.createDatanet');
+  await shot(page, 'create-datanet.png');
+  await page.getByRole('button', { name: 'Sign and submit' }).click();
+  await page.getByTestId('datanet-created').waitFor({ timeout: 30_000 });
+  await page.goto(`${studio}/#/datanets`);
+  const made = page.getByTestId('datanet-table').locator('tbody tr').filter({ hasText: 'browser-made' });
+  await made.waitFor();
+  assert.match(await made.innerText(), /Image[\s\S]*png, jpeg/);
+  step('Alice created a datanet in the browser');
+
+  await page.goto(`${studio}/#/models`);
+  await page.getByRole('heading', { name: 'Base models' }).waitFor();
+  await page.getByTestId('jobs').locator('tbody tr').filter({ hasText: 'Open' }).waitFor({ timeout: 30_000 });
+  assert.match(await page.getByTestId('bases').innerText(), /tiny-llama/);
+  await shot(page, 'models.png');
+
+  // ---- A wallet signs: a test injector speaking the extension API (window.injectedWeb3). ----
+  // Its key lives in this Node process; the page only ever sees the extension interface.
+  await cryptoWaitReady();
+  const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
+  const ferdie = keyring.addFromUri('//Ferdie', { name: 'Ferdie' });
+  const api = await ApiPromise.create({ provider: new WsProvider(nodeUrl), noInitWarn: true });
+  const signed = [];
+  const wctx = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  await wctx.exposeBinding('__testWalletSign', async (_src, payload) => {
+    assert.equal(payload.address, ferdie.address, 'the page asks the wallet to sign for its own account');
+    const ext = api.registry.createType('ExtrinsicPayload', payload, { version: payload.version });
+    signed.push(payload.method);
+    return ext.sign(ferdie).signature;
+  });
+  await wctx.addInitScript(({ address }) => {
+    let id = 0;
+    window.injectedWeb3 = {
+      'tributary-test-wallet': {
+        version: '1.0.0',
+        enable: async () => ({
+          accounts: {
+            get: async () => [{ address, name: 'Test wallet: Ferdie', type: 'sr25519' }],
+            subscribe: (cb) => {
+              cb([{ address, name: 'Test wallet: Ferdie', type: 'sr25519' }]);
+              return () => {};
+            },
+          },
+          signer: {
+            signPayload: async (payload) => ({ id: ++id, signature: await window.__testWalletSign(payload) }),
+          },
+        }),
+      },
+    };
+  }, { address: ferdie.address });
+  const wpage = await wctx.newPage();
+  watch(wpage, 'wallet');
+  await wpage.goto(`${studio}/#/accounts`);
+  await wpage.getByRole('button', { name: 'Connect wallet' }).click();
+  await wpage.getByTestId('accounts').getByText('tributary-test-wallet').waitFor();
+  await wpage.getByTestId('account-select').selectOption({ label: 'Test wallet: Ferdie (tributary-test-wallet)' });
+  await shot(wpage, 'accounts.png');
+  await wpage.goto(`${studio}/#/datanets/0`);
+  const pot = wpage.getByTestId('dn-pot');
+  await pot.filter({ hasText: 'TRIB' }).waitFor();
+  const before = await pot.innerText();
+  const potBefore = (await api.query.system.account(potAddress(api))).data.free.toBigInt();
+  await wpage.getByTestId('fund-amount').fill('2.5');
+  await wpage.getByRole('button', { name: 'Fund the pot' }).click();
+  await wpage.getByTestId('tx-fee').waitFor();
+  assert.equal(await wpage.getByTestId('tx-call').innerText(), 'datanets.fundCurationPot');
+  await wpage.getByRole('button', { name: 'Sign and submit' }).click();
+  await wpage.waitForFunction((b) => {
+    const t = document.querySelector('[data-testid=dn-pot]')?.textContent ?? b;
+    return t !== b && t.includes('TRIB');
+  }, before, { timeout: 60_000 });
+  const potAfter = await pot.innerText();
+  assert.equal(signed.length, 1, 'the wallet signed once');
+  const potPlanck = (await api.query.system.account(potAddress(api))).data.free.toBigInt();
+  assert.equal(potPlanck - potBefore, 2_500_000_000_000n, `the pot holds what Ferdie sent (page shows ${potAfter})`);
+  step(`Ferdie funded the pot through the wallet's signer: ${before} -> ${potAfter}`);
+  await api.disconnect();
+
+  // ---- Chat, streamed through the Studio's /v1. ----
+  if (expectChat) {
+    await page.goto(`${studio}/#/chat`);
+    await page.getByTestId('model-select').locator('option').first().waitFor({ state: 'attached' });
+    await page.getByLabel('Message').fill('Say hello.');
+    await page.getByRole('button', { name: 'Send' }).click();
+    const answer = page.getByTestId('answer').last();
+    // The answer grows while it streams: seen twice with different lengths before it is done.
+    await answer.filter({ hasText: /\S/ }).waitFor({ timeout: 60_000 });
+    await page.getByTestId('sources').last().waitFor({ timeout: 120_000 });
+    assert.ok((await answer.innerText()).trim().length > 0);
+    assert.match(await page.getByTestId('sources').last().innerText(), /prompt \+ \d+ answer tokens/);
+    await shot(page, 'chat.png');
+    step('chat answered, streamed');
+  }
+
+  // ---- A phone's width. ----
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(`${studio}/#/datanets`);
+  await page.getByTestId('datanet-table').locator('tbody tr').nth(2).waitFor();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the page scrolls sideways at a phone's width by ${overflow}px`);
+  await shot(page, 'phone.png');
+
+  // ---- Keyboard: the skip link and the navigation are reachable with Tab. ----
+  await page.setViewportSize({ width: 1280, height: 860 });
+  await page.goto(`${studio}/#/datanets`);
+  await page.reload(); // a fresh load: focus starts at the document
+  await page.getByTestId('datanet-table').locator('tbody tr').first().waitFor();
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to content');
+  step('keyboard: skip link first');
+
+  assert.deepEqual(errors, [], 'no console errors, page errors or failed requests');
+  step('passed');
+} catch (e) {
+  console.error(`studio-browser: FAILED: ${e?.stack ?? e}`);
+  if (errors.length) console.error(`studio-browser: console:\n${errors.join('\n')}`);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
+
+function potAddress(api) {
+  const raw = new Uint8Array(32);
+  raw.set(new TextEncoder().encode('modltrib/dnt'), 0);
+  new DataView(raw.buffer).setUint32(12, 0, true);
+  return api.registry.createType('AccountId32', raw).toString();
+}

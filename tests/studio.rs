@@ -1,0 +1,222 @@
+//! The Studio in a real browser: a dev node, a serving API on the small real model, and
+//! `tributary-studio` serving the built app, and Charlie's curator worker as the data peer the
+//! Studio hands uploads to; `studio/web/tests/studio-browser.mjs` drives Debian's chromium through
+//! playwright-core: datanets listed and filtered, Bob approves Dave's pending contribution after
+//! the dialog shows the call and its fee, the contribution turns Accepted and the leaderboard
+//! ranks Dave; Eve contributes a file from the browser (hashed there, committed, revealed, its
+//! bytes through the Studio to Charlie's worker, which checks it and votes) and watches it turn
+//! Accepted; a file of the wrong format is refused before anything is signed; a test wallet speaking the extension API (window.injectedWeb3) signs a
+//! curation-pot funding; a chat answer streams through the Studio's /v1; a phone's width does not
+//! scroll sideways; no console errors. Screenshots go to `$TRIBUTARY_STUDIO_SHOTS` (default
+//! `<target>/studio-shots`).
+
+use crate::{json, serving::start_api};
+use std::{path::PathBuf, process::Command, time::Duration};
+use tributary_e2e::{bin_dir, cli, free_port, Node, Proc, Worker};
+
+fn web_dir() -> PathBuf {
+	let root = std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo test");
+	PathBuf::from(root).join("../studio/web")
+}
+
+#[test]
+fn the_studio_in_a_real_browser() {
+	let web = web_dir();
+	assert!(
+		web.join("dist/index.html").exists() && web.join("node_modules/playwright-core").exists(),
+		"the Studio is not built: `npm ci && npm run build` in studio/web (scripts/test.sh does)"
+	);
+	let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+	assert!(
+		std::path::Path::new(&chromium).exists(),
+		"{chromium} is missing: scripts/bootstrap.sh installs Debian's chromium"
+	);
+
+	let mut node = Node::start("studio-dev", &["--dev", "--sealing", "instant"]).unwrap();
+	node.wait_rpc().unwrap();
+	let url = node.url();
+	let home = tempfile::tempdir().unwrap();
+	let ks = home.path().join("keys");
+
+	// Charlie's curator worker: the data peer the Studio hands browser uploads to and fetches
+	// previews from; it curates the example datanets (Charlie is their curator).
+	let wc = home.path().join("w-charlie");
+	let worker = Worker::start(
+		"charlie",
+		&wc,
+		&[
+			"run",
+			"--url",
+			&url,
+			"--curator-key",
+			"//Charlie",
+			"--poll-ms",
+			"300",
+			"--fetch-timeout",
+			"2",
+			"--fetch-attempts",
+			"2",
+			"--retry-backoff",
+			"1",
+		],
+	)
+	.unwrap();
+
+	// A (tiny) base model on chain, for the Train page.
+	super::jobs::register_tiny_base(&url, &ks, &home.path().join("tiny"), &worker.tcp_addr());
+
+	// Dave contributes a text file to a datanet only Bob curates (Charlie's worker holds the
+	// bytes but does not vote on it): it waits in Bob's queue, with its content to preview.
+	let bob_only = super::data_plane::create_datanet(
+		&url,
+		&ks,
+		"studio-notes",
+		"text",
+		"txt",
+		&[&tributary_client::keys::Key::from_suri("//Bob").unwrap().ss58()],
+	);
+	let file = home.path().join("note.txt");
+	std::fs::write(&file, "Rivers carry what the rain gives them.\n").unwrap();
+	let out = cli(
+		&url,
+		&ks,
+		&[
+			"--json",
+			"contribute",
+			file.to_str().unwrap(),
+			"--datanet",
+			&bob_only,
+			"--key",
+			"//Dave",
+			"--peer",
+			&worker.tcp_addr(),
+		],
+	)
+	.unwrap();
+	let pending = json(&out)["contribution"].as_u64().expect("a contribution id");
+
+	// The CLI keeps pace with the Studio: Bob's queue, balances and a transfer.
+	let addr = |suri: &str| tributary_client::keys::Key::from_suri(suri).unwrap().ss58();
+	let (bob, charlie) = (addr("//Bob"), addr("//Charlie"));
+	let run = |args: &[&str]| json(&cli(&url, &ks, args).unwrap());
+	let queue = run(&["--json", "curator", "queue", &bob]);
+	assert_eq!(queue[0]["id"], pending, "Bob's queue: {queue}");
+	let free = |who: &str| -> u128 {
+		run(&["--json", "balance", who])["free"].as_str().unwrap().parse().unwrap()
+	};
+	let before = free(&charlie);
+	ok(&url, &ks, &["transfer", &charlie, "1.5", "--key", "//Dave"]);
+	assert_eq!(free(&charlie) - before, 1_500_000_000_000);
+	let bad = cli(&url, &ks, &["transfer", "not-an-address", "1", "--key", "//Dave"]).unwrap();
+	assert!(!bad.ok && bad.stderr.contains("is not an SS58 address"), "{}", bad.stderr);
+
+	// The model API on the small real model (base only), reached through the Studio.
+	let model = super::model_factory_cli::smollm2();
+	let (mut api, api_url) = start_api(&[
+		"api",
+		"--model",
+		&model,
+		"--name",
+		"SmolLM2-135M-Instruct",
+		"--bind",
+		"127.0.0.1:0",
+	]);
+	let api_base = api_url.trim_end_matches('/').trim_end_matches("/v1").to_string();
+
+	let port = free_port();
+	let studio_url = format!("http://127.0.0.1:{port}");
+	let mut cmd = Command::new(bin_dir().join("tributary-studio"));
+	cmd.args(["--bind", &format!("127.0.0.1:{port}"), "--node", &url, "--api", &api_base])
+		.args(["--peer", &worker.tcp_addr(), "--max-upload", "1048576"])
+		.arg("--web")
+		.arg(web.join("dist"));
+	let mut studio = Proc::spawn("studio", cmd).unwrap();
+	studio.wait_log("studio listening", Duration::from_secs(30)).unwrap();
+
+	// Anyone can post to /upload: the data peer refuses bytes no record declares before a byte
+	// moves, and the Studio bounds what it reads. (Before the browser's upload: junk sent through
+	// the Studio must not get it banned by the peer, or no user could upload after an attacker.)
+	let (status, body) = post(port, &format!("/upload/{pending}"), b"junk nobody declared");
+	assert_eq!(status, 502, "{body}");
+	assert!(body.contains("declares other content"), "{body}");
+	let (status, body) = post(port, "/upload/987654", b"junk");
+	assert_eq!(status, 502, "{body}");
+	assert!(body.contains("not on chain"), "{body}");
+	let (status, body) = post(port, "/upload/0", &vec![b'x'; (1 << 20) + 1]);
+	assert_eq!(status, 413, "{body}");
+	assert!(!wc.join("store/blobs").join(hex_blake3(b"junk nobody declared")).exists());
+
+	let shots = std::env::var("TRIBUTARY_STUDIO_SHOTS")
+		.map(PathBuf::from)
+		.unwrap_or_else(|_| bin_dir().join("studio-shots"));
+	let browser = Command::new("node")
+		.arg("tests/studio-browser.mjs")
+		.current_dir(&web)
+		.env("STUDIO_URL", &studio_url)
+		.env("NODE_URL", &url)
+		.env("PENDING", pending.to_string())
+		.env("DATANET", &bob_only)
+		.env("SHOTS", &shots)
+		.env("CHROMIUM", &chromium)
+		.env("EXPECT_CHAT", "1")
+		.output()
+		.expect("node runs");
+	let stdout = String::from_utf8_lossy(&browser.stdout);
+	let stderr = String::from_utf8_lossy(&browser.stderr);
+	println!("{stdout}\n{stderr}\nscreenshots in {}", shots.display());
+	assert!(
+		browser.status.success(),
+		"the browser test failed:\n{stdout}\n{stderr}\nstudio:\n{}\napi:\n{}\nnode:\n{}",
+		studio.tail(20),
+		api.tail(20),
+		node.tail(20)
+	);
+	assert!(stdout.contains("studio-browser: passed"), "{stdout}");
+	api.kill();
+
+	// What the browser did, seen from the CLI: Bob's queue is empty, the commitment counts the
+	// acceptance; then the CLI funds the pot and publishes a version the CLI lists.
+	assert_eq!(run(&["--json", "curator", "queue", &bob]), serde_json::json!([]));
+	assert_eq!(run(&["--json", "datanet", "commitment", &bob_only])["count"], 1);
+	let d: u32 = bob_only.parse().unwrap();
+	let pot = tributary_client::curation_pot::curation_pot(d).to_string();
+	let pot_before = free(&pot);
+	ok(&url, &ks, &["datanet", "fund", &bob_only, "1", "--key", "//Alice"]);
+	assert_eq!(free(&pot) - pot_before, 1_000_000_000_000);
+	ok(&url, &ks, &["datanet", "publish", &bob_only, "--key", "//Alice"]);
+	let versions = run(&["--json", "datanet", "versions", &bob_only]);
+	assert_eq!(
+		(versions[0]["version"].clone(), versions[0]["count"].clone()),
+		(1.into(), 1.into())
+	);
+	let none = cli(&url, &ks, &["datanet", "commitment", "999"]).unwrap();
+	assert!(!none.ok && none.stderr.contains("no datanet 999"), "{}", none.stderr);
+}
+
+fn ok(url: &str, ks: &std::path::Path, args: &[&str]) {
+	let out = cli(url, ks, args).unwrap();
+	assert!(out.ok, "tributary {args:?} failed:\n{}", out.stderr);
+}
+
+/// A raw HTTP POST to the Studio on 127.0.0.1:`port`; the status and body.
+fn post(port: u16, path: &str, body: &[u8]) -> (u16, String) {
+	use std::io::{Read, Write};
+	let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+	s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+	let head = format!(
+		"POST {path} HTTP/1.1\r\nhost: studio\r\ncontent-type: application/octet-stream\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+		body.len()
+	);
+	s.write_all(head.as_bytes()).unwrap();
+	// The server may answer (413) before reading everything.
+	let _ = s.write_all(body);
+	let mut out = Vec::new();
+	let _ = s.read_to_end(&mut out);
+	let text = String::from_utf8_lossy(&out).to_string();
+	let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+	(status, text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default())
+}
+
+fn hex_blake3(b: &[u8]) -> String {
+	blake3::hash(b).to_hex().to_string()
+}
