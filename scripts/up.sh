@@ -51,6 +51,13 @@ wait_until() {
 	fail "$what" "$log"
 }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# A port already taken (another up.sh?) would have a part talk to someone else's process.
+for port in 9944 30400 30401 30402 30480 30481 8000 8080; do
+	if port_open "$port"; then
+		echo "up.sh: 127.0.0.1:$port is already in use (another up.sh running?): stop it first" >&2
+		exit 1
+	fi
+done
 
 "$bin/tributary-node" --dev --rpc-cors all --base-path "$state/node" "$@" >"$state/node.log" 2>&1 &
 started node "$state/node.log"
@@ -88,7 +95,8 @@ started "serving API" "$state/api.log"
 # The Studio (static app, /v1 forwarded to the API, uploads handed to Bob's worker); the browser
 # talks to the node directly.
 "$bin/tributary-studio" --bind 127.0.0.1:8080 --web studio/web/dist --node ws://127.0.0.1:9944 \
-	--api http://127.0.0.1:8000 --peer "$bob" >"$state/studio.log" 2>&1 &
+	--api http://127.0.0.1:8000 --peer "$bob" \
+	--progress http://127.0.0.1:30480 --progress http://127.0.0.1:30481 >"$state/studio.log" 2>&1 &
 started studio "$state/studio.log"
 wait_until "the Studio (http://127.0.0.1:8080)" "$state/studio.log" 30 port_open 8080
 # The API fetches the base model over the data plane first (~90 MB): allow it a few minutes.

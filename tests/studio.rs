@@ -5,7 +5,9 @@
 //! the dialog shows the call and its fee, the contribution turns Accepted and the leaderboard
 //! ranks Dave; Eve contributes a file from the browser (hashed there, committed, revealed, its
 //! bytes through the Studio to Charlie's worker, which checks it and votes) and watches it turn
-//! Accepted; a file of the wrong format is refused before anything is signed; a test wallet speaking the extension API (window.injectedWeb3) signs a
+//! Accepted; a file of the wrong format is refused before anything is signed; Alice publishes a
+//! version, creates a datanet and a training job from their forms, and the job page draws the
+//! worker's live loss as it trains; a test wallet speaking the extension API (window.injectedWeb3) signs a
 //! curation-pot funding; a chat answer streams through the Studio's /v1; a phone's width does not
 //! scroll sideways; no console errors. Screenshots go to `$TRIBUTARY_STUDIO_SHOTS` (default
 //! `<target>/studio-shots`).
@@ -39,8 +41,11 @@ fn the_studio_in_a_real_browser() {
 	let ks = home.path().join("keys");
 
 	// Charlie's curator worker: the data peer the Studio hands browser uploads to and fetches
-	// previews from; it curates the example datanets (Charlie is their curator).
+	// previews from; it curates the example datanets (Charlie is their curator) and runs training
+	// jobs as the bonded worker Eve, with live progress the Studio forwards.
 	let wc = home.path().join("w-charlie");
+	let progress_port = free_port();
+	let progress_listen = format!("127.0.0.1:{progress_port}");
 	let worker = Worker::start(
 		"charlie",
 		&wc,
@@ -58,9 +63,14 @@ fn the_studio_in_a_real_browser() {
 			"2",
 			"--retry-backoff",
 			"1",
+			"--jobs-key",
+			"//Eve",
+			"--progress-listen",
+			&progress_listen,
 		],
 	)
 	.unwrap();
+	ok(&url, &ks, &["worker", "register", "--worker-dir", wc.to_str().unwrap(), "--key", "//Eve"]);
 
 	// A (tiny) base model on chain, for the Train page.
 	super::jobs::register_tiny_base(&url, &ks, &home.path().join("tiny"), &worker.tcp_addr());
@@ -128,6 +138,7 @@ fn the_studio_in_a_real_browser() {
 	let mut cmd = Command::new(bin_dir().join("tributary-studio"));
 	cmd.args(["--bind", &format!("127.0.0.1:{port}"), "--node", &url, "--api", &api_base])
 		.args(["--peer", &worker.tcp_addr(), "--max-upload", "1048576"])
+		.args(["--progress", &format!("http://{progress_listen}")])
 		.arg("--web")
 		.arg(web.join("dist"));
 	let mut studio = Proc::spawn("studio", cmd).unwrap();

@@ -1,7 +1,8 @@
 //! The Studio's web server: the built browser app as static files, `/studio.json` telling the app
 //! where the node is, `/v1/*` forwarded to a serving worker's OpenAI API (so the app talks to
 //! one origin), `/upload/{contribution}` handing a contribution's bytes to data peers, and
-//! `/content/{hash}` fetching them back for a curator's preview. It holds no keys and signs nothing: transactions are signed in the browser.
+//! `/content/{hash}` fetching them back for a curator's preview, and `/progress/...` forwarding
+//! workers' live training events. It holds no keys and signs nothing: transactions are signed in the browser.
 
 pub mod data_peers;
 pub(crate) mod preview;
@@ -30,6 +31,9 @@ pub struct Config {
 	/// Contributions' bytes go to data peers, and previews come from them, through this (`None`:
 	/// the app can neither upload nor preview).
 	pub data_peers: Option<std::sync::Arc<data_peers::DataPeers>>,
+	/// Workers' progress endpoints (as they publish them on chain) whose live training events the
+	/// app may follow through `/progress/{index}/...`.
+	pub progress: Vec<String>,
 }
 
 /// The whole app: config, API forwarding, then static files with the app's page as fallback.
@@ -38,6 +42,7 @@ pub fn router(config: Config) -> Router {
 		"node": config.node,
 		"api": config.api.as_ref().map(|_| "/v1"),
 		"upload": config.data_peers.is_some(),
+		"progress": config.progress,
 	});
 	let mut app = Router::new().route(
 		"/studio.json",
@@ -48,6 +53,9 @@ pub fn router(config: Config) -> Router {
 	);
 	if let Some(api) = config.api {
 		app = app.merge(proxy::routes(api));
+	}
+	if !config.progress.is_empty() {
+		app = app.merge(proxy::progress_routes(&config.progress));
 	}
 	if let Some(dp) = config.data_peers {
 		app = app.merge(upload::routes(dp.clone())).merge(preview::routes(dp));

@@ -33,6 +33,10 @@ struct Args {
 	/// Seconds to wait for a data peer to hold an upload.
 	#[arg(long, default_value_t = 120)]
 	upload_timeout: u64,
+	/// A worker's progress endpoint (its `--public-url`, as published on chain) whose live
+	/// training events the Train and Models pages may show; repeat for more.
+	#[arg(long = "progress")]
+	progress: Vec<String>,
 	/// Seconds a preview waits without receiving anything from the data peers.
 	#[arg(long, default_value_t = 15)]
 	preview_timeout: u64,
@@ -70,6 +74,7 @@ async fn main() -> Result<()> {
 		node: args.node,
 		api: (!args.no_api).then_some(args.api),
 		data_peers,
+		progress: args.progress,
 	});
 	let listener = tokio::net::TcpListener::bind(&args.bind)
 		.await

@@ -1,6 +1,7 @@
-//! `/v1/*` forwarded to the serving worker's OpenAI API, bodies streamed both ways (chat answers
-//! arrive as Server-Sent Events). Only that one upstream is ever reached: the path is appended to
-//! the configured base, never taken as an address.
+//! `/v1/*` forwarded to the serving worker's OpenAI API, and `/progress/{n}/jobs/{id}/events` to
+//! the n-th configured worker's live training progress; bodies streamed both ways (chat answers
+//! and progress arrive as Server-Sent Events). Only configured upstreams are ever reached: the
+//! path is appended to a configured base, never taken as an address.
 
 use axum::{
 	body::Body,
@@ -24,12 +25,43 @@ struct Upstream {
 	client: Client<HttpConnector, Body>,
 }
 
-pub fn routes(api: String) -> Router {
-	let upstream = Arc::new(Upstream {
-		base: api.trim_end_matches('/').to_string(),
+fn upstream(base: &str) -> Arc<Upstream> {
+	Arc::new(Upstream {
+		base: base.trim_end_matches('/').to_string(),
 		client: Client::builder(TokioExecutor::new()).build_http(),
-	});
-	Router::new().route("/v1/*rest", any(forward)).with_state(upstream)
+	})
+}
+
+pub fn routes(api: String) -> Router {
+	Router::new().route("/v1/*rest", any(forward_v1)).with_state(upstream(&api))
+}
+
+/// `/progress/{n}/jobs/{id}/events` (GET) to `{progress[n]}/jobs/{id}/events`.
+pub fn progress_routes(progress: &[String]) -> Router {
+	let ups: Arc<Vec<Arc<Upstream>>> = Arc::new(progress.iter().map(|p| upstream(p)).collect());
+	Router::new()
+		.route(
+			"/progress/:n/jobs/:id/events",
+			axum::routing::get(
+				|State(ups): State<Arc<Vec<Arc<Upstream>>>>,
+				 axum::extract::Path((n, id)): axum::extract::Path<(usize, u64)>,
+				 req: Request| async move {
+					match ups.get(n) {
+						Some(up) => forward(up, &format!("/jobs/{id}/events"), req).await,
+						None => {
+							(StatusCode::NOT_FOUND, "no such progress endpoint\n").into_response()
+						}
+					}
+				},
+			),
+		)
+		.with_state(ups)
+}
+
+async fn forward_v1(State(up): State<Arc<Upstream>>, req: Request) -> Response {
+	let path_and_query =
+		req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or("/v1".into());
+	forward(&up, &path_and_query, req).await
 }
 
 /// Headers that describe one connection, not the message: never forwarded.
@@ -49,9 +81,9 @@ fn hop_by_hop(name: &HeaderName) -> bool {
 	)
 }
 
-async fn forward(State(up): State<Arc<Upstream>>, req: Request) -> Response {
+/// Sends `req` to `up` at `path_and_query`, streaming the answer back.
+async fn forward(up: &Upstream, path_and_query: &str, req: Request) -> Response {
 	let (parts, body) = req.into_parts();
-	let path_and_query = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/v1");
 	let Ok(uri) = format!("{}{}", up.base, path_and_query).parse::<Uri>() else {
 		return (StatusCode::BAD_REQUEST, "bad path\n").into_response();
 	};
@@ -82,9 +114,9 @@ async fn forward(State(up): State<Arc<Upstream>>, req: Request) -> Response {
 			Response::from_parts(parts, Body::new(body))
 		}
 		Err(e) => {
-			tracing::warn!("serving API unreachable at {}: {e}", up.base);
+			tracing::warn!("upstream unreachable at {}: {e}", up.base);
 			let msg = serde_json::json!({"error": {
-				"message": format!("the serving API at {} cannot be reached", up.base),
+				"message": format!("{} cannot be reached", up.base),
 				"type": "unavailable", "param": null, "code": "upstream_unreachable"}});
 			(StatusCode::BAD_GATEWAY, axum::Json(msg)).into_response()
 		}

@@ -40,7 +40,13 @@ fn web_dir() -> tempfile::TempDir {
 }
 
 fn config(web: &std::path::Path, api: Option<String>) -> Config {
-	Config { web_dir: web.to_path_buf(), node: "ws://127.0.0.1:9944".into(), api, data_peers: None }
+	Config {
+		web_dir: web.to_path_buf(),
+		node: "ws://127.0.0.1:9944".into(),
+		api,
+		data_peers: None,
+		progress: vec![],
+	}
 }
 
 #[tokio::test]
@@ -61,7 +67,10 @@ async fn serves_the_app_its_assets_and_its_config() {
 	let (s, _, body) = raw(addr, "GET", "/studio.json", "").await;
 	assert_eq!(s, 200);
 	let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-	assert_eq!(v, serde_json::json!({"node": "ws://127.0.0.1:9944", "api": null, "upload": false}));
+	assert_eq!(
+		v,
+		serde_json::json!({"node": "ws://127.0.0.1:9944", "api": null, "upload": false, "progress": []})
+	);
 	// Without an API, /v1 is not forwarded anywhere: the app's page, never another host.
 	assert_eq!(raw(addr, "POST", "/v1/chat/completions", "{}").await.0, 405);
 }
@@ -171,6 +180,32 @@ async fn an_unreachable_api_is_a_clear_502() {
 	let (s, _, body) = raw(addr, "GET", "/v1/models", "").await;
 	assert_eq!(s, 502);
 	assert!(body.contains("cannot be reached"), "{body}");
+}
+
+#[tokio::test]
+async fn forwards_only_to_configured_progress_endpoints() {
+	use axum::routing::get;
+	let worker = Router::new().route(
+		"/jobs/:id/events",
+		get(|axum::extract::Path(id): axum::extract::Path<u64>| async move {
+			(
+				[(header::CONTENT_TYPE, "text/event-stream")],
+				format!("event: step\ndata: {{\"job\":{id}}}\n\n"),
+			)
+		}),
+	);
+	let w = start(worker).await;
+	let web = web_dir();
+	let mut cfg = config(web.path(), None);
+	cfg.progress = vec![format!("http://{w}")];
+	let addr = start(router(cfg)).await;
+	let (s, head, body) = raw(addr, "GET", "/progress/0/jobs/7/events", "").await;
+	assert_eq!(s, 200, "{head}");
+	assert!(body.contains("{\"job\":7}"), "{body}");
+	// Only the configured list, only that path shape.
+	assert_eq!(raw(addr, "GET", "/progress/1/jobs/7/events", "").await.0, 404);
+	assert_eq!(raw(addr, "GET", "/progress/0/jobs/x/events", "").await.0, 400);
+	assert_eq!(raw(addr, "POST", "/progress/0/jobs/7/events", "").await.0, 405);
 }
 
 #[test]

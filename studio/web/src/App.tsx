@@ -13,6 +13,7 @@ import { Chat } from './pages/Chat';
 import { Models } from './pages/Models';
 import { Train } from './pages/Train';
 import { CreateDatanet } from './pages/CreateDatanet';
+import { JobPage } from './pages/Job';
 import { Accounts } from './pages/Accounts';
 
 const NAV = [
@@ -54,6 +55,8 @@ function Page({ route }: { route: string[] }) {
       return <Contributions id={n} />;
     case 'train':
       return <Train />;
+    case 'jobs':
+      return n == null ? <Models /> : <JobPage id={n} />;
     case 'models':
       return <Models />;
     case 'chat':

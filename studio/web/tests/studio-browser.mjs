@@ -152,10 +152,27 @@ try {
   await page.getByRole('button', { name: 'Sign and submit' }).click();
   await page.getByTestId('job-created').waitFor({ timeout: 30_000 });
   step(`Alice created a job: ${await page.getByTestId('job-created').innerText()}`);
+  const follow = await page.getByRole('link', { name: /Follow it live/ }).getAttribute('href');
+  assert.match(follow, /^#\/jobs\/\d+$/);
   // A reload keeps the form.
   await page.reload();
   await page.getByLabel('Sequence length').waitFor();
   assert.equal(await page.getByLabel('Sequence length').inputValue(), '64');
+
+  // Charlie's worker (as Eve) claims and trains it: the job page draws its loss live.
+  await page.goto(`${studio}/${follow}`);
+  await page.getByTestId('job-status').waitFor();
+  await page.getByTestId('job-end').filter({ hasText: 'submitted' }).waitFor({ timeout: 180_000 });
+  const chart = page.getByTestId('loss-chart');
+  assert.equal(await chart.getAttribute('data-points'), '2', 'both training steps are drawn');
+  assert.match(await page.getByTestId('job-steps').innerText(), /^2 of 2/);
+  await page.getByLabel('Log scale').check();
+  await shot(page, 'job.png');
+  step(`the job trained live in the browser: ${await page.getByTestId('job-end').innerText()}`);
+  // A reload replays the events: nothing is lost.
+  await page.reload();
+  await page.getByTestId('job-end').waitFor({ timeout: 30_000 });
+  assert.equal(await page.getByTestId('loss-chart').getAttribute('data-points'), '2');
 
   // ---- Alice creates a datanet from the form. ----
   await page.goto(`${studio}/#/datanets/new`);
@@ -181,7 +198,7 @@ try {
 
   await page.goto(`${studio}/#/models`);
   await page.getByRole('heading', { name: 'Base models' }).waitFor();
-  await page.getByTestId('jobs').locator('tbody tr').filter({ hasText: 'Open' }).waitFor({ timeout: 30_000 });
+  await page.getByTestId('jobs').locator('tbody tr').filter({ hasText: /Submitted|Finalized/ }).waitFor({ timeout: 30_000 });
   assert.match(await page.getByTestId('bases').innerText(), /tiny-llama/);
   await shot(page, 'models.png');
 

@@ -8,6 +8,8 @@ export interface StudioConfig {
   api: string | null;
   /** Whether the server hands uploaded bytes to data peers (`/upload`). */
   upload: boolean;
+  /** Workers' progress endpoints the server forwards (`/progress/<index>/jobs/<id>/events`). */
+  progress: string[];
 }
 
 export async function loadConfig(): Promise<StudioConfig> {
@@ -16,12 +18,12 @@ export async function loadConfig(): Promise<StudioConfig> {
     const res = await fetch('/studio.json', { cache: 'no-store' });
     if (res.ok) {
       const c = (await res.json()) as StudioConfig;
-      return { node: override ?? c.node, api: c.api, upload: !!c.upload };
+      return { node: override ?? c.node, api: c.api, upload: !!c.upload, progress: c.progress ?? [] };
     }
   } catch {
     // Served without tributary-studio (`npm run dev`): the defaults of scripts/up.sh.
   }
-  return { node: override ?? 'ws://127.0.0.1:9944', api: '/v1', upload: false };
+  return { node: override ?? 'ws://127.0.0.1:9944', api: '/v1', upload: false, progress: [] };
 }
 
 export interface Chain {

@@ -109,3 +109,13 @@ export async function jobs(chain: Chain): Promise<Job[]> {
     };
   });
 }
+
+/** The HTTP endpoint `worker` publishes on chain (live progress at `{endpoint}/jobs/{id}/events`). */
+export async function endpointOf(chain: Chain, worker: string): Promise<string | null> {
+  const v = (await chain.api.query.workers.endpoints(worker)) as Json;
+  return v.isSome ? text(v.unwrap().toJSON()) : null;
+}
+
+export async function job(chain: Chain, id: number): Promise<Job | null> {
+  return (await jobs(chain)).find((j) => j.id === id) ?? null;
+}

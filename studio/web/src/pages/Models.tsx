@@ -28,13 +28,13 @@ export function Models() {
       <p className="lead">Base models anyone can fine-tune, the models trained on datanet versions, and the jobs that trained them. Chat with any of them on the Chat page.</p>
       {error && <p role="alert" className="error">{error}</p>}
       <h2>Training jobs</h2>
-      {jobs.length === 0 ? <p>No job yet (<code>tributary job create</code>).</p> : (
+      {jobs.length === 0 ? <p>No job yet: create one on the <a href="#/train">Train page</a> (or <code>tributary job create</code>).</p> : (
         <div className="table-wrap">
           <table data-testid="jobs">
             <thead><tr><th scope="col">Job</th><th scope="col">Data</th><th scope="col">Base</th><th scope="col">Budget</th><th scope="col">Status</th><th scope="col">Progress</th></tr></thead>
             <tbody>{jobs.map((j) => (
               <tr key={j.id}>
-                <td>{j.id}</td>
+                <td><a href={`#/jobs/${j.id}`}>{j.id}</a></td>
                 <td><a href={`#/datanets/${j.datanet}`}>datanet {j.datanet}</a> v{j.version}</td>
                 <td>{baseName(j.base)}{j.parent != null ? ` + model ${j.parent}` : ''}</td>
                 <td>{amount(chain, j.budget)}</td>

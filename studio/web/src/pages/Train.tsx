@@ -216,7 +216,7 @@ export function Train() {
       </div>
       {created != null && (
         <p role="status" className="ok" data-testid="job-created">
-          Job {created} created: a worker claims it within a few blocks. Follow it on the <a href="#/models">Models page</a>.
+          Job {created} created: a worker claims it within a few blocks. <a href={`#/jobs/${created}`}>Follow it live →</a>
         </p>
       )}
       {parseAmount(chain, form.budget) != null && <p className="hint">Budget {amount(chain, parseAmount(chain, form.budget)!)}.</p>}
