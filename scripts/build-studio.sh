@@ -8,6 +8,10 @@ command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 ||
 	{ echo "build-studio: Node.js 20 or later with npm is needed (Debian: nodejs, npm)" >&2; exit 1; }
 major=$(node -p 'process.versions.node.split(".")[0]')
 [ "$major" -ge 20 ] || { echo "build-studio: Node.js $(node --version) is too old: Vite needs 20 or later" >&2; exit 1; }
+# The lockfile must be one `npm ci` takes on a clean clone (npm can write one it then refuses,
+# e.g. with an optional dependency the registry lacks): checked every time (~1 s).
+npm ci --dry-run --no-audit --no-fund --loglevel=error >/dev/null ||
+	{ echo "build-studio: package-lock.json is not one \`npm ci\` accepts (see above)" >&2; exit 1; }
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
 	npm ci --no-audit --no-fund --loglevel=error
 fi

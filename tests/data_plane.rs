@@ -46,24 +46,7 @@ async fn workers_fetch_check_and_vote_on_uploaded_contributions() {
 	let run = |key: &str, bootstrap: Option<String>| -> Vec<String> {
 		let mut a: Vec<String> =
 			bootstrap.map(|b| vec!["--bootstrap".into(), b]).unwrap_or_default();
-		a.extend(
-			[
-				"run",
-				"--url",
-				&url,
-				"--curator-key",
-				key,
-				"--poll-ms",
-				"300",
-				"--fetch-timeout",
-				"2",
-				"--fetch-attempts",
-				"2",
-				"--retry-backoff",
-				"1",
-			]
-			.map(String::from),
-		);
+		a.extend(curator_args(&url, key));
 		a
 	};
 	let w_bob = Worker::start("bob", &wb, &strs(&run("//Bob", None))).unwrap();
@@ -461,6 +444,14 @@ fn content_hash(p: &Path) -> [u8; 32] {
 /// `tributary --json contribute FILE --datanet D --key //Dave [--peer P]`, which must succeed.
 /// Creates a datanet owned by Alice whose `curators` must all agree (both quorums are their
 /// number); returns its id.
+/// `run` as curator `key` against the node at `url`, with the short fetch timeouts and retries
+/// the tests use.
+pub(crate) fn curator_args(url: &str, key: &str) -> Vec<String> {
+	let a = ["run", "--url", url, "--curator-key", key, "--poll-ms", "300", "--fetch-timeout", "2"];
+	let b = ["--fetch-attempts", "2", "--retry-backoff", "1"];
+	a.iter().chain(&b).map(|s| s.to_string()).collect()
+}
+
 pub(crate) fn create_datanet(
 	url: &str,
 	ks: &Path,

@@ -46,30 +46,10 @@ fn the_studio_in_a_real_browser() {
 	let wc = home.path().join("w-charlie");
 	let progress_port = free_port();
 	let progress_listen = format!("127.0.0.1:{progress_port}");
-	let worker = Worker::start(
-		"charlie",
-		&wc,
-		&[
-			"run",
-			"--url",
-			&url,
-			"--curator-key",
-			"//Charlie",
-			"--poll-ms",
-			"300",
-			"--fetch-timeout",
-			"2",
-			"--fetch-attempts",
-			"2",
-			"--retry-backoff",
-			"1",
-			"--jobs-key",
-			"//Eve",
-			"--progress-listen",
-			&progress_listen,
-		],
-	)
-	.unwrap();
+	let mut args = super::data_plane::curator_args(&url, "//Charlie");
+	args.extend(["--jobs-key", "//Eve", "--progress-listen", &progress_listen].map(String::from));
+	let args: Vec<&str> = args.iter().map(String::as_str).collect();
+	let worker = Worker::start("charlie", &wc, &args).unwrap();
 	ok(&url, &ks, &["worker", "register", "--worker-dir", wc.to_str().unwrap(), "--key", "//Eve"]);
 
 	// A (tiny) base model on chain, for the Train page.

@@ -14,6 +14,7 @@ import { Models } from './pages/Models';
 import { Train } from './pages/Train';
 import { CreateDatanet } from './pages/CreateDatanet';
 import { JobPage } from './pages/Job';
+import { Rewards } from './pages/Rewards';
 import { Accounts } from './pages/Accounts';
 
 const NAV = [
@@ -25,6 +26,7 @@ const NAV = [
   ['train', 'Train'],
   ['models', 'Models'],
   ['chat', 'Chat'],
+  ['rewards', 'Rewards'],
   ['accounts', 'Accounts'],
 ] as const;
 
@@ -59,6 +61,8 @@ function Page({ route }: { route: string[] }) {
       return n == null ? <Models /> : <JobPage id={n} />;
     case 'models':
       return <Models />;
+    case 'rewards':
+      return <Rewards />;
     case 'chat':
       return <Chat />;
     case 'accounts':

@@ -131,6 +131,21 @@ try {
   assert.equal(await page.getByTestId('tx-call').innerText(), 'datanets.publishVersion');
   await page.getByRole('button', { name: 'Sign and submit' }).click();
   await page.getByTestId('versions').locator('tbody tr').first().waitFor({ timeout: 30_000 });
+  // The reward split: the chain's default until the owner publishes one (whole percents, 100 in all).
+  assert.match(await page.getByTestId('split').innerText(), /50% to contributors[\s\S]*chain's default/);
+  await page.getByRole('button', { name: 'Change the split' }).click();
+  await page.getByLabel('contributors %').fill('70');
+  await page.getByTestId('split-problem').filter({ hasText: '120%' }).waitFor();
+  await page.getByLabel('contributors %').fill('60');
+  await page.getByLabel('worker %').fill('20');
+  await page.getByTestId('split-problem').waitFor({ state: 'detached' });
+  await page.getByRole('button', { name: 'Publish the split' }).click();
+  await page.getByTestId('tx-fee').waitFor();
+  assert.equal(await page.getByTestId('tx-call').innerText(), 'rewards.setSplit');
+  await page.getByRole('button', { name: 'Sign and submit' }).click();
+  await page.getByTestId('split').filter({ hasText: '60% to contributors' }).waitFor({ timeout: 30_000 });
+  assert.doesNotMatch(await page.getByTestId('split').innerText(), /default/);
+  step('Alice published a reward split for datanet 0');
   await page.goto(`${studio}/#/train`);
   await page.getByLabel('Datanet').selectOption('0');
   await page.getByLabel('Version').locator('option').first().waitFor({ state: 'attached' });
@@ -195,6 +210,10 @@ try {
   await made.waitFor();
   assert.match(await made.innerText(), /Image[\s\S]*png, jpeg/);
   step('Alice created a datanet in the browser');
+
+  await page.goto(`${studio}/#/rewards`);
+  await page.getByRole('heading', { name: 'Open pools' }).waitFor();
+  await shot(page, 'rewards.png');
 
   await page.goto(`${studio}/#/models`);
   await page.getByRole('heading', { name: 'Base models' }).waitFor();

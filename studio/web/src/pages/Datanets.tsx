@@ -4,6 +4,7 @@ import { useStudio } from '../studio';
 import * as dn from '../chain/datanets';
 import { amount, bytes, parseAmount } from '../chain/format';
 import { TxButton } from '../components/TxButton';
+import { SplitEditor } from '../components/SplitEditor';
 
 export function DatanetList() {
   const { chain, best, label } = useStudio();
@@ -126,6 +127,8 @@ export function DatanetPage({ id }: { id: number }) {
           <span className="hint"> Pins the {com?.count ?? 0} accepted items as a version training jobs can name.</span>
         </p>
       )}
+      <h2>Rewards</h2>
+      <SplitEditor datanet={id} owner={d.owner} />
       <h2>Curation pot</h2>
       <p>
         Pays curators their fee per decision. Holds <strong data-testid="dn-pot">{pot == null ? '…' : amount(chain, pot)}</strong>.
