@@ -7,7 +7,9 @@
 //! bytes through the Studio to Charlie's worker, which checks it and votes) and watches it turn
 //! Accepted; a file of the wrong format is refused before anything is signed; Alice publishes a
 //! version, creates a datanet and a training job from their forms, and the job page draws the
-//! worker's live loss as it trains; a test wallet speaking the extension API (window.injectedWeb3) signs a
+//! worker's live loss as it trains; once the job is final, Eve claims her contributor's reward
+//! from the Rewards page (the table fetched and checked by the Studio, the proof checked by the
+//! chain); a test wallet speaking the extension API (window.injectedWeb3) signs a
 //! curation-pot funding; a chat answer streams through the Studio's /v1; a phone's width does not
 //! scroll sideways; no console errors. Screenshots go to `$TRIBUTARY_STUDIO_SHOTS` (default
 //! `<target>/studio-shots`).
@@ -34,7 +36,9 @@ fn the_studio_in_a_real_browser() {
 		"{chromium} is missing: scripts/bootstrap.sh installs Debian's chromium"
 	);
 
-	let mut node = Node::start("studio-dev", &["--dev", "--sealing", "instant"]).unwrap();
+	// A block every 300 ms: the job the browser creates becomes final (its challenge window and
+	// spot-check phases pass) while the test runs, so its rewards can be claimed.
+	let mut node = Node::start("studio-dev", &["--dev", "--sealing", "300"]).unwrap();
 	node.wait_rpc().unwrap();
 	let url = node.url();
 	let home = tempfile::tempdir().unwrap();

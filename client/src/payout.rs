@@ -115,6 +115,10 @@ pub enum TableError {
 	WrongShare { contribution: u64, ppm: u32, expected: u32 },
 	#[error("curator {account}'s {ppm} ppm is not its share of the approvals ({expected})")]
 	WrongCuratorShare { account: String, ppm: u32, expected: u32 },
+	#[error("the table is for job {table}, not {job}")]
+	OtherJob { table: u64, job: u64 },
+	#[error("the table does not match job {0}'s commitment (root, leaves or total differ)")]
+	NotCommitted(u64),
 }
 
 impl PayoutTable {
@@ -162,6 +166,24 @@ impl PayoutTable {
 			contributions,
 			curators,
 		}
+	}
+
+	/// Parses the bytes fetched for `job`'s table (by the hash its result commits to) and checks
+	/// that they are the table committed: well formed, for that job, with the committed root,
+	/// leaf count and total.
+	pub fn from_committed(
+		bytes: &[u8],
+		job: u64,
+		commitment: &CommitmentSpec,
+	) -> Result<Self, TableError> {
+		let table = Self::from_bytes(bytes)?;
+		if table.job != job {
+			return Err(TableError::OtherJob { table: table.job, job });
+		}
+		if table.commitment(bytes) != *commitment {
+			return Err(TableError::NotCommitted(job));
+		}
+		Ok(table)
 	}
 
 	/// Parses a published table and checks that it is well formed: its order, and every share
@@ -393,6 +415,24 @@ mod tests {
 		assert!(matches!(
 			PayoutTable::from_bytes(&serde_json::to_vec(&v).unwrap()),
 			Err(TableError::Unsorted(1))
+		));
+	}
+
+	#[test]
+	fn a_fetched_table_is_taken_only_as_the_one_its_job_committed() {
+		let t = table();
+		let bytes = t.to_bytes();
+		let c = t.commitment(&bytes);
+		assert_eq!(PayoutTable::from_committed(&bytes, 7, &c).unwrap(), t);
+		assert!(matches!(
+			PayoutTable::from_committed(&bytes, 8, &c),
+			Err(TableError::OtherJob { table: 7, job: 8 })
+		));
+		// Another well-formed table of the same job (a curator's vote dropped): not the one committed.
+		let other = PayoutTable::new(7, 1, 2, "eval", vec![line(9, 3, 1.0)], [(acct(8), 3)]);
+		assert!(matches!(
+			PayoutTable::from_committed(&other.to_bytes(), 7, &c),
+			Err(TableError::NotCommitted(7))
 		));
 	}
 

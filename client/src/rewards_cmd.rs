@@ -83,14 +83,7 @@ async fn fetched_table(client: &Client, job: u64, peers: &TablePeers) -> Result<
 		fetch_verified(&commitment.table, commitment.table_bytes, &peers.peers, peers.timeout)
 			.await
 			.context("fetching the payout table")?;
-	let table = PayoutTable::from_bytes(&bytes)?;
-	if table.job != job {
-		bail!("the table is for job {}, not {job}", table.job);
-	}
-	if table.commitment(&bytes) != commitment {
-		bail!("the table does not match job {job}'s commitment (root, leaves or total differ)");
-	}
-	Ok(table)
+	Ok(PayoutTable::from_committed(&bytes, job, &commitment)?)
 }
 
 fn percent(ppm: u32) -> String {

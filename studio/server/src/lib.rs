@@ -7,6 +7,7 @@
 pub mod data_peers;
 pub(crate) mod preview;
 mod proxy;
+pub mod rewards;
 mod static_files;
 mod upload;
 
@@ -34,6 +35,8 @@ pub struct Config {
 	/// Workers' progress endpoints (as they publish them on chain) whose live training events the
 	/// app may follow through `/progress/{index}/...`.
 	pub progress: Vec<String>,
+	/// The node's RPC as this server reaches it (for `/rewards`, with `data_peers`).
+	pub rpc: Option<String>,
 }
 
 /// The whole app: config, API forwarding, then static files with the app's page as fallback.
@@ -58,6 +61,10 @@ pub fn router(config: Config) -> Router {
 		app = app.merge(proxy::progress_routes(&config.progress));
 	}
 	if let Some(dp) = config.data_peers {
+		if let Some(rpc) = config.rpc {
+			let r = std::sync::Arc::new(rewards::Rewards { peers: dp.clone(), rpc });
+			app = app.merge(rewards::routes(r));
+		}
 		app = app.merge(upload::routes(dp.clone())).merge(preview::routes(dp));
 	}
 	let csp = content_security_policy(&config.node);

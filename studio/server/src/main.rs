@@ -16,6 +16,9 @@ struct Args {
 	/// The node's WebSocket RPC, as the browser reaches it.
 	#[arg(long, default_value = "ws://127.0.0.1:9944")]
 	node: String,
+	/// The node's RPC as this server reaches it, for payout tables (default: --node).
+	#[arg(long)]
+	rpc: Option<String>,
 	/// The serving worker's OpenAI API (`tributary-worker api`), without `/v1`; forwarded at /v1.
 	#[arg(long, default_value = "http://127.0.0.1:8000")]
 	api: String,
@@ -71,10 +74,11 @@ async fn main() -> Result<()> {
 	};
 	let app = tributary_studio::router(tributary_studio::Config {
 		web_dir: args.web,
-		node: args.node,
+		node: args.node.clone(),
 		api: (!args.no_api).then_some(args.api),
 		data_peers,
 		progress: args.progress,
+		rpc: Some(args.rpc.unwrap_or(args.node.clone())),
 	});
 	let listener = tokio::net::TcpListener::bind(&args.bind)
 		.await

@@ -46,6 +46,7 @@ fn config(web: &std::path::Path, api: Option<String>) -> Config {
 		api,
 		data_peers: None,
 		progress: vec![],
+		rpc: None,
 	}
 }
 

@@ -213,7 +213,6 @@ try {
 
   await page.goto(`${studio}/#/rewards`);
   await page.getByRole('heading', { name: 'Open pools' }).waitFor();
-  await shot(page, 'rewards.png');
 
   await page.goto(`${studio}/#/models`);
   await page.getByRole('heading', { name: 'Base models' }).waitFor();
@@ -298,6 +297,27 @@ try {
     await shot(page, 'chat.png');
     step('chat answered, streamed');
   }
+
+  // ---- Rewards: once the job is final, Eve (the author of its only item) claims her line. ----
+  await page.goto(`${studio}/#/jobs/0`);
+  await page.getByTestId('job-status').filter({ hasText: 'Finalized' }).waitFor({ timeout: 240_000 });
+  await page.getByTestId('account-select').selectOption({ label: 'Eve (dev)' });
+  await page.goto(`${studio}/#/rewards`);
+  const total = page.getByTestId('pending-total');
+  await total.filter({ hasText: /to claim in [1-9]/ }).waitFor({ timeout: 60_000 });
+  assert.match(await page.getByTestId('reward-lines').innerText(), /contributor[\s\S]*contribution 1/);
+  await shot(page, 'rewards.png');
+  const claimApi = await ApiPromise.create({ provider: new WsProvider(nodeUrl), noInitWarn: true });
+  await page.getByRole('button', { name: /^Claim [1-9]/ }).click();
+  await page.getByTestId('tx-fee').first().waitFor();
+  assert.ok((await page.getByTestId('tx-call').allInnerTexts()).every((c) => c === 'rewards.claim'));
+  await page.getByRole('button', { name: /^Sign and submit/ }).click();
+  await total.filter({ hasText: 'to claim in 0 line(s)' }).waitFor({ timeout: 90_000 });
+  assert.match(await total.innerText(), /[1-9] line\(s\) claimed/);
+  const claimedKeys = await claimApi.query.rewards.claimed.keys(0);
+  assert.ok(claimedKeys.length >= 1, 'the chain records the claim');
+  await claimApi.disconnect();
+  step(`Eve claimed her reward in the browser: ${await total.innerText()}`);
 
   // ---- A phone's width. ----
   await page.setViewportSize({ width: 390, height: 844 });

@@ -50,3 +50,46 @@ export async function pools(chain: Chain): Promise<Pool[]> {
     })
     .sort((a: Pool, b: Pool) => b.job - a.job);
 }
+
+export interface Leaf {
+  role: 'contributor' | 'curator';
+  account: string;
+  item: number;
+  ppm: number;
+}
+
+export interface Line {
+  job: number;
+  index: number;
+  leaf: Leaf;
+  proof: string[];
+  /** Plancks the claim would pay now, or null with `state` saying why not. */
+  amount: bigint | null;
+  state: 'pending' | 'claimed' | string;
+}
+
+/** `account`'s lines in `job`'s payout table (fetched and checked by the Studio's server), each
+ * with what the node says claiming it would pay now. */
+export async function linesOf(chain: Chain, job: number, account: string): Promise<Line[]> {
+  const res = await fetch(`/rewards/${job}/${account}`);
+  const j = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(j.error ?? `HTTP ${res.status}`);
+  const out: Line[] = [];
+  for (const l of j.lines as { index: number; leaf: Leaf; proof: string[] }[]) {
+    const r = (await chain.provider.send('rewards_claimable', [job, l.index, l.leaf, l.proof])) as { amount?: string; refused?: string };
+    out.push({
+      job,
+      index: l.index,
+      leaf: l.leaf,
+      proof: l.proof,
+      amount: r.amount != null ? BigInt(r.amount) : null,
+      state: r.amount != null ? 'pending' : r.refused === 'alreadyClaimed' ? 'claimed' : r.refused ?? 'refused',
+    });
+  }
+  return out;
+}
+
+/** The leaf as the `claim` call takes it. */
+export function leafArg(l: Leaf) {
+  return { role: l.role === 'contributor' ? 'Contributor' : 'Curator', account: l.account, item: l.item, ppm: l.ppm };
+}

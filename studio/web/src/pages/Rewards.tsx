@@ -4,13 +4,45 @@ import { useEffect, useState } from 'react';
 import { useStudio } from '../studio';
 import * as rw from '../chain/rewards';
 import { amount } from '../chain/format';
+import { TxButton } from '../components/TxButton';
 
 export function Rewards() {
-  const { chain, best } = useStudio();
+  const { chain, best, account, config, label } = useStudio();
   const [pools, setPools] = useState<rw.Pool[] | null>(null);
+  const [lines, setLines] = useState<rw.Line[] | null>(null);
+  const [errors, setErrors] = useState<string[]>([]);
+  const [refresh, setRefresh] = useState(0);
   useEffect(() => {
     rw.pools(chain).then(setPools);
   }, [chain, best]);
+  // An account's lines: fetched once per pool set and after a claim (not every block: each
+  // needs the table from a data peer).
+  const jobs = (pools ?? []).map((p) => p.job).join(',');
+  useEffect(() => {
+    if (!account || !config.upload || pools == null) return;
+    let live = true;
+    (async () => {
+      const all: rw.Line[] = [];
+      const errs: string[] = [];
+      for (const p of pools) {
+        try {
+          all.push(...(await rw.linesOf(chain, p.job, account.address)));
+        } catch (e) {
+          errs.push(`job ${p.job}: ${e instanceof Error ? e.message : e}`);
+        }
+      }
+      if (live) {
+        setLines(all);
+        setErrors(errs);
+      }
+    })();
+    return () => {
+      live = false;
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [chain, account, jobs, refresh]);
+  const unpaid = (lines ?? []).filter((l) => l.amount != null);
+  const pending = unpaid.reduce((a, l) => a + (l.amount ?? 0n), 0n);
   return (
     <section aria-labelledby="rewards-title">
       <h1 id="rewards-title">Rewards</h1>
@@ -19,6 +51,43 @@ export function Rewards() {
         (by the job's attribution table) and curators (by their approving votes) claim their lines from the job's pool for 30 days.
         Each datanet's page shows its split.
       </p>
+      <h2>Your rewards</h2>
+      {!account && <p>Choose an account to see its rewards.</p>}
+      {account && !config.upload && <p className="hint">This Studio reaches no data peer, so it cannot fetch payout tables.</p>}
+      {account && lines && (
+        <>
+          <p data-testid="pending-total">
+            {label(account.address)}: <strong>{amount(chain, pending)}</strong> to claim in {unpaid.length} line(s);{' '}
+            {lines.filter((l) => l.state === 'claimed').length} line(s) claimed.
+          </p>
+          {lines.length > 0 && (
+            <div className="table-wrap">
+              <table data-testid="reward-lines">
+                <thead><tr><th scope="col">Job</th><th scope="col">As</th><th scope="col">For</th><th scope="col">Share</th><th scope="col">Amount</th></tr></thead>
+                <tbody>{lines.map((l) => (
+                  <tr key={`${l.job}-${l.index}`}>
+                    <td><a href={`#/jobs/${l.job}`}>{l.job}</a></td>
+                    <td>{l.leaf.role}</td>
+                    <td>{l.leaf.role === 'contributor' ? <a href={`#/contributions/${l.leaf.item}`}>contribution {l.leaf.item}</a> : `${l.leaf.item} approving vote(s)`}</td>
+                    <td>{(l.leaf.ppm / 10_000).toFixed(2)}% of the {l.leaf.role}s' part</td>
+                    <td data-testid="line-state">{l.amount != null ? amount(chain, l.amount) : l.state}</td>
+                  </tr>
+                ))}</tbody>
+              </table>
+            </div>
+          )}
+          <p className="hint">A line pays its share (parts per million) of the pool's part for its role: contributors by the attribution table's scores, curators by their approving votes.</p>
+          <TxButton
+            label={`Claim ${unpaid.length} line(s)`}
+            className="primary"
+            build={() => unpaid.map((l) => chain.api.tx.rewards.claim(l.job, l.index, rw.leafArg(l.leaf), l.proof))}
+            disabledReason={unpaid.length === 0 ? 'Nothing to claim' : null}
+            explain="Each line is paid to its account, whoever signs; the chain checks the proof against the pool's root."
+            onDone={() => setRefresh((r) => r + 1)}
+          />
+        </>
+      )}
+      {errors.map((e) => <p key={e} className="error" role="alert">{e}</p>)}
       <h2>Open pools</h2>
       {pools && pools.length === 0 && <p>No open pool: no job is final yet, or their claim periods ended.</p>}
       {pools && pools.length > 0 && (
@@ -39,8 +108,7 @@ export function Rewards() {
         </div>
       )}
       <p className="hint">
-        Claiming needs the job's payout table with its Merkle proofs, which the trainer serves over the data plane: for now,
-        <code> tributary rewards pending --account ADDRESS --peer …</code> and <code>tributary rewards claim JOB --key …</code> (docs/rewards.md).
+        The same from a terminal: <code>tributary rewards pending --account ADDRESS --peer …</code> and <code>tributary rewards claim JOB --key …</code> (docs/rewards.md).
       </p>
     </section>
   );
