@@ -108,8 +108,15 @@ try {
   // A file of a format the datanet does not take is refused before anything is signed.
   await page.getByTestId('file-input').setInputFiles({ name: 'photo.png', mimeType: 'image/png', buffer: Buffer.from('not text') });
   await page.getByTestId('file-error').filter({ hasText: 'takes txt, md, jsonl' }).waitFor();
+  // The text file arrives by drag and drop: a real drop event carrying the file.
   const text = `Water finds its level; ${Date.now()}\n`;
-  await page.getByTestId('file-input').setInputFiles({ name: 'level.txt', mimeType: 'text/plain', buffer: Buffer.from(text) });
+  const dropped = await page.evaluateHandle((t) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([t], 'level.txt', { type: 'text/plain' }));
+    return dt;
+  }, text);
+  await page.getByTestId('drop').dispatchEvent('dragover', { dataTransfer: dropped });
+  await page.getByTestId('drop').dispatchEvent('drop', { dataTransfer: dropped });
   await page.getByTestId('file-hash').waitFor();
   assert.equal(await page.getByTestId('file-hash').innerText(), '0x' + (await blake3(Buffer.from(text))), 'the browser hashes with BLAKE3');
   await page.getByRole('button', { name: 'Contribute', exact: true }).click();
