@@ -3,7 +3,7 @@
 //! and we from them, over the connections we open. Its store is temporary and only holds what is
 //! in flight.
 
-use data_plane::{ContentStore, DataNode, Multiaddr, NetConfig};
+use data_plane::{ContentStore, DataNode, FetchOptions, Hash, Multiaddr, NetConfig};
 use libp2p::PeerId;
 use std::{sync::Arc, time::Duration};
 use tokio::sync::Semaphore;
@@ -59,5 +59,27 @@ impl DataPeers {
 			}
 		}
 		(ids, unreachable)
+	}
+
+	/// Fetches blob `hash` of `size` bytes from the peers (verified as it arrives), reads it, and
+	/// deletes it here; the caller holds a permit of [`Self::gate`]. `Err` says why, for the user.
+	pub async fn fetch_bytes(&self, hash: Hash, size: u64) -> Result<Vec<u8>, String> {
+		let (providers, unreachable) = self.reach().await;
+		if providers.is_empty() {
+			return Err(format!("no data peer reached: {}", unreachable.join("; ")));
+		}
+		let opts = FetchOptions {
+			providers,
+			expected_size: Some(size),
+			give_up_after: self.preview_timeout,
+			..Default::default()
+		};
+		let store = self.node.store().clone();
+		let bytes = data_plane::fetch(&self.node, hash, opts)
+			.await
+			.map_err(|e| e.to_string())
+			.and_then(|_| store.read_all(&hash).map_err(|e| e.to_string()));
+		store.remove(&hash);
+		bytes
 	}
 }

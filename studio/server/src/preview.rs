@@ -12,7 +12,6 @@ use axum::{
 	routing::get,
 	Router,
 };
-use data_plane::FetchOptions;
 use std::sync::Arc;
 
 pub fn routes(peers: Arc<DataPeers>) -> Router {
@@ -75,25 +74,7 @@ async fn preview(State(dp): State<Arc<DataPeers>>, Path(hash): Path<String>, uri
 			"busy with other transfers: try again".into(),
 		);
 	};
-	let (providers, unreachable) = dp.reach().await;
-	if providers.is_empty() {
-		return refuse(
-			StatusCode::BAD_GATEWAY,
-			format!("no data peer reached: {}", unreachable.join("; ")),
-		);
-	}
-	let opts = FetchOptions {
-		providers,
-		expected_size: Some(size),
-		give_up_after: dp.preview_timeout,
-		..Default::default()
-	};
-	let store = dp.node.store().clone();
-	let fetched = data_plane::fetch(&dp.node, hash, opts).await;
-	let bytes = fetched
-		.map_err(|e| e.to_string())
-		.and_then(|_| store.read_all(&hash).map_err(|e| e.to_string()));
-	store.remove(&hash);
+	let bytes = dp.fetch_bytes(hash, size).await;
 	match bytes {
 		Ok(bytes) => {
 			let mut res = bytes.into_response();

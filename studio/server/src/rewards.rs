@@ -13,7 +13,6 @@ use axum::{
 	routing::get,
 	Json, Router,
 };
-use data_plane::FetchOptions;
 use std::sync::Arc;
 use tributary_client::{payout::PayoutTable, training::JobState, Client};
 
@@ -57,25 +56,7 @@ async fn lines(
 			"busy with other transfers: try again".into(),
 		);
 	};
-	let (providers, unreachable) = r.peers.reach().await;
-	if providers.is_empty() {
-		return refuse(
-			StatusCode::BAD_GATEWAY,
-			format!("no data peer reached: {}", unreachable.join("; ")),
-		);
-	}
-	let opts = FetchOptions {
-		providers,
-		expected_size: Some(commitment.table_bytes),
-		give_up_after: r.peers.preview_timeout,
-		..Default::default()
-	};
-	let store = r.peers.node.store().clone();
-	let fetched = data_plane::fetch(&r.peers.node, commitment.table, opts)
-		.await
-		.map_err(|e| e.to_string())
-		.and_then(|_| store.read_all(&commitment.table).map_err(|e| e.to_string()));
-	store.remove(&commitment.table);
+	let fetched = r.peers.fetch_bytes(commitment.table, commitment.table_bytes).await;
 	let bytes = match fetched {
 		Ok(b) => b,
 		Err(e) => {
