@@ -1072,12 +1072,7 @@ impl Client {
 
 	/// Free balance of `who`, in plancks.
 	pub async fn free_balance(&self, who: &AccountId32) -> Result<u128, ClientError> {
-		let at = self.state().await?;
-		Ok(at
-			.fetch(&chain::storage().system().account(who.clone()))
-			.await?
-			.map(|a| a.data.free)
-			.unwrap_or(0))
+		Ok(self.balance(who).await?.free)
 	}
 
 	/// Makes a block now on a dev node that seals on request (`--sealing manual`), finalized or
