@@ -97,7 +97,10 @@ fn main() {
 		adapters.push(Adapter { id: format!("a{i}"), dir: out });
 	}
 	drop(p);
-	let engine = Engine::start(open(&model), EngineLimits { queue: 4, cached_adapters: n + 1 });
+	let engine = Engine::start(
+		open(&model),
+		EngineLimits { queue: 4, cached_adapters: n + 1, max_batch: 1, bf16_adapters: false },
+	);
 	// Warm up the process (allocator, thread pool, first forward).
 	first_token(&engine, None);
 	first_token(&engine, None);

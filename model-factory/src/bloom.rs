@@ -8,7 +8,8 @@
 
 use crate::fused::fast_layer_norm as layer_norm;
 use crate::lora::Linear;
-use crate::model::{cached_kv, Cache, CausalLm, Family, Head};
+use crate::model::{CausalLm, Family, Head};
+use crate::pass::Pass;
 use crate::weights::{LoadError, Weights};
 use candle_core::{DType, Result, Tensor};
 use serde::Deserialize;
@@ -74,32 +75,33 @@ pub struct Bloom {
 
 impl Bloom {
 	/// Everything up to the LM head: the final hidden states (batch, seq, hidden) after the last norm.
-	fn trunk(&self, ids: &Tensor, mut cache: Option<&mut Cache>, train: bool) -> Result<Tensor> {
+	fn trunk(&self, ids: &Tensor, pass: &mut Pass) -> Result<Tensor> {
 		let (b, t) = ids.dims2()?;
+		pass.check_rows(b)?;
 		let (h, nh) = (self.cfg.hidden_size, self.cfg.n_head);
 		let hd = h / nh;
 		let eps = self.cfg.layer_norm_epsilon;
-		let offset = cache.as_ref().map_or(0, |c| c.len);
 		let x = self.embed.embedding(&ids.flatten_all()?)?.reshape((b, t, h))?;
 		let mut x = layer_norm(&x, &self.embed_ln.0, &self.embed_ln.1, eps)?;
 		let post = self.cfg.apply_residual_connection_post_layernorm;
+		let keep = |_: usize, q: Tensor, k: Tensor| Ok((q, k));
+		let slopes = &self.slopes;
 		for (i, blk) in self.blocks.iter().enumerate() {
 			let n1 = layer_norm(&x, &blk.ln1.0, &blk.ln1.1, eps)?;
 			let residual = if post { n1.clone() } else { x.clone() };
-			let qkv = blk.qkv.forward(&n1, train)?.reshape((b, t, nh, 3, hd))?;
+			let qkv = pass.linear(&blk.qkv, &n1)?.reshape((b, t, nh, 3, hd))?;
 			let part = |j: usize| qkv.narrow(3, j, 1)?.squeeze(3)?.transpose(1, 2)?.contiguous();
 			let (q, k, v) = (part(0)?, part(1)?, part(2)?);
-			let (k, v) = cached_kv(&mut cache, i, k, v)?;
-			let att = crate::fused::alibi_attention(&q, &k, &v, offset, &self.slopes)?;
-			x = (residual + blk.dense.forward(&att, train)?)?;
+			let att = pass.attend(i, q, k, v, keep, |q, k, v, o| {
+				crate::fused::alibi_attention(q, k, v, o, slopes)
+			})?;
+			x = (residual + pass.linear(&blk.dense, &att)?)?;
 			let n2 = layer_norm(&x, &blk.ln2.0, &blk.ln2.1, eps)?;
 			let residual = if post { n2.clone() } else { x.clone() };
-			let m = blk.down.forward(&gelu(&blk.up.forward(&n2, train)?)?, train)?;
+			let m = pass.linear(&blk.down, &gelu(&pass.linear(&blk.up, &n2)?)?)?;
 			x = (residual + m)?;
 		}
-		if let Some(c) = cache {
-			c.len += t;
-		}
+		pass.advance(t);
 		layer_norm(&x, &self.ln_f.0, &self.ln_f.1, eps)
 	}
 
@@ -160,11 +162,11 @@ impl CausalLm for Bloom {
 	fn num_layers(&self) -> usize {
 		self.blocks.len()
 	}
-	fn run(&self, ids: &Tensor, cache: Option<&mut Cache>, train: bool) -> Result<Tensor> {
-		crate::ops::frozen_linear(&self.trunk(ids, cache, train)?, &self.embed)
+	fn run(&self, ids: &Tensor, pass: &mut Pass) -> Result<Tensor> {
+		crate::ops::frozen_linear(&self.trunk(ids, pass)?, &self.embed)
 	}
 	fn hidden_and_head(&self, ids: &Tensor, train: bool) -> Result<Option<(Tensor, Head<'_>)>> {
-		Ok(Some((self.trunk(ids, None, train)?, Head::Tied(&self.embed))))
+		Ok(Some((self.trunk(ids, &mut Pass::plain(train))?, Head::Tied(&self.embed))))
 	}
 	/// Module paths as PEFT names them (`transformer.h.N...`).
 	fn linears_mut(&mut self) -> Vec<(String, &mut Linear)> {

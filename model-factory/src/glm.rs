@@ -12,8 +12,9 @@
 
 use crate::fused::{attention, fast_rms_norm, fast_rope_interleaved, fast_swiglu};
 use crate::lora::Linear;
-use crate::model::{cached_kv, Cache, CausalLm, Family, Head};
-use crate::ops::{rope_tables, RopeConfig};
+use crate::model::{CausalLm, Family, Head};
+use crate::ops::RopeConfig;
+use crate::pass::Pass;
 use crate::weights::{LoadError, Weights};
 use candle_core::{DType, Result, Tensor, D};
 use serde::Deserialize;
@@ -92,43 +93,45 @@ pub struct Glm {
 
 impl Glm {
 	/// Everything up to the LM head: the final hidden states (batch, seq, hidden) after the last norm.
-	fn trunk(&self, ids: &Tensor, mut cache: Option<&mut Cache>, train: bool) -> Result<Tensor> {
+	fn trunk(&self, ids: &Tensor, pass: &mut Pass) -> Result<Tensor> {
 		let (b, t) = ids.dims2()?;
+		pass.check_rows(b)?;
 		let dev = ids.device();
 		let dtype = self.embed.dtype();
 		let (nh, nkv, hd) =
 			(self.cfg.num_attention_heads, self.cfg.kv_heads(), self.cfg.head_dim());
 		let i_size = self.cfg.intermediate_size;
-		let offset = cache.as_ref().map_or(0, |c| c.len);
 		let mut x =
 			self.embed.embedding(&ids.flatten_all()?)?.reshape((b, t, self.cfg.hidden_size))?;
-		let (cos, sin) = rope_tables(&self.inv_freq, offset, t, true, dtype, dev)?;
+		let tables = pass.rope_tables(&self.inv_freq, t, true, dtype, dev)?;
+		let rotate = |g: usize, q: Tensor, k: Tensor| {
+			let (cos, sin) = &tables[g];
+			Ok((fast_rope_interleaved(&q, cos, sin)?, fast_rope_interleaved(&k, cos, sin)?))
+		};
 		let eps = self.cfg.rms_norm_eps;
 		for (i, l) in self.layers.iter().enumerate() {
 			let h = fast_rms_norm(&x, &l.input_norm, eps)?;
 			let split = |y: Tensor, heads: usize| y.reshape((b, t, heads, hd))?.transpose(1, 2);
-			let q = fast_rope_interleaved(&split(l.q.forward(&h, train)?, nh)?, &cos, &sin)?;
-			let k = fast_rope_interleaved(&split(l.k.forward(&h, train)?, nkv)?, &cos, &sin)?;
-			let v = split(l.v.forward(&h, train)?, nkv)?;
-			let (k, v) = cached_kv(&mut cache, i, k, v)?;
-			let mut a = l.o.forward(&attention(&q, &k, &v, offset, None)?, train)?;
+			let q = split(pass.linear(&l.q, &h)?, nh)?;
+			let k = split(pass.linear(&l.k, &h)?, nkv)?;
+			let v = split(pass.linear(&l.v, &h)?, nkv)?;
+			let att = pass.attend(i, q, k, v, rotate, |q, k, v, o| attention(q, k, v, o, None))?;
+			let mut a = pass.linear(&l.o, &att)?;
 			if let Some((n, _)) = &l.post_sublayer_norms {
 				a = fast_rms_norm(&a, n, eps)?;
 			}
 			x = (x + a)?;
 			let h = fast_rms_norm(&x, &l.post_norm, eps)?;
-			let gu = l.gate_up.forward(&h, train)?;
+			let gu = pass.linear(&l.gate_up, &h)?;
 			let (gate, up) =
 				(gu.narrow(D::Minus1, 0, i_size)?, gu.narrow(D::Minus1, i_size, i_size)?);
-			let mut m = l.down.forward(&fast_swiglu(&gate, &up)?, train)?;
+			let mut m = pass.linear(&l.down, &fast_swiglu(&gate, &up)?)?;
 			if let Some((_, n)) = &l.post_sublayer_norms {
 				m = fast_rms_norm(&m, n, eps)?;
 			}
 			x = (x + m)?;
 		}
-		if let Some(c) = cache {
-			c.len += t;
-		}
+		pass.advance(t);
 		fast_rms_norm(&x, &self.norm, eps)
 	}
 
@@ -200,11 +203,12 @@ impl CausalLm for Glm {
 	fn num_layers(&self) -> usize {
 		self.layers.len()
 	}
-	fn run(&self, ids: &Tensor, cache: Option<&mut Cache>, train: bool) -> Result<Tensor> {
-		self.lm_head.forward(&self.trunk(ids, cache, train)?, train)
+	fn run(&self, ids: &Tensor, pass: &mut Pass) -> Result<Tensor> {
+		let h = self.trunk(ids, pass)?;
+		pass.linear(&self.lm_head, &h)
 	}
 	fn hidden_and_head(&self, ids: &Tensor, train: bool) -> Result<Option<(Tensor, Head<'_>)>> {
-		Ok(Some((self.trunk(ids, None, train)?, Head::Linear(&self.lm_head))))
+		Ok(Some((self.trunk(ids, &mut Pass::plain(train))?, Head::Linear(&self.lm_head))))
 	}
 	fn linears_mut(&mut self) -> Vec<(String, &mut Linear)> {
 		let mut out = Vec::new();

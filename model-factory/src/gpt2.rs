@@ -8,7 +8,8 @@
 
 use crate::fused::fast_layer_norm as layer_norm;
 use crate::lora::Linear;
-use crate::model::{cached_kv, Cache, CausalLm, Family, Head};
+use crate::model::{CausalLm, Family, Head};
+use crate::pass::Pass;
 use crate::weights::{LoadError, Weights};
 use candle_core::{DType, Result, Tensor, D};
 use serde::Deserialize;
@@ -50,13 +51,13 @@ pub struct Gpt2 {
 
 impl Gpt2 {
 	/// Everything up to the LM head: the final hidden states (batch, seq, hidden) after the last norm.
-	fn trunk(&self, ids: &Tensor, mut cache: Option<&mut Cache>, train: bool) -> Result<Tensor> {
+	fn trunk(&self, ids: &Tensor, pass: &mut Pass) -> Result<Tensor> {
 		let (b, t) = ids.dims2()?;
-		let offset = cache.as_ref().map_or(0, |c| c.len);
-		if offset + t > self.cfg.n_positions {
+		pass.check_rows(b)?;
+		if pass.end(t) > self.cfg.n_positions {
 			candle_core::bail!(
 				"{} tokens exceed GPT-2's {} positions",
-				offset + t,
+				pass.end(t),
 				self.cfg.n_positions
 			);
 		}
@@ -64,10 +65,12 @@ impl Gpt2 {
 		let hd = e / nh;
 		let eps = self.cfg.layer_norm_epsilon;
 		let tok = self.wte.embedding(&ids.flatten_all()?)?.reshape((b, t, e))?;
-		let mut x = tok.broadcast_add(&self.wpe.narrow(0, offset, t)?)?;
+		let pos = pass.positions(b, t, ids.device())?.flatten_all()?;
+		let mut x = (tok + self.wpe.embedding(&pos)?.reshape((b, t, e))?)?;
+		let keep = |_: usize, q: Tensor, k: Tensor| Ok((q, k));
 		for (i, blk) in self.blocks.iter().enumerate() {
 			let h = layer_norm(&x, &blk.ln1.0, &blk.ln1.1, eps)?;
-			let qkv = blk.attn.forward(&h, train)?;
+			let qkv = pass.linear(&blk.attn, &h)?;
 			let heads = |i: usize| {
 				qkv.narrow(D::Minus1, i * e, e)?
 					.reshape((b, t, nh, hd))?
@@ -75,16 +78,14 @@ impl Gpt2 {
 					.contiguous()
 			};
 			let (q, k, v) = (heads(0)?, heads(1)?, heads(2)?);
-			let (k, v) = cached_kv(&mut cache, i, k, v)?;
-			let att = crate::fused::attention(&q, &k, &v, offset, None)?;
-			x = (x + blk.proj.forward(&att, train)?)?;
+			let att = pass
+				.attend(i, q, k, v, keep, |q, k, v, o| crate::fused::attention(q, k, v, o, None))?;
+			x = (x + pass.linear(&blk.proj, &att)?)?;
 			let h = layer_norm(&x, &blk.ln2.0, &blk.ln2.1, eps)?;
-			let m = blk.fc_proj.forward(&blk.fc.forward(&h, train)?.gelu()?, train)?;
+			let m = pass.linear(&blk.fc_proj, &pass.linear(&blk.fc, &h)?.gelu()?)?;
 			x = (x + m)?;
 		}
-		if let Some(c) = cache {
-			c.len += t;
-		}
+		pass.advance(t);
 		layer_norm(&x, &self.ln_f.0, &self.ln_f.1, eps)
 	}
 
@@ -147,11 +148,11 @@ impl CausalLm for Gpt2 {
 	fn max_positions(&self) -> Option<usize> {
 		Some(self.cfg.n_positions)
 	}
-	fn run(&self, ids: &Tensor, cache: Option<&mut Cache>, train: bool) -> Result<Tensor> {
-		crate::ops::frozen_linear(&self.trunk(ids, cache, train)?, &self.wte)
+	fn run(&self, ids: &Tensor, pass: &mut Pass) -> Result<Tensor> {
+		crate::ops::frozen_linear(&self.trunk(ids, pass)?, &self.wte)
 	}
 	fn hidden_and_head(&self, ids: &Tensor, train: bool) -> Result<Option<(Tensor, Head<'_>)>> {
-		Ok(Some((self.trunk(ids, None, train)?, Head::Tied(&self.wte))))
+		Ok(Some((self.trunk(ids, &mut Pass::plain(train))?, Head::Tied(&self.wte))))
 	}
 	/// The adaptable layers by module path (as PEFT names them under `base_model.model.`).
 	fn linears_mut(&mut self) -> Vec<(String, &mut Linear)> {

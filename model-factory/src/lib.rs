@@ -17,6 +17,8 @@
 
 pub mod adapter;
 pub mod attribution;
+#[cfg(test)]
+mod batch_tests;
 pub mod blas;
 pub mod bloom;
 pub mod chat;
@@ -35,9 +37,11 @@ pub mod llama;
 pub mod lora;
 pub mod merge;
 pub mod model;
+pub mod multi_lora;
 pub mod nf4;
 pub mod ops;
 pub mod optim;
+pub mod pass;
 pub mod pretrained;
 #[cfg(test)]
 mod reference_tests;

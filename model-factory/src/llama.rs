@@ -10,8 +10,9 @@
 
 use crate::fused::{attention, fast_rms_norm, fast_rope, fast_swiglu};
 use crate::lora::Linear;
-use crate::model::{cached_kv, Cache, CausalLm, Family, Head};
-use crate::ops::{rope_tables, RopeConfig};
+use crate::model::{CausalLm, Family, Head};
+use crate::ops::RopeConfig;
+use crate::pass::Pass;
 pub use crate::weights::LoadError;
 use crate::weights::Weights;
 use candle_core::{DType, Result, Tensor};
@@ -114,37 +115,39 @@ pub struct Llama {
 
 impl Llama {
 	/// Everything up to the LM head: the final hidden states (batch, seq, hidden) after the last norm.
-	fn trunk(&self, ids: &Tensor, mut cache: Option<&mut Cache>, train: bool) -> Result<Tensor> {
+	fn trunk(&self, ids: &Tensor, pass: &mut Pass) -> Result<Tensor> {
 		let (b, t) = ids.dims2()?;
+		pass.check_rows(b)?;
 		let dev = ids.device();
 		let dtype = self.embed.dtype();
 		let (nh, nkv, hd) =
 			(self.cfg.num_attention_heads, self.cfg.kv_heads(), self.cfg.head_dim());
-		let offset = cache.as_ref().map_or(0, |c| c.len);
 		let mut x =
 			self.embed.embedding(&ids.flatten_all()?)?.reshape((b, t, self.cfg.hidden_size))?;
-		let (cos, sin) = rope_tables(&self.inv_freq, offset, t, false, dtype, dev)?;
+		let tables = pass.rope_tables(&self.inv_freq, t, false, dtype, dev)?;
+		let rotate = |g: usize, q: Tensor, k: Tensor| {
+			let (cos, sin) = &tables[g];
+			Ok((fast_rope(&q, cos, sin)?, fast_rope(&k, cos, sin)?))
+		};
+		let window = self.cfg.window();
 		let eps = self.cfg.rms_norm_eps;
 		for (i, l) in self.layers.iter().enumerate() {
 			let h = fast_rms_norm(&x, &l.input_norm, eps)?;
 			let split = |y: Tensor, heads: usize| y.reshape((b, t, heads, hd))?.transpose(1, 2);
 			let (mut q, mut k) =
-				(split(l.q.forward(&h, train)?, nh)?, split(l.k.forward(&h, train)?, nkv)?);
+				(split(pass.linear(&l.q, &h)?, nh)?, split(pass.linear(&l.k, &h)?, nkv)?);
 			if let Some((qn, kn)) = &l.qk_norm {
 				(q, k) = (fast_rms_norm(&q, qn, eps)?, fast_rms_norm(&k, kn, eps)?);
 			}
-			let (q, k) = (fast_rope(&q, &cos, &sin)?, fast_rope(&k, &cos, &sin)?);
-			let v = split(l.v.forward(&h, train)?, nkv)?;
-			let (k, v) = cached_kv(&mut cache, i, k, v)?;
-			let att = attention(&q, &k, &v, offset, self.cfg.window())?;
-			x = (x + l.o.forward(&att, train)?)?;
+			let v = split(pass.linear(&l.v, &h)?, nkv)?;
+			let att =
+				pass.attend(i, q, k, v, rotate, |q, k, v, o| attention(q, k, v, o, window))?;
+			x = (x + pass.linear(&l.o, &att)?)?;
 			let h = fast_rms_norm(&x, &l.post_norm, eps)?;
-			let mlp = fast_swiglu(&l.gate.forward(&h, train)?, &l.up.forward(&h, train)?)?;
-			x = (x + l.down.forward(&mlp, train)?)?;
+			let mlp = fast_swiglu(&pass.linear(&l.gate, &h)?, &pass.linear(&l.up, &h)?)?;
+			x = (x + pass.linear(&l.down, &mlp)?)?;
 		}
-		if let Some(c) = cache {
-			c.len += t;
-		}
+		pass.advance(t);
 		fast_rms_norm(&x, &self.norm, eps)
 	}
 
@@ -219,11 +222,12 @@ impl CausalLm for Llama {
 	fn num_layers(&self) -> usize {
 		self.layers.len()
 	}
-	fn run(&self, ids: &Tensor, cache: Option<&mut Cache>, train: bool) -> Result<Tensor> {
-		self.lm_head.forward(&self.trunk(ids, cache, train)?, train)
+	fn run(&self, ids: &Tensor, pass: &mut Pass) -> Result<Tensor> {
+		let h = self.trunk(ids, pass)?;
+		pass.linear(&self.lm_head, &h)
 	}
 	fn hidden_and_head(&self, ids: &Tensor, train: bool) -> Result<Option<(Tensor, Head<'_>)>> {
-		Ok(Some((self.trunk(ids, None, train)?, Head::Linear(&self.lm_head))))
+		Ok(Some((self.trunk(ids, &mut Pass::plain(train))?, Head::Linear(&self.lm_head))))
 	}
 	fn linears_mut(&mut self) -> Vec<(String, &mut Linear)> {
 		let mut out = Vec::new();

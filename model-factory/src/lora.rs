@@ -78,11 +78,14 @@ pub struct Linear {
 	pub weight: Base,
 	pub bias: Option<Tensor>,
 	pub lora: Option<Lora>,
+	/// Its number among the model's adaptable layers, by which per-row adapters find their part
+	/// (see [`crate::model::CausalLm::number_linears`]).
+	pub slot: Option<usize>,
 }
 
 impl Linear {
 	pub fn new(weight: Tensor, bias: Option<Tensor>) -> Self {
-		Self { weight: Base::Dense(weight), bias, lora: None }
+		Self { weight: Base::Dense(weight), bias, lora: None, slot: None }
 	}
 
 	/// (out, in).

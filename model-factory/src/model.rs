@@ -6,6 +6,8 @@
 //! from `model_type`.
 
 use crate::lora::{Linear, LoraConfig};
+use crate::multi_lora::RowAdapters;
+use crate::pass::Pass;
 use crate::weights::LoadError;
 use candle_core::{DType, Device, Result, Tensor, Var};
 use std::collections::HashMap;
@@ -144,9 +146,9 @@ pub trait CausalLm: Send + Sync {
 	fn max_positions(&self) -> Option<usize> {
 		None
 	}
-	/// Logits (batch, seq, vocab) for `ids` (batch, seq); with a cache, `ids` continue the sequence it
-	/// holds and their keys and values are appended. `train` enables dropout.
-	fn run(&self, ids: &Tensor, cache: Option<&mut Cache>, train: bool) -> Result<Tensor>;
+	/// Logits (batch, seq, vocab) for `ids` (batch, seq) over what `pass` says: from position 0, or
+	/// continuing the sequence of one cache, or of one cache per row (see [`Pass`]).
+	fn run(&self, ids: &Tensor, pass: &mut Pass) -> Result<Tensor>;
 
 	fn vocab_size(&self) -> usize {
 		self.embeddings().dims().first().copied().unwrap_or(0)
@@ -159,7 +161,7 @@ pub trait CausalLm: Send + Sync {
 	}
 	/// Logits for every position: `ids` (batch, seq) -> (batch, seq, vocab). `train` enables dropout.
 	fn forward(&self, ids: &Tensor, train: bool) -> Result<Tensor> {
-		self.run(ids, None, train)
+		self.run(ids, &mut Pass::plain(train))
 	}
 	/// The final hidden states (batch, seq, hidden), after the last norm, and the LM head that turns
 	/// them into logits; `None` for families that do not split there (then [`CausalLm::loss`] goes
@@ -186,7 +188,28 @@ pub trait CausalLm: Send + Sync {
 	/// Logits for `ids`, which continue the sequence held in `cache` (whose keys and values are
 	/// extended). For generation: feed the prompt once, then one token at a time.
 	fn forward_cached(&self, ids: &Tensor, cache: &mut Cache) -> Result<Tensor> {
-		self.run(ids, Some(cache), false)
+		self.run(ids, &mut Pass::cached(cache))
+	}
+	/// Batched decoding: row `r` of `ids` (rows, seq) continues the sequence `caches[r]` holds, with
+	/// the adapter `adapters` gives that row (if any). Rows may be at different positions. Logits
+	/// (rows, seq, vocab).
+	fn forward_rows(
+		&self,
+		ids: &Tensor,
+		caches: &mut [Cache],
+		adapters: Option<&RowAdapters>,
+	) -> Result<Tensor> {
+		self.run(ids, &mut Pass::rows(caches, adapters))
+	}
+	/// Numbers the adaptable layers in [`CausalLm::linears_mut`] order, so that per-row adapters
+	/// find their part of each; returns the layers' paths in that order.
+	fn number_linears(&mut self) -> Vec<String> {
+		let mut paths = Vec::new();
+		for (i, (path, l)) in self.linears_mut().into_iter().enumerate() {
+			l.slot = Some(i);
+			paths.push(path);
+		}
+		paths
 	}
 	/// The adaptable linear layers by their Hugging Face module path.
 	fn linears_mut(&mut self) -> Vec<(String, &mut Linear)>;
@@ -240,7 +263,9 @@ pub trait CausalLm: Send + Sync {
 	}
 }
 
-/// Keys and values of the positions seen so far, per layer.
+/// Keys and values of the positions seen so far, per layer. A clone shares the tensors, and
+/// extending either never changes the other.
+#[derive(Clone)]
 pub struct Cache {
 	kv: Vec<Option<(Tensor, Tensor)>>,
 	/// Positions already held.
@@ -260,19 +285,6 @@ impl Cache {
 		};
 		self.kv[layer] = Some((k.clone(), v.clone()));
 		Ok((k, v))
-	}
-}
-
-/// Passes keys and values through the cache when there is one.
-pub(crate) fn cached_kv(
-	cache: &mut Option<&mut Cache>,
-	layer: usize,
-	k: Tensor,
-	v: Tensor,
-) -> Result<(Tensor, Tensor)> {
-	match cache.as_deref_mut() {
-		Some(c) => c.extend(layer, k, v),
-		None => Ok((k, v)),
 	}
 }
 

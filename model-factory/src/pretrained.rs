@@ -5,7 +5,7 @@ use crate::chat::ChatTemplate;
 use crate::model::{CausalLm, OpenError};
 use candle_core::{DType, Device};
 use std::path::Path;
-use tokenizers::Tokenizer;
+pub use tokenizers::Tokenizer;
 
 pub struct Pretrained {
 	pub model: Box<dyn CausalLm>,

@@ -1,21 +1,28 @@
-//! The serving engine: one base model in memory, the adapters trained on it applied per request.
+//! The serving engine: one base model in memory, many requests decoded together, each with the
+//! adapter trained on the base that it asked for (or none).
 //!
-//! Requests queue (bounded) to one generation thread that owns the model. Before a request runs,
-//! the thread puts the request's adapter on the base (or takes every adapter off for the base
-//! itself): adapters are read from their folder once and kept in a bounded least-recently-used
-//! cache, so a switch is a copy of the adapter's tensors. Text streams out as it is decoded; stop
-//! strings end generation, and text that may still turn into a stop string is held back until it
-//! cannot.
+//! Requests queue (bounded) to one generation thread that owns the model. It runs continuous
+//! batching: between two decoding steps it takes in waiting requests (up to `max_batch` running),
+//! runs each one's prompt alone, and from then on decodes every running sequence in one batched
+//! forward pass where each row carries its own adapter, cache and position
+//! ([`model_factory::multi_lora`]); a sequence leaves the batch when it ends, and its place is
+//! taken at the next step. Adapters are read from their folder once, checked against the base and
+//! kept in a bounded least-recently-used cache. Text streams out as it is decoded; stop strings
+//! end generation, and text that may still turn into a stop string is held back until it cannot.
 //!
-//! This engine runs one request at a time. Batching rows of different adapters in one forward pass
-//! is the next step (issue 19).
+//! A prompt runs alone before its sequence joins the batch, so a long prompt delays the running
+//! sequences' next token by its own prefill.
 
+use super::text::{Detokenizer, TextStream};
+use candle_core::Tensor;
 use model_factory::chat::Message;
-use model_factory::generate::{generate, Sampling};
-use model_factory::lora::LoraConfig;
+use model_factory::generate::{pick, Sampling};
+use model_factory::model::{Cache, CausalLm};
+use model_factory::multi_lora::{BatchAdapter, RowAdapters};
 use model_factory::pretrained::Pretrained;
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
 
@@ -88,13 +95,19 @@ pub struct EngineLimits {
 	pub queue: usize,
 	/// Adapters kept in memory.
 	pub cached_adapters: usize,
+	/// Sequences decoded together in one batch.
+	pub max_batch: usize,
+	/// Keep adapters in bf16 rather than the model's precision: half the memory and half the bytes
+	/// read per row; answers differ from the full-precision adapter's by bf16's rounding.
+	pub bf16_adapters: bool,
 }
 
 /// The handle requests are submitted through.
 #[derive(Clone)]
 pub struct Engine {
-	tx: SyncSender<(Request, tokio::sync::mpsc::UnboundedSender<Piece>)>,
+	tx: SyncSender<(Request, Reply)>,
 	queue: usize,
+	peak: Arc<AtomicUsize>,
 }
 
 /// Why a request was not queued.
@@ -112,14 +125,23 @@ impl Engine {
 		let (tx, rx) = sync_channel(limits.queue.max(1));
 		let worker = Worker {
 			model,
-			cache: AdapterCache::new(limits.cached_adapters.max(1)),
-			applied: None,
+			cache: AdapterCache::new(limits.cached_adapters.max(1), limits.bf16_adapters),
+			max_batch: limits.max_batch.max(1),
+			running: Vec::new(),
+			caches: Vec::new(),
+			peak: Arc::new(AtomicUsize::new(0)),
 		};
+		let peak = worker.peak.clone();
 		std::thread::Builder::new()
 			.name("serve-engine".into())
 			.spawn(move || worker.run(rx))
 			.expect("spawn the engine thread");
-		Self { tx, queue: limits.queue.max(1) }
+		Self { tx, queue: limits.queue.max(1), peak }
+	}
+
+	/// The most sequences one decoding step has run together so far.
+	pub fn peak_batch(&self) -> usize {
+		self.peak.load(Ordering::Relaxed)
 	}
 
 	/// Queues `req`; its pieces arrive on the returned receiver.
@@ -136,25 +158,27 @@ impl Engine {
 	}
 }
 
-/// An adapter read from its folder: its configuration and tensors by PEFT name.
-struct LoadedAdapter {
-	cfg: LoraConfig,
-	tensors: HashMap<String, candle_core::Tensor>,
-}
-
+/// Adapters made ready for batching on the engine's model, least recently used out first.
 struct AdapterCache {
 	cap: usize,
+	bf16: bool,
 	/// Most recently used last.
 	order: VecDeque<String>,
-	loaded: HashMap<String, Arc<LoadedAdapter>>,
+	loaded: HashMap<String, Arc<BatchAdapter>>,
 }
 
 impl AdapterCache {
-	fn new(cap: usize) -> Self {
-		Self { cap, order: VecDeque::new(), loaded: HashMap::new() }
+	fn new(cap: usize, bf16: bool) -> Self {
+		Self { cap, bf16, order: VecDeque::new(), loaded: HashMap::new() }
 	}
 
-	fn get(&mut self, id: &str, dir: &std::path::Path) -> Result<Arc<LoadedAdapter>, String> {
+	/// The adapter `id`, read from `dir` and checked against `model` unless it is in memory.
+	fn get(
+		&mut self,
+		model: &mut dyn CausalLm,
+		id: &str,
+		dir: &std::path::Path,
+	) -> Result<Arc<BatchAdapter>, String> {
 		if let Some(a) = self.loaded.get(id).cloned() {
 			self.order.retain(|x| x != id);
 			self.order.push_back(id.to_string());
@@ -164,7 +188,10 @@ impl AdapterCache {
 		let file = dir.join("adapter_model.safetensors");
 		let tensors = candle_core::safetensors::load(&file, &candle_core::Device::Cpu)
 			.map_err(|e| format!("{}: {e}", file.display()))?;
-		let a = Arc::new(LoadedAdapter { cfg, tensors });
+		let dtype = if self.bf16 { candle_core::DType::BF16 } else { model.dtype() };
+		let a = BatchAdapter::stored_as(model, &cfg, &tensors, dtype)
+			.map_err(|e| format!("the adapter {id} does not fit the base: {e}"))?;
+		let a = Arc::new(a);
 		while self.order.len() >= self.cap {
 			if let Some(old) = self.order.pop_front() {
 				self.loaded.remove(&old);
@@ -176,64 +203,200 @@ impl AdapterCache {
 	}
 }
 
+type Reply = tokio::sync::mpsc::UnboundedSender<Piece>;
+
+/// A request being generated: its own cache position, adapter, sampler and text so far.
+struct Sequence {
+	out: Reply,
+	adapter: Option<Arc<BatchAdapter>>,
+	sampling: Sampling,
+	rng: rand::rngs::StdRng,
+	detok: Detokenizer,
+	text: TextStream,
+	/// Tokens sampled (the end token included), and those that are text.
+	sampled: usize,
+	generated: Vec<u32>,
+	/// The token the next step feeds.
+	last: u32,
+}
+
 struct Worker {
 	model: Pretrained,
 	cache: AdapterCache,
-	/// The adapter on the base now (`None`: the bare base).
-	applied: Option<String>,
+	max_batch: usize,
+	/// Sequences being decoded, and their key/value caches (same order).
+	running: Vec<Sequence>,
+	caches: Vec<Cache>,
+	peak: Arc<AtomicUsize>,
 }
 
 impl Worker {
-	fn run(mut self, rx: Receiver<(Request, tokio::sync::mpsc::UnboundedSender<Piece>)>) {
-		while let Ok((req, out)) = rx.recv() {
-			if out.is_closed() {
-				continue; // the client left while it waited
+	fn run(mut self, rx: Receiver<(Request, Reply)>) {
+		loop {
+			// Wait when idle; otherwise take in whatever arrived, up to the batch size.
+			if self.running.is_empty() {
+				match rx.recv() {
+					Ok((req, out)) => self.admit(req, out),
+					Err(_) => return,
+				}
 			}
-			if let Err(e) = self.serve(&req, &out) {
-				let _ = out.send(Piece::Failed(e));
+			while self.running.len() < self.max_batch {
+				match rx.try_recv() {
+					Ok((req, out)) => self.admit(req, out),
+					Err(_) => break,
+				}
+			}
+			if !self.running.is_empty() {
+				self.step();
 			}
 		}
 	}
 
-	/// Takes every adapter off the base.
-	fn detach_all(&mut self) {
-		for (_, l) in self.model.model.linears_mut() {
-			l.lora = None;
+	/// Reads the request's adapter and prompt and runs its prefill alone (one row, its adapter);
+	/// the sequence then joins the batch unless its first token ended it.
+	fn admit(&mut self, req: Request, out: Reply) {
+		if out.is_closed() {
+			return; // the client left while it waited
 		}
-		self.applied = None;
-	}
-
-	/// Puts `adapter` on the base (`None`: takes every adapter off).
-	fn apply(&mut self, adapter: Option<&Adapter>) -> Result<(), String> {
-		let wanted = adapter.map(|a| a.id.clone());
-		if wanted == self.applied {
-			return Ok(());
-		}
-		self.detach_all();
-		let Some(adapter) = adapter else { return Ok(()) };
-		let id = adapter.id.clone();
-		let a = self.cache.get(&id, &adapter.dir)?;
-		let fail =
-			|e: &dyn std::fmt::Display| format!("the adapter {id} does not fit the base: {e}");
-		self.model.model.attach_lora(&a.cfg, 0).map_err(|e| fail(&e))?;
-		let vars = self.model.model.lora_vars();
-		let set = || -> Result<(), String> {
-			if vars.len() != a.tensors.len() {
-				return Err(format!(
-					"it has {} tensors, the base takes {} for its targets",
-					a.tensors.len(),
-					vars.len()
-				));
-			}
-			model_factory::adapter::assign(&a.tensors, &vars).map_err(|e| e.to_string())
+		let adapter = match &req.adapter {
+			Some(a) => match self.cache.get(self.model.model.as_mut(), &a.id, &a.dir) {
+				Ok(a) => Some(a),
+				Err(e) => {
+					let _ = out.send(Piece::Failed(e));
+					return;
+				}
+			},
+			None => None,
 		};
-		if let Err(e) = set() {
-			// Never answer from a half-applied adapter.
-			self.detach_all();
-			return Err(fail(&e));
+		let ids = match self.tokens(&req.prompt) {
+			Ok(ids) => ids,
+			Err(e) => {
+				let _ = out.send(Piece::Failed(e));
+				return;
+			}
+		};
+		let mut cache = vec![self.model.model.cache()];
+		let rows = RowAdapters::new(vec![adapter.clone()]);
+		let logits = Tensor::new(ids.as_slice(), &self.model.model.device())
+			.and_then(|t| t.unsqueeze(0))
+			.and_then(|t| self.model.model.forward_rows(&t, &mut cache, Some(&rows)))
+			.and_then(|l| last_rows(&l));
+		let logits = match logits {
+			Ok(mut l) => l.remove(0),
+			Err(e) => {
+				let _ = out.send(Piece::Failed(e.to_string()));
+				return;
+			}
+		};
+		let _ = out.send(Piece::Started { prompt_tokens: ids.len() });
+		let sampling = Sampling {
+			temperature: req.temperature,
+			top_p: req.top_p,
+			max_new_tokens: req.max_tokens,
+			stop_tokens: self.model.stop_tokens.clone(),
+			seed: req.seed,
+		};
+		let mut seq = Sequence {
+			out,
+			adapter,
+			rng: model_factory::lora::rng(sampling.seed),
+			sampling,
+			detok: Detokenizer::default(),
+			text: TextStream::new(req.stop),
+			sampled: 0,
+			generated: Vec::new(),
+			last: 0,
+		};
+		let cache = cache.pop().expect("one cache");
+		if self.accept(&mut seq, &logits, cache.len) {
+			self.running.push(seq);
+			self.caches.push(cache);
 		}
-		self.applied = Some(id);
-		Ok(())
+	}
+
+	/// One decoding step for every running sequence, as one batch whose rows carry their own
+	/// adapters and positions.
+	fn step(&mut self) {
+		// Clients that left stop their generation.
+		let mut i = 0;
+		while i < self.running.len() {
+			if self.running[i].out.is_closed() {
+				self.running.swap_remove(i);
+				self.caches.swap_remove(i);
+			} else {
+				i += 1;
+			}
+		}
+		if self.running.is_empty() {
+			return;
+		}
+		self.peak.fetch_max(self.running.len(), Ordering::Relaxed);
+		let last: Vec<u32> = self.running.iter().map(|s| s.last).collect();
+		let rows = RowAdapters::new(self.running.iter().map(|s| s.adapter.clone()).collect());
+		let m = self.model.model.as_ref();
+		let logits = Tensor::new(last.as_slice(), &m.device())
+			.and_then(|t| t.unsqueeze(1))
+			.and_then(|t| m.forward_rows(&t, &mut self.caches, Some(&rows)))
+			.and_then(|l| last_rows(&l));
+		let logits = match logits {
+			Ok(l) => l,
+			Err(e) => {
+				for s in self.running.drain(..) {
+					let _ = s.out.send(Piece::Failed(format!("generation failed: {e}")));
+				}
+				self.caches.clear();
+				return;
+			}
+		};
+		let running = std::mem::take(&mut self.running);
+		let caches = std::mem::take(&mut self.caches);
+		for ((mut seq, cache), l) in running.into_iter().zip(caches).zip(logits) {
+			if self.accept(&mut seq, &l, cache.len) {
+				self.running.push(seq);
+				self.caches.push(cache);
+			}
+		}
+	}
+
+	/// Samples the sequence's next token from `logits` and streams what it makes final; false when
+	/// the sequence has ended (its end was sent) or its client left. `held`: positions in its cache.
+	fn accept(&self, seq: &mut Sequence, logits: &[f32], held: usize) -> bool {
+		let t = pick(logits, &seq.sampling, &mut seq.rng);
+		seq.sampled += 1;
+		seq.last = t;
+		let tokenizer = &self.model.tokenizer;
+		let finish = if seq.sampling.stop_tokens.contains(&t) {
+			Some(Finish::Stop)
+		} else {
+			seq.generated.push(t);
+			let (piece, stopped) = match seq.detok.push(tokenizer, &seq.generated) {
+				Ok(()) => seq.text.advance(&seq.detok.text),
+				Err(_) => (String::new(), false),
+			};
+			if !piece.is_empty() && seq.out.send(Piece::Text(piece)).is_err() {
+				return false; // the client left
+			}
+			if stopped {
+				Some(Finish::Stop)
+			} else if seq.sampled >= seq.sampling.max_new_tokens
+				|| self.model.model.max_positions().is_some_and(|n| held >= n)
+			{
+				Some(Finish::Length)
+			} else {
+				None
+			}
+		};
+		let Some(finish) = finish else { return true };
+		if finish == Finish::Length {
+			if let Ok(decoded) = seq.detok.finish(tokenizer, &seq.generated) {
+				let rest = seq.text.flush(decoded);
+				if !rest.is_empty() {
+					let _ = seq.out.send(Piece::Text(rest));
+				}
+			}
+		}
+		let _ = seq.out.send(Piece::Done { finish, completion_tokens: seq.sampled });
+		false
 	}
 
 	fn tokens(&self, prompt: &Prompt) -> Result<Vec<u32>, String> {
@@ -264,148 +427,10 @@ impl Worker {
 		}
 		Ok(ids)
 	}
-
-	fn serve(
-		&mut self,
-		req: &Request,
-		out: &tokio::sync::mpsc::UnboundedSender<Piece>,
-	) -> Result<(), String> {
-		self.apply(req.adapter.as_ref())?;
-		let ids = self.tokens(&req.prompt)?;
-		let _ = out.send(Piece::Started { prompt_tokens: ids.len() });
-		let s = Sampling {
-			temperature: req.temperature,
-			top_p: req.top_p,
-			max_new_tokens: req.max_tokens,
-			stop_tokens: self.model.stop_tokens.clone(),
-			seed: req.seed,
-		};
-		let mut text = TextStream::new(&req.stop);
-		let mut generated: Vec<u32> = Vec::new();
-		let mut finish = Finish::Length;
-		let stop_tokens = s.stop_tokens.clone();
-		let tokenizer = &self.model.tokenizer;
-		let produced = generate(self.model.model.as_ref(), &ids, &s, |t| {
-			if stop_tokens.contains(&t) {
-				finish = Finish::Stop;
-				return false;
-			}
-			generated.push(t);
-			let Ok(decoded) = tokenizer.decode(&generated, true) else { return true };
-			let (piece, stopped) = text.advance(&decoded);
-			if !piece.is_empty() && out.send(Piece::Text(piece)).is_err() {
-				return false; // the client left
-			}
-			if stopped {
-				finish = Finish::Stop;
-				return false;
-			}
-			true
-		})
-		.map_err(|e| e.to_string())?;
-		if finish == Finish::Length {
-			let decoded = tokenizer.decode(&generated, true).map_err(|e| e.to_string())?;
-			let rest = text.flush(&decoded);
-			if !rest.is_empty() {
-				let _ = out.send(Piece::Text(rest));
-			}
-		}
-		let _ = out.send(Piece::Done { finish, completion_tokens: produced.len() });
-		Ok(())
-	}
 }
 
-/// Turns the decoded text of the tokens so far into the pieces to send: only text that is final
-/// (not the start of a stop string, not an unfinished character), and nothing from a stop string
-/// on.
-struct TextStream<'a> {
-	stop: &'a [String],
-	sent: usize,
-}
-
-impl<'a> TextStream<'a> {
-	fn new(stop: &'a [String]) -> Self {
-		Self { stop, sent: 0 }
-	}
-
-	/// The new final text of `decoded`, and whether a stop string was reached.
-	fn advance(&mut self, decoded: &str) -> (String, bool) {
-		if let Some(at) = self
-			.stop
-			.iter()
-			.filter(|s| !s.is_empty())
-			.filter_map(|s| decoded.find(s.as_str()))
-			.min()
-		{
-			let piece = decoded.get(self.sent..at).unwrap_or_default().to_string();
-			self.sent = at.max(self.sent);
-			return (piece, true);
-		}
-		// A tokenizer shows an unfinished multi-byte character as U+FFFD: wait for the rest.
-		let mut end = decoded.trim_end_matches('\u{FFFD}').len();
-		// Hold back the longest tail that a stop string starts with.
-		let held = self
-			.stop
-			.iter()
-			.flat_map(|s| (1..s.len()).filter(|&n| s.is_char_boundary(n)).map(move |n| &s[..n]))
-			.filter(|p| decoded[..end].ends_with(p))
-			.map(str::len)
-			.max()
-			.unwrap_or(0);
-		end -= held;
-		if end <= self.sent || !decoded.is_char_boundary(end) {
-			return (String::new(), false);
-		}
-		let piece = decoded[self.sent..end].to_string();
-		self.sent = end;
-		(piece, false)
-	}
-
-	/// Whatever is left at the end (no stop string came).
-	fn flush(&mut self, decoded: &str) -> String {
-		let piece = decoded.get(self.sent..).unwrap_or_default().to_string();
-		self.sent = decoded.len();
-		piece
-	}
-}
-
-#[cfg(test)]
-mod tests {
-	use super::*;
-
-	fn run(stop: &[&str], steps: &[&str]) -> (String, bool) {
-		let stop: Vec<String> = stop.iter().map(|s| s.to_string()).collect();
-		let mut t = TextStream::new(&stop);
-		let mut all = String::new();
-		for s in steps {
-			let (p, stopped) = t.advance(s);
-			all += &p;
-			if stopped {
-				return (all, true);
-			}
-		}
-		all += &t.flush(steps.last().unwrap());
-		(all, false)
-	}
-
-	#[test]
-	fn stop_strings_end_the_text_before_them_even_across_tokens() {
-		assert_eq!(run(&["\n\n"], &["Hi", "Hi\n", "Hi\n\nthere"]), ("Hi".into(), true));
-		assert_eq!(run(&["END"], &["a E", "a EN", "a ENX"]), ("a ENX".into(), false));
-		assert_eq!(run(&[], &["a", "ab"]), ("ab".into(), false));
-		assert_eq!(run(&["b"], &["ab"]), ("a".into(), true));
-	}
-
-	#[test]
-	fn held_text_is_not_sent_until_it_cannot_start_a_stop_string() {
-		let stop = vec!["END".to_string()];
-		let mut t = TextStream::new(&stop);
-		assert_eq!(t.advance("ok E"), ("ok ".into(), false));
-		assert_eq!(t.advance("ok EN"), ("".into(), false));
-		assert_eq!(t.advance("ok ENd"), ("ENd".into(), false));
-		// An unfinished character (shown as U+FFFD) waits for its last byte.
-		let mut t = TextStream::new(&[]);
-		assert_eq!(t.advance("é\u{FFFD}"), ("é".into(), false));
-		assert_eq!(t.advance("éü"), ("ü".into(), false));
-	}
+/// Each row's logits at its last position, as f32: (rows, t, vocab) -> rows of vocab.
+fn last_rows(logits: &Tensor) -> candle_core::Result<Vec<Vec<f32>>> {
+	let t = logits.dim(1)?;
+	logits.narrow(1, t - 1, 1)?.squeeze(1)?.to_dtype(candle_core::DType::F32)?.to_vec2()
 }

@@ -1,10 +1,12 @@
 //! Serving: trained adapters and their base behind OpenAI's API (`tributary-worker api`).
 //!
-//! - [`engine`]: the generation thread, adapters applied per request, stop strings, streaming.
+//! - [`engine`]: the generation thread: continuous batching, each row with its own adapter, stop
+//!   strings, streaming.
 //! - [`models`]: which adapter a `model` id names: local folders, or the chain's trained models
 //!   fetched over the data plane on first use, and chat over a datanet (`datanet-<id>`).
 //! - [`retrieval`]: BM25 over a version's records, for chat over a datanet.
 //! - [`openai`]: the API's request checks and answer shapes.
+//! - [`text`]: incremental detokenization and stop strings.
 //! - [`http`]: the routes (`/v1/models`, `/v1/chat/completions`, `/v1/completions`).
 //!
 //! docs/serving.md shows it from a client's side.
@@ -14,6 +16,7 @@ pub mod http;
 pub mod models;
 pub mod openai;
 pub mod retrieval;
+pub mod text;
 
 use anyhow::{bail, Context, Result};
 use data_plane::DataNode;
@@ -63,6 +66,13 @@ pub struct ServeArgs {
 	/// Adapters kept in memory (least recently used first out).
 	#[arg(long, default_value_t = 64)]
 	pub cached_adapters: usize,
+	/// Sequences decoded together, each with its own adapter, in one batched forward pass.
+	#[arg(long, default_value_t = 16)]
+	pub max_batch: usize,
+	/// Keep adapters in memory in bf16: half the memory per adapter (answers then differ from the
+	/// full-precision adapter's by bf16's rounding).
+	#[arg(long)]
+	pub bf16_adapters: bool,
 	/// Shortest part of an answer, in bytes, reported as found word for word in the model's
 	/// training text (chain models).
 	#[arg(long, default_value_t = 24)]
@@ -144,8 +154,13 @@ pub async fn serve(a: ServeArgs, chain: Option<ChainContext>) -> Result<()> {
 	.with_context(|| format!("cannot open the model {shown}"))?;
 	let n_adapters = local.len();
 	let on_chain = chain.is_some();
-	let engine =
-		Engine::start(model, EngineLimits { queue: a.queue, cached_adapters: a.cached_adapters });
+	let limits = EngineLimits {
+		queue: a.queue,
+		cached_adapters: a.cached_adapters,
+		max_batch: a.max_batch,
+		bf16_adapters: a.bf16_adapters,
+	};
+	let engine = Engine::start(model, limits);
 	let server = Arc::new(http::Server {
 		engine,
 		models: Models { base_id: base_id.clone(), local, chain },

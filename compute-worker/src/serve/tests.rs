@@ -153,7 +153,10 @@ fn each_request_is_answered_by_its_own_adapter_whatever_ran_before() {
 		("wrong".to_string(), wrong.clone()),
 	]);
 	let models = Models { base_id: "tiny".into(), local: adapters, chain: None };
-	let engine = Engine::start(load(&base), EngineLimits { queue: 4, cached_adapters: 1 });
+	let engine = Engine::start(
+		load(&base),
+		EngineLimits { queue: 4, cached_adapters: 1, max_batch: 4, bf16_adapters: false },
+	);
 	let request = |model: &str, max: usize| request(&models, model, max);
 	// The cache holds one adapter: a, b, a reads a again from its folder.
 	for (model, want) in
@@ -199,4 +202,89 @@ fn each_request_is_answered_by_its_own_adapter_whatever_ran_before() {
 	assert!(matches!(end, Piece::Done { finish: Finish::Stop, .. }));
 	let (_, end) = ask(&engine, request("a", 1));
 	assert!(matches!(end, Piece::Done { finish: Finish::Length, completion_tokens: 1 }));
+}
+
+#[test]
+fn requests_decoded_together_each_get_their_own_adapters_answer() {
+	let dir = tempfile::tempdir().unwrap();
+	let base = dir.path().join("base");
+	tiny_base(&base);
+	let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+	make_adapter(&base, &a, &["q_proj", "v_proj"], 4, 1);
+	make_adapter(&base, &b, &["o_proj", "up_proj", "lm_head"], 2, 2);
+	let max = 6;
+	let want = [
+		("a", direct(&base, Some(&a), max)),
+		("b", direct(&base, Some(&b), max)),
+		("tiny", direct(&base, None, max)),
+	];
+	assert!(want[0].1 != want[1].1 && want[0].1 != want[2].1 && want[1].1 != want[2].1);
+	let adapters = BTreeMap::from([("a".to_string(), a.clone()), ("b".to_string(), b.clone())]);
+	let models = Models { base_id: "tiny".into(), local: adapters, chain: None };
+	let engine = Engine::start(
+		load(&base),
+		EngineLimits { queue: 16, cached_adapters: 4, max_batch: 4, bf16_adapters: false },
+	);
+	// Nine requests at once: more than a batch holds, so some wait and join as others end; one
+	// asks for fewer tokens and leaves the batch early.
+	let order = ["a", "b", "tiny", "b", "a", "tiny", "a", "b", "a"];
+	let mut pending = Vec::new();
+	for (i, model) in order.iter().enumerate() {
+		let n = if i == 4 { 2 } else { max };
+		pending.push((*model, n, engine.submit(request(&models, model, n)).unwrap()));
+	}
+	for (model, n, mut rx) in pending {
+		let mut text = String::new();
+		let end = loop {
+			match rx.blocking_recv().expect("the engine answers") {
+				Piece::Text(t) => text += &t,
+				Piece::Started { .. } => {}
+				end => break end,
+			}
+		};
+		let full = &want.iter().find(|w| w.0 == model).unwrap().1;
+		if n == max {
+			assert_eq!(&text, full, "{model}");
+		} else {
+			assert!(full.starts_with(&text) && text.len() < full.len(), "{model}: {text}");
+			assert!(matches!(end, Piece::Done { finish: Finish::Length, completion_tokens: 2 }));
+		}
+	}
+	assert!(engine.peak_batch() >= 2, "requests were decoded together: {}", engine.peak_batch());
+	assert!(engine.peak_batch() <= 4, "never more than max_batch");
+}
+
+#[test]
+fn adapters_kept_in_bf16_answer_as_their_rounded_weights_do() {
+	let dir = tempfile::tempdir().unwrap();
+	let base = dir.path().join("base");
+	tiny_base(&base);
+	let (a, rounded) = (dir.path().join("a"), dir.path().join("rounded"));
+	make_adapter(&base, &a, &["q_proj", "v_proj", "down_proj"], 4, 1);
+	// The same adapter with every value rounded to bf16, saved in f32.
+	std::fs::create_dir_all(&rounded).unwrap();
+	std::fs::copy(a.join("adapter_config.json"), rounded.join("adapter_config.json")).unwrap();
+	let t = candle_core::safetensors::load(
+		a.join("adapter_model.safetensors"),
+		&candle_core::Device::Cpu,
+	)
+	.unwrap();
+	let t: std::collections::HashMap<_, _> = t
+		.into_iter()
+		.map(|(n, v)| {
+			let v = v.to_dtype(candle_core::DType::BF16).unwrap();
+			(n, v.to_dtype(candle_core::DType::F32).unwrap())
+		})
+		.collect();
+	candle_core::safetensors::save(&t, rounded.join("adapter_model.safetensors")).unwrap();
+	let max = 6;
+	let want = direct(&base, Some(&rounded), max);
+	let models = Models {
+		base_id: "tiny".into(),
+		local: BTreeMap::from([("a".to_string(), a.clone())]),
+		chain: None,
+	};
+	let limits = EngineLimits { queue: 4, cached_adapters: 4, max_batch: 4, bf16_adapters: true };
+	let engine = Engine::start(load(&base), limits);
+	assert_eq!(ask(&engine, request(&models, "a", max)).0, want);
 }
