@@ -28,7 +28,7 @@ cargo build --locked -p tributary-worker --features falsify-attribution \
 	--bin tributary-worker-falsifier
 
 step "runtime, client and end-to-end tests"
-pallets=(pallet-datanets pallet-workers pallet-models pallet-jobs pallet-validators pallet-rewards)
+pallets=(pallet-datanets pallet-workers pallet-models pallet-jobs pallet-validators pallet-rewards pallet-fees)
 cargo test --locked --workspace "${pallets[@]/#/--exclude=}"
 
 step "pallet unit tests and benchmarks in test mode"

@@ -349,6 +349,14 @@ async fn a_job_survives_a_dead_worker_and_its_adapter_is_fetched_reproduced_and_
 	// The chain's models behind OpenAI's API: the base fetched over the data plane, the trained
 	// model listed as model-<id> and fetched (verified by the chain's hash) on first use; its
 	// answer is the CLI's with the fetched adapter. A model that is not on the chain is a 404.
+	// Answers of the trained model are paid: Dave serves at 0.1 TRIB per 1,000 tokens, Charlie
+	// opens a tab with Dave and sends a signed voucher with each request.
+	let dave = key("//Dave").account_id();
+	let r =
+		cli(&url, &ks, &["fees", "fund", &dave.to_string(), "2", "--key", "//Charlie"]).unwrap();
+	assert!(r.ok, "{}", r.stderr);
+	let tab = client.tab(&key("//Charlie").account_id(), &dave).await.unwrap().expect("a tab");
+	assert_eq!(tab.balance, 2 * 1_000_000_000_000);
 	let api_dir = home.path().join("api");
 	let (api, api_url) = super::serving::start_api(&[
 		"--data-dir",
@@ -362,18 +370,73 @@ async fn a_job_survives_a_dead_worker_and_its_adapter_is_fetched_reproduced_and_
 		"0",
 		"--bind",
 		"127.0.0.1:0",
+		"--price",
+		"0.1",
+		"--key",
+		"//Dave",
+		"--settle-check",
+		"1",
 	]);
+	const PRICE: u128 = 100_000_000_000;
+	assert_eq!(client.price(&dave).await.unwrap(), PRICE, "the price is published on chain");
+	let voucher = |model: &str, amount: &str| -> String {
+		let r = cli(
+			&url,
+			&ks,
+			&[
+				"fees",
+				"voucher",
+				&dave.to_string(),
+				"--model",
+				model,
+				"--amount",
+				amount,
+				"--key",
+				"//Charlie",
+			],
+		)
+		.unwrap();
+		assert!(r.ok, "{}", r.stderr);
+		r.stdout.trim().to_string()
+	};
+	let paid = voucher(&model.0.to_string(), "1");
+	let tiny = voucher(&model.0.to_string(), "0.000001");
+	let other_model = voucher("99", "1");
+	let mut forged: serde_json::Value = serde_json::from_str(&paid).unwrap();
+	forged["cumulative"] = "2000000000000".into();
 	let script = r#"
 import json, sys, openai
 c = openai.OpenAI(base_url=sys.argv[1], api_key="unused")
+pay = {"Tributary-Voucher": sys.argv[4]}
 out = {"models": [[m.id, m.parent] for m in c.models.list().data]}
-r = c.chat.completions.create(model=sys.argv[2], temperature=0, max_tokens=8,
+def refused(header):
+    try:
+        c.chat.completions.create(model=sys.argv[2], max_tokens=8, extra_headers=header,
+            messages=[{"role": "user", "content": "what is rivers 1 ?"}])
+        return "answered"
+    except openai.APIStatusError as e:
+        return [e.status_code, e.body.get("code"), e.body.get("message")]
+out["unpaid"] = refused({})
+out["forged"] = refused({"Tributary-Voucher": sys.argv[5]})
+out["other_model"] = refused({"Tributary-Voucher": sys.argv[6]})
+out["too_low"] = refused({"Tributary-Voucher": sys.argv[7]})
+r = c.chat.completions.create(model=sys.argv[2], temperature=0, max_tokens=8, extra_headers=pay,
     messages=[{"role": "user", "content": "what is rivers 1 ?"}])
 out["chat"] = r.choices[0].message.content
 out["attribution"] = r.model_dump().get("attribution")
+out["billing"] = r.model_dump().get("billing")
+out["usage"] = r.usage.total_tokens
 s = c.chat.completions.create(model=sys.argv[2], temperature=0, max_tokens=8, stream=True,
-    messages=[{"role": "user", "content": "what is rivers 1 ?"}])
-out["streamed_attribution"] = [ch.model_dump().get("attribution") for ch in s if ch.choices and ch.choices[0].finish_reason][0]
+    extra_headers=pay, messages=[{"role": "user", "content": "what is rivers 1 ?"}],
+    stream_options={"include_usage": True})
+last = None
+for ch in s:
+    if ch.choices and ch.choices[0].finish_reason:
+        last = ch.model_dump()
+    if ch.usage:
+        out["streamed_usage"] = ch.usage.total_tokens
+out["streamed_attribution"] = last.get("attribution")
+out["streamed_billing"] = last.get("billing")
 r = c.chat.completions.create(model=sys.argv[3], temperature=0, max_tokens=8,
     messages=[{"role": "user", "content": "what is curators 3 ?"}])
 out["grounded"] = r.model_dump()
@@ -385,7 +448,37 @@ print(json.dumps(out))
 "#;
 	let served = format!("model-{}", model.0);
 	let chat_over = format!("datanet-{d}");
-	let v = super::serving::ask_openai(&api, script, &[&api_url, &served, &chat_over]);
+	let forged = forged.to_string();
+	let v = super::serving::ask_openai(
+		&api,
+		script,
+		&[&api_url, &served, &chat_over, &paid, &forged, &other_model, &tiny],
+	);
+	// Refused before any work, with a reason the caller can act on.
+	for (case, says) in [
+		("unpaid", "Tributary-Voucher"),
+		("forged", "signature"),
+		("other_model", "for model 99"),
+		("too_low", "sign a higher one"),
+	] {
+		let r = &v[case];
+		assert_eq!(
+			(&r[0], &r[1]),
+			(&serde_json::json!(402), &serde_json::json!("payment_required")),
+			"{case}: {v}"
+		);
+		assert!(r[2].as_str().unwrap().contains(says), "{case}: {r}");
+	}
+	// Each paid answer's cost is the price of its tokens, rounded up; the total is charged
+	// against the voucher.
+	let cost =
+		|tokens: &serde_json::Value| (PRICE * tokens.as_u64().unwrap() as u128).div_ceil(1000);
+	let (c1, c2) = (cost(&v["usage"]), cost(&v["streamed_usage"]));
+	assert_eq!(v["billing"]["cost"], c1.to_string(), "{v}");
+	assert_eq!(v["billing"]["payee"], dave.to_string());
+	assert_eq!(v["streamed_billing"]["cost"], c2.to_string(), "{v}");
+	assert_eq!(v["streamed_billing"]["charged"], (c1 + c2).to_string(), "{v}");
+	assert!(v["grounded"].get("billing").is_none(), "chat over a datanet is free");
 	assert_eq!(
 		v["models"],
 		serde_json::json!([
@@ -419,6 +512,16 @@ print(json.dumps(out))
 	assert_eq!(citations[0]["n"], 1);
 	assert!(citations.iter().all(|c| c["contribution"].is_u64() && c["cited"].is_boolean()));
 	assert_eq!(g["attribution"]["dataset"], serde_json::json!({ "datanet": d, "version": 1 }));
+	let fees = answer_fees_are_settled_and_pooled(
+		&client,
+		&api,
+		&api_url,
+		job_id,
+		model.0,
+		tab.id,
+		c1 + c2,
+	)
+	.await;
 	drop(api);
 
 	// A worker restarted mid-job resumes from its checkpoint, and the result is still the one an
@@ -500,6 +603,102 @@ print(json.dumps(out))
 	tokio::time::sleep(Duration::from_secs(2)).await;
 	let j = job(&client, refused).await;
 	assert_eq!((j.state, j.lapses), (JobState::Open, 0), "nothing claimed, nothing submitted");
+
+	// Once the fees' periods are over, contributors claim their part of the fee pools by the same
+	// table as the budget's.
+	fee_rewards_are_claimed(&client, &url, &ks, job_id, fees, &b.tcp_addr()).await;
+}
+
+/// The serving worker (Dave) settles its charges on its own, once per fee period (the two answers
+/// may fall in one period or two): the tab pays `charged`, each settlement commits to the receipts
+/// the worker serves for its period, and the fees join the job's fee pools by the split. Returns
+/// the settled periods, each with what its pool's contributors' part holds.
+async fn answer_fees_are_settled_and_pooled(
+	client: &Client,
+	api: &tributary_e2e::Proc,
+	api_url: &str,
+	job: u64,
+	model: u64,
+	tab: u64,
+	charged: u128,
+) -> Vec<(u32, u128)> {
+	let dave = key("//Dave").account_id();
+	wait_for_showing(
+		"the worker to settle its charges",
+		Duration::from_secs(120),
+		|| async { (client.tab_spent(tab, model).await.unwrap() == charged).then_some(()) },
+		|| api.tail(20),
+	)
+	.await;
+	let left = client.tab(&key("//Charlie").account_id(), &dave).await.unwrap().unwrap().balance;
+	assert_eq!(left, 2 * 1_000_000_000_000 - charged);
+	let now = client.fee_period().await.unwrap();
+	let (mut receipts, mut total, mut pools) = (0, 0u128, vec![]);
+	for period in 0..=now {
+		let Some((usage, paid)) = client.settlement(&dave, period).await.unwrap() else { continue };
+		// The receipts the worker serves are the ones it committed to.
+		let script = r#"
+import json, sys, urllib.request
+body = urllib.request.urlopen(sys.argv[1] + "/receipts/" + sys.argv[2]).read()
+print(json.dumps({"file": body.decode()}))
+"#;
+		let v = super::serving::ask_openai(api, script, &[api_url, &period.to_string()]);
+		let file = v["file"].as_str().unwrap();
+		let lines: Vec<Vec<u8>> = file.lines().map(|l| l.as_bytes().to_vec()).collect();
+		assert_eq!(usage.receipts as usize, lines.len(), "{file}");
+		assert_eq!(usage.root, tributary_client::fees::receipts_root(&lines));
+		assert_eq!(usage.file, *blake3::hash(file.as_bytes()).as_bytes());
+		let cost = |l: &Vec<u8>| -> u128 {
+			let r: serde_json::Value = serde_json::from_slice(l).unwrap();
+			r["cost"].as_str().unwrap().parse().unwrap()
+		};
+		assert_eq!(lines.iter().map(cost).sum::<u128>(), paid, "{file}");
+		// The default split: the worker 30%, the owner 10%, curators 10%, contributors the rest.
+		let pool = client.fee_pool(job, period).await.unwrap().expect("the job's fee pool");
+		let share = |ppm: u128| paid * ppm / 1_000_000;
+		assert_eq!(pool.curators, share(100_000));
+		assert_eq!(pool.contributors, paid - share(300_000) - share(100_000) - share(100_000));
+		receipts += lines.len();
+		total += paid;
+		pools.push((period, pool.contributors));
+	}
+	assert_eq!((receipts, total), (2, charged), "two paid answers, settled in {pools:?}");
+	pools
+}
+
+/// After each fee pool's period: each contributor's lines of the job's table are paid from it,
+/// and a second claim pays nothing.
+async fn fee_rewards_are_claimed(
+	client: &Client,
+	url: &str,
+	ks: &Path,
+	job: u64,
+	pools: Vec<(u32, u128)>,
+	peer: &str,
+) {
+	for (period, contributors) in pools {
+		wait_for("the fee period to end", Duration::from_secs(120), || async {
+			(client.fee_period().await.unwrap() > period).then_some(())
+		})
+		.await;
+		let (id, p) = (job.to_string(), period.to_string());
+		let mut paid = 0u128;
+		for who in ["//Ferdie", "//Charlie"] {
+			let account = key(who).ss58();
+			let claim = [
+				"--json", "rewards", "claim", &id, "--period", &p, "--for", &account, "--peer",
+				peer, "--key", "//Alice",
+			];
+			let out = json(&cli(url, ks, &claim).unwrap());
+			let lines = out.as_array().unwrap();
+			assert!(!lines.is_empty(), "{who} contributed and is paid from the fee pool: {out}");
+			paid += lines.iter().map(|l| l["amount"].as_u64().unwrap() as u128).sum::<u128>();
+			let again = json(&cli(url, ks, &claim).unwrap());
+			assert_eq!(again, serde_json::json!([]), "each line is paid once");
+		}
+		// Rounding down per line leaves at most a unit per line unpaid.
+		assert!(paid <= contributors && contributors - paid <= 6, "{paid} of {contributors}");
+	}
 }
 
 /// After `job` is final: its payout table, fetched from the worker (`peer`) and checked against the

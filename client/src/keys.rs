@@ -86,6 +86,11 @@ impl Key {
 		AccountId32(self.public())
 	}
 
+	/// The key's sr25519 signature over `bytes` (vouchers and other off-chain messages).
+	pub fn sign_bytes(&self, bytes: &[u8]) -> [u8; 64] {
+		self.pair.sign(bytes).0
+	}
+
 	/// SS58 address with the generic Substrate prefix (42), as the chain uses.
 	pub fn ss58(&self) -> String {
 		self.pair.public().to_ss58check()

@@ -6,7 +6,8 @@
 //! - [`Client`]: connect, submit signed extrinsics, read storage and the `datanets_*` RPCs, with
 //!   every failure turned into a sentence a user can act on ([`ClientError`]).
 //! - [`content`]: what a contribution declares about a file (BLAKE3 hash, size, format);
-//!   [`curators`]: curator bonds; [`rewards`]: datanets' reward splits and jobs' reward pools.
+//!   [`curators`]: curator bonds; [`rewards`]: datanets' reward splits and jobs' reward pools;
+//!   [`fees`]: workers' prices, payers' tabs and vouchers, settlements of answer fees.
 //! - [`adapter_blob`]: the canonical one-file form of a PEFT adapter, whose BLAKE3 hash jobs record.
 //! - [`training`]: workers, base and trained models, and training jobs; [`dataset`]: a published
 //!   version and its items; [`validators`]: the validator set and session keys.
@@ -20,6 +21,7 @@ pub mod curation_pot;
 pub mod curators;
 mod datanet_admin;
 pub mod dataset;
+pub mod fees;
 pub mod keys;
 pub mod payout;
 pub mod rewards;

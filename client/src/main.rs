@@ -8,12 +8,14 @@ use std::time::Duration;
 mod account_cmd;
 mod curator_cmd;
 mod datanet_cmd;
+mod fees_cmd;
 mod rewards_cmd;
 mod training_cmd;
 mod validator_cmd;
 
 use curator_cmd::CuratorCmd;
 use datanet_cmd::DatanetCmd;
+use fees_cmd::FeesCmd;
 use rewards_cmd::RewardsCmd;
 use training_cmd::{BaseCmd, JobCmd, ModelCmd, WorkerCmd};
 use tributary_client::{
@@ -135,6 +137,9 @@ enum Command {
 	/// Rewards: datanets' splits, jobs' pools and payout tables, pending rewards and claims.
 	#[command(subcommand)]
 	Rewards(RewardsCmd),
+	/// Fees for answers: workers' prices, tabs with a serving worker, vouchers.
+	#[command(subcommand)]
+	Fees(FeesCmd),
 }
 
 #[derive(Subcommand)]
@@ -307,6 +312,7 @@ async fn run(cli: Cli) -> Result<()> {
 		Command::Balance { address } => account_cmd::balance(&cli, address.as_deref()).await,
 		Command::Transfer { to, amount } => account_cmd::transfer(&cli, to, amount).await,
 		Command::Rewards(cmd) => rewards_cmd::run_rewards(&cli, cmd).await,
+		Command::Fees(cmd) => fees_cmd::run_fees(&cli, cmd).await,
 		Command::Contribute { file, datanet, format, metadata, peers, upload_timeout } => {
 			let key = signer(&cli)?;
 			let decl = content::declare(file, format.as_deref())?;

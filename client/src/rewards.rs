@@ -75,6 +75,19 @@ type Split = chain::runtime_types::pallet_rewards::types::RewardSplit;
 type ChainLeaf = chain::runtime_types::pallet_rewards::types::Leaf<AccountId32>;
 type ChainRole = chain::runtime_types::pallet_rewards::types::Role;
 
+fn pool_view(p: chain::runtime_types::pallet_rewards::types::Pool<u128, u32>) -> PoolView {
+	PoolView {
+		datanet: p.datanet,
+		contributors: p.contributors,
+		contributors_paid: p.contributors_paid,
+		curators: p.curators,
+		curators_paid: p.curators_paid,
+		root: format!("0x{}", hex::encode(p.root)),
+		leaves: p.leaves,
+		expires_at: p.expires_at,
+	}
+}
+
 /// A table leaf as the chain's call takes it.
 pub(crate) fn chain_leaf(leaf: &pallet_rewards::Leaf<[u8; 32]>) -> ChainLeaf {
 	let role = match leaf.role {
@@ -133,17 +146,13 @@ impl Client {
 	/// `job`'s reward pool, while it is open.
 	pub async fn reward_pool(&self, job: u64) -> Result<Option<PoolView>, ClientError> {
 		let at = self.state().await?;
-		let pool = at.fetch(&chain::storage().rewards().pools(job)).await?;
-		Ok(pool.map(|p| PoolView {
-			datanet: p.datanet,
-			contributors: p.contributors,
-			contributors_paid: p.contributors_paid,
-			curators: p.curators,
-			curators_paid: p.curators_paid,
-			root: format!("0x{}", hex::encode(p.root)),
-			leaves: p.leaves,
-			expires_at: p.expires_at,
-		}))
+		Ok(at.fetch(&chain::storage().rewards().pools(job)).await?.map(pool_view))
+	}
+
+	/// `job`'s fee pool of `period` (answer fees of the model the job trained), while open.
+	pub async fn fee_pool(&self, job: u64, period: u32) -> Result<Option<PoolView>, ClientError> {
+		let at = self.state().await?;
+		Ok(at.fetch(&chain::storage().rewards().fee_pools(job, period)).await?.map(pool_view))
 	}
 
 	/// Every open pool, by job (latest finalized block).
@@ -232,17 +241,28 @@ impl Client {
 
 	/// Claims every leaf of `table` (job `table.job`'s, checked against its pool's root) that pays
 	/// `account` and is not paid yet; signed by `key` (anyone may sign: the leaf's account is paid).
+	/// With `period`, from the job's fee pool of that period (answer fees) instead of its budget's.
 	pub async fn claim_rewards(
 		&self,
 		key: &Key,
 		table: &PayoutTable,
 		account: &AccountId32,
+		period: Option<u32>,
 	) -> Result<Vec<Claimed>, ClientError> {
 		let job = table.job;
-		let pool = self.reward_pool(job).await?.ok_or_else(|| {
-			ClientError::Invalid(format!(
-				"job {job} has no open reward pool (not final yet, or expired and swept)"
-			))
+		let pool = match period {
+			None => self.reward_pool(job).await?,
+			Some(p) => self.fee_pool(job, p).await?,
+		};
+		let pool = pool.ok_or_else(|| {
+			ClientError::Invalid(match period {
+				None => format!(
+					"job {job} has no open reward pool (not final yet, or expired and swept)"
+				),
+				Some(p) => {
+					format!("job {job} has no fee pool of period {p} (no fees then, or swept)")
+				}
+			})
 		})?;
 		let root = crate::payout::merkle_root(table);
 		if format!("0x{}", hex::encode(root)) != pool.root {
@@ -254,20 +274,39 @@ impl Client {
 		}
 		let mut out = Vec::new();
 		for crate::payout::LeafClaim { index, leaf, proof } in table.claims_of(account) {
-			if self.leaf_claimed(job, index).await? {
-				continue;
-			}
 			let chain_leaf = chain_leaf(&leaf);
 			let proof = chain::runtime_types::bounded_collections::bounded_vec::BoundedVec(proof);
-			let e: chain::rewards::events::RewardClaimed = self
-				.submit_for(&chain::tx().rewards().claim(job, index, chain_leaf, proof), key)
-				.await?;
+			let amount = match period {
+				None => {
+					if self.leaf_claimed(job, index).await? {
+						continue;
+					}
+					let call = chain::tx().rewards().claim(job, index, chain_leaf, proof);
+					self.submit_for::<chain::rewards::events::RewardClaimed, _>(&call, key)
+						.await?
+						.amount
+				}
+				Some(p) => {
+					let at = self.state().await?;
+					if at
+						.fetch(&chain::storage().rewards().fee_claimed(job, p, index))
+						.await?
+						.is_some()
+					{
+						continue;
+					}
+					let call = chain::tx().rewards().claim_fees(job, p, index, chain_leaf, proof);
+					self.submit_for::<chain::rewards::events::FeeRewardClaimed, _>(&call, key)
+						.await?
+						.amount
+				}
+			};
 			out.push(Claimed {
 				job,
 				index,
 				role: format!("{:?}", leaf.role).to_lowercase(),
 				item: leaf.item,
-				amount: e.amount,
+				amount,
 			});
 		}
 		Ok(out)

@@ -25,8 +25,13 @@ pub enum RewardsCmd {
 		#[arg(value_parser = SplitView::parse_percent)]
 		percent: SplitView,
 	},
-	/// Show a job's reward pool while it is open.
-	Pool { job: u64 },
+	/// Show a job's reward pool while it is open (--period: its fee pool of that period, the
+	/// fees paid for answers of the model it trained).
+	Pool {
+		job: u64,
+		#[arg(long)]
+		period: Option<u32>,
+	},
 	/// Fetch a job's payout table over the data plane, verified against the job's commitment, and
 	/// show it (with --account: that account's lines, what each pays and whether it was claimed).
 	Show {
@@ -48,10 +53,13 @@ pub enum RewardsCmd {
 	/// Claim every unpaid line of a job's payout table that pays an account (--for, else the
 	/// signing key's): the table is fetched, verified, and each line is claimed with its proof.
 	/// Anyone may sign; the line's account is paid.
+	/// With --period, the line is claimed from the job's fee pool of that period instead.
 	Claim {
 		job: u64,
 		#[arg(long = "for")]
 		account: Option<String>,
+		#[arg(long)]
+		period: Option<u32>,
 		#[command(flatten)]
 		peers: TablePeers,
 	},
@@ -121,11 +129,20 @@ pub async fn run_rewards(cli: &Cli, cmd: &RewardsCmd) -> Result<()> {
 				percent(split.owner)
 			);
 		}
-		RewardsCmd::Pool { job } => {
-			let Some(p) = client.reward_pool(*job).await? else {
-				anyhow::bail!(
-					"job {job} has no open reward pool (none yet, or swept after its claim period)"
-				);
+		RewardsCmd::Pool { job, period } => {
+			let pool = match period {
+				None => client.reward_pool(*job).await?,
+				Some(p) => client.fee_pool(*job, *p).await?,
+			};
+			let Some(p) = pool else {
+				match period {
+					None => anyhow::bail!(
+						"job {job} has no open reward pool (none yet, or swept after its claim period)"
+					),
+					Some(n) => anyhow::bail!(
+						"job {job} has no fee pool of period {n} (no answer fees then, or swept)"
+					),
+				}
 			};
 			if cli.json {
 				print_json(&p);
@@ -299,11 +316,11 @@ async fn run_table(cli: &Cli, client: &Client, cmd: &RewardsCmd) -> Result<()> {
 			}
 			println!("{account}: {} pending, {claimed} line(s) claimed", trib(pending));
 		}
-		RewardsCmd::Claim { job, account, peers } => {
+		RewardsCmd::Claim { job, account, period, peers } => {
 			let key = signer(cli)?;
 			let account = account_or_signer(cli, account)?;
 			let table = fetched_table(client, *job, peers).await?;
-			let claimed = client.claim_rewards(&key, &table, &account).await?;
+			let claimed = client.claim_rewards(&key, &table, &account, *period).await?;
 			if cli.json {
 				print_json(&claimed);
 				return Ok(());

@@ -211,6 +211,16 @@ impl_runtime_apis! {
 		) -> Result<Balance, pallet_rewards::ClaimRefusal> {
 			Rewards::claimable(job, index, leaf, proof)
 		}
+
+		fn claimable_fees(
+			job: pallet_rewards::JobId,
+			period: pallet_rewards::Period,
+			index: u32,
+			leaf: pallet_rewards::Leaf<AccountId>,
+			proof: Vec<[u8; 32]>,
+		) -> Result<Balance, pallet_rewards::ClaimRefusal> {
+			Rewards::claimable_fees(job, period, index, leaf, proof)
+		}
 	}
 
 	#[cfg(feature = "runtime-benchmarks")]

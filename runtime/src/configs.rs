@@ -342,8 +342,69 @@ impl pallet_rewards::Config for Runtime {
 	type PalletId = RewardsPalletId;
 	type DefaultSplit = DefaultRewardSplit;
 	type ClaimPeriod = ConstU32<REWARD_CLAIM_PERIOD>;
+	type FeePeriod = ConstU32<FEE_PERIOD>;
 	type MaxProofLen = ConstU32<32>;
 	type WeightInfo = pallet_rewards::weights::SubstrateWeight<Runtime>;
+}
+
+/// Answer fees of one period share a pool per model, which pays claims once the period is over;
+/// each serving worker settles once a period.
+pub const FEE_PERIOD: BlockNumber = 10 * MINUTES;
+
+/// The fees pallet finds a trained model's job, datanet and payout table in the models and jobs
+/// pallets: only models whose job is final (its table committed and past its challenge window).
+pub struct ModelPayouts;
+impl pallet_fees::PaidModels for ModelPayouts {
+	fn payout(model: pallet_fees::ModelId) -> Option<pallet_fees::ModelPayout> {
+		let m = pallet_models::Models::<Runtime>::get(model)?;
+		let job = pallet_jobs::JobInfo::<Runtime>::get(m.lineage.job)?;
+		match job.status {
+			pallet_jobs::JobStatus::Finalized { attribution, .. } => {
+				Some(pallet_fees::ModelPayout {
+					job: m.lineage.job,
+					datanet: m.lineage.datanet,
+					root: attribution.root,
+					leaves: attribution.leaves,
+				})
+			}
+			_ => None,
+		}
+	}
+}
+
+/// Signs vouchers with a key the benchmark's keystore generates.
+pub struct VoucherSigner;
+impl pallet_fees::BenchmarkHelper<AccountId, Signature> for VoucherSigner {
+	#[cfg(feature = "runtime-benchmarks")]
+	fn signer() -> Option<(AccountId, pallet_fees::Sign<Signature>)> {
+		use sp_runtime::app_crypto::RuntimePublic;
+		fn key() -> sp_core::sr25519::Public {
+			sp_core::sr25519::Public::generate_pair(
+				sp_core::crypto::key_types::ACCOUNT,
+				Some(b"//Payer".to_vec()),
+			)
+		}
+		let sign = |payload: &[u8]| -> Signature {
+			key()
+				.sign(sp_core::crypto::key_types::ACCOUNT, &payload)
+				.expect("the benchmark keystore signs")
+				.into()
+		};
+		Some((sp_runtime::MultiSigner::from(key()).into_account(), sign))
+	}
+}
+
+impl pallet_fees::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Signature = Signature;
+	type Models = ModelPayouts;
+	type Rewards = Rewards;
+	type MinTab = ConstU128<UNIT>;
+	type CloseDelay = ConstU32<{ 3 * FEE_PERIOD }>;
+	type MaxVouchers = ConstU32<256>;
+	type WeightInfo = pallet_fees::weights::SubstrateWeight<Runtime>;
+	type BenchmarkHelper = VoucherSigner;
 }
 
 parameter_types! {

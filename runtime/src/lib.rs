@@ -30,6 +30,7 @@ use sp_runtime::{
 use sp_version::RuntimeVersion;
 
 pub use pallet_datanets;
+pub use pallet_fees;
 pub use pallet_jobs;
 pub use pallet_models;
 pub use pallet_validators;
@@ -58,7 +59,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("tributary"),
 	impl_name: alloc::borrow::Cow::Borrowed("tributary"),
 	authoring_version: 1,
-	spec_version: 108,
+	spec_version: 109,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -178,6 +179,8 @@ mod runtime {
 	pub type Rewards = pallet_rewards;
 	#[runtime::pallet_index(16)]
 	pub type Attribution = pallet_attribution;
+	#[runtime::pallet_index(17)]
+	pub type Fees = pallet_fees;
 }
 
 #[cfg(test)]
@@ -230,6 +233,7 @@ mod tests {
 				Models::do_try_state().expect("models invariants hold at genesis");
 				Jobs::do_try_state().expect("jobs invariants hold at genesis");
 				Validators::do_try_state().expect("validator invariants hold at genesis");
+				Fees::do_try_state().expect("fees invariants hold at genesis");
 				// The session's validators are Aura's and GRANDPA's authorities.
 				let set = pallet_session::Validators::<Runtime>::get();
 				assert!(!set.is_empty());

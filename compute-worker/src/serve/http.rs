@@ -10,18 +10,25 @@
 //! Chat over a datanet (`datanet-<id>`) answers from retrieved passages of its latest version
 //! and lists them in `citations`, each marked `cited` when the answer names its number.
 //!
+//! With a price (`--price`), answers of the chain's trained models are paid: each request carries
+//! a `Tributary-Voucher` header ([`super::billing`]), checked before the adapter is fetched or
+//! any compute is spent, and the answer carries a `billing` object (its cost, the total charged
+//! on the voucher). `GET /v1/receipts/<period>` serves a settled period's receipts.
+//!
 //! Errors have OpenAI's shape (`{"error": {"message", "type", "param", "code"}}`): 400 for a bad
-//! request, 404 for a model the server does not have (never an answer from another model), 503
-//! when the queue is full or a model's adapter cannot be fetched now. Bodies are cut at 1 MiB.
+//! request, 402 for an answer that cannot be paid for, 404 for a model the server does not have
+//! (never an answer from another model), 503 when the queue is full or a model's adapter cannot be
+//! fetched now. Bodies are cut at 1 MiB.
 
+use super::billing::{Billing, Hold};
 use super::engine::Prompt;
 use super::engine::{Engine, Piece};
 use super::models::{Models, ResolveError, Source};
 use super::openai::{self, Answer, Invalid, Kind, Parsed, RequestLimits};
 use super::retrieval::Hit;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::StatusCode;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -41,6 +48,8 @@ pub struct Server {
 	pub limits: RequestLimits,
 	/// Unix seconds the server started (the models' `created`).
 	pub started: u64,
+	/// Set when answers of chain models are paid for.
+	pub billing: Option<Arc<Billing>>,
 }
 
 pub fn router(server: Arc<Server>) -> Router {
@@ -48,6 +57,7 @@ pub fn router(server: Arc<Server>) -> Router {
 		.route("/v1/models", get(models))
 		.route("/v1/chat/completions", post(chat))
 		.route("/v1/completions", post(completions))
+		.route("/v1/receipts/:period", get(receipts))
 		.layer(DefaultBodyLimit::max(MAX_BODY))
 		.with_state(server)
 }
@@ -90,18 +100,99 @@ fn unavailable(message: &str) -> Response {
 	error(StatusCode::SERVICE_UNAVAILABLE, "server_error", message, None, "unavailable")
 }
 
-async fn chat(State(s): State<Arc<Server>>, body: Bytes) -> Response {
+async fn chat(State(s): State<Arc<Server>>, headers: HeaderMap, body: Bytes) -> Response {
 	match openai::chat_request(&body, s.limits) {
-		Ok(p) => answer(&s, p, Kind::Chat).await,
+		Ok(p) => answer(&s, p, Kind::Chat, &headers).await,
 		Err(e) => bad_request(e),
 	}
 }
 
-async fn completions(State(s): State<Arc<Server>>, body: Bytes) -> Response {
+async fn completions(State(s): State<Arc<Server>>, headers: HeaderMap, body: Bytes) -> Response {
 	match openai::completion_request(&body, s.limits) {
-		Ok(p) => answer(&s, p, Kind::Completion).await,
+		Ok(p) => answer(&s, p, Kind::Completion, &headers).await,
 		Err(e) => bad_request(e),
 	}
+}
+
+async fn receipts(State(s): State<Arc<Server>>, Path(period): Path<u32>) -> Response {
+	let file = match &s.billing {
+		Some(b) => b.receipts_file(period).await,
+		None => None,
+	};
+	match file {
+		Some(file) => ([("content-type", "application/x-ndjson")], file).into_response(),
+		None => error(
+			StatusCode::NOT_FOUND,
+			"invalid_request_error",
+			&format!("no receipts of period {period} here"),
+			None,
+			"not_found",
+		),
+	}
+}
+
+/// The most tokens a request may use: its answer's limit, and at most a token per byte of its
+/// prompt plus the chat template's own tokens (byte-level tokenizers never need more).
+fn most_tokens(p: &Parsed) -> usize {
+	let prompt = match &p.request.prompt {
+		Prompt::Chat(msgs) => msgs.iter().map(|m| m.content.len() + 16).sum::<usize>(),
+		Prompt::Text(t) => t.len(),
+	};
+	prompt + 256 + p.request.max_tokens
+}
+
+fn resolve_error(e: ResolveError) -> Response {
+	match e {
+		ResolveError::NotFound(e) => error(
+			StatusCode::NOT_FOUND,
+			"invalid_request_error",
+			&e,
+			Some("model"),
+			"model_not_found",
+		),
+		ResolveError::Unavailable(e) => unavailable(&e),
+	}
+}
+
+/// Reserves the request's cost when it is an answer of a chain model on a paying server.
+async fn pay(s: &Server, p: &Parsed, headers: &HeaderMap) -> Result<Option<Hold>, Response> {
+	let Some(billing) = &s.billing else { return Ok(None) };
+	let Some(model) = super::models::chain_model_id(&p.request.model) else { return Ok(None) };
+	// A model that is not here is a 404 whether or not the caller can pay.
+	if let Err(e) = s.models.chain_model(&p.request.model).await {
+		return Err(resolve_error(e));
+	}
+	let header = headers.get(super::billing::HEADER).and_then(|v| v.to_str().ok());
+	match billing.authorize(header, model, most_tokens(p)).await {
+		Ok(h) => Ok(Some(h)),
+		Err(e) => Err(error(
+			StatusCode::PAYMENT_REQUIRED,
+			"invalid_request_error",
+			&e.0,
+			None,
+			"payment_required",
+		)),
+	}
+}
+
+/// Charges a finished answer on `hold` and adds its `billing` object to `body`.
+fn bill(
+	s: &Server,
+	hold: Option<Hold>,
+	body: &mut serde_json::Value,
+	prompt: usize,
+	completion: usize,
+) {
+	let (Some(billing), Some(hold)) = (&s.billing, hold) else { return };
+	let line = hold.line();
+	let id = body["id"].as_str().unwrap_or_default().to_string();
+	let cost = billing.charge(hold, &id, prompt, completion, body.get("attribution"));
+	body["billing"] = json!({
+		"payee": billing.payee(),
+		"price_per_1k_tokens": billing.price.to_string(),
+		"cost": cost.to_string(),
+		"charged": billing.charged(line).to_string(),
+	});
 }
 
 fn now() -> u64 {
@@ -111,22 +202,18 @@ fn now() -> u64 {
 		.unwrap_or(0)
 }
 
-async fn answer(s: &Server, mut p: Parsed, kind: Kind) -> Response {
+async fn answer(s: &Server, mut p: Parsed, kind: Kind, headers: &HeaderMap) -> Response {
+	// Paid before anything is fetched or computed for it.
+	let hold = match pay(s, &p, headers).await {
+		Ok(h) => h,
+		Err(refused) => return refused,
+	};
 	let (source, grounded) = match s.models.resolve(&p.request.model).await {
 		Ok(r) => {
 			p.request.adapter = r.adapter;
 			(r.source, r.grounded)
 		}
-		Err(ResolveError::NotFound(e)) => {
-			return error(
-				StatusCode::NOT_FOUND,
-				"invalid_request_error",
-				&e,
-				Some("model"),
-				"model_not_found",
-			)
-		}
-		Err(ResolveError::Unavailable(e)) => return unavailable(&e),
+		Err(e) => return resolve_error(e),
 	};
 	let mut citations = None;
 	if grounded {
@@ -188,6 +275,7 @@ async fn answer(s: &Server, mut p: Parsed, kind: Kind) -> Response {
 				Some(Piece::Done { finish, completion_tokens }) => {
 					let mut body = a.complete(&text, finish, prompt_tokens, completion_tokens);
 					provenance.annotate(&mut body, text).await;
+					bill(s, hold, &mut body, prompt_tokens, completion_tokens);
 					return Json(body).into_response();
 				}
 				other => {
@@ -206,7 +294,8 @@ async fn answer(s: &Server, mut p: Parsed, kind: Kind) -> Response {
 			}
 		}
 	}
-	let end = End { prompt_tokens, include_usage: p.include_usage, provenance };
+	let billing = s.billing.clone();
+	let end = End { prompt_tokens, include_usage: p.include_usage, provenance, billing, hold };
 	Sse::new(events(a, rx, end)).into_response()
 }
 
@@ -285,6 +374,9 @@ struct End {
 	prompt_tokens: usize,
 	include_usage: bool,
 	provenance: Provenance,
+	billing: Option<Arc<Billing>>,
+	/// The answer's reservation: charged at its end, released if the caller leaves first.
+	hold: Option<Hold>,
 }
 
 /// The Server-Sent Events of a streamed answer: the chat role first (as OpenAI's stream has it),
@@ -304,12 +396,22 @@ fn events(
 		}
 		let mut first = a.kind == Kind::Completion;
 		let mut text = String::new();
-		let End { prompt_tokens, include_usage, provenance } = end;
+		let End { prompt_tokens, include_usage, provenance, billing, hold } = end;
 		let mut provenance = Some(provenance);
+		let mut hold = hold;
+		// Pieces sent so far: each is at least one generated token. A caller who leaves
+		// mid-answer pays for the prompt and those (the engine stops when it is gone).
+		let mut sent = 0usize;
+		let leave = |hold: Option<Hold>, sent: usize| {
+			if let (Some(b), Some(h)) = (&billing, hold) {
+				b.charge(h, &a.id, prompt_tokens, sent, None);
+			}
+		};
 		while let Some(piece) = pieces.recv().await {
 			let event = match piece {
 				Piece::Text(t) => {
 					text += &t;
+					sent += 1;
 					data(a.chunk(Some(&t), std::mem::take(&mut first), None))
 				}
 				Piece::Done { finish, completion_tokens } => {
@@ -318,6 +420,23 @@ fn events(
 					let mut last = a.chunk(None, false, Some(finish));
 					if let Some(p) = provenance.take() {
 						p.annotate(&mut last, std::mem::take(&mut text)).await;
+					}
+					if let (Some(b), Some(h)) = (&billing, hold.take()) {
+						let line = h.line();
+						let id = last["id"].as_str().unwrap_or_default().to_string();
+						let cost = b.charge(
+							h,
+							&id,
+							prompt_tokens,
+							completion_tokens,
+							last.get("attribution"),
+						);
+						last["billing"] = json!({
+							"payee": b.payee(),
+							"price_per_1k_tokens": b.price.to_string(),
+							"cost": cost.to_string(),
+							"charged": b.charged(line).to_string(),
+						});
 					}
 					if tx.send(data(last)).await.is_err() {
 						return;
@@ -342,6 +461,7 @@ fn events(
 				Piece::Started { .. } => continue,
 			};
 			if tx.send(event).await.is_err() {
+				leave(hold.take(), sent);
 				return;
 			}
 		}

@@ -7,10 +7,14 @@
 //! - [`retrieval`]: BM25 over a version's records, for chat over a datanet.
 //! - [`openai`]: the API's request checks and answer shapes.
 //! - [`text`]: incremental detokenization and stop strings.
-//! - [`http`]: the routes (`/v1/models`, `/v1/chat/completions`, `/v1/completions`).
+//! - [`http`]: the routes (`/v1/models`, `/v1/chat/completions`, `/v1/completions`,
+//!   `/v1/receipts/<period>`).
+//! - [`billing`]: paid answers: vouchers checked against payers' tabs, charges, receipts and
+//!   the per-period settlement.
 //!
 //! docs/serving.md shows it from a client's side.
 
+pub mod billing;
 pub mod engine;
 pub mod http;
 pub mod models;
@@ -77,6 +81,19 @@ pub struct ServeArgs {
 	/// training text (chain models).
 	#[arg(long, default_value_t = 24)]
 	pub span_min_bytes: usize,
+	/// Charge for answers of the chain's models: TRIB per 1,000 tokens (prompt and answer),
+	/// published on chain; requests then need a voucher (docs/fees.md). With --base and --key.
+	#[arg(long, requires_all = ["base", "key"])]
+	pub price: Option<String>,
+	/// The serving worker's key (keystore name or secret URI): publishes the price and is paid.
+	#[arg(long)]
+	pub key: Option<String>,
+	/// Keystore directory for --key names.
+	#[arg(long, env = "TRIBUTARY_KEYSTORE")]
+	pub keystore: Option<PathBuf>,
+	/// Seconds between checks for a new fee period to settle in.
+	#[arg(long, default_value_t = 30)]
+	pub settle_check: u64,
 }
 
 /// `ID=FOLDER` pairs, checked: ids unique and not the base's, each folder an adapter.
@@ -108,6 +125,7 @@ pub struct ChainContext {
 pub async fn serve(a: ServeArgs, chain: Option<ChainContext>) -> Result<()> {
 	model_factory::tune_process_for_training();
 	let timeout = std::time::Duration::from_secs(a.fetch_timeout);
+	let mut billing = None;
 	let (path, default_id, chain) = match (&a.model, a.base, chain) {
 		(Some(p), None, _) => {
 			let id = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
@@ -128,6 +146,24 @@ pub async fn serve(a: ServeArgs, chain: Option<ChainContext>) -> Result<()> {
 			let path = crate::jobs::prepare::fetch_base(&c.node, &cfg, &view)
 				.await
 				.with_context(|| format!("cannot fetch base model {base}"))?;
+			if let Some(price) = &a.price {
+				let price = tributary_client::training::parse_trib(price)?;
+				let ks = tributary_client::keys::Keystore::open(
+					a.keystore
+						.clone()
+						.unwrap_or_else(tributary_client::keys::Keystore::default_dir),
+				);
+				let key = ks.resolve(a.key.as_deref().unwrap_or_default())?;
+				if price > 0 {
+					let dir = c.data_dir.join("serve").join("receipts");
+					let client = tributary_client::Client::connect(&a.url).await?;
+					let b = billing::Billing::start(client, key, price, dir).await?;
+					eprintln!("charging {price} plancks per 1,000 tokens, paid to {}", b.payee());
+					billing = Some(b);
+				} else {
+					c.client.set_price(&key, 0).await?;
+				}
+			}
 			let models = ChainModels::new(
 				c.client,
 				c.node,
@@ -173,7 +209,11 @@ pub async fn serve(a: ServeArgs, chain: Option<ChainContext>) -> Result<()> {
 			.duration_since(std::time::UNIX_EPOCH)
 			.map(|d| d.as_secs())
 			.unwrap_or(0),
+		billing: billing.clone(),
 	});
+	if let Some(b) = billing {
+		tokio::spawn(b.settle_every(std::time::Duration::from_secs(a.settle_check.max(1))));
+	}
 	let listener = tokio::net::TcpListener::bind(a.bind)
 		.await
 		.with_context(|| format!("cannot listen on {}", a.bind))?;

@@ -134,27 +134,7 @@ impl Models {
 		{
 			return datanet(chain, model, d).await;
 		}
-		let not_found = || {
-			ResolveError::NotFound(format!(
-				"the model `{model}` does not exist here: GET /v1/models lists the models served"
-			))
-		};
-		let (Some(chain), Some(id)) =
-			(&self.chain, model.strip_prefix(CHAIN_PREFIX).and_then(|n| n.parse::<ModelId>().ok()))
-		else {
-			return Err(not_found());
-		};
-		let view = match chain.client.model(id).await {
-			Ok(v) => v,
-			Err(tributary_client::ClientError::NotFound { .. }) => return Err(not_found()),
-			Err(e) => return Err(ResolveError::Unavailable(format!("the chain: {e}"))),
-		};
-		if view.base != chain.base {
-			return Err(ResolveError::NotFound(format!(
-				"{model} is trained on base model {}; this server serves base model {} ({})",
-				view.base, chain.base, self.base_id
-			)));
-		}
+		let (chain, id, view) = self.chain_model(model).await?;
 		let dir = chain.dir.join(format!("{id}-{}", hex::encode(view.adapter_hash)));
 		if !dir.join("adapter_model.safetensors").exists() {
 			let _one = chain.fetching.lock().await;
@@ -172,6 +152,34 @@ impl Models {
 			source: Some(Source { datanet: view.datanet, version: view.version, text }),
 			grounded: false,
 		})
+	}
+
+	/// The chain's trained model `model-<id>` on this server's base, as the chain records it
+	/// (one chain query; nothing fetched): found, or why not.
+	pub async fn chain_model(
+		&self,
+		model: &str,
+	) -> Result<(&ChainModels, ModelId, ModelView), ResolveError> {
+		let not_found = || {
+			ResolveError::NotFound(format!(
+				"the model `{model}` does not exist here: GET /v1/models lists the models served"
+			))
+		};
+		let (Some(chain), Some(id)) = (&self.chain, chain_model_id(model)) else {
+			return Err(not_found());
+		};
+		let view = match chain.client.model(id).await {
+			Ok(v) => v,
+			Err(tributary_client::ClientError::NotFound { .. }) => return Err(not_found()),
+			Err(e) => return Err(ResolveError::Unavailable(format!("the chain: {e}"))),
+		};
+		if view.base != chain.base {
+			return Err(ResolveError::NotFound(format!(
+				"{model} is trained on base model {}; this server serves base model {} ({})",
+				view.base, chain.base, self.base_id
+			)));
+		}
+		Ok((chain, id, view))
 	}
 
 	/// Every model offered: the base, the local adapters, then the chain's models on the base and
@@ -314,4 +322,9 @@ async fn build_index(
 	.await
 	.map_err(|e| e.to_string())??;
 	Ok(Arc::new(index))
+}
+
+/// The chain id of a trained model served as `model-<id>`.
+pub fn chain_model_id(model: &str) -> Option<ModelId> {
+	model.strip_prefix(CHAIN_PREFIX)?.parse().ok()
 }

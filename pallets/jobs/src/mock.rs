@@ -96,6 +96,7 @@ impl pallet_rewards::Config for Test {
 	type PalletId = RewardsPalletId;
 	type DefaultSplit = Split;
 	type ClaimPeriod = ConstU64<CLAIM_PERIOD>;
+	type FeePeriod = ConstU64<100>;
 	type MaxProofLen = ConstU32<16>;
 	type WeightInfo = ();
 }

@@ -14,6 +14,12 @@
 //! - **Expiry.** After `ClaimPeriod` blocks, anyone may sweep the pool: what is left goes to the
 //!   datanet's pot, and the next pool of that datanet takes it in.
 //!
+//! - **Answer fees.** Fees paid for a trained model's answers (the fees pallet settles them)
+//!   are shared by the same split and the same payout table: the serving worker's and the
+//!   owner's parts at once, the rest into the model's job's fee pool of the current period
+//!   (`FeePeriod` blocks). A fee pool fills while its period lasts, pays claims from the period's
+//!   end for `ClaimPeriod` blocks, then is swept into the datanet's pot like a job's pool.
+//!
 //! `try_state` checks conservation: the pallet's account holds exactly its existential deposit
 //! (minted at genesis, so payments never create or close it), what open pools have not paid out
 //! and what the pots hold. docs/rewards.md gives the formulas a contributor can recompute.
@@ -64,6 +70,21 @@ pub trait RewardPools<AccountId, Balance> {
 		root: [u8; 32],
 		leaves: u32,
 	) -> frame_support::dispatch::DispatchResult;
+	/// Pays `amount` of answer fees from `from` (free balance) for the model `job` trained on
+	/// `datanet`, by the datanet's split: `worker` (who served the answers) and the owner at
+	/// once, the rest into the job's fee pool of the current period, under the job's payout
+	/// table `root` of `leaves` leaves. Returns the period.
+	fn pay_fees(
+		job: JobId,
+		datanet: DatanetId,
+		from: &AccountId,
+		amount: Balance,
+		worker: &AccountId,
+		root: [u8; 32],
+		leaves: u32,
+	) -> Result<Period, sp_runtime::DispatchError>;
+	/// The fee period now: fees paid now join this period's pools.
+	fn fee_period() -> Period;
 	/// Moves `amount` from `from` (free balance) into `datanet`'s pot: the datanet's next pool
 	/// pays it out.
 	fn fund_pot(
@@ -85,7 +106,7 @@ pub mod pallet {
 		PalletId,
 	};
 	use frame_system::pallet_prelude::*;
-	use sp_runtime::traits::{AccountIdConversion, Saturating, Zero};
+	use sp_runtime::traits::{AccountIdConversion, One, Saturating, UniqueSaturatedInto, Zero};
 
 	pub type BalanceOf<T> =
 		<<T as Config>::Currency as Inspect<<T as frame_system::Config>::AccountId>>::Balance;
@@ -110,6 +131,10 @@ pub mod pallet {
 		/// Blocks a pool pays claims for, from its opening.
 		#[pallet::constant]
 		type ClaimPeriod: Get<BlockNumberFor<Self>>;
+		/// Blocks of one fee period: answer fees of a period share one pool per model, which
+		/// pays claims once the period is over.
+		#[pallet::constant]
+		type FeePeriod: Get<BlockNumberFor<Self>>;
 		/// Most hashes in a proof (a table of up to 2^MaxProofLen leaves).
 		#[pallet::constant]
 		type MaxProofLen: Get<u32>;
@@ -133,6 +158,19 @@ pub mod pallet {
 	/// Leaves already paid, by job and leaf index.
 	#[pallet::storage]
 	pub type Claimed<T> = StorageDoubleMap<_, Twox64Concat, JobId, Twox64Concat, u32, ()>;
+
+	/// Answer fees' pools, by the job that trained the model and the period they were paid in.
+	#[pallet::storage]
+	pub type FeePools<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, JobId, Twox64Concat, Period, PoolOf<T>>;
+
+	/// Leaves of fee pools already paid, by job, period and leaf index.
+	#[pallet::storage]
+	pub type FeeClaimed<T> = StorageNMap<
+		_,
+		(NMapKey<Twox64Concat, JobId>, NMapKey<Twox64Concat, Period>, NMapKey<Twox64Concat, u32>),
+		(),
+	>;
 
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
@@ -163,6 +201,29 @@ pub mod pallet {
 		},
 		/// An expired pool's unclaimed funds went back to its datanet's pot.
 		PoolSwept { job: JobId, datanet: DatanetId, returned: BalanceOf<T> },
+		/// Answer fees for the model `job` trained were shared: the serving worker and the
+		/// owner were paid, the rest joined the job's fee pool of `period`.
+		FeesPooled {
+			job: JobId,
+			period: Period,
+			datanet: DatanetId,
+			worker: T::AccountId,
+			worker_paid: BalanceOf<T>,
+			owner_paid: BalanceOf<T>,
+			contributors: BalanceOf<T>,
+			curators: BalanceOf<T>,
+		},
+		/// A leaf of a fee pool's table was paid.
+		FeeRewardClaimed {
+			job: JobId,
+			period: Period,
+			index: u32,
+			account: T::AccountId,
+			role: Role,
+			amount: BalanceOf<T>,
+		},
+		/// An expired fee pool's unclaimed funds went back to its datanet's pot.
+		FeePoolSwept { job: JobId, period: Period, datanet: DatanetId, returned: BalanceOf<T> },
 	}
 
 	#[pallet::error]
@@ -194,6 +255,8 @@ pub mod pallet {
 		PartExhausted,
 		/// A leaf with more than one million parts per million.
 		BadPpm,
+		/// The fee pool's period is not over: it still takes fees and pays no claims yet.
+		PoolFilling,
 	}
 
 	/// The pallet's account starts with the existential deposit, so that it never has to be
@@ -253,18 +316,7 @@ pub mod pallet {
 		) -> DispatchResult {
 			ensure_signed(origin)?;
 			let (mut pool, amount) = Self::payable(job, index, &leaf, &proof)?;
-			match leaf.role {
-				Role::Contributor => pool.contributors_paid.saturating_accrue(amount),
-				Role::Curator => pool.curators_paid.saturating_accrue(amount),
-			}
-			if !amount.is_zero() {
-				T::Currency::transfer(
-					&Self::account(),
-					&leaf.account,
-					amount,
-					Preservation::Expendable,
-				)?;
-			}
+			Self::pay_leaf(&mut pool, &leaf, amount)?;
 			Claimed::<T>::insert(job, index, ());
 			Pools::<T>::insert(job, pool);
 			Self::deposit_event(Event::RewardClaimed {
@@ -288,14 +340,63 @@ pub mod pallet {
 				frame_system::Pallet::<T>::block_number() >= pool.expires_at,
 				Error::<T>::PoolNotExpired
 			);
-			let left = pool
-				.contributors
-				.saturating_sub(pool.contributors_paid)
-				.saturating_add(pool.curators.saturating_sub(pool.curators_paid));
+			let left = Self::unpaid(&pool);
 			Pots::<T>::mutate(pool.datanet, |pot| *pot = pot.saturating_add(left));
 			Pools::<T>::remove(job);
 			let _ = Claimed::<T>::clear_prefix(job, pool.leaves, None);
 			Self::deposit_event(Event::PoolSwept { job, datanet: pool.datanet, returned: left });
+			Ok(())
+		}
+
+		/// Pays leaf `index` of the payout table of `job` from its fee pool of `period`, once
+		/// that period is over. Anyone may submit it (the payment goes to the leaf's account).
+		#[pallet::call_index(3)]
+		#[pallet::weight(T::WeightInfo::claim(proof.len() as u32))]
+		pub fn claim_fees(
+			origin: OriginFor<T>,
+			job: JobId,
+			period: Period,
+			index: u32,
+			leaf: LeafOf<T>,
+			proof: BoundedVec<[u8; 32], T::MaxProofLen>,
+		) -> DispatchResult {
+			ensure_signed(origin)?;
+			let (mut pool, amount) = Self::fees_payable(job, period, index, &leaf, &proof)?;
+			Self::pay_leaf(&mut pool, &leaf, amount)?;
+			FeeClaimed::<T>::insert((job, period, index), ());
+			FeePools::<T>::insert(job, period, pool);
+			Self::deposit_event(Event::FeeRewardClaimed {
+				job,
+				period,
+				index,
+				account: leaf.account,
+				role: leaf.role,
+				amount,
+			});
+			Ok(())
+		}
+
+		/// Closes `job`'s fee pool of `period` once its claim period is over: what is left goes
+		/// to its datanet's pot. Anyone may call it.
+		#[pallet::call_index(4)]
+		#[pallet::weight(T::WeightInfo::sweep())]
+		pub fn sweep_fees(origin: OriginFor<T>, job: JobId, period: Period) -> DispatchResult {
+			ensure_signed(origin)?;
+			let pool = FeePools::<T>::get(job, period).ok_or(Error::<T>::NoSuchPool)?;
+			ensure!(
+				frame_system::Pallet::<T>::block_number() >= pool.expires_at,
+				Error::<T>::PoolNotExpired
+			);
+			let left = Self::unpaid(&pool);
+			Pots::<T>::mutate(pool.datanet, |pot| *pot = pot.saturating_add(left));
+			FeePools::<T>::remove(job, period);
+			let _ = FeeClaimed::<T>::clear_prefix((job, period), pool.leaves, None);
+			Self::deposit_event(Event::FeePoolSwept {
+				job,
+				period,
+				datanet: pool.datanet,
+				returned: left,
+			});
 			Ok(())
 		}
 	}
@@ -317,12 +418,39 @@ pub mod pallet {
 			proof: &[[u8; 32]],
 		) -> Result<(PoolOf<T>, BalanceOf<T>), Error<T>> {
 			let pool = Pools::<T>::get(job).ok_or(Error::<T>::NoSuchPool)?;
+			let claimed = Claimed::<T>::contains_key(job, index);
+			Self::check_leaf(pool, claimed, index, leaf, proof)
+		}
+
+		/// What a claim of leaf `index` of `job`'s fee pool of `period` would pay now, with the
+		/// pool; or why it would be refused.
+		pub fn fees_payable(
+			job: JobId,
+			period: Period,
+			index: u32,
+			leaf: &LeafOf<T>,
+			proof: &[[u8; 32]],
+		) -> Result<(PoolOf<T>, BalanceOf<T>), Error<T>> {
+			let pool = FeePools::<T>::get(job, period).ok_or(Error::<T>::NoSuchPool)?;
+			ensure!(Self::period_now() > period, Error::<T>::PoolFilling);
+			let claimed = FeeClaimed::<T>::contains_key((job, period, index));
+			Self::check_leaf(pool, claimed, index, leaf, proof)
+		}
+
+		/// The checks every claim makes of its pool, leaf and proof; the amount it pays.
+		fn check_leaf(
+			pool: PoolOf<T>,
+			claimed: bool,
+			index: u32,
+			leaf: &LeafOf<T>,
+			proof: &[[u8; 32]],
+		) -> Result<(PoolOf<T>, BalanceOf<T>), Error<T>> {
 			ensure!(
 				frame_system::Pallet::<T>::block_number() < pool.expires_at,
 				Error::<T>::PoolExpired
 			);
 			ensure!(index < pool.leaves, Error::<T>::BadIndex);
-			ensure!(!Claimed::<T>::contains_key(job, index), Error::<T>::AlreadyClaimed);
+			ensure!(!claimed, Error::<T>::AlreadyClaimed);
 			ensure!(leaf.ppm <= PPM, Error::<T>::BadPpm);
 			ensure!(proof.len() as u32 <= T::MaxProofLen::get(), Error::<T>::ProofTooLong);
 			ensure!(
@@ -345,18 +473,75 @@ pub mod pallet {
 			leaf: LeafOf<T>,
 			proof: alloc::vec::Vec<[u8; 32]>,
 		) -> Result<BalanceOf<T>, ClaimRefusal> {
-			Self::payable(job, index, &leaf, &proof).map(|(_, amount)| amount).map_err(
-				|e| match e {
-					Error::<T>::NoSuchPool => ClaimRefusal::NoSuchPool,
-					Error::<T>::PoolExpired => ClaimRefusal::PoolExpired,
-					Error::<T>::BadIndex => ClaimRefusal::BadIndex,
-					Error::<T>::AlreadyClaimed => ClaimRefusal::AlreadyClaimed,
-					Error::<T>::BadPpm => ClaimRefusal::BadPpm,
-					Error::<T>::ProofTooLong => ClaimRefusal::ProofTooLong,
-					Error::<T>::PartExhausted => ClaimRefusal::PartExhausted,
-					_ => ClaimRefusal::BadProof,
-				},
-			)
+			Self::refusal(Self::payable(job, index, &leaf, &proof))
+		}
+
+		/// [`Self::fees_payable`]'s amount, or the refusal, as the runtime API reports it.
+		pub fn claimable_fees(
+			job: JobId,
+			period: Period,
+			index: u32,
+			leaf: LeafOf<T>,
+			proof: alloc::vec::Vec<[u8; 32]>,
+		) -> Result<BalanceOf<T>, ClaimRefusal> {
+			Self::refusal(Self::fees_payable(job, period, index, &leaf, &proof))
+		}
+
+		fn refusal(
+			payable: Result<(PoolOf<T>, BalanceOf<T>), Error<T>>,
+		) -> Result<BalanceOf<T>, ClaimRefusal> {
+			payable.map(|(_, amount)| amount).map_err(|e| match e {
+				Error::<T>::NoSuchPool => ClaimRefusal::NoSuchPool,
+				Error::<T>::PoolExpired => ClaimRefusal::PoolExpired,
+				Error::<T>::BadIndex => ClaimRefusal::BadIndex,
+				Error::<T>::AlreadyClaimed => ClaimRefusal::AlreadyClaimed,
+				Error::<T>::BadPpm => ClaimRefusal::BadPpm,
+				Error::<T>::ProofTooLong => ClaimRefusal::ProofTooLong,
+				Error::<T>::PartExhausted => ClaimRefusal::PartExhausted,
+				Error::<T>::PoolFilling => ClaimRefusal::PoolFilling,
+				_ => ClaimRefusal::BadProof,
+			})
+		}
+
+		/// Adds `amount` to what `leaf`'s role was paid from `pool`, and pays it.
+		fn pay_leaf(
+			pool: &mut PoolOf<T>,
+			leaf: &LeafOf<T>,
+			amount: BalanceOf<T>,
+		) -> DispatchResult {
+			match leaf.role {
+				Role::Contributor => pool.contributors_paid.saturating_accrue(amount),
+				Role::Curator => pool.curators_paid.saturating_accrue(amount),
+			}
+			if !amount.is_zero() {
+				T::Currency::transfer(
+					&Self::account(),
+					&leaf.account,
+					amount,
+					Preservation::Expendable,
+				)?;
+			}
+			Ok(())
+		}
+
+		/// What `pool` has not paid out.
+		fn unpaid(pool: &PoolOf<T>) -> BalanceOf<T> {
+			pool.contributors
+				.saturating_sub(pool.contributors_paid)
+				.saturating_add(pool.curators.saturating_sub(pool.curators_paid))
+		}
+
+		/// The fee period block `now` falls in.
+		pub fn period_now() -> Period {
+			let now = frame_system::Pallet::<T>::block_number();
+			let period = now / T::FeePeriod::get().max(One::one());
+			period.unique_saturated_into()
+		}
+
+		/// The first block after `period`: its fee pools pay claims from then.
+		pub fn period_end(period: Period) -> BlockNumberFor<T> {
+			let next: BlockNumberFor<T> = period.saturating_add(1).into();
+			next.saturating_mul(T::FeePeriod::get().max(One::one()))
 		}
 
 		/// The account open pools are held in.
@@ -376,17 +561,20 @@ pub mod pallet {
 			for (_, pot) in Pots::<T>::iter() {
 				owed = owed.saturating_add(pot);
 			}
-			for (_, p) in Pools::<T>::iter() {
+			let fee_pools = FeePools::<T>::iter().map(|(_, _, p)| p);
+			for p in Pools::<T>::iter().map(|(_, p)| p).chain(fee_pools) {
 				ensure!(p.contributors_paid <= p.contributors, "contributors overpaid");
 				ensure!(p.curators_paid <= p.curators, "curators overpaid");
-				owed = owed
-					.saturating_add(p.contributors - p.contributors_paid)
-					.saturating_add(p.curators - p.curators_paid);
+				owed = owed.saturating_add(Self::unpaid(&p));
 			}
 			ensure!(
 				T::Currency::balance(&Self::account()) == owed,
 				"the pallet's account differs from what pools and pots owe"
 			);
+			for ((job, period, index), ()) in FeeClaimed::<T>::iter() {
+				let p = FeePools::<T>::get(job, period).ok_or("a fee claim without its pool")?;
+				ensure!(index < p.leaves, "a fee claim beyond its table");
+			}
 			for (job, index, ()) in Claimed::<T>::iter() {
 				let p = Pools::<T>::get(job).ok_or("a claim record without its pool")?;
 				ensure!(index < p.leaves, "a claim record beyond its table");
@@ -418,6 +606,24 @@ pub mod pallet {
 		) -> DispatchResult {
 			frame_support::storage::with_storage_layer(|| Self::pay_into_pot(datanet, from, amount))
 		}
+
+		fn pay_fees(
+			job: JobId,
+			datanet: DatanetId,
+			from: &T::AccountId,
+			amount: BalanceOf<T>,
+			worker: &T::AccountId,
+			root: [u8; 32],
+			leaves: u32,
+		) -> Result<Period, DispatchError> {
+			frame_support::storage::with_storage_layer(|| {
+				Self::pool_fees(job, datanet, from, amount, worker, root, leaves)
+			})
+		}
+
+		fn fee_period() -> Period {
+			Self::period_now()
+		}
 	}
 
 	impl<T: Config> Pallet<T> {
@@ -434,6 +640,78 @@ pub mod pallet {
 			Ok(())
 		}
 
+		/// `amount` by `datanet`'s split, paid from `from`: the worker's and the owner's parts
+		/// to them, the contributors' part (which takes the rounding dust) and the curators' into
+		/// the pallet's account. Returns (worker's, owner's, contributors', curators') parts.
+		fn share_out(
+			datanet: DatanetId,
+			from: &T::AccountId,
+			amount: BalanceOf<T>,
+			worker: &T::AccountId,
+		) -> Result<[BalanceOf<T>; 4], DispatchError> {
+			let owner = T::Datanets::owner(datanet).ok_or(Error::<T>::UnknownDatanet)?;
+			let split = Self::split_of(datanet);
+			let worker_paid = share(amount, split.worker);
+			let owner_paid = share(amount, split.owner);
+			let curators = share(amount, split.curators);
+			let contributors = amount
+				.saturating_sub(worker_paid)
+				.saturating_sub(owner_paid)
+				.saturating_sub(curators);
+			let expendable = Preservation::Expendable;
+			if !worker_paid.is_zero() {
+				T::Currency::transfer(from, worker, worker_paid, expendable)?;
+			}
+			if !owner_paid.is_zero() {
+				T::Currency::transfer(from, &owner, owner_paid, expendable)?;
+			}
+			let pooled = contributors.saturating_add(curators);
+			if !pooled.is_zero() {
+				T::Currency::transfer(from, &Self::account(), pooled, expendable)?;
+			}
+			Ok([worker_paid, owner_paid, contributors, curators])
+		}
+
+		fn pool_fees(
+			job: JobId,
+			datanet: DatanetId,
+			from: &T::AccountId,
+			amount: BalanceOf<T>,
+			worker: &T::AccountId,
+			root: [u8; 32],
+			leaves: u32,
+		) -> Result<Period, DispatchError> {
+			let [worker_paid, owner_paid, contributors, curators] =
+				Self::share_out(datanet, from, amount, worker)?;
+			let period = Self::period_now();
+			let expires_at = Self::period_end(period).saturating_add(T::ClaimPeriod::get());
+			FeePools::<T>::mutate(job, period, |pool| {
+				let pool = pool.get_or_insert_with(|| Pool {
+					datanet,
+					contributors: Zero::zero(),
+					contributors_paid: Zero::zero(),
+					curators: Zero::zero(),
+					curators_paid: Zero::zero(),
+					root,
+					leaves,
+					expires_at,
+				});
+				pool.contributors.saturating_accrue(contributors);
+				pool.curators.saturating_accrue(curators);
+			});
+			Self::deposit_event(Event::FeesPooled {
+				job,
+				period,
+				datanet,
+				worker: worker.clone(),
+				worker_paid,
+				owner_paid,
+				contributors,
+				curators,
+			});
+			Ok(period)
+		}
+
 		fn open_pool(
 			job: JobId,
 			datanet: DatanetId,
@@ -444,28 +722,8 @@ pub mod pallet {
 			leaves: u32,
 		) -> DispatchResult {
 			ensure!(!Pools::<T>::contains_key(job), Error::<T>::PoolExists);
-			let owner = T::Datanets::owner(datanet).ok_or(Error::<T>::UnknownDatanet)?;
-			let split = Self::split_of(datanet);
-			let worker_paid = share(amount, split.worker);
-			let owner_paid = share(amount, split.owner);
-			let curators = share(amount, split.curators);
-			// The contributors' part takes the rounding dust, so the parts sum to `amount`.
-			let mut contributors = amount
-				.saturating_sub(worker_paid)
-				.saturating_sub(owner_paid)
-				.saturating_sub(curators);
-			let account = Self::account();
-			let expendable = Preservation::Expendable;
-			if !worker_paid.is_zero() {
-				T::Currency::transfer(from, worker, worker_paid, expendable)?;
-			}
-			if !owner_paid.is_zero() {
-				T::Currency::transfer(from, &owner, owner_paid, expendable)?;
-			}
-			let pooled = contributors.saturating_add(curators);
-			if !pooled.is_zero() {
-				T::Currency::transfer(from, &account, pooled, expendable)?;
-			}
+			let [worker_paid, owner_paid, mut contributors, curators] =
+				Self::share_out(datanet, from, amount, worker)?;
 			// What expired pools of this datanet left in its pot joins the contributors' part.
 			contributors = contributors.saturating_add(Pots::<T>::take(datanet));
 			let expires_at =
@@ -507,6 +765,14 @@ sp_api::decl_runtime_apis! {
 		/// now, or why the claim would be refused: the same checks as `claim`, nothing changed.
 		fn claimable(
 			job: JobId,
+			index: u32,
+			leaf: Leaf<AccountId>,
+			proof: alloc::vec::Vec<[u8; 32]>,
+		) -> Result<Balance, ClaimRefusal>;
+		/// The same for leaf `index` of `job`'s fee pool of `period`.
+		fn claimable_fees(
+			job: JobId,
+			period: Period,
 			index: u32,
 			leaf: Leaf<AccountId>,
 			proof: alloc::vec::Vec<[u8; 32]>,

@@ -84,6 +84,7 @@ impl DatanetOwners<AccountId> for Owners {
 }
 
 pub const CLAIM_PERIOD: u64 = 100;
+pub const FEE_PERIOD: u64 = 10;
 
 parameter_types! {
 	pub const RewardsPalletId: PalletId = PalletId(*b"trib/rwd");
@@ -97,6 +98,7 @@ impl pallet_rewards::Config for Test {
 	type PalletId = RewardsPalletId;
 	type DefaultSplit = SplitByDefault;
 	type ClaimPeriod = frame_support::traits::ConstU64<CLAIM_PERIOD>;
+	type FeePeriod = frame_support::traits::ConstU64<FEE_PERIOD>;
 	type MaxProofLen = ConstU32<20>;
 	type WeightInfo = ();
 }

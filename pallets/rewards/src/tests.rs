@@ -390,3 +390,180 @@ fn claimable_reports_exactly_what_a_claim_pays_or_why_it_is_refused() {
 		assert!(!Claimed::<Test>::contains_key(1, 1));
 	});
 }
+
+fn pay_fees(
+	job: JobId,
+	amount: Balance,
+	leaves: &[Leaf<AccountId>],
+) -> Result<Period, sp_runtime::DispatchError> {
+	<Rewards as RewardPools<_, _>>::pay_fees(
+		job,
+		DATANET,
+		&BUILDER,
+		amount,
+		&WORKER,
+		merkle::root(leaves),
+		leaves.len() as u32,
+	)
+}
+
+#[test]
+fn answer_fees_fill_one_pool_per_period_which_pays_claims_once_the_period_is_over() {
+	new_test_ext().execute_with(|| {
+		let t = table();
+		let before = (balance(BUILDER), balance(WORKER), balance(OWNER));
+		// Block 1 is in period 0 (FEE_PERIOD 10); two payments for job 5 share its pool.
+		assert_eq!(pay_fees(5, 600_000, &t), Ok(0));
+		System::set_block_number(9);
+		assert_eq!(pay_fees(5, 400_003, &t), Ok(0));
+		assert_eq!(balance(BUILDER), before.0 - 1_000_003);
+		// Worker 30%, owner 10% paid at once, each payment rounded down on its own.
+		assert_eq!(balance(WORKER), before.1 + 180_000 + 120_000);
+		assert_eq!(balance(OWNER), before.2 + 60_000 + 40_000);
+		let pool = FeePools::<Test>::get(5, 0).unwrap();
+		assert_eq!((pool.contributors, pool.curators), (500_003, 100_000));
+		assert_eq!(pool.expires_at, FEE_PERIOD + CLAIM_PERIOD);
+		assert_ok!(Rewards::do_try_state());
+
+		// While the period lasts, its pool takes fees and pays nothing.
+		assert_noop!(
+			Rewards::claim_fees(
+				RuntimeOrigin::signed(OUTSIDER),
+				5,
+				0,
+				0,
+				t[0].clone(),
+				proof(&t, 0)
+			),
+			Error::<Test>::PoolFilling
+		);
+		assert_eq!(
+			Rewards::claimable_fees(5, 0, 0, t[0].clone(), proof(&t, 0).into()),
+			Err(ClaimRefusal::PoolFilling)
+		);
+
+		// The next period's fees go into a pool of their own.
+		System::set_block_number(FEE_PERIOD);
+		assert_eq!(pay_fees(5, 1_000, &t), Ok(1));
+		assert_eq!(FeePools::<Test>::get(5, 1).unwrap().contributors, 500);
+		// The job's own (budget) pool is untouched by fees: there is none.
+		assert!(Pools::<Test>::get(5).is_none());
+
+		// Period 0 is over: its leaves are paid from the accumulated parts, each once.
+		assert_eq!(
+			Rewards::claimable_fees(5, 0, 0, t[0].clone(), proof(&t, 0).into()),
+			Ok(300_001)
+		);
+		assert_ok!(Rewards::claim_fees(
+			RuntimeOrigin::signed(OUTSIDER),
+			5,
+			0,
+			0,
+			t[0].clone(),
+			proof(&t, 0)
+		));
+		assert_eq!(balance(10), 300_001);
+		assert_noop!(
+			Rewards::claim_fees(
+				RuntimeOrigin::signed(OUTSIDER),
+				5,
+				0,
+				0,
+				t[0].clone(),
+				proof(&t, 0)
+			),
+			Error::<Test>::AlreadyClaimed
+		);
+		// Claiming a leaf of period 0 says nothing of period 1's pool, which still fills.
+		assert_noop!(
+			Rewards::claim_fees(
+				RuntimeOrigin::signed(OUTSIDER),
+				5,
+				1,
+				0,
+				t[0].clone(),
+				proof(&t, 0)
+			),
+			Error::<Test>::PoolFilling
+		);
+		// A forged leaf is refused as in a budget pool.
+		let mut thief = t[1].clone();
+		thief.account = OUTSIDER;
+		assert_noop!(
+			Rewards::claim_fees(RuntimeOrigin::signed(OUTSIDER), 5, 0, 1, thief, proof(&t, 1)),
+			Error::<Test>::BadProof
+		);
+		assert_ok!(Rewards::claim_fees(
+			RuntimeOrigin::signed(OUTSIDER),
+			5,
+			0,
+			2,
+			t[2].clone(),
+			proof(&t, 2)
+		));
+		assert_eq!(balance(20), 100_000);
+		System::assert_last_event(
+			Event::FeeRewardClaimed {
+				job: 5,
+				period: 0,
+				index: 2,
+				account: 20,
+				role: Role::Curator,
+				amount: 100_000,
+			}
+			.into(),
+		);
+		assert_ok!(Rewards::do_try_state());
+
+		// After its claim period, what is left goes to the datanet's pot, and the claim records go.
+		assert_noop!(
+			Rewards::sweep_fees(RuntimeOrigin::signed(OUTSIDER), 5, 0),
+			Error::<Test>::PoolNotExpired
+		);
+		System::set_block_number(FEE_PERIOD + CLAIM_PERIOD);
+		assert_noop!(
+			Rewards::claim_fees(
+				RuntimeOrigin::signed(OUTSIDER),
+				5,
+				0,
+				1,
+				t[1].clone(),
+				proof(&t, 1)
+			),
+			Error::<Test>::PoolExpired
+		);
+		assert_ok!(Rewards::sweep_fees(RuntimeOrigin::signed(OUTSIDER), 5, 0));
+		assert_eq!(Pots::<Test>::get(DATANET), 200_002);
+		assert!(FeePools::<Test>::get(5, 0).is_none());
+		assert!(!FeeClaimed::<Test>::contains_key((5, 0, 0)));
+		assert_ok!(Rewards::do_try_state());
+		// The datanet's next budget pool takes the pot in.
+		assert_ok!(open(6, 1_000_000, &t));
+		assert_eq!(Pools::<Test>::get(6).unwrap().contributors, 500_000 + 200_002);
+		assert_ok!(Rewards::do_try_state());
+	});
+}
+
+#[test]
+fn answer_fees_for_an_unknown_datanet_or_from_a_short_payer_pay_nothing() {
+	new_test_ext().execute_with(|| {
+		let t = table();
+		let before = (balance(BUILDER), balance(WORKER), balance(OWNER));
+		assert_eq!(
+			<Rewards as RewardPools<_, _>>::pay_fees(
+				5,
+				9,
+				&BUILDER,
+				1_000,
+				&WORKER,
+				merkle::root(&t),
+				3
+			),
+			Err(Error::<Test>::UnknownDatanet.into())
+		);
+		assert!(pay_fees(5, START + 1, &t).is_err());
+		assert_eq!((balance(BUILDER), balance(WORKER), balance(OWNER)), before);
+		assert!(FeePools::<Test>::get(5, 0).is_none());
+		assert_ok!(Rewards::do_try_state());
+	});
+}

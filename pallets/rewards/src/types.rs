@@ -11,6 +11,8 @@ pub const PPM: u32 = 1_000_000;
 pub type DatanetId = u32;
 /// Identifier of the job a pool pays for (the jobs pallet's).
 pub type JobId = u64;
+/// A fee period: block number divided by the `FeePeriod` constant.
+pub type Period = u32;
 
 /// How a datanet shares what is paid for models trained on it, in parts per million of each
 /// payment; the four parts sum to exactly [`PPM`].
@@ -120,4 +122,6 @@ pub enum ClaimRefusal {
 	BadProof,
 	ProofTooLong,
 	PartExhausted,
+	/// A fee pool whose period is not over yet.
+	PoolFilling,
 }

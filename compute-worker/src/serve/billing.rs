@@ -1,0 +1,336 @@
+//! Paid answers (docs/fees.md): with a price published, an answer of a chain model needs a
+//! voucher from a payer with an open tab with this worker. Each request reserves its most
+//! possible cost against the voucher and the tab, is charged what it used when it ends, and
+//! leaves a receipt; once per fee period the worker settles its charges on chain with a
+//! commitment to that period's receipts, which it serves at `/v1/receipts/<period>`.
+//!
+//! Who can cost us what: a caller with a forged, foreign or stale voucher is refused before any
+//! compute; one whose voucher or tab cannot cover the request's most possible cost is refused
+//! (402); a payer who withdraws before the worker settles can only do so `CloseDelay` blocks
+//! after closing, longer than a period, and a closing tab takes no new requests.
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use tributary_client::fees::{receipts_root, Charge, Usage, Voucher, VoucherPass};
+use tributary_client::keys::Key;
+use tributary_client::Client;
+
+/// The request header that carries the voucher, as JSON ([`VoucherPass`]).
+pub const HEADER: &str = "tributary-voucher";
+
+/// Why a request cannot be paid for: a sentence for the caller.
+#[derive(Debug)]
+pub struct PayError(pub String);
+
+/// One answer's record, a line of the period's receipts file.
+#[derive(Debug, Clone, Serialize)]
+pub struct Receipt {
+	pub request: String,
+	pub payer: String,
+	pub tab: u64,
+	pub model: u64,
+	pub prompt_tokens: usize,
+	pub completion_tokens: usize,
+	/// Plancks, as a decimal string.
+	pub cost: String,
+	/// BLAKE3 of the answer's `attribution` object, as sent (hex), or empty.
+	pub attribution: String,
+}
+
+/// What one payer's vouchers for one model allow, and what was charged against them.
+#[derive(Debug, Clone)]
+struct Line {
+	voucher: Voucher,
+	/// Charged for finished answers, in all (settled or not).
+	charged: u128,
+	/// Held for answers still running.
+	reserved: u128,
+	/// Paid on chain.
+	settled: u128,
+}
+
+#[derive(Default)]
+struct Ledger {
+	/// By (payer, tab, model).
+	lines: BTreeMap<([u8; 32], u64, u64), Line>,
+	/// Since the last settlement.
+	receipts: Vec<Receipt>,
+}
+
+pub struct Billing {
+	/// Plancks per 1,000 tokens.
+	pub price: u128,
+	client: Client,
+	key: Key,
+	genesis: [u8; 32],
+	dir: PathBuf,
+	ledger: Mutex<Ledger>,
+}
+
+/// A reservation for one running request; released if dropped unspent.
+pub struct Hold {
+	billing: Arc<Billing>,
+	line: ([u8; 32], u64, u64),
+	amount: u128,
+	spent: bool,
+}
+
+/// The price of `tokens` at `price` per 1,000, rounded up.
+pub fn cost(price: u128, tokens: usize) -> u128 {
+	(price.saturating_mul(tokens as u128)).div_ceil(1000)
+}
+
+impl Billing {
+	/// Publishes `price` (plancks per 1,000 tokens) for `key` on chain and starts billing.
+	pub async fn start(client: Client, key: Key, price: u128, dir: PathBuf) -> Result<Arc<Self>> {
+		if client.price(&key.account_id()).await? != price {
+			client.set_price(&key, price).await.context("publishing the price")?;
+		}
+		std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+		let genesis = client.genesis();
+		Ok(Arc::new(Billing { price, client, key, genesis, dir, ledger: Default::default() }))
+	}
+
+	/// The account answers are paid to.
+	pub fn payee(&self) -> String {
+		self.key.ss58()
+	}
+
+	/// Reserves `max_tokens` tokens' cost for an answer of `model` under the voucher in
+	/// `header`: checked (signature, this worker, this model), its tab open on chain with room
+	/// for what is charged and reserved, and the voucher above that too.
+	pub async fn authorize(
+		self: &Arc<Self>,
+		header: Option<&str>,
+		model: u64,
+		max_tokens: usize,
+	) -> Result<Hold, PayError> {
+		let Some(header) = header else {
+			return Err(PayError(format!(
+				"this worker charges {} plancks per 1,000 tokens: send a `Tributary-Voucher` header \
+				 (`tributary fees voucher {} --model {model} --amount …`)",
+				self.price,
+				self.payee()
+			)));
+		};
+		let pass: VoucherPass = serde_json::from_str(header)
+			.map_err(|e| PayError(format!("the Tributary-Voucher header is not a voucher: {e}")))?;
+		let v = pass.verify(&self.genesis).map_err(PayError)?;
+		if v.worker != self.key.public() {
+			return Err(PayError(format!(
+				"the voucher is for another worker; this one is {}",
+				self.payee()
+			)));
+		}
+		if v.model != model {
+			return Err(PayError(format!(
+				"the voucher is for model {}, not model {model}",
+				v.model
+			)));
+		}
+		let payer = tributary_client::payout::AccountId32(v.payer);
+		let tab = self
+			.client
+			.tab(&payer, &self.key.account_id())
+			.await
+			.map_err(|e| PayError(format!("cannot read the payer's tab: {e}")))?
+			.ok_or_else(|| PayError(format!("{payer} has no open tab with {}", self.payee())))?;
+		if tab.id != v.tab {
+			return Err(PayError(format!(
+				"the voucher names tab {}, the open tab is {}",
+				v.tab, tab.id
+			)));
+		}
+		if tab.closes_at.is_some() {
+			return Err(PayError("the payer's tab is closing: it takes no new requests".into()));
+		}
+		let amount = cost(self.price, max_tokens);
+		let key = (v.payer, v.tab, v.model);
+		// A line first seen (or seen again after a restart) starts from what the chain already
+		// paid on it: charges count on from there.
+		let known = self.ledger.lock().expect("ledger").lines.contains_key(&key);
+		let paid = if known {
+			0
+		} else {
+			self.client
+				.tab_spent(v.tab, v.model)
+				.await
+				.map_err(|e| PayError(format!("cannot read what the tab paid: {e}")))?
+		};
+		let mut ledger = self.ledger.lock().expect("ledger");
+		// What this tab owes us beyond what the chain already paid, over all its models.
+		let owed: u128 = ledger
+			.lines
+			.iter()
+			.filter(|((p, t, _), _)| *p == v.payer && *t == v.tab)
+			.map(|(_, l)| l.charged - l.settled + l.reserved)
+			.sum();
+		if owed + amount > tab.balance {
+			return Err(PayError(format!(
+				"the tab holds {} plancks, {owed} are owed already and this request may cost {amount}: top it up",
+				tab.balance
+			)));
+		}
+		let line = ledger.lines.entry(key).or_insert(Line {
+			voucher: v,
+			charged: paid,
+			reserved: 0,
+			settled: paid,
+		});
+		if v.cumulative > line.voucher.cumulative {
+			line.voucher = v;
+		}
+		let need = line.charged + line.reserved + amount;
+		if need > line.voucher.cumulative {
+			return Err(PayError(format!(
+				"the voucher allows {} plancks in all; this request needs it to allow {need}: sign a higher one",
+				line.voucher.cumulative
+			)));
+		}
+		line.reserved += amount;
+		Ok(Hold { billing: self.clone(), line: key, amount, spent: false })
+	}
+
+	/// Charges a finished answer and records its receipt; returns the cost.
+	pub fn charge(
+		&self,
+		mut hold: Hold,
+		request: &str,
+		prompt: usize,
+		completion: usize,
+		attribution: Option<&serde_json::Value>,
+	) -> u128 {
+		hold.spent = true;
+		let amount = cost(self.price, prompt + completion).min(hold.amount);
+		let mut ledger = self.ledger.lock().expect("ledger");
+		let Some(line) = ledger.lines.get_mut(&hold.line) else { return 0 };
+		line.reserved -= hold.amount;
+		line.charged += amount;
+		let (payer, tab, model) = hold.line;
+		let receipt = Receipt {
+			request: request.to_string(),
+			payer: tributary_client::payout::AccountId32(payer).to_string(),
+			tab,
+			model,
+			prompt_tokens: prompt,
+			completion_tokens: completion,
+			cost: amount.to_string(),
+			attribution: attribution
+				.map(|a| blake3::hash(a.to_string().as_bytes()).to_hex().to_string())
+				.unwrap_or_default(),
+		};
+		ledger.receipts.push(receipt);
+		amount
+	}
+
+	/// What `payer`'s lines with this worker stand at (for the answer's `billing` object).
+	pub fn charged(&self, hold_line: ([u8; 32], u64, u64)) -> u128 {
+		self.ledger.lock().expect("ledger").lines.get(&hold_line).map(|l| l.charged).unwrap_or(0)
+	}
+
+	/// The receipts file this worker committed to in its settlement of `period`, as the chain
+	/// records it (its hash names the file).
+	pub async fn receipts_file(&self, period: u32) -> Option<Vec<u8>> {
+		let (usage, _) = self.client.settlement(&self.key.account_id(), period).await.ok()??;
+		let name = format!("{}.jsonl", blake3::Hash::from_bytes(usage.file).to_hex());
+		std::fs::read(self.dir.join(name)).ok()
+	}
+
+	/// Settles the current period if anything was charged or served since the last settlement:
+	/// writes the receipts file, submits the charges with its commitment, and marks what the
+	/// chain paid. Returns the settlement, or `None` when there was nothing to settle.
+	pub async fn settle(&self) -> Result<Option<tributary_client::fees::Settled>> {
+		let (charges, receipts) = {
+			let ledger = self.ledger.lock().expect("ledger");
+			let charges: Vec<Charge> = ledger
+				.lines
+				.values()
+				.filter(|l| l.charged > l.settled)
+				.map(|l| Charge { voucher: l.voucher, total: l.charged })
+				.collect();
+			(charges, ledger.receipts.clone())
+		};
+		if charges.is_empty() && receipts.is_empty() {
+			return Ok(None);
+		}
+		let lines: Vec<Vec<u8>> =
+			receipts.iter().map(|r| serde_json::to_vec(r).expect("a receipt serializes")).collect();
+		let mut file = Vec::new();
+		for l in &lines {
+			file.extend_from_slice(l);
+			file.push(b'\n');
+		}
+		// Named by its hash, which the settlement records: found from the chain's record of any
+		// period, with no race against the settlement's inclusion.
+		let hash = blake3::hash(&file);
+		let path = self.dir.join(format!("{}.jsonl", hash.to_hex()));
+		std::fs::write(&path, &file).with_context(|| format!("writing {}", path.display()))?;
+		let usage = Usage {
+			root: receipts_root(&lines),
+			receipts: lines.len() as u32,
+			file: *hash.as_bytes(),
+			bytes: file.len() as u64,
+		};
+		let settled = self.client.settle(&self.key, usage, &charges).await?;
+		let mut ledger = self.ledger.lock().expect("ledger");
+		let done = receipts.len().min(ledger.receipts.len());
+		ledger.receipts.drain(..done);
+		for c in &charges {
+			let refused = settled.refused.iter().any(|(p, m, _)| {
+				*p == tributary_client::payout::AccountId32(c.voucher.payer).to_string()
+					&& *m == c.voucher.model
+			});
+			if let Some(l) =
+				ledger.lines.get_mut(&(c.voucher.payer, c.voucher.tab, c.voucher.model))
+			{
+				if !refused {
+					l.settled = l.settled.max(c.total);
+				}
+			}
+		}
+		Ok(Some(settled))
+	}
+
+	/// Settles once per fee period, for as long as the server runs.
+	pub async fn settle_every(self: Arc<Self>, check: std::time::Duration) {
+		let mut last = None;
+		loop {
+			tokio::time::sleep(check).await;
+			let Ok(period) = self.client.fee_period().await else { continue };
+			if last == Some(period) {
+				continue;
+			}
+			match self.settle().await {
+				Ok(Some(s)) => {
+					tracing::info!(period = s.period, paid = %s.paid, refused = s.refused.len(), "settled answer fees");
+					last = Some(period);
+				}
+				Ok(None) => {}
+				Err(e) => tracing::warn!("settling answer fees failed (retrying): {e:#}"),
+			}
+		}
+	}
+}
+
+impl Hold {
+	/// The (payer, tab, model) line this hold is on.
+	pub fn line(&self) -> ([u8; 32], u64, u64) {
+		self.line
+	}
+}
+
+impl Drop for Hold {
+	fn drop(&mut self) {
+		if self.spent {
+			return;
+		}
+		if let Ok(mut ledger) = self.billing.ledger.lock() {
+			if let Some(l) = ledger.lines.get_mut(&self.line) {
+				l.reserved -= self.amount;
+			}
+		}
+	}
+}
