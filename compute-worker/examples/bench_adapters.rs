@@ -99,7 +99,13 @@ fn main() {
 	drop(p);
 	let engine = Engine::start(
 		open(&model),
-		EngineLimits { queue: 4, cached_adapters: n + 1, max_batch: 1, bf16_adapters: false },
+		EngineLimits {
+			queue: 4,
+			cached_adapters: n + 1,
+			max_batch: 1,
+			bf16_adapters: false,
+			prefill_chunk: 4096,
+		},
 	);
 	// Warm up the process (allocator, thread pool, first forward).
 	first_token(&engine, None);

@@ -205,7 +205,7 @@ pub fn cpu_matmul(
 
 /// How a (batch.., rows, cols) layout stores its matrices: `Some(transposed)` when they are packed one
 /// after another, each row-major or the transpose of a row-major one.
-fn batch_layout(l: &candle_core::Layout) -> Option<bool> {
+fn batch_layout(l: &candle_core::Layout) -> Option<(bool, usize)> {
 	if l.dims().len() < 2 {
 		return None;
 	}
@@ -221,15 +221,26 @@ fn batch_layout(l: &candle_core::Layout) -> Option<bool> {
 	} else {
 		return None;
 	};
-	// The batch dimensions must be packed too (size-1 dimensions may have any stride).
-	let mut expect = r * c;
+	// The batch dimensions flatten to one with a single step between matrices (size-1
+	// dimensions may have any stride). The step may exceed a matrix's size: matrices cut out of
+	// larger ones, as a key cache's filled part of its buffers, are read in place.
+	let mut step = None;
+	let mut expect = 0;
 	for i in (0..n - 2).rev() {
-		if d[i] != 1 && s[i] != expect {
-			return None;
+		if d[i] == 1 {
+			continue;
 		}
-		expect *= d[i];
+		match step {
+			None if s[i] >= r * c => {
+				step = Some(s[i]);
+				expect = s[i] * d[i];
+			}
+			None => return None,
+			Some(_) if s[i] == expect => expect *= d[i],
+			Some(_) => return None,
+		}
 	}
-	Some(transposed)
+	Some((transposed, step.unwrap_or(r * c)))
 }
 
 #[cfg(feature = "openblas")]
@@ -248,15 +259,15 @@ impl Matmul {
 		let n_dims = da.len();
 		let (m, k, n) = (da[n_dims - 2], da[n_dims - 1], db[n_dims - 1]);
 		let batch: usize = da[..n_dims - 2].iter().product();
-		let (ta, tb) = match (batch_layout(la), batch_layout(lb)) {
-			(Some(ta), Some(tb)) => (ta, tb),
+		let ((ta, sa), (tb, sb)) = match (batch_layout(la), batch_layout(lb)) {
+			(Some(a), Some(b)) => (a, b),
 			_ => candle_core::bail!("blas matmul: operands must be packed matrices"),
 		};
 		let (a, b) = (&a[la.start_offset()..], &b[lb.start_offset()..]);
 		let mut out = vec![T::default(); batch * m * n];
 		let one = |i: usize, c: &mut [T]| {
-			let a = Operand { data: &a[i * m * k..][..m * k], transposed: ta };
-			let b = Operand { data: &b[i * k * n..][..k * n], transposed: tb };
+			let a = Operand { data: &a[i * sa..][..m * k], transposed: ta };
+			let b = Operand { data: &b[i * sb..][..k * n], transposed: tb };
 			T::gemm(m, n, k, a, b, c);
 		};
 		if batch == 1 || m * n == 0 {
@@ -377,6 +388,29 @@ mod tests {
 				let (x, y) = (g1.get(v.as_tensor()).unwrap(), g2.get(v.as_tensor()).unwrap());
 				assert!(crate::testutil::max_diff(x, y) < tol, "{dt:?} gradient");
 			}
+		}
+		// Matrices cut out of larger ones along their rows (a key cache's filled part of its
+		// buffers, and its transpose): read in place, the same products.
+		for dt in [DType::F32, DType::F64] {
+			let buf = crate::lora::randn(&[2, 3, 9, 5], 1.0, &mut rng, dt).unwrap();
+			let filled = buf.narrow(2, 0, 7).unwrap();
+			assert_eq!(batch_layout(filled.layout()), Some((false, 45)));
+			assert_eq!(batch_layout(filled.t().unwrap().layout()), Some((true, 45)));
+			let q = crate::lora::randn(&[2, 3, 4, 5], 1.0, &mut rng, dt).unwrap();
+			let p = crate::lora::randn(&[2, 3, 4, 7], 1.0, &mut rng, dt).unwrap();
+			let tol = if dt == DType::F32 { 1e-5 } else { 1e-12 };
+			let want = q.matmul(&filled.t().unwrap().contiguous().unwrap()).unwrap();
+			assert!(
+				crate::testutil::max_diff(&matmul(&q, &filled.t().unwrap()).unwrap(), &want) < tol
+			);
+			let want = p.matmul(&filled.contiguous().unwrap()).unwrap();
+			assert!(crate::testutil::max_diff(&matmul(&p, &filled).unwrap(), &want) < tol);
+			// Overlapping or broadcast batches are not packed: copied first.
+			let broadcast = crate::lora::randn(&[1, 4, 5], 1.0, &mut rng, dt)
+				.unwrap()
+				.broadcast_as((3, 4, 5))
+				.unwrap();
+			assert_eq!(batch_layout(broadcast.layout()), None);
 		}
 		assert!(gemm(
 			&Tensor::zeros((2, 3), DType::F32, &Device::Cpu).unwrap(),

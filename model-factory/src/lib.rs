@@ -21,6 +21,8 @@ pub mod attribution;
 mod batch_tests;
 pub mod blas;
 pub mod bloom;
+#[cfg(test)]
+mod cache_tests;
 pub mod chat;
 #[cfg(feature = "cuda")]
 pub mod cuda;

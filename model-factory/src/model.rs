@@ -263,28 +263,97 @@ pub trait CausalLm: Send + Sync {
 	}
 }
 
-/// Keys and values of the positions seen so far, per layer. A clone shares the tensors, and
-/// extending either never changes the other.
+/// Keys and values of the positions seen so far, per layer, in buffers with room to spare: a new
+/// position is written in place, and the buffer is reallocated (twice as large) only when full,
+/// so a sequence of n tokens copies O(n) keys in all rather than O(n²) when each step
+/// concatenated. Attention reads the filled part as a view. A clone shares the buffers until
+/// either side extends: then that side copies what it holds first (the buffers are written in
+/// place), so extending one never changes the other.
 #[derive(Clone)]
 pub struct Cache {
-	kv: Vec<Option<(Tensor, Tensor)>>,
+	kv: Vec<Option<Buffers>>,
 	/// Positions already held.
 	pub len: usize,
+	growth: Growth,
 }
+
+/// How a cache makes room for new positions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Growth {
+	/// Buffers with spare room, written in place, doubled when full.
+	Preallocated,
+	/// Every step concatenates the old keys with the new ones (a full copy each step): the
+	/// baseline `scripts/bench-serve` measures the buffers against.
+	Concatenated,
+}
+
+/// One layer's keys and values: (batch, kv heads, capacity, head dim), the first `filled`
+/// positions in use. `owner` counts the caches sharing them.
+#[derive(Clone)]
+struct Buffers {
+	k: Tensor,
+	v: Tensor,
+	filled: usize,
+	owner: std::sync::Arc<()>,
+}
+
+/// Room a new buffer starts with, in positions, at least.
+const FIRST_ROOM: usize = 16;
 
 impl Cache {
 	pub fn new(layers: usize) -> Self {
-		Self { kv: vec![None; layers], len: 0 }
+		Self::with_growth(layers, Growth::Preallocated)
+	}
+
+	pub fn with_growth(layers: usize, growth: Growth) -> Self {
+		Self { kv: vec![None; layers], len: 0, growth }
 	}
 
 	/// Appends this step's keys and values (batch, heads, new, dim) for `layer`; returns all of them.
 	pub fn extend(&mut self, layer: usize, k: Tensor, v: Tensor) -> Result<(Tensor, Tensor)> {
-		let (k, v) = match &self.kv[layer] {
-			Some((pk, pv)) => (Tensor::cat(&[pk, &k], 2)?, Tensor::cat(&[pv, &v], 2)?),
-			None => (k, v),
-		};
-		self.kv[layer] = Some((k.clone(), v.clone()));
-		Ok((k, v))
+		if self.growth == Growth::Concatenated {
+			let (k, v) = match &self.kv[layer] {
+				Some(b) => (Tensor::cat(&[&b.k, &k], 2)?, Tensor::cat(&[&b.v, &v], 2)?),
+				None => (k, v),
+			};
+			let filled = k.dim(2)?;
+			let owner = Default::default();
+			self.kv[layer] = Some(Buffers { k: k.clone(), v: v.clone(), filled, owner });
+			return Ok((k, v));
+		}
+		let new = k.dim(2)?;
+		let slot = &mut self.kv[layer];
+		let filled = slot.as_ref().map_or(0, |b| b.filled);
+		let room = slot.as_ref().map_or(0, |b| b.k.dim(2).unwrap_or(0));
+		let shared = slot.as_ref().is_some_and(|b| std::sync::Arc::strong_count(&b.owner) > 1);
+		if slot.is_none() || filled + new > room || shared {
+			let need = filled + new;
+			let room = if need > room {
+				(2 * room).max(need.next_power_of_two()).max(FIRST_ROOM)
+			} else {
+				room
+			};
+			let (b, h, _, d) = k.dims4()?;
+			let fresh = |like: &Tensor| Tensor::zeros((b, h, room, d), like.dtype(), like.device());
+			let (nk, nv) = (fresh(&k)?, fresh(&v)?);
+			if let Some(old) = slot.as_ref() {
+				if filled > 0 {
+					nk.slice_set(&old.k.narrow(2, 0, filled)?.contiguous()?, 2, 0)?;
+					nv.slice_set(&old.v.narrow(2, 0, filled)?.contiguous()?, 2, 0)?;
+				}
+			}
+			*slot = Some(Buffers { k: nk, v: nv, filled, owner: Default::default() });
+		}
+		let buf = slot.as_mut().expect("a buffer");
+		buf.k.slice_set(&k.contiguous()?, 2, filled)?;
+		buf.v.slice_set(&v.contiguous()?, 2, filled)?;
+		buf.filled = filled + new;
+		Ok((buf.k.narrow(2, 0, buf.filled)?, buf.v.narrow(2, 0, buf.filled)?))
+	}
+
+	/// Positions this cache has room for in `layer` before it must reallocate.
+	pub fn room(&self, layer: usize) -> usize {
+		self.kv[layer].as_ref().map_or(0, |b| b.k.dim(2).unwrap_or(0))
 	}
 }
 

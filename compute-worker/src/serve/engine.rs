@@ -10,8 +10,9 @@
 //! kept in a bounded least-recently-used cache. Text streams out as it is decoded; stop strings
 //! end generation, and text that may still turn into a stop string is held back until it cannot.
 //!
-//! A prompt runs alone before its sequence joins the batch, so a long prompt delays the running
-//! sequences' next token by its own prefill.
+//! Prompts run in chunks of at most `prefill_chunk` tokens, one chunk between two decoding steps:
+//! a long prompt delays the running sequences' next token by one chunk's compute, not by its whole
+//! prefill. A sequence joins the batch once its whole prompt has run.
 
 use super::text::{Detokenizer, TextStream};
 use candle_core::Tensor;
@@ -100,6 +101,8 @@ pub struct EngineLimits {
 	/// Keep adapters in bf16 rather than the model's precision: half the memory and half the bytes
 	/// read per row; answers differ from the full-precision adapter's by bf16's rounding.
 	pub bf16_adapters: bool,
+	/// Prompt tokens run between two decoding steps at most.
+	pub prefill_chunk: usize,
 }
 
 /// The handle requests are submitted through.
@@ -127,6 +130,8 @@ impl Engine {
 			model,
 			cache: AdapterCache::new(limits.cached_adapters.max(1), limits.bf16_adapters),
 			max_batch: limits.max_batch.max(1),
+			prefill_chunk: limits.prefill_chunk.max(1),
+			prefilling: VecDeque::new(),
 			running: Vec::new(),
 			caches: Vec::new(),
 			peak: Arc::new(AtomicUsize::new(0)),
@@ -220,10 +225,22 @@ struct Sequence {
 	last: u32,
 }
 
+/// A request whose prompt is running, chunk by chunk.
+struct Prefill {
+	seq: Sequence,
+	ids: Vec<u32>,
+	/// Prompt tokens already in `cache`.
+	done: usize,
+	cache: Cache,
+}
+
 struct Worker {
 	model: Pretrained,
 	cache: AdapterCache,
 	max_batch: usize,
+	prefill_chunk: usize,
+	/// Admitted requests whose prompts are running, oldest first (one chunk per step).
+	prefilling: VecDeque<Prefill>,
 	/// Sequences being decoded, and their key/value caches (same order).
 	running: Vec<Sequence>,
 	caches: Vec<Cache>,
@@ -234,26 +251,27 @@ impl Worker {
 	fn run(mut self, rx: Receiver<(Request, Reply)>) {
 		loop {
 			// Wait when idle; otherwise take in whatever arrived, up to the batch size.
-			if self.running.is_empty() {
+			if self.running.is_empty() && self.prefilling.is_empty() {
 				match rx.recv() {
 					Ok((req, out)) => self.admit(req, out),
 					Err(_) => return,
 				}
 			}
-			while self.running.len() < self.max_batch {
+			while self.running.len() + self.prefilling.len() < self.max_batch {
 				match rx.try_recv() {
 					Ok((req, out)) => self.admit(req, out),
 					Err(_) => break,
 				}
 			}
+			self.prefill_chunk();
 			if !self.running.is_empty() {
 				self.step();
 			}
 		}
 	}
 
-	/// Reads the request's adapter and prompt and runs its prefill alone (one row, its adapter);
-	/// the sequence then joins the batch unless its first token ended it.
+	/// Reads the request's adapter and prompt; its prompt then runs chunk by chunk
+	/// ([`Worker::prefill_chunk`]).
 	fn admit(&mut self, req: Request, out: Reply) {
 		if out.is_closed() {
 			return; // the client left while it waited
@@ -275,20 +293,6 @@ impl Worker {
 				return;
 			}
 		};
-		let mut cache = vec![self.model.model.cache()];
-		let rows = RowAdapters::new(vec![adapter.clone()]);
-		let logits = Tensor::new(ids.as_slice(), &self.model.model.device())
-			.and_then(|t| t.unsqueeze(0))
-			.and_then(|t| self.model.model.forward_rows(&t, &mut cache, Some(&rows)))
-			.and_then(|l| last_rows(&l));
-		let logits = match logits {
-			Ok(mut l) => l.remove(0),
-			Err(e) => {
-				let _ = out.send(Piece::Failed(e.to_string()));
-				return;
-			}
-		};
-		let _ = out.send(Piece::Started { prompt_tokens: ids.len() });
 		let sampling = Sampling {
 			temperature: req.temperature,
 			top_p: req.top_p,
@@ -296,7 +300,7 @@ impl Worker {
 			stop_tokens: self.model.stop_tokens.clone(),
 			seed: req.seed,
 		};
-		let mut seq = Sequence {
+		let seq = Sequence {
 			out,
 			adapter,
 			rng: model_factory::lora::rng(sampling.seed),
@@ -307,7 +311,44 @@ impl Worker {
 			generated: Vec::new(),
 			last: 0,
 		};
-		let cache = cache.pop().expect("one cache");
+		let cache = self.model.model.cache();
+		self.prefilling.push_back(Prefill { seq, ids, done: 0, cache });
+	}
+
+	/// Runs the next chunk of the oldest running prompt (one row, its adapter); when the prompt
+	/// is done, the sequence samples its first token and joins the batch unless that ended it.
+	fn prefill_chunk(&mut self) {
+		let Some(mut p) = self.prefilling.pop_front() else { return };
+		if p.seq.out.is_closed() {
+			return; // the client left
+		}
+		let end = (p.done + self.prefill_chunk).min(p.ids.len());
+		let rows = RowAdapters::new(vec![p.seq.adapter.clone()]);
+		let m = self.model.model.as_ref();
+		let logits = Tensor::new(&p.ids[p.done..end], &m.device())
+			.and_then(|t| t.unsqueeze(0))
+			.and_then(|t| m.forward_rows(&t, std::slice::from_mut(&mut p.cache), Some(&rows)));
+		let logits = match logits {
+			Ok(l) => l,
+			Err(e) => {
+				let _ = p.seq.out.send(Piece::Failed(e.to_string()));
+				return;
+			}
+		};
+		p.done = end;
+		if p.done < p.ids.len() {
+			self.prefilling.push_front(p);
+			return;
+		}
+		let logits = match last_rows(&logits) {
+			Ok(mut l) => l.remove(0),
+			Err(e) => {
+				let _ = p.seq.out.send(Piece::Failed(e.to_string()));
+				return;
+			}
+		};
+		let _ = p.seq.out.send(Piece::Started { prompt_tokens: p.ids.len() });
+		let Prefill { mut seq, cache, .. } = p;
 		if self.accept(&mut seq, &logits, cache.len) {
 			self.running.push(seq);
 			self.caches.push(cache);
@@ -433,4 +474,71 @@ impl Worker {
 fn last_rows(logits: &Tensor) -> candle_core::Result<Vec<Vec<f32>>> {
 	let t = logits.dim(1)?;
 	logits.narrow(1, t - 1, 1)?.squeeze(1)?.to_dtype(candle_core::DType::F32)?.to_vec2()
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn text(prompt: &str, max_tokens: usize) -> Request {
+		Request {
+			model: "tiny".into(),
+			adapter: None,
+			prompt: Prompt::Text(prompt.into()),
+			max_tokens,
+			temperature: 0.0,
+			top_p: 1.0,
+			seed: 0,
+			stop: vec![],
+		}
+	}
+
+	/// While a 30-word prompt runs, `chunk` tokens at a time: its length in tokens, the decoding
+	/// steps the running sequence makes, and the tokens it has sampled by the prompt's end.
+	fn during_a_long_prompt(chunk: usize) -> (usize, usize, usize) {
+		let dir = tempfile::tempdir().unwrap();
+		let base = dir.path().join("base");
+		super::super::tests::tiny_base(&base);
+		let mut w = Worker {
+			model: super::super::tests::load(&base),
+			cache: AdapterCache::new(1, false),
+			max_batch: 4,
+			prefill_chunk: chunk,
+			prefilling: VecDeque::new(),
+			running: Vec::new(),
+			caches: Vec::new(),
+			peak: Arc::new(AtomicUsize::new(0)),
+		};
+		// A sequence running, as the engine's loop leaves it: prompt done, first token sampled.
+		let (a, _ra) = tokio::sync::mpsc::unbounded_channel();
+		w.admit(text("what is a river ?", 100), a);
+		for _ in 0..100 {
+			if !w.running.is_empty() {
+				break;
+			}
+			w.prefill_chunk();
+		}
+		assert_eq!(w.running.len(), 1);
+		// A long prompt arrives: the loop runs a chunk of it, then a step of the batch.
+		let (b, mut rb) = tokio::sync::mpsc::unbounded_channel();
+		w.admit(text(&"river ".repeat(30), 4), b);
+		for steps in 0..100 {
+			w.prefill_chunk();
+			if let Ok(Piece::Started { prompt_tokens }) = rb.try_recv() {
+				return (prompt_tokens, steps, w.running[0].sampled);
+			}
+			w.step();
+		}
+		panic!("the long prompt never started");
+	}
+
+	#[test]
+	fn a_long_prompt_runs_a_chunk_between_decoding_steps_not_all_at_once() {
+		// In chunks of 3: a decoding step after each chunk but the last.
+		let (n, steps, sampled) = during_a_long_prompt(3);
+		assert!(n >= 30);
+		assert_eq!((steps, sampled), (n.div_ceil(3) - 1, n.div_ceil(3)));
+		// Whole: the running sequence waits for all of it.
+		assert_eq!(during_a_long_prompt(256), (n, 0, 1));
+	}
 }

@@ -77,6 +77,10 @@ pub struct ServeArgs {
 	/// full-precision adapter's by bf16's rounding).
 	#[arg(long)]
 	pub bf16_adapters: bool,
+	/// Prompt tokens run between two decoding steps at most: a long prompt then delays the
+	/// running answers by one chunk, not by its whole prefill.
+	#[arg(long, default_value_t = 256)]
+	pub prefill_chunk: usize,
 	/// Shortest part of an answer, in bytes, reported as found word for word in the model's
 	/// training text (chain models).
 	#[arg(long, default_value_t = 24)]
@@ -195,6 +199,7 @@ pub async fn serve(a: ServeArgs, chain: Option<ChainContext>) -> Result<()> {
 		cached_adapters: a.cached_adapters,
 		max_batch: a.max_batch,
 		bf16_adapters: a.bf16_adapters,
+		prefill_chunk: a.prefill_chunk,
 	};
 	let engine = Engine::start(model, limits);
 	let server = Arc::new(http::Server {

@@ -14,7 +14,7 @@ const WORDS: [&str; 12] =
 	["[UNK]", "<s>", "</s>", "what", "is", "a", "the", "?", "it", "of", "river", "data"];
 
 /// A tiny llama folder: the committed reference fixture (vocab 64) with a word-level tokenizer.
-fn tiny_base(dir: &Path) {
+pub(super) fn tiny_base(dir: &Path) {
 	// Read at run time (docs/BUILD.md: CI's clone shares the target directory).
 	let fixture = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap())
 		.join("../model-factory/testdata/reference/llama");
@@ -37,7 +37,7 @@ fn tiny_base(dir: &Path) {
 	std::fs::write(dir.join("tokenizer.json"), tokenizer.to_string()).unwrap();
 }
 
-fn load(base: &Path) -> Pretrained {
+pub(super) fn load(base: &Path) -> Pretrained {
 	open(base, candle_core::DType::F32, &candle_core::Device::Cpu).unwrap()
 }
 
@@ -155,7 +155,13 @@ fn each_request_is_answered_by_its_own_adapter_whatever_ran_before() {
 	let models = Models { base_id: "tiny".into(), local: adapters, chain: None };
 	let engine = Engine::start(
 		load(&base),
-		EngineLimits { queue: 4, cached_adapters: 1, max_batch: 4, bf16_adapters: false },
+		EngineLimits {
+			queue: 4,
+			cached_adapters: 1,
+			max_batch: 4,
+			bf16_adapters: false,
+			prefill_chunk: 256,
+		},
 	);
 	let request = |model: &str, max: usize| request(&models, model, max);
 	// The cache holds one adapter: a, b, a reads a again from its folder.
@@ -212,7 +218,7 @@ fn requests_decoded_together_each_get_their_own_adapters_answer() {
 	let (a, b) = (dir.path().join("a"), dir.path().join("b"));
 	make_adapter(&base, &a, &["q_proj", "v_proj"], 4, 1);
 	make_adapter(&base, &b, &["o_proj", "up_proj", "lm_head"], 2, 2);
-	let max = 6;
+	let max = 12;
 	let want = [
 		("a", direct(&base, Some(&a), max)),
 		("b", direct(&base, Some(&b), max)),
@@ -223,10 +229,18 @@ fn requests_decoded_together_each_get_their_own_adapters_answer() {
 	let models = Models { base_id: "tiny".into(), local: adapters, chain: None };
 	let engine = Engine::start(
 		load(&base),
-		EngineLimits { queue: 16, cached_adapters: 4, max_batch: 4, bf16_adapters: false },
+		// Prompts run four tokens at a time, between decoding steps of the running sequences.
+		EngineLimits {
+			queue: 16,
+			cached_adapters: 4,
+			max_batch: 4,
+			bf16_adapters: false,
+			prefill_chunk: 4,
+		},
 	);
 	// Nine requests at once: more than a batch holds, so some wait and join as others end; one
-	// asks for fewer tokens and leaves the batch early.
+	// asks for fewer tokens and leaves the batch early. Each answer is the one its prompt gets
+	// run whole and alone.
 	let order = ["a", "b", "tiny", "b", "a", "tiny", "a", "b", "a"];
 	let mut pending = Vec::new();
 	for (i, model) in order.iter().enumerate() {
@@ -284,7 +298,13 @@ fn adapters_kept_in_bf16_answer_as_their_rounded_weights_do() {
 		local: BTreeMap::from([("a".to_string(), a.clone())]),
 		chain: None,
 	};
-	let limits = EngineLimits { queue: 4, cached_adapters: 4, max_batch: 4, bf16_adapters: true };
+	let limits = EngineLimits {
+		queue: 4,
+		cached_adapters: 4,
+		max_batch: 4,
+		bf16_adapters: true,
+		prefill_chunk: 256,
+	};
 	let engine = Engine::start(load(&base), limits);
 	assert_eq!(ask(&engine, request(&models, "a", max)).0, want);
 }
