@@ -685,6 +685,28 @@ async fn fee_rewards_are_claimed(
 		let mut paid = 0u128;
 		for who in ["//Ferdie", "//Charlie"] {
 			let account = key(who).ss58();
+			// `rewards pending` lists the fee pool's lines with what each would pay now.
+			let pending = |state: &'static str| {
+				let out = json(
+					&cli(
+						url,
+						ks,
+						&["--json", "rewards", "pending", "--account", &account, "--peer", peer],
+					)
+					.unwrap(),
+				);
+				let lines: Vec<serde_json::Value> = out["lines"]
+					.as_array()
+					.unwrap()
+					.iter()
+					.filter(|l| l["job"] == job && l["period"] == period)
+					.cloned()
+					.collect();
+				assert!(!lines.is_empty(), "{who}: {out}");
+				assert!(lines.iter().all(|l| l["state"] == state), "{who}: {out}");
+				lines
+			};
+			let before = pending("pending");
 			let claim = [
 				"--json", "rewards", "claim", &id, "--period", &p, "--for", &account, "--peer",
 				peer, "--key", "//Alice",
@@ -695,6 +717,12 @@ async fn fee_rewards_are_claimed(
 			paid += lines.iter().map(|l| l["amount"].as_u64().unwrap() as u128).sum::<u128>();
 			let again = json(&cli(url, ks, &claim).unwrap());
 			assert_eq!(again, serde_json::json!([]), "each line is paid once");
+			// What `pending` said each line would pay is what the claim paid.
+			let said: u128 =
+				before.iter().map(|l| l["amount"].as_str().unwrap().parse::<u128>().unwrap()).sum();
+			let got: u128 = lines.iter().map(|l| l["amount"].as_u64().unwrap() as u128).sum();
+			assert_eq!(said, got, "{who}");
+			pending("claimed");
 		}
 		// Rounding down per line leaves at most a unit per line unpaid.
 		assert!(paid <= contributors && contributors - paid <= 6, "{paid} of {contributors}");

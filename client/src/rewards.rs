@@ -155,6 +155,23 @@ impl Client {
 		Ok(at.fetch(&chain::storage().rewards().fee_pools(job, period)).await?.map(pool_view))
 	}
 
+	/// Every open fee pool, as (job, period) (latest finalized block).
+	pub async fn fee_pools(&self) -> Result<Vec<(u64, u32)>, ClientError> {
+		let at = self.state().await?;
+		let mut all = at.iter(chain::storage().rewards().fee_pools_iter()).await?;
+		let mut out = Vec::new();
+		while let Some(kv) = futures::StreamExt::next(&mut all).await {
+			// Twox64Concat keys end with: the job (8), the period's hash (8), the period (4).
+			let k = kv?.key_bytes;
+			let Some(tail) = k.len().checked_sub(20) else { continue };
+			let job = u64::from_le_bytes(k[tail..tail + 8].try_into().expect("8 bytes"));
+			let period = u32::from_le_bytes(k[tail + 16..].try_into().expect("4 bytes"));
+			out.push((job, period));
+		}
+		out.sort_unstable();
+		Ok(out)
+	}
+
 	/// Every open pool, by job (latest finalized block).
 	pub async fn reward_pools(&self) -> Result<Vec<(u64, PoolView)>, ClientError> {
 		let at = self.state().await?;
@@ -177,10 +194,12 @@ impl Client {
 	}
 
 	/// What claiming `claim` from `job`'s pool would pay now, or why it would be refused (the
-	/// node's `rewards_claimable`, the same checks as the claim itself).
+	/// node's `rewards_claimable`, the same checks as the claim itself). With `period`, from the
+	/// job's fee pool of that period (`rewards_claimableFees`).
 	pub async fn claimable(
 		&self,
 		job: u64,
+		period: Option<u32>,
 		claim: &crate::payout::LeafClaim,
 	) -> Result<Result<u128, String>, ClientError> {
 		let leaf = serde_json::json!({
@@ -191,21 +210,33 @@ impl Client {
 		});
 		let proof: Vec<String> =
 			claim.proof.iter().map(|h| format!("0x{}", hex::encode(h))).collect();
-		let r: serde_json::Value = self
-			.rpc
-			.request(
+		let (method, r) = match period {
+			None => (
 				"rewards_claimable",
-				subxt::ext::subxt_rpcs::rpc_params![job, claim.index, leaf, proof],
-			)
-			.await
-			.map_err(|e| ClientError::Other(format!("rewards_claimable: {e}")))?;
+				self.rpc
+					.request::<serde_json::Value>(
+						"rewards_claimable",
+						subxt::ext::subxt_rpcs::rpc_params![job, claim.index, leaf, proof],
+					)
+					.await,
+			),
+			Some(p) => (
+				"rewards_claimableFees",
+				self.rpc
+					.request::<serde_json::Value>(
+						"rewards_claimableFees",
+						subxt::ext::subxt_rpcs::rpc_params![job, p, claim.index, leaf, proof],
+					)
+					.await,
+			),
+		};
+		let r = r.map_err(|e| ClientError::Other(format!("{method}: {e}")))?;
 		match (r["amount"].as_str(), r["refused"].as_str()) {
-			(Some(a), _) => a
-				.parse()
-				.map(Ok)
-				.map_err(|_| ClientError::Other(format!("rewards_claimable: amount `{a}`"))),
+			(Some(a), _) => {
+				a.parse().map(Ok).map_err(|_| ClientError::Other(format!("{method}: amount `{a}`")))
+			}
 			(None, Some(why)) => Ok(Err(why.to_string())),
-			_ => Err(ClientError::Other(format!("rewards_claimable: unexpected answer {r}"))),
+			_ => Err(ClientError::Other(format!("{method}: unexpected answer {r}"))),
 		}
 	}
 

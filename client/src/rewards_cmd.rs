@@ -41,9 +41,10 @@ pub enum RewardsCmd {
 		#[command(flatten)]
 		peers: TablePeers,
 	},
-	/// An account's rewards across every open pool (--account, else the signing key's): each
-	/// pool's table is fetched from the peers and checked, and the node says what each line would
-	/// pay now (`rewards_claimable`) or that it was claimed.
+	/// An account's rewards across every open pool, jobs' budgets and answer fees (--account, else
+	/// the signing key's): each job's table is fetched from the peers and checked, and the node
+	/// says what each line would pay now (`rewards_claimable`, `rewards_claimableFees`) or that it
+	/// was claimed.
 	Pending {
 		#[arg(long)]
 		account: Option<String>,
@@ -254,17 +255,23 @@ async fn run_table(cli: &Cli, client: &Client, cmd: &RewardsCmd) -> Result<()> {
 			let account = account_or_signer(cli, account)?;
 			let (mut lines, mut pending, mut claimed, mut unreachable) =
 				(vec![], 0u128, 0usize, vec![]);
-			for (job, _) in client.reward_pools().await? {
-				let table = match fetched_table(client, job, peers).await {
-					Ok(t) => t,
-					Err(e) => {
-						unreachable
-							.push(serde_json::json!({ "job": job, "error": format!("{e:#}") }));
-						continue;
+			// Every job's budget pool, then every fee pool (answer fees, by period): each pays
+			// by its job's table, fetched once.
+			let mut pools: Vec<(u64, Option<u32>)> =
+				client.reward_pools().await?.into_iter().map(|(job, _)| (job, None)).collect();
+			pools.extend(client.fee_pools().await?.into_iter().map(|(j, p)| (j, Some(p))));
+			let mut tables = std::collections::BTreeMap::new();
+			for (job, period) in pools {
+				if let std::collections::btree_map::Entry::Vacant(slot) = tables.entry(job) {
+					let t = fetched_table(client, job, peers).await.map_err(|e| format!("{e:#}"));
+					if let Err(e) = &t {
+						unreachable.push(serde_json::json!({ "job": job, "error": e }));
 					}
-				};
+					slot.insert(t.ok());
+				}
+				let Some(Some(table)) = tables.get(&job) else { continue };
 				for claim in table.claims_of(&account) {
-					let status = client.claimable(job, &claim).await?;
+					let status = client.claimable(job, period, &claim).await?;
 					let (amount, state) = match &status {
 						Ok(a) => {
 							pending += a;
@@ -278,6 +285,7 @@ async fn run_table(cli: &Cli, client: &Client, cmd: &RewardsCmd) -> Result<()> {
 					};
 					lines.push(serde_json::json!({
 						"job": job,
+						"period": period,
 						"index": claim.index,
 						"role": format!("{:?}", claim.leaf.role).to_lowercase(),
 						"item": claim.leaf.item,
@@ -302,8 +310,12 @@ async fn run_table(cli: &Cli, client: &Client, cmd: &RewardsCmd) -> Result<()> {
 					Some(a) => trib(a.parse().expect("a number")),
 					None => l["state"].as_str().unwrap_or("").to_string(),
 				};
+				let pool = match l["period"].as_u64() {
+					Some(p) => format!(" (fees of period {p})"),
+					None => String::new(),
+				};
 				println!(
-					"job {} line {}: {} {} — {} ppm: {what}",
+					"job {}{pool} line {}: {} {} — {} ppm: {what}",
 					l["job"],
 					l["index"],
 					l["role"].as_str().unwrap_or(""),

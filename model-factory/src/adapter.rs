@@ -20,6 +20,8 @@ pub enum AdapterError {
 	Config { field: &'static str, got: String, want: String },
 	#[error("the adapter uses {0}, which this engine does not implement")]
 	Unsupported(String),
+	#[error("the adapter holds {0}, for a layer this model is not adapted on")]
+	Leftover(String),
 }
 
 fn io(path: &Path, e: impl std::fmt::Display) -> AdapterError {
@@ -72,12 +74,14 @@ pub fn load_config(dir: &Path) -> Result<LoraConfig, AdapterError> {
 	let set = |k: &str| match json.get(k) {
 		None | Some(serde_json::Value::Null) | Some(serde_json::Value::Bool(false)) => false,
 		Some(serde_json::Value::Object(m)) => !m.is_empty(),
+		Some(serde_json::Value::Array(a)) => !a.is_empty(),
 		Some(serde_json::Value::String(s)) => !s.is_empty() && s != "none",
 		Some(_) => true,
 	};
 	if json.get("peft_type").and_then(|v| v.as_str()).is_some_and(|t| t != "LORA") {
 		return Err(AdapterError::Unsupported(format!("peft_type {}", json["peft_type"])));
 	}
+	// Each of these, when set, changes what the adapter computes or which weights it holds.
 	for k in [
 		"use_dora",
 		"rank_pattern",
@@ -86,6 +90,14 @@ pub fn load_config(dir: &Path) -> Result<LoraConfig, AdapterError> {
 		"bias",
 		"modules_to_save",
 		"layers_to_transform",
+		"layers_pattern",
+		"exclude_modules",
+		"layer_replication",
+		"trainable_token_indices",
+		"target_parameters",
+		"megatron_config",
+		"use_qalora",
+		"alora_invocation_tokens",
 	] {
 		if set(k) {
 			return Err(AdapterError::Unsupported(format!("{k} = {}", json[k])));
@@ -98,18 +110,29 @@ pub fn load_config(dir: &Path) -> Result<LoraConfig, AdapterError> {
 }
 
 /// Loads the adapter in `dir` into `vars` (the model's LoRA parameters, by PEFT name), checking that
-/// its rank and targets match and that every tensor is present with the right shape.
+/// it was trained as the model is adapted (rank, alpha, rsLoRA: together they fix the update's
+/// scale), that every tensor is present with the right shape, and that it holds no LoRA tensor for
+/// a layer the model does not adapt (which would be silently left out).
 pub fn load_into(dir: &Path, cfg: &LoraConfig, vars: &[(String, Var)]) -> Result<(), AdapterError> {
 	let saved = load_config(dir)?;
+	let differ = |field: &'static str, got: String, want: String| {
+		Err(AdapterError::Config { field, got, want })
+	};
 	if saved.r != cfg.r {
-		return Err(AdapterError::Config {
-			field: "r",
-			got: saved.r.to_string(),
-			want: cfg.r.to_string(),
-		});
+		return differ("r", saved.r.to_string(), cfg.r.to_string());
+	}
+	if saved.lora_alpha != cfg.lora_alpha {
+		return differ("lora_alpha", saved.lora_alpha.to_string(), cfg.lora_alpha.to_string());
+	}
+	if saved.use_rslora != cfg.use_rslora {
+		return differ("use_rslora", saved.use_rslora.to_string(), cfg.use_rslora.to_string());
 	}
 	let p = dir.join("adapter_model.safetensors");
 	let tensors = candle_core::safetensors::load(&p, &Device::Cpu).map_err(|e| io(&p, e))?;
+	let wanted: std::collections::HashSet<&str> = vars.iter().map(|(n, _)| n.as_str()).collect();
+	if let Some(extra) = tensors.keys().filter(|n| !wanted.contains(n.as_str())).min() {
+		return Err(AdapterError::Leftover(extra.clone()));
+	}
 	assign(&tensors, vars).map_err(|e| match e {
 		AdapterError::Io { reason, .. } => io(&p, reason),
 		other => other,
@@ -195,9 +218,67 @@ mod tests {
 			let d = (a.as_tensor() - b.as_tensor()).unwrap().abs().unwrap().max_all().unwrap();
 			assert_eq!(d.to_scalar::<f32>().unwrap(), 0.0, "{n}");
 		}
-		// A different rank is refused by name.
-		let r4 = LoraConfig { r: 4, ..lcfg };
+		// A different rank, alpha or rsLoRA is refused by name: each changes the update's scale.
+		let r4 = LoraConfig { r: 4, ..lcfg.clone() };
 		let e = load_into(dir.path(), &r4, &ovars).unwrap_err();
 		assert_eq!(e.to_string(), "the adapter config says r = 2, the model was adapted with 4");
+		let alpha = LoraConfig { lora_alpha: 8.0, ..lcfg.clone() };
+		let e = load_into(dir.path(), &alpha, &ovars).unwrap_err();
+		assert_eq!(
+			e.to_string(),
+			"the adapter config says lora_alpha = 16, the model was adapted with 8"
+		);
+		let rs = LoraConfig { use_rslora: true, ..lcfg.clone() };
+		let e = load_into(dir.path(), &rs, &ovars).unwrap_err();
+		assert_eq!(
+			e.to_string(),
+			"the adapter config says use_rslora = false, the model was adapted with true"
+		);
+		// An adapter with tensors for a layer the model is not adapted on: refused, not ignored.
+		let q_only = LoraConfig { target_modules: vec!["q_proj".into()], ..lcfg.clone() };
+		let mut fewer = Llama::from_tensors(
+			cfg.clone(),
+			random_weights(&cfg, 1, DType::F32).unwrap(),
+			DType::F32,
+		)
+		.unwrap();
+		fewer.attach_lora(&q_only, 10).unwrap();
+		let e = load_into(dir.path(), &lcfg, &fewer.lora_vars()).unwrap_err();
+		assert!(e.to_string().contains("v_proj.lora_A.weight, for a layer this model"), "{e}");
+	}
+
+	#[test]
+	fn peft_fields_that_change_the_computation_are_refused_by_name() {
+		let dir = tempfile::tempdir().unwrap();
+		let write = |extra: serde_json::Value| {
+			let mut c = serde_json::json!({
+				"peft_type": "LORA", "r": 2, "lora_alpha": 4, "lora_dropout": 0.0,
+				"target_modules": ["q_proj"], "bias": "none", "use_rslora": false,
+				// What PEFT writes when these are unused.
+				"exclude_modules": null, "layer_replication": null, "layers_to_transform": null,
+				"rank_pattern": {}, "alpha_pattern": {}, "modules_to_save": null,
+				"trainable_token_indices": null, "target_parameters": null, "use_dora": false,
+			});
+			for (k, v) in extra.as_object().unwrap() {
+				c[k] = v.clone();
+			}
+			std::fs::write(dir.path().join("adapter_config.json"), c.to_string()).unwrap();
+		};
+		write(serde_json::json!({}));
+		assert_eq!(load_config(dir.path()).unwrap().r, 2);
+		write(serde_json::json!({ "layers_to_transform": [] }));
+		assert!(load_config(dir.path()).is_ok(), "an empty list changes nothing");
+		for (k, v) in [
+			("exclude_modules", serde_json::json!(["layers.0.self_attn.q_proj"])),
+			("layer_replication", serde_json::json!([[0, 2], [1, 2]])),
+			("trainable_token_indices", serde_json::json!([5, 9])),
+			("target_parameters", serde_json::json!(["experts.gate_up_proj"])),
+			("use_dora", serde_json::json!(true)),
+			("alora_invocation_tokens", serde_json::json!([1, 2])),
+		] {
+			write(serde_json::json!({ k: v }));
+			let e = load_config(dir.path()).unwrap_err().to_string();
+			assert!(e.starts_with(&format!("the adapter uses {k} = ")), "{k}: {e}");
+		}
 	}
 }

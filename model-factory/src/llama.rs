@@ -380,6 +380,39 @@ mod tests {
 	}
 
 	#[test]
+	fn linear_rope_scaling_divides_every_frequency_by_its_factor() {
+		// DeepSeek-Coder v1's config (transformers 4 layout, `type`), and transformers 5's.
+		let mut cfg = tiny("llama");
+		cfg.rope = RopeConfig { rope_theta: Some(100000.0), ..Default::default() };
+		let base = cfg.inv_freq();
+		for v in [
+			serde_json::json!({"rope_theta": 100000.0, "rope_scaling": {"type": "linear", "factor": 4.0}}),
+			serde_json::json!({"rope_parameters": {"rope_type": "linear", "rope_theta": 100000.0,
+				"factor": 4.0}}),
+		] {
+			cfg.rope = serde_json::from_value(v).unwrap();
+			assert_eq!(cfg.rope.check(), Ok(()));
+			let f = cfg.inv_freq();
+			assert_eq!(f.len(), base.len());
+			for (s, b) in f.iter().zip(&base) {
+				assert!((s * 4.0 - b).abs() <= 1e-15 * b, "{s} {b}");
+			}
+		}
+		for bad in [
+			serde_json::json!({"type": "linear"}),
+			serde_json::json!({"type": "linear", "factor": 0.0}),
+		] {
+			cfg.rope = serde_json::from_value(serde_json::json!({ "rope_scaling": bad })).unwrap();
+			assert!(cfg.rope.check().unwrap_err().contains("positive factor"));
+		}
+		cfg.rope = serde_json::from_value(
+			serde_json::json!({"rope_scaling": {"type": "dynamic", "factor": 2.0}}),
+		)
+		.unwrap();
+		assert!(cfg.rope.check().unwrap_err().contains("\"dynamic\" is not supported"));
+	}
+
+	#[test]
 	fn llama3_rope_scaling_follows_the_reference_formula() {
 		let mut cfg = tiny("llama");
 		cfg.head_dim = Some(128);

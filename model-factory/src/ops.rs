@@ -191,12 +191,18 @@ impl RopeConfig {
 		self.scaling().and_then(|p| p.partial_rotary_factor)
 	}
 
-	/// Inverse frequencies for a rotary dimension of `dim`, with Llama 3 scaling when configured
-	/// (other scaling types are refused when the config is read by [`RopeConfig::check`]).
+	/// Inverse frequencies for a rotary dimension of `dim`, with linear (position interpolation:
+	/// every frequency divided by `factor`, as DeepSeek-Coder v1 and other long-context llamas
+	/// set) or Llama 3 scaling when configured (other scaling types are refused when the config is
+	/// read by [`RopeConfig::check`]).
 	pub fn inv_freq(&self, dim: usize) -> Vec<f64> {
 		let theta = self.theta();
 		let base: Vec<f64> =
 			(0..dim / 2).map(|i| 1.0 / theta.powf(2.0 * i as f64 / dim as f64)).collect();
+		if let Some(s) = self.scaling().filter(|s| s.rope_type.as_deref() == Some("linear")) {
+			let factor = s.factor.unwrap_or(1.0);
+			return base.into_iter().map(|f| f / factor).collect();
+		}
 		let Some(s) = self.scaling().filter(|s| s.rope_type.as_deref() == Some("llama3")) else {
 			return base;
 		};
@@ -221,11 +227,19 @@ impl RopeConfig {
 
 	/// Refuses scaling types this engine does not implement, rather than silently ignoring them.
 	pub fn check(&self) -> std::result::Result<(), String> {
-		match self.scaling().and_then(|s| s.rope_type.as_deref()) {
-			None | Some("default") | Some("llama3") => Ok(()),
-			Some(t) => {
-				Err(format!("rope scaling type {t:?} is not supported (default, llama3 are)"))
+		let scaling = self.scaling();
+		if let Some(f) =
+			scaling.filter(|s| s.rope_type.as_deref() == Some("linear")).map(|s| s.factor)
+		{
+			if !f.is_some_and(|f| f.is_finite() && f > 0.0) {
+				return Err(format!("linear rope scaling needs a positive factor, not {f:?}"));
 			}
+		}
+		match scaling.and_then(|s| s.rope_type.as_deref()) {
+			None | Some("default") | Some("linear") | Some("llama3") => Ok(()),
+			Some(t) => Err(format!(
+				"rope scaling type {t:?} is not supported (default, linear, llama3 are)"
+			)),
 		}
 	}
 }

@@ -85,6 +85,19 @@ pub trait RewardsRpc {
 		proof: Vec<Hash>,
 		at: Option<Hash>,
 	) -> RpcResult<Claimable>;
+
+	/// The same for leaf `index` of `job`'s fee pool of `period` (answer fees of the model the job
+	/// trained).
+	#[method(name = "rewards_claimableFees")]
+	fn claimable_fees(
+		&self,
+		job: u64,
+		period: u32,
+		index: u32,
+		leaf: Leaf<AccountId>,
+		proof: Vec<Hash>,
+		at: Option<Hash>,
+	) -> RpcResult<Claimable>;
 }
 
 /// Serves [`RewardsRpcServer`] from the runtime's [`RewardsApi`].
@@ -110,10 +123,33 @@ where
 		let at = best_or(&*self.client, at);
 		let r =
 			self.client.runtime_api().claimable(at, job, index, leaf, proof).map_err(api_error)?;
-		Ok(match r {
-			Ok(amount) => Claimable { amount: Some(amount.to_string()), refused: None },
-			Err(why) => Claimable { amount: None, refused: Some(why) },
-		})
+		Ok(claimable(r))
+	}
+
+	fn claimable_fees(
+		&self,
+		job: u64,
+		period: u32,
+		index: u32,
+		leaf: Leaf<AccountId>,
+		proof: Vec<Hash>,
+		at: Option<Hash>,
+	) -> RpcResult<Claimable> {
+		let proof = proof.into_iter().map(|h| h.0).collect();
+		let at = best_or(&*self.client, at);
+		let r = self
+			.client
+			.runtime_api()
+			.claimable_fees(at, job, period, index, leaf, proof)
+			.map_err(api_error)?;
+		Ok(claimable(r))
+	}
+}
+
+fn claimable(r: Result<Balance, ClaimRefusal>) -> Claimable {
+	match r {
+		Ok(amount) => Claimable { amount: Some(amount.to_string()), refused: None },
+		Err(why) => Claimable { amount: None, refused: Some(why) },
 	}
 }
 
