@@ -409,6 +409,8 @@ import json, sys, openai
 c = openai.OpenAI(base_url=sys.argv[1], api_key="unused")
 pay = {"Tributary-Voucher": sys.argv[4]}
 out = {"models": [[m.id, m.parent] for m in c.models.list().data]}
+import urllib.request
+out["terms"] = json.loads(urllib.request.urlopen(sys.argv[1] + "/billing").read())
 def refused(header):
     try:
         c.chat.completions.create(model=sys.argv[2], max_tokens=8, extra_headers=header,
@@ -479,6 +481,11 @@ print(json.dumps(out))
 	assert_eq!(v["streamed_billing"]["cost"], c2.to_string(), "{v}");
 	assert_eq!(v["streamed_billing"]["charged"], (c1 + c2).to_string(), "{v}");
 	assert!(v["grounded"].get("billing").is_none(), "chat over a datanet is free");
+	// The terms a client reads before it opens a tab and signs.
+	let terms = &v["terms"];
+	assert_eq!(terms["price_per_1k_tokens"], PRICE.to_string());
+	assert_eq!(terms["payee"], dave.to_string());
+	assert_eq!(terms["genesis"], format!("0x{}", hex::encode(client.genesis())));
 	assert_eq!(
 		v["models"],
 		serde_json::json!([

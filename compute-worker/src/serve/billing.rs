@@ -99,6 +99,11 @@ impl Billing {
 		self.key.ss58()
 	}
 
+	/// The chain's genesis hash, which vouchers are signed over.
+	pub fn genesis(&self) -> [u8; 32] {
+		self.genesis
+	}
+
 	/// Reserves `max_tokens` tokens' cost for an answer of `model` under the voucher in
 	/// `header`: checked (signature, this worker, this model), its tab open on chain with room
 	/// for what is charged and reserved, and the voucher above that too.

@@ -13,7 +13,8 @@
 //! With a price (`--price`), answers of the chain's trained models are paid: each request carries
 //! a `Tributary-Voucher` header ([`super::billing`]), checked before the adapter is fetched or
 //! any compute is spent, and the answer carries a `billing` object (its cost, the total charged
-//! on the voucher). `GET /v1/receipts/<period>` serves a settled period's receipts.
+//! on the voucher). `GET /v1/receipts/<period>` serves a settled period's receipts; `GET
+//! /v1/billing` says the price, the account paid and the genesis hash vouchers are signed over.
 //!
 //! Errors have OpenAI's shape (`{"error": {"message", "type", "param", "code"}}`): 400 for a bad
 //! request, 402 for an answer that cannot be paid for, 404 for a model the server does not have
@@ -58,6 +59,7 @@ pub fn router(server: Arc<Server>) -> Router {
 		.route("/v1/chat/completions", post(chat))
 		.route("/v1/completions", post(completions))
 		.route("/v1/receipts/:period", get(receipts))
+		.route("/v1/billing", get(billing))
 		.layer(DefaultBodyLimit::max(MAX_BODY))
 		.with_state(server)
 }
@@ -111,6 +113,23 @@ async fn completions(State(s): State<Arc<Server>>, headers: HeaderMap, body: Byt
 	match openai::completion_request(&body, s.limits) {
 		Ok(p) => answer(&s, p, Kind::Completion, &headers).await,
 		Err(e) => bad_request(e),
+	}
+}
+
+/// What answers cost here, for a client to open a tab and sign vouchers before it asks: the
+/// price per 1,000 tokens (plancks, "0": free) and the account paid, with the chain's genesis
+/// hash that vouchers are signed over.
+async fn billing(State(s): State<Arc<Server>>) -> Response {
+	match &s.billing {
+		Some(b) => Json(json!({
+			"price_per_1k_tokens": b.price.to_string(),
+			"payee": b.payee(),
+			"genesis": format!("0x{}", hex::encode(b.genesis())),
+			"header": "Tributary-Voucher",
+			"paid_models": "model-<id>",
+		}))
+		.into_response(),
+		None => Json(json!({ "price_per_1k_tokens": "0" })).into_response(),
 	}
 }
 
