@@ -3,7 +3,7 @@
 
 use crate::{chain, keys::Key, Client, ClientError};
 use serde::{Deserialize, Serialize};
-use sp_core::{sr25519, Pair};
+use sp_core::sr25519;
 use subxt::utils::AccountId32;
 
 /// A tab as the chain holds it.
@@ -96,12 +96,8 @@ impl VoucherPass {
 		let bytes = payload(genesis, self.tab, &worker, self.model, cumulative);
 		let public = sr25519::Public::from_raw(payer);
 		let signature = sr25519::Signature::from_raw(sig);
-		let mut wrapped = b"<Bytes>".to_vec();
-		wrapped.extend_from_slice(&bytes);
-		wrapped.extend_from_slice(b"</Bytes>");
-		if !sr25519::Pair::verify(&signature, &bytes, &public)
-			&& !sr25519::Pair::verify(&signature, &wrapped, &public)
-		{
+		// The chain's own check: plain, or wrapped as browser wallets sign raw bytes.
+		if !pallet_fees::voucher::verify(&signature, &bytes, &public) {
 			return Err(
 				"the voucher's signature is not its payer's over these fields on this chain".into(),
 			);

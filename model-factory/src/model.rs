@@ -322,9 +322,9 @@ impl Cache {
 			return Ok((k, v));
 		}
 		let new = k.dim(2)?;
+		let room = self.room(layer);
 		let slot = &mut self.kv[layer];
 		let filled = slot.as_ref().map_or(0, |b| b.filled);
-		let room = slot.as_ref().map_or(0, |b| b.k.dim(2).unwrap_or(0));
 		let shared = slot.as_ref().is_some_and(|b| std::sync::Arc::strong_count(&b.owner) > 1);
 		if slot.is_none() || filled + new > room || shared {
 			let need = filled + new;

@@ -199,21 +199,22 @@ impl Billing {
 		Ok(Hold { billing: self.clone(), line: key, amount, spent: false })
 	}
 
-	/// Charges a finished answer and records its receipt; returns the cost.
-	pub fn charge(
+	/// Charges `hold` for a finished answer and records its receipt; returns the cost and what
+	/// its voucher line has been charged in all.
+	fn charge(
 		&self,
-		mut hold: Hold,
+		hold: &Hold,
 		request: &str,
 		prompt: usize,
 		completion: usize,
 		attribution: Option<&serde_json::Value>,
-	) -> u128 {
-		hold.spent = true;
+	) -> (u128, u128) {
 		let amount = cost(self.price, prompt + completion).min(hold.amount);
 		let mut ledger = self.ledger.lock().expect("ledger");
-		let Some(line) = ledger.lines.get_mut(&hold.line) else { return 0 };
+		let Some(line) = ledger.lines.get_mut(&hold.line) else { return (0, 0) };
 		line.reserved -= hold.amount;
 		line.charged += amount;
+		let charged = line.charged;
 		let (payer, tab, model) = hold.line;
 		let receipt = Receipt {
 			request: request.to_string(),
@@ -228,12 +229,7 @@ impl Billing {
 				.unwrap_or_default(),
 		};
 		ledger.receipts.push(receipt);
-		amount
-	}
-
-	/// What `payer`'s lines with this worker stand at (for the answer's `billing` object).
-	pub fn charged(&self, hold_line: ([u8; 32], u64, u64)) -> u128 {
-		self.ledger.lock().expect("ledger").lines.get(&hold_line).map(|l| l.charged).unwrap_or(0)
+		(amount, charged)
 	}
 
 	/// The receipts file this worker committed to in its settlement of `period`, as the chain
@@ -321,9 +317,31 @@ impl Billing {
 }
 
 impl Hold {
-	/// The (payer, tab, model) line this hold is on.
-	pub fn line(&self) -> ([u8; 32], u64, u64) {
-		self.line
+	/// Charges the answer `request` and records its receipt; returns the cost and what the
+	/// voucher line has been charged in all.
+	pub fn charge(
+		mut self,
+		request: &str,
+		prompt: usize,
+		completion: usize,
+		attribution: Option<&serde_json::Value>,
+	) -> (u128, u128) {
+		self.spent = true;
+		self.billing.charge(&self, request, prompt, completion, attribution)
+	}
+
+	/// Charges the finished answer `body` (its `id`, its `attribution` as sent) and adds its
+	/// `billing` object: payee, price, cost, and the total charged on the voucher.
+	pub fn charge_into(self, body: &mut serde_json::Value, prompt: usize, completion: usize) {
+		let billing = self.billing.clone();
+		let id = body["id"].as_str().unwrap_or_default().to_string();
+		let (cost, charged) = self.charge(&id, prompt, completion, body.get("attribution"));
+		body["billing"] = serde_json::json!({
+			"payee": billing.payee(),
+			"price_per_1k_tokens": billing.price.to_string(),
+			"cost": cost.to_string(),
+			"charged": charged.to_string(),
+		});
 	}
 }
 

@@ -3,8 +3,8 @@
 //!
 //! Requests queue (bounded) to one generation thread that owns the model. It runs continuous
 //! batching: between two decoding steps it takes in waiting requests (up to `max_batch` running),
-//! runs each one's prompt alone, and from then on decodes every running sequence in one batched
-//! forward pass where each row carries its own adapter, cache and position
+//! runs each one's prompt (in chunks, below), and from then on decodes every running sequence in
+//! one batched forward pass where each row carries its own adapter, cache and position
 //! ([`model_factory::multi_lora`]); a sequence leaves the batch when it ends, and its place is
 //! taken at the next step. Adapters are read from their folder once, checked against the base and
 //! kept in a bounded least-recently-used cache. Text streams out as it is decoded; stop strings

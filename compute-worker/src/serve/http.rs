@@ -24,7 +24,7 @@
 use super::billing::{Billing, Hold};
 use super::engine::Prompt;
 use super::engine::{Engine, Piece};
-use super::models::{Models, ResolveError, Source};
+use super::models::{Models, ResolveError, Resolved, Source};
 use super::openai::{self, Answer, Invalid, Kind, Parsed, RequestLimits};
 use super::retrieval::Hit;
 use axum::body::Bytes;
@@ -173,45 +173,26 @@ fn resolve_error(e: ResolveError) -> Response {
 	}
 }
 
-/// Reserves the request's cost when it is an answer of a chain model on a paying server.
-async fn pay(s: &Server, p: &Parsed, headers: &HeaderMap) -> Result<Option<Hold>, Response> {
-	let Some(billing) = &s.billing else { return Ok(None) };
-	let Some(model) = super::models::chain_model_id(&p.request.model) else { return Ok(None) };
-	// A model that is not here is a 404 whether or not the caller can pay.
-	if let Err(e) = s.models.chain_model(&p.request.model).await {
-		return Err(resolve_error(e));
-	}
-	let header = headers.get(super::billing::HEADER).and_then(|v| v.to_str().ok());
-	match billing.authorize(header, model, most_tokens(p)).await {
-		Ok(h) => Ok(Some(h)),
-		Err(e) => Err(error(
-			StatusCode::PAYMENT_REQUIRED,
-			"invalid_request_error",
-			&e.0,
-			None,
-			"payment_required",
-		)),
-	}
-}
-
-/// Charges a finished answer on `hold` and adds its `billing` object to `body`.
-fn bill(
+/// What the request's model needs to answer. On a paying server an answer of a chain model is
+/// paid for first: between finding the model on chain (a model that is not there is a 404
+/// whether or not the caller can pay) and fetching its adapter, the voucher is checked and the
+/// request's most possible cost reserved.
+async fn resolve_paid(
 	s: &Server,
-	hold: Option<Hold>,
-	body: &mut serde_json::Value,
-	prompt: usize,
-	completion: usize,
-) {
-	let (Some(billing), Some(hold)) = (&s.billing, hold) else { return };
-	let line = hold.line();
-	let id = body["id"].as_str().unwrap_or_default().to_string();
-	let cost = billing.charge(hold, &id, prompt, completion, body.get("attribution"));
-	body["billing"] = json!({
-		"payee": billing.payee(),
-		"price_per_1k_tokens": billing.price.to_string(),
-		"cost": cost.to_string(),
-		"charged": billing.charged(line).to_string(),
-	});
+	p: &Parsed,
+	headers: &HeaderMap,
+) -> Result<(Option<Hold>, Resolved), Response> {
+	let model = &p.request.model;
+	let Some((billing, id)) = s.billing.as_ref().zip(super::models::chain_model_id(model)) else {
+		return s.models.resolve(model).await.map(|r| (None, r)).map_err(resolve_error);
+	};
+	let found = s.models.chain_model(model).await.map_err(resolve_error)?;
+	let header = headers.get(super::billing::HEADER).and_then(|v| v.to_str().ok());
+	let hold = billing.authorize(header, id, most_tokens(p)).await.map_err(|e| {
+		error(StatusCode::PAYMENT_REQUIRED, "invalid_request_error", &e.0, None, "payment_required")
+	})?;
+	let resolved = s.models.fetch_chain_model(found).await.map_err(resolve_error)?;
+	Ok((Some(hold), resolved))
 }
 
 fn now() -> u64 {
@@ -222,18 +203,12 @@ fn now() -> u64 {
 }
 
 async fn answer(s: &Server, mut p: Parsed, kind: Kind, headers: &HeaderMap) -> Response {
-	// Paid before anything is fetched or computed for it.
-	let hold = match pay(s, &p, headers).await {
-		Ok(h) => h,
+	let (hold, resolved) = match resolve_paid(s, &p, headers).await {
+		Ok(r) => r,
 		Err(refused) => return refused,
 	};
-	let (source, grounded) = match s.models.resolve(&p.request.model).await {
-		Ok(r) => {
-			p.request.adapter = r.adapter;
-			(r.source, r.grounded)
-		}
-		Err(e) => return resolve_error(e),
-	};
+	p.request.adapter = resolved.adapter;
+	let (source, grounded) = (resolved.source, resolved.grounded);
 	let mut citations = None;
 	if grounded {
 		let Prompt::Chat(msgs) = &mut p.request.prompt else {
@@ -294,7 +269,9 @@ async fn answer(s: &Server, mut p: Parsed, kind: Kind, headers: &HeaderMap) -> R
 				Some(Piece::Done { finish, completion_tokens }) => {
 					let mut body = a.complete(&text, finish, prompt_tokens, completion_tokens);
 					provenance.annotate(&mut body, text).await;
-					bill(s, hold, &mut body, prompt_tokens, completion_tokens);
+					if let Some(h) = hold {
+						h.charge_into(&mut body, prompt_tokens, completion_tokens);
+					}
 					return Json(body).into_response();
 				}
 				other => {
@@ -313,8 +290,7 @@ async fn answer(s: &Server, mut p: Parsed, kind: Kind, headers: &HeaderMap) -> R
 			}
 		}
 	}
-	let billing = s.billing.clone();
-	let end = End { prompt_tokens, include_usage: p.include_usage, provenance, billing, hold };
+	let end = End { prompt_tokens, include_usage: p.include_usage, provenance, hold };
 	Sse::new(events(a, rx, end)).into_response()
 }
 
@@ -393,7 +369,6 @@ struct End {
 	prompt_tokens: usize,
 	include_usage: bool,
 	provenance: Provenance,
-	billing: Option<Arc<Billing>>,
 	/// The answer's reservation: charged at its end, released if the caller leaves first.
 	hold: Option<Hold>,
 }
@@ -415,15 +390,14 @@ fn events(
 		}
 		let mut first = a.kind == Kind::Completion;
 		let mut text = String::new();
-		let End { prompt_tokens, include_usage, provenance, billing, hold } = end;
+		let End { prompt_tokens, include_usage, provenance, mut hold } = end;
 		let mut provenance = Some(provenance);
-		let mut hold = hold;
 		// Pieces sent so far: each is at least one generated token. A caller who leaves
 		// mid-answer pays for the prompt and those (the engine stops when it is gone).
 		let mut sent = 0usize;
 		let leave = |hold: Option<Hold>, sent: usize| {
-			if let (Some(b), Some(h)) = (&billing, hold) {
-				b.charge(h, &a.id, prompt_tokens, sent, None);
+			if let Some(h) = hold {
+				h.charge(&a.id, prompt_tokens, sent, None);
 			}
 		};
 		while let Some(piece) = pieces.recv().await {
@@ -440,22 +414,8 @@ fn events(
 					if let Some(p) = provenance.take() {
 						p.annotate(&mut last, std::mem::take(&mut text)).await;
 					}
-					if let (Some(b), Some(h)) = (&billing, hold.take()) {
-						let line = h.line();
-						let id = last["id"].as_str().unwrap_or_default().to_string();
-						let cost = b.charge(
-							h,
-							&id,
-							prompt_tokens,
-							completion_tokens,
-							last.get("attribution"),
-						);
-						last["billing"] = json!({
-							"payee": b.payee(),
-							"price_per_1k_tokens": b.price.to_string(),
-							"cost": cost.to_string(),
-							"charged": b.charged(line).to_string(),
-						});
+					if let Some(h) = hold.take() {
+						h.charge_into(&mut last, prompt_tokens, completion_tokens);
 					}
 					if tx.send(data(last)).await.is_err() {
 						return;

@@ -87,6 +87,15 @@ pub struct Resolved {
 	pub grounded: bool,
 }
 
+/// A trained model the chain records on this server's base, before anything is fetched for it.
+pub struct Found<'a> {
+	chain: &'a ChainModels,
+	id: ModelId,
+	view: ModelView,
+	/// The id the request named (`model-<id>`).
+	model: &'a str,
+}
+
 /// A dataset version, and its text's indexes (or why there are none).
 #[derive(Clone)]
 pub struct Source {
@@ -134,7 +143,14 @@ impl Models {
 		{
 			return datanet(chain, model, d).await;
 		}
-		let (chain, id, view) = self.chain_model(model).await?;
+		let found = self.chain_model(model).await?;
+		self.fetch_chain_model(found).await
+	}
+
+	/// What a chain model [`Models::chain_model`] found needs to answer: its adapter, fetched
+	/// and verified on first use, and its dataset version's text.
+	pub async fn fetch_chain_model(&self, found: Found<'_>) -> Result<Resolved, ResolveError> {
+		let Found { chain, id, view, model } = found;
 		let dir = chain.dir.join(format!("{id}-{}", hex::encode(view.adapter_hash)));
 		if !dir.join("adapter_model.safetensors").exists() {
 			let _one = chain.fetching.lock().await;
@@ -156,10 +172,7 @@ impl Models {
 
 	/// The chain's trained model `model-<id>` on this server's base, as the chain records it
 	/// (one chain query; nothing fetched): found, or why not.
-	pub async fn chain_model(
-		&self,
-		model: &str,
-	) -> Result<(&ChainModels, ModelId, ModelView), ResolveError> {
+	pub async fn chain_model<'a>(&'a self, model: &'a str) -> Result<Found<'a>, ResolveError> {
 		let not_found = || {
 			ResolveError::NotFound(format!(
 				"the model `{model}` does not exist here: GET /v1/models lists the models served"
@@ -179,7 +192,7 @@ impl Models {
 				view.base, chain.base, self.base_id
 			)));
 		}
-		Ok((chain, id, view))
+		Ok(Found { chain, id, view, model })
 	}
 
 	/// Every model offered: the base, the local adapters, then the chain's models on the base and

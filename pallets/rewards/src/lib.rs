@@ -336,12 +336,7 @@ pub mod pallet {
 		pub fn sweep(origin: OriginFor<T>, job: JobId) -> DispatchResult {
 			ensure_signed(origin)?;
 			let pool = Pools::<T>::get(job).ok_or(Error::<T>::NoSuchPool)?;
-			ensure!(
-				frame_system::Pallet::<T>::block_number() >= pool.expires_at,
-				Error::<T>::PoolNotExpired
-			);
-			let left = Self::unpaid(&pool);
-			Pots::<T>::mutate(pool.datanet, |pot| *pot = pot.saturating_add(left));
+			let left = Self::return_to_pot(&pool)?;
 			Pools::<T>::remove(job);
 			let _ = Claimed::<T>::clear_prefix(job, pool.leaves, None);
 			Self::deposit_event(Event::PoolSwept { job, datanet: pool.datanet, returned: left });
@@ -383,12 +378,7 @@ pub mod pallet {
 		pub fn sweep_fees(origin: OriginFor<T>, job: JobId, period: Period) -> DispatchResult {
 			ensure_signed(origin)?;
 			let pool = FeePools::<T>::get(job, period).ok_or(Error::<T>::NoSuchPool)?;
-			ensure!(
-				frame_system::Pallet::<T>::block_number() >= pool.expires_at,
-				Error::<T>::PoolNotExpired
-			);
-			let left = Self::unpaid(&pool);
-			Pots::<T>::mutate(pool.datanet, |pot| *pot = pot.saturating_add(left));
+			let left = Self::return_to_pot(&pool)?;
 			FeePools::<T>::remove(job, period);
 			let _ = FeeClaimed::<T>::clear_prefix((job, period), pool.leaves, None);
 			Self::deposit_event(Event::FeePoolSwept {
@@ -522,6 +512,18 @@ pub mod pallet {
 				)?;
 			}
 			Ok(())
+		}
+
+		/// Once `pool`'s claim period is over, adds what it has not paid out to its datanet's
+		/// pot; returns that amount. (The caller removes the pool and its claim records.)
+		fn return_to_pot(pool: &PoolOf<T>) -> Result<BalanceOf<T>, Error<T>> {
+			ensure!(
+				frame_system::Pallet::<T>::block_number() >= pool.expires_at,
+				Error::<T>::PoolNotExpired
+			);
+			let left = Self::unpaid(pool);
+			Pots::<T>::mutate(pool.datanet, |pot| *pot = pot.saturating_add(left));
+			Ok(left)
 		}
 
 		/// What `pool` has not paid out.
