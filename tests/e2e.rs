@@ -422,6 +422,29 @@ async fn transactions_sent_before_finality_get_their_own_nonces() {
 	let third = client.sign(&remark(21), &dave).await.unwrap();
 	assert_eq!(third.nonce, first.nonce + 1, "the pool's transaction counts");
 	sealed(&client, client.submit_signed(&third)).await.unwrap();
+
+	// One waiting in the pool is replaced by another with its nonce and a tip (a worker with the
+	// same key): the pool reports ours invalid ("usurped") after taking it in. The client sees the
+	// nonce taken and signs again with the next one. (It used to give up: the CLI beside a
+	// curator worker failed with "Transaction is invalid (eg because of a bad nonce ...)".)
+	let who = subxt::tx::Signer::<subxt::SubstrateConfig>::account_id(&dave);
+	let n = client.next_nonce(&who).await.unwrap();
+	let ours = {
+		let client = Client::connect(&node.url()).await.unwrap().with_wait(Wait::InBlock);
+		let dave = dave.clone();
+		tokio::spawn(async move { client.submit(&remark(30), &dave).await })
+	};
+	wait_for("ours to wait in the pool", Duration::from_secs(20), || async {
+		(client.next_nonce(&who).await.unwrap() == n + 1).then_some(())
+	})
+	.await;
+	let params = subxt::config::DefaultExtrinsicParamsBuilder::new().nonce(n).tip(1).build();
+	let tipped = client.api().tx().create_signed(&remark(31), &dave, params).await.unwrap();
+	tipped.submit().await.unwrap();
+	let events = sealed(&client, ours).await.unwrap();
+	let events = events.unwrap_or_else(|e| panic!("ours was given up: {e}"));
+	assert_ne!(events.extrinsic_hash(), tipped.hash(), "ours landed, not the tipped one");
+	assert_eq!(client.next_nonce(&who).await.unwrap(), n + 2, "both landed");
 }
 
 #[tokio::test(flavor = "multi_thread")]

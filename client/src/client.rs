@@ -508,7 +508,8 @@ impl Client {
 	///
 	/// Another process signing with the same key (a worker, and the CLI beside it) can take the
 	/// nonce this one read: the pool then refuses ours as outdated (or of too low a priority while
-	/// the other waits in the pool). When the chain shows ours never ran (see
+	/// the other waits in the pool), or takes ours in and reports it invalid once the other lands
+	/// or replaces it. When the chain shows ours never ran (see
 	/// [`Self::submit_signed`]), it is signed again with the next nonce, a few times.
 	pub async fn submit<Call: subxt::tx::Payload>(
 		&self,
@@ -519,11 +520,42 @@ impl Client {
 		let mut tried = 1;
 		loop {
 			let tx = self.sign(call, key).await?;
-			match self.submit_signed(&tx).await {
-				Err(e) if nonce_taken(&e) && tried < TRIES => tried += 1,
-				other => return other,
+			let out = self.submit_signed(&tx).await;
+			match &out {
+				Err(e) if tried < TRIES && self.lost_its_nonce(e, &tx, key).await? => tried += 1,
+				_ => return out,
 			}
 		}
+	}
+
+	/// Whether `tx` failed because another transaction took its nonce: the pool said so at once
+	/// ([`nonce_taken`]), or it took ours in and later reported it invalid, usurped or dropped
+	/// while the account's nonce moved past ours (the other one was included, or replaced ours
+	/// with a higher tip). [`Self::submit_signed`] has already looked for ours in the chain.
+	async fn lost_its_nonce(
+		&self,
+		e: &ClientError,
+		tx: &SignedTx,
+		key: &Key,
+	) -> Result<bool, ClientError> {
+		if nonce_taken(e) {
+			return Ok(true);
+		}
+		if !matches!(e, ClientError::Invalid(_) | ClientError::Other(_)) {
+			return Ok(false);
+		}
+		let text = e.to_string().to_lowercase();
+		if !["invalid", "not valid", "usurped", "dropped"].iter().any(|w| text.contains(w)) {
+			return Ok(false);
+		}
+		let who = subxt::tx::Signer::<SubstrateConfig>::account_id(key);
+		Ok(self.next_nonce(&who).await? > tx.nonce)
+	}
+
+	/// The nonce `who`'s next transaction takes, as the node's pool sees it: transactions in
+	/// best blocks that are not yet final and those still in the pool count.
+	pub async fn next_nonce(&self, who: &AccountId32) -> Result<u64, ClientError> {
+		Ok(self.legacy.system_account_next_index(who).await.map_err(subxt::Error::from)?)
 	}
 
 	/// `call` signed by `key` with the account's next nonce as the node's pool sees it
@@ -537,11 +569,7 @@ impl Client {
 		key: &Key,
 	) -> Result<SignedTx, ClientError> {
 		let since = self.best_number().await?;
-		let nonce = self
-			.legacy
-			.system_account_next_index(&subxt::tx::Signer::<SubstrateConfig>::account_id(key))
-			.await
-			.map_err(subxt::Error::from)?;
+		let nonce = self.next_nonce(&subxt::tx::Signer::<SubstrateConfig>::account_id(key)).await?;
 		let params = subxt::config::DefaultExtrinsicParamsBuilder::<SubstrateConfig>::new()
 			.nonce(nonce)
 			.build();
