@@ -442,6 +442,14 @@ out["streamed_billing"] = last.get("billing")
 r = c.chat.completions.create(model=sys.argv[3], temperature=0, max_tokens=8,
     messages=[{"role": "user", "content": "what is curators 3 ?"}])
 out["grounded"] = r.model_dump()
+def get(path):
+    try:
+        return json.loads(urllib.request.urlopen(sys.argv[1] + path).read())
+    except urllib.error.HTTPError as e:
+        return [e.code, json.loads(e.read())["error"]["message"]]
+out["line"] = get("/billing?payer=" + sys.argv[8] + "&model=" + sys.argv[2])["line"]
+out["no_tab"] = get("/billing?payer=" + sys.argv[9] + "&model=" + sys.argv[2])["line"]
+out["bad_payer"] = get("/billing?payer=nobody&model=1")
 try:
     c.chat.completions.create(model="model-99", messages=[{"role": "user", "content": "x"}])
 except openai.NotFoundError as e:
@@ -454,7 +462,17 @@ print(json.dumps(out))
 	let v = super::serving::ask_openai(
 		&api,
 		script,
-		&[&api_url, &served, &chat_over, &paid, &forged, &other_model, &tiny],
+		&[
+			&api_url,
+			&served,
+			&chat_over,
+			&paid,
+			&forged,
+			&other_model,
+			&tiny,
+			&key("//Charlie").ss58(),
+			&key("//Ferdie").ss58(),
+		],
 	);
 	// Refused before any work, with a reason the caller can act on.
 	for (case, says) in [
@@ -481,6 +499,14 @@ print(json.dumps(out))
 	assert_eq!(v["streamed_billing"]["cost"], c2.to_string(), "{v}");
 	assert_eq!(v["streamed_billing"]["charged"], (c1 + c2).to_string(), "{v}");
 	assert!(v["grounded"].get("billing").is_none(), "chat over a datanet is free");
+	// Where a payer stands, for a client (the Studio) to sign its next voucher just above it.
+	let line = &v["line"];
+	assert_eq!(line["tab"], tab.id, "{v}");
+	assert_eq!(line["charged"], (c1 + c2).to_string(), "{v}");
+	assert_eq!((&line["reserved"], &line["closing"]), (&"0".into(), &false.into()), "{v}");
+	assert_eq!(line["allows"], "1000000000000", "the highest voucher it holds: {v}");
+	assert_eq!(v["no_tab"], serde_json::Value::Null, "Ferdie has no tab: {v}");
+	assert_eq!(v["bad_payer"][0], 400, "{v}");
 	// The terms a client reads before it opens a tab and signs.
 	let terms = &v["terms"];
 	assert_eq!(terms["price_per_1k_tokens"], PRICE.to_string());

@@ -10,8 +10,12 @@
 //! worker's live loss as it trains; once the job is final, Eve claims her contributor's reward
 //! from the Rewards page (the table fetched and checked by the Studio, the proof checked by the
 //! chain); a test wallet speaking the extension API (window.injectedWeb3) signs a
-//! curation-pot funding; a chat answer streams through the Studio's /v1; a phone's width does not
-//! scroll sideways; no console errors. Screenshots go to `$TRIBUTARY_STUDIO_SHOTS` (default
+//! curation-pot funding; a chat answer streams through the Studio's /v1; the trained model's
+//! lineage is drawn and its adapter downloaded (its BLAKE3 as on chain); Eve opens a tab with the
+//! serving worker (which charges) and chats with the trained model beside its base, the page
+//! signing her voucher; the test wallet signs one voucher as raw bytes for two answers; once the
+//! worker has settled and the fee period ended, Eve claims her line of the answer-fee pool; a
+//! phone's width does not scroll sideways; no console errors. Screenshots go to `$TRIBUTARY_STUDIO_SHOTS` (default
 //! `<target>/studio-shots`).
 
 use crate::{json, serving::start_api};
@@ -104,16 +108,28 @@ fn the_studio_in_a_real_browser() {
 	let bad = cli(&url, &ks, &["transfer", "not-an-address", "1", "--key", "//Dave"]).unwrap();
 	assert!(!bad.ok && bad.stderr.contains("is not an SS58 address"), "{}", bad.stderr);
 
-	// The model API on the small real model (base only), reached through the Studio.
-	let model = super::model_factory_cli::smollm2();
+	// The model API on the chain's base 0 (fetched from Charlie's worker) and every model trained
+	// on it, reached through the Studio, as `up.sh` serves it; Dave's worker charges 0.1 TRIB per
+	// 1,000 tokens for the trained models' answers and settles each fee period.
+	let api_dir = home.path().join("api");
 	let (mut api, api_url) = start_api(&[
+		"--data-dir",
+		api_dir.to_str().unwrap(),
+		"--bootstrap",
+		&worker.tcp_addr(),
 		"api",
-		"--model",
-		&model,
-		"--name",
-		"SmolLM2-135M-Instruct",
+		"--url",
+		&url,
+		"--base",
+		"0",
 		"--bind",
 		"127.0.0.1:0",
+		"--price",
+		"0.1",
+		"--key",
+		"//Dave",
+		"--settle-check",
+		"1",
 	]);
 	let api_base = api_url.trim_end_matches('/').trim_end_matches("/v1").to_string();
 
@@ -140,6 +156,12 @@ fn the_studio_in_a_real_browser() {
 	let (status, body) = post(port, "/upload/0", &vec![b'x'; (1 << 20) + 1]);
 	assert_eq!(status, 413, "{body}");
 	assert!(!wc.join("store/blobs").join(hex_blake3(b"junk nobody declared")).exists());
+	// Adapter downloads name a model on chain (the browser downloads a real one below).
+	let (status, body) = request(port, "GET", "/adapters/not-a-model", b"");
+	assert_eq!(status, 400, "{body}");
+	let (status, body) = request(port, "GET", "/adapters/77", b"");
+	assert_eq!(status, 404, "{body}");
+	assert!(body.contains("no model 77 on chain"), "{body}");
 
 	let shots = std::env::var("TRIBUTARY_STUDIO_SHOTS")
 		.map(PathBuf::from)
@@ -154,6 +176,8 @@ fn the_studio_in_a_real_browser() {
 		.env("SHOTS", &shots)
 		.env("CHROMIUM", &chromium)
 		.env("EXPECT_CHAT", "1")
+		.env("PAID_CHAT", "1")
+		.env("BASE_NAME", "tiny-llama")
 		.output()
 		.expect("node runs");
 	let stdout = String::from_utf8_lossy(&browser.stdout);
@@ -195,11 +219,16 @@ fn ok(url: &str, ks: &std::path::Path, args: &[&str]) {
 
 /// A raw HTTP POST to the Studio on 127.0.0.1:`port`; the status and body.
 fn post(port: u16, path: &str, body: &[u8]) -> (u16, String) {
+	request(port, "POST", path, body)
+}
+
+/// A raw HTTP request to the Studio on 127.0.0.1:`port`; the status and body.
+fn request(port: u16, method: &str, path: &str, body: &[u8]) -> (u16, String) {
 	use std::io::{Read, Write};
 	let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
 	s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
 	let head = format!(
-		"POST {path} HTTP/1.1\r\nhost: studio\r\ncontent-type: application/octet-stream\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+		"{method} {path} HTTP/1.1\r\nhost: studio\r\ncontent-type: application/octet-stream\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
 		body.len()
 	);
 	s.write_all(head.as_bytes()).unwrap();

@@ -349,7 +349,8 @@ impl DataNode {
 		rx.await.unwrap_or_default().into_iter().map(|a| a.with(Protocol::P2p(id))).collect()
 	}
 
-	/// Dials `addr` and waits for the connection.
+	/// Dials `addr` and waits for the connection; a peer `addr` names (`/p2p/<id>`) that is
+	/// connected already is not dialed again.
 	pub async fn dial(&self, addr: Multiaddr) -> anyhow::Result<PeerId> {
 		let (tx, rx) = oneshot::channel();
 		self.0.cmd.send(Command::Dial(addr.clone(), tx)).map_err(|_| RequestError::Stopped)?;
@@ -668,6 +669,16 @@ impl Loop {
 	fn on_command(&mut self, swarm: &mut Swarm<Behaviour>, cmd: Command) {
 		match cmd {
 			Command::Dial(addr, tx) => {
+				// A peer already connected is reached: a new connection per call would pile up
+				// past the per-peer limit, and the dial past it be denied, as if it were gone.
+				let named = addr.iter().find_map(|p| match p {
+					Protocol::P2p(id) => Some(id),
+					_ => None,
+				});
+				if let Some(peer) = named.filter(|p| swarm.is_connected(p)) {
+					let _ = tx.send(Ok(peer));
+					return;
+				}
 				let opts: DialOpts = addr.into();
 				let id = opts.connection_id();
 				match swarm.dial(opts) {
@@ -1134,6 +1145,22 @@ mod tests {
 			let r = client.request(b, req).await.unwrap();
 			assert!(matches!(&r, BlobResponse::Refused(why) if why.starts_with("busy")), "{r:?}");
 		}
+	}
+
+	#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+	async fn dialing_a_connected_peer_again_reuses_its_connection() {
+		// The Studio dials its data peers before every upload, preview and payout table: each
+		// dial used to open one more connection, until the per-peer limit denied the next and
+		// the peer looked unreachable.
+		let dir = tempfile::tempdir().unwrap();
+		let server = node_in(dir.path(), "server", NetConfig::default()).await.unwrap();
+		let client = node_in(dir.path(), "client", NetConfig::default()).await.unwrap();
+		let addr = server.listen_addrs().await.into_iter().next().unwrap();
+		for i in 0..20 {
+			let id = client.dial(addr.clone()).await.unwrap_or_else(|e| panic!("dial {i}: {e}"));
+			assert_eq!(id, server.peer_id());
+		}
+		assert_eq!(client.connections(server.peer_id()).await, 1);
 	}
 
 	#[tokio::test(flavor = "multi_thread", worker_threads = 2)]

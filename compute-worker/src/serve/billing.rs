@@ -40,6 +40,26 @@ pub struct Receipt {
 	pub attribution: String,
 }
 
+/// One payer's standing with this worker for one model ([`Billing::line`]); plancks as decimal
+/// strings.
+#[derive(Debug, Clone, Serialize)]
+pub struct LineView {
+	/// The open tab's id, which the next voucher must name.
+	pub tab: u64,
+	/// What the tab holds on chain.
+	pub balance: String,
+	/// The payer closed it: it takes no new requests.
+	pub closing: bool,
+	/// What this worker is owed on the tab beyond what the chain paid, over all models.
+	pub owed: String,
+	/// Charged on this line in all (settled or not): the next voucher must allow more.
+	pub charged: String,
+	/// Held for answers still running.
+	pub reserved: String,
+	/// The highest voucher this worker holds for the line ("0": none).
+	pub allows: String,
+}
+
 /// What one payer's vouchers for one model allow, and what was charged against them.
 #[derive(Debug, Clone)]
 struct Line {
@@ -230,6 +250,53 @@ impl Billing {
 		};
 		ledger.receipts.push(receipt);
 		(amount, charged)
+	}
+
+	/// Where `payer`'s open tab with this worker stands for `model`, for a client to sign its
+	/// next voucher just above what it was charged (`None`: no open tab). A line this worker has
+	/// not seen since it started counts from what the chain paid on it.
+	pub async fn line(
+		&self,
+		payer: &tributary_client::payout::AccountId32,
+		model: u64,
+	) -> Result<Option<LineView>, String> {
+		let tab = self
+			.client
+			.tab(payer, &self.key.account_id())
+			.await
+			.map_err(|e| format!("cannot read the payer's tab: {e}"))?;
+		let Some(tab) = tab else { return Ok(None) };
+		let key = (payer.0, tab.id, model);
+		let known = {
+			let ledger = self.ledger.lock().expect("ledger");
+			let owed: u128 = ledger
+				.lines
+				.iter()
+				.filter(|((p, t, _), _)| *p == payer.0 && *t == tab.id)
+				.map(|(_, l)| l.charged - l.settled + l.reserved)
+				.sum();
+			ledger.lines.get(&key).map(|l| (l.charged, l.reserved, l.voucher.cumulative, owed))
+		};
+		let (charged, reserved, allows, owed) = match known {
+			Some(k) => k,
+			None => {
+				let paid = self
+					.client
+					.tab_spent(tab.id, model)
+					.await
+					.map_err(|e| format!("cannot read what the tab paid: {e}"))?;
+				(paid, 0, 0, 0)
+			}
+		};
+		Ok(Some(LineView {
+			tab: tab.id,
+			balance: tab.balance.to_string(),
+			closing: tab.closes_at.is_some(),
+			owed: owed.to_string(),
+			charged: charged.to_string(),
+			reserved: reserved.to_string(),
+			allows: allows.to_string(),
+		}))
 	}
 
 	/// The receipts file this worker committed to in its settlement of `period`, as the chain

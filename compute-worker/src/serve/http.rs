@@ -14,7 +14,8 @@
 //! a `Tributary-Voucher` header ([`super::billing`]), checked before the adapter is fetched or
 //! any compute is spent, and the answer carries a `billing` object (its cost, the total charged
 //! on the voucher). `GET /v1/receipts/<period>` serves a settled period's receipts; `GET
-//! /v1/billing` says the price, the account paid and the genesis hash vouchers are signed over.
+//! /v1/billing` says the price, the account paid and the genesis hash vouchers are signed over,
+//! and with `?payer=<ss58>&model=<id>` where that payer's tab stands for the model.
 //!
 //! Errors have OpenAI's shape (`{"error": {"message", "type", "param", "code"}}`): 400 for a bad
 //! request, 402 for an answer that cannot be paid for, 404 for a model the server does not have
@@ -28,7 +29,7 @@ use super::models::{Models, ResolveError, Resolved, Source};
 use super::openai::{self, Answer, Invalid, Kind, Parsed, RequestLimits};
 use super::retrieval::Hit;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
@@ -119,18 +120,38 @@ async fn completions(State(s): State<Arc<Server>>, headers: HeaderMap, body: Byt
 /// What answers cost here, for a client to open a tab and sign vouchers before it asks: the
 /// price per 1,000 tokens (plancks, "0": free) and the account paid, with the chain's genesis
 /// hash that vouchers are signed over.
-async fn billing(State(s): State<Arc<Server>>) -> Response {
-	match &s.billing {
-		Some(b) => Json(json!({
-			"price_per_1k_tokens": b.price.to_string(),
-			"payee": b.payee(),
-			"genesis": format!("0x{}", hex::encode(b.genesis())),
-			"header": "Tributary-Voucher",
-			"paid_models": "model-<id>",
-		}))
-		.into_response(),
-		None => Json(json!({ "price_per_1k_tokens": "0" })).into_response(),
+async fn billing(State(s): State<Arc<Server>>, RawQuery(query): RawQuery) -> Response {
+	// `name=value` pairs; SS58 addresses and ids need no decoding.
+	let q: std::collections::HashMap<&str, &str> =
+		query.as_deref().unwrap_or("").split('&').filter_map(|p| p.split_once('=')).collect();
+	let Some(b) = &s.billing else {
+		return Json(json!({ "price_per_1k_tokens": "0" })).into_response();
+	};
+	let mut terms = json!({
+		"price_per_1k_tokens": b.price.to_string(),
+		"payee": b.payee(),
+		"genesis": format!("0x{}", hex::encode(b.genesis())),
+		"header": "Tributary-Voucher",
+		"paid_models": "model-<id>",
+	});
+	// `?payer=<ss58>&model=<id or model-id>`: that payer's line, to sign the next voucher above.
+	if let Some(payer) = q.get("payer").copied() {
+		let bad = |m: String| {
+			error(StatusCode::BAD_REQUEST, "invalid_request_error", &m, None, "invalid_value")
+		};
+		let Ok(payer) = payer.parse::<tributary_client::payout::AccountId32>() else {
+			return bad(format!("`{payer}` is not an SS58 address"));
+		};
+		let model = q.get("model").map(|m| m.trim_start_matches("model-").parse::<u64>());
+		let Some(Ok(model)) = model else {
+			return bad("name the model: `model=<id>` (model-<id> in the API)".into());
+		};
+		match b.line(&payer, model).await {
+			Ok(line) => terms["line"] = json!(line),
+			Err(e) => return unavailable(&e),
+		}
 	}
+	Json(terms).into_response()
 }
 
 async fn receipts(State(s): State<Arc<Server>>, Path(period): Path<u32>) -> Response {

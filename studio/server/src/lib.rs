@@ -1,9 +1,10 @@
 //! The Studio's web server: the built browser app as static files, `/studio.json` telling the app
 //! where the node is, `/v1/*` forwarded to a serving worker's OpenAI API (so the app talks to
 //! one origin), `/upload/{contribution}` handing a contribution's bytes to data peers, and
-//! `/content/{hash}` fetching them back for a curator's preview, and `/progress/...` forwarding
-//! workers' live training events. It holds no keys and signs nothing: transactions are signed in the browser.
+//! `/content/{hash}` fetching them back for a curator's preview, `/adapters/{model}` a trained
+//! model's adapter to download, and `/progress/...` forwarding workers' live training events. It holds no keys and signs nothing: transactions are signed in the browser.
 
+mod adapters;
 pub mod data_peers;
 pub(crate) mod preview;
 mod proxy;
@@ -35,7 +36,7 @@ pub struct Config {
 	/// Workers' progress endpoints (as they publish them on chain) whose live training events the
 	/// app may follow through `/progress/{index}/...`.
 	pub progress: Vec<String>,
-	/// The node's RPC as this server reaches it (for `/rewards`, with `data_peers`).
+	/// The node's RPC as this server reaches it (for `/rewards` and `/adapters`, with `data_peers`).
 	pub rpc: Option<String>,
 }
 
@@ -62,8 +63,9 @@ pub fn router(config: Config) -> Router {
 	}
 	if let Some(dp) = config.data_peers {
 		if let Some(rpc) = config.rpc {
-			let r = std::sync::Arc::new(rewards::Rewards { peers: dp.clone(), rpc });
-			app = app.merge(rewards::routes(r));
+			let r = std::sync::Arc::new(rewards::Rewards { peers: dp.clone(), rpc: rpc.clone() });
+			let a = std::sync::Arc::new(adapters::Adapters { peers: dp.clone(), rpc });
+			app = app.merge(rewards::routes(r)).merge(adapters::routes(a));
 		}
 		app = app.merge(upload::routes(dp.clone())).merge(preview::routes(dp));
 	}

@@ -225,3 +225,51 @@ fn previews_are_inert_types_from_a_plain_query() {
 	assert_eq!(q("/content/ab?size=1&format=t%2fx"), None);
 	assert_eq!(q("/content/ab"), None);
 }
+
+/// Every upload, preview, payout table and adapter download dials the data peers first: the
+/// peer must stay reachable however many requests come (each dial used to open one more
+/// connection until the per-peer limit denied the next, and the Studio reported its only peer
+/// unreachable: anyone could cut it off by asking often). Requests for the same blob at once
+/// each get it whole, and the peer that served it is not taken for a liar.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_data_peer_stays_reachable_through_many_requests_and_one_blob_fetched_at_once() {
+	use data_plane::{ContentStore, DataNode, NetConfig};
+	use std::sync::Arc;
+	let dir = tempfile::tempdir().unwrap();
+	let store = Arc::new(ContentStore::open(dir.path().join("store"), 1 << 30).unwrap());
+	let key = libp2p::identity::Keypair::generate_ed25519();
+	let provider = DataNode::start(key, store.clone(), NetConfig::default()).await.unwrap();
+	// Several verification groups, so that interleaved writes would show.
+	let blob: Vec<u8> =
+		(0..3_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+	let hash = store.put_bytes(&blob).unwrap();
+	let addr = provider
+		.listen_addrs()
+		.await
+		.into_iter()
+		.find(|a| a.to_string().contains("/tcp/"))
+		.expect("a tcp address");
+	let dp = Arc::new(
+		crate::data_peers::DataPeers::start(
+			vec![addr],
+			4 << 20,
+			std::time::Duration::from_secs(30),
+			std::time::Duration::from_secs(30),
+		)
+		.await
+		.unwrap(),
+	);
+	let fetches = (0..6).map(|_| {
+		let dp = dp.clone();
+		tokio::spawn(async move { dp.fetch_bytes(hash, 3_000_000).await })
+	});
+	for f in futures::future::join_all(fetches).await {
+		let got = f.unwrap().expect("each request gets the blob");
+		assert!(got == blob, "each request gets the blob whole");
+	}
+	assert!(dp.node.banned_peers().await.is_empty(), "the honest provider was banned");
+	for i in 0..20 {
+		let (reached, unreachable) = dp.reach().await;
+		assert_eq!((reached.len(), unreachable.len()), (1, 0), "request {i}: {unreachable:?}");
+	}
+}

@@ -14,6 +14,7 @@ import { Models } from './pages/Models';
 import { Train } from './pages/Train';
 import { CreateDatanet } from './pages/CreateDatanet';
 import { JobPage } from './pages/Job';
+import { Compare } from './pages/Compare';
 import { Rewards } from './pages/Rewards';
 import { Accounts } from './pages/Accounts';
 
@@ -61,6 +62,8 @@ function Page({ route }: { route: string[] }) {
       return n == null ? <Models /> : <JobPage id={n} />;
     case 'models':
       return <Models />;
+    case 'compare':
+      return <Compare ids={(arg ?? '').split(',').filter((x) => /^\d+$/.test(x)).map(Number)} />;
     case 'rewards':
       return <Rewards />;
     case 'chat':

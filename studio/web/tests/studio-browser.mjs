@@ -13,7 +13,8 @@ import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { blake3 } from 'hash-wasm';
-import { mkdirSync } from 'node:fs';
+import { hexToU8a, u8aToHex, u8aWrapBytes } from '@polkadot/util';
+import { mkdirSync, readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 
 const studio = process.env.STUDIO_URL ?? 'http://127.0.0.1:8080';
@@ -23,10 +24,16 @@ const datanet = Number(process.env.DATANET ?? '3');
 const bobAddress = '5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty';
 const shots = process.env.SHOTS ?? 'test-output';
 const expectChat = process.env.EXPECT_CHAT === '1';
+// The served base's name in the API; with PAID_CHAT the API charges for the trained model's answers.
+const baseName = process.env.BASE_NAME ?? 'tiny-llama';
+const paidChat = process.env.PAID_CHAT === '1';
 mkdirSync(shots, { recursive: true });
 
 const step = (s) => console.log(`studio-browser: ${s}`);
 const errors = [];
+// Pages and chain connections opened, for a failure's screenshots and for closing at the end.
+const pages = [];
+const apis = [];
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
@@ -34,8 +41,11 @@ const browser = await chromium.launch({
     '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
 });
 
+// Every console line, printed when the test fails.
+const consoleAll = [];
 function watch(page, name) {
   page.on('console', (m) => {
+    consoleAll.push(`${name} ${m.type()}: ${m.text()}`);
     if (m.type() === 'error') errors.push(`${name} console: ${m.text()}`);
   });
   page.on('pageerror', (e) => errors.push(`${name} page error: ${e.message}`));
@@ -54,6 +64,7 @@ try {
   // ---- A dev account signs: Bob curates, the leaderboard moves. ----
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   const page = await ctx.newPage();
+  pages.push(page);
   watch(page, 'main');
   await page.goto(studio);
   await page.getByTestId('datanet-table').locator('tbody tr').nth(3).waitFor();
@@ -233,13 +244,22 @@ try {
   const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
   const ferdie = keyring.addFromUri('//Ferdie', { name: 'Ferdie' });
   const api = await ApiPromise.create({ provider: new WsProvider(nodeUrl), noInitWarn: true });
+  apis.push(api);
   const signed = [];
+  const rawSigned = [];
   const wctx = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   await wctx.exposeBinding('__testWalletSign', async (_src, payload) => {
     assert.equal(payload.address, ferdie.address, 'the page asks the wallet to sign for its own account');
     const ext = api.registry.createType('ExtrinsicPayload', payload, { version: payload.version });
     signed.push(payload.method);
     return ext.sign(ferdie).signature;
+  });
+  // Raw bytes (a voucher), wrapped in <Bytes>…</Bytes> before signing, as the extension does.
+  await wctx.exposeBinding('__testWalletSignRaw', async (_src, raw) => {
+    assert.equal(raw.address, ferdie.address);
+    assert.equal(raw.type, 'bytes');
+    rawSigned.push(raw.data);
+    return u8aToHex(ferdie.sign(u8aWrapBytes(hexToU8a(raw.data))));
   });
   await wctx.addInitScript(({ address }) => {
     let id = 0;
@@ -256,12 +276,14 @@ try {
           },
           signer: {
             signPayload: async (payload) => ({ id: ++id, signature: await window.__testWalletSign(payload) }),
+            signRaw: async (raw) => ({ id: ++id, signature: await window.__testWalletSignRaw(raw) }),
           },
         }),
       },
     };
   }, { address: ferdie.address });
   const wpage = await wctx.newPage();
+  pages.push(wpage);
   watch(wpage, 'wallet');
   await wpage.goto(`${studio}/#/accounts`);
   await wpage.getByRole('button', { name: 'Connect wallet' }).click();
@@ -287,12 +309,12 @@ try {
   const potPlanck = (await api.query.system.account(potAddress(api))).data.free.toBigInt();
   assert.equal(potPlanck - potBefore, 2_500_000_000_000n, `the pot holds what Ferdie sent (page shows ${potAfter})`);
   step(`Ferdie funded the pot through the wallet's signer: ${before} -> ${potAfter}`);
-  await api.disconnect();
 
   // ---- Chat, streamed through the Studio's /v1. ----
   if (expectChat) {
     await page.goto(`${studio}/#/chat`);
-    await page.getByTestId('model-select').locator('option').first().waitFor({ state: 'attached' });
+    await page.getByTestId('model-select').locator(`option[value="${baseName}"]`).waitFor({ state: 'attached' });
+    await page.getByTestId('model-select').selectOption(baseName);
     await page.getByLabel('Message').fill('Say hello.');
     await page.getByRole('button', { name: 'Send' }).click();
     const answer = page.getByTestId('answer').last();
@@ -314,17 +336,138 @@ try {
   await total.filter({ hasText: /to claim in [1-9]/ }).waitFor({ timeout: 60_000 });
   assert.match(await page.getByTestId('reward-lines').innerText(), /contributor[\s\S]*contribution 1/);
   await shot(page, 'rewards.png');
-  const claimApi = await ApiPromise.create({ provider: new WsProvider(nodeUrl), noInitWarn: true });
   await page.getByRole('button', { name: /^Claim [1-9]/ }).click();
   await page.getByTestId('tx-fee').first().waitFor();
   assert.ok((await page.getByTestId('tx-call').allInnerTexts()).every((c) => c === 'rewards.claim'));
   await page.getByRole('button', { name: /^Sign and submit/ }).click();
   await total.filter({ hasText: 'to claim in 0 line(s)' }).waitFor({ timeout: 90_000 });
   assert.match(await total.innerText(), /[1-9] line\(s\) claimed/);
-  const claimedKeys = await claimApi.query.rewards.claimed.keys(0);
+  const claimedKeys = await api.query.rewards.claimed.keys(0);
   assert.ok(claimedKeys.length >= 1, 'the chain records the claim');
-  await claimApi.disconnect();
   step(`Eve claimed her reward in the browser: ${await total.innerText()}`);
+
+  // ---- The trained model: its lineage drawn, its adapter downloaded and checked against the chain. ----
+  await page.goto(`${studio}/#/models`);
+  await page.getByTestId('lineage').locator('[data-node="model-0"]').waitFor({ timeout: 30_000 });
+  assert.equal(await page.getByTestId('lineage').locator(`[data-node="${baseName}"]`).count(), 1, 'the base is its root');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-0').click()]);
+  const tar = readFileSync(await download.path());
+  const onChain = (await api.query.models.models(0)).unwrap().toJSON();
+  assert.equal('0x' + (await blake3(tar)), onChain.adapter.hash, 'the download is the adapter the chain records');
+  assert.equal(tar.subarray(0, 19).toString(), 'adapter_config.json', 'a tar whose first member is the PEFT config');
+  assert.equal(download.suggestedFilename(), 'model-0-adapter.tar');
+  step(`model-0's adapter downloaded (${tar.length} bytes, BLAKE3 as on chain) and its lineage drawn`);
+
+  // ---- Adjust and retrain: Alice trains a child of model-0 with another seed (compared below). ----
+  await page.getByTestId('account-select').selectOption({ label: 'Alice (dev)' });
+  await page.goto(`${studio}/#/train`);
+  await page.getByLabel('Continue from (child model)').locator('option[value="0"]').waitFor({ state: 'attached' });
+  await page.getByLabel('Continue from (child model)').selectOption('0');
+  await page.getByLabel('Seed').fill('7');
+  await page.getByRole('button', { name: 'Create the job' }).click();
+  await page.getByTestId('tx-fee').waitFor();
+  const childArgs = JSON.parse(await page.getByTestId('tx-args').innerText());
+  assert.equal(String(childArgs.parent), '0', 'the child names its parent');
+  await page.getByRole('button', { name: 'Sign and submit' }).click();
+  await page.getByTestId('job-created').waitFor({ timeout: 30_000 });
+  step(`Alice created a child of model-0: ${await page.getByTestId('job-created').innerText()}`);
+  await page.getByTestId('account-select').selectOption({ label: 'Eve (dev)' });
+
+  if (paidChat) {
+    // ---- Paid answers: Eve opens a tab with the serving worker, the page signs her vouchers. ----
+    const eve = keyring.addFromUri('//Eve').address;
+    await page.goto(`${studio}/#/chat`);
+    await page.getByTestId('model-select').locator('option[value="model-0"]').waitFor({ state: 'attached' });
+    await page.getByTestId('model-select').selectOption('model-0');
+    const panel = page.getByTestId('pay-panel');
+    await panel.getByTestId('price').filter({ hasText: '0.1 TRIB' }).waitFor();
+    await panel.getByTestId('tab').filter({ hasText: 'no tab' }).waitFor();
+    // Without a tab the page says what to do, and signs nothing.
+    await page.getByLabel('Message').fill('What do rivers carry?');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page.getByTestId('answer-error').filter({ hasText: 'Open a tab' }).waitFor({ timeout: 30_000 });
+    await panel.getByTestId('tab-amount').fill('1');
+    await panel.getByRole('button', { name: 'Open a tab' }).click();
+    await page.getByTestId('tx-fee').waitFor();
+    assert.equal(await page.getByTestId('tx-call').innerText(), 'fees.fundTab');
+    await page.getByRole('button', { name: 'Sign and submit' }).click();
+    // The dialog closes once the transaction is in a block (the tab may show before: it is re-read
+    // at every block, and typing goes nowhere while the dialog is open).
+    await page.getByTestId('tx-fee').waitFor({ state: 'detached', timeout: 30_000 });
+    await panel.getByTestId('tab').filter({ hasText: /Your tab #\d+ holds 1 TRIB/ }).waitFor({ timeout: 30_000 });
+    // Side by side with its base: the same question to both, the trained model's answer paid.
+    await page.getByTestId('compare-select').selectOption(baseName);
+    await page.getByTestId(`turns-${baseName}`).waitFor({ state: 'attached' });
+    await page.getByLabel('Message').fill('What do rivers carry?');
+    assert.equal(await page.getByLabel('Message').inputValue(), 'What do rivers carry?');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page.getByTestId('turns-model-0').locator('li.user').waitFor({ timeout: 10_000 });
+    const paidSources = page.getByTestId('turns-model-0').getByTestId('sources').last();
+    await paidSources.waitFor({ timeout: 120_000 });
+    await page.getByTestId(`turns-${baseName}`).getByTestId('sources').last().waitFor({ timeout: 120_000 });
+    assert.match(await page.getByTestId('voucher-note').innerText(), /may take up to [\d.]+ TRIB in all for model-0 on tab #\d+/);
+    assert.match(await page.getByTestId('turns-model-0').getByTestId('answer-cost').last().innerText(), /^Cost [\d.]+ TRIB at 0\.1 TRIB per 1,000 tokens/);
+    assert.equal(await page.getByTestId(`turns-${baseName}`).getByTestId('answer-cost').count(), 0, 'the base is free');
+    // The worker charged Eve the price of the tokens the page showed, rounded up.
+    const [, p, c] = (await paidSources.innerText()).match(/(\d+) prompt \+ (\d+) answer tokens/);
+    const charged = (100_000_000_000n * BigInt(Number(p) + Number(c)) + 999n) / 1000n;
+    const line = await (await fetch(`${studio}/v1/billing?payer=${eve}&model=0`)).json();
+    assert.equal(BigInt(line.line.charged), charged, JSON.stringify(line));
+    await shot(page, 'chat-paid.png');
+    step(`Eve opened a tab and chatted with model-0 beside its base, paid by a voucher the page signed: ${charged} plancks`);
+
+    // The wallet signs vouchers as raw bytes (wrapped in <Bytes>), which the worker takes.
+    await wpage.goto(`${studio}/#/chat`);
+    await wpage.getByTestId('model-select').locator('option[value="model-0"]').waitFor({ state: 'attached' });
+    await wpage.getByTestId('model-select').selectOption('model-0');
+    const wpanel = wpage.getByTestId('pay-panel');
+    await wpanel.getByTestId('tab-amount').fill('1');
+    await wpanel.getByRole('button', { name: 'Open a tab' }).click();
+    await wpage.getByTestId('tx-fee').waitFor();
+    await wpage.getByRole('button', { name: 'Sign and submit' }).click();
+    await wpage.getByTestId('tx-fee').waitFor({ state: 'detached', timeout: 30_000 });
+    await wpanel.getByTestId('tab').filter({ hasText: /Your tab #\d+ holds 1 TRIB/ }).waitFor({ timeout: 30_000 });
+    for (const q of ['What do rivers carry?', 'And the rain?']) {
+      await wpage.getByLabel('Message').fill(q);
+      assert.equal(await wpage.getByLabel('Message').inputValue(), q);
+      await wpage.getByRole('button', { name: 'Send' }).click();
+      await wpage.getByTestId('turns-model-0').locator('li.user').nth(q === 'And the rain?' ? 1 : 0).waitFor({ timeout: 10_000 });
+      await wpage.getByTestId('answer-cost').nth(q === 'And the rain?' ? 1 : 0).waitFor({ timeout: 120_000 });
+    }
+    assert.equal(rawSigned.length, 1, 'one voucher covered both answers (the allowance)');
+    assert.ok(rawSigned[0].startsWith(u8aToHex(new TextEncoder().encode('tributary/voucher'))), rawSigned[0]);
+    assert.equal(signed.length, 2, 'the wallet signed the pot funding and the tab');
+    step('Ferdie paid for two answers with one voucher his wallet signed');
+
+    // ---- The fees reach the contributors: Eve claims her line of job 0's answer-fee pool. ----
+    // The worker settles each fee period; a fee pool pays once its period ends.
+    await page.goto(`${studio}/#/rewards`);
+    const feeLines = page.getByTestId('reward-lines').locator('tbody tr').filter({ hasText: 'answer fees' });
+    await feeLines.first().waitFor({ timeout: 120_000 });
+    await total.filter({ hasText: /to claim in [1-9]/ }).waitFor({ timeout: 120_000 });
+    await shot(page, 'rewards-fees.png');
+    await page.getByRole('button', { name: /^Claim [1-9]/ }).click();
+    await page.getByTestId('tx-fee').first().waitFor();
+    const calls = await page.getByTestId('tx-call').allInnerTexts();
+    assert.ok(calls.length >= 1 && calls.every((c) => c === 'rewards.claimFees'), calls.join());
+    await page.getByRole('button', { name: /^Sign and submit/ }).click();
+    await total.filter({ hasText: 'to claim in 0 line(s)' }).waitFor({ timeout: 90_000 });
+    const feeClaims = await api.query.rewards.feeClaimed.keys(0);
+    assert.ok(feeClaims.length >= 1, 'the chain records the fee claim');
+    step(`Eve claimed her share of the answers' fees: ${await total.innerText()}`);
+  }
+
+  // ---- Compare runs: job 0 and its child, their loss on one chart and the settings that differ. ----
+  await page.goto(`${studio}/#/models`);
+  await page.getByLabel('Compare job 1').waitFor();
+  await page.getByLabel('Compare job 0').check();
+  await page.getByLabel('Compare job 1').check();
+  await page.getByTestId('compare-link').click();
+  await page.locator('[data-testid=runs-chart][data-points="2,2"]').waitFor({ timeout: 180_000 });
+  const differs = await page.getByTestId('compare-table').locator('tr[data-differs=yes] th').allInnerTexts();
+  assert.deepEqual(differs.map((t) => t.replace(' ≠', '')), ['from', 'seed'], 'the runs differ in their parent and seed');
+  await shot(page, 'compare.png');
+  step('jobs 0 and 1 compared: both loss curves drawn, parent and seed marked as the differences');
 
   // ---- A phone's width. ----
   await page.setViewportSize({ width: 390, height: 844 });
@@ -348,9 +491,23 @@ try {
 } catch (e) {
   console.error(`studio-browser: FAILED: ${e?.stack ?? e}`);
   if (errors.length) console.error(`studio-browser: console:\n${errors.join('\n')}`);
+  console.error(`studio-browser: every console line:\n${consoleAll.slice(-40).join('\n')}`);
+  // What each page showed when it failed.
+  for (const [i, p] of pages.entries()) {
+    await p.screenshot({ path: `${shots}/failed-${i}.png`, fullPage: true }).catch(() => {});
+    const shown = await p.locator('main').innerText({ timeout: 2_000 }).catch(() => '?');
+    console.error(`studio-browser: page ${i} at ${p.url()} showed:\n${shown}`);
+  }
   process.exitCode = 1;
+  // STUDIO_HOLD=<seconds>: keep the node, workers and Studio up that long to look at by hand.
+  if (process.env.STUDIO_HOLD) {
+    console.error(`studio-browser: holding ${process.env.STUDIO_HOLD} s: ${studio} (node ${nodeUrl})`);
+    await new Promise((r) => setTimeout(r, Number(process.env.STUDIO_HOLD) * 1000));
+  }
 } finally {
   await browser.close();
+  // An open chain connection would keep this process alive after a failure.
+  await Promise.all(apis.map((a) => a.disconnect().catch(() => {})));
 }
 
 function potAddress(api) {

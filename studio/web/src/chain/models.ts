@@ -47,6 +47,29 @@ export interface Job {
   /** Claimed: step / total and the latest loss the worker reported on chain. */
   progress: { step: number; total: number; loss: number | null } | null;
   model: number | null;
+  /** The training settings, as label and value, in the Train form's order. */
+  config: [string, string][];
+}
+
+/** A job's `TrainingConfig` from `toJSON()`, as label and value. */
+function describeConfig(c: Json): [string, string][] {
+  if (!c) return [];
+  const len = variant(c.length);
+  const targets = Array.isArray(c.targetModules) ? c.targetModules.map(text).join(', ') : String(c.targetModules);
+  return [
+    ['method', variant(c.method).name],
+    ['rank', String(c.rank)],
+    ['alpha', String(c.alpha)],
+    ['dropout', `${Number(c.dropout) / 10_000}%`],
+    ['targets', targets],
+    ['learning rate', (Number(c.learningRate) / 1e9).toExponential(1)],
+    ['warm-up steps', String(c.warmupSteps)],
+    ['length', `${String(len.data)} ${len.name.toLowerCase()}`],
+    ['batch', String(c.batchSize)],
+    ['sequence length', String(c.maxSeqLen)],
+    ['seed', String(c.seed)],
+    ['eval share', `${Number(c.evalFraction) / 10_000}%`],
+  ];
 }
 
 async function entries(q: Json): Promise<[number, Json][]> {
@@ -106,6 +129,7 @@ export async function jobs(chain: Chain): Promise<Job[]> {
         ? { step: Number(d.progress.step), total: Number(d.progress.totalSteps), loss: d.progress.lossMicro == null ? null : Number(d.progress.lossMicro) / 1e6 }
         : null,
       model: d.model ?? null,
+      config: describeConfig(j.config),
     };
   });
 }

@@ -33,20 +33,36 @@ export interface Message {
   content: string;
 }
 
+/** What a paid answer cost (plancks, as decimal strings): `charged` is the voucher line's total. */
+export interface Billing {
+  payee: string;
+  price_per_1k_tokens: string;
+  cost: string;
+  charged: string;
+}
+
 export interface Answer {
   text: string;
   finish: string | null;
   attribution: Attribution | null;
   citations: Citation[];
   usage: { prompt_tokens: number; completion_tokens: number } | null;
+  billing: Billing | null;
+}
+
+/** The API's refusal: its HTTP status and OpenAI-style code (`payment_required` for 402). */
+export class ApiError extends Error {
+  constructor(message: string, readonly status: number, readonly code: string | null) {
+    super(message);
+  }
 }
 
 async function failure(res: Response): Promise<Error> {
   try {
     const j = await res.json();
-    return new Error(j?.error?.message ?? `HTTP ${res.status}`);
+    return new ApiError(j?.error?.message ?? `HTTP ${res.status}`, res.status, j?.error?.code ?? null);
   } catch {
-    return new Error(`HTTP ${res.status}`);
+    return new ApiError(`HTTP ${res.status}`, res.status, null);
   }
 }
 
@@ -61,12 +77,14 @@ export async function chat(
   base: string,
   model: string,
   messages: Message[],
-  opts: { maxTokens: number; temperature: number; signal?: AbortSignal },
+  opts: { maxTokens: number; temperature: number; signal?: AbortSignal; voucher?: string },
   onText: (soFar: string) => void,
 ): Promise<Answer> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (opts.voucher) headers['tributary-voucher'] = opts.voucher;
   const res = await fetch(`${base}/chat/completions`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers,
     body: JSON.stringify({
       model,
       messages,
@@ -78,7 +96,7 @@ export async function chat(
     signal: opts.signal,
   });
   if (!res.ok || !res.body) throw await failure(res);
-  const answer: Answer = { text: '', finish: null, attribution: null, citations: [], usage: null };
+  const answer: Answer = { text: '', finish: null, attribution: null, citations: [], usage: null, billing: null };
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
   let buf = '';
   for (;;) {
@@ -104,6 +122,7 @@ export async function chat(
         if (chunk.attribution) answer.attribution = chunk.attribution;
         if (chunk.citations) answer.citations = chunk.citations;
         if (chunk.usage) answer.usage = chunk.usage;
+        if (chunk.billing) answer.billing = chunk.billing;
       }
     }
   }

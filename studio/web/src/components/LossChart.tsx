@@ -2,11 +2,7 @@
 import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-
-export interface Point {
-  step: number;
-  loss: number;
-}
+import type { Point } from '../chain/progress';
 
 export function LossChart({ train, evals, log }: { train: Point[]; evals: Point[]; log: boolean }) {
   const box = useRef<HTMLDivElement>(null);

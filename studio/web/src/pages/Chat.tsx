@@ -1,84 +1,81 @@
 // Chat with a served model (the base, a trained model-<id>, or datanet-<id> over a datanet's
-// records), streamed; each answer shows where it came from: the spans found word for word in the
-// training data with their contributions, or the datanet passages it cites.
+// records), streamed, optionally side by side with another (its base or its parent) on the same
+// questions. Answers of trained models are paid for when the worker sets a price: the page signs
+// a voucher on the account's tab before it asks (see PayPanel).
 import { useEffect, useRef, useState } from 'react';
 import { useStudio } from '../studio';
 import * as ai from '../chain/openai';
+import * as fees from '../chain/fees';
+import * as m from '../chain/models';
+import { amount, parseAmount } from '../chain/format';
+import { Conversation, type Turn } from '../components/Conversation';
+import { PayPanel } from '../components/PayPanel';
 
-interface Turn {
-  role: 'user' | 'assistant';
-  content: string;
-  answer?: ai.Answer;
-}
+const MAX_TOKENS = 128;
 
-function Highlighted({ text, spans }: { text: string; spans: ai.Span[] }) {
-  // Spans count characters (code points) of the answer.
-  const chars = Array.from(text);
-  const parts: React.ReactNode[] = [];
-  let at = 0;
-  [...spans].sort((a, b) => a.start - b.start).forEach((s, i) => {
-    if (s.start < at) return;
-    parts.push(chars.slice(at, s.start).join(''));
-    parts.push(
-      <mark key={i} title={`found ${s.occurrences}× in the training data; contributions ${s.contributions.join(', ')}`}>
-        {chars.slice(s.start, s.end).join('')}
-      </mark>,
-    );
-    at = s.end;
-  });
-  parts.push(chars.slice(at).join(''));
-  return <>{parts}</>;
-}
-
-function Sources({ a }: { a: ai.Answer }) {
-  return (
-    <div className="sources" data-testid="sources">
-      {a.attribution && (
-        <p>
-          Trained on datanet <a href={`#/datanets/${a.attribution.dataset.datanet}`}>{a.attribution.dataset.datanet}</a> version {a.attribution.dataset.version}.{' '}
-          {a.attribution.spans.length === 0
-            ? 'No part of this answer appears word for word in it.'
-            : `${a.attribution.spans.length} highlighted span(s) appear word for word in it, from contributions ${[...new Set(a.attribution.spans.flatMap((s) => s.contributions))].map((c) => `#${c}`).join(', ')}.`}
-        </p>
-      )}
-      {a.citations.length > 0 && (
-        <ol className="citations" data-testid="citations">
-          {a.citations.map((c) => (
-            <li key={c.n} value={c.n}>
-              <a href={`#/contributions/${c.contribution}`}>contribution {c.contribution}</a>
-              {c.cited ? ' (cited)' : ''}: <q>{c.text.length > 160 ? c.text.slice(0, 160) + '…' : c.text}</q>
-            </li>
-          ))}
-        </ol>
-      )}
-      {a.usage && <p className="hint">{a.usage.prompt_tokens} prompt + {a.usage.completion_tokens} answer tokens · {a.finish}</p>}
-    </div>
-  );
-}
+type Threads = Record<string, Turn[]>;
 
 export function Chat() {
-  const { config } = useStudio();
+  const { config, chain, account, label } = useStudio();
   const base = config.api;
   const [list, setList] = useState<ai.ModelInfo[] | null>(null);
+  const [trained, setTrained] = useState<m.TrainedModel[]>([]);
   const [model, setModel] = useState('');
-  const [turns, setTurns] = useState<Turn[]>([]);
+  const [compare, setCompare] = useState('');
+  const [threads, setThreads] = useState<Threads>({});
   const [input, setInput] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [terms, setTerms] = useState<fees.Terms | null>(null);
+  const [allowance, setAllowance] = useState('0.2');
+  const [signedNote, setSignedNote] = useState<string | null>(null);
+  const [answered, setAnswered] = useState(0);
   const stop = useRef<AbortController | null>(null);
+  // Signed vouchers, by payer, tab and model: kept in memory only (each is a bearer
+  // authorisation for the worker, up to its total).
+  const vouchers = useRef(new Map<string, fees.Voucher>());
 
   useEffect(() => {
     if (!base) return;
     ai.models(base).then(
-      (m) => {
-        setList(m);
-        setModel((cur) => cur || m.find((x) => x.id.startsWith('model-'))?.id || m[0]?.id || '');
+      (l) => {
+        setList(l);
+        setModel((cur) => cur || l.find((x) => x.id.startsWith('model-'))?.id || l[0]?.id || '');
       },
       (e) => setError(`The model API does not answer: ${e instanceof Error ? e.message : e}`),
     );
-  }, [base]);
+    fees.terms(base).then(setTerms, () => setTerms(null));
+    m.trainedModels(chain).then(setTrained, () => setTrained([]));
+  }, [base, chain]);
 
   if (!base) return <section><h1>Chat</h1><p>This Studio serves no model API (tributary-studio --no-api).</p></section>;
+
+  const paid = (id: string) => !!terms && terms.price > 0n && id.startsWith('model-');
+  const info = list?.find((x) => x.id === model);
+  const lineage = trained.find((t) => `model-${t.id}` === model);
+  const parentId = lineage?.parent != null ? `model-${lineage.parent}` : null;
+  const role = (id: string) => (id === info?.parent ? ' (its base)' : id === parentId ? ' (its parent)' : '');
+
+  /** The voucher header for an answer of `id` to `history`, signing a new voucher when the one
+   * held (here or by the worker) does not cover what the request may cost. */
+  const voucherFor = async (id: string, history: ai.Message[]): Promise<string | undefined> => {
+    if (!paid(id) || !terms?.payee || !terms.genesis) return undefined;
+    if (!account) throw new Error('Choose an account: answers of trained models are paid for on this worker.');
+    const n = Number(id.slice('model-'.length));
+    const line = await fees.line(base, account.address, n);
+    if (!line) throw new Error('Open a tab with this worker first (Paying for answers, below).');
+    if (line.closing) throw new Error('Your tab with this worker is closing: it takes no new requests. Withdraw, then open a new one.');
+    const need = line.charged + line.reserved + fees.cost(terms.price, fees.mostTokens(history, MAX_TOKENS));
+    const key = `${account.address}:${line.tab}:${n}`;
+    let v = vouchers.current.get(key);
+    if (!v || (v.cumulative < need && line.allows < need)) {
+      const extra = parseAmount(chain, allowance) ?? 0n;
+      v = await fees.sign(account, terms.genesis, { tab: line.tab, worker: terms.payee, model: n, cumulative: need + extra });
+      vouchers.current.set(key, v);
+      setSignedNote(`Signed a voucher: ${label(terms.payee)} may take up to ${amount(chain, v.cumulative)} in all for ${id} on tab #${line.tab}.`);
+    }
+    return fees.header(v);
+  };
 
   const ask = async (e: React.FormEvent) => {
     e.preventDefault();
@@ -87,47 +84,82 @@ export function Chat() {
     setError(null);
     setBusy(true);
     setInput('');
-    const history: ai.Message[] = [...turns.map((t) => ({ role: t.role, content: t.content })), { role: 'user', content: q }];
-    const next: Turn[] = [...turns, { role: 'user', content: q }, { role: 'assistant', content: '' }];
-    setTurns(next);
+    const targets = compare ? [model, compare] : [model];
+    const update = (id: string, f: (t: Turn[]) => Turn[]) => setThreads((all) => ({ ...all, [id]: f(all[id] ?? []) }));
+    const histories = targets.map((id): ai.Message[] => [
+      ...(threads[id] ?? []).filter((t) => !t.error).map((t) => ({ role: t.role, content: t.content })),
+      { role: 'user', content: q },
+    ]);
+    targets.forEach((id) => update(id, (t) => [...t, { role: 'user', content: q }, { role: 'assistant', content: '' }]));
     stop.current = new AbortController();
-    try {
-      const answer = await ai.chat(base, model, history, { maxTokens: 128, temperature: 0, signal: stop.current.signal }, (soFar) =>
-        setTurns((t) => [...t.slice(0, -1), { role: 'assistant', content: soFar }]),
-      );
-      setTurns((t) => [...t.slice(0, -1), { role: 'assistant', content: answer.text, answer }]);
-    } catch (err) {
-      if (!(err instanceof DOMException && err.name === 'AbortError')) setError(err instanceof Error ? err.message : String(err));
-    } finally {
-      setBusy(false);
+    const signal = stop.current.signal;
+    const fail = (id: string, err: unknown) =>
+      update(id, (t) => [...t.slice(0, -1), { role: 'assistant', content: '', error: err instanceof Error ? err.message : String(err) }]);
+    // Vouchers first, one after another (a wallet asks once at a time), then the answers together.
+    const headers: (string | undefined | null)[] = [];
+    for (const [i, id] of targets.entries()) {
+      try {
+        headers.push(await voucherFor(id, histories[i]));
+      } catch (err) {
+        fail(id, err);
+        headers.push(null);
+      }
     }
+    await Promise.all(
+      targets.map(async (id, i) => {
+        if (headers[i] === null) return;
+        try {
+          const answer = await ai.chat(base, id, histories[i], { maxTokens: MAX_TOKENS, temperature: 0, signal, voucher: headers[i] ?? undefined }, (soFar) =>
+            update(id, (t) => [...t.slice(0, -1), { role: 'assistant', content: soFar }]),
+          );
+          update(id, (t) => [...t.slice(0, -1), { role: 'assistant', content: answer.text, answer }]);
+        } catch (err) {
+          if (!(err instanceof DOMException && err.name === 'AbortError')) fail(id, err);
+        }
+      }),
+    );
+    setAnswered((n) => n + 1);
+    setBusy(false);
   };
 
-  const info = list?.find((m) => m.id === model);
+  const choose = (id: string) => {
+    setModel(id);
+    setCompare('');
+    setThreads({});
+  };
+  const others = (list ?? []).filter((x) => x.id !== model);
+  others.sort((a, b) => (role(b.id) ? 1 : 0) - (role(a.id) ? 1 : 0));
+  const shown = compare ? [model, compare] : [model];
   return (
     <section aria-labelledby="chat-title" className="chat">
       <h1 id="chat-title">Chat</h1>
-      <label className="inline">
-        Model{' '}
-        <select value={model} onChange={(e) => { setModel(e.target.value); setTurns([]); }} data-testid="model-select">
-          {(list ?? []).map((m) => <option key={m.id} value={m.id}>{m.id}</option>)}
-        </select>
-      </label>
-      {info?.parent && <span className="hint"> adapter on {info.parent}</span>}
-      {model.startsWith('datanet-') && <span className="hint"> answers from the datanet's records, with citations</span>}
+      <div className="row">
+        <label className="inline">
+          Model{' '}
+          <select value={model} onChange={(e) => choose(e.target.value)} data-testid="model-select">
+            {(list ?? []).map((x) => <option key={x.id} value={x.id}>{x.id}{paid(x.id) ? ' (paid)' : ''}</option>)}
+          </select>
+        </label>
+        <label className="inline">
+          Side by side with{' '}
+          <select value={compare} onChange={(e) => { setCompare(e.target.value); setThreads({}); }} data-testid="compare-select">
+            <option value="">nothing</option>
+            {others.map((x) => <option key={x.id} value={x.id}>{x.id}{role(x.id)}</option>)}
+          </select>
+        </label>
+      </div>
+      {info?.parent && <p className="hint">{model} is an adapter on {info.parent}{parentId ? `, trained on from ${parentId}` : ''}.</p>}
+      {model.startsWith('datanet-') && <p className="hint">Answers from the datanet's records, with citations.</p>}
       {error && <p role="alert" className="error">{error}</p>}
-      <ol className="turns" aria-live="polite" data-testid="turns">
-        {turns.map((t, i) => (
-          <li key={i} className={`turn ${t.role}`}>
-            <span className="who">{t.role === 'user' ? 'You' : model}</span>
-            <p className="text" data-testid={t.role === 'assistant' ? 'answer' : undefined}>
-              {t.answer?.attribution ? <Highlighted text={t.content} spans={t.answer.attribution.spans} /> : t.content}
-              {busy && i === turns.length - 1 && t.role === 'assistant' && <span className="cursor" aria-hidden="true">▍</span>}
-            </p>
-            {t.answer && <Sources a={t.answer} />}
-          </li>
+      {signedNote && <p className="hint" data-testid="voucher-note">{signedNote}</p>}
+      <div className={shown.length > 1 ? 'chat-columns' : undefined}>
+        {shown.map((id) => (
+          <div key={id} className="chat-column">
+            {shown.length > 1 && <h2 className="column-title">{id}{role(id)}</h2>}
+            <Conversation model={id} turns={threads[id] ?? []} busy={busy} />
+          </div>
         ))}
-      </ol>
+      </div>
       <form onSubmit={ask} className="ask">
         <label htmlFor="chat-input" className="sr-only">Message</label>
         <textarea
@@ -150,6 +182,9 @@ export function Chat() {
           <button type="submit" className="primary" disabled={!model}>Send</button>
         )}
       </form>
+      {terms && terms.price > 0n && terms.payee && (
+        <PayPanel terms={terms} allowance={allowance} setAllowance={setAllowance} answered={answered} />
+      )}
     </section>
   );
 }

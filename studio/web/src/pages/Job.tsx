@@ -5,76 +5,27 @@ import { useEffect, useState } from 'react';
 import { useStudio } from '../studio';
 import * as m from '../chain/models';
 import { amount } from '../chain/format';
-import { LossChart, type Point } from '../components/LossChart';
+import { sorted, useJobEvents, useProgressIndex } from '../chain/progress';
+import { LossChart } from '../components/LossChart';
 import { TxButton } from '../components/TxButton';
-
-interface Live {
-  total: number | null;
-  train: Map<number, Point>;
-  evals: Map<number, Point>;
-  lr: number | null;
-  tokensPerS: number | null;
-  /** Arrival times of live step events, for the ETA. */
-  arrivals: number[];
-  end: string | null;
-}
-
-const empty = (): Live => ({ total: null, train: new Map(), evals: new Map(), lr: null, tokensPerS: null, arrivals: [], end: null });
 
 export function JobPage({ id }: { id: number }) {
   const { chain, best, config, account, label } = useStudio();
   const [job, setJob] = useState<m.Job | null | undefined>(undefined);
-  const [endpoint, setEndpoint] = useState<string | null>(null);
-  const [live, setLive] = useState<Live>(empty);
   const [log, setLog] = useState(false);
-  const [streamNote, setStreamNote] = useState<string | null>(null);
 
   useEffect(() => {
     m.job(chain, id).then(setJob);
   }, [chain, id, best]);
-  const worker = job?.worker ?? null;
-  useEffect(() => {
-    if (worker) m.endpointOf(chain, worker).then(setEndpoint);
-  }, [chain, worker]);
-
-  const index = endpoint == null ? -1 : config.progress.findIndex((p) => p.replace(/\/$/, '') === endpoint.replace(/\/$/, ''));
-  useEffect(() => {
-    if (index < 0) return;
-    setLive(empty());
-    const es = new EventSource(`/progress/${index}/jobs/${id}/events`);
-    const on = (kind: string, f: (d: Record<string, number>, l: Live) => void) =>
-      es.addEventListener(kind, (e) => {
-        const d = JSON.parse((e as MessageEvent).data);
-        setLive((l) => {
-          const n: Live = { ...l, train: new Map(l.train), evals: new Map(l.evals), arrivals: l.arrivals };
-          f(d, n);
-          return n;
-        });
-      });
-    on('started', (d, l) => (l.total = d.total_steps));
-    on('step', (d, l) => {
-      l.train.set(d.step, { step: d.step, loss: d.loss });
-      l.lr = d.lr;
-      l.tokensPerS = d.tokens_per_s;
-      l.arrivals = [...l.arrivals.slice(-10), performance.now()];
-    });
-    on('eval', (d, l) => l.evals.set(d.step, { step: d.step, loss: d.loss }));
-    for (const end of ['submitted', 'failed']) {
-      es.addEventListener(end, (e) => {
-        const d = JSON.parse((e as MessageEvent).data);
-        setLive((l) => ({ ...l, end: end === 'failed' ? `failed: ${d.reason}` : `submitted: adapter ${d.adapter}, final at block #${d.final_at}` }));
-        es.close(); // the stream ends here; do not let EventSource reconnect and replay it
-      });
-    }
-    es.onerror = () => setStreamNote('The live stream is interrupted; it reconnects on its own.');
-    es.onopen = () => setStreamNote(null);
-    return () => es.close();
-  }, [index, id]);
+  const { index: found, endpoint } = useProgressIndex(chain, config.progress, job?.worker ?? null);
+  const index = found ?? -1;
+  const live = useJobEvents(found, id);
+  const streamNote = live.interrupted ? 'The live stream is interrupted; it reconnects on its own.' : null;
 
   if (job === undefined) return <p>Loading…</p>;
   if (job === null) return <p role="alert">No job {id}.</p>;
-  const train = [...live.train.values()].sort((a, b) => a.step - b.step);
-  const evals = [...live.evals.values()].sort((a, b) => a.step - b.step);
+  const train = sorted(live.train);
+  const evals = sorted(live.evals);
   const done = train.length ? train[train.length - 1].step + 1 : job.progress?.step ?? 0;
   const total = live.total ?? job.progress?.total ?? null;
   const gaps = live.arrivals.slice(1).map((t, i) => t - live.arrivals[i]).filter((g) => g > 5);

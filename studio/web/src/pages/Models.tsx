@@ -1,16 +1,20 @@
 // Models: the base models, the trained models with their lineage (base, parent, datanet version,
-// job), and training jobs with their on-chain progress, re-read at every block.
+// job; also drawn as a graph) and their adapters to download, and training jobs with their
+// on-chain progress, re-read at every block.
 import { useEffect, useState } from 'react';
 import { useStudio } from '../studio';
 import * as m from '../chain/models';
 import { amount, bytes } from '../chain/format';
+import { Lineage } from '../components/Lineage';
 
 export function Models() {
-  const { chain, best, label } = useStudio();
+  const { chain, best, label, config } = useStudio();
   const [bases, setBases] = useState<m.BaseModel[]>([]);
   const [models, setModels] = useState<m.TrainedModel[]>([]);
   const [jobs, setJobs] = useState<m.Job[]>([]);
   const [error, setError] = useState<string | null>(null);
+  const [chosen, setChosen] = useState<number[]>([]);
+  const choose = (id: number, on: boolean) => setChosen((c) => (on ? [...c.filter((x) => x !== id), id].sort((a, b) => a - b) : c.filter((x) => x !== id)));
   useEffect(() => {
     Promise.all([m.baseModels(chain), m.trainedModels(chain), m.jobs(chain)]).then(
       ([b, t, j]) => {
@@ -31,9 +35,10 @@ export function Models() {
       {jobs.length === 0 ? <p>No job yet: create one on the <a href="#/train">Train page</a> (or <code>tributary job create</code>).</p> : (
         <div className="table-wrap">
           <table data-testid="jobs">
-            <thead><tr><th scope="col">Job</th><th scope="col">Data</th><th scope="col">Base</th><th scope="col">Budget</th><th scope="col">Status</th><th scope="col">Progress</th></tr></thead>
+            <thead><tr><th scope="col">Compare</th><th scope="col">Job</th><th scope="col">Data</th><th scope="col">Base</th><th scope="col">Budget</th><th scope="col">Status</th><th scope="col">Progress</th></tr></thead>
             <tbody>{jobs.map((j) => (
               <tr key={j.id}>
+                <td><input type="checkbox" aria-label={`Compare job ${j.id}`} checked={chosen.includes(j.id)} onChange={(e) => choose(j.id, e.target.checked)} /></td>
                 <td><a href={`#/jobs/${j.id}`}>{j.id}</a></td>
                 <td><a href={`#/datanets/${j.datanet}`}>datanet {j.datanet}</a> v{j.version}</td>
                 <td>{baseName(j.base)}{j.parent != null ? ` + model ${j.parent}` : ''}</td>
@@ -52,8 +57,19 @@ export function Models() {
           </table>
         </div>
       )}
+      {jobs.length > 1 && (
+        <p>
+          {chosen.length >= 2 ? (
+            <a href={`#/compare/${chosen.join(',')}`} data-testid="compare-link">Compare runs {chosen.map((c) => `#${c}`).join(', ')}</a>
+          ) : (
+            <span className="hint">Tick two runs or more to compare their loss and settings.</span>
+          )}
+        </p>
+      )}
       <h2>Trained models</h2>
       {models.length === 0 ? <p>No trained model yet.</p> : (
+        <>
+        <Lineage bases={bases} models={models} />
         <div className="table-wrap">
           <table data-testid="models">
             <thead><tr><th scope="col">Model</th><th scope="col">Lineage</th><th scope="col">Adapter</th><th scope="col">Loss (train / eval)</th><th scope="col">Trained</th><th scope="col">Owner</th></tr></thead>
@@ -63,7 +79,18 @@ export function Models() {
                 <td>
                   {baseName(t.base)}{t.parent != null ? ` → model-${t.parent}` : ''} → <a href={`#/datanets/${t.datanet}`}>datanet {t.datanet}</a> v{t.version} (job {t.job})
                 </td>
-                <td>{t.method} r{t.rank}, {bytes(t.adapterBytes)}<br /><code className="hash">{t.adapterHash}</code></td>
+                <td>
+                  {t.method} r{t.rank}, {bytes(t.adapterBytes)}<br /><code className="hash">{t.adapterHash}</code>
+                  {config.upload && (
+                    <>
+                      <br />
+                      <a href={`/adapters/${t.id}`} download={`model-${t.id}-adapter.tar`} data-testid={`download-${t.id}`}>
+                        Download the PEFT adapter
+                      </a>{' '}
+                      <span className="hint">(.tar: <code>tar xf</code> gives adapter_config.json and adapter_model.safetensors)</span>
+                    </>
+                  )}
+                </td>
                 <td>{t.trainLoss.toFixed(3)} / {t.evalLoss == null ? '—' : t.evalLoss.toFixed(3)}</td>
                 <td>{t.steps} steps, {t.tokens.toLocaleString('en-US')} tokens, by {label(t.trainer)}</td>
                 <td>{label(t.owner)}</td>
@@ -71,6 +98,7 @@ export function Models() {
             ))}</tbody>
           </table>
         </div>
+        </>
       )}
       <h2>Base models</h2>
       <div className="table-wrap">

@@ -1,5 +1,5 @@
-// Rewards: the open reward pools of final jobs (what contributors and curators may still claim),
-// and how each datanet splits a job's budget.
+// Rewards: the open reward pools of final jobs and of the answer fees their models earned (what
+// contributors and curators may still claim), an account's lines in them, and a claim button.
 import { useEffect, useState } from 'react';
 import { useStudio } from '../studio';
 import * as rw from '../chain/rewards';
@@ -17,18 +17,23 @@ export function Rewards() {
   }, [chain, best]);
   // An account's lines: fetched once per pool set and after a claim (not every block: each
   // needs the table from a data peer).
-  const jobs = (pools ?? []).map((p) => p.job).join(',');
+  // A fee pool's lines turn claimable when its period ends: re-read them then too.
+  const periodLength = rw.feePeriodLength(chain);
+  const ended = (pools ?? []).filter((p) => p.period != null && best >= (p.period + 1) * periodLength).length;
+  const jobs = (pools ?? []).map((p) => `${p.job}/${p.period}`).join(',') + `|${ended}`;
   useEffect(() => {
     if (!account || !config.upload || pools == null) return;
     let live = true;
     (async () => {
       const all: rw.Line[] = [];
       const errs: string[] = [];
-      for (const p of pools) {
+      const byJob = new Map<number, (number | null)[]>();
+      for (const p of pools) byJob.set(p.job, [...(byJob.get(p.job) ?? []), p.period]);
+      for (const [job, periods] of byJob) {
         try {
-          all.push(...(await rw.linesOf(chain, p.job, account.address)));
+          all.push(...(await rw.linesOf(chain, job, periods, account.address)));
         } catch (e) {
-          errs.push(`job ${p.job}: ${e instanceof Error ? e.message : e}`);
+          errs.push(`job ${job}: ${e instanceof Error ? e.message : e}`);
         }
       }
       if (live) {
@@ -43,13 +48,22 @@ export function Rewards() {
   }, [chain, account, jobs, refresh]);
   const unpaid = (lines ?? []).filter((l) => l.amount != null);
   const pending = unpaid.reduce((a, l) => a + (l.amount ?? 0n), 0n);
+  const poolName = (period: number | null) => (period == null ? 'budget' : `answer fees, period ${period}`);
+  const state = (l: rw.Line) =>
+    l.amount != null
+      ? amount(chain, l.amount)
+      : l.state === 'poolFilling' && l.period != null
+        ? `filling until block #${(l.period + 1) * periodLength}`
+        : l.state;
   return (
     <section aria-labelledby="rewards-title">
       <h1 id="rewards-title">Rewards</h1>
       <p className="lead">
         When a job is final its budget is split by its datanet's published split: the worker and the owner are paid at once; contributors
         (by the job's attribution table) and curators (by their approving votes) claim their lines from the job's pool for 30 days.
-        Each datanet's page shows its split.
+        Each paid answer of a trained model is split the same way: the serving worker and the owner at once, contributors and curators
+        through a fee pool of the job that trained the model, one per fee period of {periodLength} blocks, claimable once its period
+        ends. Each datanet's page shows its split.
       </p>
       <h2>Your rewards</h2>
       {!account && <p>Choose an account to see its rewards.</p>}
@@ -63,14 +77,15 @@ export function Rewards() {
           {lines.length > 0 && (
             <div className="table-wrap">
               <table data-testid="reward-lines">
-                <thead><tr><th scope="col">Job</th><th scope="col">As</th><th scope="col">For</th><th scope="col">Share</th><th scope="col">Amount</th></tr></thead>
+                <thead><tr><th scope="col">Job</th><th scope="col">Pool</th><th scope="col">As</th><th scope="col">For</th><th scope="col">Share</th><th scope="col">Amount</th></tr></thead>
                 <tbody>{lines.map((l) => (
-                  <tr key={`${l.job}-${l.index}`}>
+                  <tr key={`${l.job}-${l.period}-${l.index}`}>
                     <td><a href={`#/jobs/${l.job}`}>{l.job}</a></td>
+                    <td>{poolName(l.period)}</td>
                     <td>{l.leaf.role}</td>
                     <td>{l.leaf.role === 'contributor' ? <a href={`#/contributions/${l.leaf.item}`}>contribution {l.leaf.item}</a> : `${l.leaf.item} approving vote(s)`}</td>
                     <td>{(l.leaf.ppm / 10_000).toFixed(2)}% of the {l.leaf.role}s' part</td>
-                    <td data-testid="line-state">{l.amount != null ? amount(chain, l.amount) : l.state}</td>
+                    <td data-testid="line-state">{state(l)}</td>
                   </tr>
                 ))}</tbody>
               </table>
@@ -80,7 +95,7 @@ export function Rewards() {
           <TxButton
             label={`Claim ${unpaid.length} line(s)`}
             className="primary"
-            build={() => unpaid.map((l) => chain.api.tx.rewards.claim(l.job, l.index, rw.leafArg(l.leaf), l.proof))}
+            build={() => unpaid.map((l) => rw.claimCall(chain, l))}
             disabledReason={unpaid.length === 0 ? 'Nothing to claim' : null}
             explain="Each line is paid to its account, whoever signs; the chain checks the proof against the pool's root."
             onDone={() => setRefresh((r) => r + 1)}
@@ -93,10 +108,11 @@ export function Rewards() {
       {pools && pools.length > 0 && (
         <div className="table-wrap">
           <table data-testid="pools">
-            <thead><tr><th scope="col">Job</th><th scope="col">Datanet</th><th scope="col">Contributors (claimed)</th><th scope="col">Curators (claimed)</th><th scope="col">Lines</th><th scope="col">Claims until</th></tr></thead>
+            <thead><tr><th scope="col">Job</th><th scope="col">Pool</th><th scope="col">Datanet</th><th scope="col">Contributors (claimed)</th><th scope="col">Curators (claimed)</th><th scope="col">Lines</th><th scope="col">Claims until</th></tr></thead>
             <tbody>{pools.map((p) => (
-              <tr key={p.job}>
+              <tr key={`${p.job}-${p.period}`}>
                 <td><a href={`#/jobs/${p.job}`}>{p.job}</a></td>
+                <td>{poolName(p.period)}</td>
                 <td><a href={`#/datanets/${p.datanet}`}>{p.datanet}</a></td>
                 <td>{amount(chain, p.contributors)} ({amount(chain, p.contributorsPaid)})</td>
                 <td>{amount(chain, p.curators)} ({amount(chain, p.curatorsPaid)})</td>
@@ -108,7 +124,7 @@ export function Rewards() {
         </div>
       )}
       <p className="hint">
-        The same from a terminal: <code>tributary rewards pending --account ADDRESS --peer …</code> and <code>tributary rewards claim JOB --key …</code> (docs/rewards.md).
+        The same from a terminal: <code>tributary rewards pending --account ADDRESS --peer …</code> and <code>tributary rewards claim JOB [--period P] --key …</code> (docs/rewards.md, docs/fees.md).
       </p>
     </section>
   );
