@@ -14,8 +14,10 @@
 //! lineage is drawn and its adapter downloaded (its BLAKE3 as on chain); Eve opens a tab with the
 //! serving worker (which charges) and chats with the trained model beside its base, the page
 //! signing her voucher; the test wallet signs one voucher as raw bytes for two answers; once the
-//! worker has settled and the fee period ended, Eve claims her line of the answer-fee pool; a
-//! phone's width does not scroll sideways; no console errors. Screenshots go to `$TRIBUTARY_STUDIO_SHOTS` (default
+//! worker has settled and the fee period ended, Eve claims her line of the answer-fee pool; Alice
+//! retrains model-0 as a child and compares the two runs, then stops a long job while Charlie's
+//! worker trains it (the worker stops); a phone's width does not scroll sideways; no console
+//! errors. Screenshots go to `$TRIBUTARY_STUDIO_SHOTS` (default
 //! `<target>/studio-shots`).
 
 use crate::{json, serving::start_api};
@@ -57,7 +59,7 @@ fn the_studio_in_a_real_browser() {
 	let mut args = super::data_plane::curator_args(&url, "//Charlie");
 	args.extend(["--jobs-key", "//Eve", "--progress-listen", &progress_listen].map(String::from));
 	let args: Vec<&str> = args.iter().map(String::as_str).collect();
-	let worker = Worker::start("charlie", &wc, &args).unwrap();
+	let mut worker = Worker::start("charlie", &wc, &args).unwrap();
 	ok(&url, &ks, &["worker", "register", "--worker-dir", wc.to_str().unwrap(), "--key", "//Eve"]);
 
 	// A (tiny) base model on chain, for the Train page.
@@ -192,6 +194,9 @@ fn the_studio_in_a_real_browser() {
 	);
 	assert!(stdout.contains("studio-browser: passed"), "{stdout}");
 	api.kill();
+	// The job Alice stopped in the browser: its worker stopped training it and is free again.
+	worker.proc.wait_log("stopped the job", Duration::from_secs(60)).unwrap();
+	worker.proc.wait_log("training stopped: the lease is gone", Duration::from_secs(60)).unwrap();
 
 	// What the browser did, seen from the CLI: Bob's queue is empty, the commitment counts the
 	// acceptance; then the CLI funds the pot and publishes a version the CLI lists.
@@ -210,6 +215,42 @@ fn the_studio_in_a_real_browser() {
 	);
 	let none = cli(&url, &ks, &["datanet", "commitment", "999"]).unwrap();
 	assert!(!none.ok && none.stderr.contains("no datanet 999"), "{}", none.stderr);
+
+	// The workers' checks, run by the Studio for a curator: a text that is not UTF-8 fails as
+	// Malformed (the reason the workers would vote); a contribution not on chain is a 404.
+	let bad = home.path().join("bad.txt");
+	std::fs::write(
+		&bad,
+		b"A note that starts well and then \xff\xfe breaks its encoding.
+",
+	)
+	.unwrap();
+	let out = cli(
+		&url,
+		&ks,
+		&[
+			"--json",
+			"contribute",
+			bad.to_str().unwrap(),
+			"--datanet",
+			&bob_only,
+			"--key",
+			"//Dave",
+			"--peer",
+			&worker.tcp_addr(),
+		],
+	)
+	.unwrap();
+	let bad_id = json(&out)["contribution"].as_u64().expect("a contribution id");
+	let (status, body) = request(port, "GET", &format!("/check/{bad_id}"), b"");
+	assert_eq!(status, 200, "{body}");
+	let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+	assert_eq!((&v["passes"], &v["code"]), (&false.into(), &"Malformed".into()), "{body}");
+	assert!(v["reason"].as_str().unwrap().contains("not valid UTF-8"), "{body}");
+	let (status, _) = request(port, "GET", &format!("/check/{pending}"), b"");
+	assert_eq!(status, 200, "the accepted note still checks");
+	let (status, body) = request(port, "GET", "/check/424242", b"");
+	assert_eq!(status, 404, "{body}");
 }
 
 fn ok(url: &str, ks: &std::path::Path, args: &[&str]) {

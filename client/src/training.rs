@@ -306,6 +306,12 @@ pub enum JobState {
 		attribution: CommitmentSpec,
 	},
 	Cancelled,
+	/// Stopped by its creator while `worker` trained it, at `step` of `total_steps`.
+	Stopped {
+		worker: String,
+		step: u32,
+		total_steps: u32,
+	},
 }
 
 /// A job as the CLI shows it.
@@ -560,6 +566,14 @@ impl Client {
 		Ok(())
 	}
 
+	/// Stops a claimed job (creator only): the worker is paid for the share it reported done;
+	/// returns what it was paid and what came back to the creator.
+	pub async fn stop_job(&self, key: &Key, job: JobId) -> Result<(u128, u128), ClientError> {
+		let e: chain::jobs::events::JobStopped =
+			self.submit_for(&chain::tx().jobs().stop_job(job), key).await?;
+		Ok((e.paid, e.refunded))
+	}
+
 	/// Claims `job` for worker `key`; returns the block its lease lapses at.
 	pub async fn claim_job(&self, key: &Key, job: JobId) -> Result<u32, ClientError> {
 		let e: chain::jobs::events::JobClaimed =
@@ -641,6 +655,11 @@ impl Client {
 				attribution: CommitmentSpec::from_chain(attribution),
 			},
 			JobStatus::Cancelled => JobState::Cancelled,
+			JobStatus::Stopped { worker, progress } => JobState::Stopped {
+				worker: worker.to_string(),
+				step: progress.step,
+				total_steps: progress.total_steps,
+			},
 		};
 		Ok(JobView {
 			id,

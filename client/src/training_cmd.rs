@@ -140,6 +140,9 @@ pub enum JobCmd {
 	Show { id: u64 },
 	/// Cancel an open job and get its budget back (creator only).
 	Cancel { id: u64 },
+	/// Stop a job a worker is training (creator only): the worker is paid for the share of the
+	/// steps it reported done (of its part of the budget), the rest comes back; no model.
+	Stop { id: u64 },
 	/// Follow a job to its end: live steps, loss and speed from the event stream of the worker
 	/// training it (at the endpoint the worker publishes on chain, or --worker-url), else from the
 	/// progress its heartbeats put on chain.
@@ -580,6 +583,21 @@ pub async fn run_job(cli: &Cli, cmd: &JobCmd) -> Result<()> {
 			println!("job {id} cancelled; its budget is back");
 			Ok(())
 		}
+		JobCmd::Stop { id } => {
+			let (paid, refunded) = connect(cli).await?.stop_job(&signer(cli)?, *id).await?;
+			if cli.json {
+				print_json(&serde_json::json!({
+					"job": id, "paid": paid.to_string(), "refunded": refunded.to_string()
+				}));
+			} else {
+				println!(
+					"job {id} stopped: {} paid to its worker for the work it reported, {} back to you",
+					trib(paid),
+					trib(refunded)
+				);
+			}
+			Ok(())
+		}
 	}
 }
 
@@ -658,7 +676,7 @@ async fn watch(cli: &Cli, id: u64, worker_url: Option<&str>) -> Result<()> {
 				b.set_position(*step as u64);
 				b.set_message(loss.map(|l| format!("loss {l:.4}")).unwrap_or_default());
 			}
-			JobState::Finalized { .. } | JobState::Cancelled => {
+			JobState::Finalized { .. } | JobState::Cancelled | JobState::Stopped { .. } => {
 				if let Some(b) = progress.take() {
 					b.finish_and_clear();
 				}
@@ -785,6 +803,11 @@ fn state_line(s: &JobState) -> String {
 		),
 		JobState::Finalized { model, .. } => format!("final: model {model}"),
 		JobState::Cancelled => "cancelled".into(),
+		JobState::Stopped { worker, step, total_steps } => {
+			format!(
+				"stopped by its creator while {worker} trained it, at step {step}/{total_steps}"
+			)
+		}
 	}
 }
 

@@ -309,8 +309,9 @@ impl JobRunner {
 					Err(e) => {
 						self.hub.publish(job.id, "failed", serde_json::json!({ "reason": format!("{e:#}") }));
 						if let Some(FinetuneError::Stopped { step }) = e.downcast_ref::<FinetuneError>() {
-							// The lease is gone: another worker may take the job; nothing to submit.
-							tracing::warn!(job = job.id, step, "training stopped: the lease was lost");
+							// The lease is gone (lapsed, or the creator stopped the job): nothing to
+							// submit; another worker may take a lapsed job.
+							tracing::warn!(job = job.id, step, "training stopped: the lease is gone");
 							return Ok(());
 						}
 						return Err(e);
@@ -324,6 +325,13 @@ impl JobRunner {
 							heads = None;
 						}
 						None => heads = None,
+					}
+					// A creator who stops the job frees its worker at once, not at the next heartbeat.
+					if let Ok(j) = self.client.job(job.id).await {
+						if matches!(j.state, JobState::Stopped { .. }) && !reporter.stopped() {
+							tracing::warn!(job = job.id, "the creator stopped the job: stopping the training");
+							reporter.stop();
+						}
 					}
 					if best.saturating_add(half_lease) < lease_until {
 						continue;
@@ -401,7 +409,10 @@ impl JobRunner {
 				*lease_until = until;
 			}
 			Err(e) if e.chain_error() == Some("NotLeaseHolder") => {
-				tracing::warn!(job = job, "the lease is lost (it lapsed): stopping the training");
+				tracing::warn!(
+					job = job,
+					"the lease is lost (it lapsed, or the creator stopped the job): stopping the training"
+				);
 				reporter.stop();
 			}
 			Err(e) => tracing::warn!(job = job, "heartbeat failed: {e}"),

@@ -100,7 +100,8 @@ pub struct Reporter {
 	job: JobId,
 	latest: Mutex<Progress>,
 	hub: ProgressHub,
-	/// Set when the lease is lost: the training stops at the next step (checkpoint kept).
+	/// Set when the lease is lost or the job stopped: the training stops at its next step
+	/// (checkpoint kept).
 	stop: std::sync::atomic::AtomicBool,
 }
 
@@ -116,6 +117,11 @@ impl Reporter {
 	/// Asks the training to stop at its next step.
 	pub fn stop(&self) {
 		self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+	}
+
+	/// Whether the training was asked to stop.
+	pub fn stopped(&self) -> bool {
+		self.stop.load(std::sync::atomic::Ordering::Relaxed)
 	}
 
 	/// Records `u`; returns whether the training goes on.

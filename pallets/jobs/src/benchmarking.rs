@@ -179,6 +179,28 @@ mod benchmarks {
 	}
 
 	#[benchmark]
+	fn stop_job() {
+		let (datanet, base) = catalogue::<T>();
+		let who = creator::<T>();
+		let job = open_job::<T>(&who, datanet, base);
+		let w = worker::<T>(0);
+		Jobs::<T>::claim_job(RawOrigin::Signed(w.clone()).into(), job).expect("claims");
+		let progress = Progress { step: 1, total_steps: 2, loss_micro: Some(3) };
+		Jobs::<T>::heartbeat(RawOrigin::Signed(w.clone()).into(), job, progress).expect("beats");
+		// The lease's bucket is full: taking the job out of it scans it.
+		LeaseExpiries::<T>::mutate(now::<T>() + T::LeasePeriod::get(), |b| {
+			while b.try_push(u64::MAX).is_ok() {}
+		});
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who), job);
+		assert!(matches!(
+			JobInfo::<T>::get(job).map(|j| j.status),
+			Some(JobStatus::Stopped { progress: p, .. }) if p == progress
+		));
+		assert_eq!(ClaimedBy::<T>::get(&w), None);
+	}
+
+	#[benchmark]
 	fn submit_result() {
 		let (datanet, base) = catalogue::<T>();
 		let job = open_job::<T>(&creator::<T>(), datanet, base);

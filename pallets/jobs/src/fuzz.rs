@@ -1,9 +1,10 @@
 //! Random call sequences through the jobs pallet's mock runtime, which holds the real workers,
 //! models and datanets pallets: every call of the workers, models and jobs pallets, from workers,
 //! builders, owners, outsiders and an account with no funds, with valid and invalid arguments, and
-//! blocks passing (leases lapse, results become final). Every pallet's `try_state` is checked after
-//! every step; a failure prints the seed and step to replay. (The datanets pallet's own calls are
-//! covered by its random sequences; here it provides published versions.)
+//! blocks passing (leases lapse, results become final; creators cancel and stop jobs). Every
+//! pallet's `try_state` is checked after every step; a failure prints the seed and step to replay.
+//! (The datanets pallet's own calls are covered by its random sequences; here it provides
+//! published versions.)
 //!
 //! `cargo test -p pallet-jobs random_call_sequences` runs `FUZZ_SEQUENCES` sequences (default
 //! 200) from `FUZZ_SEED` (default a fixed one); `scripts/fuzz-chain` runs 10,000.
@@ -125,7 +126,8 @@ fn step(rng: &mut Rng) {
 			training_config(rng),
 			rng.pick(&[0, MIN_BUDGET, 10_000, 10 * START_BALANCE]),
 		),
-		10 => Jobs::cancel_job(origin, job),
+		10 if rng.chance(50) => Jobs::cancel_job(origin, job),
+		10 => Jobs::stop_job(origin, job),
 		11 | 12 => Jobs::claim_job(origin, job),
 		13 => Jobs::heartbeat(
 			origin,

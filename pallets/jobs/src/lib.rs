@@ -58,13 +58,13 @@ pub mod pallet {
 		pallet_prelude::*,
 		traits::{
 			fungible::{Inspect, InspectHold, Mutate, MutateHold},
-			tokens::Precision,
+			tokens::{Precision, Preservation},
 		},
 	};
 	use frame_system::pallet_prelude::*;
 	use sp_runtime::{
 		traits::{CheckedAdd, One, Saturating, Zero},
-		Permill,
+		Perbill, Permill,
 	};
 
 	pub type BalanceOf<T> =
@@ -177,6 +177,9 @@ pub mod pallet {
 		},
 		/// A job was cancelled and its budget refunded.
 		JobCancelled { job: JobId },
+		/// A claimed job was stopped by its creator: `paid` to the worker for the share it
+		/// reported done, `refunded` to the creator.
+		JobStopped { job: JobId, worker: T::AccountId, paid: BalanceOf<T>, refunded: BalanceOf<T> },
 		/// A worker claimed a job.
 		JobClaimed { job: JobId, worker: T::AccountId, lease_until: BlockNumberFor<T> },
 		/// A worker reported progress and renewed its lease.
@@ -237,6 +240,8 @@ pub mod pallet {
 		NotCreator,
 		/// The job is not open.
 		NotOpen,
+		/// The job is not being trained (claimed): only a claimed job can be stopped.
+		NotClaimed,
 		/// The caller is not an active, bonded worker.
 		NotActiveWorker,
 		/// The worker declares no capacity for a model of this size.
@@ -448,6 +453,46 @@ pub mod pallet {
 			j.status = JobStatus::Claimed { worker, lease_until, deadline, progress };
 			JobInfo::<T>::insert(job, j);
 			Self::deposit_event(Event::JobProgressed { job, progress, lease_until });
+			Ok(())
+		}
+
+		/// Stop a job a worker is training (creator only): no model comes of it. The worker is
+		/// paid for what its heartbeats reported done, that share of the steps of what finishing
+		/// would have paid it (the worker's part of the budget by the datanet's split); the rest of
+		/// the budget comes back to the creator. The worker finds its lease gone at its next
+		/// heartbeat and stops training.
+		///
+		/// Emits `JobStopped`.
+		///
+		/// Weight: `O(1)` (bounded bucket).
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::stop_job())]
+		pub fn stop_job(origin: OriginFor<T>, job: JobId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let mut j = JobInfo::<T>::get(job).ok_or(Error::<T>::UnknownJob)?;
+			ensure!(j.creator == who, Error::<T>::NotCreator);
+			let JobStatus::Claimed { worker, lease_until, progress, .. } = j.status.clone() else {
+				return Err(Error::<T>::NotClaimed.into());
+			};
+			let released = T::Currency::release(
+				&HoldReason::JobEscrow.into(),
+				&who,
+				j.escrow,
+				Precision::BestEffort,
+			)?;
+			// Heartbeats keep `step <= total_steps`; none yet reads as nothing done.
+			let done = Perbill::from_rational(progress.step, progress.total_steps.max(1));
+			let paid = done * (T::Rewards::worker_part(j.datanet) * released);
+			if !paid.is_zero() {
+				T::Currency::transfer(&who, &worker, paid, Preservation::Expendable)?;
+			}
+			Self::unschedule(Queue::Leases, job, lease_until);
+			ClaimedBy::<T>::remove(&worker);
+			j.escrow = Zero::zero();
+			j.status = JobStatus::Stopped { worker: worker.clone(), progress };
+			JobInfo::<T>::insert(job, j);
+			let refunded = released.saturating_sub(paid);
+			Self::deposit_event(Event::JobStopped { job, worker, paid, refunded });
 			Ok(())
 		}
 
@@ -706,6 +751,9 @@ pub mod pallet {
 					}
 					JobStatus::Cancelled => {
 						ensure!(j.escrow.is_zero(), "cancelled job holds escrow")
+					}
+					JobStatus::Stopped { .. } => {
+						ensure!(j.escrow.is_zero(), "stopped job holds escrow")
 					}
 					JobStatus::Finalized { .. } => {
 						ensure!(j.escrow.is_zero(), "final job still holds escrow")

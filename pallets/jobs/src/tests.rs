@@ -571,3 +571,65 @@ fn a_voided_result_opens_the_job_again_for_anyone_but_its_author() {
 		assert!(matches!(status(job), JobStatus::Finalized { worker: W2, .. }));
 	});
 }
+
+#[test]
+fn the_creator_stops_a_claimed_job_and_pays_the_worker_for_the_share_it_reported_done() {
+	run_test(|| {
+		let job = setup();
+		worker(W1, u64::MAX);
+		// Only a claimed job can be stopped (an open one is cancelled), and only by its creator.
+		assert_noop!(Jobs::stop_job(RuntimeOrigin::signed(BUILDER), job), E::NotClaimed);
+		assert_ok!(Jobs::claim_job(RuntimeOrigin::signed(W1), job));
+		assert_noop!(Jobs::stop_job(RuntimeOrigin::signed(W1), job), E::NotCreator);
+		assert_noop!(Jobs::stop_job(RuntimeOrigin::signed(BUILDER), 77), E::UnknownJob);
+		let progress = Progress { step: 5, total_steps: 20, loss_micro: Some(2_000_000) };
+		assert_ok!(Jobs::heartbeat(RuntimeOrigin::signed(W1), job, progress));
+		let (builder, w1, issuance) =
+			(Balances::balance(&BUILDER), Balances::balance(&W1), Balances::total_issuance());
+		assert_ok!(Jobs::stop_job(RuntimeOrigin::signed(BUILDER), job));
+		// A quarter of the steps, of the worker's 30% of the 10_000 budget.
+		let paid = 750;
+		assert_eq!(Balances::balance(&W1) - w1, paid);
+		assert_eq!(Balances::balance(&BUILDER) - builder, 10_000 - paid);
+		assert_eq!(Balances::total_issuance(), issuance, "nothing is burned");
+		assert_eq!(escrow_held(BUILDER), 0);
+		assert_eq!(JobInfo::<Test>::get(job).unwrap().escrow, 0);
+		assert_eq!(status(job), JobStatus::Stopped { worker: W1, progress });
+		System::assert_last_event(
+			Event::JobStopped { job, worker: W1, paid, refunded: 10_000 - paid }.into(),
+		);
+		// The stopped job takes no heartbeat, result, second stop or cancel; the worker is free.
+		assert_noop!(Jobs::heartbeat(RuntimeOrigin::signed(W1), job, progress), E::NotLeaseHolder);
+		assert_noop!(
+			Jobs::submit_result(RuntimeOrigin::signed(W1), job, result()),
+			E::NotLeaseHolder
+		);
+		assert_noop!(Jobs::stop_job(RuntimeOrigin::signed(BUILDER), job), E::NotClaimed);
+		assert_noop!(Jobs::cancel_job(RuntimeOrigin::signed(BUILDER), job), E::NotOpen);
+		assert_eq!(ClaimedBy::<Test>::get(W1), None);
+		// Its lease left the schedule: no lapse, no penalty when the lease would have ended.
+		let bond = Balances::total_issuance();
+		run_to(2 + LEASE);
+		assert_eq!(Balances::total_issuance(), bond);
+		assert_eq!(status(job), JobStatus::Stopped { worker: W1, progress });
+		let next = NextJobId::<Test>::get();
+		assert_ok!(create_on(0, 0, None, config(), 10_000));
+		assert_ok!(Jobs::claim_job(RuntimeOrigin::signed(W1), next));
+	});
+}
+
+#[test]
+fn a_job_stopped_before_any_progress_pays_the_worker_nothing() {
+	run_test(|| {
+		let job = setup();
+		worker(W1, u64::MAX);
+		assert_ok!(Jobs::claim_job(RuntimeOrigin::signed(W1), job));
+		let (builder, w1) = (Balances::balance(&BUILDER), Balances::balance(&W1));
+		assert_ok!(Jobs::stop_job(RuntimeOrigin::signed(BUILDER), job));
+		assert_eq!(Balances::balance(&W1), w1);
+		assert_eq!(Balances::balance(&BUILDER) - builder, 10_000);
+		System::assert_last_event(
+			Event::JobStopped { job, worker: W1, paid: 0, refunded: 10_000 }.into(),
+		);
+	});
+}

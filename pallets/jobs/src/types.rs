@@ -102,6 +102,9 @@ pub enum JobStatus<AccountId, BlockNumber> {
 	Finalized { worker: AccountId, model: ModelId, attribution: AttributionCommitment },
 	/// Cancelled by its creator before any claim; the budget was refunded.
 	Cancelled,
+	/// Stopped by its creator while `worker` trained it, at its last reported `progress`: the
+	/// worker was paid for that share of the job, the rest of the budget refunded; no model.
+	Stopped { worker: AccountId, progress: Progress },
 }
 
 /// A training job.

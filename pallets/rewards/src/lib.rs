@@ -85,6 +85,8 @@ pub trait RewardPools<AccountId, Balance> {
 	) -> Result<Period, sp_runtime::DispatchError>;
 	/// The fee period now: fees paid now join this period's pools.
 	fn fee_period() -> Period;
+	/// The part of a job's budget that `datanet`'s split gives the worker that trains it.
+	fn worker_part(datanet: DatanetId) -> sp_runtime::Permill;
 	/// Moves `amount` from `from` (free balance) into `datanet`'s pot: the datanet's next pool
 	/// pays it out.
 	fn fund_pot(
@@ -625,6 +627,10 @@ pub mod pallet {
 
 		fn fee_period() -> Period {
 			Self::period_now()
+		}
+
+		fn worker_part(datanet: DatanetId) -> sp_runtime::Permill {
+			sp_runtime::Permill::from_parts(Self::split_of(datanet).worker)
 		}
 	}
 

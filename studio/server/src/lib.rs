@@ -1,10 +1,12 @@
 //! The Studio's web server: the built browser app as static files, `/studio.json` telling the app
 //! where the node is, `/v1/*` forwarded to a serving worker's OpenAI API (so the app talks to
 //! one origin), `/upload/{contribution}` handing a contribution's bytes to data peers, and
-//! `/content/{hash}` fetching them back for a curator's preview, `/adapters/{model}` a trained
+//! `/content/{hash}` fetching them back for a curator's preview, `/check/{contribution}` the
+//! workers' content checks run on them, `/adapters/{model}` a trained
 //! model's adapter to download, and `/progress/...` forwarding workers' live training events. It holds no keys and signs nothing: transactions are signed in the browser.
 
 mod adapters;
+mod checks;
 pub mod data_peers;
 pub(crate) mod preview;
 mod proxy;
@@ -64,8 +66,9 @@ pub fn router(config: Config) -> Router {
 	if let Some(dp) = config.data_peers {
 		if let Some(rpc) = config.rpc {
 			let r = std::sync::Arc::new(rewards::Rewards { peers: dp.clone(), rpc: rpc.clone() });
-			let a = std::sync::Arc::new(adapters::Adapters { peers: dp.clone(), rpc });
-			app = app.merge(rewards::routes(r)).merge(adapters::routes(a));
+			let a = std::sync::Arc::new(adapters::Adapters { peers: dp.clone(), rpc: rpc.clone() });
+			let c = std::sync::Arc::new(checks::Checks { peers: dp.clone(), rpc });
+			app = app.merge(rewards::routes(r)).merge(adapters::routes(a)).merge(checks::routes(c));
 		}
 		app = app.merge(upload::routes(dp.clone())).merge(preview::routes(dp));
 	}

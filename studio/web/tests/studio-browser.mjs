@@ -43,10 +43,13 @@ const browser = await chromium.launch({
 
 // Every console line, printed when the test fails.
 const consoleAll = [];
+// Set once the test has made another transaction take the page's nonce on purpose.
+let provoked = false;
 function watch(page, name) {
   page.on('console', (m) => {
     consoleAll.push(`${name} ${m.type()}: ${m.text()}`);
-    if (m.type() === 'error') errors.push(`${name} console: ${m.text()}`);
+    // polkadot.js logs every refused submission; the test provokes one on purpose (`contend`).
+    if (m.type() === 'error' && !(provoked && m.text().includes('Priority is too low'))) errors.push(`${name} console: ${m.text()}`);
   });
   page.on('pageerror', (e) => errors.push(`${name} page error: ${e.message}`));
   page.on('requestfailed', (r) => {
@@ -87,6 +90,8 @@ try {
   await item.waitFor({ timeout: 30_000 });
   // The content, fetched from the data peer through the Studio, shown as text.
   await item.getByTestId('preview-text').filter({ hasText: 'Rivers carry what the rain gives them.' }).waitFor({ timeout: 30_000 });
+  // What the workers' automatic checks find, run by the Studio on the same bytes.
+  await item.getByTestId('check-result').filter({ hasText: /^Automatic checks: passes \(text, \d+ characters\)/ }).waitFor({ timeout: 30_000 });
   await shot(page, 'curate.png');
   await item.getByRole('button', { name: 'Approve' }).click();
   // The dialog says what will be signed, and its fee, before anything is signed.
@@ -167,6 +172,10 @@ try {
   await page.goto(`${studio}/#/train`);
   await page.getByLabel('Datanet').selectOption('0');
   await page.getByLabel('Version').locator('option').first().waitFor({ state: 'attached' });
+  // The version's items as the job will train on them: Eve's text, fetched from the data peer.
+  const versionItems = page.getByTestId('version-preview');
+  await versionItems.getByTestId('preview-text').filter({ hasText: 'Water finds its level' }).waitFor({ timeout: 30_000 });
+  assert.match(await versionItems.locator('summary').innerText(), /^Version 1: 1 item\(s\)/);
   await page.getByLabel('Length', { exact: true }).fill('2');
   await page.getByLabel('Batch size').fill('1');
   await page.getByLabel('Sequence length').fill('64');
@@ -248,10 +257,20 @@ try {
   const signed = [];
   const rawSigned = [];
   const wctx = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  // With `contend` set, another transaction of Ferdie's with the same nonce (and a tip) reaches
+  // the pool first, as when a worker or the CLI signs with the same key at the same moment: the
+  // page must sign again with the next nonce.
+  let contend = false;
   await wctx.exposeBinding('__testWalletSign', async (_src, payload) => {
     assert.equal(payload.address, ferdie.address, 'the page asks the wallet to sign for its own account');
     const ext = api.registry.createType('ExtrinsicPayload', payload, { version: payload.version });
     signed.push(payload.method);
+    if (contend) {
+      contend = false;
+      provoked = true;
+      const nonce = Number(BigInt(payload.nonce));
+      await api.tx.system.remark('the same key, elsewhere').signAndSend(ferdie, { nonce, tip: 1 });
+    }
     return ext.sign(ferdie).signature;
   });
   // Raw bytes (a voucher), wrapped in <Bytes>…</Bytes> before signing, as the extension does.
@@ -424,6 +443,7 @@ try {
     await wpanel.getByTestId('tab-amount').fill('1');
     await wpanel.getByRole('button', { name: 'Open a tab' }).click();
     await wpage.getByTestId('tx-fee').waitFor();
+    contend = true;
     await wpage.getByRole('button', { name: 'Sign and submit' }).click();
     await wpage.getByTestId('tx-fee').waitFor({ state: 'detached', timeout: 30_000 });
     await wpanel.getByTestId('tab').filter({ hasText: /Your tab #\d+ holds 1 TRIB/ }).waitFor({ timeout: 30_000 });
@@ -436,7 +456,7 @@ try {
     }
     assert.equal(rawSigned.length, 1, 'one voucher covered both answers (the allowance)');
     assert.ok(rawSigned[0].startsWith(u8aToHex(new TextEncoder().encode('tributary/voucher'))), rawSigned[0]);
-    assert.equal(signed.length, 2, 'the wallet signed the pot funding and the tab');
+    assert.equal(signed.length, 3, 'the wallet signed the pot funding, and the tab twice (its first nonce was taken)');
     step('Ferdie paid for two answers with one voucher his wallet signed');
 
     // ---- The fees reach the contributors: Eve claims her line of job 0's answer-fee pool. ----
@@ -468,6 +488,30 @@ try {
   assert.deepEqual(differs.map((t) => t.replace(' ≠', '')), ['from', 'seed'], 'the runs differ in their parent and seed');
   await shot(page, 'compare.png');
   step('jobs 0 and 1 compared: both loss curves drawn, parent and seed marked as the differences');
+
+  // ---- Stop: Alice stops a long job while the worker trains it; her budget comes back. ----
+  await page.getByTestId('account-select').selectOption({ label: 'Alice (dev)' });
+  await page.goto(`${studio}/#/train`);
+  await page.getByLabel('Continue from (child model)').selectOption('');
+  await page.getByLabel('Length', { exact: true }).fill('200000');
+  await page.getByRole('button', { name: 'Create the job' }).click();
+  await page.getByTestId('tx-fee').waitFor();
+  await page.getByRole('button', { name: 'Sign and submit' }).click();
+  await page.getByTestId('job-created').waitFor({ timeout: 30_000 });
+  const long = await page.getByRole('link', { name: /Follow it live/ }).getAttribute('href');
+  const longId = Number(long.split('/').pop());
+  await page.goto(`${studio}/${long}`);
+  await page.getByTestId('job-status').filter({ hasText: 'Claimed' }).waitFor({ timeout: 120_000 });
+  await page.getByRole('button', { name: 'Stop the job' }).click();
+  await page.getByTestId('tx-fee').waitFor();
+  assert.equal(await page.getByTestId('tx-call').innerText(), 'jobs.stopJob');
+  await page.getByRole('button', { name: 'Sign and submit' }).click();
+  await page.getByTestId('job-stopped').waitFor({ timeout: 30_000 });
+  const stopped = (await api.query.jobs.jobInfo(longId)).unwrap().toJSON();
+  assert.ok('stopped' in stopped.status, JSON.stringify(stopped.status));
+  assert.equal(BigInt(stopped.escrow), 0n, 'nothing is held for a stopped job');
+  await shot(page, 'job-stopped.png');
+  step(`Alice stopped job ${longId} while it trained: ${await page.getByTestId('job-stopped').innerText()}`);
 
   // ---- A phone's width. ----
   await page.setViewportSize({ width: 390, height: 844 });

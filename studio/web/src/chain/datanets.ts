@@ -156,6 +156,12 @@ export async function contribution(chain: Chain, id: number): Promise<Contributi
   return v.isSome ? contributionOf(id, v.unwrap().toJSON()) : null;
 }
 
+/** The contribution at `position` of `datanet`'s accepted list (a version is its first `count`). */
+export async function acceptedAt(chain: Chain, datanet: number, position: number): Promise<number | null> {
+  const v = (await chain.api.query.datanets.acceptedList(datanet, position)) as Json;
+  return v.isSome ? Number(v.unwrap().toString()) : null;
+}
+
 /** Every stored contribution. A dev chain holds few; a real queue wants an indexer (docs/studio.md). */
 export async function allContributions(chain: Chain): Promise<Contribution[]> {
   const entries = await chain.api.query.datanets.contributions.entries();

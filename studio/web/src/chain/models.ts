@@ -44,7 +44,7 @@ export interface Job {
   budget: bigint;
   status: string;
   worker: string | null;
-  /** Claimed: step / total and the latest loss the worker reported on chain. */
+  /** Claimed (or Stopped): step / total and the latest loss the worker reported on chain. */
   progress: { step: number; total: number; loss: number | null } | null;
   model: number | null;
   /** The training settings, as label and value, in the Train form's order. */

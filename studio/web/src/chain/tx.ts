@@ -36,10 +36,32 @@ export interface TxOutcome {
   events: TxEvent[];
 }
 
+/** The pool dropped the transaction because another one from the same account took its nonce
+ * (a worker or the CLI with the same key, signing at the same moment). */
+class NonceTaken extends Error {}
+
 /** Signs and submits; resolves once the extrinsic is in a block and succeeded, rejects with the
- * chain's error (`datanets.AlreadyVoted: ...`) otherwise. */
+ * chain's error (`datanets.AlreadyVoted: ...`) otherwise. When another transaction of the account
+ * took the nonce (the pool reports ours invalid, usurped or dropped and the account's nonce moved
+ * past it), the call is signed again with the next nonce, twice at most. */
 export async function send(chain: Chain, tx: Tx, account: Account, onStatus: (s: string) => void): Promise<TxOutcome> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      // A fresh extrinsic of the same call each time: it is signed with the nonce of that moment.
+      return await sendOnce(chain, attempt === 0 ? tx : chain.api.tx(chain.api.createType('Call', tx.method.toU8a())), account, onStatus);
+    } catch (e) {
+      if (!(e instanceof NonceTaken) || attempt >= 2) throw e;
+      onStatus('another transaction from this account took its nonce: signing again');
+    }
+  }
+}
+
+async function sendOnce(chain: Chain, tx: Tx, account: Account, onStatus: (s: string) => void): Promise<TxOutcome> {
   const { pair, signer } = await signerFor(account);
+  // The nonce as the node's pool sees it (`system_accountNextIndex` counts transactions still in
+  // the pool): polkadot.js's default reads the account's nonce in the chain's state, which a
+  // transaction waiting in the pool has not raised yet, and so reuses its nonce.
+  const nonce = await chain.api.rpc.system.accountNextIndex(account.address);
   return new Promise<TxOutcome>((resolve, reject) => {
     let unsub: (() => void) | undefined;
     const done = () => unsub?.();
@@ -61,11 +83,28 @@ export async function send(chain: Chain, tx: Tx, account: Account, onStatus: (s:
       }
       if (r.status.isInvalid || r.status.isDropped || r.status.isUsurped) {
         done();
-        reject(new Error(`transaction ${r.status.type.toLowerCase()}`));
+        const why = `transaction ${r.status.type.toLowerCase()}`;
+        const used = tx.nonce.toBigInt();
+        chain.api.rpc.system.accountNextIndex(account.address).then(
+          (next) => reject(next.toBigInt() > used ? new NonceTaken(why) : new Error(why)),
+          () => reject(new Error(why)),
+        );
       }
     };
-    const go = pair ? tx.signAndSend(pair, cb) : tx.signAndSend(account.address, { signer }, cb);
-    go.then((u) => (unsub = u)).catch((e: unknown) => reject(e instanceof Error ? e : new Error(String(e))));
+    const go = pair ? tx.signAndSend(pair, { nonce }, cb) : tx.signAndSend(account.address, { signer, nonce }, cb);
+    go.then((u) => (unsub = u)).catch((e: unknown) => {
+      const err = e instanceof Error ? e : new Error(String(e));
+      // Refused at once: another transaction with this nonce waits in the pool, or is in a block.
+      if (/Priority is too low|outdated/i.test(err.message) && !tx.nonce.isEmpty) {
+        const used = tx.nonce.toBigInt();
+        chain.api.rpc.system.accountNextIndex(account.address).then(
+          (next) => reject(next.toBigInt() > used ? new NonceTaken(err.message) : err),
+          () => reject(err),
+        );
+        return;
+      }
+      reject(err);
+    });
   });
 }
 

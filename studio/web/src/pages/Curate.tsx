@@ -1,11 +1,13 @@
 // A curator's queue: pending contributions in the datanets the account curates that it has not
-// voted on yet; approve, or reject with a reason.
+// voted on yet, each with its content and what the workers' automatic checks find; approve, or
+// reject with a reason (a failing check's reason offered first).
 import { useEffect, useState } from 'react';
 import { useStudio } from '../studio';
 import * as dn from '../chain/datanets';
 import { bytes } from '../chain/format';
 import { TxButton } from '../components/TxButton';
 import { Preview } from '../components/Preview';
+import { CheckResult } from '../components/CheckResult';
 
 interface Item {
   c: dn.Contribution;
@@ -66,7 +68,17 @@ export function Curate() {
                 <dt>Votes</dt><dd>{c.approvals} of {d.rules.approvalQuorum} approvals, {c.rejections} of {d.rules.rejectionQuorum} rejections</dd>
                 <dt>Submitted</dt><dd>block #{c.submittedAt}</dd>
               </dl>
-              {config.upload ? <Preview hash={c.contentHash} size={c.bytes} format={c.format} /> : <p className="hint">No data peer to preview from.</p>}
+              {config.upload ? (
+                <>
+                  <Preview hash={c.contentHash} size={c.bytes} format={c.format} />
+                  <CheckResult
+                    contribution={c.id}
+                    onResult={(r) => r.code && !reasons[c.id] && setReasons((all) => ({ ...all, [c.id]: all[c.id] ?? r.code! }))}
+                  />
+                </>
+              ) : (
+                <p className="hint">No data peer to preview from.</p>
+              )}
               <div className="actions">
                 <TxButton
                   label="Approve"

@@ -45,6 +45,20 @@ export function JobPage({ id }: { id: number }) {
       {job.status === 'Open' && account?.address === job.creator && (
         <p><TxButton label="Cancel the job" build={() => chain.api.tx.jobs.cancelJob(id)} explain="Only an open job can be cancelled; the budget comes back." /></p>
       )}
+      {job.status === 'Claimed' && account?.address === job.creator && (
+        <p>
+          <TxButton
+            label="Stop the job"
+            build={() => chain.api.tx.jobs.stopJob(id)}
+            explain="Training ends and no model comes of it. The worker is paid for the share of the steps it reported done, of its part of the budget by the datanet's split; the rest comes back to you."
+          />
+        </p>
+      )}
+      {job.status === 'Stopped' && (
+        <p data-testid="job-stopped">
+          Stopped by its creator at step {job.progress?.step ?? 0} of {job.progress?.total ?? '?'}: the worker was paid for that share, the rest of the budget refunded; no model.
+        </p>
+      )}
       <h2>Training</h2>
       {index < 0 && job.worker && (
         <p className="hint">

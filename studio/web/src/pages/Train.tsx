@@ -7,6 +7,7 @@ import * as dn from '../chain/datanets';
 import * as m from '../chain/models';
 import { amount, parseAmount } from '../chain/format';
 import { TxButton } from '../components/TxButton';
+import { VersionPreview } from '../components/VersionPreview';
 
 interface Form {
   datanet: string;
@@ -146,6 +147,9 @@ export function Train() {
               {versions.map((v) => <option key={v.version} value={v.version}>v{v.version}: {v.count.toString()} items</option>)}
             </select>
             <small>A version pins the accepted items the job trains on (its MMR root is on chain).</small>
+            {datanetId != null && version != null && versions.find((v) => v.version === version) && (
+              <VersionPreview datanet={datanetId} version={version} count={versions.find((v) => v.version === version)!.count} />
+            )}
           </div>
           <div className="field">
             <label htmlFor="f-base">Base model</label>
