@@ -427,6 +427,9 @@ try {
     assert.match(await page.getByTestId('voucher-note').innerText(), /may take up to [\d.]+ TRIB in all for model-0 on tab #\d+/);
     assert.match(await page.getByTestId('turns-model-0').getByTestId('answer-cost').last().innerText(), /^Cost [\d.]+ TRIB at 0\.1 TRIB per 1,000 tokens/);
     assert.equal(await page.getByTestId(`turns-${baseName}`).getByTestId('answer-cost').count(), 0, 'the base is free');
+    // The trained model's answer names the data it came from (its attribution); the base's none.
+    assert.match(await paidSources.innerText(), /Trained on datanet 0 version 1\./);
+    assert.doesNotMatch(await page.getByTestId(`turns-${baseName}`).getByTestId('sources').last().innerText(), /Trained on/);
     // The worker charged Eve the price of the tokens the page showed, rounded up.
     const [, p, c] = (await paidSources.innerText()).match(/(\d+) prompt \+ (\d+) answer tokens/);
     const charged = (100_000_000_000n * BigInt(Number(p) + Number(c)) + 999n) / 1000n;
