@@ -441,9 +441,6 @@ fn content_hash(p: &Path) -> [u8; 32] {
 	*h.finalize().as_bytes()
 }
 
-/// `tributary --json contribute FILE --datanet D --key //Dave [--peer P]`, which must succeed.
-/// Creates a datanet owned by Alice whose `curators` must all agree (both quorums are their
-/// number); returns its id.
 /// `run` as curator `key` against the node at `url`, with the short fetch timeouts and retries
 /// the tests use.
 pub(crate) fn curator_args(url: &str, key: &str) -> Vec<String> {
@@ -452,6 +449,8 @@ pub(crate) fn curator_args(url: &str, key: &str) -> Vec<String> {
 	a.iter().chain(&b).map(|s| s.to_string()).collect()
 }
 
+/// Creates a datanet owned by Alice whose `curators` must all agree (both quorums are their
+/// number); returns its id.
 pub(crate) fn create_datanet(
 	url: &str,
 	ks: &Path,
@@ -470,7 +469,8 @@ pub(crate) fn create_datanet(
 	json(&cli(url, ks, &args).unwrap())["datanet"].as_u64().unwrap().to_string()
 }
 
-fn contribute(
+/// `tributary --json contribute FILE --datanet D --key //Dave [--peer P]`, which must succeed.
+pub(crate) fn contribute(
 	url: &str,
 	ks: &Path,
 	file: &Path,

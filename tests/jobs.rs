@@ -357,26 +357,7 @@ async fn a_job_survives_a_dead_worker_and_its_adapter_is_fetched_reproduced_and_
 	assert!(r.ok, "{}", r.stderr);
 	let tab = client.tab(&key("//Charlie").account_id(), &dave).await.unwrap().expect("a tab");
 	assert_eq!(tab.balance, 2 * 1_000_000_000_000);
-	let api_dir = home.path().join("api");
-	let (api, api_url) = super::serving::start_api(&[
-		"--data-dir",
-		api_dir.to_str().unwrap(),
-		"--bootstrap",
-		&peer,
-		"api",
-		"--url",
-		&url,
-		"--base",
-		"0",
-		"--bind",
-		"127.0.0.1:0",
-		"--price",
-		"0.1",
-		"--key",
-		"//Dave",
-		"--settle-check",
-		"1",
-	]);
+	let (api, api_url) = super::serving::start_paid_api(&home.path().join("api"), &peer, &url);
 	const PRICE: u128 = 100_000_000_000;
 	assert_eq!(client.price(&dave).await.unwrap(), PRICE, "the price is published on chain");
 	let voucher = |model: &str, amount: &str| -> String {

@@ -16,6 +16,35 @@ pub(crate) fn start_api(args: &[&str]) -> (tributary_e2e::Proc, String) {
 	(api, url)
 }
 
+/// Serves the chain's base 0 and every model trained on it (fetched through the data peer
+/// `peer`), charging 0.1 TRIB per 1,000 tokens for trained models' answers to Dave's account and
+/// looking for a fee period to settle every second; its data in `dir`.
+pub(crate) fn start_paid_api(
+	dir: &std::path::Path,
+	peer: &str,
+	node: &str,
+) -> (tributary_e2e::Proc, String) {
+	start_api(&[
+		"--data-dir",
+		dir.to_str().unwrap(),
+		"--bootstrap",
+		peer,
+		"api",
+		"--url",
+		node,
+		"--base",
+		"0",
+		"--bind",
+		"127.0.0.1:0",
+		"--price",
+		"0.1",
+		"--key",
+		"//Dave",
+		"--settle-check",
+		"1",
+	])
+}
+
 /// Runs `script` with the official `openai` package (`args` after it) and parses the one JSON
 /// object it prints; on failure, shows the server's log.
 pub(crate) fn ask_openai(

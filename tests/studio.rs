@@ -20,7 +20,7 @@
 //! errors. Screenshots go to `$TRIBUTARY_STUDIO_SHOTS` (default
 //! `<target>/studio-shots`).
 
-use crate::{json, serving::start_api};
+use crate::{json, serving::start_paid_api};
 use std::{path::PathBuf, process::Command, time::Duration};
 use tributary_e2e::{bin_dir, cli, free_port, Node, Proc, Worker};
 
@@ -77,23 +77,8 @@ fn the_studio_in_a_real_browser() {
 	);
 	let file = home.path().join("note.txt");
 	std::fs::write(&file, "Rivers carry what the rain gives them.\n").unwrap();
-	let out = cli(
-		&url,
-		&ks,
-		&[
-			"--json",
-			"contribute",
-			file.to_str().unwrap(),
-			"--datanet",
-			&bob_only,
-			"--key",
-			"//Dave",
-			"--peer",
-			&worker.tcp_addr(),
-		],
-	)
-	.unwrap();
-	let pending = json(&out)["contribution"].as_u64().expect("a contribution id");
+	let out = super::data_plane::contribute(&url, &ks, &file, &bob_only, Some(&worker.tcp_addr()));
+	let pending = out["contribution"].as_u64().expect("a contribution id");
 
 	// The CLI keeps pace with the Studio: Bob's queue, balances and a transfer.
 	let addr = |suri: &str| tributary_client::keys::Key::from_suri(suri).unwrap().ss58();
@@ -113,26 +98,7 @@ fn the_studio_in_a_real_browser() {
 	// The model API on the chain's base 0 (fetched from Charlie's worker) and every model trained
 	// on it, reached through the Studio, as `up.sh` serves it; Dave's worker charges 0.1 TRIB per
 	// 1,000 tokens for the trained models' answers and settles each fee period.
-	let api_dir = home.path().join("api");
-	let (mut api, api_url) = start_api(&[
-		"--data-dir",
-		api_dir.to_str().unwrap(),
-		"--bootstrap",
-		&worker.tcp_addr(),
-		"api",
-		"--url",
-		&url,
-		"--base",
-		"0",
-		"--bind",
-		"127.0.0.1:0",
-		"--price",
-		"0.1",
-		"--key",
-		"//Dave",
-		"--settle-check",
-		"1",
-	]);
+	let (mut api, api_url) = start_paid_api(&home.path().join("api"), &worker.tcp_addr(), &url);
 	let api_base = api_url.trim_end_matches('/').trim_end_matches("/v1").to_string();
 
 	let port = free_port();
@@ -225,23 +191,8 @@ fn the_studio_in_a_real_browser() {
 ",
 	)
 	.unwrap();
-	let out = cli(
-		&url,
-		&ks,
-		&[
-			"--json",
-			"contribute",
-			bad.to_str().unwrap(),
-			"--datanet",
-			&bob_only,
-			"--key",
-			"//Dave",
-			"--peer",
-			&worker.tcp_addr(),
-		],
-	)
-	.unwrap();
-	let bad_id = json(&out)["contribution"].as_u64().expect("a contribution id");
+	let out = super::data_plane::contribute(&url, &ks, &bad, &bob_only, Some(&worker.tcp_addr()));
+	let bad_id = out["contribution"].as_u64().expect("a contribution id");
 	let (status, body) = request(port, "GET", &format!("/check/{bad_id}"), b"");
 	assert_eq!(status, 200, "{body}");
 	let v: serde_json::Value = serde_json::from_str(&body).unwrap();

@@ -80,15 +80,6 @@ pub struct Curator {
 	checker: TimedChecker,
 }
 
-fn modality(m: &str) -> Option<Modality> {
-	Some(match m {
-		"text" => Modality::Text,
-		"image" => Modality::Image,
-		"audio" => Modality::Audio,
-		_ => return None,
-	})
-}
-
 fn reject_arg(c: Code) -> RejectArg {
 	match c {
 		Code::Malformed => RejectArg::Malformed,
@@ -324,7 +315,7 @@ impl Curator {
 
 	async fn judge(&mut self, c: &ContributionView, d: &DatanetView) -> anyhow::Result<Verdict> {
 		let hash = parse_hash(&c.content_hash)?;
-		let Some(modality) = modality(&d.modality) else {
+		let Some(modality) = Modality::from_name(&d.modality) else {
 			return Ok(Verdict::Abstain(format!("unknown modality {}", d.modality)));
 		};
 		// Refuse oversize declarations before fetching anything (the chain enforces the cap too).

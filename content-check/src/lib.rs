@@ -25,6 +25,18 @@ pub enum Modality {
 	Audio,
 }
 
+impl Modality {
+	/// The modality a chain client names (`text`, `image`, `audio`: `DatanetView::modality`).
+	pub fn from_name(name: &str) -> Option<Self> {
+		Some(match name {
+			"text" => Modality::Text,
+			"image" => Modality::Image,
+			"audio" => Modality::Audio,
+			_ => return None,
+		})
+	}
+}
+
 /// The chain's rejection codes (mirrors `pallet_datanets::RejectReason` without `Other`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Code {

@@ -80,6 +80,18 @@ struct Ledger {
 	receipts: Vec<Receipt>,
 }
 
+impl Ledger {
+	/// What `payer`'s tab `tab` owes us beyond what the chain already paid, over all its models
+	/// (charged and not settled, and held for running answers).
+	fn owed(&self, payer: &[u8; 32], tab: u64) -> u128 {
+		self.lines
+			.iter()
+			.filter(|((p, t, _), _)| p == payer && *t == tab)
+			.map(|(_, l)| l.charged - l.settled + l.reserved)
+			.sum()
+	}
+}
+
 pub struct Billing {
 	/// Plancks per 1,000 tokens.
 	pub price: u128,
@@ -186,13 +198,7 @@ impl Billing {
 				.map_err(|e| PayError(format!("cannot read what the tab paid: {e}")))?
 		};
 		let mut ledger = self.ledger.lock().expect("ledger");
-		// What this tab owes us beyond what the chain already paid, over all its models.
-		let owed: u128 = ledger
-			.lines
-			.iter()
-			.filter(|((p, t, _), _)| *p == v.payer && *t == v.tab)
-			.map(|(_, l)| l.charged - l.settled + l.reserved)
-			.sum();
+		let owed = ledger.owed(&v.payer, v.tab);
 		if owed + amount > tab.balance {
 			return Err(PayError(format!(
 				"the tab holds {} plancks, {owed} are owed already and this request may cost {amount}: top it up",
@@ -267,17 +273,13 @@ impl Billing {
 			.map_err(|e| format!("cannot read the payer's tab: {e}"))?;
 		let Some(tab) = tab else { return Ok(None) };
 		let key = (payer.0, tab.id, model);
-		let known = {
+		let (known, owed) = {
 			let ledger = self.ledger.lock().expect("ledger");
-			let owed: u128 = ledger
-				.lines
-				.iter()
-				.filter(|((p, t, _), _)| *p == payer.0 && *t == tab.id)
-				.map(|(_, l)| l.charged - l.settled + l.reserved)
-				.sum();
-			ledger.lines.get(&key).map(|l| (l.charged, l.reserved, l.voucher.cumulative, owed))
+			let known =
+				ledger.lines.get(&key).map(|l| (l.charged, l.reserved, l.voucher.cumulative));
+			(known, ledger.owed(&payer.0, tab.id))
 		};
-		let (charged, reserved, allows, owed) = match known {
+		let (charged, reserved, allows) = match known {
 			Some(k) => k,
 			None => {
 				let paid = self
@@ -285,7 +287,7 @@ impl Billing {
 					.tab_spent(tab.id, model)
 					.await
 					.map_err(|e| format!("cannot read what the tab paid: {e}"))?;
-				(paid, 0, 0, 0)
+				(paid, 0, 0)
 			}
 		};
 		Ok(Some(LineView {

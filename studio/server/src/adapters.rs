@@ -4,7 +4,10 @@
 //! for the model, verified as they arrive, and served only if they are a canonical blob; the
 //! response names that hash (`x-adapter-blake3`) so a download can be checked against the chain.
 
-use crate::{data_peers::DataPeers, upload::refuse};
+use crate::{
+	data_peers::{busy, ChainPeers},
+	upload::refuse,
+};
 use axum::{
 	extract::{Path, State},
 	http::{header, StatusCode},
@@ -13,25 +16,19 @@ use axum::{
 	Router,
 };
 use std::sync::Arc;
-use tributary_client::{Client, ClientError};
+use tributary_client::ClientError;
 
-pub struct Adapters {
-	pub peers: Arc<DataPeers>,
-	/// The node's RPC, as this server reaches it.
-	pub rpc: String,
-}
-
-pub fn routes(a: Arc<Adapters>) -> Router {
+pub fn routes(a: Arc<ChainPeers>) -> Router {
 	Router::new().route("/adapters/:model", get(download)).with_state(a)
 }
 
-async fn download(State(a): State<Arc<Adapters>>, Path(model): Path<String>) -> Response {
+async fn download(State(a): State<Arc<ChainPeers>>, Path(model): Path<String>) -> Response {
 	let Ok(id) = model.trim_start_matches("model-").parse::<u64>() else {
 		return refuse(StatusCode::BAD_REQUEST, format!("`{model}` is not a model id"));
 	};
-	let client = match Client::connect(&a.rpc).await {
+	let client = match a.client().await {
 		Ok(c) => c,
-		Err(e) => return refuse(StatusCode::BAD_GATEWAY, format!("the node: {e}")),
+		Err(unreachable) => return unreachable,
 	};
 	let m = match client.model(id).await {
 		Ok(m) => m,
@@ -49,12 +46,7 @@ async fn download(State(a): State<Arc<Adapters>>, Path(model): Path<String>) -> 
 			),
 		);
 	}
-	let Ok(_permit) = a.peers.gate.try_acquire() else {
-		return refuse(
-			StatusCode::SERVICE_UNAVAILABLE,
-			"busy with other transfers: try again".into(),
-		);
-	};
+	let Ok(_permit) = a.peers.gate.try_acquire() else { return busy() };
 	let blob = match a.peers.fetch_bytes(m.adapter_hash, m.adapter_bytes).await {
 		Ok(b) => b,
 		Err(e) => {

@@ -7,7 +7,10 @@
 //! Anyone can ask: a check costs a chain read, a fetch bounded by the preview size cap and a
 //! decode bounded by content-check's limits, under the same concurrency gate as previews.
 
-use crate::{data_peers::DataPeers, upload::refuse};
+use crate::{
+	data_peers::{busy, ChainPeers},
+	upload::refuse,
+};
 use axum::{
 	extract::{Path, State},
 	http::StatusCode,
@@ -17,25 +20,9 @@ use axum::{
 };
 use content_check::{Checked, Declared, Limits, Modality};
 use std::sync::Arc;
-use tributary_client::Client;
 
-pub struct Checks {
-	pub peers: Arc<DataPeers>,
-	/// The node's RPC, as this server reaches it.
-	pub rpc: String,
-}
-
-pub fn routes(c: Arc<Checks>) -> Router {
+pub fn routes(c: Arc<ChainPeers>) -> Router {
 	Router::new().route("/check/:contribution", get(check)).with_state(c)
-}
-
-fn modality(m: &str) -> Option<Modality> {
-	Some(match m.to_ascii_lowercase().as_str() {
-		"text" => Modality::Text,
-		"image" => Modality::Image,
-		"audio" => Modality::Audio,
-		_ => return None,
-	})
 }
 
 /// What a passing check found, in a few words.
@@ -52,10 +39,10 @@ fn found(c: &Checked) -> String {
 	}
 }
 
-async fn check(State(c): State<Arc<Checks>>, Path(id): Path<u64>) -> Response {
-	let client = match Client::connect(&c.rpc).await {
-		Ok(cl) => cl,
-		Err(e) => return refuse(StatusCode::BAD_GATEWAY, format!("the node: {e}")),
+async fn check(State(c): State<Arc<ChainPeers>>, Path(id): Path<u64>) -> Response {
+	let client = match c.client().await {
+		Ok(c) => c,
+		Err(unreachable) => return unreachable,
 	};
 	let contribution = match client.contribution(id).await {
 		Ok(x) => x,
@@ -68,7 +55,7 @@ async fn check(State(c): State<Arc<Checks>>, Path(id): Path<u64>) -> Response {
 		}
 		Err(e) => return refuse(StatusCode::BAD_GATEWAY, format!("the node: {e}")),
 	};
-	let Some(modality) = modality(&datanet.modality) else {
+	let Some(modality) = Modality::from_name(&datanet.modality) else {
 		return refuse(StatusCode::BAD_GATEWAY, format!("unknown modality {}", datanet.modality));
 	};
 	let hex = contribution.content_hash.trim_start_matches("0x");
@@ -84,12 +71,7 @@ async fn check(State(c): State<Arc<Checks>>, Path(id): Path<u64>) -> Response {
 			),
 		);
 	}
-	let Ok(_permit) = c.peers.gate.try_acquire() else {
-		return refuse(
-			StatusCode::SERVICE_UNAVAILABLE,
-			"busy with other transfers: try again".into(),
-		);
-	};
+	let Ok(_permit) = c.peers.gate.try_acquire() else { return busy() };
 	let bytes = match c.peers.fetch_bytes(hash, contribution.bytes).await {
 		Ok(b) => b,
 		Err(e) => {

@@ -3,6 +3,8 @@
 //! and we from them, over the connections we open. Its store is temporary and only holds what is
 //! in flight.
 
+use crate::upload::refuse;
+use axum::{http::StatusCode, response::Response};
 use data_plane::{ContentStore, DataNode, FetchOptions, Hash, Multiaddr, NetConfig};
 use libp2p::PeerId;
 use std::{sync::Arc, time::Duration};
@@ -81,5 +83,26 @@ impl DataPeers {
 			.and_then(|_| store.read_all(&hash).map_err(|e| e.to_string()));
 		store.remove(&hash);
 		bytes
+	}
+}
+
+/// The answer to a transfer past [`DataPeers::gate`]'s limit.
+pub(crate) fn busy() -> Response {
+	refuse(StatusCode::SERVICE_UNAVAILABLE, "busy with other transfers: try again".into())
+}
+
+/// What the routes that read the chain and then fetch from the data peers share (payout tables,
+/// adapters, content checks): the peers, and the node's RPC as this server reaches it.
+pub struct ChainPeers {
+	pub peers: Arc<DataPeers>,
+	pub rpc: String,
+}
+
+impl ChainPeers {
+	/// A client of the node, or the 502 that says it cannot be reached.
+	pub async fn client(&self) -> Result<tributary_client::Client, Response> {
+		tributary_client::Client::connect(&self.rpc)
+			.await
+			.map_err(|e| refuse(StatusCode::BAD_GATEWAY, format!("the node: {e}")))
 	}
 }

@@ -38,7 +38,8 @@ pub struct Config {
 	/// Workers' progress endpoints (as they publish them on chain) whose live training events the
 	/// app may follow through `/progress/{index}/...`.
 	pub progress: Vec<String>,
-	/// The node's RPC as this server reaches it (for `/rewards` and `/adapters`, with `data_peers`).
+	/// The node's RPC as this server reaches it (for `/rewards`, `/adapters` and `/check`, with
+	/// `data_peers`).
 	pub rpc: Option<String>,
 }
 
@@ -65,10 +66,11 @@ pub fn router(config: Config) -> Router {
 	}
 	if let Some(dp) = config.data_peers {
 		if let Some(rpc) = config.rpc {
-			let r = std::sync::Arc::new(rewards::Rewards { peers: dp.clone(), rpc: rpc.clone() });
-			let a = std::sync::Arc::new(adapters::Adapters { peers: dp.clone(), rpc: rpc.clone() });
-			let c = std::sync::Arc::new(checks::Checks { peers: dp.clone(), rpc });
-			app = app.merge(rewards::routes(r)).merge(adapters::routes(a)).merge(checks::routes(c));
+			let cp = std::sync::Arc::new(data_peers::ChainPeers { peers: dp.clone(), rpc });
+			app = app
+				.merge(rewards::routes(cp.clone()))
+				.merge(adapters::routes(cp.clone()))
+				.merge(checks::routes(cp));
 		}
 		app = app.merge(upload::routes(dp.clone())).merge(preview::routes(dp));
 	}

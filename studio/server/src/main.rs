@@ -16,7 +16,8 @@ struct Args {
 	/// The node's WebSocket RPC, as the browser reaches it.
 	#[arg(long, default_value = "ws://127.0.0.1:9944")]
 	node: String,
-	/// The node's RPC as this server reaches it, for payout tables (default: --node).
+	/// The node's RPC as this server reaches it, for payout tables, adapter downloads and content
+	/// checks (default: --node).
 	#[arg(long)]
 	rpc: Option<String>,
 	/// The serving worker's OpenAI API (`tributary-worker api`), without `/v1`; forwarded at /v1.

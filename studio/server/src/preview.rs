@@ -4,7 +4,10 @@
 //! fixed, inert content type (text as `text/plain`, never HTML), under a sandboxing
 //! Content-Security-Policy, so a contribution cannot run script in the Studio's origin.
 
-use crate::{data_peers::DataPeers, upload::refuse};
+use crate::{
+	data_peers::{busy, DataPeers},
+	upload::refuse,
+};
 use axum::{
 	extract::{Path, State},
 	http::{header, HeaderValue, StatusCode, Uri},
@@ -68,12 +71,7 @@ async fn preview(State(dp): State<Arc<DataPeers>>, Path(hash): Path<String>, uri
 			format!("previews are at most {} bytes", dp.max_bytes),
 		);
 	}
-	let Ok(_permit) = dp.gate.try_acquire() else {
-		return refuse(
-			StatusCode::SERVICE_UNAVAILABLE,
-			"busy with other transfers: try again".into(),
-		);
-	};
+	let Ok(_permit) = dp.gate.try_acquire() else { return busy() };
 	let bytes = dp.fetch_bytes(hash, size).await;
 	match bytes {
 		Ok(bytes) => {

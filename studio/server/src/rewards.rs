@@ -5,7 +5,10 @@
 //! formed, shares recomputed, root, leaf count and total equal to the commitment); the server
 //! signs nothing.
 
-use crate::{data_peers::DataPeers, upload::refuse};
+use crate::{
+	data_peers::{busy, ChainPeers},
+	upload::refuse,
+};
 use axum::{
 	extract::{Path, State},
 	http::StatusCode,
@@ -14,28 +17,22 @@ use axum::{
 	Json, Router,
 };
 use std::sync::Arc;
-use tributary_client::{payout::PayoutTable, training::JobState, Client};
+use tributary_client::{payout::PayoutTable, training::JobState};
 
-pub struct Rewards {
-	pub peers: Arc<DataPeers>,
-	/// The node's RPC, as this server reaches it.
-	pub rpc: String,
-}
-
-pub fn routes(r: Arc<Rewards>) -> Router {
+pub fn routes(r: Arc<ChainPeers>) -> Router {
 	Router::new().route("/rewards/:job/:account", get(lines)).with_state(r)
 }
 
 async fn lines(
-	State(r): State<Arc<Rewards>>,
+	State(r): State<Arc<ChainPeers>>,
 	Path((job, account)): Path<(u64, String)>,
 ) -> Response {
 	let Ok(account) = account.parse::<subxt::utils::AccountId32>() else {
 		return refuse(StatusCode::BAD_REQUEST, format!("`{account}` is not an SS58 address"));
 	};
-	let client = match Client::connect(&r.rpc).await {
+	let client = match r.client().await {
 		Ok(c) => c,
-		Err(e) => return refuse(StatusCode::BAD_GATEWAY, format!("the node: {e}")),
+		Err(unreachable) => return unreachable,
 	};
 	let commitment = match client.job(job).await.map(|j| j.state) {
 		Ok(JobState::Submitted { attribution, .. } | JobState::Finalized { attribution, .. }) => {
@@ -50,12 +47,7 @@ async fn lines(
 			format!("job {job}'s payout table cannot be served here"),
 		);
 	}
-	let Ok(_permit) = r.peers.gate.try_acquire() else {
-		return refuse(
-			StatusCode::SERVICE_UNAVAILABLE,
-			"busy with other transfers: try again".into(),
-		);
-	};
+	let Ok(_permit) = r.peers.gate.try_acquire() else { return busy() };
 	let fetched = r.peers.fetch_bytes(commitment.table, commitment.table_bytes).await;
 	let bytes = match fetched {
 		Ok(b) => b,

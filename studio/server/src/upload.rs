@@ -8,7 +8,7 @@
 //! are capped (`--max-upload`), few transfers run at once (others get 503), and the bytes are
 //! deleted here once the push is over.
 
-use crate::data_peers::DataPeers;
+use crate::data_peers::{busy, DataPeers};
 use axum::{
 	body::Body,
 	extract::{Path, State},
@@ -33,12 +33,7 @@ async fn upload(
 	Path(contribution): Path<u64>,
 	body: Body,
 ) -> Response {
-	let Ok(_permit) = dp.gate.try_acquire() else {
-		return refuse(
-			StatusCode::SERVICE_UNAVAILABLE,
-			"busy with other transfers: try again".into(),
-		);
-	};
+	let Ok(_permit) = dp.gate.try_acquire() else { return busy() };
 	let bytes = match axum::body::to_bytes(body, dp.max_bytes).await {
 		Ok(b) if !b.is_empty() => b,
 		Ok(_) => return refuse(StatusCode::BAD_REQUEST, "empty body".into()),
