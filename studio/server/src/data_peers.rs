@@ -23,6 +23,9 @@ pub struct DataPeers {
 	/// How long a preview waits without progress.
 	pub preview_timeout: Duration,
 	pub gate: Semaphore,
+	/// One fetch of a blob at a time: requests for the same blob (a curator's preview and its
+	/// check) share the one store, and the first to finish deleted it under the other.
+	inflight: std::sync::Mutex<std::collections::HashMap<Hash, Arc<tokio::sync::Mutex<()>>>>,
 	_dir: tempfile::TempDir,
 }
 
@@ -46,6 +49,7 @@ impl DataPeers {
 			upload_timeout,
 			preview_timeout,
 			gate: Semaphore::new(CONCURRENT),
+			inflight: Default::default(),
 			_dir: dir,
 		})
 	}
@@ -66,6 +70,20 @@ impl DataPeers {
 	/// Fetches blob `hash` of `size` bytes from the peers (verified as it arrives), reads it, and
 	/// deletes it here; the caller holds a permit of [`Self::gate`]. `Err` says why, for the user.
 	pub async fn fetch_bytes(&self, hash: Hash, size: u64) -> Result<Vec<u8>, String> {
+		let one = self.inflight.lock().expect("inflight").entry(hash).or_default().clone();
+		let held = one.lock().await;
+		let bytes = self.fetch_bytes_alone(hash, size).await;
+		drop(held);
+		let mut inflight = self.inflight.lock().expect("inflight");
+		// The map's and ours: nobody else waits for this blob.
+		if Arc::strong_count(&one) == 2 {
+			inflight.remove(&hash);
+		}
+		bytes
+	}
+
+	/// [`Self::fetch_bytes`] while no other request fetches `hash`.
+	async fn fetch_bytes_alone(&self, hash: Hash, size: u64) -> Result<Vec<u8>, String> {
 		let (providers, unreachable) = self.reach().await;
 		if providers.is_empty() {
 			return Err(format!("no data peer reached: {}", unreachable.join("; ")));
