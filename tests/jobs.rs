@@ -357,7 +357,7 @@ async fn a_job_survives_a_dead_worker_and_its_adapter_is_fetched_reproduced_and_
 	assert!(r.ok, "{}", r.stderr);
 	let tab = client.tab(&key("//Charlie").account_id(), &dave).await.unwrap().expect("a tab");
 	assert_eq!(tab.balance, 2 * 1_000_000_000_000);
-	let (api, api_url) = super::serving::start_paid_api(&home.path().join("api"), &peer, &url);
+	let (api, api_url) = super::serving::start_paid_api(&home.path().join("api"), &peer, &url, &[]);
 	const PRICE: u128 = 100_000_000_000;
 	assert_eq!(client.price(&dave).await.unwrap(), PRICE, "the price is published on chain");
 	let voucher = |model: &str, amount: &str| -> String {

@@ -18,13 +18,14 @@ pub(crate) fn start_api(args: &[&str]) -> (tributary_e2e::Proc, String) {
 
 /// Serves the chain's base 0 and every model trained on it (fetched through the data peer
 /// `peer`), charging 0.1 TRIB per 1,000 tokens for trained models' answers to Dave's account and
-/// looking for a fee period to settle every second; its data in `dir`.
+/// looking for a fee period to settle every second; its data in `dir`; `extra` after the rest.
 pub(crate) fn start_paid_api(
 	dir: &std::path::Path,
 	peer: &str,
 	node: &str,
+	extra: &[&str],
 ) -> (tributary_e2e::Proc, String) {
-	start_api(&[
+	let args = [
 		"--data-dir",
 		dir.to_str().unwrap(),
 		"--bootstrap",
@@ -42,7 +43,8 @@ pub(crate) fn start_paid_api(
 		"//Dave",
 		"--settle-check",
 		"1",
-	])
+	];
+	start_api(&[&args[..], extra].concat())
 }
 
 /// Runs `script` with the official `openai` package (`args` after it) and parses the one JSON

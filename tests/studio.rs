@@ -62,8 +62,20 @@ fn the_studio_in_a_real_browser() {
 	let mut worker = Worker::start("charlie", &wc, &args).unwrap();
 	ok(&url, &ks, &["worker", "register", "--worker-dir", wc.to_str().unwrap(), "--key", "//Eve"]);
 
-	// A (tiny) base model on chain, for the Train page.
-	super::jobs::register_tiny_base(&url, &ks, &home.path().join("tiny"), &worker.tcp_addr());
+	// A (tiny) base model on chain, for the Train page. Its words go into Eve's contribution, so
+	// that the trained model's answers (made of those words) hold spans found in its training text.
+	let tiny = home.path().join("tiny");
+	super::jobs::register_tiny_base(&url, &ks, &tiny, &worker.tcp_addr());
+	let tokenizer: serde_json::Value =
+		serde_json::from_slice(&std::fs::read(tiny.join("tokenizer.json")).unwrap()).unwrap();
+	let mut words: Vec<(&String, u64)> = tokenizer["model"]["vocab"]
+		.as_object()
+		.unwrap()
+		.iter()
+		.map(|(w, id)| (w, id.as_u64().unwrap()))
+		.collect();
+	words.sort_by_key(|&(_, id)| id);
+	let words: Vec<&str> = words.iter().map(|(w, _)| w.as_str()).collect();
 
 	// Dave contributes a text file to a datanet only Bob curates (Charlie's worker holds the
 	// bytes but does not vote on it): it waits in Bob's queue, with its content to preview.
@@ -97,8 +109,14 @@ fn the_studio_in_a_real_browser() {
 
 	// The model API on the chain's base 0 (fetched from Charlie's worker) and every model trained
 	// on it, reached through the Studio, as `up.sh` serves it; Dave's worker charges 0.1 TRIB per
-	// 1,000 tokens for the trained models' answers and settles each fee period.
-	let (mut api, api_url) = start_paid_api(&home.path().join("api"), &worker.tcp_addr(), &url);
+	// 1,000 tokens for the trained models' answers and settles each fee period. Spans of a word
+	// and its space are reported (the tiny model's answers are a few words each).
+	let (mut api, api_url) = start_paid_api(
+		&home.path().join("api"),
+		&worker.tcp_addr(),
+		&url,
+		&["--span-min-bytes", "3"],
+	);
 	let api_base = api_url.trim_end_matches('/').trim_end_matches("/v1").to_string();
 
 	let port = free_port();
@@ -146,6 +164,7 @@ fn the_studio_in_a_real_browser() {
 		.env("EXPECT_CHAT", "1")
 		.env("PAID_CHAT", "1")
 		.env("BASE_NAME", "tiny-llama")
+		.env("BASE_WORDS", words.join(" "))
 		.output()
 		.expect("node runs");
 	let stdout = String::from_utf8_lossy(&browser.stdout);

@@ -26,6 +26,7 @@ const shots = process.env.SHOTS ?? 'test-output';
 const expectChat = process.env.EXPECT_CHAT === '1';
 // The served base's name in the API; with PAID_CHAT the API charges for the trained model's answers.
 const baseName = process.env.BASE_NAME ?? 'tiny-llama';
+const baseWords = process.env.BASE_WORDS;
 const paidChat = process.env.PAID_CHAT === '1';
 mkdirSync(shots, { recursive: true });
 
@@ -125,7 +126,8 @@ try {
   await page.getByTestId('file-input').setInputFiles({ name: 'photo.png', mimeType: 'image/png', buffer: Buffer.from('not text') });
   await page.getByTestId('file-error').filter({ hasText: 'takes txt, md, jsonl' }).waitFor();
   // The text file arrives by drag and drop: a real drop event carrying the file.
-  const text = `Water finds its level; ${Date.now()}\n`;
+  // With the base model's words in it, the trained model's answers hold spans of it.
+  const text = `Water finds its level; ${Date.now()}\n` + (baseWords ? `${baseWords}\n` : '');
   const dropped = await page.evaluateHandle((t) => {
     const dt = new DataTransfer();
     dt.items.add(new File([t], 'level.txt', { type: 'text/plain' }));
@@ -178,7 +180,8 @@ try {
   assert.match(await versionItems.locator('summary').innerText(), /^Version 1: 1 item\(s\)/);
   await page.getByLabel('Length', { exact: true }).fill('2');
   await page.getByLabel('Batch size').fill('1');
-  await page.getByLabel('Sequence length').fill('64');
+  // Long enough for Eve's text in one window: nothing held out, so its score is against itself.
+  await page.getByLabel('Sequence length').fill('128');
   await page.getByLabel('Rank').fill('0');
   await page.getByTestId('train-problem').filter({ hasText: 'rank must be a whole number' }).waitFor();
   await page.getByLabel('Rank').fill('4');
@@ -199,7 +202,7 @@ try {
   // A reload keeps the form.
   await page.reload();
   await page.getByLabel('Sequence length').waitFor();
-  assert.equal(await page.getByLabel('Sequence length').inputValue(), '64');
+  assert.equal(await page.getByLabel('Sequence length').inputValue(), '128');
 
   // Charlie's worker (as Eve) claims and trains it: the job page draws its loss live.
   await page.goto(`${studio}/${follow}`);
@@ -354,6 +357,11 @@ try {
   const total = page.getByTestId('pending-total');
   await total.filter({ hasText: /to claim in [1-9]/ }).waitFor({ timeout: 60_000 });
   assert.match(await page.getByTestId('reward-lines').innerText(), /contributor[\s\S]*contribution 1/);
+  // Each line shows the formula that gives its amount: the pool's part × its share, rounded down.
+  const budgetLine = page.getByTestId('reward-lines').locator('tbody tr').filter({ hasText: 'budget' }).first();
+  const formula = await budgetLine.getByTestId('line-formula').innerText();
+  assert.match(formula, /^⌊[\d.,]+ TRIB × [\d,]+ \/ 10⁶⌋ = [\d.,]+ TRIB$/);
+  assert.equal(formula.split(' = ')[1], await budgetLine.getByTestId('line-state').innerText(), 'the formula gives the amount the chain would pay');
   await shot(page, 'rewards.png');
   await page.getByRole('button', { name: /^Claim [1-9]/ }).click();
   await page.getByTestId('tx-fee').first().waitFor();
@@ -430,6 +438,16 @@ try {
     // The trained model's answer names the data it came from (its attribution); the base's none.
     assert.match(await paidSources.innerText(), /Trained on datanet 0 version 1\./);
     assert.doesNotMatch(await page.getByTestId(`turns-${baseName}`).getByTestId('sources').last().innerText(), /Trained on/);
+    if (baseWords) {
+      // Its words are Eve's (contribution 1): highlighted in the answer, the contribution linked.
+      const marks = page.getByTestId('turns-model-0').getByTestId('answer').last().locator('mark');
+      assert.ok((await marks.count()) > 0, `spans highlighted in: ${await page.getByTestId('turns-model-0').getByTestId('answer').last().innerText()}`);
+      for (const m of await marks.all()) {
+        assert.ok(text.includes(await m.innerText()), `"${await m.innerText()}" is in Eve's text`);
+        assert.equal(await m.getAttribute('data-contributions'), '1');
+      }
+      assert.equal(await paidSources.getByTestId('span-contributions').getByRole('link').getAttribute('href'), '#/contributions/1');
+    }
     // The worker charged Eve the price of the tokens the page showed, rounded up.
     const [, p, c] = (await paidSources.innerText()).match(/(\d+) prompt \+ (\d+) answer tokens/);
     const charged = (100_000_000_000n * BigInt(Number(p) + Number(c)) + 999n) / 1000n;
@@ -491,6 +509,29 @@ try {
   assert.deepEqual(differs.map((t) => t.replace(' ≠', '')), ['from', 'seed'], 'the runs differ in their parent and seed');
   await shot(page, 'compare.png');
   step('jobs 0 and 1 compared: both loss curves drawn, parent and seed marked as the differences');
+
+  if (paidChat) {
+    // ---- The child beside its parent: model-1's answers next to model-0's, both paid. ----
+    await page.getByTestId('account-select').selectOption({ label: 'Eve (dev)' });
+    await page.goto(`${studio}/#/models`);
+    await page.getByTestId('jobs').locator('tbody tr').filter({ hasText: /→ model 1/ }).waitFor({ timeout: 120_000 });
+    await page.goto(`${studio}/#/chat`);
+    await page.getByTestId('model-select').locator('option[value="model-1"]').waitFor({ state: 'attached' });
+    await page.getByTestId('model-select').selectOption('model-1');
+    await page.getByText(/model-1 is an adapter on .+, trained on from model-0\./).waitFor();
+    const offered = await page.getByTestId('compare-select').locator('option').allInnerTexts();
+    assert.deepEqual(offered.slice(1, 3).sort(), [`${baseName} (its base)`, 'model-0 (its parent)'].sort(), `its base and parent are offered first: ${offered}`);
+    await page.getByTestId('compare-select').selectOption('model-0');
+    await page.getByLabel('Message').fill('What do rivers carry?');
+    await page.getByRole('button', { name: 'Send' }).click();
+    for (const id of ['model-1', 'model-0']) {
+      const sources = page.getByTestId(`turns-${id}`).getByTestId('sources').last();
+      await sources.waitFor({ timeout: 120_000 });
+      assert.match(await sources.innerText(), /Trained on datanet 0 version 1\.[\s\S]*Cost [\d.]+ TRIB/, `${id} answered, paid`);
+    }
+    await shot(page, 'chat-parent.png');
+    step('model-1 answered beside its parent model-0, each paid from Eve\'s tab');
+  }
 
   // ---- Stop: Alice stops a long job while the worker trains it; her budget comes back. ----
   await page.getByTestId('account-select').selectOption({ label: 'Alice (dev)' });

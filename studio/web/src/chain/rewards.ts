@@ -111,6 +111,14 @@ export async function linesOf(chain: Chain, job: number, periods: (number | null
   return out;
 }
 
+/** What a line of `ppm` parts per million of `part` pays: `⌊part × ppm / 10⁶⌋`, as the chain
+ * computes it (pallet rewards' `share`). */
+export function share(part: bigint, ppm: number): bigint {
+  const whole = 1_000_000n;
+  const p = BigInt(Math.min(ppm, 1_000_000));
+  return (part / whole) * p + ((part % whole) * p) / whole;
+}
+
 /** The call that claims `l`: from the job's budget pool, or from a fee pool. */
 export function claimCall(chain: Chain, l: Line) {
   return l.period == null

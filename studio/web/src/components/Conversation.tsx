@@ -22,7 +22,7 @@ function Highlighted({ text, spans }: { text: string; spans: ai.Span[] }) {
     if (s.start < at) return;
     parts.push(chars.slice(at, s.start).join(''));
     parts.push(
-      <mark key={i} title={`found ${s.occurrences}× in the training data; contributions ${s.contributions.join(', ')}`}>
+      <mark key={i} data-contributions={s.contributions.join(',')} title={`found ${s.occurrences}× in the training data; contributions ${s.contributions.join(', ')}`}>
         {chars.slice(s.start, s.end).join('')}
       </mark>,
     );
@@ -39,9 +39,22 @@ function Sources({ a, model }: { a: ai.Answer; model: string }) {
       {a.attribution && (
         <p>
           Trained on datanet <a href={`#/datanets/${a.attribution.dataset.datanet}`}>{a.attribution.dataset.datanet}</a> version {a.attribution.dataset.version}.{' '}
-          {a.attribution.spans.length === 0
-            ? 'No part of this answer appears word for word in it.'
-            : `${a.attribution.spans.length} highlighted span(s) appear word for word in it, from contributions ${[...new Set(a.attribution.spans.flatMap((s) => s.contributions))].map((c) => `#${c}`).join(', ')}.`}
+          {a.attribution.spans.length === 0 ? (
+            'No part of this answer appears word for word in it.'
+          ) : (
+            <>
+              {a.attribution.spans.length} highlighted span(s) appear word for word in it, from contribution(s){' '}
+              <span data-testid="span-contributions">
+                {[...new Set(a.attribution.spans.flatMap((s) => s.contributions))].map((c, i) => (
+                  <span key={c}>
+                    {i > 0 && ', '}
+                    <a href={`#/contributions/${c}`}>#{c}</a>
+                  </span>
+                ))}
+              </span>
+              .
+            </>
+          )}
         </p>
       )}
       {a.citations.length > 0 && (

@@ -55,6 +55,19 @@ export function Rewards() {
       : l.state === 'poolFilling' && l.period != null
         ? `filling until block #${(l.period + 1) * periodLength}`
         : l.state;
+  // The line's amount from its pool's part for its role and its share, as the chain computes it.
+  const formula = (l: rw.Line) => {
+    const p = (pools ?? []).find((p) => p.job === l.job && p.period === l.period);
+    if (!p) return '—';
+    const part = l.leaf.role === 'contributor' ? p.contributors : p.curators;
+    const paid = rw.share(part, l.leaf.ppm);
+    return (
+      <span data-testid="line-formula" data-plancks={paid.toString()}>
+        ⌊{amount(chain, part)} × {l.leaf.ppm.toLocaleString('en-US')} / 10⁶⌋ = {amount(chain, paid)}
+        {l.period != null && l.state === 'poolFilling' ? ' so far' : ''}
+      </span>
+    );
+  };
   return (
     <section aria-labelledby="rewards-title">
       <h1 id="rewards-title">Rewards</h1>
@@ -77,7 +90,7 @@ export function Rewards() {
           {lines.length > 0 && (
             <div className="table-wrap">
               <table data-testid="reward-lines">
-                <thead><tr><th scope="col">Job</th><th scope="col">Pool</th><th scope="col">As</th><th scope="col">For</th><th scope="col">Share</th><th scope="col">Amount</th></tr></thead>
+                <thead><tr><th scope="col">Job</th><th scope="col">Pool</th><th scope="col">As</th><th scope="col">For</th><th scope="col">Share</th><th scope="col">Formula</th><th scope="col">Amount</th></tr></thead>
                 <tbody>{lines.map((l) => (
                   <tr key={`${l.job}-${l.period}-${l.index}`}>
                     <td><a href={`#/jobs/${l.job}`}>{l.job}</a></td>
@@ -85,13 +98,14 @@ export function Rewards() {
                     <td>{l.leaf.role}</td>
                     <td>{l.leaf.role === 'contributor' ? <a href={`#/contributions/${l.leaf.item}`}>contribution {l.leaf.item}</a> : `${l.leaf.item} approving vote(s)`}</td>
                     <td>{(l.leaf.ppm / 10_000).toFixed(2)}% of the {l.leaf.role}s' part</td>
+                    <td>{formula(l)}</td>
                     <td data-testid="line-state">{state(l)}</td>
                   </tr>
                 ))}</tbody>
               </table>
             </div>
           )}
-          <p className="hint">A line pays its share (parts per million) of the pool's part for its role: contributors by the attribution table's scores, curators by their approving votes.</p>
+          <p className="hint">A line pays its share (parts per million) of the pool's part for its role, rounded down: contributors' shares come from the job's attribution table (each contribution's positive score over the sum of the positive scores), curators' from their approving votes over all approving votes.</p>
           <TxButton
             label={`Claim ${unpaid.length} line(s)`}
             className="primary"
