@@ -57,7 +57,9 @@ impl ChatTemplate {
 	/// The family's usual format, for models that ship no template.
 	pub fn for_family(f: Family) -> Self {
 		let (src, bos, eos) = match f {
-			Family::Qwen2 | Family::Qwen3 => (CHATML, "", "<|im_end|>"),
+			Family::Qwen2 | Family::Qwen3 | Family::Qwen2Moe | Family::Qwen3Moe => {
+				(CHATML, "", "<|im_end|>")
+			}
 			Family::Llama => (LLAMA3, "<|begin_of_text|>", "<|eot_id|>"),
 			Family::Mistral => (MISTRAL, "<s>", "</s>"),
 			Family::Glm | Family::Glm4 => (GLM4, "", "<|user|>"),

@@ -39,6 +39,7 @@ pub mod llama;
 pub mod lora;
 pub mod merge;
 pub mod model;
+pub mod moe;
 pub mod multi_lora;
 pub mod nf4;
 pub mod ops;

@@ -2,15 +2,17 @@
 //! ops without a backward). One implementation covers the Hugging Face classes that share it:
 //! `LlamaForCausalLM` (incl. Llama 3 rope scaling, and DeepSeek's llama-architecture models and R1
 //! distills), `MistralForCausalLM` (sliding-window attention), `Qwen2ForCausalLM` (biases on q, k, v)
-//! and `Qwen3ForCausalLM` (per-head RMSNorm on q and k before the rotation). Weights load by their
-//! Hugging Face tensor names.
+//! and `Qwen3ForCausalLM` (per-head RMSNorm on q and k before the rotation), and their mixtures of
+//! experts `Qwen2MoeForCausalLM` and `Qwen3MoeForCausalLM` (the experts in [`crate::moe`]). Weights
+//! load by their Hugging Face tensor names.
 //!
 //! Not covered: DeepSeek V2/V3 (multi-head latent attention and mixture of experts), and Qwen2's
 //! optional sliding window (`use_sliding_window`, off in every released Qwen2/2.5 config).
 
-use crate::fused::{attention, fast_rms_norm, fast_rope, fast_swiglu};
+use crate::fused::{attention, fast_rms_norm, fast_rope};
 use crate::lora::Linear;
 use crate::model::{CausalLm, Family, Head};
+use crate::moe::{FeedForward, Mlp, Moe, MoeConfig};
 use crate::ops::RopeConfig;
 use crate::pass::Pass;
 pub use crate::weights::LoadError;
@@ -48,6 +50,12 @@ pub struct LlamaConfig {
 	/// Mistral: attend to at most this many previous positions.
 	#[serde(default)]
 	pub sliding_window: Option<usize>,
+	/// Qwen2-MoE: biases on q, k and v (its default: yes).
+	#[serde(default)]
+	pub qkv_bias: Option<bool>,
+	/// Qwen2-MoE and Qwen3-MoE: the experts.
+	#[serde(flatten)]
+	pub moe: MoeConfig,
 }
 
 fn default_eps() -> f64 {
@@ -67,14 +75,24 @@ impl LlamaConfig {
 		self.model_type.as_deref().and_then(Family::from_model_type).unwrap_or(Family::Llama)
 	}
 
-	/// Qwen2 always has biases on q, k and v (its config does not say so).
+	/// Qwen2 always has biases on q, k and v (its config does not say so); Qwen2-MoE unless its
+	/// `qkv_bias` says no.
 	fn qkv_bias(&self) -> bool {
-		self.attention_bias || self.family() == Family::Qwen2
+		match self.family() {
+			Family::Qwen2 => true,
+			Family::Qwen2Moe => self.qkv_bias.unwrap_or(true),
+			_ => self.attention_bias,
+		}
 	}
 
-	/// Qwen3 normalises each query and key head before the rotation.
+	/// Qwen3 (and Qwen3-MoE) normalise each query and key head before the rotation.
 	fn qk_norm(&self) -> bool {
-		self.family() == Family::Qwen3
+		matches!(self.family(), Family::Qwen3 | Family::Qwen3Moe)
+	}
+
+	/// Whether layer `i` has experts.
+	fn sparse(&self, i: usize) -> bool {
+		matches!(self.family(), Family::Qwen2Moe | Family::Qwen3Moe) && self.moe.sparse(i)
 	}
 
 	fn window(&self) -> Option<usize> {
@@ -99,9 +117,7 @@ struct Layer {
 	/// Qwen3's per-head norms of q and k.
 	qk_norm: Option<(Tensor, Tensor)>,
 	post_norm: Tensor,
-	gate: Linear,
-	up: Linear,
-	down: Linear,
+	mlp: FeedForward,
 }
 
 pub struct Llama {
@@ -144,8 +160,7 @@ impl Llama {
 				pass.attend(i, q, k, v, rotate, |q, k, v, o| attention(q, k, v, o, window))?;
 			x = (x + pass.linear(&l.o, &att)?)?;
 			let h = fast_rms_norm(&x, &l.post_norm, eps)?;
-			let mlp = fast_swiglu(&pass.linear(&l.gate, &h)?, &pass.linear(&l.up, &h)?)?;
-			x = (x + pass.linear(&l.down, &mlp)?)?;
+			x = (x + l.mlp.forward(&h, pass)?)?;
 		}
 		pass.advance(t);
 		fast_rms_norm(&x, &self.norm, eps)
@@ -158,55 +173,59 @@ impl Llama {
 		dtype: DType,
 	) -> std::result::Result<Self, LoadError> {
 		cfg.rope.check().map_err(LoadError::Config)?;
+		cfg.moe.check().map_err(LoadError::Config)?;
 		if cfg.mlp_bias {
 			return Err(LoadError::Config("mlp_bias = true is not supported".into()));
 		}
 		let mut w = Weights::new(w, dtype);
-		let mut take = |name: &str, shape: &[usize]| w.take(name, shape);
 		let (h, i, v) = (cfg.hidden_size, cfg.intermediate_size, cfg.vocab_size);
 		let (qd, kvd) = (cfg.num_attention_heads * cfg.head_dim(), cfg.kv_heads() * cfg.head_dim());
-		let embed = take("model.embed_tokens.weight", &[v, h])?;
+		let embed = w.take("model.embed_tokens.weight", &[v, h])?;
 		let mut layers = Vec::with_capacity(cfg.num_hidden_layers);
 		for l in 0..cfg.num_hidden_layers {
 			let p = format!("model.layers.{l}");
 			let mut lin = |name: &str, out: usize, inp: usize, bias: bool| {
-				let w = take(&format!("{p}.{name}.weight"), &[out, inp])?;
-				let b = if bias { Some(take(&format!("{p}.{name}.bias"), &[out])?) } else { None };
-				Ok::<_, LoadError>(Linear::new(w, b))
+				let wt = w.take(&format!("{p}.{name}.weight"), &[out, inp])?;
+				let b =
+					if bias { Some(w.take(&format!("{p}.{name}.bias"), &[out])?) } else { None };
+				Ok::<_, LoadError>(Linear::new(wt, b))
 			};
 			let qkv_bias = cfg.qkv_bias();
 			let q = lin("self_attn.q_proj", qd, h, qkv_bias)?;
 			let k = lin("self_attn.k_proj", kvd, h, qkv_bias)?;
 			let vv = lin("self_attn.v_proj", kvd, h, qkv_bias)?;
 			let o = lin("self_attn.o_proj", h, qd, cfg.attention_bias)?;
-			let gate = lin("mlp.gate_proj", i, h, false)?;
-			let up = lin("mlp.up_proj", i, h, false)?;
-			let down = lin("mlp.down_proj", h, i, false)?;
 			let hd = cfg.head_dim();
 			let qk_norm = if cfg.qk_norm() {
 				Some((
-					take(&format!("{p}.self_attn.q_norm.weight"), &[hd])?,
-					take(&format!("{p}.self_attn.k_norm.weight"), &[hd])?,
+					w.take(&format!("{p}.self_attn.q_norm.weight"), &[hd])?,
+					w.take(&format!("{p}.self_attn.k_norm.weight"), &[hd])?,
 				))
 			} else {
 				None
 			};
+			let mlp = if cfg.sparse(l) {
+				FeedForward::Experts(Box::new(Moe::load(&mut w, &format!("{p}.mlp"), &cfg.moe, h)?))
+			} else {
+				FeedForward::Dense(Box::new(Mlp::load(&mut w, &format!("{p}.mlp"), h, i)?))
+			};
 			layers.push(Layer {
-				input_norm: take(&format!("{p}.input_layernorm.weight"), &[h])?,
+				input_norm: w.take(&format!("{p}.input_layernorm.weight"), &[h])?,
 				q,
 				k,
 				v: vv,
 				o,
 				qk_norm,
-				post_norm: take(&format!("{p}.post_attention_layernorm.weight"), &[h])?,
-				gate,
-				up,
-				down,
+				post_norm: w.take(&format!("{p}.post_attention_layernorm.weight"), &[h])?,
+				mlp,
 			});
 		}
-		let norm = take("model.norm.weight", &[h])?;
-		let head =
-			if cfg.tie_word_embeddings { embed.clone() } else { take("lm_head.weight", &[v, h])? };
+		let norm = w.take("model.norm.weight", &[h])?;
+		let head = if cfg.tie_word_embeddings {
+			embed.clone()
+		} else {
+			w.take("lm_head.weight", &[v, h])?
+		};
 		let inv_freq = cfg.inv_freq();
 		Ok(Self { cfg, embed, layers, norm, lm_head: Linear::new(head, None), inv_freq })
 	}
@@ -237,9 +256,7 @@ impl CausalLm for Llama {
 			out.push((format!("{p}.self_attn.k_proj"), &mut l.k));
 			out.push((format!("{p}.self_attn.v_proj"), &mut l.v));
 			out.push((format!("{p}.self_attn.o_proj"), &mut l.o));
-			out.push((format!("{p}.mlp.gate_proj"), &mut l.gate));
-			out.push((format!("{p}.mlp.up_proj"), &mut l.up));
-			out.push((format!("{p}.mlp.down_proj"), &mut l.down));
+			l.mlp.linears_mut(&format!("{p}.mlp"), &mut out);
 		}
 		out.push(("lm_head".into(), &mut self.lm_head));
 		out
@@ -280,8 +297,28 @@ pub fn random_weights(
 			put(format!("{p}.self_attn.q_norm.weight"), &[cfg.head_dim()], 0.0)?;
 			put(format!("{p}.self_attn.k_norm.weight"), &[cfg.head_dim()], 0.0)?;
 		}
-		for (n, o, inp) in [("gate_proj", i, h), ("up_proj", i, h), ("down_proj", h, i)] {
-			put(format!("{p}.mlp.{n}.weight"), &[o, inp], 0.3)?;
+		let m = &cfg.moe;
+		let mut mlp = |prefix: String, i: usize| {
+			for (n, o, inp) in [("gate_proj", i, h), ("up_proj", i, h), ("down_proj", h, i)] {
+				put(format!("{prefix}.{n}.weight"), &[o, inp], 0.3)?;
+			}
+			Ok::<_, candle_core::Error>(())
+		};
+		if cfg.sparse(l) {
+			for e in 0..m.num_experts {
+				mlp(format!("{p}.mlp.experts.{e}"), m.moe_intermediate_size)?;
+			}
+			if m.shared_expert_intermediate_size > 0 {
+				mlp(format!("{p}.mlp.shared_expert"), m.shared_expert_intermediate_size)?;
+			}
+		} else {
+			mlp(format!("{p}.mlp"), i)?;
+		}
+		if cfg.sparse(l) {
+			put(format!("{p}.mlp.gate.weight"), &[m.num_experts, h], 0.3)?;
+			if m.shared_expert_intermediate_size > 0 {
+				put(format!("{p}.mlp.shared_expert_gate.weight"), &[1, h], 0.3)?;
+			}
 		}
 	}
 	put("model.norm.weight".into(), &[h], 0.0)?;
@@ -299,13 +336,23 @@ mod tests {
 	use candle_core::Device;
 
 	fn tiny(model_type: &str) -> LlamaConfig {
-		serde_json::from_value(serde_json::json!({
+		let mut c = serde_json::json!({
 			"model_type": model_type,
 			"vocab_size": 11, "hidden_size": 8, "intermediate_size": 12, "num_hidden_layers": 2,
 			"num_attention_heads": 2, "num_key_value_heads": 1, "rms_norm_eps": 1e-5,
 			"rope_theta": 10000.0, "sliding_window": 3, "tie_word_embeddings": model_type == "qwen2",
-		}))
-		.unwrap()
+		});
+		if model_type.ends_with("_moe") {
+			// Four experts, two per token; Qwen2-MoE with a shared expert and layer 1 dense.
+			let moe = serde_json::json!({
+				"num_experts": 4, "num_experts_per_tok": 2, "moe_intermediate_size": 6,
+				"norm_topk_prob": model_type == "qwen3_moe",
+				"shared_expert_intermediate_size": if model_type == "qwen2_moe" { 10 } else { 0 },
+				"mlp_only_layers": if model_type == "qwen2_moe" { vec![1] } else { vec![] },
+			});
+			c.as_object_mut().unwrap().extend(moe.as_object().unwrap().clone());
+		}
+		serde_json::from_value(c).unwrap()
 	}
 
 	const ALL: [&str; 7] =
@@ -315,7 +362,50 @@ mod tests {
 		let cfg = tiny(model_type);
 		let w = random_weights(&cfg, 7, DType::F64).unwrap();
 		let mut m = Llama::from_tensors(cfg, w, DType::F64).unwrap();
-		testutil::lora_gradient_check(&mut m, &testutil::lora(2, &ALL), 3);
+		let mut targets = ALL.to_vec();
+		targets.push("shared_expert_gate");
+		testutil::lora_gradient_check(&mut m, &testutil::lora(2, &targets), 3);
+	}
+
+	/// The routing weights carry gradient back through the router's softmax to the adapters
+	/// before them; the shared expert's gate through its sigmoid.
+	#[test]
+	fn mixture_of_experts_lora_gradients_match_finite_differences() {
+		gradient_check("qwen2_moe");
+		gradient_check("qwen3_moe");
+	}
+
+	#[test]
+	fn experts_load_one_by_one_or_fused_alike() {
+		let cfg = tiny("qwen3_moe");
+		let w = random_weights(&cfg, 7, DType::F64).unwrap();
+		let (ids, _, _) = batch();
+		let one_by_one = Llama::from_tensors(cfg.clone(), w.clone(), DType::F64).unwrap();
+		// Transformers 5's layout: gate and up stacked per expert, all experts in one tensor.
+		let mut fused = w.clone();
+		for l in 0..2 {
+			let p = format!("model.layers.{l}.mlp.experts");
+			let (mut gate_up, mut down) = (vec![], vec![]);
+			for e in 0..4 {
+				let mut take = |n: &str| fused.remove(&format!("{p}.{e}.{n}.weight")).unwrap();
+				let (g, u, d) = (take("gate_proj"), take("up_proj"), take("down_proj"));
+				gate_up.push(Tensor::cat(&[g, u], 0).unwrap());
+				down.push(d);
+			}
+			fused.insert(format!("{p}.gate_up_proj"), Tensor::stack(&gate_up, 0).unwrap());
+			fused.insert(format!("{p}.down_proj"), Tensor::stack(&down, 0).unwrap());
+		}
+		let fused = Llama::from_tensors(cfg.clone(), fused, DType::F64).unwrap();
+		let d = testutil::max_diff(
+			&one_by_one.forward(&ids, false).unwrap(),
+			&fused.forward(&ids, false).unwrap(),
+		);
+		assert_eq!(d, 0.0);
+		// A config that asks more experts per token than there are is refused.
+		let mut bad = cfg;
+		bad.moe.num_experts_per_tok = 5;
+		let e = Llama::from_tensors(bad, w, DType::F64).err().unwrap();
+		assert_eq!(e.to_string(), "num_experts_per_tok is 5 for 4 experts");
 	}
 
 	#[test]

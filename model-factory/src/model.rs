@@ -24,6 +24,10 @@ pub enum Family {
 	Qwen2,
 	/// `qwen3` (per-head RMSNorm on q and k).
 	Qwen3,
+	/// `qwen2_moe` (Qwen1.5-MoE, Qwen2-57B-A14B: experts with a shared expert).
+	Qwen2Moe,
+	/// `qwen3_moe` (Qwen3-30B-A3B, Qwen3-235B-A22B: experts, q/k norms).
+	Qwen3Moe,
 	/// `gpt2` (Conv1D weights, learned positions).
 	Gpt2,
 	/// `bloom` (ALiBi, fused interleaved q/k/v).
@@ -35,11 +39,13 @@ pub enum Family {
 }
 
 impl Family {
-	pub const ALL: [Family; 8] = [
+	pub const ALL: [Family; 10] = [
 		Family::Llama,
 		Family::Mistral,
 		Family::Qwen2,
 		Family::Qwen3,
+		Family::Qwen2Moe,
+		Family::Qwen3Moe,
 		Family::Gpt2,
 		Family::Bloom,
 		Family::Glm,
@@ -52,6 +58,8 @@ impl Family {
 			"mistral" => Family::Mistral,
 			"qwen2" => Family::Qwen2,
 			"qwen3" => Family::Qwen3,
+			"qwen2_moe" => Family::Qwen2Moe,
+			"qwen3_moe" => Family::Qwen3Moe,
 			"gpt2" => Family::Gpt2,
 			"bloom" => Family::Bloom,
 			"glm" => Family::Glm,
@@ -66,6 +74,8 @@ impl Family {
 			Family::Mistral => "mistral",
 			Family::Qwen2 => "qwen2",
 			Family::Qwen3 => "qwen3",
+			Family::Qwen2Moe => "qwen2_moe",
+			Family::Qwen3Moe => "qwen3_moe",
 			Family::Gpt2 => "gpt2",
 			Family::Bloom => "bloom",
 			Family::Glm => "glm",
@@ -91,6 +101,20 @@ impl Family {
 			Family::Glm | Family::Glm4 => {
 				&["q_proj", "k_proj", "v_proj", "o_proj", "gate_up_proj", "down_proj"]
 			}
+			// The routed experts are not modules (transformers 5 fuses them): the shared
+			// expert, its gate and any dense layers' MLPs are.
+			Family::Qwen2Moe => &[
+				"q_proj",
+				"k_proj",
+				"v_proj",
+				"o_proj",
+				"gate_proj",
+				"up_proj",
+				"down_proj",
+				"shared_expert_gate",
+			],
+			// Every layer of the released Qwen3-MoE models is sparse, without a shared expert.
+			Family::Qwen3Moe => &["q_proj", "k_proj", "v_proj", "o_proj"],
 			_ => &["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
 		};
 		t.iter().map(|s| s.to_string()).collect()
@@ -433,7 +457,12 @@ pub fn build(
 	let bad =
 		|e: serde_json::Error| OpenError::Config { path: "config".into(), reason: e.to_string() };
 	Ok(match family {
-		Family::Llama | Family::Mistral | Family::Qwen2 | Family::Qwen3 => {
+		Family::Llama
+		| Family::Mistral
+		| Family::Qwen2
+		| Family::Qwen3
+		| Family::Qwen2Moe
+		| Family::Qwen3Moe => {
 			let cfg = serde_json::from_value(json).map_err(bad)?;
 			Box::new(crate::llama::Llama::from_tensors(cfg, w, dtype)?)
 		}

@@ -128,37 +128,60 @@ impl RowAdapters {
 
 	/// Adds each row's low-rank update for layer `l` to `y = l(x)`; `x` (rows, .., in).
 	pub(crate) fn apply(&self, l: &Linear, x: &Tensor, y: Tensor) -> Result<Tensor> {
-		let any = self.rows.iter().any(Option::is_some);
-		let Some(slot) = l.slot else {
-			if any {
-				candle_core::bail!(
-					"the model's layers are not numbered (make adapters with BatchAdapter::new)"
-				);
-			}
-			return Ok(y);
+		apply_rows(&self.rows, l, x, y)
+	}
+
+	/// Row `row`'s update alone, to `x` (1, .., in) of that row's tokens.
+	pub(crate) fn apply_row(
+		&self,
+		l: &Linear,
+		x: &Tensor,
+		y: Tensor,
+		row: usize,
+	) -> Result<Tensor> {
+		let Some(one) = self.rows.get(row) else {
+			candle_core::bail!("row {row} of {} rows", self.rows.len())
 		};
-		let pairs: Vec<Option<&LowRank>> = self
-			.rows
-			.iter()
-			.map(|a| a.as_ref().and_then(|a| a.layers.get(slot)).and_then(Option::as_ref))
-			.collect();
-		if pairs.iter().all(Option::is_none) {
-			return Ok(y);
+		apply_rows(std::slice::from_ref(one), l, x, y)
+	}
+}
+
+/// Adds the update of each row's adapter (`rows[r]` for row r of `x` and `y`).
+fn apply_rows(
+	rows: &[Option<Arc<BatchAdapter>>],
+	l: &Linear,
+	x: &Tensor,
+	y: Tensor,
+) -> Result<Tensor> {
+	let any = rows.iter().any(Option::is_some);
+	let Some(slot) = l.slot else {
+		if any {
+			candle_core::bail!(
+				"the model's layers are not numbered (make adapters with BatchAdapter::new)"
+			);
 		}
-		let (in_f, out_f) = (x.dim(D::Minus1)?, y.dim(D::Minus1)?);
-		for p in pairs.iter().flatten() {
-			if p.a.dim(1)? != in_f || p.bt.dim(1)? != out_f {
-				candle_core::bail!("an adapter does not fit layer {slot} of this model");
-			}
+		return Ok(y);
+	};
+	let pairs: Vec<Option<&LowRank>> = rows
+		.iter()
+		.map(|a| a.as_ref().and_then(|a| a.layers.get(slot)).and_then(Option::as_ref))
+		.collect();
+	if pairs.iter().all(Option::is_none) {
+		return Ok(y);
+	}
+	let (in_f, out_f) = (x.dim(D::Minus1)?, y.dim(D::Minus1)?);
+	for p in pairs.iter().flatten() {
+		if p.a.dim(1)? != in_f || p.bt.dim(1)? != out_f {
+			candle_core::bail!("an adapter does not fit layer {slot} of this model");
 		}
-		let stored = pairs.iter().flatten().map(|p| p.a.dtype()).collect::<Vec<_>>();
-		let all = |d: DType| stored.iter().all(|s| *s == d);
-		match (x.device().is_cpu(), x.dtype()) {
-			(true, DType::F32) if all(DType::F32) => cpu_rows::<f32, f32>(x, y, &pairs),
-			(true, DType::F32) if all(DType::BF16) => cpu_rows::<f32, half::bf16>(x, y, &pairs),
-			(true, DType::F64) if all(DType::F64) => cpu_rows::<f64, f64>(x, y, &pairs),
-			_ => grouped_rows(x, y, &pairs),
-		}
+	}
+	let stored = pairs.iter().flatten().map(|p| p.a.dtype()).collect::<Vec<_>>();
+	let all = |d: DType| stored.iter().all(|s| *s == d);
+	match (x.device().is_cpu(), x.dtype()) {
+		(true, DType::F32) if all(DType::F32) => cpu_rows::<f32, f32>(x, y, &pairs),
+		(true, DType::F32) if all(DType::BF16) => cpu_rows::<f32, half::bf16>(x, y, &pairs),
+		(true, DType::F64) if all(DType::F64) => cpu_rows::<f64, f64>(x, y, &pairs),
+		_ => grouped_rows(x, y, &pairs),
 	}
 }
 

@@ -108,6 +108,21 @@ impl<'a> Pass<'a> {
 		}
 	}
 
+	/// Whether rows carry adapters of their own (then a layer that regroups tokens across rows
+	/// must apply them row by row, with [`Pass::linear_row`]).
+	pub fn has_row_adapters(&self) -> bool {
+		self.adapters.is_some()
+	}
+
+	/// `l` applied to `x` (tokens of batch row `row` only), with that row's adapter.
+	pub fn linear_row(&self, l: &Linear, x: &Tensor, row: usize) -> Result<Tensor> {
+		let y = l.forward(x, self.train)?;
+		match self.adapters {
+			Some(a) => a.apply_row(l, &x.unsqueeze(0)?, y.unsqueeze(0)?, row)?.squeeze(0),
+			None => Ok(y),
+		}
+	}
+
 	/// Attention of one layer: `q` (b, heads, t, d), `k` and `v` (b, kv_heads, t, d) of the new
 	/// positions. `rotate(group, q, k)` applies position encodings to a group of rows (see
 	/// [`Pass::offsets`]); then the keys and values join the group's cache, and

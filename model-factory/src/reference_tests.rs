@@ -101,6 +101,12 @@ fn qwen2_and_qwen3_match_transformers_and_peft() {
 }
 
 #[test]
+fn qwen_mixtures_of_experts_match_transformers_and_peft() {
+	check_family("qwen2_moe", Family::Qwen2Moe);
+	check_family("qwen3_moe", Family::Qwen3Moe);
+}
+
+#[test]
 fn gpt2_matches_transformers_and_peft() {
 	check_family("gpt2", Family::Gpt2);
 }
@@ -196,13 +202,14 @@ fn adapters_using_unimplemented_peft_features_are_refused() {
 #[test]
 fn engine_adapter_for_peft_to_load() {
 	use crate::train::{train, Example, TrainConfig};
-	let name = "qwen3";
+	// scripts/peft-reference names the fixture (default: qwen3).
+	let name = std::env::var("TRIBUTARY_PEFT_FIXTURE").unwrap_or_else(|_| "qwen3".into());
+	let name = name.as_str();
 	let e = expected(name);
 	let mut m = load(&fixture(name), DType::F64, &Device::Cpu).unwrap();
-	let cfg = crate::testutil::lora(
-		4,
-		&["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
-	);
+	let targets = m.family().all_linear();
+	let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
+	let cfg = crate::testutil::lora(4, &targets);
 	m.attach_lora(&cfg, 7).unwrap();
 	let data: Vec<Example> = (0..8u32)
 		.map(|s| Example {

@@ -27,6 +27,11 @@ impl Weights {
 		Self { map, dtype }
 	}
 
+	/// Whether the checkpoint (still) holds tensor `name`.
+	pub fn has(&self, name: &str) -> bool {
+		self.map.contains_key(name)
+	}
+
 	/// Removes tensor `name`, which must have shape `shape`.
 	pub fn take(&mut self, name: &str, shape: &[usize]) -> Result<Tensor, LoadError> {
 		let t = self.map.remove(name).ok_or_else(|| LoadError::Missing(name.into()))?;

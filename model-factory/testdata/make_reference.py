@@ -41,7 +41,9 @@ from transformers import (
     LlamaConfig,
     MistralConfig,
     Qwen2Config,
+    Qwen2MoeConfig,
     Qwen3Config,
+    Qwen3MoeConfig,
 )
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -64,6 +66,15 @@ def families():
         "mistral": (MistralConfig(**common, sliding_window=4), LLAMA_LINEAR),
         "qwen2": (Qwen2Config(**common, tie_word_embeddings=True), LLAMA_LINEAR),
         "qwen3": (Qwen3Config(**common, head_dim=16), LLAMA_LINEAR),
+        # Experts: 4 per sparse layer, 2 per token. Qwen2-MoE: a shared expert with its gate, and
+        # layer 1 dense (mlp_only_layers); Qwen3-MoE: every layer sparse, top-k renormalised, LoRA
+        # on the attention only (PEFT turns MLP targets there into LoRA on the fused routed
+        # experts, `target_parameters`, which the engine does not implement).
+        "qwen2_moe": (Qwen2MoeConfig(**common, num_experts=4, num_experts_per_tok=2,
+                                     moe_intermediate_size=16, shared_expert_intermediate_size=24,
+                                     mlp_only_layers=[1]), LLAMA_LINEAR + ["shared_expert_gate"]),
+        "qwen3_moe": (Qwen3MoeConfig(**common, head_dim=16, num_experts=4, num_experts_per_tok=2,
+                                     moe_intermediate_size=16, norm_topk_prob=True), LLAMA_LINEAR[:4]),
         "gpt2": (GPT2Config(vocab_size=VOCAB, n_positions=32, n_embd=32, n_layer=2, n_head=4),
                  ["c_attn", "c_proj", "c_fc"]),
         "bloom": (BloomConfig(vocab_size=VOCAB, hidden_size=24, n_layer=2, n_head=6),
@@ -114,7 +125,10 @@ def masked_loss(logits, ids, mask):
 def make(name, cfg, targets, seed):
     torch.manual_seed(seed)
     cfg._attn_implementation = "eager"
-    model = AutoModelForCausalLM.from_config(cfg, attn_implementation="eager").float().eval()
+    extra = {}
+    if getattr(cfg, "num_experts", 0):
+        extra["experts_implementation"] = "eager"  # the grouped kernel takes no float64
+    model = AutoModelForCausalLM.from_config(cfg, attn_implementation="eager", **extra).float().eval()
     randomize(model, seed)
     d = os.path.join(OUT, name)
     os.makedirs(d, exist_ok=True)
@@ -174,8 +188,9 @@ def make_nf4():
 
 def verify(d):
     fixture = open(os.path.join(d, "fixture")).read().strip()
+    extra = {"experts_implementation": "eager"} if fixture.endswith("_moe") else {}
     base = AutoModelForCausalLM.from_pretrained(os.path.join(OUT, fixture),
-                                                attn_implementation="eager").double().eval()
+                                                attn_implementation="eager", **extra).double().eval()
     model = PeftModel.from_pretrained(base, os.path.join(d, "adapter")).double().eval()
     want = load_file(os.path.join(d, "logits.safetensors"))
     ids = want["input_ids"].long()
