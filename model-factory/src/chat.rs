@@ -36,6 +36,14 @@ const MISTRAL: &str = "{{ bos_token }}{% set sys = namespace(text='') %}{% for m
 const GLM4: &str =
 	"[gMASK]<sop>{% for m in messages %}<|{{ m.role }}|>\n{{ m.content }}{% endfor %}\
 {% if add_generation_prompt %}<|assistant|>\n{% endif %}";
+/// DeepSeek-V2 chat: plain `User:` / `Assistant:` turns after the BOS.
+const DEEPSEEK_V2: &str = "{{ bos_token }}{% for m in messages %}{% if m.role == 'system' %}{{ m.content }}\n\n\
+{% elif m.role == 'user' %}User: {{ m.content }}\n\n{% else %}Assistant: {{ m.content }}{{ eos_token }}{% endif %}{% endfor %}\
+{% if add_generation_prompt %}Assistant:{% endif %}";
+/// DeepSeek-V3 and R1: the system text first, then `<｜User｜>` / `<｜Assistant｜>` turns.
+const DEEPSEEK_V3: &str = "{{ bos_token }}{% for m in messages %}{% if m.role == 'system' %}{{ m.content }}\
+{% elif m.role == 'user' %}<｜User｜>{{ m.content }}{% else %}<｜Assistant｜>{{ m.content }}{{ eos_token }}{% endif %}{% endfor %}\
+{% if add_generation_prompt %}<｜Assistant｜>{% endif %}";
 /// Base models with no chat tuning (GPT-2, BLOOM): plain labelled turns.
 const PLAIN: &str =
 	"{% for m in messages %}{{ m.role | capitalize }}: {{ m.content }}\n{% endfor %}\
@@ -63,6 +71,8 @@ impl ChatTemplate {
 			Family::Llama => (LLAMA3, "<|begin_of_text|>", "<|eot_id|>"),
 			Family::Mistral => (MISTRAL, "<s>", "</s>"),
 			Family::Glm | Family::Glm4 => (GLM4, "", "<|user|>"),
+			Family::DeepseekV2 => (DEEPSEEK_V2, "<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>"),
+			Family::DeepseekV3 => (DEEPSEEK_V3, "<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>"),
 			Family::Gpt2 | Family::Bloom => (PLAIN, "", ""),
 		};
 		Self::new(src, bos, eos)
@@ -115,6 +125,13 @@ mod tests {
 		);
 		let g = ChatTemplate::for_family(Family::Glm4).render(&msgs[1..2], true).unwrap();
 		assert_eq!(g, "[gMASK]<sop><|user|>\nHi<|assistant|>\n");
+		let d = ChatTemplate::for_family(Family::DeepseekV3).render(&msgs, true).unwrap();
+		assert_eq!(
+			d,
+			"<｜begin▁of▁sentence｜>Be brief.<｜User｜>Hi<｜Assistant｜>Hello!<｜end▁of▁sentence｜><｜Assistant｜>"
+		);
+		let d = ChatTemplate::for_family(Family::DeepseekV2).render(&msgs[1..2], true).unwrap();
+		assert_eq!(d, "<｜begin▁of▁sentence｜>User: Hi\n\nAssistant:");
 		let p = ChatTemplate::for_family(Family::Gpt2).render(&msgs[1..], true).unwrap();
 		assert_eq!(p, "User: Hi\nAssistant: Hello!\nAssistant:");
 	}

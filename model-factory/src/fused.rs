@@ -48,8 +48,9 @@ pub fn fast_swiglu(gate: &Tensor, up: &Tensor) -> Result<Tensor> {
 }
 
 /// Causal scaled dot-product attention with grouped-query heads: `q` (b, heads, t, d) for positions
-/// `offset..offset+t`, `k` and `v` (b, kv_heads, keys, d); returns (b, t, heads * d). The fused path
-/// stacks each kv head's query heads along the rows instead of copying k and v per query head.
+/// `offset..offset+t`, `k` (b, kv_heads, keys, d) and `v` (b, kv_heads, keys, dv); returns
+/// (b, t, heads * dv), scores scaled by 1/√d. The fused path stacks each kv head's query heads
+/// along the rows instead of copying k and v per query head.
 pub fn attention(
 	q: &Tensor,
 	k: &Tensor,
@@ -58,20 +59,20 @@ pub fn attention(
 	window: Option<usize>,
 ) -> Result<Tensor> {
 	let (b, nh, t, hd) = q.dims4()?;
-	let nkv = k.dim(1)?;
+	let (nkv, vd) = (k.dim(1)?, v.dim(3)?);
 	let scale = 1.0 / (hd as f64).sqrt();
 	let att = if usable(q) {
 		let q = q.contiguous()?.reshape((b, nkv, (nh / nkv) * t, hd))?;
 		let scores = crate::blas::matmul(&q, &k.t()?)?;
 		let probs = causal_softmax(&scores, scale, t, offset, window)?;
-		crate::blas::matmul(&probs, v)?.reshape((b, nh, t, hd))?
+		crate::blas::matmul(&probs, v)?.reshape((b, nh, t, vd))?
 	} else {
 		let (k, v) = (crate::ops::repeat_kv(k, nh / nkv)?, crate::ops::repeat_kv(v, nh / nkv)?);
 		let scores = (q.contiguous()?.matmul(&k.t()?.contiguous()?)? * scale)?;
 		let mask = crate::ops::causal_mask(t, offset, window, q.dtype(), q.device())?;
 		crate::ops::softmax(&scores.broadcast_add(&mask)?)?.matmul(&v.contiguous()?)?
 	};
-	att.transpose(1, 2)?.reshape((b, t, nh * hd))
+	att.transpose(1, 2)?.reshape((b, t, nh * vd))
 }
 
 fn slice<'a, T: WithDType>(s: &'a CpuStorage, l: &Layout) -> Result<&'a [T]> {

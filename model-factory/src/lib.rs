@@ -29,6 +29,7 @@ pub mod cuda;
 #[cfg(all(test, feature = "cuda"))]
 mod cuda_tests;
 pub mod data;
+pub mod deepseek;
 pub mod finetune;
 pub mod fused;
 pub mod generate;

@@ -28,6 +28,10 @@ pub enum Family {
 	Qwen2Moe,
 	/// `qwen3_moe` (Qwen3-30B-A3B, Qwen3-235B-A22B: experts, q/k norms).
 	Qwen3Moe,
+	/// `deepseek_v2` (DeepSeek-V2, V2-Lite, V2.5: latent attention, DeepSeekMoE).
+	DeepseekV2,
+	/// `deepseek_v3` (DeepSeek-V3, R1: V2 with sigmoid routing and a choice bias).
+	DeepseekV3,
 	/// `gpt2` (Conv1D weights, learned positions).
 	Gpt2,
 	/// `bloom` (ALiBi, fused interleaved q/k/v).
@@ -39,13 +43,15 @@ pub enum Family {
 }
 
 impl Family {
-	pub const ALL: [Family; 10] = [
+	pub const ALL: [Family; 12] = [
 		Family::Llama,
 		Family::Mistral,
 		Family::Qwen2,
 		Family::Qwen3,
 		Family::Qwen2Moe,
 		Family::Qwen3Moe,
+		Family::DeepseekV2,
+		Family::DeepseekV3,
 		Family::Gpt2,
 		Family::Bloom,
 		Family::Glm,
@@ -60,6 +66,8 @@ impl Family {
 			"qwen3" => Family::Qwen3,
 			"qwen2_moe" => Family::Qwen2Moe,
 			"qwen3_moe" => Family::Qwen3Moe,
+			"deepseek_v2" => Family::DeepseekV2,
+			"deepseek_v3" => Family::DeepseekV3,
 			"gpt2" => Family::Gpt2,
 			"bloom" => Family::Bloom,
 			"glm" => Family::Glm,
@@ -76,6 +84,8 @@ impl Family {
 			Family::Qwen3 => "qwen3",
 			Family::Qwen2Moe => "qwen2_moe",
 			Family::Qwen3Moe => "qwen3_moe",
+			Family::DeepseekV2 => "deepseek_v2",
+			Family::DeepseekV3 => "deepseek_v3",
 			Family::Gpt2 => "gpt2",
 			Family::Bloom => "bloom",
 			Family::Glm => "glm",
@@ -88,6 +98,7 @@ impl Family {
 		let t: &[&str] = match self {
 			Family::Gpt2 => &["c_attn"],
 			Family::Bloom => &["query_key_value"],
+			Family::DeepseekV2 | Family::DeepseekV3 => &["q_proj", "q_b_proj", "kv_b_proj"],
 			_ => &["q_proj", "v_proj"],
 		};
 		t.iter().map(|s| s.to_string()).collect()
@@ -115,9 +126,23 @@ impl Family {
 			],
 			// Every layer of the released Qwen3-MoE models is sparse, without a shared expert.
 			Family::Qwen3Moe => &["q_proj", "k_proj", "v_proj", "o_proj"],
+			// Queries directly (V2-Lite) or through a low-rank pair (see `moe_mlp_names`).
+			Family::DeepseekV2 | Family::DeepseekV3 => {
+				&["q_proj", "q_a_proj", "q_b_proj", "kv_a_proj_with_mqa", "kv_b_proj", "o_proj"]
+			}
 			_ => &["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
 		};
 		t.iter().map(|s| s.to_string()).collect()
+	}
+}
+
+impl Family {
+	/// Whether PEFT reads `gate_proj`, `up_proj` and `down_proj` targets as LoRA on the fused
+	/// routed experts (`target_parameters`) for this family, as PEFT 0.21 does for Qwen3-MoE and
+	/// DeepSeek on transformers 5: the engine does not implement that, and LoRA on the dense or
+	/// shared MLPs under those names would load differently in PEFT, so such targets are refused.
+	pub fn moe_mlp_names(self) -> bool {
+		matches!(self, Family::Qwen3Moe | Family::DeepseekV2 | Family::DeepseekV3)
 	}
 }
 
@@ -245,6 +270,16 @@ pub trait CausalLm: Send + Sync {
 
 	/// Attaches fresh LoRA adapters (seeded) to every module `cfg` targets; returns their paths.
 	fn attach_lora(&mut self, cfg: &LoraConfig, seed: u64) -> Result<Vec<String>> {
+		let mlp = ["gate_proj", "up_proj", "down_proj"];
+		if let Some(t) = cfg.target_modules.iter().find(|t| mlp.contains(&t.as_str())) {
+			if self.family().moe_mlp_names() {
+				candle_core::bail!(
+					"LoRA target {t} of a {} model means its routed experts in PEFT, which this \
+					 engine does not train yet: target the attention",
+					self.family().model_type()
+				);
+			}
+		}
 		let done = crate::lora::attach_targets(self.linears_mut(), cfg, seed)?;
 		if done.is_empty() {
 			candle_core::bail!(
@@ -357,8 +392,11 @@ impl Cache {
 			} else {
 				room
 			};
-			let (b, h, _, d) = k.dims4()?;
-			let fresh = |like: &Tensor| Tensor::zeros((b, h, room, d), like.dtype(), like.device());
+			// Keys and values may differ in head dim (DeepSeek's MLA).
+			let fresh = |like: &Tensor| {
+				let (b, h, _, d) = like.dims4()?;
+				Tensor::zeros((b, h, room, d), like.dtype(), like.device())
+			};
 			let (nk, nv) = (fresh(&k)?, fresh(&v)?);
 			if let Some(old) = slot.as_ref() {
 				if filled > 0 {
@@ -465,6 +503,10 @@ pub fn build(
 		| Family::Qwen3Moe => {
 			let cfg = serde_json::from_value(json).map_err(bad)?;
 			Box::new(crate::llama::Llama::from_tensors(cfg, w, dtype)?)
+		}
+		Family::DeepseekV2 | Family::DeepseekV3 => {
+			let cfg = serde_json::from_value(json).map_err(bad)?;
+			Box::new(crate::deepseek::Deepseek::from_tensors(cfg, w, dtype)?)
 		}
 		Family::Gpt2 => {
 			let cfg = serde_json::from_value(json).map_err(bad)?;

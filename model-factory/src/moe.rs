@@ -122,21 +122,135 @@ impl Mlp {
 	}
 }
 
+/// How a router turns its logits into each token's experts and their weights.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Routing {
+	pub top_k: usize,
+	/// Sigmoid scores (DeepSeek-V3) instead of a softmax over the experts.
+	pub sigmoid: bool,
+	/// Added to the scores for the choice only, not to the weights (DeepSeek-V3's
+	/// `e_score_correction_bias`).
+	pub choice_bias: Option<Vec<f64>>,
+	/// Group-limited choice: the experts in `groups` equal groups, the top k taken only from the
+	/// `keep` best groups (by their best score, or by the sum of their best two with
+	/// `group_by_top2`). `groups = 1`: no limit.
+	pub groups: usize,
+	pub keep: usize,
+	pub group_by_top2: bool,
+	/// Renormalise the chosen weights to sum to one.
+	pub normalize: bool,
+	/// Multiplies the weights (DeepSeek's `routed_scaling_factor`).
+	pub scale: f64,
+}
+
+impl Routing {
+	/// Qwen's: softmax, top k, optionally renormalised.
+	pub fn softmax(top_k: usize, normalize: bool) -> Self {
+		Self {
+			top_k,
+			sigmoid: false,
+			choice_bias: None,
+			groups: 1,
+			keep: 1,
+			group_by_top2: false,
+			normalize,
+			scale: 1.0,
+		}
+	}
+
+	/// Each token's chosen experts, by their scores (experts per row).
+	fn choose(&self, scores: &[Vec<f64>]) -> Vec<Vec<usize>> {
+		scores
+			.iter()
+			.map(|row| {
+				let mut s = row.clone();
+				if let Some(b) = &self.choice_bias {
+					s.iter_mut().zip(b).for_each(|(x, b)| *x += b);
+				}
+				if self.groups > 1 {
+					let size = s.len() / self.groups;
+					let group_score = |g: &[f64]| {
+						let mut v = g.to_vec();
+						v.sort_by(|a, b| b.total_cmp(a));
+						if self.group_by_top2 {
+							v.iter().take(2).sum()
+						} else {
+							v[0]
+						}
+					};
+					let scored: Vec<Vec<f64>> =
+						s.chunks(size).map(|g| vec![group_score(g)]).collect();
+					let kept: Vec<usize> =
+						top_k(&scored.iter().map(|g| g[0]).collect::<Vec<_>>(), self.keep);
+					for (g, chunk) in s.chunks_mut(size).enumerate() {
+						if !kept.contains(&g) {
+							chunk.iter_mut().for_each(|x| *x = f64::NEG_INFINITY);
+						}
+					}
+				}
+				top_k(&s, self.top_k)
+			})
+			.collect()
+	}
+}
+
+/// A shared expert: on every token, alone (DeepSeek) or scaled by `sigmoid(x · w)` (Qwen2-MoE).
+pub struct Shared {
+	pub mlp: Mlp,
+	pub gate: Option<Linear>,
+	/// Its module path under the layer's `mlp` (`shared_expert`, `shared_experts`).
+	pub name: &'static str,
+}
+
 /// One sparse layer's experts.
 pub struct Moe {
 	/// (experts, hidden): the router's logits are `x Wᵀ`.
 	router: Tensor,
 	/// Per expert: gate and up stacked (2 × inner, hidden), and down (hidden, inner).
 	experts: Vec<(Tensor, Tensor)>,
-	top_k: usize,
-	norm_topk: bool,
-	/// The shared expert and its gate (hidden → 1).
-	shared: Option<(Mlp, Linear)>,
+	routing: Routing,
+	shared: Option<Shared>,
+}
+
+/// The routed experts of layer `prefix`'s `mlp` (e.g. `model.layers.3.mlp`), one by one or fused.
+pub fn load_experts(
+	w: &mut Weights,
+	prefix: &str,
+	n: usize,
+	inner: usize,
+	hidden: usize,
+) -> std::result::Result<Vec<(Tensor, Tensor)>, LoadError> {
+	let fused = format!("{prefix}.experts.gate_up_proj");
+	if w.has(&fused) {
+		let gate_up = w.take(&fused, &[n, 2 * inner, hidden])?;
+		let down = w.take(&format!("{prefix}.experts.down_proj"), &[n, hidden, inner])?;
+		return Ok((0..n)
+			.map(|e| Ok((gate_up.get(e)?.contiguous()?, down.get(e)?.contiguous()?)))
+			.collect::<Result<Vec<_>>>()?);
+	}
+	let mut out = Vec::with_capacity(n);
+	for e in 0..n {
+		let p = format!("{prefix}.experts.{e}");
+		let gate = w.take(&format!("{p}.gate_proj.weight"), &[inner, hidden])?;
+		let up = w.take(&format!("{p}.up_proj.weight"), &[inner, hidden])?;
+		let down = w.take(&format!("{p}.down_proj.weight"), &[hidden, inner])?;
+		out.push((Tensor::cat(&[&gate, &up], 0)?, down));
+	}
+	Ok(out)
 }
 
 impl Moe {
-	/// Layer `prefix`'s `mlp` (e.g. `model.layers.3.mlp`), in either expert layout.
-	pub fn load(
+	pub fn new(
+		router: Tensor,
+		experts: Vec<(Tensor, Tensor)>,
+		routing: Routing,
+		shared: Option<Shared>,
+	) -> Self {
+		Self { router, experts, routing, shared }
+	}
+
+	/// A Qwen2-MoE / Qwen3-MoE layer's `mlp` at `prefix`.
+	pub fn load_qwen(
 		w: &mut Weights,
 		prefix: &str,
 		cfg: &MoeConfig,
@@ -144,24 +258,7 @@ impl Moe {
 	) -> std::result::Result<Self, LoadError> {
 		let (n, inner) = (cfg.num_experts, cfg.moe_intermediate_size);
 		let router = w.take(&format!("{prefix}.gate.weight"), &[n, hidden])?;
-		let fused = format!("{prefix}.experts.gate_up_proj");
-		let experts = if w.has(&fused) {
-			let gate_up = w.take(&fused, &[n, 2 * inner, hidden])?;
-			let down = w.take(&format!("{prefix}.experts.down_proj"), &[n, hidden, inner])?;
-			(0..n)
-				.map(|e| Ok((gate_up.get(e)?.contiguous()?, down.get(e)?.contiguous()?)))
-				.collect::<Result<Vec<_>>>()?
-		} else {
-			let mut out = Vec::with_capacity(n);
-			for e in 0..n {
-				let p = format!("{prefix}.experts.{e}");
-				let gate = w.take(&format!("{p}.gate_proj.weight"), &[inner, hidden])?;
-				let up = w.take(&format!("{p}.up_proj.weight"), &[inner, hidden])?;
-				let down = w.take(&format!("{p}.down_proj.weight"), &[hidden, inner])?;
-				out.push((Tensor::cat(&[&gate, &up], 0)?, down));
-			}
-			out
-		};
+		let experts = load_experts(w, prefix, n, inner, hidden)?;
 		let shared = if cfg.shared_expert_intermediate_size > 0 {
 			let mlp = Mlp::load(
 				w,
@@ -173,17 +270,12 @@ impl Moe {
 				w.take(&format!("{prefix}.shared_expert_gate.weight"), &[1, hidden])?,
 				None,
 			);
-			Some((mlp, gate))
+			Some(Shared { mlp, gate: Some(gate), name: "shared_expert" })
 		} else {
 			None
 		};
-		Ok(Self {
-			router,
-			experts,
-			top_k: cfg.num_experts_per_tok,
-			norm_topk: cfg.norm_topk_prob,
-			shared,
-		})
+		let routing = Routing::softmax(cfg.num_experts_per_tok, cfg.norm_topk_prob);
+		Ok(Self::new(router, experts, routing, shared))
 	}
 
 	/// `x` (batch, seq, hidden) through the experts. With an adapter per row (batched serving),
@@ -210,14 +302,19 @@ impl Moe {
 		linear: &impl Fn(&Linear, &Tensor) -> Result<Tensor>,
 	) -> Result<Tensor> {
 		let (n, h) = x.dims2()?;
-		let probs = softmax(&frozen_linear(x, &self.router)?)?;
-		let chosen = top_k(&probs.to_dtype(DType::F64)?.to_vec2::<f64>()?, self.top_k);
-		// The chosen probabilities, (n, k): the gradient's path back to the hidden states.
+		let r = &self.routing;
+		let logits = frozen_linear(x, &self.router)?;
+		let scores = if r.sigmoid { sigmoid(&logits)? } else { softmax(&logits)? };
+		let chosen = r.choose(&scores.to_dtype(DType::F64)?.to_vec2::<f64>()?);
+		// The chosen scores, (n, k): the gradient's path back to the hidden states.
 		let idx: Vec<u32> = chosen.iter().flatten().map(|&e| e as u32).collect();
-		let idx = Tensor::from_vec(idx, (n, self.top_k), x.device())?;
-		let mut weights = probs.gather(&idx, 1)?;
-		if self.norm_topk {
-			weights = weights.broadcast_div(&weights.sum_keepdim(1)?)?;
+		let idx = Tensor::from_vec(idx, (n, r.top_k), x.device())?;
+		let mut weights = scores.gather(&idx, 1)?;
+		if r.normalize {
+			weights = weights.broadcast_div(&(weights.sum_keepdim(1)? + 1e-20)?)?;
+		}
+		if r.scale != 1.0 {
+			weights = (weights * r.scale)?;
 		}
 		let weights = weights.flatten_all()?;
 		let mut out = x.zeros_like()?;
@@ -227,7 +324,7 @@ impl Moe {
 				.iter()
 				.enumerate()
 				.filter_map(|(i, c)| {
-					c.iter().position(|&x| x == e).map(|s| (i as u32, (i * self.top_k + s) as u32))
+					c.iter().position(|&x| x == e).map(|s| (i as u32, (i * r.top_k + s) as u32))
 				})
 				.unzip();
 			if tokens.is_empty() {
@@ -239,26 +336,37 @@ impl Moe {
 			let xe = x.index_select(&tokens, 0)?;
 			let gu = frozen_linear(&xe, gate_up)?;
 			let inner = gu.dim(1)? / 2;
-			let act =
-				crate::fused::fast_swiglu(&gu.narrow(1, 0, inner)?, &gu.narrow(1, inner, inner)?)?;
+			let act = crate::fused::fast_swiglu(
+				&gu.narrow(1, 0, inner)?.contiguous()?,
+				&gu.narrow(1, inner, inner)?.contiguous()?,
+			)?;
 			let ye = frozen_linear(&act, down)?;
 			let ye = ye.broadcast_mul(&weights.index_select(&slots, 0)?.unsqueeze(1)?)?;
 			out = out.index_add(&tokens, &ye, 0)?;
 		}
-		if let Some((mlp, gate)) = &self.shared {
-			let g = candle_nn::Activation::Sigmoid.forward(&linear(gate, x)?)?;
-			out = (out + mlp.run(x, linear)?.broadcast_mul(&g)?)?;
+		if let Some(sh) = &self.shared {
+			let y = sh.mlp.run(x, linear)?;
+			out = match &sh.gate {
+				Some(g) => (out + y.broadcast_mul(&sigmoid(&linear(g, x)?)?)?)?,
+				None => (out + y)?,
+			};
 		}
 		debug_assert_eq!(out.dims(), [n, h]);
 		Ok(out)
 	}
 
 	pub fn linears_mut<'a>(&'a mut self, prefix: &str, out: &mut Vec<(String, &'a mut Linear)>) {
-		if let Some((mlp, gate)) = &mut self.shared {
-			mlp.linears_mut(&format!("{prefix}.shared_expert"), out);
-			out.push((format!("{prefix}.shared_expert_gate"), gate));
+		if let Some(sh) = &mut self.shared {
+			sh.mlp.linears_mut(&format!("{prefix}.{}", sh.name), out);
+			if let Some(g) = &mut sh.gate {
+				out.push((format!("{prefix}.{}_gate", sh.name), g));
+			}
 		}
 	}
+}
+
+fn sigmoid(x: &Tensor) -> Result<Tensor> {
+	candle_nn::Activation::Sigmoid.forward(x)
 }
 
 /// A layer's feed-forward part: dense, or experts.
@@ -283,17 +391,12 @@ impl FeedForward {
 	}
 }
 
-/// Each row's `k` largest entries, largest first (ties: the lower index first).
-fn top_k(probs: &[Vec<f64>], k: usize) -> Vec<Vec<usize>> {
-	probs
-		.iter()
-		.map(|p| {
-			let mut order: Vec<usize> = (0..p.len()).collect();
-			order.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(a.cmp(&b)));
-			order.truncate(k);
-			order
-		})
-		.collect()
+/// The `k` largest entries' indices, largest first (ties: the lower index first).
+fn top_k(p: &[f64], k: usize) -> Vec<usize> {
+	let mut order: Vec<usize> = (0..p.len()).collect();
+	order.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(a.cmp(&b)));
+	order.truncate(k);
+	order
 }
 
 #[cfg(test)]
@@ -302,8 +405,24 @@ mod tests {
 
 	#[test]
 	fn top_k_takes_the_largest_lower_index_first_on_ties() {
-		let p = vec![vec![0.1, 0.4, 0.1, 0.4], vec![0.7, 0.1, 0.1, 0.1]];
-		assert_eq!(top_k(&p, 2), vec![vec![1, 3], vec![0, 1]]);
+		assert_eq!(top_k(&[0.1, 0.4, 0.1, 0.4], 2), vec![1, 3]);
+		assert_eq!(top_k(&[0.7, 0.1, 0.1, 0.1], 2), vec![0, 1]);
+	}
+
+	#[test]
+	fn group_limited_routing_chooses_only_in_the_best_groups() {
+		// Two groups of three; the second holds the best single expert (0.9), the first the best
+		// pair (0.5 + 0.45).
+		let scores = vec![vec![0.5, 0.45, 0.0, 0.9, 0.0, 0.0]];
+		let mut r = Routing::softmax(2, false);
+		assert_eq!(r.choose(&scores), vec![vec![3, 0]]);
+		(r.groups, r.keep) = (2, 1);
+		assert_eq!(r.choose(&scores), vec![vec![3, 4]], "by its best: group 2 only");
+		r.group_by_top2 = true;
+		assert_eq!(r.choose(&scores), vec![vec![0, 1]], "by the sum of its best two: group 1");
+		// The bias moves the choice, not the weights.
+		r.choice_bias = Some(vec![0.0, 0.0, 0.0, 0.0, 1.0, 1.0]);
+		assert_eq!(r.choose(&scores), vec![vec![4, 5]]);
 	}
 
 	#[test]

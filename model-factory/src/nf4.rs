@@ -366,6 +366,10 @@ mod tests {
 			let targets: Vec<&str> = match f {
 				crate::model::Family::Gpt2 => vec!["c_attn", "c_fc"],
 				crate::model::Family::Bloom => vec!["query_key_value", "dense_h_to_4h"],
+				// MLP names mean the routed experts there (refused): the attention only.
+				_ if f.moe_mlp_names() => {
+					vec!["q_proj", "q_b_proj", "kv_b_proj", "v_proj", "o_proj"]
+				}
 				_ => vec!["q_proj", "v_proj", "down_proj"],
 			};
 			crate::testutil::lora_gradient_check(

@@ -171,6 +171,30 @@ pub struct RopeParameters {
 	pub high_freq_factor: Option<f64>,
 	#[serde(default)]
 	pub original_max_position_embeddings: Option<usize>,
+	/// YaRN: the ramp between interpolated and extrapolated frequencies (defaults 32 and 1).
+	#[serde(default)]
+	pub beta_fast: Option<f64>,
+	#[serde(default)]
+	pub beta_slow: Option<f64>,
+	/// YaRN: the factor on cos and sin, given, or from `factor` (and `mscale`/`mscale_all_dim`).
+	#[serde(default)]
+	pub attention_factor: Option<f64>,
+	#[serde(default)]
+	pub mscale: Option<f64>,
+	#[serde(default)]
+	pub mscale_all_dim: Option<f64>,
+	/// YaRN: round the ramp's ends to whole dimensions (default true).
+	#[serde(default)]
+	pub truncate: Option<bool>,
+}
+
+/// YaRN's attention temperature for a context `scale` times the original: `0.1 m ln(scale) + 1`.
+pub fn yarn_mscale(scale: f64, m: f64) -> f64 {
+	if scale <= 1.0 {
+		1.0
+	} else {
+		0.1 * m * scale.ln() + 1.0
+	}
 }
 
 impl RopeConfig {
@@ -203,6 +227,9 @@ impl RopeConfig {
 			let factor = s.factor.unwrap_or(1.0);
 			return base.into_iter().map(|f| f / factor).collect();
 		}
+		if let Some(s) = self.scaling().filter(|s| s.rope_type.as_deref() == Some("yarn")) {
+			return yarn_inv_freq(&base, theta, dim, s);
+		}
 		let Some(s) = self.scaling().filter(|s| s.rope_type.as_deref() == Some("llama3")) else {
 			return base;
 		};
@@ -225,6 +252,34 @@ impl RopeConfig {
 			.collect()
 	}
 
+	/// The factor on the rotary tables (YaRN's attention temperature; 1 for other types).
+	pub fn attention_factor(&self) -> f64 {
+		let Some(s) = self.scaling().filter(|s| s.rope_type.as_deref() == Some("yarn")) else {
+			return 1.0;
+		};
+		let factor = s.factor.unwrap_or(1.0);
+		s.attention_factor.unwrap_or_else(|| match (s.mscale, s.mscale_all_dim) {
+			(Some(m), Some(all)) if m != 0.0 && all != 0.0 => {
+				yarn_mscale(factor, m) / yarn_mscale(factor, all)
+			}
+			_ => yarn_mscale(factor, 1.0),
+		})
+	}
+
+	/// DeepSeek's extra softmax temperature under YaRN: `mscale(factor, mscale_all_dim)²` when
+	/// the config sets `mscale_all_dim` (transformers' `yarn_apply_mscale`), else 1.
+	pub fn yarn_softmax_scale(&self) -> f64 {
+		match self.scaling() {
+			Some(s) if s.rope_type.as_deref().is_some_and(|t| t != "default") => {
+				match (s.mscale_all_dim, s.factor) {
+					(Some(all), Some(f)) if all != 0.0 => yarn_mscale(f, all).powi(2),
+					_ => 1.0,
+				}
+			}
+			_ => 1.0,
+		}
+	}
+
 	/// Refuses scaling types this engine does not implement, rather than silently ignoring them.
 	pub fn check(&self) -> std::result::Result<(), String> {
 		let scaling = self.scaling();
@@ -235,13 +290,50 @@ impl RopeConfig {
 				return Err(format!("linear rope scaling needs a positive factor, not {f:?}"));
 			}
 		}
+		if let Some(s) = scaling.filter(|s| s.rope_type.as_deref() == Some("yarn")) {
+			if !s.factor.is_some_and(|f| f.is_finite() && f > 0.0) {
+				return Err(format!(
+					"yarn rope scaling needs a positive factor, not {:?}",
+					s.factor
+				));
+			}
+			if s.original_max_position_embeddings.is_none() {
+				return Err("yarn rope scaling needs original_max_position_embeddings".into());
+			}
+		}
 		match scaling.and_then(|s| s.rope_type.as_deref()) {
-			None | Some("default") | Some("linear") | Some("llama3") => Ok(()),
+			None | Some("default") | Some("linear") | Some("llama3") | Some("yarn") => Ok(()),
 			Some(t) => Err(format!(
-				"rope scaling type {t:?} is not supported (default, linear, llama3 are)"
+				"rope scaling type {t:?} is not supported (default, linear, llama3, yarn are)"
 			)),
 		}
 	}
+}
+
+/// YaRN (Peng et al. 2023): each frequency blends its interpolated value (divided by `factor`)
+/// and its original one, by a linear ramp over the dimensions whose wavelength completes between
+/// `beta_slow` and `beta_fast` rotations in the original context.
+fn yarn_inv_freq(base: &[f64], theta: f64, dim: usize, s: &RopeParameters) -> Vec<f64> {
+	let factor = s.factor.unwrap_or(1.0);
+	let original = s.original_max_position_embeddings.unwrap_or(4096) as f64;
+	let (fast, slow) = (s.beta_fast.unwrap_or(32.0), s.beta_slow.unwrap_or(1.0));
+	let correction = |rotations: f64| {
+		dim as f64 * (original / (rotations * 2.0 * std::f64::consts::PI)).ln() / (2.0 * theta.ln())
+	};
+	let (mut low, mut high) = (correction(fast), correction(slow));
+	if s.truncate.unwrap_or(true) {
+		(low, high) = (low.floor(), high.ceil());
+	}
+	let (low, high) = (low.max(0.0), high.min(dim as f64 - 1.0));
+	let high = if low == high { high + 0.001 } else { high };
+	base.iter()
+		.enumerate()
+		.map(|(i, &f)| {
+			let ramp = ((i as f64 - low) / (high - low)).clamp(0.0, 1.0);
+			let extrapolate = 1.0 - ramp;
+			f / factor * (1.0 - extrapolate) + f * extrapolate
+		})
+		.collect()
 }
 
 /// The rotary tables for positions `offset..offset+len`: (len, 2 * inv_freq.len()) each. The
@@ -268,6 +360,14 @@ pub fn rope_tables(
 	}
 	let a = Tensor::from_vec(angles, (len, 2 * half), dev)?;
 	Ok((a.cos()?.to_dtype(dtype)?, a.sin()?.to_dtype(dtype)?))
+}
+
+/// Rotary tables multiplied by `factor` (YaRN's attention factor scales cos and sin alike).
+pub fn scale_tables(tables: Vec<(Tensor, Tensor)>, factor: f64) -> Result<Vec<(Tensor, Tensor)>> {
+	if factor == 1.0 {
+		return Ok(tables);
+	}
+	tables.into_iter().map(|(c, s)| Ok(((c * factor)?, (s * factor)?))).collect()
 }
 
 /// Additive causal mask (0 where a query at position `offset + i` may attend key `j`, -inf elsewhere),

@@ -107,6 +107,17 @@ fn qwen_mixtures_of_experts_match_transformers_and_peft() {
 }
 
 #[test]
+fn deepseek_v2_and_v3_match_transformers_and_peft() {
+	check_family("deepseek_v2", Family::DeepseekV2);
+	check_family("deepseek_v3", Family::DeepseekV3);
+}
+
+#[test]
+fn yarn_rope_scaling_matches_transformers() {
+	check_family("qwen2_yarn", Family::Qwen2);
+}
+
+#[test]
 fn gpt2_matches_transformers_and_peft() {
 	check_family("gpt2", Family::Gpt2);
 }

@@ -35,6 +35,8 @@ from safetensors.torch import load_file, save_file
 from transformers import (
     AutoModelForCausalLM,
     BloomConfig,
+    DeepseekV2Config,
+    DeepseekV3Config,
     GlmConfig,
     Glm4Config,
     GPT2Config,
@@ -51,6 +53,8 @@ OUT = os.path.join(HERE, "reference")
 VOCAB = 64
 
 LLAMA_LINEAR = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+# PEFT reads gate/up/down_proj on DeepSeek as LoRA on the fused routed experts: attention only.
+DEEPSEEK_LINEAR = ["q_proj", "q_a_proj", "q_b_proj", "kv_a_proj_with_mqa", "kv_b_proj", "o_proj"]
 GLM_LINEAR = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_up_proj", "down_proj"]
 
 
@@ -66,6 +70,11 @@ def families():
         "mistral": (MistralConfig(**common, sliding_window=4), LLAMA_LINEAR),
         "qwen2": (Qwen2Config(**common, tie_word_embeddings=True), LLAMA_LINEAR),
         "qwen3": (Qwen3Config(**common, head_dim=16), LLAMA_LINEAR),
+        # YaRN over a short original context: blended frequencies and cos/sin scaled by
+        # 0.1 ln(factor) + 1.
+        "qwen2_yarn": (Qwen2Config(**common, rope_parameters=dict(
+            rope_type="yarn", rope_theta=10000.0, factor=4.0, original_max_position_embeddings=4)),
+            LLAMA_LINEAR),
         # Experts: 4 per sparse layer, 2 per token. Qwen2-MoE: a shared expert with its gate, and
         # layer 1 dense (mlp_only_layers); Qwen3-MoE: every layer sparse, top-k renormalised, LoRA
         # on the attention only (PEFT turns MLP targets there into LoRA on the fused routed
@@ -75,6 +84,28 @@ def families():
                                      mlp_only_layers=[1]), LLAMA_LINEAR + ["shared_expert_gate"]),
         "qwen3_moe": (Qwen3MoeConfig(**common, head_dim=16, num_experts=4, num_experts_per_tok=2,
                                      moe_intermediate_size=16, norm_topk_prob=True), LLAMA_LINEAR[:4]),
+        # DeepSeek: latent attention with unequal key and value widths, one dense layer then one
+        # sparse (8 experts in 4 groups, 2 per token, a shared expert). V2: queries directly (as
+        # V2-Lite), group-limited softmax routing. V3: low-rank queries, sigmoid routing with a
+        # choice bias (randomised below), YaRN over a short original context.
+        "deepseek_v2": (DeepseekV2Config(**dict(common, num_key_value_heads=4), kv_lora_rank=16,
+                                         q_lora_rank=None, qk_rope_head_dim=8, qk_nope_head_dim=8,
+                                         v_head_dim=12, n_routed_experts=8, n_shared_experts=1,
+                                         num_experts_per_tok=2, moe_intermediate_size=16,
+                                         first_k_dense_replace=1, topk_method="group_limited_greedy",
+                                         n_group=4, topk_group=2, routed_scaling_factor=1.5),
+                        DEEPSEEK_LINEAR),
+        "deepseek_v3": (DeepseekV3Config(**dict(common, num_key_value_heads=4), kv_lora_rank=16,
+                                         q_lora_rank=12, qk_rope_head_dim=8, qk_nope_head_dim=8,
+                                         v_head_dim=12, n_routed_experts=8, n_shared_experts=1,
+                                         num_experts_per_tok=2, moe_intermediate_size=16,
+                                         first_k_dense_replace=1, n_group=4, topk_group=2,
+                                         routed_scaling_factor=2.5, norm_topk_prob=True,
+                                         rope_parameters=dict(
+                                             rope_type="yarn", rope_theta=10000.0, factor=4.0,
+                                             original_max_position_embeddings=4, mscale=0.707,
+                                             mscale_all_dim=0.707, beta_fast=32, beta_slow=1)),
+                        DEEPSEEK_LINEAR),
         "gpt2": (GPT2Config(vocab_size=VOCAB, n_positions=32, n_embd=32, n_layer=2, n_head=4),
                  ["c_attn", "c_proj", "c_fc"]),
         "bloom": (BloomConfig(vocab_size=VOCAB, hidden_size=24, n_layer=2, n_head=6),
@@ -105,6 +136,10 @@ def randomize(model, seed):
                 p.copy_(embed_std * noise)
             else:
                 p.copy_(noise / p.shape[-1] ** 0.5 if p.shape[-1] > 1 else noise)
+        # DeepSeek-V3's routing bias is a buffer: non-zero, so that it moves the choice.
+        for name, b in model.named_buffers():
+            if name.endswith("e_score_correction_bias"):
+                b.copy_(0.1 * torch.randn(b.shape, generator=g, dtype=torch.float32))
 
 
 def batch():
@@ -126,7 +161,7 @@ def make(name, cfg, targets, seed):
     torch.manual_seed(seed)
     cfg._attn_implementation = "eager"
     extra = {}
-    if getattr(cfg, "num_experts", 0):
+    if any(getattr(cfg, k, 0) for k in ("num_experts", "n_routed_experts", "num_local_experts")):
         extra["experts_implementation"] = "eager"  # the grouped kernel takes no float64
     model = AutoModelForCausalLM.from_config(cfg, attn_implementation="eager", **extra).float().eval()
     randomize(model, seed)
@@ -188,7 +223,7 @@ def make_nf4():
 
 def verify(d):
     fixture = open(os.path.join(d, "fixture")).read().strip()
-    extra = {"experts_implementation": "eager"} if fixture.endswith("_moe") else {}
+    extra = {"experts_implementation": "eager"} if fixture.endswith("_moe") or "deepseek" in fixture else {}
     base = AutoModelForCausalLM.from_pretrained(os.path.join(OUT, fixture),
                                                 attn_implementation="eager", **extra).double().eval()
     model = PeftModel.from_pretrained(base, os.path.join(d, "adapter")).double().eval()
