@@ -23,10 +23,12 @@ mod datanet_admin;
 pub mod dataset;
 pub mod fees;
 pub mod keys;
+pub mod model_folder;
 pub mod payout;
 pub mod rewards;
 pub mod training;
 pub mod validators;
+pub mod worker_url;
 
 pub use client::{Client, ClientError};
 

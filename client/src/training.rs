@@ -63,9 +63,10 @@ pub struct WorkerView {
 	pub endpoint: Option<String>,
 }
 
-/// Model families the chain knows (the ModelFactory's).
+/// Model families the chain knows (the ModelFactory's), named as Hugging Face's `model_type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
+#[clap(rename_all = "snake_case")]
 pub enum FamilyArg {
 	Llama,
 	Mistral,
@@ -75,6 +76,35 @@ pub enum FamilyArg {
 	Bloom,
 	Glm,
 	Glm4,
+	Qwen2Moe,
+	Qwen3Moe,
+	DeepseekV2,
+	DeepseekV3,
+}
+
+impl FamilyArg {
+	/// The `model_type` a model folder's `config.json` gives for this family.
+	pub fn model_type(self) -> &'static str {
+		match self {
+			FamilyArg::Llama => "llama",
+			FamilyArg::Mistral => "mistral",
+			FamilyArg::Qwen2 => "qwen2",
+			FamilyArg::Qwen3 => "qwen3",
+			FamilyArg::Gpt2 => "gpt2",
+			FamilyArg::Bloom => "bloom",
+			FamilyArg::Glm => "glm",
+			FamilyArg::Glm4 => "glm4",
+			FamilyArg::Qwen2Moe => "qwen2_moe",
+			FamilyArg::Qwen3Moe => "qwen3_moe",
+			FamilyArg::DeepseekV2 => "deepseek_v2",
+			FamilyArg::DeepseekV3 => "deepseek_v3",
+		}
+	}
+
+	/// The family a `config.json` names, if the chain knows it.
+	pub fn from_model_type(t: &str) -> Option<Self> {
+		<Self as clap::ValueEnum>::value_variants().iter().copied().find(|f| f.model_type() == t)
+	}
 }
 
 impl From<FamilyArg> for ModelFamily {
@@ -88,6 +118,10 @@ impl From<FamilyArg> for ModelFamily {
 			FamilyArg::Bloom => ModelFamily::Bloom,
 			FamilyArg::Glm => ModelFamily::Glm,
 			FamilyArg::Glm4 => ModelFamily::Glm4,
+			FamilyArg::Qwen2Moe => ModelFamily::Qwen2Moe,
+			FamilyArg::Qwen3Moe => ModelFamily::Qwen3Moe,
+			FamilyArg::DeepseekV2 => ModelFamily::DeepseekV2,
+			FamilyArg::DeepseekV3 => ModelFamily::DeepseekV3,
 		}
 	}
 }
@@ -103,6 +137,10 @@ impl From<&ModelFamily> for FamilyArg {
 			ModelFamily::Bloom => FamilyArg::Bloom,
 			ModelFamily::Glm => FamilyArg::Glm,
 			ModelFamily::Glm4 => FamilyArg::Glm4,
+			ModelFamily::Qwen2Moe => FamilyArg::Qwen2Moe,
+			ModelFamily::Qwen3Moe => FamilyArg::Qwen3Moe,
+			ModelFamily::DeepseekV2 => FamilyArg::DeepseekV2,
+			ModelFamily::DeepseekV3 => FamilyArg::DeepseekV3,
 		}
 	}
 }

@@ -5,6 +5,8 @@ use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use tributary_client::model_folder::family_of;
+use tributary_client::worker_url::split_http_url;
 use tributary_client::{
 	content,
 	training::{
@@ -68,8 +70,10 @@ pub enum BaseCmd {
 		path: PathBuf,
 		#[arg(long)]
 		name: String,
+		/// The family; read from the folder's config.json (`model_type`) when not given, and
+		/// checked against it when given.
 		#[arg(long, value_enum)]
-		family: FamilyArg,
+		family: Option<FamilyArg>,
 		#[arg(long, default_value = "apache-2.0")]
 		license: String,
 		/// Parameter count; read from the safetensors headers when not given (required for GGUF).
@@ -353,6 +357,7 @@ pub async fn run_base(cli: &Cli, cmd: &BaseCmd) -> Result<()> {
 	match cmd {
 		BaseCmd::Register { path, name, family, license, params, peers, upload_timeout } => {
 			let key = signer(cli)?;
+			let family = family_of(path, *family)?;
 			let paths = model_files(path)?;
 			let params = match params {
 				Some(p) => *p,
@@ -370,7 +375,7 @@ pub async fn run_base(cli: &Cli, cmd: &BaseCmd) -> Result<()> {
 			}
 			let spec = BaseModelSpec {
 				name: name.clone(),
-				family: *family,
+				family,
 				license: license.clone(),
 				params,
 				files,
@@ -422,7 +427,7 @@ pub async fn run_base(cli: &Cli, cmd: &BaseCmd) -> Result<()> {
 					vec![
 						m.id.to_string(),
 						m.spec.name.clone(),
-						format!("{:?}", m.spec.family).to_lowercase(),
+						m.spec.family.model_type().to_string(),
 						m.spec.params.to_string(),
 						m.spec.license.clone(),
 						if m.retired { "retired".into() } else { "listed".into() },
@@ -439,8 +444,11 @@ pub async fn run_base(cli: &Cli, cmd: &BaseCmd) -> Result<()> {
 				return Ok(());
 			}
 			println!(
-				"base model {} — {} ({:?}, {} parameters)",
-				m.id, m.spec.name, m.spec.family, m.spec.params
+				"base model {} — {} ({}, {} parameters)",
+				m.id,
+				m.spec.name,
+				m.spec.family.model_type(),
+				m.spec.params
 			);
 			println!("  owner    {}", m.owner);
 			println!("  license  {}", m.spec.license);
@@ -774,21 +782,6 @@ async fn stream_events(url: &str, id: u64) -> Result<()> {
 	bail!("the stream ended before the job did")
 }
 
-/// `http://host[:port][/prefix]` as (`host:port`, `/prefix` without a trailing slash).
-fn split_http_url(url: &str) -> Result<(String, String)> {
-	if url.starts_with("https://") {
-		bail!("{url}: this CLI reads worker streams over plain http only (no TLS yet)");
-	}
-	let rest = url.strip_prefix("http://").context("a worker URL starts with http://")?;
-	let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-	if host.is_empty() {
-		bail!("{url}: no host");
-	}
-	let host = if host.contains(':') { host.to_string() } else { format!("{host}:80") };
-	let path = path.trim_end_matches('/');
-	Ok((host, if path.is_empty() { String::new() } else { format!("/{path}") }))
-}
-
 fn state_line(s: &JobState) -> String {
 	match s {
 		JobState::Open => "open".into(),
@@ -907,23 +900,6 @@ pub async fn run_model(cli: &Cli, cmd: &ModelCmd) -> Result<()> {
 				m.training.target_modules.join(",")
 			);
 			Ok(())
-		}
-	}
-}
-
-#[cfg(test)]
-mod tests {
-	use super::split_http_url;
-
-	#[test]
-	fn worker_urls_split_into_host_and_path_prefix() {
-		let ok = |u: &str| split_http_url(u).unwrap();
-		assert_eq!(ok("http://127.0.0.1:30480"), ("127.0.0.1:30480".into(), "".into()));
-		assert_eq!(ok("http://127.0.0.1:30480/"), ("127.0.0.1:30480".into(), "".into()));
-		assert_eq!(ok("http://w.example/api/"), ("w.example:80".into(), "/api".into()));
-		assert_eq!(ok("http://[::1]:9/x/y"), ("[::1]:9".into(), "/x/y".into()));
-		for bad in ["https://w.example", "w.example:80", "http:///jobs", "ftp://x"] {
-			assert!(split_http_url(bad).is_err(), "{bad}");
 		}
 	}
 }

@@ -39,6 +39,14 @@ pub enum ModelFamily {
 	/// GLM-4 (ChatGLM's successor architecture).
 	Glm,
 	Glm4,
+	/// Qwen1.5-MoE, Qwen2-57B-A14B (mixture of experts with a shared expert).
+	Qwen2Moe,
+	/// Qwen3-30B-A3B, Qwen3-235B-A22B.
+	Qwen3Moe,
+	/// DeepSeek-V2, V2-Lite, V2.5 (latent attention, DeepSeekMoE).
+	DeepseekV2,
+	/// DeepSeek-V3, R1.
+	DeepseekV3,
 }
 
 /// One file of a base model, stored as a content-addressed blob on the data plane.
