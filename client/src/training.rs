@@ -80,6 +80,9 @@ pub enum FamilyArg {
 	Qwen3Moe,
 	DeepseekV2,
 	DeepseekV3,
+	#[serde(rename = "chatglm")]
+	#[value(name = "chatglm")]
+	ChatGlm,
 }
 
 impl FamilyArg {
@@ -98,6 +101,7 @@ impl FamilyArg {
 			FamilyArg::Qwen3Moe => "qwen3_moe",
 			FamilyArg::DeepseekV2 => "deepseek_v2",
 			FamilyArg::DeepseekV3 => "deepseek_v3",
+			FamilyArg::ChatGlm => "chatglm",
 		}
 	}
 
@@ -122,6 +126,7 @@ impl From<FamilyArg> for ModelFamily {
 			FamilyArg::Qwen3Moe => ModelFamily::Qwen3Moe,
 			FamilyArg::DeepseekV2 => ModelFamily::DeepseekV2,
 			FamilyArg::DeepseekV3 => ModelFamily::DeepseekV3,
+			FamilyArg::ChatGlm => ModelFamily::ChatGlm,
 		}
 	}
 }
@@ -141,6 +146,7 @@ impl From<&ModelFamily> for FamilyArg {
 			ModelFamily::Qwen3Moe => FamilyArg::Qwen3Moe,
 			ModelFamily::DeepseekV2 => FamilyArg::DeepseekV2,
 			ModelFamily::DeepseekV3 => FamilyArg::DeepseekV3,
+			ModelFamily::ChatGlm => FamilyArg::ChatGlm,
 		}
 	}
 }

@@ -70,7 +70,7 @@ impl ChatTemplate {
 			}
 			Family::Llama => (LLAMA3, "<|begin_of_text|>", "<|eot_id|>"),
 			Family::Mistral => (MISTRAL, "<s>", "</s>"),
-			Family::Glm | Family::Glm4 => (GLM4, "", "<|user|>"),
+			Family::Glm | Family::Glm4 | Family::ChatGlm => (GLM4, "", "<|user|>"),
 			Family::DeepseekV2 => (DEEPSEEK_V2, "<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>"),
 			Family::DeepseekV3 => (DEEPSEEK_V3, "<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>"),
 			Family::Gpt2 | Family::Bloom => (PLAIN, "", ""),

@@ -6,9 +6,11 @@
 //! interleaved layout (pairs of neighbouring features); biases on q, k, v; the MLP's gate and up
 //! projections are one fused `gate_up_proj` (gate first).
 //!
-//! Not covered: ChatGLM2/3 and the original glm-4-9b "remote code" checkpoints (`ChatGLMModel`, fused
-//! `query_key_value`, `transformer.encoder.layers` names). Their weights map onto this model, but the
-//! conversion is not written.
+//! The same model in THUDM's own layout (`ChatGLMModel`, `model_type` "chatglm": ChatGLM2-6B,
+//! ChatGLM3-6B and the original glm-4-9b / glm-4-9b-chat "remote code" checkpoints) loads from its own
+//! names with q, k and v kept fused in `query_key_value`, so adapters target THUDM's module names as
+//! PEFT does on those checkpoints ([`ChatGlmConfig`]). ChatGLM-6B (the first, GLM-130B style) is a
+//! different architecture and is refused.
 
 use crate::fused::{attention, fast_rms_norm, fast_rope_interleaved, fast_swiglu};
 use crate::lora::Linear;
@@ -43,6 +45,150 @@ pub struct GlmConfig {
 	pub attention_bias: bool,
 	#[serde(default)]
 	pub tie_word_embeddings: bool,
+	/// Tensor and module names: transformers' or THUDM's (set from a [`ChatGlmConfig`]).
+	#[serde(skip)]
+	pub layout: Layout,
+}
+
+/// Whose names a GLM checkpoint uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Layout {
+	/// transformers' `GlmForCausalLM`: `model.layers.<i>.self_attn.{q,k,v,o}_proj`, `mlp.gate_up_proj`.
+	#[default]
+	Transformers,
+	/// THUDM's `ChatGLMModel`: `transformer.encoder.layers.<i>.self_attention.query_key_value`
+	/// (q, k, v stacked), `self_attention.dense`, `mlp.dense_h_to_4h`, `mlp.dense_4h_to_h`.
+	Thudm,
+}
+
+impl Layout {
+	fn layer(self, l: usize) -> String {
+		match self {
+			Layout::Transformers => format!("model.layers.{l}"),
+			Layout::Thudm => format!("transformer.encoder.layers.{l}"),
+		}
+	}
+	fn embed(self) -> &'static str {
+		match self {
+			Layout::Transformers => "model.embed_tokens.weight",
+			Layout::Thudm => "transformer.embedding.word_embeddings.weight",
+		}
+	}
+	fn norm(self) -> &'static str {
+		match self {
+			Layout::Transformers => "model.norm.weight",
+			Layout::Thudm => "transformer.encoder.final_layernorm.weight",
+		}
+	}
+	fn head(self) -> &'static str {
+		match self {
+			Layout::Transformers => "lm_head",
+			Layout::Thudm => "transformer.output_layer",
+		}
+	}
+	/// Attention output, MLP in and MLP out, under the layer.
+	fn others(self) -> [&'static str; 3] {
+		match self {
+			Layout::Transformers => ["self_attn.o_proj", "mlp.gate_up_proj", "mlp.down_proj"],
+			Layout::Thudm => ["self_attention.dense", "mlp.dense_h_to_4h", "mlp.dense_4h_to_h"],
+		}
+	}
+}
+
+/// THUDM's `config.json` for `ChatGLMModel` (ChatGLM2/3, remote-code glm-4-9b). The mapping onto
+/// transformers' GLM: `num_layers` → layers, `padded_vocab_size` → vocab, `ffn_hidden_size` →
+/// intermediate, `kv_channels` → head dim, `multi_query_group_num` → kv heads (when
+/// `multi_query_attention`), `layernorm_epsilon` → eps, rotary base `10000 × rope_ratio` over half
+/// of each head, interleaved; biases on q, k, v when `add_qkv_bias`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ChatGlmConfig {
+	pub num_layers: usize,
+	pub padded_vocab_size: usize,
+	pub hidden_size: usize,
+	pub ffn_hidden_size: usize,
+	pub kv_channels: usize,
+	pub num_attention_heads: usize,
+	#[serde(default)]
+	pub multi_query_attention: bool,
+	#[serde(default = "one")]
+	pub multi_query_group_num: usize,
+	#[serde(default = "chatglm_eps")]
+	pub layernorm_epsilon: f64,
+	#[serde(default = "yes")]
+	pub rmsnorm: bool,
+	#[serde(default)]
+	pub add_qkv_bias: bool,
+	#[serde(default)]
+	pub add_bias_linear: bool,
+	#[serde(default)]
+	pub apply_residual_connection_post_layernorm: bool,
+	#[serde(default = "yes")]
+	pub post_layer_norm: bool,
+	#[serde(default = "one_f64")]
+	pub rope_ratio: f64,
+	#[serde(default)]
+	pub tie_word_embeddings: bool,
+}
+
+fn one() -> usize {
+	1
+}
+fn one_f64() -> f64 {
+	1.0
+}
+fn chatglm_eps() -> f64 {
+	1e-5
+}
+
+impl ChatGlmConfig {
+	/// Reads THUDM's config, refusing the variants this model does not compute.
+	pub fn parse(json: serde_json::Value) -> std::result::Result<Self, String> {
+		if json.get("num_layers").is_none() || json.get("ffn_hidden_size").is_none() {
+			return Err("a ChatGLM-6B (first generation) config: that architecture is not \
+				supported (ChatGLM2/3 and glm-4-9b are)"
+				.into());
+		}
+		let c: Self = serde_json::from_value(json).map_err(|e| e.to_string())?;
+		for (on, what) in [
+			(!c.rmsnorm, "rmsnorm = false (LayerNorm)"),
+			(c.add_bias_linear, "add_bias_linear = true"),
+			(
+				c.apply_residual_connection_post_layernorm,
+				"apply_residual_connection_post_layernorm",
+			),
+			(!c.post_layer_norm, "post_layer_norm = false"),
+		] {
+			if on {
+				return Err(format!("ChatGLM with {what} is not supported"));
+			}
+		}
+		Ok(c)
+	}
+
+	/// The same model as transformers' GLM describes it, in THUDM's layout.
+	pub fn to_glm(&self) -> GlmConfig {
+		let theta = 10000.0 * self.rope_ratio;
+		GlmConfig {
+			model_type: "chatglm".into(),
+			vocab_size: self.padded_vocab_size,
+			hidden_size: self.hidden_size,
+			intermediate_size: self.ffn_hidden_size,
+			num_hidden_layers: self.num_layers,
+			num_attention_heads: self.num_attention_heads,
+			num_key_value_heads: Some(if self.multi_query_attention {
+				self.multi_query_group_num
+			} else {
+				self.num_attention_heads
+			}),
+			head_dim: Some(self.kv_channels),
+			rms_norm_eps: self.layernorm_epsilon,
+			rope: RopeConfig { rope_theta: Some(theta), ..Default::default() },
+			partial_rotary_factor: Some(0.5),
+			attention_bias: self.add_qkv_bias,
+			tie_word_embeddings: self.tie_word_embeddings,
+			layout: Layout::Thudm,
+		}
+	}
 }
 
 fn default_eps() -> f64 {
@@ -69,11 +215,15 @@ impl GlmConfig {
 	}
 }
 
+/// Queries, keys and values: three layers, or THUDM's one (q, k, v rows stacked).
+enum Qkv {
+	Separate { q: Box<Linear>, k: Box<Linear>, v: Box<Linear> },
+	Fused(Linear),
+}
+
 struct Layer {
 	input_norm: Tensor,
-	q: Linear,
-	k: Linear,
-	v: Linear,
+	qkv: Qkv,
 	o: Linear,
 	/// GLM-4-0414's norms after attention and after the MLP.
 	post_sublayer_norms: Option<(Tensor, Tensor)>,
@@ -112,9 +262,17 @@ impl Glm {
 		for (i, l) in self.layers.iter().enumerate() {
 			let h = fast_rms_norm(&x, &l.input_norm, eps)?;
 			let split = |y: Tensor, heads: usize| y.reshape((b, t, heads, hd))?.transpose(1, 2);
-			let q = split(pass.linear(&l.q, &h)?, nh)?;
-			let k = split(pass.linear(&l.k, &h)?, nkv)?;
-			let v = split(pass.linear(&l.v, &h)?, nkv)?;
+			let (q, k, v) = match &l.qkv {
+				Qkv::Separate { q, k, v } => {
+					(pass.linear(q, &h)?, pass.linear(k, &h)?, pass.linear(v, &h)?)
+				}
+				Qkv::Fused(qkv) => {
+					let y = pass.linear(qkv, &h)?;
+					let part = |at: usize, n: usize| y.narrow(D::Minus1, at * hd, n * hd);
+					(part(0, nh)?, part(nh, nkv)?, part(nh + nkv, nkv)?)
+				}
+			};
+			let (q, k, v) = (split(q, nh)?, split(k, nkv)?, split(v, nkv)?);
 			let att = pass.attend(i, q, k, v, rotate, |q, k, v, o| attention(q, k, v, o, None))?;
 			let mut a = pass.linear(&l.o, &att)?;
 			if let Some((n, _)) = &l.post_sublayer_norms {
@@ -142,48 +300,58 @@ impl Glm {
 	) -> std::result::Result<Self, LoadError> {
 		cfg.rope.check().map_err(LoadError::Config)?;
 		let mut w = Weights::new(w, dtype);
-		let mut take = |name: &str, shape: &[usize]| w.take(name, shape);
+		let layout = cfg.layout;
 		let (h, i, v) = (cfg.hidden_size, cfg.intermediate_size, cfg.vocab_size);
 		let (qd, kvd) = (cfg.num_attention_heads * cfg.head_dim(), cfg.kv_heads() * cfg.head_dim());
-		let embed = take("model.embed_tokens.weight", &[v, h])?;
+		let embed = w.take(layout.embed(), &[v, h])?;
 		let mut layers = Vec::with_capacity(cfg.num_hidden_layers);
 		for l in 0..cfg.num_hidden_layers {
-			let p = format!("model.layers.{l}");
+			let p = layout.layer(l);
 			let mut lin = |name: &str, out: usize, inp: usize, bias: bool| {
-				let w = take(&format!("{p}.{name}.weight"), &[out, inp])?;
-				let b = if bias { Some(take(&format!("{p}.{name}.bias"), &[out])?) } else { None };
-				Ok::<_, LoadError>(Linear::new(w, b))
+				let wt = w.take(&format!("{p}.{name}.weight"), &[out, inp])?;
+				let b =
+					if bias { Some(w.take(&format!("{p}.{name}.bias"), &[out])?) } else { None };
+				Ok::<_, LoadError>(Linear::new(wt, b))
 			};
 			let bias = cfg.attention_bias;
-			let q = lin("self_attn.q_proj", qd, h, bias)?;
-			let k = lin("self_attn.k_proj", kvd, h, bias)?;
-			let vv = lin("self_attn.v_proj", kvd, h, bias)?;
-			let o = lin("self_attn.o_proj", h, qd, false)?;
-			let gate_up = lin("mlp.gate_up_proj", 2 * i, h, false)?;
-			let down = lin("mlp.down_proj", h, i, false)?;
+			let qkv = match layout {
+				Layout::Transformers => Qkv::Separate {
+					q: Box::new(lin("self_attn.q_proj", qd, h, bias)?),
+					k: Box::new(lin("self_attn.k_proj", kvd, h, bias)?),
+					v: Box::new(lin("self_attn.v_proj", kvd, h, bias)?),
+				},
+				Layout::Thudm => {
+					Qkv::Fused(lin("self_attention.query_key_value", qd + 2 * kvd, h, bias)?)
+				}
+			};
+			let [o_name, gate_up_name, down_name] = layout.others();
+			let o = lin(o_name, h, qd, false)?;
+			let gate_up = lin(gate_up_name, 2 * i, h, false)?;
+			let down = lin(down_name, h, i, false)?;
 			let post_sublayer_norms = if cfg.is_glm4() {
 				Some((
-					take(&format!("{p}.post_self_attn_layernorm.weight"), &[h])?,
-					take(&format!("{p}.post_mlp_layernorm.weight"), &[h])?,
+					w.take(&format!("{p}.post_self_attn_layernorm.weight"), &[h])?,
+					w.take(&format!("{p}.post_mlp_layernorm.weight"), &[h])?,
 				))
 			} else {
 				None
 			};
 			layers.push(Layer {
-				input_norm: take(&format!("{p}.input_layernorm.weight"), &[h])?,
-				q,
-				k,
-				v: vv,
+				input_norm: w.take(&format!("{p}.input_layernorm.weight"), &[h])?,
+				qkv,
 				o,
 				post_sublayer_norms,
-				post_norm: take(&format!("{p}.post_attention_layernorm.weight"), &[h])?,
+				post_norm: w.take(&format!("{p}.post_attention_layernorm.weight"), &[h])?,
 				gate_up,
 				down,
 			});
 		}
-		let norm = take("model.norm.weight", &[h])?;
-		let head =
-			if cfg.tie_word_embeddings { embed.clone() } else { take("lm_head.weight", &[v, h])? };
+		let norm = w.take(layout.norm(), &[h])?;
+		let head = if cfg.tie_word_embeddings {
+			embed.clone()
+		} else {
+			w.take(&format!("{}.weight", layout.head()), &[v, h])?
+		};
 		let inv_freq = cfg.rope.inv_freq(cfg.rotary_dim());
 		Ok(Self { cfg, embed, layers, norm, lm_head: Linear::new(head, None), inv_freq })
 	}
@@ -191,10 +359,10 @@ impl Glm {
 
 impl CausalLm for Glm {
 	fn family(&self) -> Family {
-		if self.cfg.is_glm4() {
-			Family::Glm4
-		} else {
-			Family::Glm
+		match (self.cfg.is_glm4(), self.cfg.layout) {
+			(true, _) => Family::Glm4,
+			(false, Layout::Thudm) => Family::ChatGlm,
+			(false, Layout::Transformers) => Family::Glm,
 		}
 	}
 	fn embeddings(&self) -> &Tensor {
@@ -202,6 +370,9 @@ impl CausalLm for Glm {
 	}
 	fn num_layers(&self) -> usize {
 		self.layers.len()
+	}
+	fn head_path(&self) -> &'static str {
+		self.cfg.layout.head()
 	}
 	fn run(&self, ids: &Tensor, pass: &mut Pass) -> Result<Tensor> {
 		let h = self.trunk(ids, pass)?;
@@ -212,16 +383,23 @@ impl CausalLm for Glm {
 	}
 	fn linears_mut(&mut self) -> Vec<(String, &mut Linear)> {
 		let mut out = Vec::new();
+		let layout = self.cfg.layout;
 		for (i, l) in self.layers.iter_mut().enumerate() {
-			let p = format!("model.layers.{i}");
-			out.push((format!("{p}.self_attn.q_proj"), &mut l.q));
-			out.push((format!("{p}.self_attn.k_proj"), &mut l.k));
-			out.push((format!("{p}.self_attn.v_proj"), &mut l.v));
-			out.push((format!("{p}.self_attn.o_proj"), &mut l.o));
-			out.push((format!("{p}.mlp.gate_up_proj"), &mut l.gate_up));
-			out.push((format!("{p}.mlp.down_proj"), &mut l.down));
+			let p = layout.layer(i);
+			match &mut l.qkv {
+				Qkv::Separate { q, k, v } => {
+					out.push((format!("{p}.self_attn.q_proj"), &mut **q));
+					out.push((format!("{p}.self_attn.k_proj"), &mut **k));
+					out.push((format!("{p}.self_attn.v_proj"), &mut **v));
+				}
+				Qkv::Fused(qkv) => out.push((format!("{p}.self_attention.query_key_value"), qkv)),
+			}
+			let [o, gate_up, down] = layout.others();
+			out.push((format!("{p}.{o}"), &mut l.o));
+			out.push((format!("{p}.{gate_up}"), &mut l.gate_up));
+			out.push((format!("{p}.{down}"), &mut l.down));
 		}
-		out.push(("lm_head".into(), &mut self.lm_head));
+		out.push((layout.head().into(), &mut self.lm_head));
 		out
 	}
 }
@@ -291,6 +469,59 @@ mod tests {
 			);
 			testutil::lora_gradient_check(&mut m, &t, 5);
 		}
+	}
+
+	/// THUDM's layout: LoRA on the fused `query_key_value` and the other THUDM names.
+	#[test]
+	fn chatglm_lora_gradients_match_finite_differences() {
+		let c: ChatGlmConfig = ChatGlmConfig::parse(serde_json::json!({
+			"num_layers": 2, "padded_vocab_size": 13, "hidden_size": 16, "ffn_hidden_size": 12,
+			"kv_channels": 8, "num_attention_heads": 2, "multi_query_attention": true,
+			"multi_query_group_num": 1, "add_qkv_bias": true, "rope_ratio": 2.0,
+		}))
+		.unwrap();
+		let cfg = c.to_glm();
+		// The same tensors under THUDM's names, q/k/v stacked.
+		let mut w = random_weights(
+			&GlmConfig { layout: Layout::Transformers, ..cfg.clone() },
+			2,
+			DType::F64,
+		)
+		.unwrap();
+		let mut renamed = HashMap::new();
+		for l in 0..2 {
+			let (s, t) = (format!("model.layers.{l}"), format!("transformer.encoder.layers.{l}"));
+			for kind in ["weight", "bias"] {
+				let parts: Vec<Tensor> = ["q", "k", "v"]
+					.iter()
+					.map(|p| w.remove(&format!("{s}.self_attn.{p}_proj.{kind}")).unwrap())
+					.collect();
+				renamed.insert(
+					format!("{t}.self_attention.query_key_value.{kind}"),
+					Tensor::cat(&parts, 0).unwrap(),
+				);
+			}
+			for (from, to) in [
+				("self_attn.o_proj", "self_attention.dense"),
+				("mlp.gate_up_proj", "mlp.dense_h_to_4h"),
+				("mlp.down_proj", "mlp.dense_4h_to_h"),
+				("input_layernorm", "input_layernorm"),
+				("post_attention_layernorm", "post_attention_layernorm"),
+			] {
+				let t2 = w.remove(&format!("{s}.{from}.weight")).unwrap();
+				renamed.insert(format!("{t}.{to}.weight"), t2);
+			}
+		}
+		for (from, to) in [
+			("model.embed_tokens.weight", "transformer.embedding.word_embeddings.weight"),
+			("model.norm.weight", "transformer.encoder.final_layernorm.weight"),
+			("lm_head.weight", "transformer.output_layer.weight"),
+		] {
+			renamed.insert(to.to_string(), w.remove(from).unwrap());
+		}
+		let mut m = Glm::from_tensors(cfg, renamed, DType::F64).unwrap();
+		let t = testutil::lora(2, &["query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h"]);
+		testutil::lora_gradient_check(&mut m, &t, 5);
 	}
 
 	#[test]

@@ -40,10 +40,12 @@ pub enum Family {
 	Glm,
 	/// `glm4` (GLM-4-0414, `Glm4ForCausalLM`: GLM plus two more norms per layer).
 	Glm4,
+	/// `chatglm` (ChatGLM2/3, remote-code glm-4-9b: GLM in THUDM's layout, fused q/k/v).
+	ChatGlm,
 }
 
 impl Family {
-	pub const ALL: [Family; 12] = [
+	pub const ALL: [Family; 13] = [
 		Family::Llama,
 		Family::Mistral,
 		Family::Qwen2,
@@ -56,6 +58,7 @@ impl Family {
 		Family::Bloom,
 		Family::Glm,
 		Family::Glm4,
+		Family::ChatGlm,
 	];
 
 	pub fn from_model_type(t: &str) -> Option<Family> {
@@ -72,6 +75,7 @@ impl Family {
 			"bloom" => Family::Bloom,
 			"glm" => Family::Glm,
 			"glm4" => Family::Glm4,
+			"chatglm" => Family::ChatGlm,
 			_ => return None,
 		})
 	}
@@ -90,6 +94,7 @@ impl Family {
 			Family::Bloom => "bloom",
 			Family::Glm => "glm",
 			Family::Glm4 => "glm4",
+			Family::ChatGlm => "chatglm",
 		}
 	}
 
@@ -97,7 +102,7 @@ impl Family {
 	pub fn default_targets(self) -> Vec<String> {
 		let t: &[&str] = match self {
 			Family::Gpt2 => &["c_attn"],
-			Family::Bloom => &["query_key_value"],
+			Family::Bloom | Family::ChatGlm => &["query_key_value"],
 			Family::DeepseekV2 | Family::DeepseekV3 => &["q_proj", "q_b_proj", "kv_b_proj"],
 			_ => &["q_proj", "v_proj"],
 		};
@@ -112,6 +117,7 @@ impl Family {
 			Family::Glm | Family::Glm4 => {
 				&["q_proj", "k_proj", "v_proj", "o_proj", "gate_up_proj", "down_proj"]
 			}
+			Family::ChatGlm => &["query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h"],
 			// The routed experts are not modules (transformers 5 fuses them): the shared
 			// expert, its gate and any dense layers' MLPs are.
 			Family::Qwen2Moe => &[
@@ -296,12 +302,19 @@ pub trait CausalLm: Send + Sync {
 		crate::lora::peft_vars(self.linears_mut())
 	}
 
+	/// The LM head's module path among [`CausalLm::linears_mut`] (THUDM's GLM layout names it
+	/// `transformer.output_layer`).
+	fn head_path(&self) -> &'static str {
+		"lm_head"
+	}
+
 	/// QLoRA: stores every adaptable linear weight of the blocks in NF4 (the LM head, embeddings and
 	/// norms stay in full precision, as bitsandbytes leaves them). Returns how many were quantized.
 	fn quantize_nf4(&mut self) -> Result<usize> {
 		let mut n = 0;
+		let head = self.head_path();
 		for (path, l) in self.linears_mut() {
-			if path != "lm_head" {
+			if path != head {
 				l.quantize_nf4()?;
 				n += 1;
 			}
@@ -455,7 +468,7 @@ pub fn read_safetensors(
 	}
 	let mut all = HashMap::new();
 	for f in files {
-		all.extend(candle_core::safetensors::load(&f, dev).map_err(|e| io(&f, &e))?);
+		all.extend(crate::weights::read_file(&f, dev).map_err(|e| io(&f, &e))?);
 	}
 	Ok(all)
 }
@@ -519,6 +532,11 @@ pub fn build(
 		Family::Glm | Family::Glm4 => {
 			let cfg = serde_json::from_value(json).map_err(bad)?;
 			Box::new(crate::glm::Glm::from_tensors(cfg, w, dtype)?)
+		}
+		Family::ChatGlm => {
+			let cfg = crate::glm::ChatGlmConfig::parse(json)
+				.map_err(|reason| OpenError::Config { path: "config".into(), reason })?;
+			Box::new(crate::glm::Glm::from_tensors(cfg.to_glm(), w, dtype)?)
 		}
 	})
 }

@@ -363,9 +363,16 @@ mod tests {
 				crate::model::load(&root.join(f.model_type()), DType::F64, &Device::Cpu).unwrap();
 			let n = m.quantize_nf4().unwrap();
 			assert!(n >= 8, "{f:?}: {n} layers quantized");
+			if f == crate::model::Family::ChatGlm {
+				assert_eq!(
+					n, 8,
+					"THUDM's LM head (transformer.output_layer) stays in full precision"
+				);
+			}
 			let targets: Vec<&str> = match f {
 				crate::model::Family::Gpt2 => vec!["c_attn", "c_fc"],
 				crate::model::Family::Bloom => vec!["query_key_value", "dense_h_to_4h"],
+				crate::model::Family::ChatGlm => vec!["query_key_value", "dense_4h_to_h"],
 				// MLP names mean the routed experts there (refused): the attention only.
 				_ if f.moe_mlp_names() => {
 					vec!["q_proj", "q_b_proj", "kv_b_proj", "v_proj", "o_proj"]

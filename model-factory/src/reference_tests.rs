@@ -112,6 +112,39 @@ fn deepseek_v2_and_v3_match_transformers_and_peft() {
 	check_family("deepseek_v3", Family::DeepseekV3);
 }
 
+/// THUDM's layout (ChatGLM2/3, remote-code glm-4-9b): the `glm` fixture's weights renamed and
+/// q/k/v fused by make_reference.py's documented mapping give transformers' GLM logits and greedy
+/// tokens; LoRA then targets THUDM's module names (gradients: `glm::tests`).
+#[test]
+fn chatglm_layout_matches_transformers_glm() {
+	let e = expected("chatglm");
+	let input = ids(&e, "input_ids");
+	let m = load(&fixture("chatglm"), DType::F64, &Device::Cpu).unwrap();
+	assert_eq!(m.family(), Family::ChatGlm);
+	let d = max_diff(&m.forward(&input, false).unwrap(), &e["logits"]);
+	assert!(d < 5e-6, "chatglm: logits differ from transformers' GLM by {d}");
+	let prompt: Vec<u32> = ids(&e, "prompt").to_vec1().unwrap();
+	let want: Vec<u32> = ids(&e, "greedy").to_vec1().unwrap();
+	let s = Sampling { max_new_tokens: want.len(), ..Default::default() };
+	assert_eq!(generate(m.as_ref(), &prompt, &s, |_| true).unwrap(), want, "chatglm: greedy");
+	let mut m = m;
+	let names: Vec<String> = m.linears_mut().into_iter().map(|(n, _)| n).collect();
+	assert!(names.contains(&"transformer.encoder.layers.1.self_attention.query_key_value".into()));
+	assert_eq!(names.last().map(String::as_str), Some("transformer.output_layer"));
+	// ChatGLM-6B (the first generation) is another architecture: refused by name.
+	let dir = tempfile::tempdir().unwrap();
+	std::fs::write(
+		dir.path().join("config.json"),
+		r#"{"model_type": "chatglm", "hidden_size": 4096, "inner_hidden_size": 16384, "num_layers": 28}"#,
+	)
+	.unwrap();
+	let one =
+		HashMap::from([("x".to_string(), Tensor::zeros(1, DType::F32, &Device::Cpu).unwrap())]);
+	candle_core::safetensors::save(&one, dir.path().join("model.safetensors")).unwrap();
+	let e = load(dir.path(), DType::F32, &Device::Cpu).err().unwrap().to_string();
+	assert!(e.contains("ChatGLM-6B (first generation)"), "{e}");
+}
+
 #[test]
 fn yarn_rope_scaling_matches_transformers() {
 	check_family("qwen2_yarn", Family::Qwen2);

@@ -221,6 +221,60 @@ def make_nf4():
     print(f"nf4: bitsandbytes codes for {codes.numel()} bytes")
 
 
+def make_chatglm():
+    """ChatGLM2/3 and the remote-code glm-4-9b layout (`ChatGLMModel`, model_type "chatglm"), which
+    transformers cannot run without THUDM's code: the `glm` fixture's model with its weights renamed
+    and q/k/v fused by this mapping (the inverse of transformers' GLM conversion), so the expected
+    numbers are transformers' GLM model's own: base logits and greedy tokens (no adapter: PEFT would
+    need THUDM's module names on a model it can build)."""
+    src = os.path.join(OUT, "glm")
+    model = AutoModelForCausalLM.from_pretrained(src, attn_implementation="eager").double().eval()
+    c = model.config
+    sd = load_file(os.path.join(src, "model.safetensors"))
+    w = {"transformer.embedding.word_embeddings.weight": sd["model.embed_tokens.weight"],
+         "transformer.encoder.final_layernorm.weight": sd["model.norm.weight"],
+         "transformer.output_layer.weight": sd["lm_head.weight"]}
+    for l in range(c.num_hidden_layers):
+        s, t = f"model.layers.{l}", f"transformer.encoder.layers.{l}"
+        w[f"{t}.input_layernorm.weight"] = sd[f"{s}.input_layernorm.weight"]
+        w[f"{t}.post_attention_layernorm.weight"] = sd[f"{s}.post_attention_layernorm.weight"]
+        for kind in ["weight", "bias"]:
+            w[f"{t}.self_attention.query_key_value.{kind}"] = torch.cat(
+                [sd[f"{s}.self_attn.{p}_proj.{kind}"] for p in "qkv"])
+        w[f"{t}.self_attention.dense.weight"] = sd[f"{s}.self_attn.o_proj.weight"]
+        w[f"{t}.mlp.dense_h_to_4h.weight"] = sd[f"{s}.mlp.gate_up_proj.weight"]  # gate rows first
+        w[f"{t}.mlp.dense_4h_to_h.weight"] = sd[f"{s}.mlp.down_proj.weight"]
+    d = os.path.join(OUT, "chatglm")
+    os.makedirs(d, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in w.items()}, os.path.join(d, "model.safetensors"))
+    config = {
+        "architectures": ["ChatGLMModel"], "model_type": "chatglm",
+        "num_layers": c.num_hidden_layers, "padded_vocab_size": c.vocab_size,
+        "hidden_size": c.hidden_size, "ffn_hidden_size": c.intermediate_size,
+        "kv_channels": c.head_dim, "num_attention_heads": c.num_attention_heads,
+        "multi_query_attention": True, "multi_query_group_num": c.num_key_value_heads,
+        "layernorm_epsilon": c.rms_norm_eps, "rmsnorm": True, "add_qkv_bias": True,
+        "add_bias_linear": False, "apply_residual_connection_post_layernorm": False,
+        "post_layer_norm": True, "original_rope": True,
+        "rope_ratio": c.rope_parameters["rope_theta"] / 10000.0,
+        "seq_length": c.max_position_embeddings, "tie_word_embeddings": False,
+    }
+    assert c.rope_parameters.get("partial_rotary_factor", 0.5) == 0.5 and not c.tie_word_embeddings
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+    ids, mask = batch()
+    prompt = torch.tensor([[3, 14, 15, 9, 26]])
+    with torch.no_grad():
+        logits = model(ids).logits
+        gen = model.generate(input_ids=prompt, attention_mask=torch.ones_like(prompt),
+                             max_new_tokens=8, min_new_tokens=8, do_sample=False,
+                             pad_token_id=0, eos_token_id=None)
+    save_file({"input_ids": ids, "logits": logits, "prompt": prompt[0],
+               "greedy": gen[0, prompt.shape[1]:].contiguous()},
+              os.path.join(d, "expected.safetensors"))
+    print(f"chatglm: the glm fixture in THUDM's layout, greedy {gen[0, prompt.shape[1]:].tolist()}")
+
+
 def verify(d):
     fixture = open(os.path.join(d, "fixture")).read().strip()
     extra = {"experts_implementation": "eager"} if fixture.endswith("_moe") or "deepseek" in fixture else {}
@@ -248,3 +302,5 @@ if __name__ == "__main__":
                 make(name, cfg, targets, 1000 + i)
         if not only or "nf4" in only:
             make_nf4()
+        if not only or "chatglm" in only:
+            make_chatglm()

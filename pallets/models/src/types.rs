@@ -47,6 +47,8 @@ pub enum ModelFamily {
 	DeepseekV2,
 	/// DeepSeek-V3, R1.
 	DeepseekV3,
+	/// ChatGLM2, ChatGLM3 and the remote-code glm-4-9b checkpoints (THUDM's layout of GLM).
+	ChatGlm,
 }
 
 /// One file of a base model, stored as a content-addressed blob on the data plane.
