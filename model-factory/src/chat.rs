@@ -1,8 +1,11 @@
 //! Chat templates: conversations rendered to the exact text a model was tuned on.
 //!
 //! A model's own template (the Jinja `chat_template` of its `tokenizer_config.json`, or the GGUF
-//! `tokenizer.chat_template`) is rendered with minijinja and Python-compatible string methods, as
-//! transformers' `apply_chat_template` does. Models that ship none get their family's format.
+//! `tokenizer.chat_template`) is rendered with minijinja set up as transformers' `apply_chat_template`
+//! sets up Jinja: blocks trimmed (`trim_blocks`, `lstrip_blocks`), Python-compatible string methods,
+//! `raise_exception`, and `tojson` as Python's `json.dumps` writes (`", "` and `": "`, keys in their
+//! given order, no HTML escaping), with `tools` and any other variables (`enable_thinking`) passed
+//! through ([`Extras`]). Models that ship none get their family's format.
 
 use crate::model::Family;
 use minijinja::{Environment, ErrorKind};
@@ -85,21 +88,219 @@ impl ChatTemplate {
 		messages: &[Message],
 		add_generation_prompt: bool,
 	) -> Result<String, String> {
+		self.render_with(messages, add_generation_prompt, &Extras::default())
+	}
+
+	/// [`ChatTemplate::render`] with the template's other inputs: `tools` (JSON schemas, in the
+	/// order and key order given) and variables such as `enable_thinking`.
+	pub fn render_with(
+		&self,
+		messages: &[Message],
+		add_generation_prompt: bool,
+		extras: &Extras,
+	) -> Result<String, String> {
 		let mut env = Environment::new();
+		env.set_trim_blocks(true);
+		env.set_lstrip_blocks(true);
 		env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
 		env.add_function("raise_exception", |msg: String| -> Result<String, minijinja::Error> {
 			Err(minijinja::Error::new(ErrorKind::InvalidOperation, msg))
 		});
+		env.add_filter("tojson", tojson);
 		env.add_template("chat", &self.source).map_err(|e| format!("chat template: {e}"))?;
-		let ctx = minijinja::context! {
-			messages => messages,
-			add_generation_prompt => add_generation_prompt,
-			bos_token => &self.bos_token,
-			eos_token => &self.eos_token,
-		};
+		let mut ctx = std::collections::BTreeMap::new();
+		for (k, v) in &extras.variables {
+			ctx.insert(k.clone(), json_value(v));
+		}
+		ctx.insert("messages".into(), minijinja::Value::from_serialize(messages));
+		ctx.insert("add_generation_prompt".into(), add_generation_prompt.into());
+		ctx.insert("bos_token".into(), self.bos_token.clone().into());
+		ctx.insert("eos_token".into(), self.eos_token.clone().into());
+		ctx.insert(
+			"tools".into(),
+			match &extras.tools {
+				Some(t) => minijinja::Value::from_iter(t.iter().map(json_value)),
+				None => minijinja::Value::from(()),
+			},
+		);
 		env.get_template("chat")
 			.and_then(|t| t.render(ctx))
 			.map_err(|e| format!("chat template: {e}"))
+	}
+}
+
+/// What a template may read besides the messages.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Extras {
+	/// Tool (function) schemas, as OpenAI's `tools` gives them; `None` renders as Jinja's `none`.
+	pub tools: Option<Vec<serde_json::Value>>,
+	/// Other variables by name (`enable_thinking`, `reasoning_effort`, ...).
+	pub variables: Vec<(String, serde_json::Value)>,
+}
+
+/// A JSON value as a template value, keys in their order. Built by hand rather than through
+/// serde: with serde_json's `arbitrary_precision` (which another crate of a build may turn on)
+/// numbers serialize as private maps.
+fn json_value(v: &serde_json::Value) -> minijinja::Value {
+	use serde_json::Value as J;
+	match v {
+		J::Null => minijinja::Value::from(()),
+		J::Bool(b) => (*b).into(),
+		J::Number(n) => match (n.as_i64(), n.as_u64()) {
+			(Some(i), _) => i.into(),
+			(None, Some(u)) => u.into(),
+			_ => n.as_f64().unwrap_or(f64::NAN).into(),
+		},
+		J::String(s) => s.as_str().into(),
+		J::Array(a) => minijinja::Value::from_iter(a.iter().map(json_value)),
+		J::Object(o) => {
+			minijinja::Value::from_iter(o.iter().map(|(k, v)| (k.as_str(), json_value(v))))
+		}
+	}
+}
+
+/// `tojson` as transformers defines it for chat templates: Python's `json.dumps(x,
+/// ensure_ascii=False, indent=indent, separators=separators, sort_keys=sort_keys)`.
+fn tojson(
+	value: minijinja::Value,
+	kwargs: minijinja::value::Kwargs,
+) -> Result<String, minijinja::Error> {
+	let indent: Option<usize> = kwargs.get("indent")?;
+	let sort_keys: Option<bool> = kwargs.get("sort_keys")?;
+	let ensure_ascii: Option<bool> = kwargs.get("ensure_ascii")?;
+	let separators: Option<Vec<String>> = kwargs.get("separators")?;
+	kwargs.assert_all_used()?;
+	let (item, key) = match &separators {
+		Some(s) if s.len() == 2 => (s[0].clone(), s[1].clone()),
+		Some(_) => {
+			return Err(minijinja::Error::new(
+				ErrorKind::InvalidOperation,
+				"tojson: separators is a pair (item, key)",
+			))
+		}
+		// Python's defaults: ", " without indent, "," with it (lines end the items).
+		None => (if indent.is_some() { "," } else { ", " }.to_string(), ": ".to_string()),
+	};
+	let style = PyJson {
+		indent,
+		item,
+		key,
+		sort_keys: sort_keys.unwrap_or(false),
+		ascii: ensure_ascii.unwrap_or(false),
+	};
+	let mut out = String::new();
+	style.write(&value, 0, &mut out)?;
+	Ok(out)
+}
+
+/// Python's `json.dumps` output format.
+struct PyJson {
+	indent: Option<usize>,
+	item: String,
+	key: String,
+	sort_keys: bool,
+	ascii: bool,
+}
+
+impl PyJson {
+	fn write(
+		&self,
+		v: &minijinja::Value,
+		depth: usize,
+		out: &mut String,
+	) -> Result<(), minijinja::Error> {
+		use minijinja::value::ValueKind;
+		match v.kind() {
+			ValueKind::Undefined | ValueKind::None => out.push_str("null"),
+			ValueKind::Bool => out.push_str(if v.is_true() { "true" } else { "false" }),
+			ValueKind::Number => {
+				let s = v.to_string();
+				// Python writes floats with a decimal point, integers without.
+				match f64::try_from(v.clone()) {
+					Ok(f) if v.as_i64().is_none() && f.is_finite() && f.fract() == 0.0 => {
+						out.push_str(&format!("{f:.1}"))
+					}
+					_ => out.push_str(&s),
+				}
+			}
+			ValueKind::String => self.string(v.as_str().unwrap_or_default(), out),
+			ValueKind::Seq | ValueKind::Iterable => {
+				let items: Vec<minijinja::Value> = v.try_iter()?.collect();
+				self.container('[', ']', items.len(), depth, out, |i, d, o| {
+					self.write(&items[i], d, o)
+				})?;
+			}
+			ValueKind::Map => {
+				let mut keys: Vec<minijinja::Value> = v.try_iter()?.collect();
+				if self.sort_keys {
+					keys.sort_by_key(|k| k.to_string());
+				}
+				self.container('{', '}', keys.len(), depth, out, |i, d, o| {
+					let k = &keys[i];
+					self.string(&k.to_string(), o);
+					o.push_str(&self.key);
+					self.write(&v.get_item(k)?, d, o)
+				})?;
+			}
+			_ => self.string(&v.to_string(), out),
+		}
+		Ok(())
+	}
+
+	fn container(
+		&self,
+		open: char,
+		close: char,
+		n: usize,
+		depth: usize,
+		out: &mut String,
+		mut each: impl FnMut(usize, usize, &mut String) -> Result<(), minijinja::Error>,
+	) -> Result<(), minijinja::Error> {
+		out.push(open);
+		if n == 0 {
+			out.push(close);
+			return Ok(());
+		}
+		let newline = |d: usize, o: &mut String| {
+			if let Some(w) = self.indent {
+				o.push('\n');
+				o.push_str(&" ".repeat(w * d));
+			}
+		};
+		for i in 0..n {
+			if i > 0 {
+				out.push_str(&self.item);
+			}
+			newline(depth + 1, out);
+			each(i, depth + 1, out)?;
+		}
+		newline(depth, out);
+		out.push(close);
+		Ok(())
+	}
+
+	fn string(&self, s: &str, out: &mut String) {
+		out.push('"');
+		for c in s.chars() {
+			match c {
+				'"' => out.push_str("\\\""),
+				'\\' => out.push_str("\\\\"),
+				'\n' => out.push_str("\\n"),
+				'\r' => out.push_str("\\r"),
+				'\t' => out.push_str("\\t"),
+				'\u{8}' => out.push_str("\\b"),
+				'\u{c}' => out.push_str("\\f"),
+				c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+				c if self.ascii && !c.is_ascii() => {
+					let mut buf = [0u16; 2];
+					for unit in c.encode_utf16(&mut buf) {
+						out.push_str(&format!("\\u{unit:04x}"));
+					}
+				}
+				c => out.push(c),
+			}
+		}
+		out.push('"');
 	}
 }
 
@@ -134,6 +335,43 @@ mod tests {
 		assert_eq!(d, "<｜begin▁of▁sentence｜>User: Hi\n\nAssistant:");
 		let p = ChatTemplate::for_family(Family::Gpt2).render(&msgs[1..], true).unwrap();
 		assert_eq!(p, "User: Hi\nAssistant: Hello!\nAssistant:");
+	}
+
+	/// Templates written to exercise what real ones rely on, rendered by transformers
+	/// (testdata/make_chat_templates.py): block trimming with and without dashes, `tojson` on tool
+	/// schemas (key order, Python's separators, indent, sort_keys, ensure_ascii), `tools`,
+	/// `enable_thinking`, namespaces, string methods. The engine must give the same text.
+	#[test]
+	fn templates_render_as_transformers() {
+		let path = crate::testutil::testdata().join("chat/templates.json");
+		let cases: Vec<serde_json::Value> =
+			serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+		assert_eq!(cases.len(), 10);
+		for c in cases {
+			let t = ChatTemplate::new(
+				c["template"].as_str().unwrap(),
+				c["bos_token"].as_str().unwrap(),
+				c["eos_token"].as_str().unwrap(),
+			);
+			let msgs: Vec<Message> = serde_json::from_value(c["messages"].clone()).unwrap();
+			let extras = Extras {
+				tools: c["tools"].as_array().cloned(),
+				variables: c["variables"]
+					.as_object()
+					.unwrap()
+					.iter()
+					.map(|(k, v)| (k.clone(), v.clone()))
+					.collect(),
+			};
+			let gen = c["add_generation_prompt"].as_bool().unwrap();
+			let got = t.render_with(&msgs, gen, &extras).unwrap();
+			assert_eq!(
+				got,
+				c["expected"].as_str().unwrap(),
+				"{} (generation prompt: {gen})",
+				c["name"]
+			);
+		}
 	}
 
 	/// Hugging Face templates use Python string methods and `raise_exception`; both work, and a
