@@ -178,6 +178,24 @@ fn the_studio_in_a_real_browser() {
 		node.tail(20)
 	);
 	assert!(stdout.contains("studio-browser: passed"), "{stdout}");
+	// Anyone may ask the serving worker about any payer's line, which costs it chain reads: a
+	// burst beyond its per-second allowance is answered 429 (with Retry-After) and reads nothing;
+	// a second later it answers again.
+	let api_port: u16 = api_base.rsplit(':').next().unwrap().parse().unwrap();
+	let path = format!("/v1/billing?payer={bob}&model=0");
+	let burst: Vec<_> = (0..300)
+		.map(|_| {
+			let path = path.clone();
+			std::thread::spawn(move || request(api_port, "GET", &path, b""))
+		})
+		.collect();
+	let statuses: Vec<u16> = burst.into_iter().map(|t| t.join().unwrap().0).collect();
+	let limited = statuses.iter().filter(|&&s| s == 429).count();
+	assert!(limited > 0 && statuses.iter().all(|&s| s == 200 || s == 429), "{statuses:?}");
+	std::thread::sleep(Duration::from_millis(1100));
+	let (status, body) = request(api_port, "GET", &path, b"");
+	assert_eq!(status, 200, "{body}");
+	assert!(body.contains("\"line\""), "{body}");
 	api.kill();
 	// The job Alice stopped in the browser: its worker stopped training it and is free again.
 	worker.proc.wait_log("stopped the job", Duration::from_secs(60)).unwrap();

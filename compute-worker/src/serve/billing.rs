@@ -100,7 +100,12 @@ pub struct Billing {
 	genesis: [u8; 32],
 	dir: PathBuf,
 	ledger: Mutex<Ledger>,
+	/// Bounds the chain reads `line` lookups cost (anyone may ask about any payer).
+	pub line_reads: super::read_limit::ReadLimit,
 }
+
+/// `line` lookups per second, across all callers (a page re-reads its line about once a block).
+pub const LINE_READS_PER_SECOND: u32 = 50;
 
 /// A reservation for one running request; released if dropped unspent.
 pub struct Hold {
@@ -123,7 +128,16 @@ impl Billing {
 		}
 		std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
 		let genesis = client.genesis();
-		Ok(Arc::new(Billing { price, client, key, genesis, dir, ledger: Default::default() }))
+		let line_reads = super::read_limit::ReadLimit::new(LINE_READS_PER_SECOND);
+		Ok(Arc::new(Billing {
+			price,
+			client,
+			key,
+			genesis,
+			dir,
+			ledger: Default::default(),
+			line_reads,
+		}))
 	}
 
 	/// The account answers are paid to.

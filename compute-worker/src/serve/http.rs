@@ -146,6 +146,17 @@ async fn billing(State(s): State<Arc<Server>>, RawQuery(query): RawQuery) -> Res
 		let Some(Ok(model)) = model else {
 			return bad("name the model: `model=<id>` (model-<id> in the API)".into());
 		};
+		if !b.line_reads.allow() {
+			let mut r = error(
+				StatusCode::TOO_MANY_REQUESTS,
+				"rate_limit_error",
+				"too many line lookups this second: ask again in a second",
+				None,
+				"rate_limited",
+			);
+			r.headers_mut().insert(axum::http::header::RETRY_AFTER, 1.into());
+			return r;
+		}
 		match b.line(&payer, model).await {
 			Ok(line) => terms["line"] = json!(line),
 			Err(e) => return unavailable(&e),

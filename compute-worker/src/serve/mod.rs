@@ -19,6 +19,7 @@ pub mod engine;
 pub mod http;
 pub mod models;
 pub mod openai;
+pub mod read_limit;
 pub mod retrieval;
 pub mod text;
 
