@@ -5,6 +5,7 @@ model-factory/examples/bench_train.rs, timed the same way. Prints one JSON line.
     bench_train.py <timed steps> <warmup steps> <batch> [cpu|cuda]
 """
 import json
+import re
 import sys
 import time
 
@@ -49,4 +50,5 @@ if device == "cuda":
 secs = time.perf_counter() - t0
 print(json.dumps({"engine": f"pytorch {torch.__version__} + peft", "tokens_per_s": steps * batch * seq / secs,
                   "seconds_per_step": secs / steps, "steps": steps, "batch": batch, "seq": seq, "loss": losses,
-                  "threads": torch.get_num_threads(), "device": device}))
+                  "threads": torch.get_num_threads(), "device": device,
+                  "blas": (re.findall(r"BLAS_INFO=([^,\s]+)", torch.__config__.show()) or ["unknown"])[0]}))

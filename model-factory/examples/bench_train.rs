@@ -93,6 +93,7 @@ fn run() -> anyhow::Result<()> {
 			"steps": steps, "batch": batch, "seq": seq, "loss": losses,
 			"threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
 			"device": format!("{:?}", device.location()),
+			"blas": model_factory::blas::backend(),
 		})
 	);
 	Ok(())

@@ -31,6 +31,8 @@ mod ffi {
 			ldc: blasint,
 		);
 		pub fn openblas_set_num_threads(n: i32);
+		pub fn openblas_get_config() -> *const std::ffi::c_char;
+		pub fn openblas_get_corename() -> *const std::ffi::c_char;
 		pub fn cblas_dgemm(
 			order: i32,
 			ta: i32,
@@ -47,6 +49,29 @@ mod ffi {
 			c: *mut f64,
 			ldc: blasint,
 		);
+	}
+}
+
+/// What multiplies matrices here, for benchmarks to report: OpenBLAS's build string and the
+/// kernel it chose for this CPU, or candle's gemm without the `openblas` feature.
+pub fn backend() -> String {
+	#[cfg(feature = "openblas")]
+	{
+		// SAFETY: both return pointers to static NUL-terminated strings in the library.
+		let text = |p: *const std::ffi::c_char| {
+			if p.is_null() {
+				String::new()
+			} else {
+				unsafe { std::ffi::CStr::from_ptr(p) }.to_string_lossy().trim().to_string()
+			}
+		};
+		let (config, core) =
+			unsafe { (text(ffi::openblas_get_config()), text(ffi::openblas_get_corename())) };
+		format!("{config} (kernel {core})")
+	}
+	#[cfg(not(feature = "openblas"))]
+	{
+		"candle gemm".to_string()
 	}
 }
 
