@@ -280,24 +280,26 @@ impl Deepseek {
 		for l in 0..cfg.num_hidden_layers {
 			let p = format!("model.layers.{l}");
 			let a = format!("{p}.self_attn");
-			let mut lin = |name: &str, out: usize, inp: usize, bias: bool| {
-				take_linear(&mut w, &format!("{a}.{name}"), out, inp, bias)
+			let lin = |w: &mut Weights, name: &str, out: usize, inp: usize, bias: bool| {
+				take_linear(w, &format!("{a}.{name}"), out, inp, bias)
 			};
 			let q = match cfg.q_lora_rank {
-				None => Query::Direct(lin("q_proj", nh * qk, h, false)?),
-				Some(r) => {
-					let qa = lin("q_a_proj", r, h, bias)?;
-					let qb = lin("q_b_proj", nh * qk, r, false)?;
-					let norm = w.take(&format!("{a}.q_a_layernorm.weight"), &[r])?;
-					Query::LowRank { a: qa, norm, b: qb }
-				}
+				None => Query::Direct(lin(&mut w, "q_proj", nh * qk, h, false)?),
+				Some(r) => Query::LowRank {
+					a: lin(&mut w, "q_a_proj", r, h, bias)?,
+					norm: w.take(&format!("{a}.q_a_layernorm.weight"), &[r])?,
+					b: lin(&mut w, "q_b_proj", nh * qk, r, false)?,
+				},
 			};
-			let mut lin = |name: &str, out: usize, inp: usize, bias: bool| {
-				take_linear(&mut w, &format!("{a}.{name}"), out, inp, bias)
-			};
-			let kv_a = lin("kv_a_proj_with_mqa", rank + rope, h, bias)?;
-			let kv_b = lin("kv_b_proj", nh * (cfg.qk_nope_head_dim + cfg.v_head_dim), rank, false)?;
-			let o = lin("o_proj", h, nh * cfg.v_head_dim, bias)?;
+			let kv_a = lin(&mut w, "kv_a_proj_with_mqa", rank + rope, h, bias)?;
+			let kv_b = lin(
+				&mut w,
+				"kv_b_proj",
+				nh * (cfg.qk_nope_head_dim + cfg.v_head_dim),
+				rank,
+				false,
+			)?;
+			let o = lin(&mut w, "o_proj", h, nh * cfg.v_head_dim, bias)?;
 			let kv_norm = w.take(&format!("{a}.kv_a_layernorm.weight"), &[rank])?;
 			let mlp = if cfg.sparse(l) {
 				FeedForward::Experts(Box::new(load_moe(&mut w, &format!("{p}.mlp"), &cfg)?))
