@@ -8,7 +8,7 @@ use crate::{
 		self,
 		runtime_types::{
 			bounded_collections::bounded_vec::BoundedVec,
-			pallet_jobs::types::{JobResult, JobStatus, Progress},
+			pallet_jobs::types::{AttributionMethod, JobResult, JobStatus, Progress},
 			pallet_models::types::{
 				AdapterRef, ModelFamily, ModelFile, TrainingConfig, TrainingLength, TrainingMethod,
 				TrainingMetrics,
@@ -272,6 +272,31 @@ impl TrainingSpec {
 	}
 }
 
+/// How a job's payout table is computed (the chain's [`AttributionMethod`], fixed when the job was
+/// opened), in the engine's units: the worker and every verifier attribute with exactly this.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AttributionSpec {
+	/// Projected dimensions per side of each adapted layer (0: exact gradients).
+	pub projection: u16,
+	pub seed: u64,
+	pub checkpoints: u16,
+	/// Relative damping of the preconditioner; `None`: none.
+	pub damping: Option<f64>,
+	pub optimizer_aware: bool,
+}
+
+impl AttributionSpec {
+	pub(crate) fn from_chain(m: &AttributionMethod) -> Self {
+		AttributionSpec {
+			projection: m.projection,
+			seed: m.seed,
+			checkpoints: m.checkpoints,
+			damping: m.damping_micro.map(|d| d as f64 / 1e6),
+			optimizer_aware: m.optimizer_aware,
+		}
+	}
+}
+
 /// A job to open.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobSpec {
@@ -373,6 +398,7 @@ pub struct JobView {
 	pub state: JobState,
 	pub created_at: u32,
 	pub lapses: u32,
+	pub attribution: AttributionSpec,
 }
 
 /// A trained model with its lineage.
@@ -718,6 +744,7 @@ impl Client {
 			state,
 			created_at: j.created_at,
 			lapses: j.lapses,
+			attribution: AttributionSpec::from_chain(&j.attribution),
 		})
 	}
 

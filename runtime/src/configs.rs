@@ -289,6 +289,20 @@ impl pallet_models::Config for Runtime {
 	type WeightInfo = pallet_models::weights::SubstrateWeight<Runtime>;
 }
 
+parameter_types! {
+	/// How jobs opened from now on compute their payout tables (docs/attribution.md): 16
+	/// projected dimensions per side, 3 checkpoints, AdamW-aware scores, self-influence damped by
+	/// 0.1. A runtime upgrade that changes it leaves open jobs with the method they were opened
+	/// with.
+	pub const JobAttribution: pallet_jobs::AttributionMethod = pallet_jobs::AttributionMethod {
+		projection: 16,
+		seed: 0,
+		checkpoints: 3,
+		damping_micro: Some(100_000),
+		optimizer_aware: true,
+	};
+}
+
 impl pallet_jobs::Config for Runtime {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
@@ -306,6 +320,7 @@ impl pallet_jobs::Config for Runtime {
 	type MaxRank = ConstU16<256>;
 	type MaxSeqLen = ConstU32<32_768>;
 	type MaxSteps = ConstU32<1_000_000>;
+	type AttributionMethod = JobAttribution;
 	type WeightInfo = pallet_jobs::weights::SubstrateWeight<Runtime>;
 }
 

@@ -59,7 +59,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("tributary"),
 	impl_name: alloc::borrow::Cow::Borrowed("tributary"),
 	authoring_version: 1,
-	spec_version: 112,
+	spec_version: 113,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -115,6 +115,7 @@ pub type Migrations = (
 	pallet_datanets::migrations::v6::MigrateV5ToV6<Runtime>,
 	pallet_datanets::migrations::v7::MigrateV6ToV7<Runtime>,
 	pallet_jobs::migrations::v1::MigrateV0ToV1<Runtime>,
+	pallet_jobs::migrations::v2::MigrateV1ToV2<Runtime>,
 );
 
 pub type Executive = frame_executive::Executive<

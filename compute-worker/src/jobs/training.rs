@@ -6,6 +6,7 @@ use super::progress::ProgressHub;
 use super::runner::RunnerConfig;
 use candle_core::{DType, Device};
 use data_plane::DataNode;
+use model_factory::attribution::AttributionConfig;
 use model_factory::finetune::{finetune, Finetune, Length, Update};
 use model_factory::lora::LoraConfig;
 use model_factory::train::{Event, TrainConfig};
@@ -13,7 +14,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use tributary_client::adapter_blob;
 use tributary_client::payout::PayoutTable;
-use tributary_client::training::{JobId, JobView, LengthArg, MethodArg};
+use tributary_client::training::{AttributionSpec, JobId, JobView, LengthArg, MethodArg};
 use tributary_client::Client;
 
 /// The latest progress of the running job, shared with the heartbeat loop.
@@ -90,8 +91,20 @@ pub fn finetune_spec(job: &JobView, checkpoint_every: usize) -> Finetune {
 		seq_len: t.max_seq_len as usize,
 		eval_fraction: t.eval_fraction,
 		checkpoint_every,
-		// Every job commits to who shaped its model: the payout table (see `payout`).
-		attribution: Some(model_factory::attribution::AttributionConfig::default()),
+		// Every job commits to who shaped its model (the payout table, see `payout`), computed by
+		// the method the chain fixed for the job, whatever this release's defaults are.
+		attribution: Some(attribution_config(&job.attribution)),
+	}
+}
+
+/// The engine's attribution configuration for a job's method.
+pub fn attribution_config(m: &AttributionSpec) -> AttributionConfig {
+	AttributionConfig {
+		projection: m.projection as usize,
+		seed: m.seed,
+		checkpoints: m.checkpoints as usize,
+		damping: m.damping,
+		optimizer_aware: m.optimizer_aware,
 	}
 }
 
@@ -164,4 +177,73 @@ pub fn train(
 			reporter.update(u)
 		})?;
 	Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use tributary_client::training::{JobState, TrainingSpec};
+
+	fn job(attribution: AttributionSpec) -> JobView {
+		JobView {
+			id: 7,
+			creator: String::new(),
+			datanet: 0,
+			version: 1,
+			base: 0,
+			parent: None,
+			training: TrainingSpec {
+				method: MethodArg::Lora,
+				rank: 4,
+				alpha: 8,
+				dropout: 0.0,
+				target_modules: vec!["q_proj".into()],
+				learning_rate: 1e-3,
+				warmup_steps: 0,
+				length: LengthArg::Steps(3),
+				batch_size: 2,
+				max_seq_len: 64,
+				seed: 1,
+				eval_fraction: 0.1,
+			},
+			budget: 1,
+			escrow: 1,
+			state: JobState::Open,
+			created_at: 0,
+			lapses: 0,
+			attribution,
+		}
+	}
+
+	#[test]
+	fn a_job_is_attributed_by_its_own_method_not_the_engines_default() {
+		// Every field away from the engine's default: a worker (or verifier) that used its own
+		// defaults would compute another table and dispute an honest one.
+		let method = AttributionSpec {
+			projection: 8,
+			seed: 42,
+			checkpoints: 5,
+			damping: None,
+			optimizer_aware: false,
+		};
+		let got = finetune_spec(&job(method), 0).attribution.expect("jobs always attribute");
+		let default = AttributionConfig::default();
+		assert_ne!(got.projection, default.projection);
+		assert_ne!(got.seed, default.seed);
+		assert_ne!(got.checkpoints, default.checkpoints);
+		assert_ne!(got.damping, default.damping);
+		assert_ne!(got.optimizer_aware, default.optimizer_aware);
+		assert_eq!(
+			got,
+			AttributionConfig {
+				projection: 8,
+				seed: 42,
+				checkpoints: 5,
+				damping: None,
+				optimizer_aware: false
+			}
+		);
+		let damped = AttributionSpec { damping: Some(0.25), ..method };
+		assert_eq!(finetune_spec(&job(damped), 0).attribution.unwrap().damping, Some(0.25));
+	}
 }

@@ -73,7 +73,7 @@ pub mod pallet {
 		Job<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
 	pub type BucketOf<T> = BoundedVec<JobId, <T as Config>::MaxPerBlock>;
 
-	pub(crate) const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+	pub(crate) const STORAGE_VERSION: StorageVersion = StorageVersion::new(2);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -125,6 +125,9 @@ pub mod pallet {
 		/// Most optimizer steps (or epochs) a job may ask for.
 		#[pallet::constant]
 		type MaxSteps: Get<u32>;
+		/// How payout tables of jobs opened from now on are computed (a job keeps the method it
+		/// was opened with across runtime upgrades).
+		type AttributionMethod: Get<AttributionMethod>;
 		/// Weights of this pallet's calls and hooks.
 		type WeightInfo: WeightInfo;
 	}
@@ -289,6 +292,10 @@ pub mod pallet {
 				"MaxClaimBlocks below LeasePeriod"
 			);
 			assert!(T::MaxPerBlock::get() > 0, "MaxPerBlock must be positive");
+			assert!(
+				T::AttributionMethod::get().checkpoints > 0,
+				"AttributionMethod needs at least one checkpoint"
+			);
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -347,6 +354,7 @@ pub mod pallet {
 					status: JobStatus::Open,
 					created_at: frame_system::Pallet::<T>::block_number(),
 					lapses: 0,
+					attribution: T::AttributionMethod::get(),
 				},
 			);
 			Self::deposit_event(Event::JobCreated {

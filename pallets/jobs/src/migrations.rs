@@ -13,8 +13,8 @@
 /// One block, `O(jobs)`: fits the test networks this can meet.
 pub mod v1 {
 	use crate::{
-		pallet::{BalanceOf, Config, HoldReason, JobInfo, Pallet},
-		types::{AttributionCommitment, Job, JobId, JobResult, JobStatus, Progress},
+		pallet::{BalanceOf, Config, HoldReason, Pallet},
+		types::{AttributionCommitment, JobId, JobResult, JobStatus, Progress},
 		RewardPools,
 	};
 	use codec::{Decode, Encode};
@@ -76,9 +76,6 @@ pub mod v1 {
 		Cancelled,
 	}
 
-	pub type OldJob<T> =
-		Job<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
-
 	/// v0's job: the status is its last field, so the rest decodes as v1's fields.
 	#[derive(Encode, Decode)]
 	pub struct OldJobRecord<AccountId, Balance, BlockNumber> {
@@ -106,7 +103,7 @@ pub mod v1 {
 			let mut count = 0u64;
 			let mut leftovers: alloc::vec::Vec<(JobId, T::AccountId, u32, BalanceOf<T>)> =
 				Default::default();
-			JobInfo::<T>::translate::<OldOf<T>, _>(|id, old| {
+			super::v2::stored::JobInfo::<T>::translate::<OldOf<T>, _>(|id, old| {
 				count += 1;
 				let status = match old.status {
 					OldStatus::Open => JobStatus::Open,
@@ -130,7 +127,7 @@ pub mod v1 {
 					}
 					OldStatus::Cancelled => JobStatus::Cancelled,
 				};
-				Some(Job {
+				Some(super::v2::JobV1 {
 					creator: old.creator,
 					datanet: old.datanet,
 					version: old.version,
@@ -156,7 +153,7 @@ pub mod v1 {
 					T::Rewards::fund_pot(datanet, &creator, released)
 				});
 				match moved {
-					Ok(()) => JobInfo::<T>::mutate(id, |j| {
+					Ok(()) => super::v2::stored::JobInfo::<T>::mutate(id, |j| {
 						if let Some(j) = j {
 							j.escrow = Zero::zero();
 						}
@@ -173,7 +170,7 @@ pub mod v1 {
 	#[cfg(test)]
 	mod tests {
 		use super::*;
-		use crate::{mock::*, tests::*};
+		use crate::{mock::*, tests::*, JobInfo};
 		use frame_support::{
 			assert_ok,
 			traits::{fungible::InspectHold, GetStorageVersion, OnRuntimeUpgrade, StorageVersion},
@@ -227,6 +224,7 @@ pub mod v1 {
 				sp_io::storage::set(&key(0), &old(0, submitted, 10_000).encode());
 				let finalized = OldStatus::Finalized { worker: W1, model: 0 };
 				sp_io::storage::set(&key(1), &old(1, finalized, 7_000).encode());
+				sp_io::storage::set(&key(2), &old(2, OldStatus::Open, 10_000).encode());
 				// What v0 paid the worker from job 1's escrow.
 				assert_ok!(<Balances as MutateHold<_>>::release(
 					&HoldReason::JobEscrow.into(),
@@ -237,8 +235,8 @@ pub mod v1 {
 				StorageVersion::new(0).put::<Jobs>();
 
 				MigrateV0ToV1::<Test>::on_runtime_upgrade();
-
 				assert_eq!(Jobs::on_chain_storage_version(), 1);
+				crate::migrations::v2::MigrateV1ToV2::<Test>::on_runtime_upgrade();
 				let j0 = JobInfo::<Test>::get(0).unwrap();
 				let JobStatus::Submitted { result, final_at, .. } = j0.status else {
 					panic!("{:?}", j0.status)
@@ -269,6 +267,145 @@ pub mod v1 {
 					Precision::Exact,
 				)
 				.unwrap();
+			});
+		}
+	}
+}
+
+/// v1 → v2: every job records the [`AttributionMethod`](crate::AttributionMethod) its payout table
+/// is computed with. Jobs opened before did not say; their workers used the engine's default of
+/// the day, which is the runtime's method at this upgrade, so that is what they get.
+///
+/// One block, `O(jobs)`.
+pub mod v2 {
+	use crate::{
+		pallet::{BalanceOf, Config, JobInfo, Pallet},
+		types::{Job, JobStatus},
+	};
+	use codec::{Decode, Encode};
+	use frame_support::{
+		migrations::VersionedMigration,
+		storage_alias,
+		traits::{Get, UncheckedOnRuntimeUpgrade},
+		weights::Weight,
+		Twox64Concat,
+	};
+	use frame_system::pallet_prelude::BlockNumberFor;
+	use pallet_models::{BaseModelId, ModelId, TrainingConfig};
+
+	/// The migration to register in the runtime: runs only when the on-chain version is 1.
+	pub type MigrateV1ToV2<T> = VersionedMigration<
+		1,
+		2,
+		RecordAttributionMethod<T>,
+		Pallet<T>,
+		<T as frame_system::Config>::DbWeight,
+	>;
+
+	/// v1's job: v2's without the method.
+	#[derive(Encode, Decode)]
+	pub struct JobV1<AccountId, Balance, BlockNumber> {
+		pub creator: AccountId,
+		pub datanet: u32,
+		pub version: u32,
+		pub base: BaseModelId,
+		pub parent: Option<ModelId>,
+		pub config: TrainingConfig,
+		pub budget: Balance,
+		pub escrow: Balance,
+		pub status: JobStatus<AccountId, BlockNumber>,
+		pub created_at: BlockNumber,
+		pub lapses: u32,
+	}
+
+	pub type JobV1Of<T> =
+		JobV1<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
+
+	/// The jobs map as v1 stored it (for the v0 → v1 migration, which writes v1's records).
+	pub mod stored {
+		use super::*;
+
+		#[storage_alias]
+		pub type JobInfo<T: Config> = StorageMap<Pallet<T>, Twox64Concat, crate::JobId, JobV1Of<T>>;
+	}
+
+	pub struct RecordAttributionMethod<T>(core::marker::PhantomData<T>);
+
+	impl<T: Config> UncheckedOnRuntimeUpgrade for RecordAttributionMethod<T> {
+		fn on_runtime_upgrade() -> Weight {
+			let method = T::AttributionMethod::get();
+			let mut count = 0u64;
+			JobInfo::<T>::translate::<JobV1Of<T>, _>(|_, old| {
+				count += 1;
+				Some(Job {
+					creator: old.creator,
+					datanet: old.datanet,
+					version: old.version,
+					base: old.base,
+					parent: old.parent,
+					config: old.config,
+					budget: old.budget,
+					escrow: old.escrow,
+					status: old.status,
+					created_at: old.created_at,
+					lapses: old.lapses,
+					attribution: method,
+				})
+			});
+			T::DbWeight::get().reads_writes(count + 1, count + 1)
+		}
+	}
+
+	#[cfg(test)]
+	mod tests {
+		use super::*;
+		use crate::{mock::*, tests::*};
+		use frame_support::{
+			assert_ok,
+			traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion},
+		};
+
+		#[test]
+		fn v1_jobs_get_the_runtimes_method_and_keep_everything_else() {
+			run_test(|| {
+				let d = crate::tests::published_text();
+				let m = base(1_000_000);
+				assert_ok!(Jobs::create_job(
+					RuntimeOrigin::signed(BUILDER),
+					d,
+					1,
+					m,
+					None,
+					config(),
+					10_000
+				));
+				let now = JobInfo::<Test>::get(0).unwrap();
+				let v1 = JobV1 {
+					creator: now.creator,
+					datanet: now.datanet,
+					version: now.version,
+					base: now.base,
+					parent: now.parent,
+					config: now.config.clone(),
+					budget: now.budget,
+					escrow: now.escrow,
+					status: now.status.clone(),
+					created_at: now.created_at,
+					lapses: 2,
+				};
+				sp_io::storage::set(&JobInfo::<Test>::hashed_key_for(0), &v1.encode());
+				assert!(JobInfo::<Test>::get(0).is_none(), "a v1 record does not read as v2");
+				StorageVersion::new(1).put::<Jobs>();
+				let method = crate::AttributionMethod { projection: 8, ..Method::get() };
+				Method::set(method);
+
+				MigrateV1ToV2::<Test>::on_runtime_upgrade();
+
+				assert_eq!(Jobs::on_chain_storage_version(), 2);
+				let j = JobInfo::<Test>::get(0).unwrap();
+				assert_eq!(j.attribution, method);
+				assert_eq!(j.lapses, 2);
+				assert_eq!((j.config, j.budget, j.status), (now.config, now.budget, now.status));
 			});
 		}
 	}

@@ -161,6 +161,17 @@ pub const WINDOW: u64 = 5;
 pub const PENALTY: Balance = 200;
 pub const PER_BLOCK: u32 = 3;
 
+parameter_types! {
+	/// The runtime's attribution method; tests change it to show that jobs keep theirs.
+	pub static Method: pallet_jobs::AttributionMethod = pallet_jobs::AttributionMethod {
+		projection: 16,
+		seed: 0,
+		checkpoints: 3,
+		damping_micro: Some(100_000),
+		optimizer_aware: true,
+	};
+}
+
 impl pallet_jobs::Config for Test {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
@@ -178,6 +189,7 @@ impl pallet_jobs::Config for Test {
 	type MaxRank = ConstU16<64>;
 	type MaxSeqLen = ConstU32<4096>;
 	type MaxSteps = ConstU32<10_000>;
+	type AttributionMethod = Method;
 	type WeightInfo = ();
 }
 

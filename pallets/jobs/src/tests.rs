@@ -194,6 +194,29 @@ fn create_job_holds_the_budget_and_records_the_job() {
 }
 
 #[test]
+fn a_job_keeps_the_attribution_method_it_was_opened_with() {
+	run_test(|| {
+		let first = setup();
+		assert_eq!(JobInfo::<Test>::get(first).unwrap().attribution, Method::get());
+		// A runtime upgrade changes the method: the open job keeps its own, new jobs get the new.
+		let new = AttributionMethod { checkpoints: 6, damping_micro: None, ..Method::get() };
+		let old = Method::get();
+		Method::set(new);
+		assert_ok!(Jobs::create_job(
+			RuntimeOrigin::signed(BUILDER),
+			0,
+			1,
+			0,
+			None,
+			config(),
+			10_000
+		));
+		assert_eq!(JobInfo::<Test>::get(first).unwrap().attribution, old);
+		assert_eq!(JobInfo::<Test>::get(first + 1).unwrap().attribution, new);
+	});
+}
+
+#[test]
 fn create_job_refuses_what_cannot_be_trained() {
 	run_test(|| {
 		let d = text();

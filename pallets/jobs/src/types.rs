@@ -126,4 +126,36 @@ pub struct Job<AccountId, Balance, BlockNumber> {
 	pub created_at: BlockNumber,
 	/// Leases that lapsed on this job.
 	pub lapses: u32,
+	/// How the result's payout table is computed: the runtime's method when the job was opened.
+	/// The worker and every verifier compute it this way, so a worker on a release with other
+	/// defaults is neither paid by a different formula nor disputed for an honest table.
+	pub attribution: AttributionMethod,
+}
+
+/// The parameters of training-data attribution (docs/attribution.md): with the job's training
+/// configuration, base and dataset they fix the payout table bit for bit on CPU.
+#[derive(
+	Clone,
+	Copy,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Eq,
+	PartialEq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub struct AttributionMethod {
+	/// Random projection per side of each adapted layer (0: exact gradients).
+	pub projection: u16,
+	/// Seeds the projections.
+	pub seed: u64,
+	/// Segments the run is cut into (targets are differentiated at the start of each); at least 1.
+	pub checkpoints: u16,
+	/// Preconditioner damping in millionths of each block's mean eigenvalue (100_000 is 0.1);
+	/// `None`: plain inner products.
+	pub damping_micro: Option<u32>,
+	/// Scores follow AdamW's steps (each target gradient scaled by `1/(√v̂ + ε)`).
+	pub optimizer_aware: bool,
 }

@@ -47,8 +47,18 @@ export interface Job {
   /** Claimed (or Stopped): step / total and the latest loss the worker reported on chain. */
   progress: { step: number; total: number; loss: number | null } | null;
   model: number | null;
-  /** The training settings, as label and value, in the Train form's order. */
+  /** The training settings, as label and value, in the Train form's order, then the attribution
+   * method the chain fixed for the job (how its payout table is computed). */
   config: [string, string][];
+}
+
+/** A job's `AttributionMethod` from `toJSON()`, in one line. */
+function describeAttribution(m: Json): string {
+  if (!m) return 'unknown';
+  const projection = Number(m.projection) === 0 ? 'exact gradients' : `projection ${m.projection} per side`;
+  const scores = m.optimizerAware ? 'AdamW-aware scores' : 'TracIn scores';
+  const damping = m.dampingMicro == null ? 'no damping' : `damping ${Number(m.dampingMicro) / 1e6}`;
+  return `${projection}, ${m.checkpoints} checkpoints, ${scores}, ${damping}, seed ${m.seed}`;
 }
 
 /** A job's `TrainingConfig` from `toJSON()`, as label and value. */
@@ -129,7 +139,7 @@ export async function jobs(chain: Chain): Promise<Job[]> {
         ? { step: Number(d.progress.step), total: Number(d.progress.totalSteps), loss: d.progress.lossMicro == null ? null : Number(d.progress.lossMicro) / 1e6 }
         : null,
       model: d.model ?? null,
-      config: describeConfig(j.config),
+      config: [...describeConfig(j.config), ['attribution', describeAttribution(j.attribution)]],
     };
   });
 }
