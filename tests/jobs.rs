@@ -357,7 +357,11 @@ async fn a_job_survives_a_dead_worker_and_its_adapter_is_fetched_reproduced_and_
 	assert!(r.ok, "{}", r.stderr);
 	let tab = client.tab(&key("//Charlie").account_id(), &dave).await.unwrap().expect("a tab");
 	assert_eq!(tab.balance, 2 * 1_000_000_000_000);
-	let (api, api_url) = super::serving::start_paid_api(&home.path().join("api"), &peer, &url, &[]);
+	// The first answer waits for its model's influence index (built in well under a second here;
+	// a minute leaves room for a loaded machine).
+	let wait = ["--influence-wait-ms", "60000"];
+	let (api, api_url) =
+		super::serving::start_paid_api(&home.path().join("api"), &peer, &url, &wait);
 	const PRICE: u128 = 100_000_000_000;
 	assert_eq!(client.price(&dave).await.unwrap(), PRICE, "the price is published on chain");
 	let voucher = |model: &str, amount: &str| -> String {
@@ -515,6 +519,22 @@ print(json.dumps(out))
 		let text = span["text"].as_str().unwrap();
 		assert!(answer.contains(text) && training.contains(text.trim()), "{span}");
 		assert!(!span["contributions"].as_array().unwrap().is_empty(), "{span}");
+	}
+	// And the contributions that most shaped it (the server waits for the model's influence
+	// index here): at most 5, each a contribution of the version, highest score first; the
+	// streamed answer is the same text, so the same scores.
+	let influence = &att["influence"];
+	assert_eq!(influence["status"], "ready", "{att}");
+	let ranked = influence["contributions"].as_array().expect("contributions");
+	let count = client.dataset_version(d, 1).await.unwrap().unwrap().count;
+	let version: Vec<u64> =
+		client.dataset_items(d, count).await.unwrap().iter().map(|i| i.contribution).collect();
+	assert!(!ranked.is_empty() && ranked.len() <= 5, "{att}");
+	let scores: Vec<f64> = ranked.iter().map(|c| c["score"].as_f64().unwrap()).collect();
+	assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{att}");
+	assert!(scores.iter().any(|s| *s != 0.0), "{att}");
+	for c in ranked {
+		assert!(version.contains(&c["contribution"].as_u64().unwrap()), "{c} not in {version:?}");
 	}
 	eprintln!("served answer {answer:?}, attribution {att}");
 	// Chat over the datanet: the passage that answers (the curators file's pair 3) is retrieved

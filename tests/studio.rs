@@ -110,12 +110,13 @@ fn the_studio_in_a_real_browser() {
 	// The model API on the chain's base 0 (fetched from Charlie's worker) and every model trained
 	// on it, reached through the Studio, as `up.sh` serves it; Dave's worker charges 0.1 TRIB per
 	// 1,000 tokens for the trained models' answers and settles each fee period. Spans of a word
-	// and its space are reported (the tiny model's answers are a few words each).
+	// and its space are reported (the tiny model's answers are a few words each); a model's
+	// first answer waits for its influence index, so every answer the page shows carries it.
 	let (mut api, api_url) = start_paid_api(
 		&home.path().join("api"),
 		&worker.tcp_addr(),
 		&url,
-		&["--span-min-bytes", "3"],
+		&["--span-min-bytes", "3", "--influence-wait-ms", "60000"],
 	);
 	let api_base = api_url.trim_end_matches('/').trim_end_matches("/v1").to_string();
 

@@ -114,6 +114,29 @@ pub fn steps_for_epochs(epochs: usize, n: usize, batch_size: usize, grad_accum: 
 	(epochs * n).div_ceil(per_step).max(1)
 }
 
+/// Examples, each with the index of the record it came from.
+pub type NumberedExamples = Vec<(usize, Example)>;
+
+/// `records` as a run of `spec` tokenizes and splits them: the training and the held-out
+/// examples, each with the index of its record. Anyone re-deriving what a run trained on (the
+/// influence of a served model's training text) gets exactly the run's examples.
+pub fn split_examples(
+	p: &Pretrained,
+	records: &[Record],
+	seq_len: usize,
+	eval_fraction: f64,
+	seed: u64,
+) -> Result<(NumberedExamples, NumberedExamples), FinetuneError> {
+	let tok = Tokenize {
+		tokenizer: &p.tokenizer,
+		template: &p.template,
+		bos_token_id: p.bos_token_id,
+		seq_len,
+	};
+	let examples = tok.examples_of(records)?;
+	Ok(data::split(examples, eval_fraction, seed))
+}
+
 /// Fine-tunes `p` on `records`: checkpoints go to `out/checkpoint`, the finished adapter to `out`
 /// (PEFT layout, naming `base_name` as its base). With `resume`, continues the checkpoint there.
 /// `on` sees every update and returns whether to go on: `false` saves a checkpoint and ends the run
@@ -134,14 +157,8 @@ pub fn finetune(
 	}
 	let nf4_layers = if spec.qlora { p.model.quantize_nf4()? } else { 0 };
 	let modules = p.model.attach_lora(&lora, spec.train.seed)?.len();
-	let tok = Tokenize {
-		tokenizer: &p.tokenizer,
-		template: &p.template,
-		bos_token_id: p.bos_token_id,
-		seq_len: spec.seq_len,
-	};
-	let examples = tok.examples_of(records)?;
-	let (train_set, eval_set) = data::split(examples, spec.eval_fraction, spec.train.seed);
+	let (train_set, eval_set) =
+		split_examples(p, records, spec.seq_len, spec.eval_fraction, spec.train.seed)?;
 	let sources: Vec<u64> = train_set.iter().map(|(i, _)| *i as u64).collect();
 	let train_set: Vec<Example> = train_set.into_iter().map(|(_, e)| e).collect();
 	let eval_set: Vec<Example> = eval_set.into_iter().map(|(_, e)| e).collect();

@@ -297,6 +297,13 @@ pub trait CausalLm: Send + Sync {
 		Ok(done)
 	}
 
+	/// Takes every LoRA adapter off (the base as loaded, or as quantized).
+	fn detach_lora(&mut self) {
+		for (_, l) in self.linears_mut() {
+			l.lora = None;
+		}
+	}
+
 	/// The trainable parameters, by PEFT tensor name (`base_model.model.<path>.lora_A.weight`).
 	fn lora_vars(&mut self) -> Vec<(String, Var)> {
 		crate::lora::peft_vars(self.linears_mut())

@@ -441,32 +441,7 @@ impl Worker {
 	}
 
 	fn tokens(&self, prompt: &Prompt) -> Result<Vec<u32>, String> {
-		let p = &self.model;
-		let (text, special) = match prompt {
-			Prompt::Chat(msgs) => {
-				(p.template.render(msgs, true).map_err(|e| e.to_string())?, false)
-			}
-			Prompt::Text(t) => (t.clone(), true),
-		};
-		let mut ids =
-			p.tokenizer.encode(text.as_str(), false).map_err(|e| e.to_string())?.get_ids().to_vec();
-		if special {
-			if let Some(bos) = p.bos_token_id {
-				ids.insert(0, bos);
-			}
-		}
-		if ids.is_empty() {
-			return Err("the prompt is empty".into());
-		}
-		if let Some(n) = p.model.max_positions() {
-			if ids.len() >= n {
-				return Err(format!(
-					"the prompt is {} tokens; this model's context holds {n}",
-					ids.len()
-				));
-			}
-		}
-		Ok(ids)
+		prompt_tokens(&self.model, prompt)
 	}
 }
 
@@ -474,6 +449,34 @@ impl Worker {
 fn last_rows(logits: &Tensor) -> candle_core::Result<Vec<Vec<f32>>> {
 	let t = logits.dim(1)?;
 	logits.narrow(1, t - 1, 1)?.squeeze(1)?.to_dtype(candle_core::DType::F32)?.to_vec2()
+}
+
+/// The tokens `prompt` runs as on `p` (a conversation rendered with its chat template; plain text
+/// after the BOS token when the model has one), or why it cannot run.
+pub fn prompt_tokens(p: &Pretrained, prompt: &Prompt) -> Result<Vec<u32>, String> {
+	let (text, special) = match prompt {
+		Prompt::Chat(msgs) => (p.template.render(msgs, true).map_err(|e| e.to_string())?, false),
+		Prompt::Text(t) => (t.clone(), true),
+	};
+	let mut ids =
+		p.tokenizer.encode(text.as_str(), false).map_err(|e| e.to_string())?.get_ids().to_vec();
+	if special {
+		if let Some(bos) = p.bos_token_id {
+			ids.insert(0, bos);
+		}
+	}
+	if ids.is_empty() {
+		return Err("the prompt is empty".into());
+	}
+	if let Some(n) = p.model.max_positions() {
+		if ids.len() >= n {
+			return Err(format!(
+				"the prompt is {} tokens; this model's context holds {n}",
+				ids.len()
+			));
+		}
+	}
+	Ok(ids)
 }
 
 #[cfg(test)]

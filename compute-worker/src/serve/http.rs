@@ -6,7 +6,8 @@
 //!   `"stream": true` as Server-Sent Events (`data: <chunk>` lines, then `data: [DONE]`).
 //!
 //! Answers of a model the chain records carry an `attribution` object (the last chunk, when
-//! streamed): its dataset version and the exact spans of the answer found in that version's text.
+//! streamed): its dataset version, the exact spans of the answer found in that version's text,
+//! and the contributions that most shaped the answer ([`super::influence`]).
 //! Chat over a datanet (`datanet-<id>`) answers from retrieved passages of its latest version
 //! and lists them in `citations`, each marked `cited` when the answer names its number.
 //!
@@ -23,8 +24,8 @@
 //! fetched now. Bodies are cut at 1 MiB.
 
 use super::billing::{Billing, Hold};
-use super::engine::Prompt;
-use super::engine::{Engine, Piece};
+use super::engine::{Adapter, Engine, Piece, Prompt};
+use super::influence::{Ask, Influencer, Outcome};
 use super::models::{Models, ResolveError, Resolved, Source};
 use super::openai::{self, Answer, Invalid, Kind, Parsed, RequestLimits};
 use super::retrieval::Hit;
@@ -52,6 +53,8 @@ pub struct Server {
 	pub started: u64,
 	/// Set when answers of chain models are paid for.
 	pub billing: Option<Arc<Billing>>,
+	/// Set when answers of chain models carry influence.
+	pub influence: Option<Arc<Influencer>>,
 }
 
 pub fn router(server: Arc<Server>) -> Router {
@@ -249,7 +252,7 @@ async fn answer(s: &Server, mut p: Parsed, kind: Kind, headers: &HeaderMap) -> R
 				param: Some("model"),
 			});
 		};
-		let Some(Source { datanet, version, text: Ok(text) }) = &source else {
+		let Some(Source { datanet, version, text: Ok(text), .. }) = &source else {
 			return unavailable("the datanet's passages are not available");
 		};
 		let question = msgs.iter().rev().find(|m| m.role == "user").map(|m| m.content.clone());
@@ -257,7 +260,13 @@ async fn answer(s: &Server, mut p: Parsed, kind: Kind, headers: &HeaderMap) -> R
 		ground(msgs, &hits, *datanet, *version);
 		citations = Some(hits);
 	}
-	let provenance = Provenance { source, citations, min: s.span_min_bytes };
+	let influence = match (&s.influence, &p.request.adapter, &source) {
+		(Some(i), Some(adapter), Some(Source { split: Some(_), .. })) => {
+			Some((i.clone(), adapter.clone(), p.request.prompt.clone()))
+		}
+		_ => None,
+	};
+	let provenance = Provenance { source, citations, min: s.span_min_bytes, influence };
 	let prefix = if kind == Kind::Chat { "chatcmpl" } else { "cmpl" };
 	let a = Answer {
 		kind,
@@ -360,10 +369,13 @@ struct Provenance {
 	source: Option<Source>,
 	citations: Option<Vec<Hit>>,
 	min: usize,
+	/// A trained model's answer: who scores it, the model's adapter and the prompt.
+	influence: Option<(Arc<Influencer>, Adapter, Prompt)>,
 }
 
 impl Provenance {
-	/// Adds `attribution` (the dataset version and the answer's exact spans in its text) and, for
+	/// Adds `attribution` (the dataset version, the answer's exact spans in its text and, for a
+	/// trained model, the contributions that most shaped the answer) and, for
 	/// chat over a datanet, `citations` (the passages given, each `cited` when the answer names
 	/// its number) to `body` (docs/serving.md).
 	async fn annotate(self, body: &mut serde_json::Value, text: String) {
@@ -386,13 +398,36 @@ impl Provenance {
 		body["attribution"] = match src.text {
 			Ok(index) => {
 				let min = self.min;
-				let spans = tokio::task::spawn_blocking(move || index.spans.spans(&text, min))
+				let (idx, answer) = (index.clone(), text.clone());
+				let spans = tokio::task::spawn_blocking(move || idx.spans.spans(&answer, min))
 					.await
 					.unwrap_or_default();
-				json!({ "dataset": dataset, "spans": spans })
+				let mut att = json!({ "dataset": dataset, "spans": spans });
+				if let (Some((who, adapter, prompt)), Some(split)) = (self.influence, src.split) {
+					let ask =
+						Ask { adapter, text: index.training.clone(), split, prompt, answer: text };
+					att["influence"] = influence_json(who.influence(ask).await);
+				}
+				att
 			}
 			Err(e) => json!({ "dataset": dataset, "error": e }),
 		};
+	}
+}
+
+/// An answer's `influence`: `ready` with the contributions that most shaped it (highest score
+/// first), `indexing` while the model's index is built, or `unavailable` with why.
+fn influence_json(o: Outcome) -> serde_json::Value {
+	match o {
+		Outcome::Scores(s) => {
+			let list: Vec<_> = s
+				.iter()
+				.map(|i| json!({ "contribution": i.contribution, "score": i.score }))
+				.collect();
+			json!({ "status": "ready", "contributions": list })
+		}
+		Outcome::Indexing => json!({ "status": "indexing" }),
+		Outcome::Failed(e) => json!({ "status": "unavailable", "error": e }),
 	}
 }
 

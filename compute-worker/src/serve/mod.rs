@@ -5,6 +5,7 @@
 //! - [`models`]: which adapter a `model` id names: local folders, or the chain's trained models
 //!   fetched over the data plane on first use, and chat over a datanet (`datanet-<id>`).
 //! - [`retrieval`]: BM25 over a version's records, for chat over a datanet.
+//! - [`influence`]: which contributions most shaped each answer of a chain model.
 //! - [`openai`]: the API's request checks and answer shapes.
 //! - [`text`]: incremental detokenization and stop strings.
 //! - [`http`]: the routes (`/v1/models`, `/v1/chat/completions`, `/v1/completions`,
@@ -17,6 +18,7 @@
 pub mod billing;
 pub mod engine;
 pub mod http;
+pub mod influence;
 pub mod models;
 pub mod openai;
 pub mod read_limit;
@@ -99,6 +101,21 @@ pub struct ServeArgs {
 	/// Seconds between checks for a new fee period to settle in.
 	#[arg(long, default_value_t = 30)]
 	pub settle_check: u64,
+	/// Contributions listed in each chain model's answer as those that most shaped it (0: none,
+	/// and no second copy of the base is loaded for it).
+	#[arg(long, default_value_t = 5)]
+	pub influence_top: usize,
+	/// Projected dimensions per side of each adapted layer in influence indexes: an index holds
+	/// `Σ r·(2k)` numbers per contribution (k 8, rank 8, 120 adapted layers: 61 KB).
+	#[arg(long, default_value_t = 8)]
+	pub influence_projection: usize,
+	/// Models whose influence index is kept in memory.
+	#[arg(long, default_value_t = 4)]
+	pub influence_indexes: usize,
+	/// Milliseconds a model's first answer waits for its influence index to be built; beyond, it
+	/// says `indexing` and later answers carry the scores.
+	#[arg(long, default_value_t = 2000)]
+	pub influence_wait_ms: u64,
 }
 
 /// `ID=FOLDER` pairs, checked: ids unique and not the base's, each folder an adapter.
@@ -187,6 +204,19 @@ pub async fn serve(a: ServeArgs, chain: Option<ChainContext>) -> Result<()> {
 	};
 	let local = adapters(&base_id, &a.adapters)?;
 	let device = crate::factory::device(&a.device)?;
+	let influence = (chain.is_some() && a.influence_top > 0).then(|| {
+		Arc::new(influence::Influencer::start(
+			path.clone(),
+			device.clone(),
+			influence::InfluenceLimits {
+				projection: a.influence_projection,
+				indexes: a.influence_indexes,
+				top: a.influence_top,
+				queue: a.queue,
+				wait: std::time::Duration::from_millis(a.influence_wait_ms),
+			},
+		))
+	});
 	let shown = path.display().to_string();
 	let model = tokio::task::spawn_blocking(move || {
 		model_factory::pretrained::open(&path, candle_core::DType::F32, &device)
@@ -216,6 +246,7 @@ pub async fn serve(a: ServeArgs, chain: Option<ChainContext>) -> Result<()> {
 			.map(|d| d.as_secs())
 			.unwrap_or(0),
 		billing: billing.clone(),
+		influence,
 	});
 	if let Some(b) = billing {
 		tokio::spawn(b.settle_every(std::time::Duration::from_secs(a.settle_check.max(1))));

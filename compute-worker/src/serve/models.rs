@@ -13,6 +13,7 @@
 //!   ([`super::retrieval`]) finds for the question, citing them.
 
 use super::engine::Adapter;
+use super::influence::{Split, TrainingText};
 use super::retrieval::{Bm25, Passage};
 use data_plane::DataNode;
 use model_factory::attribution::spans::{Document, SpanIndex};
@@ -102,12 +103,16 @@ pub struct Source {
 	pub datanet: u32,
 	pub version: u32,
 	pub text: Result<Arc<VersionText>, String>,
+	/// A trained model's: how its job split this text (for influence).
+	pub split: Option<Split>,
 }
 
 /// A version's records, indexed for exact spans and for retrieval.
 pub struct VersionText {
 	pub spans: SpanIndex,
 	pub passages: Bm25,
+	/// The records themselves, each with its contribution.
+	pub training: Arc<TrainingText>,
 }
 
 /// Why a model cannot answer.
@@ -163,9 +168,14 @@ impl Models {
 			}
 		}
 		let text = version_text(chain, view.datanet, view.version).await;
+		let split = Some(Split {
+			seq_len: view.training.max_seq_len as usize,
+			eval_fraction: view.training.eval_fraction,
+			seed: view.training.seed,
+		});
 		Ok(Resolved {
 			adapter: Some(Adapter { id: model.to_string(), dir }),
-			source: Some(Source { datanet: view.datanet, version: view.version, text }),
+			source: Some(Source { datanet: view.datanet, version: view.version, text, split }),
 			grounded: false,
 		})
 	}
@@ -275,7 +285,7 @@ async fn datanet(chain: &ChainModels, model: &str, d: u32) -> Result<Resolved, R
 		// Without its passages there is nothing to ground an answer in.
 		return Err(ResolveError::Unavailable(format!("{model}: {e}")));
 	}
-	let source = Some(Source { datanet: d, version, text });
+	let source = Some(Source { datanet: d, version, text, split: None });
 	Ok(Resolved { adapter: None, source, grounded: true })
 }
 
@@ -330,7 +340,14 @@ async fn build_index(
 				.map(|d| Passage { contribution: d.contribution, text: d.parts.join("\n") })
 				.collect(),
 		);
-		Ok(VersionText { spans: SpanIndex::build(&docs)?, passages })
+		let spans = SpanIndex::build(&docs)?;
+		let contributions = docs.iter().map(|d| d.contribution).collect();
+		drop(docs);
+		Ok(VersionText {
+			spans,
+			passages,
+			training: Arc::new(TrainingText { records, contributions }),
+		})
 	})
 	.await
 	.map_err(|e| e.to_string())??;

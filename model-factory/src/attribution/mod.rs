@@ -8,9 +8,12 @@
 //! - [`table`]: scores per example and per contribution, and the parts-per-million split.
 //! - [`spans`]: exact-span attribution: the parts of a model's answer its training text holds word
 //!   for word, with their contributions (suffix array).
+//! - [`influence`]: which contributions a trained model's answer owes most to (gradient
+//!   similarity at the final weights, built from the adapter and the training text alone).
 //!
 //! docs/attribution.md gives the formulas.
 
+pub mod influence;
 pub mod precondition;
 pub mod recorder;
 pub mod spans;

@@ -448,6 +448,14 @@ try {
       }
       assert.equal(await paidSources.getByTestId('span-contributions').getByRole('link').getAttribute('href'), '#/contributions/1');
     }
+    // And the contributions that most shaped it, by gradient similarity: those with a positive
+    // score, linked, each with its score; when none is positive, the closest, said as such.
+    const shaped = paidSources.getByTestId('influence');
+    assert.match(
+      await shaped.innerText(),
+      /^(Shaped most by #\d+ \((0\.\d\d|1\.00)\)|No contribution's training pushes towards this answer; the closest: #\d+ \(-?(0\.\d\d|1\.00)\))/,
+    );
+    assert.match(await shaped.getByRole('link').first().getAttribute('href'), /^#\/contributions\/\d+$/);
     // The worker charged Eve the price of the tokens the page showed, rounded up.
     const [, p, c] = (await paidSources.innerText()).match(/(\d+) prompt \+ (\d+) answer tokens/);
     const charged = (100_000_000_000n * BigInt(Number(p) + Number(c)) + 999n) / 1000n;

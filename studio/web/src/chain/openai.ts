@@ -15,9 +15,18 @@ export interface Span {
   contributions: number[];
 }
 
+/** The contributions that most shaped an answer (cosine of gradient features, highest first),
+ * or why there are none yet. */
+export interface Influence {
+  status: 'ready' | 'indexing' | 'unavailable';
+  contributions?: { contribution: number; score: number }[];
+  error?: string;
+}
+
 export interface Attribution {
   dataset: { datanet: number; version: number };
   spans: Span[];
+  influence?: Influence;
 }
 
 export interface Citation {

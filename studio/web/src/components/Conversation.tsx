@@ -32,6 +32,34 @@ function Highlighted({ text, spans }: { text: string; spans: ai.Span[] }) {
   return <>{parts}</>;
 }
 
+/** Which contributions most shaped the answer, whether or not it repeats them: those whose
+ * training pushes towards it (a positive score); when none does, the closest, said as such. */
+function Shaped({ influence }: { influence: ai.Influence }) {
+  if (influence.status === 'indexing') return <p className="hint">Influence: the model's training text is being indexed; ask again shortly.</p>;
+  if (influence.status !== 'ready') return <p className="hint">Influence unavailable: {influence.error}</p>;
+  const all = influence.contributions ?? [];
+  const helped = all.filter((c) => c.score > 0);
+  const links = (list: { contribution: number; score: number }[]) =>
+    list.map((c, i) => (
+      <span key={c.contribution}>
+        {i > 0 && ', '}
+        <a href={`#/contributions/${c.contribution}`}>#{c.contribution}</a> ({c.score.toFixed(2)})
+      </span>
+    ));
+  return (
+    <p data-testid="influence">
+      {helped.length > 0 ? (
+        <>Shaped most by {links(helped)}</>
+      ) : all.length > 0 ? (
+        <>No contribution's training pushes towards this answer; the closest: {links(all.slice(0, 1))}</>
+      ) : (
+        'No contribution scored'
+      )}
+      <span className="hint"> (gradient similarity with the answer, from −1 to 1)</span>.
+    </p>
+  );
+}
+
 function Sources({ a, model }: { a: ai.Answer; model: string }) {
   const { chain } = useStudio();
   return (
@@ -57,6 +85,7 @@ function Sources({ a, model }: { a: ai.Answer; model: string }) {
           )}
         </p>
       )}
+      {a.attribution?.influence && <Shaped influence={a.attribution.influence} />}
       {a.citations.length > 0 && (
         <ol className="citations" data-testid="citations">
           {a.citations.map((c) => (
