@@ -111,6 +111,12 @@ try:
     out["too_long"] = "answered"
 except openai.BadRequestError as e:
     out["too_long"] = [e.status_code, e.body.get("param") if isinstance(e.body, dict) else str(e.body)]
+try:
+    c.chat.completions.create(model="tuned", messages=msgs, max_tokens=4, tools=[
+        {"type": "function", "function": {"name": "now", "parameters": {"type": "object"}}}])
+    out["tools"] = "answered"
+except openai.BadRequestError as e:
+    out["tools"] = [e.status_code, e.body.get("param"), e.body.get("message")]
 print(json.dumps(out))
 "#;
 
@@ -213,4 +219,133 @@ fn an_openai_client_chats_with_a_trained_adapter_streamed_and_not() {
 	assert!(!c[0].as_str().unwrap().is_empty() && c[1].as_u64().unwrap() >= 1, "{v}");
 	assert_eq!(v["unknown"], serde_json::json!([404, "model_not_found"]));
 	assert_eq!(v["too_long"], serde_json::json!([400, "max_tokens"]));
+	// SmolLM2's template never reads `tools`: a request with tools is refused, not answered as if
+	// the model had seen them.
+	assert_eq!((&v["tools"][0], &v["tools"][1]), (&400.into(), &"tools".into()), "{v}");
+	assert!(v["tools"][2].as_str().unwrap().contains("takes no tools"), "{v}");
+}
+
+/// The tool call a tiny model makes when `logit_bias` forces its one-token call: the whole call is
+/// a single word of its vocabulary.
+const CALL: &str =
+	r#"<tool_call>{"name": "get_weather", "arguments": {"city": "lyon"}}</tool_call>"#;
+/// The call's token id.
+const CALL_ID: usize = 40;
+
+/// A tiny llama folder (the committed reference fixture, vocab 64) with a word-level tokenizer
+/// whose word `CALL_ID` is a whole tool call, and a Hermes-style template that lists the tools.
+fn tool_calling_tiny(dir: &std::path::Path) {
+	let fixture = std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap())
+		.join("../model-factory/testdata/reference/llama");
+	std::fs::create_dir_all(dir).unwrap();
+	for f in ["config.json", "model.safetensors"] {
+		std::fs::copy(fixture.join(f), dir.join(f)).unwrap();
+	}
+	let mut words: Vec<String> =
+		["[UNK]", "<s>", "</s>", "what", "is", "the", "weather", "?", "sunny"]
+			.map(String::from)
+			.to_vec();
+	while words.len() < 64 {
+		let w = if words.len() == CALL_ID { CALL.to_string() } else { format!("w{}", words.len()) };
+		words.push(w);
+	}
+	let vocab: serde_json::Map<String, serde_json::Value> =
+		words.iter().enumerate().map(|(i, w)| (w.clone(), serde_json::json!(i))).collect();
+	let tokenizer = serde_json::json!({
+		"version": "1.0", "truncation": null, "padding": null, "added_tokens": [],
+		"normalizer": {"type": "Lowercase"}, "pre_tokenizer": {"type": "Whitespace"},
+		"post_processor": null, "decoder": null,
+		"model": {"type": "WordLevel", "vocab": vocab, "unk_token": "[UNK]"}
+	});
+	std::fs::write(dir.join("tokenizer.json"), tokenizer.to_string()).unwrap();
+	let template = "{%- if tools %}tools: {% for t in tools %}{{ t | tojson }} {% endfor %}\
+		call them as <tool_call>{...}</tool_call>\n{%- endif %}\
+		{%- for m in messages %}{{ m.role }}: {{ m.content }}\
+		{%- if m.tool_calls is defined %}{% for c in m.tool_calls %} called {{ c.function.name }}{% endfor %}{% endif %}\
+		{%- if m.tool_call_id is defined %} for {{ m.tool_call_id }}{% endif %}\n{%- endfor %}\
+		{%- if add_generation_prompt %}assistant: {% endif %}";
+	let config =
+		serde_json::json!({ "chat_template": template, "bos_token": "<s>", "eos_token": "</s>" });
+	std::fs::write(dir.join("tokenizer_config.json"), config.to_string()).unwrap();
+}
+
+const TOOLS_CLIENT: &str = r#"
+import json, sys, openai
+c = openai.OpenAI(base_url=sys.argv[1], api_key="unused")
+bias = {sys.argv[2]: 100}
+tools = [{"type": "function", "function": {"name": "get_weather", "description": "the weather",
+          "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]
+msgs = [{"role": "user", "content": "what is the weather ?"}]
+r = c.chat.completions.create(model="tiny", messages=msgs, tools=tools, max_tokens=1,
+                              temperature=0, logit_bias=bias)
+m = r.choices[0].message
+out = {"finish": r.choices[0].finish_reason, "content": m.content,
+       "calls": [[t.id, t.type, t.function.name, json.loads(t.function.arguments)]
+                 for t in (m.tool_calls or [])]}
+# The conversation goes on with the tool's answer, as an agent sends it.
+more = msgs + [m.model_dump(exclude_none=True),
+               {"role": "tool", "tool_call_id": m.tool_calls[0].id, "content": "sunny"}]
+r2 = c.chat.completions.create(model="tiny", messages=more, tools=tools, max_tokens=2, temperature=0)
+out["prompt_tokens"] = [r.usage.prompt_tokens, r2.usage.prompt_tokens]
+s = c.chat.completions.create(model="tiny", messages=msgs, tools=tools, max_tokens=1,
+                              temperature=0, logit_bias=bias, stream=True)
+deltas, finish = [], None
+for ch in s:
+    for choice in ch.choices:
+        for t in choice.delta.tool_calls or []:
+            deltas.append([t.index, t.function.name, json.loads(t.function.arguments)])
+        finish = choice.finish_reason or finish
+out["stream"] = [deltas, finish]
+# Without tools the same word is text.
+r = c.chat.completions.create(model="tiny", messages=msgs, max_tokens=1, temperature=0, logit_bias=bias)
+out["no_tools"] = [r.choices[0].message.content, r.choices[0].finish_reason, r.choices[0].message.tool_calls]
+r = c.chat.completions.create(model="tiny", messages=msgs, tools=tools, tool_choice="none",
+                              max_tokens=1, temperature=0, logit_bias=bias)
+out["choice_none"] = [r.choices[0].message.content, r.choices[0].finish_reason]
+try:
+    c.chat.completions.create(model="tiny", messages=msgs, max_tokens=1, logit_bias={"64": 5})
+    out["bad_bias"] = "answered"
+except openai.BadRequestError as e:
+    out["bad_bias"] = [e.status_code, e.body.get("message")]
+print(json.dumps(out))
+"#;
+
+#[test]
+fn an_openai_client_gets_tool_calls_it_can_answer() {
+	let dir = tempfile::tempdir().unwrap();
+	let tiny = dir.path().join("tiny");
+	tool_calling_tiny(&tiny);
+	let (server, base) = start_api(&[
+		"api",
+		"--model",
+		tiny.to_str().unwrap(),
+		"--name",
+		"tiny",
+		"--bind",
+		"127.0.0.1:0",
+	]);
+	let v = ask_openai(&server, TOOLS_CLIENT, &[&base, &CALL_ID.to_string()]);
+	// The one-token answer is a call, read by the openai package as one: an id, the function's
+	// name and its arguments as JSON; no text.
+	assert_eq!(v["finish"], "tool_calls", "{v}");
+	assert_eq!(v["content"], serde_json::Value::Null, "{v}");
+	let call = &v["calls"][0];
+	assert!(call[0].as_str().unwrap().starts_with("call_"), "{v}");
+	assert_eq!((&call[1], &call[2]), (&"function".into(), &"get_weather".into()), "{v}");
+	assert_eq!(call[3], serde_json::json!({"city": "lyon"}), "{v}");
+	assert_eq!(v["calls"].as_array().unwrap().len(), 1);
+	// The assistant's call and the tool's answer went back into the prompt.
+	let tokens: Vec<u64> = serde_json::from_value(v["prompt_tokens"].clone()).unwrap();
+	assert!(tokens[1] > tokens[0], "{v}");
+	// Streamed: the call arrives as a delta with its index, and the answer ends with it.
+	assert_eq!(
+		v["stream"],
+		serde_json::json!([[[0, "get_weather", {"city": "lyon"}]], "tool_calls"]),
+		"{v}"
+	);
+	// Without tools (or with `tool_choice: none`) the same word is only text.
+	assert_eq!(v["no_tools"], serde_json::json!([CALL, "length", null]), "{v}");
+	assert_eq!(v["choice_none"], serde_json::json!([CALL, "length"]), "{v}");
+	assert_eq!(v["bad_bias"][0], 400, "{v}");
+	assert!(v["bad_bias"][1].as_str().unwrap().contains("vocabulary has 64"), "{v}");
 }

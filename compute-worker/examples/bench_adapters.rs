@@ -37,12 +37,13 @@ fn first_token(engine: &Engine, adapter: Option<Adapter>) -> f64 {
 	let req = Request {
 		model: adapter.as_ref().map_or("base".into(), |a| a.id.clone()),
 		adapter,
-		prompt: Prompt::Chat(vec![Message::new("user", "Name a river.")]),
+		prompt: Prompt::Chat { messages: vec![Message::new("user", "Name a river.")], tools: None },
 		max_tokens: 1,
 		temperature: 0.0,
 		top_p: 1.0,
 		seed: 0,
 		stop: vec![],
+		logit_bias: vec![],
 	};
 	let started = Instant::now();
 	let mut rx = engine.submit(req).expect("queued");

@@ -375,6 +375,7 @@ pub fn chat(a: &ChatArgs) -> Result<()> {
 		max_new_tokens: a.max_tokens,
 		stop_tokens: p.stop_tokens.clone(),
 		seed: a.seed,
+		logit_bias: vec![],
 	};
 	let start: Vec<Message> = a.system.iter().map(|s| Message::new("system", s)).collect();
 	let mut convo = start.clone();

@@ -116,27 +116,24 @@ impl Bloom {
 			.map(|(k, v)| (k.strip_prefix("transformer.").map(str::to_string).unwrap_or(k), v))
 			.collect();
 		let mut w = Weights::new(w, dtype);
-		let mut take = |name: &str, shape: &[usize]| w.take(name, shape);
 		let (h, v) = (cfg.hidden_size, cfg.vocab_size);
-		let embed = take("word_embeddings.weight", &[v, h])?;
+		let embed = w.take("word_embeddings.weight", &[v, h])?;
 		let embed_ln = (
-			take("word_embeddings_layernorm.weight", &[h])?,
-			take("word_embeddings_layernorm.bias", &[h])?,
+			w.take("word_embeddings_layernorm.weight", &[h])?,
+			w.take("word_embeddings_layernorm.bias", &[h])?,
 		);
 		let mut blocks = Vec::with_capacity(cfg.n_layer);
 		for i in 0..cfg.n_layer {
 			let p = format!("h.{i}");
 			let mut ln = |n: &str| {
 				Ok::<_, LoadError>((
-					take(&format!("{p}.{n}.weight"), &[h])?,
-					take(&format!("{p}.{n}.bias"), &[h])?,
+					w.take(&format!("{p}.{n}.weight"), &[h])?,
+					w.take(&format!("{p}.{n}.bias"), &[h])?,
 				))
 			};
 			let (ln1, ln2) = (ln("input_layernorm")?, ln("post_attention_layernorm")?);
-			let mut lin = |n: &str, out: usize, inp: usize| {
-				let wt = take(&format!("{p}.{n}.weight"), &[out, inp])?;
-				Ok::<_, LoadError>(Linear::new(wt, Some(take(&format!("{p}.{n}.bias"), &[out])?)))
-			};
+			let mut lin =
+				|n: &str, out: usize, inp: usize| w.linear(&format!("{p}.{n}"), out, inp, true);
 			blocks.push(Block {
 				ln1,
 				qkv: lin("self_attention.query_key_value", 3 * h, h)?,
@@ -146,7 +143,7 @@ impl Bloom {
 				down: lin("mlp.dense_4h_to_h", h, 4 * h)?,
 			});
 		}
-		let ln_f = (take("ln_f.weight", &[h])?, take("ln_f.bias", &[h])?);
+		let ln_f = (w.take("ln_f.weight", &[h])?, w.take("ln_f.bias", &[h])?);
 		let slopes = alibi_slopes(cfg.n_head);
 		Ok(Self { cfg, embed, embed_ln, blocks, ln_f, slopes })
 	}

@@ -11,15 +11,46 @@ use crate::model::Family;
 use minijinja::{Environment, ErrorKind};
 use serde::{Deserialize, Serialize};
 
+/// One turn. Besides its role and text, an assistant turn may carry the tool calls it made
+/// (OpenAI's `tool_calls`, as given), and a `tool` turn the id of the call it answers and the
+/// tool's name; templates see these keys only when they are set, as transformers passes them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {
 	pub role: String,
 	pub content: String,
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub tool_calls: Option<Vec<serde_json::Value>>,
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub tool_call_id: Option<String>,
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub name: Option<String>,
 }
 
 impl Message {
 	pub fn new(role: &str, content: &str) -> Self {
-		Self { role: role.into(), content: content.into() }
+		Self {
+			role: role.into(),
+			content: content.into(),
+			tool_calls: None,
+			tool_call_id: None,
+			name: None,
+		}
+	}
+
+	/// The turn as a template sees it: a map with the keys that are set.
+	fn value(&self) -> minijinja::Value {
+		let mut keys: Vec<(&str, minijinja::Value)> =
+			vec![("role", self.role.as_str().into()), ("content", self.content.as_str().into())];
+		if let Some(calls) = &self.tool_calls {
+			keys.push(("tool_calls", minijinja::Value::from_iter(calls.iter().map(json_value))));
+		}
+		if let Some(id) = &self.tool_call_id {
+			keys.push(("tool_call_id", id.as_str().into()));
+		}
+		if let Some(n) = &self.name {
+			keys.push(("name", n.as_str().into()));
+		}
+		minijinja::Value::from_iter(keys)
 	}
 }
 
@@ -112,7 +143,10 @@ impl ChatTemplate {
 		for (k, v) in &extras.variables {
 			ctx.insert(k.clone(), json_value(v));
 		}
-		ctx.insert("messages".into(), minijinja::Value::from_serialize(messages));
+		ctx.insert(
+			"messages".into(),
+			minijinja::Value::from_iter(messages.iter().map(Message::value)),
+		);
 		ctx.insert("add_generation_prompt".into(), add_generation_prompt.into());
 		ctx.insert("bos_token".into(), self.bos_token.clone().into());
 		ctx.insert("eos_token".into(), self.eos_token.clone().into());
@@ -346,7 +380,7 @@ mod tests {
 		let path = crate::testutil::testdata().join("chat/templates.json");
 		let cases: Vec<serde_json::Value> =
 			serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-		assert_eq!(cases.len(), 10);
+		assert_eq!(cases.len(), 12);
 		for c in cases {
 			let t = ChatTemplate::new(
 				c["template"].as_str().unwrap(),

@@ -281,7 +281,7 @@ impl Deepseek {
 			let p = format!("model.layers.{l}");
 			let a = format!("{p}.self_attn");
 			let lin = |w: &mut Weights, name: &str, out: usize, inp: usize, bias: bool| {
-				take_linear(w, &format!("{a}.{name}"), out, inp, bias)
+				w.linear(&format!("{a}.{name}"), out, inp, bias)
 			};
 			let q = match cfg.q_lora_rank {
 				None => Query::Direct(lin(&mut w, "q_proj", nh * qk, h, false)?),
@@ -330,18 +330,6 @@ impl Deepseek {
 }
 
 /// The linear layer `name` (its weight, and its bias when `bias`).
-fn take_linear(
-	w: &mut Weights,
-	name: &str,
-	out: usize,
-	inp: usize,
-	bias: bool,
-) -> std::result::Result<Linear, LoadError> {
-	let weight = w.take(&format!("{name}.weight"), &[out, inp])?;
-	let b = if bias { Some(w.take(&format!("{name}.bias"), &[out])?) } else { None };
-	Ok(Linear::new(weight, b))
-}
-
 /// A sparse layer's `mlp` at `prefix`: router (and V3's choice bias), routed and shared experts.
 fn load_moe(
 	w: &mut Weights,

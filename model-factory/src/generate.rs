@@ -15,16 +15,38 @@ pub struct Sampling {
 	/// Generation ends after any of these (it is included in the output).
 	pub stop_tokens: Vec<u32>,
 	pub seed: u64,
+	/// Added to the logits of these tokens before sampling (OpenAI's `logit_bias`).
+	pub logit_bias: Vec<(u32, f32)>,
 }
 
 impl Default for Sampling {
 	fn default() -> Self {
-		Self { temperature: 0.0, top_p: 1.0, max_new_tokens: 64, stop_tokens: vec![], seed: 0 }
+		Self {
+			temperature: 0.0,
+			top_p: 1.0,
+			max_new_tokens: 64,
+			stop_tokens: vec![],
+			seed: 0,
+			logit_bias: vec![],
+		}
 	}
 }
 
 /// Picks the next token from one row of logits.
 pub fn pick(logits: &[f32], s: &Sampling, rng: &mut impl Rng) -> u32 {
+	let biased;
+	let logits = if s.logit_bias.is_empty() {
+		logits
+	} else {
+		let mut l = logits.to_vec();
+		for &(t, b) in &s.logit_bias {
+			if let Some(x) = l.get_mut(t as usize) {
+				*x += b;
+			}
+		}
+		biased = l;
+		&biased
+	};
 	let argmax = || {
 		logits
 			.iter()

@@ -308,10 +308,7 @@ impl Glm {
 		for l in 0..cfg.num_hidden_layers {
 			let p = layout.layer(l);
 			let mut lin = |name: &str, out: usize, inp: usize, bias: bool| {
-				let wt = w.take(&format!("{p}.{name}.weight"), &[out, inp])?;
-				let b =
-					if bias { Some(w.take(&format!("{p}.{name}.bias"), &[out])?) } else { None };
-				Ok::<_, LoadError>(Linear::new(wt, b))
+				w.linear(&format!("{p}.{name}"), out, inp, bias)
 			};
 			let bias = cfg.attention_bias;
 			let qkv = match layout {

@@ -10,7 +10,8 @@
 //!   NormalFloat weights and the quantized matmul QLoRA trains through.
 //! - [`attribution`]: which training examples shaped an adapter (per-example LoRA gradients from
 //!   one backward pass, projected; TracIn over checkpoints; parts per million).
-//! - [`train`], [`generate`], [`chat`]: the training loop, KV-cache generation, chat templates;
+//! - [`train`], [`generate`], [`chat`]: the training loop, KV-cache generation, chat templates
+//!   ([`tool_calls`] reads the tool calls a template teaches back out of an answer);
 //!   [`finetune`]: a whole run (attach, tokenize, split, train, checkpoint, save) in one call.
 //!
 //! See docs/model-factory.md; the reference tests match transformers + PEFT on every family.
@@ -51,6 +52,7 @@ pub mod pretrained;
 mod reference_tests;
 #[cfg(test)]
 mod testutil;
+pub mod tool_calls;
 pub mod train;
 pub mod weights;
 

@@ -186,10 +186,7 @@ impl Llama {
 		for l in 0..cfg.num_hidden_layers {
 			let p = format!("model.layers.{l}");
 			let mut lin = |name: &str, out: usize, inp: usize, bias: bool| {
-				let wt = w.take(&format!("{p}.{name}.weight"), &[out, inp])?;
-				let b =
-					if bias { Some(w.take(&format!("{p}.{name}.bias"), &[out])?) } else { None };
-				Ok::<_, LoadError>(Linear::new(wt, b))
+				w.linear(&format!("{p}.{name}"), out, inp, bias)
 			};
 			let qkv_bias = cfg.qkv_bias();
 			let q = lin("self_attn.q_proj", qd, h, qkv_bias)?;

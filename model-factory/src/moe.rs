@@ -89,10 +89,7 @@ impl Mlp {
 		inner: usize,
 	) -> std::result::Result<Self, LoadError> {
 		let mut lin = |name: &str, out: usize, inp: usize| {
-			Ok::<_, LoadError>(Linear::new(
-				w.take(&format!("{prefix}.{name}.weight"), &[out, inp])?,
-				None,
-			))
+			w.linear(&format!("{prefix}.{name}"), out, inp, false)
 		};
 		Ok(Self {
 			gate: lin("gate_proj", inner, hidden)?,

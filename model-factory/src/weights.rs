@@ -46,6 +46,19 @@ impl Weights {
 		}
 		Ok(t.to_dtype(self.dtype)?)
 	}
+
+	/// Removes the linear layer `name`: its `(out, inp)` weight and, with `bias`, its `(out)` bias.
+	pub fn linear(
+		&mut self,
+		name: &str,
+		out: usize,
+		inp: usize,
+		bias: bool,
+	) -> Result<crate::lora::Linear, LoadError> {
+		let weight = self.take(&format!("{name}.weight"), &[out, inp])?;
+		let b = if bias { Some(self.take(&format!("{name}.bias"), &[out])?) } else { None };
+		Ok(crate::lora::Linear::new(weight, b))
+	}
 }
 
 /// Every tensor of one safetensors file, read one at a time from the file into its own memory:

@@ -87,23 +87,62 @@ JSON_OPTIONS = """{% if tools %}{{ tools | tojson(indent=2) }}
 {{ {'n': 3, 'x': 0.5, 'ok': true, 'none': none, 'list': []} | tojson }}
 {% endif %}{% for m in messages %}{{ m.role }}={{ m.content | length }};{% endfor %}"""
 
+# A conversation with a tool call and its answer, as OpenAI's API carries them (the arguments a
+# JSON string; the tool turn with its call id and name).
+TOOL_TURNS = [
+    {"role": "system", "content": "You are terse."},
+    {"role": "user", "content": "Weather in Lyon?"},
+    {"role": "assistant", "content": "", "tool_calls": [
+        {"id": "call_1", "type": "function",
+         "function": {"name": "get_weather", "arguments": "{\"city\": \"Lyon\", \"days\": 2}"}}]},
+    {"role": "tool", "tool_call_id": "call_1", "name": "get_weather", "content": "sunny, 21 C"},
+    {"role": "assistant", "content": "Sunny, 21 C."},
+    {"role": "user", "content": "Thanks."},
+]
+
+# Assistant calls and tool answers in Hermes' layout (as Qwen2.5's template writes them), and the
+# checks templates make on keys that are set only on some turns (`in`, `is defined`).
+TOOL_TURNS_HERMES = """{%- for message in messages %}
+    {%- if message.role == 'assistant' and 'tool_calls' in message %}
+        {{- '<|im_start|>assistant' }}
+        {%- if message.content %}{{- '\\n' + message.content }}{%- endif %}
+        {%- for tool_call in message.tool_calls %}
+            {%- if tool_call.function is defined %}{%- set tool_call = tool_call.function %}{%- endif %}
+            {{- '\\n<tool_call>\\n{"name": "' + tool_call.name + '", "arguments": ' }}
+            {{- tool_call.arguments | tojson }}
+            {{- '}\\n</tool_call>' }}
+        {%- endfor %}
+        {{- '<|im_end|>\\n' }}
+    {%- elif message.role == 'tool' %}
+        {%- if loop.first or messages[loop.index0 - 1].role != 'tool' %}{{- '<|im_start|>user' }}{%- endif %}
+        {{- '\\n<tool_response id="' + message.tool_call_id + '" name="' + message.name + '">\\n' + message.content + '\\n</tool_response>' }}
+        {%- if loop.last or messages[loop.index0 + 1].role != 'tool' %}{{- '<|im_end|>\\n' }}{%- endif %}
+    {%- else %}
+        {{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>\\n' }}
+        {%- if message.tool_call_id is defined or message.name is defined %}{{- raise_exception('keys that were not set') }}{%- endif %}
+    {%- endif %}
+{%- endfor %}
+{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"""
+
 CASES = [
     ("tools_chatml", TOOLS_CHATML, TOOLS, {"enable_thinking": False}),
     ("tools_chatml_thinking", TOOLS_CHATML, TOOLS, {"enable_thinking": True}),
     ("no_tools_chatml", TOOLS_CHATML, None, {}),
     ("trimmed_blocks", TRIMMED, None, {}),
     ("json_options", JSON_OPTIONS, TOOLS, {}),
+    ("tool_turns_hermes", TOOL_TURNS_HERMES, TOOLS, {}),
 ]
 
 
 def main():
     out = []
     for name, template, tools, extra in CASES:
+        messages = TOOL_TURNS if name.startswith("tool_turns") else MESSAGES
         for gen in (True, False):
             rendered, _ = render_jinja_template(
-                conversations=[MESSAGES], tools=tools, chat_template=template,
+                conversations=[messages], tools=tools, chat_template=template,
                 add_generation_prompt=gen, bos_token="<s>", eos_token="</s>", **extra)
-            out.append({"name": name, "template": template, "messages": MESSAGES, "tools": tools,
+            out.append({"name": name, "template": template, "messages": messages, "tools": tools,
                         "variables": extra, "add_generation_prompt": gen, "bos_token": "<s>",
                         "eos_token": "</s>", "expected": rendered[0]})
     path = os.path.join(HERE, "chat", "templates.json")

@@ -16,7 +16,7 @@
 
 use super::text::{Detokenizer, TextStream};
 use candle_core::Tensor;
-use model_factory::chat::Message;
+use model_factory::chat::{Extras, Message};
 use model_factory::generate::{pick, Sampling};
 use model_factory::model::{Cache, CausalLm};
 use model_factory::multi_lora::{BatchAdapter, RowAdapters};
@@ -30,8 +30,9 @@ use std::sync::Arc;
 /// What a request asks the model to continue.
 #[derive(Debug, Clone)]
 pub enum Prompt {
-	/// A conversation, rendered with the model's chat template.
-	Chat(Vec<Message>),
+	/// A conversation, rendered with the model's chat template, with the tools (JSON schemas) it
+	/// may call.
+	Chat { messages: Vec<Message>, tools: Option<Vec<serde_json::Value>> },
 	/// Plain text, continued as is.
 	Text(String),
 }
@@ -59,6 +60,8 @@ pub struct Request {
 	pub seed: u64,
 	/// Generation ends before any of these; they are not part of the answer.
 	pub stop: Vec<String>,
+	/// Added to these tokens' logits before sampling.
+	pub logit_bias: Vec<(u32, f32)>,
 }
 
 /// Why generation ended.
@@ -293,12 +296,20 @@ impl Worker {
 				return;
 			}
 		};
+		let vocab = self.model.tokenizer.get_vocab_size(true);
+		if let Some((t, _)) = req.logit_bias.iter().find(|(t, _)| *t as usize >= vocab) {
+			let _ = out.send(Piece::Failed(format!(
+				"`logit_bias` names token {t}; this model's vocabulary has {vocab} tokens"
+			)));
+			return;
+		}
 		let sampling = Sampling {
 			temperature: req.temperature,
 			top_p: req.top_p,
 			max_new_tokens: req.max_tokens,
 			stop_tokens: self.model.stop_tokens.clone(),
 			seed: req.seed,
+			logit_bias: req.logit_bias.clone(),
 		};
 		let seq = Sequence {
 			out,
@@ -455,7 +466,10 @@ fn last_rows(logits: &Tensor) -> candle_core::Result<Vec<Vec<f32>>> {
 /// after the BOS token when the model has one), or why it cannot run.
 pub fn prompt_tokens(p: &Pretrained, prompt: &Prompt) -> Result<Vec<u32>, String> {
 	let (text, special) = match prompt {
-		Prompt::Chat(msgs) => (p.template.render(msgs, true).map_err(|e| e.to_string())?, false),
+		Prompt::Chat { messages, tools } => {
+			let extras = Extras { tools: tools.clone(), variables: vec![] };
+			(p.template.render_with(messages, true, &extras)?, false)
+		}
 		Prompt::Text(t) => (t.clone(), true),
 	};
 	let mut ids =
@@ -493,6 +507,7 @@ mod tests {
 			top_p: 1.0,
 			seed: 0,
 			stop: vec![],
+			logit_bias: vec![],
 		}
 	}
 

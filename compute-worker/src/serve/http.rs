@@ -37,6 +37,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use model_factory::chat::Message;
+use model_factory::tool_calls::ToolFormat;
 use serde_json::json;
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -55,6 +56,8 @@ pub struct Server {
 	pub billing: Option<Arc<Billing>>,
 	/// Set when answers of chain models carry influence.
 	pub influence: Option<Arc<Influencer>>,
+	/// How the base's chat template has models call tools; `None`: it takes no tools.
+	pub tool_format: Option<ToolFormat>,
 }
 
 pub fn router(server: Arc<Server>) -> Router {
@@ -186,10 +189,23 @@ async fn receipts(State(s): State<Arc<Server>>, Path(period): Path<u32>) -> Resp
 }
 
 /// The most tokens a request may use: its answer's limit, and at most a token per byte of its
-/// prompt plus the chat template's own tokens (byte-level tokenizers never need more).
+/// prompt plus the chat template's own tokens (byte-level tokenizers never need more). Tool
+/// schemas and calls count four times their compact JSON: templates may indent them.
 fn most_tokens(p: &Parsed) -> usize {
+	let json = |v: &serde_json::Value| 4 * v.to_string().len() + 64;
 	let prompt = match &p.request.prompt {
-		Prompt::Chat(msgs) => msgs.iter().map(|m| m.content.len() + 16).sum::<usize>(),
+		Prompt::Chat { messages, tools } => {
+			let turns: usize = messages
+				.iter()
+				.map(|m| {
+					let calls: usize = m.tool_calls.iter().flatten().map(json).sum();
+					let id = m.tool_call_id.as_ref().map_or(0, |i| i.len() + 16);
+					let name = m.name.as_ref().map_or(0, |n| n.len() + 16);
+					m.content.len() + 16 + calls + id + name
+				})
+				.sum();
+			turns + tools.iter().flatten().map(json).sum::<usize>()
+		}
 		Prompt::Text(t) => t.len(),
 	};
 	prompt + 256 + p.request.max_tokens
@@ -238,6 +254,20 @@ fn now() -> u64 {
 }
 
 async fn answer(s: &Server, mut p: Parsed, kind: Kind, headers: &HeaderMap) -> Response {
+	// Tools a template never reads would be silently ignored: refused before anything is spent.
+	let tools = match (p.tools.is_empty(), s.tool_format) {
+		(true, _) => None,
+		(false, Some(f)) => Some((f, std::mem::take(&mut p.tools))),
+		(false, None) => {
+			return bad_request(Invalid {
+				message: format!(
+					"{}'s chat template takes no tools: send the request without `tools`",
+					s.models.base_id
+				),
+				param: Some("tools"),
+			})
+		}
+	};
 	let (hold, resolved) = match resolve_paid(s, &p, headers).await {
 		Ok(r) => r,
 		Err(refused) => return refused,
@@ -246,7 +276,7 @@ async fn answer(s: &Server, mut p: Parsed, kind: Kind, headers: &HeaderMap) -> R
 	let (source, grounded) = (resolved.source, resolved.grounded);
 	let mut citations = None;
 	if grounded {
-		let Prompt::Chat(msgs) = &mut p.request.prompt else {
+		let Prompt::Chat { messages: msgs, .. } = &mut p.request.prompt else {
 			return bad_request(Invalid {
 				message: "chat over a datanet takes chat requests (/v1/chat/completions)".into(),
 				param: Some("model"),
@@ -309,6 +339,11 @@ async fn answer(s: &Server, mut p: Parsed, kind: Kind, headers: &HeaderMap) -> R
 				Some(Piece::Text(t)) => text += &t,
 				Some(Piece::Done { finish, completion_tokens }) => {
 					let mut body = a.complete(&text, finish, prompt_tokens, completion_tokens);
+					if let Some(c) =
+						tools.as_ref().and_then(|(f, names)| calls_in(*f, names, &text))
+					{
+						Answer::call_tools(&mut body, &c.content, openai::tool_calls(&c.calls));
+					}
 					provenance.annotate(&mut body, text).await;
 					if let Some(h) = hold {
 						h.charge_into(&mut body, prompt_tokens, completion_tokens);
@@ -331,7 +366,7 @@ async fn answer(s: &Server, mut p: Parsed, kind: Kind, headers: &HeaderMap) -> R
 			}
 		}
 	}
-	let end = End { prompt_tokens, include_usage: p.include_usage, provenance, hold };
+	let end = End { prompt_tokens, include_usage: p.include_usage, provenance, hold, tools };
 	Sse::new(events(a, rx, end)).into_response()
 }
 
@@ -438,6 +473,19 @@ struct End {
 	provenance: Provenance,
 	/// The answer's reservation: charged at its end, released if the caller leaves first.
 	hold: Option<Hold>,
+	/// The tools the model may call: the text is then held and sent at the end, as text or as
+	/// the calls it makes.
+	tools: Option<(ToolFormat, Vec<String>)>,
+}
+
+/// The calls `text` makes to the tools named `names`, if it makes any.
+fn calls_in(
+	format: ToolFormat,
+	names: &[String],
+	text: &str,
+) -> Option<model_factory::tool_calls::Calls> {
+	let names: Vec<&str> = names.iter().map(String::as_str).collect();
+	format.parse(text, &names)
 }
 
 /// The Server-Sent Events of a streamed answer: the chat role first (as OpenAI's stream has it),
@@ -457,7 +505,7 @@ fn events(
 		}
 		let mut first = a.kind == Kind::Completion;
 		let mut text = String::new();
-		let End { prompt_tokens, include_usage, provenance, mut hold } = end;
+		let End { prompt_tokens, include_usage, provenance, mut hold, tools } = end;
 		let mut provenance = Some(provenance);
 		// Pieces sent so far: each is at least one generated token. A caller who leaves
 		// mid-answer pays for the prompt and those (the engine stops when it is gone).
@@ -472,12 +520,37 @@ fn events(
 				Piece::Text(t) => {
 					text += &t;
 					sent += 1;
+					if tools.is_some() {
+						// Held until the end; a caller who left stops the generation.
+						if tx.is_closed() {
+							leave(hold.take(), sent);
+							return;
+						}
+						continue;
+					}
 					data(a.chunk(Some(&t), std::mem::take(&mut first), None))
 				}
 				Piece::Done { finish, completion_tokens } => {
+					let calls = tools.as_ref().and_then(|(f, names)| calls_in(*f, names, &text));
+					let held = match (&tools, &calls) {
+						(None, _) => None,
+						(Some(_), Some(c)) => {
+							Some(a.tool_calls_chunk(&c.content, &openai::tool_calls(&c.calls)))
+						}
+						(Some(_), None) => Some(a.chunk(Some(&text), false, None)),
+					};
+					if let Some(chunk) = held {
+						if tx.send(data(chunk)).await.is_err() {
+							leave(hold.take(), sent);
+							return;
+						}
+					}
 					// Attribution and citations ride on the last chunk, once the whole text is
 					// known.
 					let mut last = a.chunk(None, false, Some(finish));
+					if calls.is_some() {
+						last["choices"][0]["finish_reason"] = json!("tool_calls");
+					}
 					if let Some(p) = provenance.take() {
 						p.annotate(&mut last, std::mem::take(&mut text)).await;
 					}

@@ -223,6 +223,7 @@ pub async fn serve(a: ServeArgs, chain: Option<ChainContext>) -> Result<()> {
 	})
 	.await?
 	.with_context(|| format!("cannot open the model {shown}"))?;
+	let tool_format = model_factory::tool_calls::ToolFormat::of_template(&model.template.source);
 	let n_adapters = local.len();
 	let on_chain = chain.is_some();
 	let limits = EngineLimits {
@@ -247,6 +248,7 @@ pub async fn serve(a: ServeArgs, chain: Option<ChainContext>) -> Result<()> {
 			.unwrap_or(0),
 		billing: billing.clone(),
 		influence,
+		tool_format,
 	});
 	if let Some(b) = billing {
 		tokio::spawn(b.settle_every(std::time::Duration::from_secs(a.settle_check.max(1))));

@@ -48,6 +48,14 @@ struct ChatMessage {
 	role: String,
 	#[serde(default)]
 	content: Option<Content>,
+	/// An assistant turn's calls, passed to the template as given.
+	#[serde(default)]
+	tool_calls: Option<Vec<Value>>,
+	/// A `tool` turn: the call it answers.
+	#[serde(default)]
+	tool_call_id: Option<String>,
+	#[serde(default)]
+	name: Option<String>,
 }
 
 /// `stop`: one string or a list of up to 4.
@@ -87,6 +95,9 @@ struct Common {
 	stream: Option<bool>,
 	#[serde(default)]
 	stream_options: Option<StreamOptions>,
+	/// Token id (as a string) to a bias from -100 to 100.
+	#[serde(default)]
+	logit_bias: Option<std::collections::BTreeMap<String, f64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -94,7 +105,14 @@ struct ChatBody {
 	#[serde(flatten)]
 	common: Common,
 	messages: Vec<ChatMessage>,
+	#[serde(default)]
+	tools: Option<Vec<Value>>,
+	#[serde(default)]
+	tool_choice: Option<Value>,
 }
+
+/// Most tools one request may give (OpenAI's limit).
+const MAX_TOOLS: usize = 128;
 
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
@@ -116,6 +134,8 @@ pub struct Parsed {
 	pub request: Request,
 	pub stream: bool,
 	pub include_usage: bool,
+	/// The names of the tools the model may call (none: it answers in text).
+	pub tools: Vec<String>,
 }
 
 fn common(c: Common, prompt: Prompt, limits: RequestLimits) -> Result<Parsed, Invalid> {
@@ -152,6 +172,22 @@ fn common(c: Common, prompt: Prompt, limits: RequestLimits) -> Result<Parsed, In
 	if stop.len() > 4 || stop.iter().any(|s| s.is_empty() || s.len() > 256) {
 		return Err(invalid("stop", "`stop` takes up to 4 non-empty strings of up to 256 bytes"));
 	}
+	let mut logit_bias = Vec::new();
+	for (t, b) in c.logit_bias.unwrap_or_default() {
+		let Ok(token) = t.parse::<u32>() else {
+			return Err(invalid(
+				"logit_bias",
+				format!("`logit_bias` keys are token ids, not `{t}`"),
+			));
+		};
+		if !(-100.0..=100.0).contains(&b) {
+			return Err(invalid("logit_bias", "`logit_bias` values are between -100 and 100"));
+		}
+		logit_bias.push((token, b as f32));
+	}
+	if logit_bias.len() > 300 {
+		return Err(invalid("logit_bias", "`logit_bias` takes at most 300 tokens"));
+	}
 	// Without a seed, sampling draws one (as OpenAI's API does); with one, the answer repeats.
 	let seed = match c.seed {
 		Some(s) => s as u64,
@@ -167,9 +203,11 @@ fn common(c: Common, prompt: Prompt, limits: RequestLimits) -> Result<Parsed, In
 			top_p,
 			seed,
 			stop,
+			logit_bias,
 		},
 		stream: c.stream.unwrap_or(false),
 		include_usage: c.stream_options.is_some_and(|o| o.include_usage),
+		tools: vec![],
 	})
 }
 
@@ -186,10 +224,20 @@ pub fn chat_request(bytes: &[u8], limits: RequestLimits) -> Result<Parsed, Inval
 	if b.messages.is_empty() {
 		return Err(invalid("messages", "`messages` is empty"));
 	}
+	let (tools, names) = tools(b.tools, b.tool_choice)?;
 	let mut msgs = Vec::with_capacity(b.messages.len());
 	for m in b.messages {
-		if !matches!(m.role.as_str(), "system" | "developer" | "user" | "assistant") {
+		if !matches!(m.role.as_str(), "system" | "developer" | "user" | "assistant" | "tool") {
 			return Err(invalid("messages", format!("unsupported role `{}`", m.role)));
+		}
+		if m.role == "tool" && m.tool_call_id.as_deref().is_none_or(str::is_empty) {
+			return Err(invalid(
+				"messages",
+				"a `tool` message needs the `tool_call_id` it answers",
+			));
+		}
+		if m.tool_calls.is_some() && m.role != "assistant" {
+			return Err(invalid("messages", "only assistant messages carry `tool_calls`"));
 		}
 		let text = match m.content {
 			None => String::new(),
@@ -213,9 +261,54 @@ pub fn chat_request(bytes: &[u8], limits: RequestLimits) -> Result<Parsed, Inval
 			}
 		};
 		let role = if m.role == "developer" { "system".to_string() } else { m.role };
-		msgs.push(Message { role, content: text });
+		msgs.push(Message {
+			role,
+			content: text,
+			tool_calls: m.tool_calls,
+			tool_call_id: m.tool_call_id,
+			name: m.name,
+		});
 	}
-	common(b.common, Prompt::Chat(msgs), limits)
+	let mut parsed = common(b.common, Prompt::Chat { messages: msgs, tools }, limits)?;
+	parsed.tools = names;
+	Ok(parsed)
+}
+
+/// `tools` and `tool_choice`: the schemas to render (none with `tool_choice: "none"`) and the
+/// names the model may call. A call cannot be forced (`required`, or a named function): refused.
+fn tools(
+	given: Option<Vec<Value>>,
+	choice: Option<Value>,
+) -> Result<(Option<Vec<Value>>, Vec<String>), Invalid> {
+	let Some(given) = given.filter(|t| !t.is_empty()) else { return Ok((None, vec![])) };
+	if given.len() > MAX_TOOLS {
+		return Err(invalid("tools", format!("at most {MAX_TOOLS} tools per request")));
+	}
+	let mut names = Vec::with_capacity(given.len());
+	for t in &given {
+		let name = (t.get("type").and_then(Value::as_str) == Some("function"))
+			.then(|| t.get("function")?.get("name")?.as_str())
+			.flatten()
+			.filter(|n| !n.is_empty() && n.len() <= 64);
+		let Some(name) = name else {
+			return Err(invalid(
+				"tools",
+				"each tool is {\"type\": \"function\", \"function\": {\"name\": ..}} with a name of 1 to 64 characters",
+			));
+		};
+		if names.iter().any(|n| n == name) {
+			return Err(invalid("tools", format!("the tool `{name}` is given twice")));
+		}
+		names.push(name.to_string());
+	}
+	match choice.as_ref().map(|c| (c, c.as_str())) {
+		None | Some((_, Some("auto"))) => Ok((Some(given), names)),
+		Some((_, Some("none"))) => Ok((None, vec![])),
+		Some(_) => Err(invalid(
+			"tool_choice",
+			"only `auto` and `none` are supported: this server cannot force a tool call",
+		)),
+	}
 }
 
 /// Checks a `/v1/completions` body.
@@ -229,6 +322,22 @@ pub fn completion_request(bytes: &[u8], limits: RequestLimits) -> Result<Parsed,
 		}
 	};
 	common(b.common, Prompt::Text(prompt), limits)
+}
+
+/// OpenAI's `tool_calls` for `calls`: each with a fresh id, its arguments as a JSON string.
+pub fn tool_calls(calls: &[model_factory::tool_calls::ToolCall]) -> Value {
+	Value::Array(
+		calls
+			.iter()
+			.map(|c| {
+				json!({
+					"id": format!("call_{:024x}", rand::random::<u128>() >> 32),
+					"type": "function",
+					"function": { "name": c.name, "arguments": c.arguments.to_string() },
+				})
+			})
+			.collect(),
+	)
 }
 
 /// Which endpoint an answer is for.
@@ -315,6 +424,42 @@ impl Answer {
 		})
 	}
 
+	/// Makes the whole chat answer `body` one that calls tools: the message carries `calls`
+	/// ([`tool_calls`]) and the text before them (`null` when none), and ends with `tool_calls`.
+	pub fn call_tools(body: &mut Value, content: &str, calls: Value) {
+		let content = if content.is_empty() { Value::Null } else { json!(content) };
+		body["choices"][0]["message"] =
+			json!({ "role": "assistant", "content": content, "tool_calls": calls });
+		body["choices"][0]["finish_reason"] = json!("tool_calls");
+	}
+
+	/// The streamed chunk that carries the calls (each with its `index`) and the text before
+	/// them; the last chunk then ends with `tool_calls` ([`Answer::call_tools`]'s streamed form).
+	pub fn tool_calls_chunk(&self, content: &str, calls: &Value) -> Value {
+		let list: Vec<Value> = calls
+			.as_array()
+			.map(|a| {
+				a.iter()
+					.enumerate()
+					.map(|(i, c)| {
+						let mut c = c.clone();
+						c["index"] = json!(i);
+						c
+					})
+					.collect()
+			})
+			.unwrap_or_default();
+		let mut delta = json!({ "tool_calls": list });
+		if !content.is_empty() {
+			delta["content"] = json!(content);
+		}
+		json!({
+			"id": self.id, "object": self.object(true), "created": self.created,
+			"model": self.model,
+			"choices": [{ "index": 0, "delta": delta, "logprobs": null, "finish_reason": null }],
+		})
+	}
+
 	fn object(&self, chunk: bool) -> &'static str {
 		match (self.kind, chunk) {
 			(Kind::Chat, false) => "chat.completion",
@@ -340,7 +485,7 @@ mod tests {
 			LIMITS,
 		)
 		.unwrap();
-		let Prompt::Chat(m) = &p.request.prompt else { panic!("a chat prompt") };
+		let Prompt::Chat { messages: m, .. } = &p.request.prompt else { panic!("a chat prompt") };
 		assert_eq!(m[0], Message::new("system", "Be brief."));
 		assert_eq!(m[1], Message::new("user", "Hi there"));
 		assert_eq!((p.request.max_tokens, p.request.temperature, p.request.seed), (5, 0.0, 7));
@@ -388,5 +533,84 @@ mod tests {
 		assert_eq!(bad("{not json").param, None);
 		assert!(completion_request(br#"{"model":"m","prompt":["a","b"]}"#, LIMITS).is_err());
 		assert!(completion_request(br#"{"model":"m","prompt":["a"]}"#, LIMITS).is_ok());
+	}
+
+	const TOOL: &str =
+		r#"{"type":"function","function":{"name":"get_weather","parameters":{"type":"object"}}}"#;
+
+	#[test]
+	fn tools_and_tool_turns_reach_the_template_as_given() {
+		let body = format!(
+			r#"{{"model":"m","tools":[{TOOL}],"tool_choice":"auto","messages":[
+			{{"role":"user","content":"Weather?"}},
+			{{"role":"assistant","content":null,"tool_calls":[{{"id":"call_1","type":"function",
+			  "function":{{"name":"get_weather","arguments":"{{\"city\":\"Lyon\"}}"}}}}]}},
+			{{"role":"tool","tool_call_id":"call_1","name":"get_weather","content":"sunny"}}]}}"#
+		);
+		let p = chat_request(body.as_bytes(), LIMITS).unwrap();
+		assert_eq!(p.tools, vec!["get_weather".to_string()]);
+		let Prompt::Chat { messages: m, tools } = &p.request.prompt else { panic!("chat") };
+		assert_eq!(tools.as_ref().unwrap()[0], serde_json::from_str::<Value>(TOOL).unwrap());
+		assert_eq!(m[1].content, "");
+		assert_eq!(m[1].tool_calls.as_ref().unwrap()[0]["function"]["name"], "get_weather");
+		assert_eq!(
+			(m[2].tool_call_id.as_deref(), m[2].name.as_deref()),
+			(Some("call_1"), Some("get_weather"))
+		);
+		// `none`: the model answers in text and is not shown the tools.
+		let none = format!(
+			r#"{{"model":"m","tools":[{TOOL}],"tool_choice":"none","messages":[{{"role":"user","content":"x"}}]}}"#
+		);
+		let p = chat_request(none.as_bytes(), LIMITS).unwrap();
+		assert!(p.tools.is_empty());
+		assert!(matches!(&p.request.prompt, Prompt::Chat { tools: None, .. }));
+	}
+
+	#[test]
+	fn tool_requests_that_cannot_be_honoured_are_refused() {
+		let bad = |b: String| chat_request(b.as_bytes(), LIMITS).unwrap_err();
+		let m = r#""messages":[{"role":"user","content":"x"}]"#;
+		for choice in [r#""required""#, r#"{"type":"function","function":{"name":"get_weather"}}"#]
+		{
+			let e = bad(format!(r#"{{"model":"m",{m},"tools":[{TOOL}],"tool_choice":{choice}}}"#));
+			assert_eq!(e.param, Some("tool_choice"), "{choice}");
+		}
+		for tools in [
+			r#"[{"type":"function","function":{"parameters":{}}}]"#.to_string(),
+			r#"[{"type":"retrieval"}]"#.to_string(),
+			format!("[{TOOL},{TOOL}]"),
+			format!("[{}]", vec![TOOL; 129].join(",")),
+		] {
+			assert_eq!(bad(format!(r#"{{"model":"m",{m},"tools":{tools}}}"#)).param, Some("tools"));
+		}
+		let calls_from_user =
+			r#"{"model":"m","messages":[{"role":"user","content":"x","tool_calls":[]}]}"#;
+		assert_eq!(bad(calls_from_user.into()).param, Some("messages"));
+	}
+
+	#[test]
+	fn a_tool_call_answer_has_openais_shape() {
+		let a = Answer { kind: Kind::Chat, id: "chatcmpl-1".into(), created: 0, model: "m".into() };
+		let calls = tool_calls(&[model_factory::tool_calls::ToolCall {
+			name: "get_weather".into(),
+			arguments: serde_json::json!({"city": "Lyon"}),
+		}]);
+		let mut body = a.complete("<tool_call>..</tool_call>", Finish::Stop, 3, 4);
+		Answer::call_tools(&mut body, "", calls.clone());
+		let choice = &body["choices"][0];
+		assert_eq!(choice["finish_reason"], "tool_calls");
+		assert_eq!(choice["message"]["content"], Value::Null);
+		let call = &choice["message"]["tool_calls"][0];
+		assert!(call["id"].as_str().unwrap().starts_with("call_"));
+		assert_eq!(call["type"], "function");
+		assert_eq!(call["function"]["name"], "get_weather");
+		// Arguments travel as a JSON string.
+		assert_eq!(call["function"]["arguments"], r#"{"city":"Lyon"}"#);
+		let chunk = a.tool_calls_chunk("Checking.", &calls);
+		let delta = &chunk["choices"][0]["delta"];
+		assert_eq!(
+			(&delta["content"], &delta["tool_calls"][0]["index"]),
+			(&json!("Checking."), &json!(0))
+		);
 	}
 }

@@ -95,12 +95,13 @@ fn request(models: &Models, model: &str, max: usize) -> Request {
 	Request {
 		model: model.into(),
 		adapter,
-		prompt: Prompt::Chat(convo()),
+		prompt: Prompt::Chat { messages: convo(), tools: None },
 		max_tokens: max,
 		temperature: 0.0,
 		top_p: 1.0,
 		seed: 0,
 		stop: vec![],
+		logit_bias: vec![],
 	}
 }
 
