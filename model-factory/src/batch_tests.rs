@@ -71,9 +71,13 @@ fn a_batch_of_rows_with_their_own_adapters_equals_each_row_alone_in_every_family
 	let root = crate::testutil::testdata().join("reference");
 	let prompts: [&[u32]; 4] = [&[1, 4, 2], &[7, 7, 0, 5, 3], &[9, 2], &[3, 8, 1, 6]];
 	let follow: [&[u32]; 4] = [&[5, 6, 2], &[1, 1, 4], &[0, 3, 7], &[2, 9, 5]];
-	for f in Family::ALL {
+	// Every family, and dynamic NTK rope (a context of 4: each row's frequencies follow its own
+	// length, so rows of different lengths in one batch still match themselves alone).
+	let models =
+		Family::ALL.iter().map(|f| (f.model_type(), *f)).chain([("llama_dynamic", Family::Llama)]);
+	for (dir, f) in models {
 		for (dtype, tol) in [(DType::F64, 1e-9), (DType::F32, 2e-4)] {
-			let mut m = load(&root.join(f.model_type()), dtype, &Device::Cpu).unwrap();
+			let mut m = load(&root.join(dir), dtype, &Device::Cpu).unwrap();
 			let raw: Vec<_> = (1..=2).map(|s| random_adapter(m.as_mut(), s)).collect();
 			let cfg = cfg(f);
 			let batch: Vec<Arc<BatchAdapter>> = raw

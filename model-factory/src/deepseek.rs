@@ -140,6 +140,9 @@ impl DeepseekConfig {
 
 	fn check(&self) -> std::result::Result<(), String> {
 		self.rope.check()?;
+		if self.rope.dynamic_ntk(2).is_some() {
+			return Err("dynamic rope scaling is not implemented for DeepSeek-V2/V3".into());
+		}
 		let n = self.n_routed_experts.unwrap_or(0);
 		if n > 0 {
 			let k = self.num_experts_per_tok.unwrap_or(0);
@@ -209,7 +212,7 @@ impl Deepseek {
 		// V2 rotates interleaved pairs (complex multiplication); V3 the same pairs, unless
 		// `rope_interleave` is off (rotate-half).
 		let interleaved = self.interleaved();
-		let tables = pass.rope_tables(&self.inv_freq, t, interleaved, dtype, dev)?;
+		let tables = pass.rope_tables(&self.inv_freq, None, t, interleaved, dtype, dev)?;
 		let tables = crate::ops::scale_tables(tables, cfg.rope.attention_factor())?;
 		// Rotates the last `rope` dims of each head of q and k.
 		let rotate = |g: usize, q: Tensor, k: Tensor| {

@@ -253,7 +253,7 @@ impl Glm {
 		let i_size = self.cfg.intermediate_size;
 		let mut x =
 			self.embed.embedding(&ids.flatten_all()?)?.reshape((b, t, self.cfg.hidden_size))?;
-		let tables = pass.rope_tables(&self.inv_freq, t, true, dtype, dev)?;
+		let tables = pass.rope_tables(&self.inv_freq, None, t, true, dtype, dev)?;
 		let rotate = |g: usize, q: Tensor, k: Tensor| {
 			let (cos, sin) = &tables[g];
 			Ok((fast_rope_interleaved(&q, cos, sin)?, fast_rope_interleaved(&k, cos, sin)?))
@@ -299,6 +299,11 @@ impl Glm {
 		dtype: DType,
 	) -> std::result::Result<Self, LoadError> {
 		cfg.rope.check().map_err(LoadError::Config)?;
+		if cfg.rope.dynamic_ntk(2).is_some() {
+			return Err(LoadError::Config(
+				"dynamic rope scaling is not implemented for GLM".into(),
+			));
+		}
 		let mut w = Weights::new(w, dtype);
 		let layout = cfg.layout;
 		let (h, i, v) = (cfg.hidden_size, cfg.intermediate_size, cfg.vocab_size);

@@ -127,6 +127,8 @@ pub struct Llama {
 	norm: Tensor,
 	lm_head: Linear,
 	inv_freq: Vec<f64>,
+	/// Dynamic NTK scaling, when configured: the frequencies follow each sequence's length.
+	dynamic: Option<crate::ops::DynamicNtk>,
 }
 
 impl Llama {
@@ -140,7 +142,8 @@ impl Llama {
 			(self.cfg.num_attention_heads, self.cfg.kv_heads(), self.cfg.head_dim());
 		let mut x =
 			self.embed.embedding(&ids.flatten_all()?)?.reshape((b, t, self.cfg.hidden_size))?;
-		let tables = pass.rope_tables(&self.inv_freq, t, false, dtype, dev)?;
+		let tables =
+			pass.rope_tables(&self.inv_freq, self.dynamic.as_ref(), t, false, dtype, dev)?;
 		let tables = crate::ops::scale_tables(tables, self.cfg.rope.attention_factor())?;
 		let rotate = |g: usize, q: Tensor, k: Tensor| {
 			let (cos, sin) = &tables[g];
@@ -230,7 +233,9 @@ impl Llama {
 			w.take("lm_head.weight", &[v, h])?
 		};
 		let inv_freq = cfg.inv_freq();
-		Ok(Self { cfg, embed, layers, norm, lm_head: Linear::new(head, None), inv_freq })
+		let dynamic = cfg.rope.dynamic_ntk(cfg.head_dim());
+		let lm_head = Linear::new(head, None);
+		Ok(Self { cfg, embed, layers, norm, lm_head, inv_freq, dynamic })
 	}
 }
 
@@ -504,11 +509,19 @@ mod tests {
 			cfg.rope = serde_json::from_value(serde_json::json!({ "rope_scaling": bad })).unwrap();
 			assert!(cfg.rope.check().unwrap_err().contains("positive factor"));
 		}
+		// Dynamic NTK needs the context it stretches; LongRoPE is not implemented.
 		cfg.rope = serde_json::from_value(
 			serde_json::json!({"rope_scaling": {"type": "dynamic", "factor": 2.0}}),
 		)
 		.unwrap();
-		assert!(cfg.rope.check().unwrap_err().contains("\"dynamic\" is not supported"));
+		assert!(cfg.rope.check().unwrap_err().contains("needs max_position_embeddings"));
+		cfg.rope.max_position_embeddings = Some(16);
+		assert_eq!(cfg.rope.check(), Ok(()));
+		cfg.rope = serde_json::from_value(
+			serde_json::json!({"rope_scaling": {"type": "longrope", "factor": 2.0}}),
+		)
+		.unwrap();
+		assert!(cfg.rope.check().unwrap_err().contains("\"longrope\" is not supported"));
 	}
 
 	#[test]
@@ -530,6 +543,7 @@ mod tests {
 			rope_theta: Some(500000.0),
 			rope_scaling: None,
 			rope_parameters: Some(RopeParameters::default()),
+			max_position_embeddings: None,
 		};
 		let base = cfg.inv_freq();
 		// High frequencies (short wavelengths) are kept, low ones divided by the factor.

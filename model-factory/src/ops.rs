@@ -153,6 +153,36 @@ pub struct RopeConfig {
 	pub rope_scaling: Option<RopeParameters>,
 	#[serde(default)]
 	pub rope_parameters: Option<RopeParameters>,
+	/// The context dynamic NTK scaling stretches beyond (the model's `max_position_embeddings`).
+	#[serde(default)]
+	pub max_position_embeddings: Option<usize>,
+}
+
+/// Dynamic NTK scaling (`rope_type: dynamic`): while a sequence is no longer than
+/// `max_positions`, the plain frequencies; beyond, the base grows with the sequence's length `n`,
+/// `θ' = θ (factor n / max_positions − (factor − 1))^(d / (d − 2))`, recomputed as it grows
+/// (transformers' `_compute_dynamic_ntk_parameters`). Positions already in a KV cache keep the
+/// rotation they were written with, as in transformers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DynamicNtk {
+	theta: f64,
+	factor: f64,
+	max_positions: usize,
+	dim: usize,
+}
+
+impl DynamicNtk {
+	/// The inverse frequencies for a sequence `end` positions long, or `None` while it fits the
+	/// original context (the plain frequencies then).
+	pub fn inv_freq(&self, end: usize) -> Option<Vec<f64>> {
+		if end <= self.max_positions {
+			return None;
+		}
+		let d = self.dim as f64;
+		let stretch = self.factor * end as f64 / self.max_positions as f64 - (self.factor - 1.0);
+		let theta = self.theta * stretch.powf(d / (d - 2.0));
+		Some((0..self.dim / 2).map(|i| 1.0 / theta.powf(2.0 * i as f64 / d)).collect())
+	}
 }
 
 #[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
@@ -252,6 +282,17 @@ impl RopeConfig {
 			.collect()
 	}
 
+	/// Dynamic NTK scaling for a rotary dimension of `dim`, when configured.
+	pub fn dynamic_ntk(&self, dim: usize) -> Option<DynamicNtk> {
+		let s = self.scaling().filter(|s| s.rope_type.as_deref() == Some("dynamic"))?;
+		Some(DynamicNtk {
+			theta: self.theta(),
+			factor: s.factor?,
+			max_positions: self.max_position_embeddings?,
+			dim,
+		})
+	}
+
 	/// The factor on the rotary tables (YaRN's attention temperature; 1 for other types).
 	pub fn attention_factor(&self) -> f64 {
 		let Some(s) = self.scaling().filter(|s| s.rope_type.as_deref() == Some("yarn")) else {
@@ -301,10 +342,23 @@ impl RopeConfig {
 				return Err("yarn rope scaling needs original_max_position_embeddings".into());
 			}
 		}
+		if let Some(s) = scaling.filter(|s| s.rope_type.as_deref() == Some("dynamic")) {
+			if !s.factor.is_some_and(|f| f.is_finite() && f >= 1.0) {
+				return Err(format!(
+					"dynamic rope scaling needs a factor of at least 1, not {:?}",
+					s.factor
+				));
+			}
+			if self.max_position_embeddings.is_none_or(|m| m == 0) {
+				return Err("dynamic rope scaling needs max_position_embeddings".into());
+			}
+		}
 		match scaling.and_then(|s| s.rope_type.as_deref()) {
-			None | Some("default") | Some("linear") | Some("llama3") | Some("yarn") => Ok(()),
+			None | Some("default") | Some("linear") | Some("llama3") | Some("yarn")
+			| Some("dynamic") => Ok(()),
 			Some(t) => Err(format!(
-				"rope scaling type {t:?} is not supported (default, linear, llama3, yarn are)"
+				"rope scaling type {t:?} is not supported (default, linear, llama3, yarn, dynamic \
+				 are)"
 			)),
 		}
 	}

@@ -72,10 +72,12 @@ impl<'a> Pass<'a> {
 		self.offsets().into_iter().max().unwrap_or(0) + t
 	}
 
-	/// Rotary tables (cos, sin) for `t` new positions of each group of rows ([`Pass::offsets`]).
+	/// Rotary tables (cos, sin) for `t` new positions of each group of rows ([`Pass::offsets`]);
+	/// with dynamic NTK scaling, each group's frequencies are those of its length so far.
 	pub fn rope_tables(
 		&self,
 		inv_freq: &[f64],
+		dynamic: Option<&crate::ops::DynamicNtk>,
 		t: usize,
 		interleaved: bool,
 		dtype: DType,
@@ -83,7 +85,11 @@ impl<'a> Pass<'a> {
 	) -> Result<Vec<(Tensor, Tensor)>> {
 		self.offsets()
 			.into_iter()
-			.map(|o| crate::ops::rope_tables(inv_freq, o, t, interleaved, dtype, dev))
+			.map(|o| {
+				let scaled = dynamic.and_then(|d| d.inv_freq(o + t));
+				let f = scaled.as_deref().unwrap_or(inv_freq);
+				crate::ops::rope_tables(f, o, t, interleaved, dtype, dev)
+			})
 			.collect()
 	}
 

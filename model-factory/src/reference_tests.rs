@@ -150,6 +150,18 @@ fn yarn_rope_scaling_matches_transformers() {
 	check_family("qwen2_yarn", Family::Qwen2);
 }
 
+/// Dynamic NTK: the batch's rows and the generation run past a context of 4, so the frequencies
+/// change with every length (the fixture's generation starts from a fresh rotary state).
+#[test]
+fn dynamic_ntk_rope_scaling_matches_transformers() {
+	check_family("llama_dynamic", Family::Llama);
+}
+
+#[test]
+fn linear_rope_scaling_matches_transformers() {
+	check_family("llama_linear", Family::Llama);
+}
+
 #[test]
 fn gpt2_matches_transformers_and_peft() {
 	check_family("gpt2", Family::Gpt2);

@@ -114,6 +114,14 @@ def families():
                           rms_norm_eps=1e-5, pad_token_id=0), GLM_LINEAR),
         "glm4": (Glm4Config(**dict(common, num_attention_heads=2, num_key_value_heads=1), head_dim=16,
                             rms_norm_eps=1e-5, pad_token_id=0), GLM_LINEAR),
+        # Added after the others, so the others keep their seeds (1000 + position).
+        # Dynamic NTK over a context of 4: the 7-token rows and the generation (5 + 8 tokens)
+        # run past it, so the base grows with every new length.
+        "llama_dynamic": (LlamaConfig(**{**common, "max_position_embeddings": 4}, rope_parameters=dict(
+            rope_type="dynamic", rope_theta=10000.0, factor=2.0)), LLAMA_LINEAR),
+        # Position interpolation: every frequency divided by the factor.
+        "llama_linear": (LlamaConfig(**common, rope_parameters=dict(
+            rope_type="linear", rope_theta=10000.0, factor=2.0)), LLAMA_LINEAR),
     }
 
 
@@ -198,6 +206,12 @@ def make(name, cfg, targets, seed):
             n += 1
     assert n > 0
     prompt = torch.tensor([[3, 14, 15, 9, 26]])
+    # Dynamic rope keeps the longest length it has seen: start the generation as a fresh model
+    # would (the engine's frequencies follow each sequence's own length).
+    for m in peft.modules():
+        if hasattr(m, "original_max_seq_len") and "dynamic" in str(getattr(m, "rope_type", "")):
+            m.register_buffer("inv_freq", m.original_inv_freq.clone(), persistent=False)
+            m.max_seq_len_cached = m.original_max_seq_len
     with torch.no_grad():
         gen = peft.generate(input_ids=prompt, attention_mask=torch.ones_like(prompt),
                             max_new_tokens=8, min_new_tokens=8, do_sample=False,
