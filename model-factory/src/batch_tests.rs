@@ -91,14 +91,16 @@ fn a_batch_of_rows_with_their_own_adapters_equals_each_row_alone_in_every_family
 				.map(|r| alone(m.as_mut(), which[r].map(|i| &raw[i]), prompts[r], follow[r]))
 				.collect();
 
-			// Each row's prompt alone (its own adapter), then every step as one batch.
+			// Each row's prompt alone (its own adapter; the head on its last position only, as
+			// a prefill runs), then every step as one batch.
 			let mut caches: Vec<Cache> = (0..4).map(|_| m.cache()).collect();
 			let mut got: Vec<Vec<Tensor>> = vec![vec![]; 4];
 			for r in 0..4 {
 				let one = RowAdapters::new(vec![which[r].map(|i| batch[i].clone())]);
 				let ids = Tensor::new(prompts[r], &Device::Cpu).unwrap().unsqueeze(0).unwrap();
-				let l = m.forward_rows(&ids, &mut caches[r..r + 1], Some(&one)).unwrap();
-				got[r].push(l.get(0).unwrap().get(prompts[r].len() - 1).unwrap());
+				let l = m.forward_rows_last(&ids, &mut caches[r..r + 1], Some(&one)).unwrap();
+				assert_eq!(l.dims()[..2], [1, 1], "{f:?}: the last position's logits only");
+				got[r].push(l.get(0).unwrap().get(0).unwrap());
 			}
 			for step in 0..3 {
 				let next: Vec<u32> = follow.iter().map(|f| f[step]).collect();

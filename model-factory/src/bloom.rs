@@ -160,7 +160,8 @@ impl CausalLm for Bloom {
 		self.blocks.len()
 	}
 	fn run(&self, ids: &Tensor, pass: &mut Pass) -> Result<Tensor> {
-		crate::ops::frozen_linear(&self.trunk(ids, pass)?, &self.embed)
+		let h = self.trunk(ids, pass)?;
+		crate::ops::frozen_linear(&pass.head_input(h)?, &self.embed)
 	}
 	fn hidden_and_head(&self, ids: &Tensor, train: bool) -> Result<Option<(Tensor, Head<'_>)>> {
 		Ok(Some((self.trunk(ids, &mut Pass::plain(train))?, Head::Tied(&self.embed))))

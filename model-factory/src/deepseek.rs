@@ -371,6 +371,7 @@ impl CausalLm for Deepseek {
 	}
 	fn run(&self, ids: &Tensor, pass: &mut Pass) -> Result<Tensor> {
 		let h = self.trunk(ids, pass)?;
+		let h = pass.head_input(h)?;
 		pass.linear(&self.lm_head, &h)
 	}
 	fn hidden_and_head(&self, ids: &Tensor, train: bool) -> Result<Option<(Tensor, Head<'_>)>> {

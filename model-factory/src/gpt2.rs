@@ -149,7 +149,8 @@ impl CausalLm for Gpt2 {
 		Some(self.cfg.n_positions)
 	}
 	fn run(&self, ids: &Tensor, pass: &mut Pass) -> Result<Tensor> {
-		crate::ops::frozen_linear(&self.trunk(ids, pass)?, &self.wte)
+		let h = self.trunk(ids, pass)?;
+		crate::ops::frozen_linear(&pass.head_input(h)?, &self.wte)
 	}
 	fn hidden_and_head(&self, ids: &Tensor, train: bool) -> Result<Option<(Tensor, Head<'_>)>> {
 		Ok(Some((self.trunk(ids, &mut Pass::plain(train))?, Head::Tied(&self.wte))))

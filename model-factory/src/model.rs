@@ -256,6 +256,16 @@ pub trait CausalLm: Send + Sync {
 	) -> Result<Tensor> {
 		self.run(ids, &mut Pass::rows(caches, adapters))
 	}
+	/// [`CausalLm::forward_rows`] returning only each row's last position's logits (rows, 1,
+	/// vocab): a prompt's prefill.
+	fn forward_rows_last(
+		&self,
+		ids: &Tensor,
+		caches: &mut [Cache],
+		adapters: Option<&RowAdapters>,
+	) -> Result<Tensor> {
+		self.run(ids, &mut Pass::rows(caches, adapters).last_only())
+	}
 	/// Numbers the adaptable layers in [`CausalLm::linears_mut`] order, so that per-row adapters
 	/// find their part of each; returns the layers' paths in that order.
 	fn number_linears(&mut self) -> Vec<String> {

@@ -23,22 +23,42 @@ pub struct Pass<'a> {
 	adapters: Option<&'a RowAdapters>,
 	/// Enables dropout.
 	pub train: bool,
+	/// Logits for each row's last position only (a prompt's prefill needs no others).
+	last_only: bool,
 }
 
 impl<'a> Pass<'a> {
 	/// Every position from 0, nothing kept (training and scoring).
 	pub fn plain(train: bool) -> Self {
-		Self { caches: Caches::None, adapters: None, train }
+		Self { caches: Caches::None, adapters: None, train, last_only: false }
 	}
 
 	/// The batch continues the sequence `cache` holds.
 	pub fn cached(cache: &'a mut Cache) -> Self {
-		Self { caches: Caches::Shared(cache), adapters: None, train: false }
+		Self { caches: Caches::Shared(cache), adapters: None, train: false, last_only: false }
 	}
 
 	/// Row `r` continues the sequence `caches[r]` holds, with the adapter `adapters` gives it.
 	pub fn rows(caches: &'a mut [Cache], adapters: Option<&'a RowAdapters>) -> Self {
-		Self { caches: Caches::PerRow(caches), adapters, train: false }
+		Self { caches: Caches::PerRow(caches), adapters, train: false, last_only: false }
+	}
+
+	/// This pass's logits are wanted for each row's last position only.
+	pub fn last_only(mut self) -> Self {
+		self.last_only = true;
+		self
+	}
+
+	/// What the LM head runs on: the final hidden states (batch, seq, hidden), or only their last
+	/// position when that is all the pass wants (the head's product over a vocabulary of tens of
+	/// thousands is then one position's, not the whole chunk's).
+	pub fn head_input(&self, h: Tensor) -> Result<Tensor> {
+		let t = h.dim(1)?;
+		if self.last_only && t > 1 {
+			h.narrow(1, t - 1, 1)
+		} else {
+			Ok(h)
+		}
 	}
 
 	/// Checks the batch size against the caches and adapters given per row.

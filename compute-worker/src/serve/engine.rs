@@ -338,7 +338,7 @@ impl Worker {
 		let m = self.model.model.as_ref();
 		let logits = Tensor::new(&p.ids[p.done..end], &m.device())
 			.and_then(|t| t.unsqueeze(0))
-			.and_then(|t| m.forward_rows(&t, std::slice::from_mut(&mut p.cache), Some(&rows)));
+			.and_then(|t| m.forward_rows_last(&t, std::slice::from_mut(&mut p.cache), Some(&rows)));
 		let logits = match logits {
 			Ok(l) => l,
 			Err(e) => {
