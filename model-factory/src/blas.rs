@@ -30,6 +30,34 @@ mod ffi {
 			c: *mut f32,
 			ldc: blasint,
 		);
+		pub fn cblas_sgemv(
+			order: i32,
+			ta: i32,
+			m: blasint,
+			n: blasint,
+			alpha: f32,
+			a: *const f32,
+			lda: blasint,
+			x: *const f32,
+			incx: blasint,
+			beta: f32,
+			y: *mut f32,
+			incy: blasint,
+		);
+		pub fn cblas_dgemv(
+			order: i32,
+			ta: i32,
+			m: blasint,
+			n: blasint,
+			alpha: f64,
+			a: *const f64,
+			lda: blasint,
+			x: *const f64,
+			incx: blasint,
+			beta: f64,
+			y: *mut f64,
+			incy: blasint,
+		);
 		pub fn openblas_set_num_threads(n: i32);
 		pub fn openblas_get_config() -> *const std::ffi::c_char;
 		pub fn openblas_get_corename() -> *const std::ffi::c_char;
@@ -89,7 +117,7 @@ pub trait Gemm: Copy + Default {
 
 #[cfg(feature = "openblas")]
 macro_rules! impl_gemm {
-	($t:ty, $f:ident) => {
+	($t:ty, $f:ident, $gemv:ident) => {
 		impl Gemm for $t {
 			fn gemm(m: usize, n: usize, k: usize, a: Operand<$t>, b: Operand<$t>, c: &mut [$t]) {
 				assert!(a.data.len() >= m * k && b.data.len() >= k * n && c.len() >= m * n);
@@ -126,7 +154,71 @@ macro_rules! impl_gemm {
 					}
 				};
 				if rows >= m || n == 0 {
-					call(0, &mut c[..m * n]);
+					// Few rows: split the columns instead (each thread reads only its share of
+					// `b`, which OpenBLAS packs on every call: with few rows, packing the weights
+					// costs more than the product), and one row is a matrix-vector product (no
+					// packing at all).
+					let cols = col_block(m, n, k);
+					let c_ptr = SendPtr(c.as_mut_ptr());
+					let block = |c0: usize| {
+						let nb = cols.min(n - c0);
+						// Columns c0.. of `b`: rows c0.. of its transpose as stored, or columns c0..
+						// of the row-major matrix.
+						let b0 = if b.transposed { c0 * k } else { c0 };
+						let c_ptr = &c_ptr;
+						// SAFETY: the block's columns lie inside `b` and `c` (lengths checked above),
+						// and each block writes only its own columns of `c`.
+						unsafe {
+							if m == 1 {
+								let (t, rows_, cols_, ld) = if b.transposed {
+									(ffi::NO_TRANS, nb, k, k)
+								} else {
+									(ffi::TRANS, k, nb, n)
+								};
+								ffi::$gemv(
+									ffi::ROW_MAJOR,
+									t,
+									rows_ as i32,
+									cols_ as i32,
+									1.0,
+									b.data[b0..].as_ptr(),
+									ld.max(1) as i32,
+									a.data.as_ptr(),
+									1,
+									0.0,
+									c_ptr.0.add(c0),
+									1,
+								)
+							} else {
+								ffi::$f(
+									ffi::ROW_MAJOR,
+									ta,
+									tb,
+									m as i32,
+									nb as i32,
+									k as i32,
+									1.0,
+									a.data.as_ptr(),
+									lda.max(1) as i32,
+									b.data[b0..].as_ptr(),
+									ldb.max(1) as i32,
+									0.0,
+									c_ptr.0.add(c0),
+									n.max(1) as i32,
+								)
+							}
+						}
+					};
+					if cols >= n || n == 0 || k == 0 {
+						if m == 1 && k > 0 {
+							block(0);
+						} else {
+							call(0, &mut c[..m * n]);
+						}
+					} else {
+						use rayon::prelude::*;
+						(0..n.div_ceil(cols)).into_par_iter().for_each(|i| block(i * cols));
+					}
 				} else {
 					use rayon::prelude::*;
 					c[..m * n]
@@ -139,9 +231,29 @@ macro_rules! impl_gemm {
 	};
 }
 #[cfg(feature = "openblas")]
-impl_gemm!(f32, cblas_sgemm);
+impl_gemm!(f32, cblas_sgemm, cblas_sgemv);
 #[cfg(feature = "openblas")]
-impl_gemm!(f64, cblas_dgemm);
+impl_gemm!(f64, cblas_dgemm, cblas_dgemv);
+
+/// A pointer the pool's threads write disjoint parts through.
+#[cfg(feature = "openblas")]
+struct SendPtr<T>(*mut T);
+// SAFETY: only used to write disjoint column blocks of one output from the pool's threads.
+#[cfg(feature = "openblas")]
+unsafe impl<T> Send for SendPtr<T> {}
+#[cfg(feature = "openblas")]
+unsafe impl<T> Sync for SendPtr<T> {}
+
+/// Columns per parallel block when there are too few rows to split: the pool's threads share the
+/// columns when the product is big enough to pay for it, each block a multiple of 16 columns.
+#[cfg(feature = "openblas")]
+fn col_block(m: usize, n: usize, k: usize) -> usize {
+	let threads = rayon::current_num_threads().max(1);
+	if threads == 1 || n < 64 || m * n * k < 1 << 18 {
+		return n.max(1);
+	}
+	n.div_ceil(threads).next_multiple_of(16)
+}
 
 /// Rows per parallel block: the pool's threads share the rows when the product is big enough to pay
 /// for it, each block at least 16 rows.
@@ -389,6 +501,30 @@ mod tests {
 				let want = x.contiguous().unwrap().matmul(&bt.contiguous().unwrap()).unwrap();
 				let tol = if dt == DType::F32 { 1e-4 } else { 1e-11 };
 				assert!(crate::testutil::max_diff(&got, &want) < tol, "{dt:?} {:?}", x.stride());
+			}
+		}
+		// Few rows and many columns: split over the pool by columns; one row: a matrix-vector
+		// product. `b` stored either way.
+		for dt in [DType::F32, DType::F64] {
+			let b = crate::lora::randn(&[450, 601], 1.0, &mut rng, dt).unwrap();
+			let bt = crate::lora::randn(&[601, 450], 1.0, &mut rng, dt).unwrap().t().unwrap();
+			#[cfg(feature = "openblas")]
+			assert!(col_block(1, 601, 450) < 601 || rayon::current_num_threads() == 1);
+			for rows in [1, 5] {
+				let a = crate::lora::randn(&[rows, 450], 1.0, &mut rng, dt).unwrap();
+				let at = crate::lora::randn(&[450, rows], 1.0, &mut rng, dt).unwrap().t().unwrap();
+				for (x, y) in [(&a, &b), (&a, &bt), (&at, &b), (&at, &bt)] {
+					let got = gemm(x, y).unwrap();
+					let want = x.contiguous().unwrap().matmul(&y.contiguous().unwrap()).unwrap();
+					let tol = if dt == DType::F32 { 1e-4 } else { 1e-11 };
+					let d = crate::testutil::max_diff(&got, &want);
+					assert!(
+						d < tol,
+						"{dt:?} {rows} rows, {:?} x {:?}: {d}",
+						x.stride(),
+						y.stride()
+					);
+				}
 			}
 		}
 		// The batched, differentiable product: values and both gradients as candle's.
