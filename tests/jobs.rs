@@ -33,12 +33,6 @@ pub(crate) const TOPICS: [&str; 6] =
 /// A tiny llama folder: the committed reference fixture (vocab 64) and a word-level tokenizer over
 /// the words of the test data.
 pub(crate) fn tiny_base(dir: &Path) {
-	let fixture = std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap())
-		.join("../model-factory/testdata/reference/llama");
-	std::fs::create_dir_all(dir).unwrap();
-	for f in ["config.json", "model.safetensors"] {
-		std::fs::copy(fixture.join(f), dir.join(f)).unwrap();
-	}
 	let mut words: Vec<String> =
 		["[UNK]", "<s>", "</s>", "what", "is", "a", "the", "?", "it", "of"]
 			.map(String::from)
@@ -46,6 +40,19 @@ pub(crate) fn tiny_base(dir: &Path) {
 	words.extend(TOPICS.iter().map(|t| t.to_string()));
 	for i in 0..64 - words.len() {
 		words.push(format!("w{i}"));
+	}
+	tiny_folder(dir, &words);
+}
+
+/// The committed reference llama fixture (vocab 64) in `dir`, with a lower-casing word-level
+/// tokenizer whose word `i` is `words[i]` (64 of them).
+pub(crate) fn tiny_folder(dir: &Path, words: &[String]) {
+	assert_eq!(words.len(), 64, "the fixture's vocabulary");
+	let fixture = std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap())
+		.join("../model-factory/testdata/reference/llama");
+	std::fs::create_dir_all(dir).unwrap();
+	for f in ["config.json", "model.safetensors"] {
+		std::fs::copy(fixture.join(f), dir.join(f)).unwrap();
 	}
 	let vocab: serde_json::Map<String, serde_json::Value> =
 		words.iter().enumerate().map(|(i, w)| (w.clone(), serde_json::json!(i))).collect();

@@ -235,12 +235,6 @@ const CALL_ID: usize = 40;
 /// A tiny llama folder (the committed reference fixture, vocab 64) with a word-level tokenizer
 /// whose word `CALL_ID` is a whole tool call, and a Hermes-style template that lists the tools.
 fn tool_calling_tiny(dir: &std::path::Path) {
-	let fixture = std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap())
-		.join("../model-factory/testdata/reference/llama");
-	std::fs::create_dir_all(dir).unwrap();
-	for f in ["config.json", "model.safetensors"] {
-		std::fs::copy(fixture.join(f), dir.join(f)).unwrap();
-	}
 	let mut words: Vec<String> =
 		["[UNK]", "<s>", "</s>", "what", "is", "the", "weather", "?", "sunny"]
 			.map(String::from)
@@ -249,15 +243,7 @@ fn tool_calling_tiny(dir: &std::path::Path) {
 		let w = if words.len() == CALL_ID { CALL.to_string() } else { format!("w{}", words.len()) };
 		words.push(w);
 	}
-	let vocab: serde_json::Map<String, serde_json::Value> =
-		words.iter().enumerate().map(|(i, w)| (w.clone(), serde_json::json!(i))).collect();
-	let tokenizer = serde_json::json!({
-		"version": "1.0", "truncation": null, "padding": null, "added_tokens": [],
-		"normalizer": {"type": "Lowercase"}, "pre_tokenizer": {"type": "Whitespace"},
-		"post_processor": null, "decoder": null,
-		"model": {"type": "WordLevel", "vocab": vocab, "unk_token": "[UNK]"}
-	});
-	std::fs::write(dir.join("tokenizer.json"), tokenizer.to_string()).unwrap();
+	super::jobs::tiny_folder(dir, &words);
 	let template = "{%- if tools %}tools: {% for t in tools %}{{ t | tojson }} {% endfor %}\
 		call them as <tool_call>{...}</tool_call>\n{%- endif %}\
 		{%- for m in messages %}{{ m.role }}: {{ m.content }}\

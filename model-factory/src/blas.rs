@@ -124,107 +124,82 @@ macro_rules! impl_gemm {
 				assert!(m.max(n).max(k) <= i32::MAX as usize, "matrix too large for OpenBLAS");
 				let (ta, lda) = if a.transposed { (ffi::TRANS, m) } else { (ffi::NO_TRANS, k) };
 				let (tb, ldb) = if b.transposed { (ffi::TRANS, k) } else { (ffi::NO_TRANS, n) };
-				// Rows of `a` (and `c`) split over the rayon pool, one single-threaded BLAS call each:
-				// OpenBLAS's own threads and rayon's workers spinning on the same two cores cost ~25%.
-				let rows = row_block(m, n, k);
 				single_threaded_blas();
-				let call = |r0: usize, c: &mut [$t]| {
-					let mb = c.len() / n.max(1);
-					// A row block of `a` starts r0 rows down, or r0 columns across when transposed.
+				let c_ptr = SendPtr(c.as_mut_ptr());
+				// Rows r0..r0+mb and columns c0..c0+nb of `c`, in one single-threaded BLAS call.
+				let block = |r0: usize, mb: usize, c0: usize, nb: usize| {
+					// Row r0 of `a` starts r0 rows down, or r0 columns across when transposed;
+					// column c0 of `b` is row c0 of its transpose as stored, or column c0 of the
+					// row-major matrix.
 					let a0 = if a.transposed { r0 } else { r0 * k };
-					// SAFETY: the block's rows lie inside `a` and `c` (lengths checked above, with the
-					// full matrix's leading dimensions), and each call writes only its own rows of `c`.
+					let b0 = if b.transposed { c0 * k } else { c0 };
+					let c_ptr = &c_ptr;
+					// SAFETY: the block lies inside `a`, `b` and `c` (lengths checked above, with
+					// the full matrices' leading dimensions), and blocks never overlap in `c`.
 					unsafe {
-						ffi::$f(
-							ffi::ROW_MAJOR,
-							ta,
-							tb,
-							mb as i32,
-							n as i32,
-							k as i32,
-							1.0,
-							a.data[a0..].as_ptr(),
-							lda.max(1) as i32,
-							b.data.as_ptr(),
-							ldb.max(1) as i32,
-							0.0,
-							c.as_mut_ptr(),
-							n.max(1) as i32,
-						)
+						let out = c_ptr.0.add(r0 * n + c0);
+						if m == 1 && k > 0 {
+							// One row: a matrix-vector product, which packs nothing.
+							let (t, rows_, cols_, ld) = if b.transposed {
+								(ffi::NO_TRANS, nb, k, k)
+							} else {
+								(ffi::TRANS, k, nb, n)
+							};
+							ffi::$gemv(
+								ffi::ROW_MAJOR,
+								t,
+								rows_ as i32,
+								cols_ as i32,
+								1.0,
+								b.data[b0..].as_ptr(),
+								ld.max(1) as i32,
+								a.data[a0..].as_ptr(),
+								1,
+								0.0,
+								out,
+								1,
+							)
+						} else {
+							ffi::$f(
+								ffi::ROW_MAJOR,
+								ta,
+								tb,
+								mb as i32,
+								nb as i32,
+								k as i32,
+								1.0,
+								a.data[a0..].as_ptr(),
+								lda.max(1) as i32,
+								b.data[b0..].as_ptr(),
+								ldb.max(1) as i32,
+								0.0,
+								out,
+								n.max(1) as i32,
+							)
+						}
 					}
 				};
-				if rows >= m || n == 0 {
-					// Few rows: split the columns instead (each thread reads only its share of
-					// `b`, which OpenBLAS packs on every call: with few rows, packing the weights
-					// costs more than the product), and one row is a matrix-vector product (no
-					// packing at all).
-					let cols = col_block(m, n, k);
-					let c_ptr = SendPtr(c.as_mut_ptr());
-					let block = |c0: usize| {
-						let nb = cols.min(n - c0);
-						// Columns c0.. of `b`: rows c0.. of its transpose as stored, or columns c0..
-						// of the row-major matrix.
-						let b0 = if b.transposed { c0 * k } else { c0 };
-						let c_ptr = &c_ptr;
-						// SAFETY: the block's columns lie inside `b` and `c` (lengths checked above),
-						// and each block writes only its own columns of `c`.
-						unsafe {
-							if m == 1 {
-								let (t, rows_, cols_, ld) = if b.transposed {
-									(ffi::NO_TRANS, nb, k, k)
-								} else {
-									(ffi::TRANS, k, nb, n)
-								};
-								ffi::$gemv(
-									ffi::ROW_MAJOR,
-									t,
-									rows_ as i32,
-									cols_ as i32,
-									1.0,
-									b.data[b0..].as_ptr(),
-									ld.max(1) as i32,
-									a.data.as_ptr(),
-									1,
-									0.0,
-									c_ptr.0.add(c0),
-									1,
-								)
-							} else {
-								ffi::$f(
-									ffi::ROW_MAJOR,
-									ta,
-									tb,
-									m as i32,
-									nb as i32,
-									k as i32,
-									1.0,
-									a.data.as_ptr(),
-									lda.max(1) as i32,
-									b.data[b0..].as_ptr(),
-									ldb.max(1) as i32,
-									0.0,
-									c_ptr.0.add(c0),
-									n.max(1) as i32,
-								)
-							}
-						}
-					};
-					if cols >= n || n == 0 || k == 0 {
-						if m == 1 && k > 0 {
-							block(0);
-						} else {
-							call(0, &mut c[..m * n]);
-						}
-					} else {
-						use rayon::prelude::*;
-						(0..n.div_ceil(cols)).into_par_iter().for_each(|i| block(i * cols));
-					}
+				use rayon::prelude::*;
+				// Rows split over the rayon pool, one single-threaded BLAS call each: OpenBLAS's own
+				// threads and rayon's workers spinning on the same two cores cost ~25%. Too few
+				// rows: the columns split instead (each thread reads only its share of `b`, which
+				// OpenBLAS packs on every call: with few rows, packing the weights costs more than
+				// the product).
+				let rows = row_block(m, n, k);
+				let cols = col_block(m, n, k);
+				if rows < m && n > 0 {
+					let blocks = m.div_ceil(rows);
+					(0..blocks).into_par_iter().for_each(|i| {
+						let r0 = i * rows;
+						block(r0, rows.min(m - r0), 0, n)
+					});
+				} else if cols < n && k > 0 {
+					(0..n.div_ceil(cols)).into_par_iter().for_each(|i| {
+						let c0 = i * cols;
+						block(0, m, c0, cols.min(n - c0))
+					});
 				} else {
-					use rayon::prelude::*;
-					c[..m * n]
-						.par_chunks_mut(rows * n)
-						.enumerate()
-						.for_each(|(i, block)| call(i * rows, block));
+					block(0, m, 0, n);
 				}
 			}
 		}
@@ -238,7 +213,7 @@ impl_gemm!(f64, cblas_dgemm, cblas_dgemv);
 /// A pointer the pool's threads write disjoint parts through.
 #[cfg(feature = "openblas")]
 struct SendPtr<T>(*mut T);
-// SAFETY: only used to write disjoint column blocks of one output from the pool's threads.
+// SAFETY: only used to write disjoint blocks of one output from the pool's threads.
 #[cfg(feature = "openblas")]
 unsafe impl<T> Send for SendPtr<T> {}
 #[cfg(feature = "openblas")]

@@ -117,21 +117,17 @@ impl Influencer {
 		let id = ask.adapter.id.clone();
 		let deadline = std::time::Instant::now() + self.wait;
 		loop {
-			let (ready, failed) = {
+			{
 				let mut st = self.status.lock().expect("influence status");
 				if st.failed.get(&id).is_some_and(|(at, _)| at.elapsed() >= RETRY_AFTER) {
 					st.failed.remove(&id);
 				}
-				(st.ready.contains(&id), st.failed.get(&id).map(|(_, e)| e.clone()))
-			};
-			if let Some(e) = failed {
-				return Outcome::Failed(e);
-			}
-			if ready {
-				break;
-			}
-			{
-				let mut st = self.status.lock().expect("influence status");
+				if let Some((_, e)) = st.failed.get(&id) {
+					return Outcome::Failed(e.clone());
+				}
+				if st.ready.contains(&id) {
+					break;
+				}
 				if st.building.insert(id.clone()) {
 					let build = Work::Build {
 						adapter: ask.adapter.clone(),
